@@ -1,0 +1,22 @@
+"""fastact: fast, accurate, in-place neural-network activations for NumPy.
+
+Every activation NAME comes in four forms (see the README / shared API):
+    NAME(x, ...)                      out-of-place forward (out= accepted)
+    NAME_(x, ...)                     forward in place
+    NAME_backward(grad, x | y=, ...)  grad * f'(x)
+    NAME_backward_(grad, x | y=, ...) the same, written into grad
+"""
+from . import _api, _dispatch
+from ._api import get
+from ._config import show_config
+from ._table import TABLE as _TABLE
+from ._threads import get_num_threads, set_num_threads, threads
+
+__version__ = "0.1.0"
+
+globals().update(_api._generate())
+
+ACTIVATIONS = tuple(a.name for a in _TABLE)
+
+__all__ = (["ACTIVATIONS", "get", "get_num_threads", "set_num_threads", "threads", "show_config"]
+           + [a.name + form for a in _TABLE for form in ("", "_", "_backward", "_backward_")])

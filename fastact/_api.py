@@ -1,0 +1,534 @@
+"""Argument checking and the calls into the kernel module.
+
+Every public function is generated from the table (fastact/_table.py) by
+`_generate`; they all funnel into `forward` / `backward` below.  Everything a
+call could reject is checked before the first byte is written, so a failed
+call never leaves an array half-modified.
+"""
+import math
+import operator
+
+import numpy as np
+
+from . import _dispatch, _threads
+from ._table import BY_NAME, GRAIN, INF, TABLE
+
+_NATIVE = {np.dtype(np.float32): 4, np.dtype(np.float64): 8}
+_STAGED_F32 = {np.dtype(np.float16)}   # + ml_dtypes.bfloat16, detected by name
+_MODE_FWD, _MODE_BWD, _MODE_BWDY = 0, 1, 2
+_SPEC_CACHE = {}
+
+
+# ---------------------------------------------------------------- parameters
+
+def _real(fname, name, v):
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{fname}: {name} must be a real number, got {type(v).__name__}")
+    return float(v)
+
+
+def _check_param(fname, p, v):
+    kind = p.kind
+    if kind == "approx":
+        if v not in ("none", "tanh"):
+            raise ValueError(f"{fname}: approximate must be 'none' or 'tanh', got {v!r}")
+        return v
+    if kind == "axis":
+        if isinstance(v, (bool, np.bool_)):
+            raise TypeError(f"{fname}: axis must be an int, got bool")
+        try:
+            return operator.index(v)
+        except TypeError:
+            raise TypeError(f"{fname}: axis must be an int, got {type(v).__name__}") from None
+    if kind == "max" and v is None:
+        return None
+    f = _real(fname, p.name, v)
+    if math.isnan(f):
+        raise ValueError(f"{fname}: {p.name} must not be NaN")
+    if kind == "max":
+        if f < 0:
+            raise ValueError(f"{fname}: {p.name} must be >= 0 or None, got {v!r}")
+        return f
+    if math.isinf(f):
+        raise ValueError(f"{fname}: {p.name} must be finite, got {v!r}")
+    if kind == "pos" and f <= 0:
+        raise ValueError(f"{fname}: {p.name} must be > 0, got {v!r}")
+    if kind == "nonneg" and f < 0:
+        raise ValueError(f"{fname}: {p.name} must be >= 0, got {v!r}")
+    if kind == "nonzero" and f == 0:
+        raise ValueError(f"{fname}: {p.name} must not be 0, got {v!r}")
+    return f
+
+
+def _spec(act, fname, vals):
+    """(kernel id, (p0..p3), y_ok, grain) for an element-wise activation."""
+    key = (act.name, vals)
+    try:
+        return _SPEC_CACHE[key]
+    except (KeyError, TypeError):
+        pass
+    clean = tuple(_check_param(fname, p, v) for p, v in zip(act.params, vals))
+    try:
+        kname, p = act.kernel(*clean)
+    except ValueError as e:
+        raise ValueError(f"{fname}: {e}") from None
+    spec = (_kernel_id(kname), tuple(float(v) for v in p), bool(act.y_ok(*clean)), GRAIN[act.cost])
+    if len(_SPEC_CACHE) > 4096:   # parameters drawn per call must not grow it forever
+        _SPEC_CACHE.clear()
+    try:
+        _SPEC_CACHE[key] = spec
+    except TypeError:
+        pass
+    return spec
+
+
+_IDS = None
+
+
+def _kernel_id(kname):
+    global _IDS
+    if _IDS is None:
+        _IDS = _dispatch.state.kernels.kernel_ids()
+    return _IDS[kname]
+
+
+# -------------------------------------------------------------------- arrays
+
+def _is_staged_dtype(dt):
+    return dt in _STAGED_F32 or dt.name == "bfloat16"
+
+
+def _compute_dtype(dt):
+    """The native dtype the kernel computes in for an array of dtype dt."""
+    if _is_staged_dtype(dt):
+        return np.dtype(np.float32)
+    return np.dtype(dt.newbyteorder("="))
+
+
+def _as_array(fname, argname, a, writable):
+    """A float ndarray from `a`; `writable` means it will be written in place."""
+    if not isinstance(a, np.ndarray):
+        if hasattr(a, "__dlpack__") and hasattr(a, "__dlpack_device__"):
+            a = _from_dlpack(fname, argname, a, writable)
+        elif writable:
+            raise TypeError(f"{fname}: {argname} must be a NumPy array (or a CPU tensor with "
+                            f"__dlpack__) to be modified in place, got {type(a).__name__}")
+        else:
+            a = np.asarray(a)
+    dt = a.dtype
+    if dt not in _NATIVE and not (dt.kind == "f" and dt.itemsize in (4, 8)) and not _is_staged_dtype(dt):
+        raise TypeError(f"{fname}: {argname} must be a floating-point array (float32, float64, "
+                        f"float16 or bfloat16), got dtype {dt}")
+    if writable:
+        if not a.flags.writeable:
+            raise ValueError(f"{fname}: {argname} is read-only")
+        for n, s in zip(a.shape, a.strides):
+            if s == 0 and n > 1:
+                raise ValueError(f"{fname}: {argname} has a zero stride (a broadcast view): "
+                                 "writing to it in place is ill-defined")
+    return a
+
+
+def _from_dlpack(fname, argname, t, writable):
+    dev = t.__dlpack_device__()
+    if int(dev[0]) != 1:  # kDLCPU
+        raise ValueError(f"{fname}: {argname} lives on a non-CPU device {tuple(dev)}; fastact runs on the CPU")
+    try:
+        a = np.from_dlpack(t)
+    except (BufferError, TypeError, RuntimeError) as e:
+        raise ValueError(f"{fname}: {argname} could not be shared through DLPack: {e}") from None
+    if writable and not a.flags.writeable:
+        try:
+            a.flags.writeable = True   # DLPack < 1.0 exports carry no read-only flag
+        except ValueError:
+            raise ValueError(f"{fname}: {argname} is read-only") from None
+    return a
+
+
+def _direct(a):
+    """True when the kernel can run on `a` itself (native float32/64, aligned)."""
+    return a.dtype in _NATIVE and a.flags.aligned
+
+
+def _addr(a):
+    return a.__array_interface__["data"][0]
+
+
+def _check_alias(fname, out, outname, a, aname):
+    """out may be `a` itself (same memory, same layout) or disjoint from it."""
+    if out is a or not np.may_share_memory(out, a):
+        return
+    if (out.shape == a.shape and out.strides == a.strides and out.dtype == a.dtype
+            and _addr(out) == _addr(a)):
+        return
+    if np.shares_memory(out, a, max_work=10**6):
+        raise ValueError(f"{fname}: {outname} overlaps {aname} partially; pass the same array "
+                         "or a separate one")
+
+
+def _check_out(fname, out, x):
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"{fname}: out must be a NumPy array, got {type(out).__name__}")
+    if out.shape != x.shape:
+        raise ValueError(f"{fname}: out has shape {out.shape}, expected {x.shape}")
+    if out.dtype != x.dtype:
+        raise ValueError(f"{fname}: out has dtype {out.dtype}, expected {x.dtype}")
+    return _as_array(fname, "out", out, writable=True)
+
+
+def _check_same(fname, a, aname, b, bname):
+    if a.shape != b.shape:
+        raise ValueError(f"{fname}: {aname} has shape {a.shape} but {bname} has shape {b.shape}")
+    if a.dtype != b.dtype:
+        raise ValueError(f"{fname}: {aname} has dtype {a.dtype} but {bname} has dtype {b.dtype}")
+
+
+def _staged(a):
+    """A native, aligned copy in the compute dtype (same memory order)."""
+    return a.astype(_compute_dtype(a.dtype), order="K")
+
+
+def _store(dst, src):
+    """Write the computed values back into `dst`, rounding to its dtype."""
+    np.copyto(dst, src, casting="unsafe")
+
+
+# ----------------------------------------------------------------- forward
+
+def forward(act, fname, vals, x, out, n_threads, inplace):
+    x = _as_array(fname, "x", x, writable=inplace)
+    if inplace:
+        out = x
+    elif out is not None:
+        out = _check_out(fname, out, x)
+        _check_alias(fname, out, "out", x, "x")
+    if act.kind == "elementwise":
+        spec = _spec(act, fname, vals)
+        run = _elementwise_fwd
+    elif act.kind == "softmax":
+        spec = _softmax_spec(act, fname, vals, x)
+        run = _softmax_fwd
+    else:
+        spec = _prelu_spec(act, fname, vals, x)
+        run = _prelu_fwd
+    nt = _threads.resolve(n_threads, fname)
+    # ---- nothing above writes; everything below is past validation ----
+    if out is None:
+        out = np.empty_like(x, dtype=_compute_dtype(x.dtype) if not _is_staged_dtype(x.dtype) else x.dtype)
+    if _direct(x) and _direct(out):
+        run(spec, x, out, nt)
+    else:
+        tmp = _staged(x)
+        run(spec, tmp, tmp, nt)
+        _store(out, tmp)
+    return out
+
+
+def _elementwise_fwd(spec, x, out, nt):
+    k, p, _, grain = spec
+    _dispatch.state.kernels.elementwise(k, _MODE_FWD, x, None, out, p[0], p[1], p[2], p[3], nt, grain)
+
+
+# ---------------------------------------------------------------- backward
+
+def backward(act, fname, vals, grad, x, y, out, n_threads, inplace):
+    if (x is None) == (y is None):
+        raise ValueError(f"{fname}: pass exactly one of x (the forward input) or y= (the forward output)")
+    from_y = y is not None
+    sname = "y" if from_y else "x"
+    grad = _as_array(fname, "grad", grad, writable=inplace)
+    s = _as_array(fname, sname, y if from_y else x, writable=False)
+    _check_same(fname, grad, "grad", s, sname)
+    if inplace:
+        out = grad
+    elif out is not None:
+        out = _check_out(fname, out, grad)
+        _check_alias(fname, out, "out", grad, "grad")
+    if out is not None:
+        _check_alias(fname, out, "out" if not inplace else "grad", s, sname)
+    if act.kind == "elementwise":
+        spec = _spec(act, fname, vals)
+        run = _elementwise_bwd
+    elif act.kind == "softmax":
+        spec = _softmax_spec(act, fname, vals, s)
+        run = _softmax_bwd
+    else:
+        spec = _prelu_spec(act, fname, vals, s)
+        run = _prelu_bwd
+    if from_y and not spec[2]:
+        raise ValueError(f"{fname}: the derivative of {act.name} cannot be recovered from its output "
+                         "with these parameters; pass the forward input x instead")
+    nt = _threads.resolve(n_threads, fname)
+    # ---- nothing above writes; everything below is past validation ----
+    if out is None:
+        out = np.empty_like(grad, dtype=_compute_dtype(grad.dtype) if not _is_staged_dtype(grad.dtype)
+                            else grad.dtype)
+    if _direct(grad) and _direct(s) and _direct(out):
+        extra = run(spec, grad, s, from_y, out, nt)
+    else:
+        tg = _staged(grad)
+        extra = run(spec, tg, _staged(s), from_y, tg, nt)
+        _store(out, tg)
+    return out if extra is None else (out, extra)
+
+
+def _elementwise_bwd(spec, g, s, from_y, out, nt):
+    k, p, _, grain = spec
+    _dispatch.state.kernels.elementwise(k, _MODE_BWDY if from_y else _MODE_BWD, g, s, out,
+                                        p[0], p[1], p[2], p[3], nt, grain)
+
+
+# ------------------------------------------------------------------ softmax
+
+def _softmax_spec(act, fname, vals, x):
+    axis = _check_param(fname, act.params[0], vals[0])
+    nd = max(x.ndim, 1)
+    if not -nd <= axis < nd:
+        raise ValueError(f"{fname}: axis {axis} is out of range for an array with {x.ndim} dimensions")
+    return (axis % nd, act.name == "log_softmax", True, GRAIN["transc"])
+
+
+def _rows(a, axis):
+    """(rows view or None, moved view): a C-contiguous (nrow, L) view of `a`
+    with `axis` last, when one exists without copying."""
+    a1 = a.reshape(1) if a.ndim == 0 else a
+    moved = np.moveaxis(a1, axis, -1)
+    L = moved.shape[-1]
+    if moved.flags.c_contiguous:
+        return moved.reshape(-1, L), moved
+    return None, moved
+
+
+def _softmax_call(mode, spec, a, b, out, nt):
+    axis, log_form, _, grain = spec
+    if a.size == 0:
+        return
+    ra, ma = _rows(a, axis)
+    rb = None
+    if b is not None:
+        rb, mb = _rows(b, axis)
+    ro, mo = _rows(out, axis)
+    K = _dispatch.state.kernels
+    if ra is not None and ro is not None and (b is None or rb is not None):
+        K.softmax_rows(mode, ra, rb, ro, ra.shape[0], ra.shape[1], log_form, nt, grain)
+        return
+    ta = np.ascontiguousarray(ma)
+    tb = np.ascontiguousarray(mb) if b is not None else None
+    L = ta.shape[-1]
+    t2 = ta.reshape(-1, L)
+    K.softmax_rows(mode, t2, tb.reshape(-1, L) if tb is not None else None, t2, t2.shape[0], L,
+                   log_form, nt, grain)
+    np.copyto(mo, ta)
+
+
+def _softmax_fwd(spec, x, out, nt):
+    _softmax_call(0, spec, x, None, out, nt)
+
+
+def _softmax_bwd(spec, g, s, from_y, out, nt):
+    if not from_y:
+        y = np.empty_like(s)
+        _softmax_call(0, spec, s, None, y, nt)
+        s = y
+    _softmax_call(2, spec, g, s, out, nt)
+
+
+# -------------------------------------------------------------------- prelu
+
+def _prelu_spec(act, fname, vals, x):
+    alpha, axis = vals
+    if alpha is None:
+        raise TypeError(f"{fname}: alpha is required")
+    if isinstance(alpha, (bool, np.bool_)):
+        raise TypeError(f"{fname}: alpha must be a real number or a 1-D array, got bool")
+    a = np.asarray(alpha)
+    if a.dtype.kind not in "fiu":
+        raise TypeError(f"{fname}: alpha must be real (a number or a 1-D float array), got dtype {a.dtype}")
+    if a.ndim > 1:
+        raise ValueError(f"{fname}: alpha must be a scalar or 1-D, got shape {a.shape}")
+    if np.isnan(a).any():
+        raise ValueError(f"{fname}: alpha must not contain NaN")
+    if not np.isfinite(a).all():
+        raise ValueError(f"{fname}: alpha must be finite")
+    axis = _check_param(fname, act.params[1], axis)
+    if a.ndim == 1 and a.size != 1:
+        if x.ndim == 0 or not -x.ndim <= axis < x.ndim:
+            raise ValueError(f"{fname}: axis {axis} is out of range for an array with {x.ndim} "
+                             "dimensions (a per-channel alpha needs a channel axis)")
+        axis %= x.ndim
+        if x.shape[axis] != a.size:
+            raise ValueError(f"{fname}: alpha has {a.size} values but x has {x.shape[axis]} "
+                             f"channels on axis {axis}")
+    else:
+        axis = None
+    return (a, axis, False, GRAIN["cheap"])
+
+
+_PRELU_ROW = 1 << 14   # elements per partial sum of a scalar-alpha gradient
+
+
+def _prelu_layout(x, axis, C):
+    """(outer, C, inner) of a C-contiguous x viewed around the channel axis."""
+    outer = int(np.prod(x.shape[:axis], dtype=np.int64))
+    inner = int(np.prod(x.shape[axis + 1:], dtype=np.int64))
+    return outer, C, inner
+
+
+def _prelu_fwd(spec, x, out, nt):
+    a, axis, _, grain = spec
+    K = _dispatch.state.kernels
+    ct = x.dtype
+    if axis is None:
+        K.elementwise(_kernel_id("relu"), _MODE_FWD, x, None, out, INF, float(a.reshape(())
+                      if a.ndim == 0 else a[0]), 0.0, 0.0, nt, grain)
+        return
+    xc = np.ascontiguousarray(x)
+    oc = out if out.flags.c_contiguous else np.empty_like(xc)
+    al = np.ascontiguousarray(a, dtype=ct)
+    outer, C, inner = _prelu_layout(xc, axis, a.size)
+    if xc.size:
+        if inner == 1:
+            rpc = max(1, _PRELU_ROW // C)
+            K.prelu_cols(0, xc, None, oc, al, None, outer, C, rpc, nt, grain)
+        else:
+            K.prelu_rows(0, xc, None, oc, al, None, outer * C, C, inner, nt, grain)
+    if oc is not out:
+        np.copyto(out, oc)
+
+
+def _prelu_bwd(spec, g, x, from_y, out, nt):
+    a, axis, _, grain = spec
+    K = _dispatch.state.kernels
+    ct = g.dtype
+    gc = np.ascontiguousarray(g)
+    xc = np.ascontiguousarray(x)
+    oc = out if out.flags.c_contiguous else np.empty_like(gc)
+    al = np.ascontiguousarray(a, dtype=ct).reshape(-1)
+    n = gc.size
+    if axis is None:
+        L = _PRELU_ROW
+        nfull, tail = divmod(n, L)
+        gsum = np.zeros(nfull + (1 if tail else 0), dtype=np.float64)
+        gf, xf, of = gc.reshape(-1), xc.reshape(-1), oc.reshape(-1)
+        if nfull:
+            K.prelu_rows(1, gf[:nfull * L], xf[:nfull * L], of[:nfull * L], al, gsum[:nfull],
+                         nfull, 1, L, nt, grain)
+        if tail:
+            K.prelu_rows(1, gf[nfull * L:], xf[nfull * L:], of[nfull * L:], al, gsum[nfull:],
+                         1, 1, tail, 1, grain)
+        galpha = np.asarray(gsum.sum(), dtype=ct).reshape(a.shape)
+    else:
+        outer, C, inner = _prelu_layout(gc, axis, a.size)
+        if inner == 1:
+            rpc = max(1, _PRELU_ROW // C)
+            nch = (outer + rpc - 1) // rpc
+            gsum = np.zeros((max(nch, 1), C), dtype=np.float64)
+            if n:
+                K.prelu_cols(1, gc, xc, oc, al, gsum, outer, C, rpc, nt, grain)
+            galpha = gsum.sum(axis=0).astype(ct)
+        else:
+            gsum = np.zeros(max(outer * C, 1), dtype=np.float64)
+            if n:
+                K.prelu_rows(1, gc, xc, oc, al, gsum, outer * C, C, inner, nt, grain)
+            galpha = gsum[:outer * C].reshape(outer, C).sum(axis=0).astype(ct)
+    if oc is not out:
+        np.copyto(out, oc)
+    return galpha
+
+
+# ------------------------------------------------------------- generation
+
+class Functions:
+    """What fastact.get(name) returns: the four functions of one activation."""
+
+    def __init__(self, act, fns):
+        self.name = act.name
+        self.params = {p.name: p.default for p in act.params}
+        self.formula = act.formula
+        self.forward, self.forward_, self.backward, self.backward_ = fns
+
+    def __repr__(self):
+        ps = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        return f"<fastact activation {self.name}({ps})>"
+
+
+_TEMPLATE = '''
+def {name}(x, {pos}*, out=None, n_threads=None):
+    return _forward(_act, "{name}", ({vals}), x, out, n_threads, False)
+
+def {name}_(x, {pos}*, n_threads=None):
+    return _forward(_act, "{name}_", ({vals}), x, None, n_threads, True)
+
+def {name}_backward(grad, x=None, *, y=None, {kw}out=None, n_threads=None):
+    return _backward(_act, "{name}_backward", ({vals}), grad, x, y, out, n_threads, False)
+
+def {name}_backward_(grad, x=None, *, y=None, {kw}n_threads=None):
+    return _backward(_act, "{name}_backward_", ({vals}), grad, x, y, None, n_threads, True)
+'''
+
+
+def _param_list(act, required_ok):
+    parts = []
+    for p in act.params:
+        if p.kind == "alpha" and required_ok:
+            parts.append(p.name)
+        else:
+            parts.append(f"{p.name}={p.default!r}")
+    return "".join(s + ", " for s in parts)
+
+
+def _y_note(act):
+    if act.kind == "prelu":
+        return "no (pass x)"
+    if not act.params:
+        return "yes" if act.y_ok() else "no (pass x)"
+    return "depends on the parameters (see the README)"
+
+
+def _doc(act, form):
+    params = "".join(f"\n    {p.name} : default {p.default!r}. {p.doc}" for p in act.params)
+    heads = {
+        "": f"{act.name}(x): out-of-place forward; returns a new array (or fills `out`).",
+        "_": f"{act.name}_(x): forward in place; overwrites x and returns it.",
+        "_backward": f"{act.name}_backward(grad, x | y=): returns grad * f'(x).",
+        "_backward_": f"{act.name}_backward_(grad, x | y=): writes grad * f'(x) into grad, returns it.",
+    }
+    return (f"{heads[form]}\n\n    f(x) = {act.formula}\n    PyTorch: {act.pytorch}\n"
+            f"    Backward from y= (the forward output): {_y_note(act)}.\n"
+            f"\n    Parameters{params}\n    n_threads : None (default), an int >= 1, or -1 (all usable CPUs).\n")
+
+
+def _generate():
+    """Build the four public functions of every table row."""
+    out = {}
+    for act in TABLE:
+        ns = {"_forward": forward, "_backward": backward, "_act": act}
+        vals = "".join(p.name + ", " for p in act.params)
+        src = _TEMPLATE.format(name=act.name, pos=_param_list(act, True), kw=_param_list(act, True),
+                               vals=vals)
+        exec(compile(src, f"<fastact generated: {act.name}>", "exec"), ns)
+        fns = []
+        for form in ("", "_", "_backward", "_backward_"):
+            f = ns[act.name + form]
+            f.__module__ = "fastact"
+            f.__qualname__ = f.__name__
+            f.__doc__ = _doc(act, form)
+            out[f.__name__] = f
+            fns.append(f)
+        out[act.name] = ns[act.name]
+        _FUNCTIONS[act.name] = Functions(act, fns)
+    return out
+
+
+_FUNCTIONS = {}
+
+
+def get(name):
+    """The activation `name` (like keras.activations.get): an object with
+    .name, .params (defaults), .formula and .forward/.forward_/.backward/.backward_."""
+    if isinstance(name, Functions):
+        return name
+    try:
+        return _FUNCTIONS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"fastact.get: unknown activation {name!r}; known: {', '.join(sorted(_FUNCTIONS))}") from None

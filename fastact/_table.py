@@ -1,0 +1,147 @@
+"""The activation table: one row per public activation.
+
+Everything public is derived from this table: the four functions of each
+activation (NAME, NAME_, NAME_backward, NAME_backward_), their signatures and
+docstrings, argument checks, `fastact.get(name)`, `fastact.ACTIVATIONS` and
+the README table.  A row maps the user's parameters onto one native kernel
+(src/fa_kernels.h) and up to four numbers the kernel reads (p0..p3).
+"""
+import math
+from typing import Callable, NamedTuple, Optional, Tuple
+
+INF = math.inf
+
+
+class Param(NamedTuple):
+    name: str
+    default: object
+    kind: str      # real | pos | nonneg | nonzero | max | approx | axis | alpha
+    doc: str
+
+
+class Activation(NamedTuple):
+    name: str
+    params: Tuple[Param, ...]
+    kind: str                   # elementwise | softmax | prelu
+    # (param values...) -> (kernel name, (p0, p1, p2, p3)); may raise ValueError
+    kernel: Optional[Callable]
+    # (param values...) -> True when the backward may be given y instead of x
+    y_ok: Callable
+    cost: str                   # cheap (memory-bound) | transc (compute-bound)
+    formula: str
+    pytorch: str                # the PyTorch equivalent, for users porting models
+
+
+def _p(name, default, kind, doc=""):
+    return Param(name, default, kind, doc)
+
+
+def _always(*_):
+    return True
+
+
+def _never(*_):
+    return False
+
+
+def _max(mx):
+    return INF if mx is None else float(mx)
+
+
+def _hardtanh_kernel(lo, hi):
+    if lo > hi:
+        raise ValueError(f"min ({lo}) must be <= max ({hi})")
+    return "hardtanh", (lo, hi, 0.0, 0.0)
+
+
+def _gelu_kernel(approximate):
+    return ("gelu_erf" if approximate == "none" else "gelu_tanh"), (0.0, 0.0, 0.0, 0.0)
+
+
+def _simple(kernel):
+    """A kernel without parameters."""
+    return lambda: (kernel, (0.0, 0.0, 0.0, 0.0))
+
+
+TABLE = (
+    Activation("relu", (_p("max", None, "max", "upper clip (None: none)"),
+                        _p("negative_slope", 0.0, "real", "slope below threshold"),
+                        _p("threshold", 0.0, "real", "values at or below it take the slope branch")),
+               "elementwise",
+               lambda mx, s, t: ("relu", (_max(mx), s, t, 0.0)),
+               lambda mx, s, t: s >= 0 and t >= 0 and _max(mx) > t,
+               "cheap", "x > threshold ? min(x, max) : negative_slope*(x - threshold)",
+               "F.relu / Keras relu(max_value, negative_slope, threshold)"),
+    Activation("relu6", (), "elementwise", lambda: ("relu", (6.0, 0.0, 0.0, 0.0)), _always,
+               "cheap", "min(max(x, 0), 6)", "F.relu6"),
+    Activation("leaky_relu", (_p("alpha", 0.01, "real", "slope for x <= 0"),
+                              _p("max", None, "max", "upper clip (None: none)")),
+               "elementwise", lambda a, mx: ("relu", (_max(mx), a, 0.0, 0.0)),
+               lambda a, mx: a >= 0, "cheap", "x > 0 ? min(x, max) : alpha*x",
+               "F.leaky_relu(negative_slope=0.01); Keras default 0.2/0.3!"),
+    Activation("thresholded_relu", (_p("theta", 1.0, "real", "threshold"),), "elementwise",
+               lambda th: ("relu", (INF, 0.0, th, 0.0)), lambda th: th >= 0,
+               "cheap", "x > theta ? x : 0", "Keras ThresholdedReLU"),
+    Activation("hardtanh", (_p("min", -1.0, "real", "lower bound"), _p("max", 1.0, "real", "upper bound")),
+               "elementwise", _hardtanh_kernel, lambda lo, hi: lo < hi, "cheap",
+               "min(max(x, min), max)", "F.hardtanh(min_val, max_val)"),
+    Activation("linear", (), "elementwise", _simple("linear"), _always, "cheap", "x", "nn.Identity"),
+    Activation("hard_sigmoid", (_p("slope", 0.2, "real", "slope"), _p("offset", 0.5, "real", "offset")),
+               "elementwise", lambda a, b: ("hard_sigmoid", (a, b, 0.0, 0.0)), _always, "cheap",
+               "clip(slope*x + offset, 0, 1)",
+               "Keras 2 / ONNX default; slope=1/6 gives F.hardsigmoid"),
+    Activation("softsign", (), "elementwise", _simple("softsign"), _never, "cheap",
+               "x / (1 + |x|)", "F.softsign"),
+    Activation("hard_swish", (), "elementwise", _simple("hard_swish"), _never, "cheap",
+               "x * min(max(x + 3, 0), 6) / 6", "F.hardswish"),
+    Activation("softshrink", (_p("lambd", 0.5, "nonneg", "half-width of the dead zone"),),
+               "elementwise", lambda l: ("softshrink", (l, 0.0, 0.0, 0.0)), _never, "cheap",
+               "x > l ? x - l : x < -l ? x + l : 0", "F.softshrink"),
+    Activation("hardshrink", (_p("lambd", 0.5, "real", "half-width of the dead zone"),),
+               "elementwise", lambda l: ("hardshrink", (l, 0.0, 0.0, 0.0)), _never, "cheap",
+               "|x| > l ? x : 0", "F.hardshrink"),
+    Activation("prelu", (_p("alpha", None, "alpha", "slope for x <= 0: scalar or 1-D per channel"),
+                         _p("axis", 1, "axis", "channel axis of a per-channel alpha")),
+               "prelu", None, _never, "cheap", "x > 0 ? x : alpha[c]*x",
+               "F.prelu(x, weight) (channels on axis 1)"),
+    # exp-based activations (src/fa_act_transc_impl.h)
+    Activation("sigmoid", (), "elementwise", _simple("sigmoid"), _always, "transc",
+               "1 / (1 + exp(-x))", "torch.sigmoid"),
+    Activation("tanh", (), "elementwise", _simple("tanh"), _always, "transc", "tanh(x)", "torch.tanh"),
+    Activation("softplus", (_p("beta", 1.0, "pos", "sharpness"),
+                            _p("threshold", 20.0, "real", "linear where beta*x > threshold")),
+               "elementwise", lambda b, t: ("softplus", (b, t, 0.0, 0.0)), _always, "transc",
+               "beta*x > threshold ? x : log1p(exp(beta*x))/beta", "F.softplus(beta, threshold)"),
+    Activation("log_sigmoid", (), "elementwise", _simple("log_sigmoid"), _always, "transc",
+               "-softplus(-x)", "F.logsigmoid"),
+    Activation("elu", (_p("alpha", 1.0, "real", "scale of the negative part"),), "elementwise",
+               lambda a: ("elu", (a, 0.0, 0.0, 0.0)), lambda a: a >= 0, "transc",
+               "x > 0 ? x : alpha*expm1(x)", "F.elu"),
+    Activation("selu", (), "elementwise", _simple("selu"), _always, "transc",
+               "scale * elu(x, 1.67326...), scale = 1.05070...", "F.selu"),
+    Activation("celu", (_p("alpha", 1.0, "nonzero", "scale"),), "elementwise",
+               lambda a: ("celu", (a, 1.0 / a, 0.0, 0.0)), _always, "transc",
+               "x > 0 ? x : alpha*expm1(x/alpha)", "F.celu"),
+    Activation("gelu", (_p("approximate", "none", "approx", "'none' (erf) or 'tanh'"),), "elementwise",
+               _gelu_kernel, _never, "transc",
+               "x*Phi(x) ('none'); 0.5x(1+tanh(sqrt(2/pi)(x+0.044715x^3))) ('tanh')",
+               "F.gelu(approximate=) (JAX/keras.ops default to tanh!)"),
+    Activation("silu", (), "elementwise", _simple("silu"), _never, "transc", "x * sigmoid(x)", "F.silu"),
+    Activation("swish", (_p("beta", 1.0, "real", "sharpness"),), "elementwise",
+               lambda b: ("swish", (b, 0.0, 0.0, 0.0)), _never, "transc", "x * sigmoid(beta*x)",
+               "tf.nn.silu(beta) / oneDNN swish"),
+    Activation("mish", (), "elementwise", _simple("mish"), _never, "transc",
+               "x * tanh(softplus(x))", "F.mish"),
+    Activation("tanhshrink", (), "elementwise", _simple("tanhshrink"), _never, "transc",
+               "x - tanh(x)", "F.tanhshrink"),
+    Activation("softmax", (_p("axis", -1, "axis", "axis of the rows"),), "softmax", None, _always,
+               "transc", "exp(x - max) / sum(exp(x - max))", "F.softmax(dim=)"),
+    Activation("log_softmax", (_p("axis", -1, "axis", "axis of the rows"),), "softmax", None, _always,
+               "transc", "x - max - log(sum(exp(x - max)))", "F.log_softmax(dim=)"),
+)
+
+BY_NAME = {a.name: a for a in TABLE}
+
+# Minimum elements per thread: below it the fork/join costs more than the
+# work.  Measured on a 2-core EPYC (bench/threads.py).
+GRAIN = {"cheap": 1 << 16, "transc": 1 << 13}

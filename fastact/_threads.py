@@ -1,0 +1,83 @@
+"""Thread-count policy.
+
+Order of precedence for a call's thread count: the call's `n_threads`, then a
+`threads(n)` block active in the calling thread / asyncio task (a ContextVar,
+so it never leaks into other threads or tasks), then `set_num_threads(n)`,
+then the OpenMP default of the calling thread.  The OpenMP default already
+honours OMP_NUM_THREADS, the process affinity mask and
+threadpoolctl.threadpool_limits(user_api="openmp"); without OMP_NUM_THREADS it
+is capped at the number of CPUs this process may run on.
+"""
+import contextlib
+import contextvars
+import operator
+import os
+
+from . import _dispatch
+
+_scoped = contextvars.ContextVar("fastact_threads", default=None)
+_process_default = None
+
+
+def usable_cpus():
+    """CPUs this process may run on (affinity mask where the OS has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _check(n, fname, argname="n_threads"):
+    if isinstance(n, bool):
+        raise TypeError(f"{fname}: {argname} must be an int, got bool")
+    try:
+        n = operator.index(n)
+    except TypeError:
+        raise TypeError(f"{fname}: {argname} must be an int >= 1 or -1, got {type(n).__name__}") from None
+    if n == -1:
+        return usable_cpus()
+    if n < 1:
+        raise ValueError(f"{fname}: {argname} must be >= 1 or -1 (all usable CPUs), got {n}")
+    return n
+
+
+def _openmp_default():
+    omp = _dispatch.state.kernels.omp_max_threads()
+    if os.environ.get("OMP_NUM_THREADS"):
+        return max(1, omp)
+    return max(1, min(omp, usable_cpus()))
+
+
+def get_num_threads():
+    """Threads a call with n_threads=None uses in this thread/task."""
+    n = _scoped.get()
+    if n is not None:
+        return n
+    if _process_default is not None:
+        return _process_default
+    return _openmp_default()
+
+
+def set_num_threads(n):
+    """Set the process-wide default thread count (-1: all usable CPUs,
+    None: back to the OpenMP default).  Returns the previous setting."""
+    global _process_default
+    old = _process_default
+    _process_default = None if n is None else _check(n, "set_num_threads", "n")
+    return old
+
+
+@contextlib.contextmanager
+def threads(n):
+    """Use `n` threads for calls in this block (this thread / task only)."""
+    token = _scoped.set(_check(n, "threads", "n"))
+    try:
+        yield
+    finally:
+        _scoped.reset(token)
+
+
+def resolve(n_threads, fname):
+    if n_threads is None:
+        return get_num_threads()
+    return _check(n_threads, fname)

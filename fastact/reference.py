@@ -1,0 +1,417 @@
+"""Plain-NumPy float64 reference implementations (the test oracle).
+
+Written from the mathematical definitions, for clarity and accuracy rather
+than speed: every function takes array-likes, computes in float64 and returns
+float64.  `forward(name, x, **params)` and `backward(name, grad, x, **params)`
+look functions up by the public activation name; the backward is dL/dx =
+grad * f'(x) with fastact's kink conventions (those of PyTorch).
+"""
+import math
+
+import numpy as np
+
+SQRT2 = math.sqrt(2.0)
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+GELU_K = math.sqrt(2.0 / math.pi)
+_erfc = np.frompyfunc(math.erfc, 1, 1)
+
+
+def _f(x):
+    return np.asarray(x, dtype=np.float64)
+
+
+def _nan_keep(x, v):
+    """NaN wherever x is NaN (derivatives at NaN inputs are NaN)."""
+    return np.where(np.isnan(x), np.nan, v)
+
+
+def erfc(x):
+    x = _f(x)
+    return _erfc(x).astype(np.float64) if x.ndim else np.float64(math.erfc(float(x)))
+
+
+def sigmoid_f(x):
+    """1/(1+exp(-x)) without overflow for any sign."""
+    x = _f(x)
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _limit(x, v, at_minus_inf, at_plus_inf=None):
+    v = np.where(x == -np.inf, at_minus_inf, v)
+    if at_plus_inf is not None:
+        v = np.where(x == np.inf, at_plus_inf, v)
+    return v
+
+
+# ------------------------------------------------------------ relu family
+
+def relu(x, max=None, negative_slope=0.0, threshold=0.0):
+    x = _f(x)
+    mx = np.inf if max is None else max
+    neg = np.zeros_like(x) if negative_slope == 0 else negative_slope * (x - threshold)
+    with np.errstate(invalid="ignore"):
+        return np.where(x > threshold, np.minimum(x, mx), np.where(x < threshold, neg, x - threshold))
+
+
+def relu_d(x, max=None, negative_slope=0.0, threshold=0.0):
+    x = _f(x)
+    mx = np.inf if max is None else max
+    return _nan_keep(x, np.where(x > threshold, np.where(x < mx, 1.0, 0.0), negative_slope))
+
+
+def relu6(x):
+    return relu(x, max=6.0)
+
+
+def relu6_d(x):
+    return relu_d(x, max=6.0)
+
+
+def leaky_relu(x, alpha=0.01, max=None):
+    return relu(x, max=max, negative_slope=alpha)
+
+
+def leaky_relu_d(x, alpha=0.01, max=None):
+    return relu_d(x, max=max, negative_slope=alpha)
+
+
+def thresholded_relu(x, theta=1.0):
+    x = _f(x)
+    return np.where(x > theta, x, np.where(np.isnan(x), x, 0.0))
+
+
+def thresholded_relu_d(x, theta=1.0):
+    x = _f(x)
+    return _nan_keep(x, np.where(x > theta, 1.0, 0.0))
+
+
+def hardtanh(x, min=-1.0, max=1.0):
+    return np.clip(_f(x), min, max)
+
+
+def hardtanh_d(x, min=-1.0, max=1.0):
+    x = _f(x)
+    return _nan_keep(x, np.where((x > min) & (x < max), 1.0, 0.0))
+
+
+def linear(x):
+    return _f(x).copy()
+
+
+def linear_d(x):
+    return np.ones_like(_f(x))
+
+
+def hard_sigmoid(x, slope=0.2, offset=0.5):
+    with np.errstate(invalid="ignore"):
+        return np.clip(slope * _f(x) + offset, 0.0, 1.0)
+
+
+def hard_sigmoid_d(x, slope=0.2, offset=0.5):
+    x = _f(x)
+    with np.errstate(invalid="ignore"):
+        v = slope * x + offset
+    return _nan_keep(x, np.where((v > 0) & (v < 1), slope, 0.0))
+
+
+def softsign(x):
+    x = _f(x)
+    with np.errstate(invalid="ignore"):
+        return _limit(x, x / (1.0 + np.abs(x)), -1.0, 1.0)
+
+
+def softsign_d(x):
+    x = _f(x)
+    return 1.0 / (1.0 + np.abs(x)) ** 2
+
+
+def hard_swish(x):
+    x = _f(x)
+    with np.errstate(invalid="ignore"):
+        return np.where(x < -3, -0.0, np.where(x > 3, x, x * (x + 3.0) / 6.0))
+
+
+def hard_swish_d(x):
+    x = _f(x)
+    return _nan_keep(x, np.where(x <= -3, 0.0, np.where(x < 3, x / 3.0 + 0.5, 1.0)))
+
+
+def softshrink(x, lambd=0.5):
+    x = _f(x)
+    return np.where(x > lambd, x - lambd, np.where(x < -lambd, x + lambd, x * 0.0))
+
+
+def softshrink_d(x, lambd=0.5):
+    x = _f(x)
+    return _nan_keep(x, np.where((x >= -lambd) & (x <= lambd), 0.0, 1.0))
+
+
+def hardshrink(x, lambd=0.5):
+    x = _f(x)
+    return np.where((x >= -lambd) & (x <= lambd), 0.0, x)
+
+
+def hardshrink_d(x, lambd=0.5):
+    return softshrink_d(x, lambd)
+
+
+def _alpha_b(x, alpha, axis):
+    a = _f(alpha)
+    if a.ndim == 0 or a.size == 1:
+        return a.reshape(())
+    shape = [1] * x.ndim
+    shape[axis] = a.size
+    return a.reshape(shape)
+
+
+def prelu(x, alpha, axis=1):
+    x = _f(x)
+    return np.where(x > 0, x, _alpha_b(x, alpha, axis) * x)
+
+
+def prelu_d(x, alpha, axis=1):
+    x = _f(x)
+    return _nan_keep(x, np.where(x > 0, 1.0, _alpha_b(x, alpha, axis) * np.ones_like(x)))
+
+
+def prelu_grad_alpha(grad, x, alpha, axis=1):
+    """dL/dalpha: sum of grad*x over x <= 0, per channel (or in total)."""
+    x, g, a = _f(x), _f(grad), _f(alpha)
+    t = np.where(x > 0, 0.0, x * g)
+    if a.ndim == 0 or a.size == 1:
+        return t.sum().reshape(a.shape)
+    axes = tuple(i for i in range(x.ndim) if i != axis % x.ndim)
+    return t.sum(axis=axes)
+
+
+# -------------------------------------------------------------- exp-based
+
+def sigmoid(x):
+    return sigmoid_f(x)
+
+
+def sigmoid_d(x):
+    x = _f(x)
+    e = np.exp(-np.abs(x))
+    return e / (1.0 + e) ** 2
+
+
+def tanh(x):
+    return np.tanh(_f(x))
+
+
+def tanh_d(x):
+    x = _f(x)
+    e = np.exp(-2.0 * np.abs(x))   # sech^2 = 4e/(1+e)^2 keeps the tails accurate
+    return 4.0 * e / (1.0 + e) ** 2
+
+
+def softplus(x, beta=1.0, threshold=20.0):
+    x = _f(x)
+    bx = beta * x
+    with np.errstate(invalid="ignore"):
+        soft = (np.maximum(bx, 0.0) + np.log1p(np.exp(-np.abs(bx)))) / beta
+    return np.where(bx > threshold, x, soft)
+
+
+def softplus_d(x, beta=1.0, threshold=20.0):
+    x = _f(x)
+    return _nan_keep(x, np.where(beta * x > threshold, 1.0, sigmoid_f(beta * x)))
+
+
+def log_sigmoid(x):
+    x = _f(x)
+    with np.errstate(invalid="ignore"):
+        return np.minimum(x, 0.0) - np.log1p(np.exp(-np.abs(x)))
+
+
+def log_sigmoid_d(x):
+    return sigmoid_f(-_f(x))
+
+
+def elu(x, alpha=1.0):
+    x = _f(x)
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0)))
+
+
+def elu_d(x, alpha=1.0):
+    x = _f(x)
+    return _nan_keep(x, np.where(x > 0, 1.0, alpha * np.exp(np.minimum(x, 0.0))))
+
+
+def selu(x):
+    return SELU_SCALE * elu(x, SELU_ALPHA)
+
+
+def selu_d(x):
+    return SELU_SCALE * elu_d(x, SELU_ALPHA)
+
+
+def celu(x, alpha=1.0):
+    x = _f(x)
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0) / alpha))
+
+
+def celu_d(x, alpha=1.0):
+    x = _f(x)
+    return _nan_keep(x, np.where(x > 0, 1.0, np.exp(np.minimum(x, 0.0) / alpha)))
+
+
+def _phi_cdf(x):
+    return 0.5 * erfc(-x / SQRT2)
+
+
+def _phi_pdf(x):
+    return np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
+
+
+def gelu(x, approximate="none"):
+    x = _f(x)
+    with np.errstate(invalid="ignore", over="ignore"):
+        if approximate == "tanh":
+            v = GELU_K * (x + 0.044715 * x ** 3)
+            y = x * sigmoid_f(2.0 * v)       # == 0.5x(1+tanh(v)), without cancellation
+        else:
+            y = x * _phi_cdf(x)
+    return _limit(x, y, -0.0)
+
+
+def gelu_d(x, approximate="none"):
+    x = _f(x)
+    with np.errstate(invalid="ignore", over="ignore"):
+        if approximate == "tanh":
+            v = GELU_K * (x + 0.044715 * x ** 3)
+            s = sigmoid_f(2.0 * v)           # 0.5(1+tanh v)
+            sech2 = 4.0 * s * sigmoid_f(-2.0 * v)
+            d = s + 0.5 * x * sech2 * GELU_K * (1.0 + 3.0 * 0.044715 * x * x)
+        else:
+            d = _phi_cdf(x) + x * _phi_pdf(x)
+    return _limit(x, d, 0.0, 1.0)
+
+
+def silu(x):
+    x = _f(x)
+    with np.errstate(invalid="ignore"):
+        return _limit(x, x * sigmoid_f(x), -0.0)
+
+
+def silu_d(x):
+    x = _f(x)
+    with np.errstate(invalid="ignore"):
+        d = sigmoid_f(x) * (1.0 + x * sigmoid_f(-x))
+    return _limit(x, d, 0.0, 1.0)
+
+
+def swish(x, beta=1.0):
+    x = _f(x)
+    with np.errstate(invalid="ignore"):
+        y = x * sigmoid_f(beta * x)
+    if beta > 0:
+        y = _limit(x, y, -0.0)
+    return y
+
+
+def swish_d(x, beta=1.0):
+    x = _f(x)
+    bx = beta * x
+    with np.errstate(invalid="ignore"):
+        d = sigmoid_f(bx) + bx * sigmoid_f(bx) * sigmoid_f(-bx)
+    if beta > 0:
+        d = _limit(x, d, 0.0, 1.0)
+    return d
+
+
+def mish(x):
+    x = _f(x)
+    with np.errstate(invalid="ignore"):
+        return _limit(x, x * np.tanh(softplus(x, 1.0, np.inf)), -0.0)
+
+
+def mish_d(x):
+    x = _f(x)
+    with np.errstate(invalid="ignore"):
+        tsp = np.tanh(softplus(x, 1.0, np.inf))
+        d = tsp + x * sigmoid_f(x) * (1.0 - tsp * tsp)
+    return _limit(x, d, 0.0, 1.0)
+
+
+def tanhshrink(x):
+    x = _f(x)
+    x2 = x * x
+    # x - tanh(x) cancels for small |x|: use its Taylor series there
+    series = x * x2 * (1.0 / 3 - x2 * (2.0 / 15 - x2 * (17.0 / 315 - x2 * 62.0 / 2835)))
+    with np.errstate(invalid="ignore"):
+        return np.where(np.abs(x) < 1e-2, series, x - np.tanh(x))
+
+
+def tanhshrink_d(x):
+    t = np.tanh(_f(x))
+    return t * t
+
+
+# ---------------------------------------------------------------- softmax
+
+def softmax(x, axis=-1):
+    x = _f(x)
+    m = np.max(x, axis=axis, keepdims=True)
+    dead = m == -np.inf                    # all -inf (or empty) rows give 0
+    with np.errstate(invalid="ignore"):
+        e = np.exp(x - np.where(dead, 0.0, m))
+        s = e.sum(axis=axis, keepdims=True)
+        return np.where(dead, 0.0, e / s)
+
+
+def log_softmax(x, axis=-1):
+    x = _f(x)
+    m = np.max(x, axis=axis, keepdims=True)
+    dead = m == -np.inf
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mm = np.where(dead, 0.0, m)
+        lse = np.log(np.exp(x - mm).sum(axis=axis, keepdims=True))
+        return np.where(dead, -np.inf, x - mm - lse)
+
+
+def softmax_backward(grad, x, axis=-1):
+    y = softmax(x, axis)
+    g = _f(grad)
+    return y * (g - (g * y).sum(axis=axis, keepdims=True))
+
+
+def log_softmax_backward(grad, x, axis=-1):
+    y = softmax(x, axis)
+    g = _f(grad)
+    return g - y * g.sum(axis=axis, keepdims=True)
+
+
+# ------------------------------------------------------------ look-ups
+
+_ELEMENTWISE = ("relu", "relu6", "leaky_relu", "thresholded_relu", "hardtanh", "linear",
+                "hard_sigmoid", "softsign", "hard_swish", "softshrink", "hardshrink",
+                "sigmoid", "tanh", "softplus", "log_sigmoid", "elu", "selu", "celu", "gelu",
+                "silu", "swish", "mish", "tanhshrink")
+
+
+def forward(name, x, **params):
+    """The reference f(x) of activation `name` in float64."""
+    return globals()[name](x, **params)
+
+
+def derivative(name, x, **params):
+    """f'(x) for an element-wise activation."""
+    return globals()[name + "_d"](x, **params)
+
+
+def backward(name, grad, x, **params):
+    """grad * f'(x) in float64 (softmax rows: the row-wise backward; prelu:
+    (grad_x, grad_alpha))."""
+    if name in ("softmax", "log_softmax"):
+        return globals()[name + "_backward"](grad, x, **params)
+    g = _f(grad)
+    d = derivative(name, x, **params)
+    with np.errstate(invalid="ignore"):
+        gx = g * d
+    if name == "prelu":
+        return gx, prelu_grad_alpha(grad, x, **params)
+    return gx

@@ -1,0 +1,131 @@
+"""Build of fastact's kernel modules.
+
+One kernel source (src/_kernels.pxi) is compiled once per CPU target: a
+baseline module that runs on every CPU of the architecture and, on x86-64, an
+x86-64-v3 module (AVX2 + FMA + F16C) that fastact._dispatch imports only after
+checking the CPU.  OpenMP is probed with a compile-link-run test and used when
+it works; the package builds (single-threaded) without it.
+
+Environment switches:
+  FASTACT_NO_OPENMP=1       build without OpenMP
+  FASTACT_FAIL_NO_OPENMP=1  make a missing OpenMP a build error (wheels set it)
+  FASTACT_DEBUG=1           Cython bounds checking and -O1 -g (test-only builds)
+  FASTACT_NO_DISPATCH=1     build the baseline module only
+"""
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+from Cython.Build import cythonize
+
+
+def env_flag(name):
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
+
+
+DEBUG = env_flag("FASTACT_DEBUG")
+IS_X86_64 = platform.machine().lower() in ("x86_64", "amd64", "x64")
+
+# Per-target flags by compiler family.  Never -ffast-math/-Ofast: they break
+# NaN/inf handling and (GCC 12) set flush-to-zero for the whole process.
+# -fno-trapping-math is what lets GCC if-convert and vectorize the selects.
+GNU_BASE = ["-fno-math-errno", "-fno-trapping-math", "-std=c11"] + (
+    ["-O1", "-g"] if DEBUG else ["-O3"])
+GNU_TARGET = {"baseline": [], "x86_64_v3": ["-mavx2", "-mfma", "-mf16c", "-mbmi", "-mbmi2",
+                                             "-mlzcnt", "-mmovbe"]}
+MSVC_BASE = ["/O2", "/fp:precise"]
+MSVC_TARGET = {"baseline": [], "x86_64_v3": ["/arch:AVX2"]}
+
+TARGETS = ["baseline"] + (["x86_64_v3"] if IS_X86_64 and not env_flag("FASTACT_NO_DISPATCH") else [])
+
+OPENMP_PROBE = r"""
+#include <omp.h>
+#include <stdio.h>
+int main(void) {
+    int n = 0;
+    #pragma omp parallel reduction(+:n)
+    n += 1;
+    printf("nthreads=%d\n", n);
+    return n > 0 ? 0 : 1;
+}
+"""
+
+
+class BuildExt(build_ext):
+    def openmp_flags(self):
+        """(compile_args, link_args) that give a working OpenMP, or None."""
+        ctype = self.compiler.compiler_type
+        if ctype == "msvc":
+            candidates = [(["/openmp"], [])]
+        elif sys.platform == "darwin":
+            # Apple clang has no -fopenmp driver flag: preprocess with it and
+            # link libomp (found through CPPFLAGS/LDFLAGS, e.g. Homebrew's).
+            candidates = [(["-Xpreprocessor", "-fopenmp"], ["-lomp"]), (["-fopenmp"], ["-fopenmp"])]
+        else:
+            candidates = [(["-fopenmp"], ["-fopenmp"])]
+        for cflags, lflags in candidates:
+            if self.try_openmp(cflags, lflags):
+                return cflags, lflags
+        return None
+
+    def try_openmp(self, cflags, lflags):
+        tmp = tempfile.mkdtemp(prefix="fastact_omp_")
+        try:
+            src = os.path.join(tmp, "probe.c")
+            with open(src, "w") as f:
+                f.write(OPENMP_PROBE)
+            objs = self.compiler.compile([src], output_dir=tmp, extra_postargs=cflags)
+            exe = os.path.join(tmp, "probe")
+            self.compiler.link_executable(objs, exe, extra_postargs=lflags)
+            if sys.platform == "win32":
+                exe += ".exe"
+            out = subprocess.run([exe], capture_output=True, text=True, timeout=60)
+            return out.returncode == 0 and "nthreads=" in out.stdout
+        except Exception:
+            return False
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def build_extensions(self):
+        msvc = self.compiler.compiler_type == "msvc"
+        omp = None if env_flag("FASTACT_NO_OPENMP") else self.openmp_flags()
+        if omp is None:
+            if env_flag("FASTACT_FAIL_NO_OPENMP"):
+                raise RuntimeError("fastact: OpenMP was required (FASTACT_FAIL_NO_OPENMP) "
+                                   "but the compiler could not build an OpenMP program")
+            print("fastact: building WITHOUT OpenMP (kernels will run on one thread)")
+            omp = ([], [])
+        for ext in self.extensions:
+            target = ext.name.rsplit("_k_", 1)[-1]
+            base, tflags = (MSVC_BASE, MSVC_TARGET) if msvc else (GNU_BASE, GNU_TARGET)
+            ext.extra_compile_args = base + tflags[target] + omp[0]
+            ext.extra_link_args = omp[1]
+        super().build_extensions()
+
+
+extensions = [
+    Extension(f"fastact._k_{t}", [f"src/_k_{t}.pyx"], include_dirs=["src"],
+              depends=[os.path.join("src", f) for f in os.listdir("src")])
+    for t in TARGETS
+]
+
+directives = {
+    "language_level": "3",
+    "boundscheck": DEBUG,
+    "wraparound": False,
+    "initializedcheck": DEBUG,
+    "cdivision": True,
+    "embedsignature": True,
+}
+
+setup(
+    ext_modules=cythonize(extensions, compiler_directives=directives, include_path=["src"]),
+    cmdclass={"build_ext": BuildExt},
+)

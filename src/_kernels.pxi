@@ -1,0 +1,391 @@
+# Shared body of every per-ISA kernel module (_k_baseline.pyx, _k_x86_64_v3.pyx
+# include it; each is compiled with its own -m flags).  It holds only loops:
+# buffer access, the split of big arrays into static contiguous chunks run by
+# OpenMP prange, and the N-d strided walk.  All argument checking happens in
+# fastact/_api.py before anything here runs; these functions trust their input.
+from cpython.buffer cimport (PyObject_GetBuffer, PyBuffer_Release, PyBuffer_IsContiguous,
+                             PyBUF_RECORDS_RO, PyBUF_RECORDS)
+from cython.parallel cimport prange
+
+cdef extern from "fa_kernels.h" nogil:
+    ctypedef Py_ssize_t fa_idx
+    int FA_K_COUNT
+    const char *const fa_kernel_names[]
+    const int fa_bwdy_ids[]
+    int fa_fwd_block_f(int k, const float *x, float *y, fa_idx n, const double *p)
+    int fa_fwd_block_d(int k, const double *x, double *y, fa_idx n, const double *p)
+    int fa_bwd_block_f(int k, int from_y, const float *g, const float *s, float *out, fa_idx n, const double *p)
+    int fa_bwd_block_d(int k, int from_y, const double *g, const double *s, double *out, fa_idx n, const double *p)
+    int fa_fwd_strided_f(int k, const char *x, fa_idx sx, char *y, fa_idx sy, fa_idx n, const double *p)
+    int fa_fwd_strided_d(int k, const char *x, fa_idx sx, char *y, fa_idx sy, fa_idx n, const double *p)
+    int fa_bwd_strided_f(int k, int from_y, const char *g, fa_idx sg, const char *x, fa_idx sx,
+                         char *out, fa_idx so, fa_idx n, const double *p)
+    int fa_bwd_strided_d(int k, int from_y, const char *g, fa_idx sg, const char *x, fa_idx sx,
+                         char *out, fa_idx so, fa_idx n, const double *p)
+    void fa_softmax_row_f(const float *x, float *y, fa_idx L, int log_form)
+    void fa_softmax_row_d(const double *x, double *y, fa_idx L, int log_form)
+    void fa_softmax_bwd_row_f(const float *g, const float *y, float *out, fa_idx L, int log_form)
+    void fa_softmax_bwd_row_d(const double *g, const double *y, double *out, fa_idx L, int log_form)
+    void fa_prelu_cols_f(const float *x, float *y, fa_idx nrow, fa_idx ncol, const float *alpha)
+    void fa_prelu_cols_d(const double *x, double *y, fa_idx nrow, fa_idx ncol, const double *alpha)
+    void fa_prelu_cols_bwd_f(const float *g, const float *x, float *out, fa_idx nrow, fa_idx ncol,
+                             const float *alpha, double *gsum)
+    void fa_prelu_cols_bwd_d(const double *g, const double *x, double *out, fa_idx nrow, fa_idx ncol,
+                             const double *alpha, double *gsum)
+    void fa_prelu_row_f(const float *x, float *y, fa_idx n, float a)
+    void fa_prelu_row_d(const double *x, double *y, fa_idx n, double a)
+    double fa_prelu_row_bwd_f(const float *g, const float *x, float *out, fa_idx n, float a)
+    double fa_prelu_row_bwd_d(const double *g, const double *x, double *out, fa_idx n, double a)
+
+cdef extern from *:
+    """
+    #ifdef _OPENMP
+    #include <omp.h>
+    #define FA_OPENMP 1
+    #else
+    #define FA_OPENMP 0
+    static int omp_get_max_threads(void) { return 1; }
+    #endif
+    """
+    int FA_OPENMP
+    int omp_get_max_threads() nogil
+
+# Elements per chunk are rounded to this (64 bytes of float64) so every chunk
+# but the last starts on a whole vector.
+cdef enum:
+    CHUNK_ALIGN = 16
+    MAXDIM = 64
+
+MODE_FWD = 0
+MODE_BWD = 1
+MODE_BWDY = 2
+
+
+def kernel_ids():
+    """{kernel name: id} as compiled into this module."""
+    return {fa_kernel_names[i].decode(): i for i in range(FA_K_COUNT)}
+
+
+def bwdy_ids():
+    """Ids of the kernels that have a backward from the forward output."""
+    out = set()
+    cdef int i = 0
+    while fa_bwdy_ids[i] >= 0:
+        out.add(fa_bwdy_ids[i])
+        i += 1
+    return out
+
+
+def openmp_enabled():
+    return bool(FA_OPENMP)
+
+
+def omp_max_threads():
+    """omp_get_max_threads() of the calling thread (1 without OpenMP): it
+    reflects OMP_NUM_THREADS and threadpoolctl limits."""
+    return omp_get_max_threads()
+
+
+cdef inline Py_ssize_t _nchunks(Py_ssize_t n, int nthreads, Py_ssize_t grain) noexcept nogil:
+    # One chunk per thread, but never chunks smaller than `grain` elements:
+    # below that the fork/join costs more than the work.
+    cdef Py_ssize_t c = n // grain if grain > 0 else n
+    if c > nthreads:
+        c = nthreads
+    return c if c > 1 else 1
+
+
+cdef inline int _block(int k, int mode, bint dbl, char *a, char *b, char *o,
+                       Py_ssize_t n, const double *p) noexcept nogil:
+    if dbl:
+        if mode == 0:
+            return fa_fwd_block_d(k, <const double *>a, <double *>o, n, p)
+        return fa_bwd_block_d(k, mode == 2, <const double *>a, <const double *>b, <double *>o, n, p)
+    if mode == 0:
+        return fa_fwd_block_f(k, <const float *>a, <float *>o, n, p)
+    return fa_bwd_block_f(k, mode == 2, <const float *>a, <const float *>b, <float *>o, n, p)
+
+
+cdef inline int _strided(int k, int mode, bint dbl, char *a, Py_ssize_t sa, char *b, Py_ssize_t sb,
+                         char *o, Py_ssize_t so, Py_ssize_t n, const double *p) noexcept nogil:
+    if dbl:
+        if mode == 0:
+            return fa_fwd_strided_d(k, a, sa, o, so, n, p)
+        return fa_bwd_strided_d(k, mode == 2, a, sa, b, sb, o, so, n, p)
+    if mode == 0:
+        return fa_fwd_strided_f(k, a, sa, o, so, n, p)
+    return fa_bwd_strided_f(k, mode == 2, a, sa, b, sb, o, so, n, p)
+
+
+cdef int _run_flat(int k, int mode, bint dbl, char *a, char *b, char *o, Py_ssize_t n,
+                   const double *p, int nthreads, Py_ssize_t grain) noexcept nogil:
+    cdef Py_ssize_t isz = 8 if dbl else 4
+    cdef Py_ssize_t nch = _nchunks(n, nthreads, grain)
+    cdef Py_ssize_t chunk = (n + nch - 1) // nch
+    chunk = (chunk + CHUNK_ALIGN - 1) // CHUNK_ALIGN * CHUNK_ALIGN
+    nch = (n + chunk - 1) // chunk if n > 0 else 0
+    cdef Py_ssize_t c, start, m
+    cdef int rc = 0
+    for c in prange(nch, nogil=True, schedule='static', num_threads=nthreads,
+                    use_threads_if=nch > 1):
+        start = c * chunk
+        m = n - start
+        if m > chunk:
+            m = chunk
+        rc |= _block(k, mode, dbl, a + start * isz, b + start * isz if b != NULL else NULL,
+                     o + start * isz, m, p)
+    return rc
+
+
+cdef int _run_nd(int k, int mode, bint dbl, Py_buffer *va, Py_buffer *vb, Py_buffer *vo,
+                 const double *p) noexcept nogil:
+    # Any shape and strides: walk the outer axes with an odometer and run the
+    # gather/compute/scatter kernel along the axis where `out` has the smallest
+    # stride (its fastest-moving memory), so the walk follows memory order.
+    cdef int nd = vo.ndim, i, inner = nd - 1
+    cdef Py_ssize_t best = -1, s
+    for i in range(nd):
+        s = vo.strides[i] if vo.strides[i] >= 0 else -vo.strides[i]
+        if vo.shape[i] > 1 and (best < 0 or s < best):
+            best = s
+            inner = i
+    cdef Py_ssize_t idx[MAXDIM]
+    cdef Py_ssize_t L = vo.shape[inner]
+    cdef char *pa
+    cdef char *pb
+    cdef char *po
+    cdef int rc = 0
+    for i in range(nd):
+        idx[i] = 0
+        if vo.shape[i] == 0:
+            return 0
+    while True:
+        pa = <char *>va.buf
+        pb = <char *>vb.buf if vb != NULL else NULL
+        po = <char *>vo.buf
+        for i in range(nd):
+            if i != inner:
+                pa += idx[i] * va.strides[i]
+                if vb != NULL:
+                    pb += idx[i] * vb.strides[i]
+                po += idx[i] * vo.strides[i]
+        rc |= _strided(k, mode, dbl, pa, va.strides[inner],
+                       pb, vb.strides[inner] if vb != NULL else 0,
+                       po, vo.strides[inner], L, p)
+        # advance the odometer over the outer axes (last axis fastest)
+        i = nd - 1
+        while i >= 0:
+            if i != inner:
+                idx[i] += 1
+                if idx[i] < vo.shape[i]:
+                    break
+                idx[i] = 0
+            i -= 1
+        if i < 0:
+            return rc
+
+
+def elementwise(int k, int mode, a, b, out, double p0, double p1, double p2, double p3,
+                int nthreads, Py_ssize_t grain):
+    """mode 0: out = f(a); 1: out = a * f'(b) with b = x; 2: the same with b = y.
+    a, b, out: NumPy arrays of one float dtype and shape, checked by the caller."""
+    cdef Py_buffer va, vb, vo
+    cdef Py_buffer *pvb = NULL
+    cdef double p[4]
+    p[0] = p0; p[1] = p1; p[2] = p2; p[3] = p3
+    cdef int rc = 0
+    cdef bint dbl, flat
+    cdef Py_ssize_t n
+    PyObject_GetBuffer(a, &va, PyBUF_RECORDS_RO)
+    try:
+        if mode != 0:
+            PyObject_GetBuffer(b, &vb, PyBUF_RECORDS_RO)
+            pvb = &vb
+        try:
+            PyObject_GetBuffer(out, &vo, PyBUF_RECORDS)
+            try:
+                dbl = vo.itemsize == 8
+                n = vo.len // vo.itemsize
+                flat = ((PyBuffer_IsContiguous(&va, b'C') and PyBuffer_IsContiguous(&vo, b'C')
+                         and (pvb == NULL or PyBuffer_IsContiguous(pvb, b'C')))
+                        or (PyBuffer_IsContiguous(&va, b'F') and PyBuffer_IsContiguous(&vo, b'F')
+                            and (pvb == NULL or PyBuffer_IsContiguous(pvb, b'F'))))
+                with nogil:
+                    if flat:
+                        rc = _run_flat(k, mode, dbl, <char *>va.buf,
+                                       <char *>vb.buf if pvb != NULL else NULL,
+                                       <char *>vo.buf, n, p, nthreads, grain)
+                    else:
+                        rc = _run_nd(k, mode, dbl, &va, pvb, &vo, p)
+            finally:
+                PyBuffer_Release(&vo)
+        finally:
+            if pvb != NULL:
+                PyBuffer_Release(&vb)
+    finally:
+        PyBuffer_Release(&va)
+    if rc != 0:
+        raise RuntimeError(f"fastact internal error: kernel {k} mode {mode} not compiled")
+    return out
+
+
+def softmax_rows(int mode, a, b, out, Py_ssize_t nrow, Py_ssize_t L, bint log_form,
+                 int nthreads, Py_ssize_t grain):
+    """Row-wise softmax (mode 0: out = softmax(a)) or its backward from y
+    (mode 2: out from grad a and y b) over C-contiguous (nrow, L) data."""
+    cdef Py_buffer va, vb, vo
+    cdef bint dbl
+    cdef Py_ssize_t r, nth
+    cdef char *pa
+    cdef char *pb = NULL
+    cdef char *po
+    cdef Py_ssize_t rs
+    PyObject_GetBuffer(a, &va, PyBUF_RECORDS_RO)
+    try:
+        PyObject_GetBuffer(b if mode != 0 else a, &vb, PyBUF_RECORDS_RO)
+        try:
+            PyObject_GetBuffer(out, &vo, PyBUF_RECORDS)
+            try:
+                dbl = vo.itemsize == 8
+                rs = L * vo.itemsize
+                pa = <char *>va.buf
+                pb = <char *>vb.buf
+                po = <char *>vo.buf
+                nth = _nchunks(nrow * L, nthreads, grain)
+                if nth > nrow:
+                    nth = nrow if nrow > 0 else 1
+                with nogil:
+                    for r in prange(nrow, schedule='static', num_threads=nth, use_threads_if=nth > 1):
+                        if mode == 0:
+                            if dbl:
+                                fa_softmax_row_d(<const double *>(pa + r * rs), <double *>(po + r * rs), L, log_form)
+                            else:
+                                fa_softmax_row_f(<const float *>(pa + r * rs), <float *>(po + r * rs), L, log_form)
+                        else:
+                            if dbl:
+                                fa_softmax_bwd_row_d(<const double *>(pa + r * rs), <const double *>(pb + r * rs),
+                                                     <double *>(po + r * rs), L, log_form)
+                            else:
+                                fa_softmax_bwd_row_f(<const float *>(pa + r * rs), <const float *>(pb + r * rs),
+                                                     <float *>(po + r * rs), L, log_form)
+            finally:
+                PyBuffer_Release(&vo)
+        finally:
+            PyBuffer_Release(&vb)
+    finally:
+        PyBuffer_Release(&va)
+    return out
+
+
+def prelu_cols(int mode, a, b, out, alpha, gsum, Py_ssize_t nrow, Py_ssize_t ncol,
+               Py_ssize_t rows_per_chunk, int nthreads, Py_ssize_t grain):
+    """prelu with the channel axis last on C-contiguous (nrow, ncol) data.
+    mode 0: out = prelu(a); mode 1: out = grad a * prelu'(x = b), and row chunk
+    c of `rows_per_chunk` rows adds its dL/dalpha into gsum[c, :] (float64):
+    the split does not depend on the thread count, so neither does the sum."""
+    cdef Py_buffer va, vb, vo, val, vg
+    cdef bint dbl
+    cdef Py_ssize_t c, r0, r1, nch, isz, nth
+    cdef char *pa
+    cdef char *pb
+    cdef char *po
+    cdef char *pal
+    cdef double *pg = NULL
+    PyObject_GetBuffer(a, &va, PyBUF_RECORDS_RO)
+    PyObject_GetBuffer(b if mode != 0 else a, &vb, PyBUF_RECORDS_RO)
+    PyObject_GetBuffer(out, &vo, PyBUF_RECORDS)
+    PyObject_GetBuffer(alpha, &val, PyBUF_RECORDS_RO)
+    PyObject_GetBuffer(gsum if mode != 0 else alpha, &vg, PyBUF_RECORDS_RO)
+    try:
+        dbl = vo.itemsize == 8
+        isz = vo.itemsize
+        pa = <char *>va.buf
+        pb = <char *>vb.buf
+        po = <char *>vo.buf
+        pal = <char *>val.buf
+        if mode != 0:
+            pg = <double *>vg.buf
+        nch = (nrow + rows_per_chunk - 1) // rows_per_chunk
+        nth = _nchunks(nrow * ncol, nthreads, grain)
+        with nogil:
+            for c in prange(nch, schedule='static', num_threads=nth, use_threads_if=nth > 1):
+                r0 = c * rows_per_chunk
+                r1 = r0 + rows_per_chunk
+                if r1 > nrow:
+                    r1 = nrow
+                if mode == 0:
+                    if dbl:
+                        fa_prelu_cols_d(<const double *>(pa + r0 * ncol * isz), <double *>(po + r0 * ncol * isz),
+                                        r1 - r0, ncol, <const double *>pal)
+                    else:
+                        fa_prelu_cols_f(<const float *>(pa + r0 * ncol * isz), <float *>(po + r0 * ncol * isz),
+                                        r1 - r0, ncol, <const float *>pal)
+                else:
+                    if dbl:
+                        fa_prelu_cols_bwd_d(<const double *>(pa + r0 * ncol * isz), <const double *>(pb + r0 * ncol * isz),
+                                            <double *>(po + r0 * ncol * isz), r1 - r0, ncol,
+                                            <const double *>pal, pg + c * ncol)
+                    else:
+                        fa_prelu_cols_bwd_f(<const float *>(pa + r0 * ncol * isz), <const float *>(pb + r0 * ncol * isz),
+                                            <float *>(po + r0 * ncol * isz), r1 - r0, ncol,
+                                            <const float *>pal, pg + c * ncol)
+    finally:
+        PyBuffer_Release(&vg)
+        PyBuffer_Release(&val)
+        PyBuffer_Release(&vo)
+        PyBuffer_Release(&vb)
+        PyBuffer_Release(&va)
+    return out
+
+
+def prelu_rows(int mode, a, b, out, alpha, gsum, Py_ssize_t nrow, Py_ssize_t nchan,
+               Py_ssize_t L, int nthreads, Py_ssize_t grain):
+    """prelu with the channel axis not last: C-contiguous (nrow, L) rows, row r
+    belongs to channel r % nchan.  mode 1 writes each row's dL/dalpha into
+    gsum[r] (float64), summed per channel by the caller."""
+    cdef Py_buffer va, vb, vo, val, vg
+    cdef bint dbl
+    cdef Py_ssize_t r, isz, nth
+    cdef char *pa
+    cdef char *pb
+    cdef char *po
+    cdef char *pal
+    cdef double *pg = NULL
+    PyObject_GetBuffer(a, &va, PyBUF_RECORDS_RO)
+    PyObject_GetBuffer(b if mode != 0 else a, &vb, PyBUF_RECORDS_RO)
+    PyObject_GetBuffer(out, &vo, PyBUF_RECORDS)
+    PyObject_GetBuffer(alpha, &val, PyBUF_RECORDS_RO)
+    PyObject_GetBuffer(gsum if mode != 0 else alpha, &vg, PyBUF_RECORDS_RO)
+    try:
+        dbl = vo.itemsize == 8
+        isz = vo.itemsize
+        pa = <char *>va.buf
+        pb = <char *>vb.buf
+        po = <char *>vo.buf
+        pal = <char *>val.buf
+        if mode != 0:
+            pg = <double *>vg.buf
+        nth = _nchunks(nrow * L, nthreads, grain)
+        with nogil:
+            for r in prange(nrow, schedule='static', num_threads=nth, use_threads_if=nth > 1):
+                if mode == 0:
+                    if dbl:
+                        fa_prelu_row_d(<const double *>(pa + r * L * isz), <double *>(po + r * L * isz),
+                                       L, (<const double *>pal)[r % nchan])
+                    else:
+                        fa_prelu_row_f(<const float *>(pa + r * L * isz), <float *>(po + r * L * isz),
+                                       L, (<const float *>pal)[r % nchan])
+                else:
+                    if dbl:
+                        pg[r] = fa_prelu_row_bwd_d(<const double *>(pa + r * L * isz), <const double *>(pb + r * L * isz),
+                                                   <double *>(po + r * L * isz), L, (<const double *>pal)[r % nchan])
+                    else:
+                        pg[r] = fa_prelu_row_bwd_f(<const float *>(pa + r * L * isz), <const float *>(pb + r * L * isz),
+                                                   <float *>(po + r * L * isz), L, (<const float *>pal)[r % nchan])
+    finally:
+        PyBuffer_Release(&vg)
+        PyBuffer_Release(&val)
+        PyBuffer_Release(&vo)
+        PyBuffer_Release(&vb)
+        PyBuffer_Release(&va)
+    return out

@@ -1,0 +1,168 @@
+/* fa_act_impl.h: per-element formulas of the piecewise-linear / rational
+ * activations.  TEMPLATE BODY, no include guard: src/fa_act.h includes it once
+ * per dtype with T = float / double and FA_F(name) = name##_f / name##_d.
+ *
+ * Every activation NAME provides
+ *   fa_NAME_fwd (x,    p0..p3) -> f(x)
+ *   fa_NAME_bwd (g, x, p0..p3) -> g * f'(x)          (from the forward input)
+ *   fa_NAME_bwdy(g, y, p0..p3) -> g * f'(x)          (from the forward output,
+ *                                                      where y determines f')
+ * Parameters arrive already cast to T; their meaning is fixed by the table in
+ * fastact/_table.py.  Bodies are written as selects (`c ? a : b`) on values so
+ * that GCC if-converts and vectorizes them; comparisons are false for NaN,
+ * which is how NaN propagates.  Kink derivatives follow PyTorch. */
+
+/* relu(max=p0, negative_slope=p1, threshold=p2) (Keras semantics):
+ *   x > t ? min(x, max) : s*(x - t).
+ * The `+ 0` turns the -0.0 of s*(negative) into +0.0 (relu(-3) = +0 as in
+ * PyTorch), x == t keeps x - t so relu(-0.0) stays -0.0, and s == 0 selects
+ * 0 outright because 0*(-inf) would be NaN. */
+FA_INLINE T FA_F(fa_relu_fwd)(T x, T mx, T s, T t, T p3)
+{
+    (void)p3;
+    T hi = x < mx ? x : mx;
+    T neg = s != (T)0 ? s * (x - t) + (T)0 : (T)0;
+    T lo = x < t ? neg : x - t;
+    return x > t ? hi : lo;
+}
+/* d/dx: 1 on (t, max), 0 at and above max, slope at and below t (left
+ * derivative at the kink, as PyTorch relu'(0)=0 and leaky'(0)=slope); NaN x
+ * gives NaN. */
+FA_INLINE T FA_F(fa_relu_bwd)(T g, T x, T mx, T s, T t, T p3)
+{
+    (void)p3;
+    T up = x < mx ? g : (T)0;
+    T dn = x <= t ? g * s + (T)0 : x;
+    return x > t ? up : dn;
+}
+/* From y (valid when s >= 0, t >= 0 and max > t): y > t exactly when x > t. */
+FA_INLINE T FA_F(fa_relu_bwdy)(T g, T y, T mx, T s, T t, T p3)
+{
+    (void)p3;
+    T up = y < mx ? g : (T)0;
+    T dn = y <= t ? g * s + (T)0 : y;
+    return y > t ? up : dn;
+}
+
+/* hardtanh(min=p0, max=p1) = clamp; NaN passes through both compares. */
+FA_INLINE T FA_F(fa_hardtanh_fwd)(T x, T lo, T hi, T p2, T p3)
+{
+    (void)p2; (void)p3;
+    T v = x < lo ? lo : x;
+    return v > hi ? hi : v;
+}
+FA_INLINE T FA_F(fa_hardtanh_bwd)(T g, T x, T lo, T hi, T p2, T p3)
+{
+    (void)p2; (void)p3;
+    T inside = (x > lo && x < hi) ? g : (T)0;
+    return x != x ? x : inside;
+}
+/* lo < y < hi exactly when lo < x < hi (for lo < hi). */
+FA_INLINE T FA_F(fa_hardtanh_bwdy)(T g, T y, T lo, T hi, T p2, T p3)
+{
+    return FA_F(fa_hardtanh_bwd)(g, y, lo, hi, p2, p3);
+}
+
+/* linear: identity. */
+FA_INLINE T FA_F(fa_linear_fwd)(T x, T p0, T p1, T p2, T p3)
+{
+    (void)p0; (void)p1; (void)p2; (void)p3;
+    return x;
+}
+FA_INLINE T FA_F(fa_linear_bwd)(T g, T x, T p0, T p1, T p2, T p3)
+{
+    (void)x; (void)p0; (void)p1; (void)p2; (void)p3;
+    return g;
+}
+FA_INLINE T FA_F(fa_linear_bwdy)(T g, T y, T p0, T p1, T p2, T p3)
+{
+    (void)y; (void)p0; (void)p1; (void)p2; (void)p3;
+    return g;
+}
+
+/* hard_sigmoid(slope=p0, offset=p1) = clip(slope*x + offset, 0, 1). */
+FA_INLINE T FA_F(fa_hard_sigmoid_fwd)(T x, T a, T b, T p2, T p3)
+{
+    (void)p2; (void)p3;
+    T v = a * x + b;
+    v = v < (T)0 ? (T)0 : v;
+    return v > (T)1 ? (T)1 : v;
+}
+/* slope strictly inside (0, 1), 0 at the edges (PyTorch hardsigmoid'(+-3)=0). */
+FA_INLINE T FA_F(fa_hard_sigmoid_bwd)(T g, T x, T a, T b, T p2, T p3)
+{
+    (void)p2; (void)p3;
+    T v = a * x + b;
+    T d = (v > (T)0 && v < (T)1) ? g * a : (T)0;
+    return x != x ? x : d;
+}
+FA_INLINE T FA_F(fa_hard_sigmoid_bwdy)(T g, T y, T a, T b, T p2, T p3)
+{
+    (void)b; (void)p2; (void)p3;
+    T d = (y > (T)0 && y < (T)1) ? g * a : (T)0;
+    return y != y ? y : d;
+}
+
+/* softsign = x / (1 + |x|); the true limit +-1 at +-inf (inf/inf is NaN). */
+FA_INLINE T FA_F(fa_softsign_fwd)(T x, T p0, T p1, T p2, T p3)
+{
+    (void)p0; (void)p1; (void)p2; (void)p3;
+    T ax = FA_F(fa_abs)(x);
+    T y = x / ((T)1 + ax);
+    return ax == (T)INFINITY ? FA_F(fa_copysign)((T)1, x) : y;
+}
+/* g / (1+|x|)^2 as g*r*r with r = 1/(1+|x|): no overflow for huge |x|. */
+FA_INLINE T FA_F(fa_softsign_bwd)(T g, T x, T p0, T p1, T p2, T p3)
+{
+    (void)p0; (void)p1; (void)p2; (void)p3;
+    T r = (T)1 / ((T)1 + FA_F(fa_abs)(x));
+    return (g * r) * r;
+}
+
+/* hard_swish = x * relu6(x + 3) / 6; exact x above 3, the limit -0.0 below -3
+ * (PyTorch gives x*0 = -0.0 there and NaN at -inf). */
+FA_INLINE T FA_F(fa_hard_swish_fwd)(T x, T p0, T p1, T p2, T p3)
+{
+    (void)p0; (void)p1; (void)p2; (void)p3;
+    T mid = x * (x + (T)3) / (T)6;
+    T v = x < (T)-3 ? (T)-0.0 : mid;
+    return x > (T)3 ? x : v;
+}
+/* 0 at and below -3, x/3 + 1/2 in between, 1 at and above 3 (PyTorch). */
+FA_INLINE T FA_F(fa_hard_swish_bwd)(T g, T x, T p0, T p1, T p2, T p3)
+{
+    (void)p0; (void)p1; (void)p2; (void)p3;
+    T mid = g * (x / (T)3 + (T)0.5);
+    T v = x < (T)3 ? mid : g;
+    v = x <= (T)-3 ? (T)0 : v;
+    return x != x ? x : v;
+}
+
+/* softshrink(lambd=p0): x -+ lambd outside [-lambd, lambd], x*0 inside. */
+FA_INLINE T FA_F(fa_softshrink_fwd)(T x, T l, T p1, T p2, T p3)
+{
+    (void)p1; (void)p2; (void)p3;
+    T v = x < -l ? x + l : x * (T)0;
+    return x > l ? x - l : v;
+}
+FA_INLINE T FA_F(fa_shrink_mask_bwd)(T g, T x, T l)
+{
+    T v = (x >= -l && x <= l) ? (T)0 : g;
+    return x != x ? x : v;
+}
+FA_INLINE T FA_F(fa_softshrink_bwd)(T g, T x, T l, T p1, T p2, T p3)
+{
+    (void)p1; (void)p2; (void)p3;
+    return FA_F(fa_shrink_mask_bwd)(g, x, l);
+}
+/* hardshrink(lambd=p0): 0 on [-lambd, lambd], x elsewhere. */
+FA_INLINE T FA_F(fa_hardshrink_fwd)(T x, T l, T p1, T p2, T p3)
+{
+    (void)p1; (void)p2; (void)p3;
+    return (x >= -l && x <= l) ? (T)0 : x;
+}
+FA_INLINE T FA_F(fa_hardshrink_bwd)(T g, T x, T l, T p1, T p2, T p3)
+{
+    (void)p1; (void)p2; (void)p3;
+    return FA_F(fa_shrink_mask_bwd)(g, x, l);
+}

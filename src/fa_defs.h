@@ -1,0 +1,51 @@
+/* fa_defs.h: portability macros shared by every native source of fastact.
+ *
+ * Kernels are plain scalar `static inline` functions over one element; the
+ * loops that call them are simple counted loops that the compiler turns into
+ * packed SIMD code.  Nothing here may call libm inside a hot loop, and nothing
+ * may depend on -ffast-math (we build with -fno-math-errno -fno-trapping-math
+ * only, so NaN/inf semantics stay IEEE). */
+#ifndef FA_DEFS_H
+#define FA_DEFS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <math.h>
+
+#if defined(_MSC_VER) && !defined(__clang__)
+#  define FA_INLINE static __forceinline
+/* Element-wise maps have no loop-carried dependence even when out == in. */
+#  define FA_IVDEP __pragma(loop(ivdep))
+#elif defined(__clang__)
+#  define FA_INLINE static inline __attribute__((always_inline))
+#  define FA_IVDEP _Pragma("clang loop vectorize(assume_safety)")
+#elif defined(__GNUC__)
+#  define FA_INLINE static inline __attribute__((always_inline))
+#  define FA_IVDEP _Pragma("GCC ivdep")
+#else
+#  define FA_INLINE static inline
+#  define FA_IVDEP
+#endif
+
+/* Index type for every loop: 64-bit on 64-bit platforms, never int. */
+typedef ptrdiff_t fa_idx;
+
+/* Bit casts that GCC turns into register reinterprets (no memory traffic). */
+FA_INLINE uint32_t fa_f2u(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+FA_INLINE float fa_u2f(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+FA_INLINE uint64_t fa_d2u(double f) { uint64_t u; memcpy(&u, &f, 8); return u; }
+FA_INLINE double fa_u2d(uint64_t u) { double f; memcpy(&f, &u, 8); return f; }
+
+/* |x| and copysign by bit operations: branch-free, vectorize on every ISA. */
+FA_INLINE float fa_abs_f(float x) { return fa_u2f(fa_f2u(x) & 0x7fffffffu); }
+FA_INLINE double fa_abs_d(double x) { return fa_u2d(fa_d2u(x) & 0x7fffffffffffffffull); }
+/* magnitude of a with the sign of b */
+FA_INLINE float fa_copysign_f(float a, float b) {
+    return fa_u2f((fa_f2u(a) & 0x7fffffffu) | (fa_f2u(b) & 0x80000000u));
+}
+FA_INLINE double fa_copysign_d(double a, double b) {
+    return fa_u2d((fa_d2u(a) & 0x7fffffffffffffffull) | (fa_d2u(b) & 0x8000000000000000ull));
+}
+
+#endif /* FA_DEFS_H */

@@ -1,0 +1,80 @@
+/* fa_kernels.h: the kernel catalogue (X-macro lists, ids) and the loops.
+ *
+ * Python looks kernels up by id (FA_K_<name>); fastact/_table.py maps every
+ * public activation and its parameters onto one of these ids.  The loops are
+ * instantiated per dtype from fa_loops_impl.h, the formulas from
+ * fa_act_impl.h (piecewise/rational) and fa_act_transc_impl.h (exp-based). */
+#ifndef FA_KERNELS_H
+#define FA_KERNELS_H
+
+#include "fa_defs.h"
+#ifndef FA_NO_TRANSC
+#include "fa_math.h"
+#else   /* TEMPORARY dev switch while fa_math.h is written */
+FA_INLINE float fa_exp_neg_f(float z) { return expf(z); }
+FA_INLINE double fa_exp_neg_d(double z) { return exp(z); }
+#endif
+
+/* Every element-wise kernel with fwd and bwd (from x). */
+#define FA_KERNELS(X) \
+    X(relu) X(hardtanh) X(linear) X(hard_sigmoid) X(softsign) X(hard_swish) \
+    X(softshrink) X(hardshrink) \
+    FA_TRANSC_KERNELS(X)
+/* Kernels whose derivative can be computed from the forward output. */
+#define FA_BWDY_KERNELS(X) \
+    X(relu) X(hardtanh) X(linear) X(hard_sigmoid) \
+    FA_TRANSC_BWDY_KERNELS(X)
+
+#ifdef FA_NO_TRANSC
+#define FA_TRANSC_KERNELS(X)
+#define FA_TRANSC_BWDY_KERNELS(X)
+#else
+#define FA_TRANSC_KERNELS(X) \
+    X(sigmoid) X(tanh) X(softplus) X(log_sigmoid) X(elu) X(selu) X(celu) \
+    X(gelu_erf) X(gelu_tanh) X(silu) X(swish) X(mish) X(tanhshrink)
+#define FA_TRANSC_BWDY_KERNELS(X) \
+    X(sigmoid) X(tanh) X(softplus) X(log_sigmoid) X(elu) X(selu) X(celu)
+#endif
+
+#define FA_ENUM_ENTRY(name) FA_K_##name,
+enum fa_kernel_id { FA_KERNELS(FA_ENUM_ENTRY) FA_K_COUNT };
+#undef FA_ENUM_ENTRY
+
+/* Names by id, and whether a kernel has a from-output backward: read once by
+ * Python to build its table, so ids are never hard-coded twice. */
+#define FA_NAME_ENTRY(name) #name,
+static const char *const fa_kernel_names[] = { FA_KERNELS(FA_NAME_ENTRY) "" };
+#undef FA_NAME_ENTRY
+#define FA_BWDY_ENTRY(name) FA_K_##name,
+static const int fa_bwdy_ids[] = { FA_BWDY_KERNELS(FA_BWDY_ENTRY) -1 };
+#undef FA_BWDY_ENTRY
+
+/* Elements per stack buffer on the strided path (gather, contiguous kernel,
+ * scatter): small enough for the stack, big enough to amortize the switch. */
+#define FA_STRIDED_BUF 512
+
+#define FA_IS_DOUBLE 0
+#define T float
+#define FA_F(name) name##_f
+#include "fa_act_impl.h"
+#ifndef FA_NO_TRANSC
+#include "fa_act_transc_impl.h"
+#endif
+#include "fa_loops_impl.h"
+#undef T
+#undef FA_F
+#undef FA_IS_DOUBLE
+
+#define FA_IS_DOUBLE 1
+#define T double
+#define FA_F(name) name##_d
+#include "fa_act_impl.h"
+#ifndef FA_NO_TRANSC
+#include "fa_act_transc_impl.h"
+#endif
+#include "fa_loops_impl.h"
+#undef T
+#undef FA_F
+#undef FA_IS_DOUBLE
+
+#endif /* FA_KERNELS_H */

@@ -1,0 +1,236 @@
+/* fa_loops_impl.h: TEMPLATE BODY (T, FA_F) of the loops over contiguous
+ * blocks.  Each case of a switch is one counted loop over raw pointers whose
+ * body is an always-inline formula: this is what the compiler vectorizes.
+ * FA_IVDEP is correct because every loop is a pure element-wise map: out may
+ * equal an input exactly (in-place), and Python rejects partial overlap. */
+
+/* y[i] = f(x[i]) for i < n.  Returns -1 for an unknown kernel id. */
+static int FA_F(fa_fwd_block)(int k, const T *x, T *y, fa_idx n, const double *p)
+{
+    const T p0 = (T)p[0], p1 = (T)p[1], p2 = (T)p[2], p3 = (T)p[3];
+    switch (k) {
+#define FA_CASE(name) case FA_K_##name: \
+        FA_IVDEP for (fa_idx i = 0; i < n; i++) \
+            y[i] = FA_F(fa_##name##_fwd)(x[i], p0, p1, p2, p3); \
+        return 0;
+    FA_KERNELS(FA_CASE)
+#undef FA_CASE
+    default: return -1;
+    }
+}
+
+/* out[i] = g[i] * f'(x[i]) (from_y = 0) or from the saved output s = y. */
+static int FA_F(fa_bwd_block)(int k, int from_y, const T *g, const T *s, T *out,
+                              fa_idx n, const double *p)
+{
+    const T p0 = (T)p[0], p1 = (T)p[1], p2 = (T)p[2], p3 = (T)p[3];
+    if (!from_y) {
+        switch (k) {
+#define FA_CASE(name) case FA_K_##name: \
+            FA_IVDEP for (fa_idx i = 0; i < n; i++) \
+                out[i] = FA_F(fa_##name##_bwd)(g[i], s[i], p0, p1, p2, p3); \
+            return 0;
+        FA_KERNELS(FA_CASE)
+#undef FA_CASE
+        default: return -1;
+        }
+    }
+    switch (k) {
+#define FA_CASE(name) case FA_K_##name: \
+        FA_IVDEP for (fa_idx i = 0; i < n; i++) \
+            out[i] = FA_F(fa_##name##_bwdy)(g[i], s[i], p0, p1, p2, p3); \
+        return 0;
+    FA_BWDY_KERNELS(FA_CASE)
+#undef FA_CASE
+    default: return -1;
+    }
+}
+
+/* Strided 1-D versions (strides in bytes, any sign): gather a block into a
+ * stack buffer, run the vectorized contiguous kernel, scatter it back.  Every
+ * block is read completely before any of it is written, so out may be the
+ * same view as an input. */
+static int FA_F(fa_fwd_strided)(int k, const char *x, fa_idx sx, char *y, fa_idx sy,
+                                fa_idx n, const double *p)
+{
+    T buf[FA_STRIDED_BUF];
+    int rc = 0;
+    for (fa_idx s = 0; s < n; s += FA_STRIDED_BUF) {
+        fa_idx m = n - s < FA_STRIDED_BUF ? n - s : FA_STRIDED_BUF;
+        for (fa_idx i = 0; i < m; i++) buf[i] = *(const T *)(x + (s + i) * sx);
+        rc |= FA_F(fa_fwd_block)(k, buf, buf, m, p);
+        for (fa_idx i = 0; i < m; i++) *(T *)(y + (s + i) * sy) = buf[i];
+    }
+    return rc;
+}
+
+static int FA_F(fa_bwd_strided)(int k, int from_y, const char *g, fa_idx sg,
+                                const char *x, fa_idx sx, char *out, fa_idx so,
+                                fa_idx n, const double *p)
+{
+    T bg[FA_STRIDED_BUF], bx[FA_STRIDED_BUF];
+    int rc = 0;
+    for (fa_idx s = 0; s < n; s += FA_STRIDED_BUF) {
+        fa_idx m = n - s < FA_STRIDED_BUF ? n - s : FA_STRIDED_BUF;
+        for (fa_idx i = 0; i < m; i++) {
+            bg[i] = *(const T *)(g + (s + i) * sg);
+            bx[i] = *(const T *)(x + (s + i) * sx);
+        }
+        rc |= FA_F(fa_bwd_block)(k, from_y, bg, bx, bg, m, p);
+        for (fa_idx i = 0; i < m; i++) *(T *)(out + (s + i) * so) = bg[i];
+    }
+    return rc;
+}
+
+/* prelu with the channel axis last: rows of length ncol, slope alpha[j] per
+ * column (the relu formula with a per-column negative slope). */
+static void FA_F(fa_prelu_cols)(const T *x, T *y, fa_idx nrow, fa_idx ncol, const T *alpha)
+{
+    for (fa_idx r = 0; r < nrow; r++) {
+        const T *xr = x + r * ncol;
+        T *yr = y + r * ncol;
+        FA_IVDEP for (fa_idx j = 0; j < ncol; j++)
+            yr[j] = FA_F(fa_relu_fwd)(xr[j], (T)INFINITY, alpha[j], (T)0, (T)0);
+    }
+}
+
+/* Its backward: grad_x as relu's backward with slope alpha[j]; gsum[j] (double)
+ * accumulates dL/dalpha_j = sum of (x > 0 ? 0 : x*g) over the rows.  Reads all
+ * of g and x for an element before writing out, so out may be g. */
+static void FA_F(fa_prelu_cols_bwd)(const T *g, const T *x, T *out, fa_idx nrow, fa_idx ncol,
+                                    const T *alpha, double *gsum)
+{
+    for (fa_idx r = 0; r < nrow; r++) {
+        const T *gr = g + r * ncol, *xr = x + r * ncol;
+        T *orow = out + r * ncol;
+        FA_IVDEP for (fa_idx j = 0; j < ncol; j++) {
+            T gj = gr[j], xj = xr[j];
+            gsum[j] += (double)(xj > (T)0 ? (T)0 : xj * gj);
+            orow[j] = FA_F(fa_relu_bwd)(gj, xj, (T)INFINITY, alpha[j], (T)0, (T)0);
+        }
+    }
+}
+
+/* prelu with a scalar slope on a contiguous row (channel axis not last). */
+static void FA_F(fa_prelu_row)(const T *x, T *y, fa_idx n, T a)
+{
+    FA_IVDEP for (fa_idx i = 0; i < n; i++)
+        y[i] = FA_F(fa_relu_fwd)(x[i], (T)INFINITY, a, (T)0, (T)0);
+}
+
+/* Its backward: returns sum(x > 0 ? 0 : x*g) in double, 8 partial sums in a fixed order. */
+static double FA_F(fa_prelu_row_bwd)(const T *g, const T *x, T *out, fa_idx n, T a)
+{
+    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    fa_idx i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) {
+            T gj = g[i + j], xj = x[i + j];
+            acc[j] += (double)(xj > (T)0 ? (T)0 : xj * gj);
+            out[i + j] = FA_F(fa_relu_bwd)(gj, xj, (T)INFINITY, a, (T)0, (T)0);
+        }
+    double s = 0;
+    for (; i < n; i++) {
+        T gj = g[i], xj = x[i];
+        s += (double)(xj > (T)0 ? (T)0 : xj * gj);
+        out[i] = FA_F(fa_relu_bwd)(gj, xj, (T)INFINITY, a, (T)0, (T)0);
+    }
+    for (int j = 0; j < 8; j++) s += acc[j];
+    return s;
+}
+
+/* softmax / log_softmax over contiguous rows of length L (y may equal x).
+ * A row whose max is -inf (all -inf, or L == 0) gives zeros / -inf; NaN or
+ * +inf anywhere in a row gives a NaN row (as PyTorch). */
+#define FA_ACC 16
+FA_INLINE T FA_F(fa_row_max)(const T *x, fa_idx L)
+{
+    T acc[FA_ACC];
+    for (int j = 0; j < FA_ACC; j++) acc[j] = (T)-INFINITY;
+    fa_idx i = 0;
+    for (; i + FA_ACC <= L; i += FA_ACC)
+        for (int j = 0; j < FA_ACC; j++) acc[j] = x[i + j] > acc[j] ? x[i + j] : acc[j];
+    T m = (T)-INFINITY;
+    for (; i < L; i++) m = x[i] > m ? x[i] : m;
+    for (int j = 0; j < FA_ACC; j++) m = acc[j] > m ? acc[j] : m;
+    return m;
+}
+
+/* y[i] = exp(x[i] - m); returns the sum (FA_ACC partial sums, fixed order). */
+FA_INLINE T FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m)
+{
+    T acc[FA_ACC];
+    for (int j = 0; j < FA_ACC; j++) acc[j] = 0;
+    fa_idx i = 0;
+    for (; i + FA_ACC <= L; i += FA_ACC)
+        for (int j = 0; j < FA_ACC; j++) {
+            T e = FA_F(fa_exp_neg)(x[i + j] - m);
+            y[i + j] = e;
+            acc[j] += e;
+        }
+    T s = 0;
+    for (; i < L; i++) { T e = FA_F(fa_exp_neg)(x[i] - m); y[i] = e; s += e; }
+    for (int j = 0; j < FA_ACC; j++) s += acc[j];
+    return s;
+}
+
+FA_INLINE T FA_F(fa_row_dot)(const T *a, const T *b, fa_idx L)
+{
+    T acc[FA_ACC];
+    for (int j = 0; j < FA_ACC; j++) acc[j] = 0;
+    fa_idx i = 0;
+    for (; i + FA_ACC <= L; i += FA_ACC)
+        for (int j = 0; j < FA_ACC; j++) acc[j] += a[i + j] * b[i + j];
+    T s = 0;
+    for (; i < L; i++) s += a[i] * b[i];
+    for (int j = 0; j < FA_ACC; j++) s += acc[j];
+    return s;
+}
+
+static void FA_F(fa_softmax_row)(const T *x, T *y, fa_idx L, int log_form)
+{
+    T m = FA_F(fa_row_max)(x, L);
+    if (m == (T)-INFINITY) {
+        const T fill = log_form ? (T)-INFINITY : (T)0;
+        for (fa_idx i = 0; i < L; i++) y[i] = fill;
+        return;
+    }
+    if (log_form) {
+        /* The exp values are only needed for the sum, so they are not
+         * stored: y may be x, and x is read again in the final pass. */
+        T s = 0;
+        T acc[FA_ACC];
+        for (int j = 0; j < FA_ACC; j++) acc[j] = 0;
+        fa_idx i = 0;
+        for (; i + FA_ACC <= L; i += FA_ACC)
+            for (int j = 0; j < FA_ACC; j++) acc[j] += FA_F(fa_exp_neg)(x[i + j] - m);
+        for (; i < L; i++) s += FA_F(fa_exp_neg)(x[i] - m);
+        for (int j = 0; j < FA_ACC; j++) s += acc[j];
+        const T ls = (T)log((double)s);   /* once per row, outside the hot loop */
+        FA_IVDEP for (fa_idx i2 = 0; i2 < L; i2++) y[i2] = (x[i2] - m) - ls;
+        return;
+    }
+    T s = FA_F(fa_row_expsum)(x, y, L, m);
+    FA_IVDEP for (fa_idx i = 0; i < L; i++) y[i] = y[i] / s;
+}
+
+/* softmax: out = y*(g - sum(g*y)); log_softmax: out = g - exp(y)*sum(g). */
+static void FA_F(fa_softmax_bwd_row)(const T *g, const T *y, T *out, fa_idx L, int log_form)
+{
+    if (log_form) {
+        T acc[FA_ACC];
+        for (int j = 0; j < FA_ACC; j++) acc[j] = 0;
+        fa_idx i = 0;
+        for (; i + FA_ACC <= L; i += FA_ACC)
+            for (int j = 0; j < FA_ACC; j++) acc[j] += g[i + j];
+        T s = 0;
+        for (; i < L; i++) s += g[i];
+        for (int j = 0; j < FA_ACC; j++) s += acc[j];
+        FA_IVDEP for (fa_idx i2 = 0; i2 < L; i2++)
+            out[i2] = g[i2] - FA_F(fa_exp_neg)(y[i2]) * s;
+        return;
+    }
+    T d = FA_F(fa_row_dot)(g, y, L);
+    FA_IVDEP for (fa_idx i = 0; i < L; i++) out[i] = y[i] * (g[i] - d);
+}
+#undef FA_ACC
