@@ -122,7 +122,7 @@ def _as_array(fname, argname, a, writable):
     if writable:
         if not a.flags.writeable:
             raise ValueError(f"{fname}: {argname} is read-only")
-        for n, s in zip(a.shape, a.strides):
+        for n, s in zip(a.shape, a.strides) if a.size else ():
             if s == 0 and n > 1:
                 raise ValueError(f"{fname}: {argname} has a zero stride (a broadcast view): "
                                  "writing to it in place is ill-defined")

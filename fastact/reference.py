@@ -11,6 +11,11 @@ import math
 import numpy as np
 
 SQRT2 = math.sqrt(2.0)
+# Extended precision for the exp/log/tanh-based references where the platform
+# has it (x87 80-bit on x86-64 Linux/macOS-Intel), so float64 results can be
+# checked to a few ULP; elsewhere it equals float64 (see EXTENDED).
+LD = np.longdouble
+EXTENDED = np.finfo(LD).eps < np.finfo(np.float64).eps
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
 GELU_K = math.sqrt(2.0 / math.pi)
@@ -19,6 +24,10 @@ _erfc = np.frompyfunc(math.erfc, 1, 1)
 
 def _f(x):
     return np.asarray(x, dtype=np.float64)
+
+
+def _ld(x):
+    return np.asarray(x, dtype=LD)
 
 
 def _nan_keep(x, v):
@@ -31,11 +40,30 @@ def erfc(x):
     return _erfc(x).astype(np.float64) if x.ndim else np.float64(math.erfc(float(x)))
 
 
+def _phi_cdf(x):
+    """Phi(x) = erfc(-x/sqrt2)/2.  The argument's rounding error d is put
+    back to first order (erfc' = -2/sqrt(pi) exp(-z^2)), which keeps the far
+    tail accurate to a few float64 ULP."""
+    x = _f(x)
+    z_ld = -_ld(x) / LD(2).__pow__(LD(0.5))
+    z = z_ld.astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        d = np.where(np.isfinite(z), (z_ld - z).astype(np.float64), 0.0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        e = erfc(z)
+        e = e - d * (2.0 / math.sqrt(math.pi)) * np.exp(-z * z)
+    return 0.5 * e
+
+
+def _sigmoid_ld(x):
+    x = _ld(x)
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
 def sigmoid_f(x):
     """1/(1+exp(-x)) without overflow for any sign."""
-    x = _f(x)
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    return _sigmoid_ld(x).astype(np.float64)
 
 
 def _limit(x, v, at_minus_inf, at_plus_inf=None):
@@ -58,7 +86,8 @@ def relu(x, max=None, negative_slope=0.0, threshold=0.0):
 def relu_d(x, max=None, negative_slope=0.0, threshold=0.0):
     x = _f(x)
     mx = np.inf if max is None else max
-    return _nan_keep(x, np.where(x > threshold, np.where(x < mx, 1.0, 0.0), negative_slope))
+    below_max = (x < mx) | (mx == np.inf)     # no max: no upper kink, even at +inf
+    return _nan_keep(x, np.where(x > threshold, np.where(below_max, 1.0, 0.0), negative_slope))
 
 
 def relu6(x):
@@ -193,27 +222,27 @@ def sigmoid(x):
 
 
 def sigmoid_d(x):
-    x = _f(x)
+    x = _ld(x)
     e = np.exp(-np.abs(x))
-    return e / (1.0 + e) ** 2
+    return (e / (1 + e) ** 2).astype(np.float64)
 
 
 def tanh(x):
-    return np.tanh(_f(x))
+    return np.tanh(_ld(x)).astype(np.float64)
 
 
 def tanh_d(x):
-    x = _f(x)
-    e = np.exp(-2.0 * np.abs(x))   # sech^2 = 4e/(1+e)^2 keeps the tails accurate
-    return 4.0 * e / (1.0 + e) ** 2
+    x = _ld(x)
+    e = np.exp(-2 * np.abs(x))   # sech^2 = 4e/(1+e)^2 keeps the tails accurate
+    return (4 * e / (1 + e) ** 2).astype(np.float64)
 
 
 def softplus(x, beta=1.0, threshold=20.0):
     x = _f(x)
-    bx = beta * x
+    bx = _ld(x) * LD(beta)
     with np.errstate(invalid="ignore"):
-        soft = (np.maximum(bx, 0.0) + np.log1p(np.exp(-np.abs(bx)))) / beta
-    return np.where(bx > threshold, x, soft)
+        soft = ((np.maximum(bx, 0) + np.log1p(np.exp(-np.abs(bx)))) / LD(beta)).astype(np.float64)
+    return np.where(beta * x > threshold, x, soft)
 
 
 def softplus_d(x, beta=1.0, threshold=20.0):
@@ -222,45 +251,49 @@ def softplus_d(x, beta=1.0, threshold=20.0):
 
 
 def log_sigmoid(x):
-    x = _f(x)
+    x = _ld(x)
     with np.errstate(invalid="ignore"):
-        return np.minimum(x, 0.0) - np.log1p(np.exp(-np.abs(x)))
+        return (np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))).astype(np.float64)
 
 
 def log_sigmoid_d(x):
     return sigmoid_f(-_f(x))
 
 
+def _elu_ld(x, alpha, scale, inv):
+    x = _ld(x)
+    neg = LD(alpha) * LD(scale) * np.expm1(np.minimum(x, 0) * LD(inv))
+    return np.where(x > 0, LD(scale) * x, neg).astype(np.float64)
+
+
+def _elu_d_ld(x, alpha, scale, inv):
+    x = _ld(x)
+    neg = LD(alpha) * LD(scale) * LD(inv) * np.exp(np.minimum(x, 0) * LD(inv))
+    return _nan_keep(_f(x), np.where(x > 0, LD(scale), neg).astype(np.float64))
+
+
 def elu(x, alpha=1.0):
-    x = _f(x)
-    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0)))
+    return _elu_ld(x, alpha, 1, 1)
 
 
 def elu_d(x, alpha=1.0):
-    x = _f(x)
-    return _nan_keep(x, np.where(x > 0, 1.0, alpha * np.exp(np.minimum(x, 0.0))))
+    return _elu_d_ld(x, alpha, 1, 1)
 
 
 def selu(x):
-    return SELU_SCALE * elu(x, SELU_ALPHA)
+    return _elu_ld(x, LD("1.6732632423543772848170429916717"), LD("1.0507009873554804934193349852946"), 1)
 
 
 def selu_d(x):
-    return SELU_SCALE * elu_d(x, SELU_ALPHA)
+    return _elu_d_ld(x, LD("1.6732632423543772848170429916717"), LD("1.0507009873554804934193349852946"), 1)
 
 
 def celu(x, alpha=1.0):
-    x = _f(x)
-    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0) / alpha))
+    return _elu_ld(x, alpha, 1, 1 / LD(alpha))
 
 
 def celu_d(x, alpha=1.0):
-    x = _f(x)
-    return _nan_keep(x, np.where(x > 0, 1.0, np.exp(np.minimum(x, 0.0) / alpha)))
-
-
-def _phi_cdf(x):
-    return 0.5 * erfc(-x / SQRT2)
+    return _elu_d_ld(x, alpha, 1, 1 / LD(alpha))
 
 
 def _phi_pdf(x):
@@ -271,8 +304,9 @@ def gelu(x, approximate="none"):
     x = _f(x)
     with np.errstate(invalid="ignore", over="ignore"):
         if approximate == "tanh":
-            v = GELU_K * (x + 0.044715 * x ** 3)
-            y = x * sigmoid_f(2.0 * v)       # == 0.5x(1+tanh(v)), without cancellation
+            xl = _ld(x)
+            v = LD(GELU_K) * (xl + LD(0.044715) * xl ** 3)
+            y = (xl * _sigmoid_ld(2 * v)).astype(np.float64)   # == 0.5x(1+tanh(v)), no cancellation
         else:
             y = x * _phi_cdf(x)
     return _limit(x, y, -0.0)
@@ -282,32 +316,29 @@ def gelu_d(x, approximate="none"):
     x = _f(x)
     with np.errstate(invalid="ignore", over="ignore"):
         if approximate == "tanh":
-            v = GELU_K * (x + 0.044715 * x ** 3)
-            s = sigmoid_f(2.0 * v)           # 0.5(1+tanh v)
-            sech2 = 4.0 * s * sigmoid_f(-2.0 * v)
-            d = s + 0.5 * x * sech2 * GELU_K * (1.0 + 3.0 * 0.044715 * x * x)
+            xl = _ld(x)
+            v = LD(GELU_K) * (xl + LD(0.044715) * xl ** 3)
+            s = _sigmoid_ld(2 * v)           # 0.5(1+tanh v)
+            sech2 = 4 * s * _sigmoid_ld(-2 * v)
+            d = (s + xl / 2 * sech2 * LD(GELU_K) * (1 + 3 * LD(0.044715) * xl * xl)).astype(np.float64)
         else:
             d = _phi_cdf(x) + x * _phi_pdf(x)
     return _limit(x, d, 0.0, 1.0)
 
 
 def silu(x):
-    x = _f(x)
-    with np.errstate(invalid="ignore"):
-        return _limit(x, x * sigmoid_f(x), -0.0)
+    return swish(x, 1.0)
 
 
 def silu_d(x):
-    x = _f(x)
-    with np.errstate(invalid="ignore"):
-        d = sigmoid_f(x) * (1.0 + x * sigmoid_f(-x))
-    return _limit(x, d, 0.0, 1.0)
+    return swish_d(x, 1.0)
 
 
 def swish(x, beta=1.0):
     x = _f(x)
+    xl = _ld(x)
     with np.errstate(invalid="ignore"):
-        y = x * sigmoid_f(beta * x)
+        y = (xl * _sigmoid_ld(LD(beta) * xl)).astype(np.float64)
     if beta > 0:
         y = _limit(x, y, -0.0)
     return y
@@ -315,40 +346,70 @@ def swish(x, beta=1.0):
 
 def swish_d(x, beta=1.0):
     x = _f(x)
-    bx = beta * x
+    bx = LD(beta) * _ld(x)
     with np.errstate(invalid="ignore"):
-        d = sigmoid_f(bx) + bx * sigmoid_f(bx) * sigmoid_f(-bx)
+        d = (_sigmoid_ld(bx) + bx * _sigmoid_ld(bx) * _sigmoid_ld(-bx)).astype(np.float64)
     if beta > 0:
         d = _limit(x, d, 0.0, 1.0)
     return d
 
 
+def _tanh_softplus_ld(xl):
+    sp = np.maximum(xl, 0) + np.log1p(np.exp(-np.abs(xl)))
+    return np.tanh(sp)
+
+
 def mish(x):
     x = _f(x)
+    xl = _ld(x)
     with np.errstate(invalid="ignore"):
-        return _limit(x, x * np.tanh(softplus(x, 1.0, np.inf)), -0.0)
+        return _limit(x, (xl * _tanh_softplus_ld(xl)).astype(np.float64), -0.0)
 
 
 def mish_d(x):
     x = _f(x)
+    xl = _ld(x)
     with np.errstate(invalid="ignore"):
-        tsp = np.tanh(softplus(x, 1.0, np.inf))
-        d = tsp + x * sigmoid_f(x) * (1.0 - tsp * tsp)
+        tsp = _tanh_softplus_ld(xl)
+        d = (tsp + xl * _sigmoid_ld(xl) * (1 - tsp * tsp)).astype(np.float64)
     return _limit(x, d, 0.0, 1.0)
+
+
+def _tanh_series_coeffs(n):
+    """Coefficients c_k of x - tanh(x) = sum_k c_k x^(2k+3), from the
+    Bernoulli numbers (exact fractions, then rounded)."""
+    from fractions import Fraction
+    B = [Fraction(1)]
+    for m in range(1, 2 * n + 4):
+        B.append(-sum(math.comb(m + 1, j) * B[j] for j in range(m)) / (m + 1))
+    out = []
+    for k in range(2, n + 2):           # tanh term x^(2k-1), k >= 2
+        c = Fraction(2 ** (2 * k) * (2 ** (2 * k) - 1)) * B[2 * k] / math.factorial(2 * k)
+        out.append(float(-c))
+    return out
+
+
+_TS = _tanh_series_coeffs(24)
 
 
 def tanhshrink(x):
     x = _f(x)
+    # x - tanh(x) cancels for small |x|: sum its Taylor series there (24 terms
+    # reach float64 accuracy for |x| < 0.5), extended precision elsewhere
     x2 = x * x
-    # x - tanh(x) cancels for small |x|: use its Taylor series there
-    series = x * x2 * (1.0 / 3 - x2 * (2.0 / 15 - x2 * (17.0 / 315 - x2 * 62.0 / 2835)))
+    series = np.zeros_like(x)
+    for c in reversed(_TS):
+        series = series * x2 + c
+    series = series * x * x2
+    xl = _ld(x)
     with np.errstate(invalid="ignore"):
-        return np.where(np.abs(x) < 1e-2, series, x - np.tanh(x))
+        direct = (xl - np.tanh(xl)).astype(np.float64)
+    return np.where(np.abs(x) < 0.5, series, direct)
 
 
 def tanhshrink_d(x):
-    t = np.tanh(_f(x))
-    return t * t
+    t = np.tanh(_ld(x))
+    return (t * t).astype(np.float64)
 
 
 # ---------------------------------------------------------------- softmax

@@ -25,13 +25,13 @@ FA_INLINE T FA_F(fa_relu_fwd)(T x, T mx, T s, T t, T p3)
     T lo = x < t ? neg : x - t;
     return x > t ? hi : lo;
 }
-/* d/dx: 1 on (t, max), 0 at and above max, slope at and below t (left
- * derivative at the kink, as PyTorch relu'(0)=0 and leaky'(0)=slope); NaN x
- * gives NaN. */
+/* d/dx: 1 on (t, max), 0 at and above max (unless there is no max: +inf),
+ * slope at and below t (left derivative at the kink, as PyTorch relu'(0)=0
+ * and leaky'(0)=slope); NaN x gives NaN. */
 FA_INLINE T FA_F(fa_relu_bwd)(T g, T x, T mx, T s, T t, T p3)
 {
     (void)p3;
-    T up = x < mx ? g : (T)0;
+    T up = (x < mx || mx == (T)INFINITY) ? g : (T)0;
     T dn = x <= t ? g * s + (T)0 : x;
     return x > t ? up : dn;
 }
@@ -39,7 +39,7 @@ FA_INLINE T FA_F(fa_relu_bwd)(T g, T x, T mx, T s, T t, T p3)
 FA_INLINE T FA_F(fa_relu_bwdy)(T g, T y, T mx, T s, T t, T p3)
 {
     (void)p3;
-    T up = y < mx ? g : (T)0;
+    T up = (y < mx || mx == (T)INFINITY) ? g : (T)0;
     T dn = y <= t ? g * s + (T)0 : y;
     return y > t ? up : dn;
 }

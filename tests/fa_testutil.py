@@ -1,0 +1,132 @@
+"""Shared test helpers: parameter cases per activation, layouts, and the
+ULP comparison against the float64 reference."""
+import numpy as np
+
+import fastact
+from fastact import reference as ref
+
+# Parameter sets exercised for every activation (the first is the default).
+CASES = {
+    "relu": [{}, {"max": 6.0}, {"negative_slope": 0.1, "threshold": 0.5},
+             {"max": 3.0, "negative_slope": -0.2, "threshold": -1.0}],
+    "relu6": [{}],
+    "leaky_relu": [{}, {"alpha": 0.2, "max": 4.0}, {"alpha": -0.5}],
+    "thresholded_relu": [{}, {"theta": -0.5}],
+    "hardtanh": [{}, {"min": -2.0, "max": 0.5}],
+    "linear": [{}],
+    "hard_sigmoid": [{}, {"slope": 1 / 6, "offset": 0.5}],
+    "softsign": [{}],
+    "hard_swish": [{}],
+    "softshrink": [{}, {"lambd": 1.5}],
+    "hardshrink": [{}, {"lambd": 1.5}],
+    "sigmoid": [{}],
+    "tanh": [{}],
+    "softplus": [{}, {"beta": 2.0, "threshold": 5.0}],
+    "log_sigmoid": [{}],
+    "elu": [{}, {"alpha": 0.5}, {"alpha": -0.3}],
+    "selu": [{}],
+    "celu": [{}, {"alpha": 2.0}],
+    "gelu": [{}, {"approximate": "tanh"}],
+    "silu": [{}],
+    "swish": [{}, {"beta": 1.702}],
+    "mish": [{}],
+    "tanhshrink": [{}],
+}
+
+ELEMENTWISE = [a.name for a in fastact._TABLE if a.kind == "elementwise"]
+assert set(ELEMENTWISE) == set(CASES), "every element-wise activation needs test cases"
+
+# Max error in ULP (of the dtype, at the reference value) allowed in the
+# layout/form tests; the accuracy sweeps (test_accuracy.py) are the strict ones.
+FWD_ULP = {"gelu": 8, "mish": 6, "silu": 5, "swish": 5, "tanhshrink": 8}
+DEFAULT_ULP = 4
+# Affine forms evaluated in the array's dtype with the parameters rounded to
+# it: near the zero crossing of slope*x + offset the error is absolute (about
+# one ulp of the offset), not relative.
+ABS_TOL = {"hard_sigmoid": 1.0}   # in units of eps of the dtype
+BWD_ULP = 8
+
+
+def params_id(p):
+    return ",".join(f"{k}={v}" for k, v in p.items()) or "default"
+
+
+def y_ok(name, params):
+    act = fastact._api.BY_NAME[name]
+    if act.kind != "elementwise":
+        return True
+    vals = tuple(params.get(p.name, p.default) for p in act.params)
+    return fastact._api._spec(act, name, vals)[2]
+
+
+def ulp_error(actual, expected, dtype):
+    """Error in ULPs of `dtype` at the expected value, with an absolute floor
+    at the smallest normal number (results below it count as exact within it).
+    Positions must agree on NaN and on infinities."""
+    dtype = np.dtype(dtype)
+    a = np.asarray(actual, dtype=np.float64)
+    e = np.asarray(expected, dtype=np.float64)
+    nan_a, nan_e = np.isnan(a), np.isnan(e)
+    assert np.array_equal(nan_a, nan_e), (
+        f"NaN mismatch at {np.argwhere(nan_a != nan_e)[:5].tolist()}: "
+        f"got {a[nan_a != nan_e][:5]}, expected {e[nan_a != nan_e][:5]}")
+    with np.errstate(over="ignore"):
+        e_rounded = e.astype(dtype).astype(np.float64)   # beyond the dtype's max: inf
+    inf_e = np.isinf(e_rounded)
+    assert np.array_equal(a[inf_e], e_rounded[inf_e]), \
+        f"infinities differ: got {a[inf_e][:5]}, expected {e_rounded[inf_e][:5]}"
+    ok = ~(nan_e | inf_e)
+    a, e = a[ok], e[ok]
+    if a.size == 0:
+        return 0.0
+    assert np.all(np.isfinite(a)), f"got inf/nan where a finite value was expected: {a[~np.isfinite(a)][:5]}"
+    tiny = np.finfo(dtype).tiny
+    ulp = np.spacing(np.abs(e).astype(dtype)).astype(np.float64)
+    ulp = np.maximum(ulp, np.finfo(dtype).smallest_subnormal)
+    err = np.abs(a - e)
+    err = np.where(err <= tiny, 0.0, err / ulp)
+    return float(err.max())
+
+
+def assert_ulp(actual, expected, dtype, max_ulp, what="", abs_eps=0.0):
+    if abs_eps:
+        a = np.asarray(actual, np.float64)
+        e = np.asarray(expected, np.float64)
+        close = np.abs(a - e) <= abs_eps * np.finfo(dtype).eps
+        actual = np.where(close, e, a)
+    got = ulp_error(actual, expected, dtype)
+    assert got <= max_ulp, f"{what}: max error {got:.2f} ULP > {max_ulp}"
+
+
+def assert_bwd(actual, expected, grad, dtype, max_ulp=BWD_ULP, what=""):
+    """Backward: ULP error, plus an absolute floor of eps*|grad| where the
+    derivative crosses zero (relative accuracy is unattainable there)."""
+    a = np.asarray(actual, np.float64)
+    e = np.asarray(expected, np.float64)
+    floor = np.finfo(dtype).eps * np.abs(np.asarray(grad, np.float64))
+    close = np.abs(a - e) <= floor
+    a = np.where(close & np.isfinite(e), e, a)
+    assert_ulp(a, e, dtype, max_ulp, what)
+
+
+def layouts(rng, dtype, shape=(37, 29)):
+    """(label, owner, view) triples: the layouts every function must handle.
+    `view(owner)` gives the array under test as a view of `owner`, so tests
+    can redo it on a copy of owner and check writes land in the view only."""
+    big = (rng.standard_normal((2 * shape[0] + 3, 2 * shape[1] + 5)) * 3).astype(dtype)
+    c = np.ascontiguousarray(big[: shape[0], : shape[1]])
+    f = np.asfortranarray(c)
+    cube = (rng.standard_normal((4, 9, 27)) * 3).astype(dtype)
+    yield "c", c, lambda a: a
+    yield "f", f, lambda a: a
+    yield "transposed", c, lambda a: a.T
+    yield "sliced", big, lambda a: a[1::2, ::-2]
+    yield "1d", c.reshape(-1), lambda a: a
+    yield "0d", np.array(c[0, 0]), lambda a: a
+    yield "empty", np.empty((0, 5), dtype), lambda a: a
+    yield "3d-noncontig", cube, lambda a: np.moveaxis(a, 0, 2)[:, ::3]
+    yield "big", (rng.standard_normal(200_003) * 4).astype(dtype), lambda a: a   # threaded path
+
+
+def rand(rng, shape, dtype, scale=3.0):
+    return (rng.standard_normal(shape) * scale).astype(dtype)

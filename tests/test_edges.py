@@ -1,0 +1,116 @@
+"""Edge values: NaN, +-0, +-inf, subnormals, float max, kinks (API.md semantics)."""
+import numpy as np
+import pytest
+
+import fastact
+from fastact import reference as ref
+from fa_testutil import ABS_TOL, BWD_ULP, CASES, DEFAULT_ULP, ELEMENTWISE, FWD_ULP, assert_bwd, assert_ulp
+
+DTYPES = [np.float32, np.float64]
+
+
+def specials(dtype):
+    fi = np.finfo(dtype)
+    tiny, sub = fi.tiny, fi.smallest_subnormal
+    v = [np.nan, np.inf, -np.inf, 0.0, -0.0, tiny, -tiny, sub, -sub, 3 * sub, fi.max, -fi.max,
+         1e30, -1e30, 1.0, -1.0, 0.5, -0.5, 3.0, -3.0, 6.0, 20.0, -20.0, 88.0, -88.0, 100.0, -100.0,
+         700.0, -700.0, -745.0, 1e-20, -1e-20]
+    return np.array(v, dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_special_values_match_reference(name, dtype):
+    x = specials(dtype)
+    fns = fastact.get(name)
+    for params in CASES[name]:
+        y = fns.forward(x, **params)
+        assert_ulp(y, ref.forward(name, x, **params), dtype, FWD_ULP.get(name, DEFAULT_ULP),
+                   f"{name}({params}) at special values", ABS_TOL.get(name, 0.0))
+        g = np.ones_like(x)
+        d = fns.backward(g, x, **params)
+        assert_bwd(d, ref.backward(name, g, x, **params), g, dtype, BWD_ULP,
+                   f"{name}_backward({params}) at special values")
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_nan_propagates_forward_and_backward(name):
+    fns = fastact.get(name)
+    for dtype in DTYPES:
+        x = np.full(37, np.nan, dtype)     # 37: vector body and scalar tail
+        for params in CASES[name]:
+            assert np.isnan(fns.forward(x, **params)).all(), name
+            if name != "linear":   # identity: its derivative 1 never reads x
+                assert np.isnan(fns.backward(np.ones_like(x), x, **params)).all(), name + " backward"
+
+
+KEEPS_NEG_ZERO = {"relu", "relu6", "leaky_relu", "hardtanh", "linear", "softsign", "hard_swish",
+                  "softshrink", "tanh", "silu", "swish", "gelu", "mish", "elu", "selu", "celu",
+                  "tanhshrink"}
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_signed_zero(name, dtype):
+    fns = fastact.get(name)
+    x = np.array([-0.0] * 19 + [0.0] * 19, dtype)
+    y = fns.forward(x)
+    if name in KEEPS_NEG_ZERO:
+        assert np.all(y == 0) and np.all(np.signbit(y[:19])) and not np.any(np.signbit(y[19:])), \
+            f"{name}(-0.0) must be -0.0 and {name}(+0.0) +0.0 (as PyTorch), got {y}"
+
+
+def test_relu_of_negative_is_positive_zero():
+    y = fastact.relu(np.array([-3.0, -np.inf, -1e-30], np.float32))
+    assert np.all(y == 0) and not np.any(np.signbit(y))
+    assert fastact.relu6(np.array([-np.inf], np.float32))[0] == 0
+
+
+@pytest.mark.parametrize("name", ["gelu", "silu", "swish", "mish", "hard_swish"])
+def test_true_limits_at_minus_inf(name):
+    for dtype in DTYPES:
+        y = fastact.get(name).forward(np.array([-np.inf, np.inf], dtype))
+        assert y[0] == 0 and np.signbit(y[0]), f"{name}(-inf) must be -0.0, got {y[0]}"
+        assert y[1] == np.inf
+        d = fastact.get(name).backward(np.ones(2, dtype), np.array([-np.inf, np.inf], dtype))
+        assert d[0] == 0 and d[1] == 1, f"{name}' at -inf/+inf must be 0/1, got {d}"
+
+
+def test_softsign_limits():
+    y = fastact.softsign(np.array([-np.inf, np.inf, 3e38], np.float32))
+    assert y.tolist() == [-1.0, 1.0, 1.0]
+    assert fastact.softsign_backward(np.ones(2, np.float32), np.array([-np.inf, np.inf], np.float32)).tolist() == [0, 0]
+
+
+KINKS = [
+    ("relu", {}, 0.0, 0.0), ("relu6", {}, 0.0, 0.0), ("relu6", {}, 6.0, 0.0),
+    ("relu", {"max": 2.0}, 2.0, 0.0), ("leaky_relu", {}, 0.0, 0.01), ("leaky_relu", {"alpha": 0.3}, 0.0, 0.3),
+    ("thresholded_relu", {}, 1.0, 0.0), ("hardtanh", {}, -1.0, 0.0), ("hardtanh", {}, 1.0, 0.0),
+    ("hard_swish", {}, -3.0, 0.0), ("hard_swish", {}, 3.0, 1.0),
+    ("hard_sigmoid", {"slope": 0.2, "offset": 0.5}, 2.5, 0.0), ("hard_sigmoid", {"slope": 0.25, "offset": 0.5}, -2.0, 0.0),
+    ("selu", {}, 0.0, ref.SELU_ALPHA * ref.SELU_SCALE), ("elu", {}, 0.0, 1.0), ("elu", {"alpha": 0.5}, 0.0, 0.5),
+    ("celu", {"alpha": 2.0}, 0.0, 1.0), ("softshrink", {}, 0.5, 0.0), ("softshrink", {}, -0.5, 0.0),
+    ("hardshrink", {}, 0.5, 0.0), ("hardshrink", {}, -0.5, 0.0),
+    ("softplus", {"beta": 1.0, "threshold": 2.0}, 2.0, float(ref.sigmoid(2.0))),
+]
+
+
+@pytest.mark.parametrize("name,params,x0,expected", KINKS)
+def test_kink_derivatives_as_pytorch(name, params, x0, expected):
+    for dtype in DTYPES:
+        d = fastact.get(name).backward(np.ones(3, dtype), np.full(3, x0, dtype), **params)
+        np.testing.assert_allclose(d, expected, rtol=2e-7, err_msg=f"{name}'({x0})")
+
+
+def test_softplus_switches_strictly_above_threshold():
+    x = np.array([20.0, np.nextafter(20.0, 30.0)])
+    y = fastact.softplus(x)
+    assert y[0] == pytest.approx(20.0 + np.log1p(np.exp(-20.0)), rel=1e-15) and y[0] != 20.0
+    assert y[1] == x[1]
+
+
+def test_subnormal_inputs_give_linear_behaviour():
+    d = np.array([1e-40, -1e-40], np.float32)
+    assert np.array_equal(fastact.tanh(d), d)
+    assert np.array_equal(fastact.relu(d), np.array([1e-40, 0], np.float32))
+    np.testing.assert_array_equal(fastact.sigmoid(d), [0.5, 0.5])

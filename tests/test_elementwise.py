@@ -1,0 +1,119 @@
+"""Every element-wise activation x form x dtype x layout against the reference."""
+import numpy as np
+import pytest
+
+import fastact
+from fastact import reference as ref
+from fa_testutil import (ABS_TOL, BWD_ULP, CASES, DEFAULT_ULP, ELEMENTWISE, FWD_ULP, assert_bwd, assert_ulp,
+                         layouts, params_id, y_ok)
+
+DTYPES = [np.float32, np.float64]
+CASE_LIST = [(n, p) for n in ELEMENTWISE for p in CASES[n]]
+CASE_IDS = [f"{n}[{params_id(p)}]" for n, p in CASE_LIST]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("name,params", CASE_LIST, ids=CASE_IDS)
+def test_forward_forms_and_layouts(name, params, dtype):
+    fns = fastact.get(name)
+    rng = np.random.default_rng(1)
+    tol = FWD_ULP.get(name, DEFAULT_ULP)
+    for label, owner, view in layouts(rng, dtype):
+        x = view(owner)
+        what = f"{name}({params_id(params)}) {np.dtype(dtype)} {label}"
+        expected = ref.forward(name, x, **params)
+        keep = x.copy()
+        y = fns.forward(x, **params)
+        assert y.shape == x.shape and y.dtype == x.dtype, what
+        assert np.array_equal(x, keep), f"{what}: out-of-place form modified x"
+        assert_ulp(y, expected, dtype, tol, what + " out-of-place", ABS_TOL.get(name, 0.0))
+        out = np.full_like(x, 7.0)
+        r = fns.forward(x, **params, out=out)
+        assert r is out
+        assert np.array_equal(out, y, equal_nan=True), what + " out="
+        xi = x.copy()
+        fns.forward(xi, **params, out=xi)
+        assert np.array_equal(xi, y, equal_nan=True), what + " out=x"
+        # in place on the caller's view: the view gets the result, the rest
+        # of its memory owner is untouched
+        o2 = owner.copy()
+        v = view(o2)
+        assert fns.forward_(v, **params) is v
+        assert np.array_equal(v, y, equal_nan=True), what + " in place (view)"
+        mask = np.ones(owner.shape, bool)
+        view(mask)[...] = False
+        assert np.array_equal(o2[mask], owner[mask]), what + " wrote outside the view"
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("name,params", CASE_LIST, ids=CASE_IDS)
+def test_backward_forms_and_layouts(name, params, dtype):
+    fns = fastact.get(name)
+    rng = np.random.default_rng(2)
+    for label, owner, view in layouts(rng, dtype):
+        x = view(owner)
+        what = f"{name}_backward({params_id(params)}) {np.dtype(dtype)} {label}"
+        g = (rng.standard_normal(x.shape)).astype(dtype)
+        expected = ref.backward(name, g, x, **params)
+        gk, xk = g.copy(), x.copy()
+        d = fns.backward(g, x, **params)
+        assert d.shape == x.shape and d.dtype == x.dtype
+        assert np.array_equal(g, gk) and np.array_equal(x, xk), what + " modified its inputs"
+        assert_bwd(d, expected, g, dtype, BWD_ULP, what)
+        out = np.empty_like(g)
+        assert fns.backward(g, x, **params, out=out) is out
+        assert np.array_equal(out, d, equal_nan=True), what + " out="
+        gi = g.copy()
+        assert fns.backward_(gi, x, **params) is gi
+        assert np.array_equal(gi, d, equal_nan=True), what + " in place"
+        if y_ok(name, params):
+            y = fns.forward(x, **params)
+            dy = fns.backward(g, y=y, **params)
+            # from y the tails lose relative accuracy (e.g. sigmoid'(x) = y(1-y)
+            # when y rounds to 1): compare with an absolute floor of eps*|g|
+            err = np.abs(dy.astype(np.float64) - expected)
+            bound = np.maximum(BWD_ULP * np.spacing(np.abs(expected).astype(dtype)).astype(np.float64),
+                               4 * np.finfo(dtype).eps * np.abs(g.astype(np.float64)))
+            assert np.all((err <= bound) | (np.isnan(dy) & np.isnan(expected))), \
+                f"{what} from y: max err {np.nanmax(err - bound)}"
+            gi = g.copy()
+            fns.backward_(gi, y=y, **params)
+            assert np.array_equal(gi, dy, equal_nan=True), what + " from y in place"
+        else:
+            with pytest.raises(ValueError, match=name):
+                fns.backward(g, y=x, **params)
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_finite_difference(name):
+    """The reference backward agrees with a central difference of the
+    reference forward, and the kernel's backward agrees with both."""
+    rng = np.random.default_rng(3)
+    fns = fastact.get(name)
+    for params in CASES[name]:
+        x = rng.uniform(-6, 6, 4000)
+        h = 1e-6
+        fd = (ref.forward(name, x + h, **params) - ref.forward(name, x - h, **params)) / (2 * h)
+        an = ref.derivative(name, x, **params)
+        # away from kinks the two must agree closely
+        smooth = np.abs(fd - (ref.forward(name, x + 2 * h, **params)
+                              - ref.forward(name, x - 2 * h, **params)) / (4 * h)) < 1e-6
+        assert smooth.sum() > 3000
+        np.testing.assert_allclose(an[smooth], fd[smooth], rtol=1e-5, atol=1e-6)
+        k = fns.backward(np.ones_like(x), x, **params)
+        np.testing.assert_allclose(k[smooth], fd[smooth], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_thread_count_does_not_change_results(name):
+    rng = np.random.default_rng(4)
+    x = (rng.standard_normal(1 << 20) * 5).astype(np.float32)
+    g = rng.standard_normal(x.size).astype(np.float32)
+    fns = fastact.get(name)
+    for params in CASES[name]:
+        y1 = fns.forward(x, **params, n_threads=1)
+        y2 = fns.forward(x, **params, n_threads=2)
+        assert np.array_equal(y1, y2, equal_nan=True)
+        d1 = fns.backward(g, x, **params, n_threads=1)
+        d2 = fns.backward(g, x, **params, n_threads=2)
+        assert np.array_equal(d1, d2, equal_nan=True)
