@@ -312,7 +312,9 @@ def _softmax_call(mode, spec, a, b, out, nt):
     if ra is not None and ro is not None and (b is None or rb is not None):
         K.softmax_rows(mode, ra, rb, ro, ra.shape[0], ra.shape[1], log_form, nt, grain)
         return
-    ta = np.ascontiguousarray(ma)
+    # staged path: compute on a private C-ordered copy (np.array always copies,
+    # so the caller's `a` is never written), then store into out's view
+    ta = np.array(ma, order="C")
     tb = np.ascontiguousarray(mb) if b is not None else None
     L = ta.shape[-1]
     t2 = ta.reshape(-1, L)

@@ -415,23 +415,23 @@ def tanhshrink_d(x):
 # ---------------------------------------------------------------- softmax
 
 def softmax(x, axis=-1):
-    x = _f(x)
-    m = np.max(x, axis=axis, keepdims=True)
+    x = _ld(x)
+    m = np.max(x, axis=axis, keepdims=True, initial=-np.inf)
     dead = m == -np.inf                    # all -inf (or empty) rows give 0
     with np.errstate(invalid="ignore"):
-        e = np.exp(x - np.where(dead, 0.0, m))
+        e = np.exp(x - np.where(dead, 0, m))
         s = e.sum(axis=axis, keepdims=True)
-        return np.where(dead, 0.0, e / s)
+        return np.where(dead, 0, e / s).astype(np.float64)
 
 
 def log_softmax(x, axis=-1):
-    x = _f(x)
-    m = np.max(x, axis=axis, keepdims=True)
+    x = _ld(x)
+    m = np.max(x, axis=axis, keepdims=True, initial=-np.inf)
     dead = m == -np.inf
     with np.errstate(invalid="ignore", divide="ignore"):
-        mm = np.where(dead, 0.0, m)
+        mm = np.where(dead, 0, m)
         lse = np.log(np.exp(x - mm).sum(axis=axis, keepdims=True))
-        return np.where(dead, -np.inf, x - mm - lse)
+        return np.where(dead, -np.inf, x - mm - lse).astype(np.float64)
 
 
 def softmax_backward(grad, x, axis=-1):

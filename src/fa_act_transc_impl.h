@@ -46,6 +46,42 @@ FA_INLINE T FA_F(fa__sigmoid)(T x)
     return (x > 0 ? (T)1 : e) / ((T)1 + e);
 }
 
+/* exp(-|b*x|) = a * s2 with the product b*x taken exactly (twoprod): the
+ * rounding of b*x would otherwise cost |b*x| ULP in the tails.  *bx gets the
+ * rounded product (its sign and the thresholds are decided on it). */
+FA_INLINE T FA_F(fa__exp_neg_prod)(T b, T x, T *s2, T *bx)
+{
+    T l;
+    T h = FA_F(fa_twoprod)(b, x, &l);
+    T ah = FA_F(fa_abs)(h);
+    T zl = h > 0 ? -l : l;
+    zl = ah < (T)256 ? zl : (T)0;          /* split may overflow for huge |h| */
+    T a = FA_F(fa_exp_neg_parts)(-ah, s2);
+    *bx = h;
+    return a + a * zl;
+}
+
+/* sigmoid(b*x) with the exact product */
+FA_INLINE T FA_F(fa__sigmoid_prod)(T b, T x, T *bx)
+{
+    T s2;
+    T a = FA_F(fa__exp_neg_prod)(b, x, &s2, bx);
+    T e = a * s2;
+    return (*bx > 0 ? (T)1 : e) / ((T)1 + e);
+}
+
+/* x/alpha as zh + zl (zl ~ exact residual), for celu */
+FA_INLINE T FA_F(fa__div_hl)(T x, T alpha, T inv_alpha, T *zl)
+{
+    T pl;
+    T zh = x * inv_alpha;
+    T ph = FA_F(fa_twoprod)(zh, alpha, &pl);
+    T r = (x - ph) - pl;
+    T c = r * inv_alpha;
+    *zl = FA_F(fa_abs)(zh) < (T)256 ? c : (T)0;
+    return zh;
+}
+
 /* tanh(x) = -sign(x) * m/(m+2), m = expm1(-2|x|); -0 -> -0 */
 FA_INLINE T FA_F(fa__tanh)(T x)
 {
@@ -63,13 +99,16 @@ FA_INLINE T FA_F(fa__tanh)(T x)
 #endif
 }
 
-/* x * sigmoid(b) with b = beta*x (sign(b) == sign(x) for beta > 0).
+/* x * sigmoid(beta*x) (sign(beta*x) == sign(x) for beta > 0).
  * The 2^n scale of exp is applied after the multiplication by x, so results
- * near the underflow threshold keep their relative accuracy; x = -inf -> -0. */
-FA_INLINE T FA_F(fa__x_sigmoid)(T x, T b)
+ * near the underflow threshold keep their relative accuracy; x = -inf -> -0.
+ * beta == 1 (silu) skips the exact-product correction at compile time. */
+FA_INLINE T FA_F(fa__x_sigmoid)(T x, T beta, int is_silu)
 {
-    T s2;
-    T a = FA_F(fa_exp_neg_parts)(-FA_F(fa_abs)(b), &s2);
+    T s2, b;
+    T a = is_silu ? FA_F(fa_exp_neg_parts)(-FA_F(fa_abs)(x), &s2)
+                  : FA_F(fa__exp_neg_prod)(beta, x, &s2, &b);
+    b = is_silu ? x : b;
     T e = a * s2;
     T xm = x < -FA__MAXV ? -FA__MAXV : x;
     T num = b > 0 ? x : (xm * a) * s2;
@@ -77,10 +116,12 @@ FA_INLINE T FA_F(fa__x_sigmoid)(T x, T b)
 }
 
 /* d/dx [x sigmoid(beta x)] = s(b) (1 + b s(-b)), b = beta*x. */
-FA_INLINE T FA_F(fa__x_sigmoid_d)(T b)
+FA_INLINE T FA_F(fa__x_sigmoid_d)(T x, T beta, int is_silu)
 {
-    T s2;
-    T a = FA_F(fa_exp_neg_parts)(-FA_F(fa_abs)(b), &s2);
+    T s2, b;
+    T a = is_silu ? FA_F(fa_exp_neg_parts)(-FA_F(fa_abs)(x), &s2)
+                  : FA_F(fa__exp_neg_prod)(beta, x, &s2, &b);
+    b = is_silu ? x : b;
     T e = a * s2;
     T D = (T)1 + e;
     T bc = b < -FA__MAXV ? -FA__MAXV : (b > FA__MAXV ? FA__MAXV : b);
@@ -223,17 +264,17 @@ FA_INLINE T FA_F(fa_tanh_bwdy)(T g, T y, T p0, T p1, T p2, T p3)
 FA_INLINE T FA_F(fa_softplus_fwd)(T x, T beta, T thr, T p2, T p3)
 {
     (void)p2; (void)p3;
-    T bx = beta * x;
-    T e = FA_F(fa_exp_neg)(-FA_F(fa_abs)(bx));
-    T sp = (bx > 0 ? bx : (T)0) + FA_F(fa_log1p_01)(e);
+    T s2, bx;
+    T a = FA_F(fa__exp_neg_prod)(beta, x, &s2, &bx);
+    T sp = (bx > 0 ? bx : (T)0) + FA_F(fa_log1p_01)(a * s2);
     T r = sp / beta;
     return bx > thr ? x : r;
 }
 FA_INLINE T FA_F(fa_softplus_bwd)(T g, T x, T beta, T thr, T p2, T p3)
 {
     (void)p2; (void)p3;
-    T bx = beta * x;
-    T s = FA_F(fa__sigmoid)(bx);
+    T bx;
+    T s = FA_F(fa__sigmoid_prod)(beta, x, &bx);
     return bx > thr ? g : g * s;
 }
 /* sigma(beta x) = 1 - exp(-beta y) = -expm1(-beta y): well conditioned in y
@@ -326,15 +367,20 @@ FA_INLINE T FA_F(fa_selu_bwdy)(T g, T y, T p0, T p1, T p2, T p3)
 FA_INLINE T FA_F(fa_celu_fwd)(T x, T alpha, T inv_alpha, T p2, T p3)
 {
     (void)p2; (void)p3;
-    T z = x > 0 ? (T)0 : x * inv_alpha;
-    T m = FA_F(fa_expm1_neg)(z);
+    T zl;
+    T zh = FA_F(fa__div_hl)(x > 0 ? (T)0 : x, alpha, inv_alpha, &zl);
+    T m = FA_F(fa_expm1_neg)(zh);
+    m = m + ((T)1 + m) * zl;               /* expm1(zh + zl) */
+    m = x == 0 ? x : m;                    /* keep celu(-0) = -0 */
     return x > 0 ? x : alpha * m;
 }
 FA_INLINE T FA_F(fa_celu_bwd)(T g, T x, T alpha, T inv_alpha, T p2, T p3)
 {
-    (void)alpha; (void)p2; (void)p3;
-    T z = x > 0 ? (T)0 : x * inv_alpha;
-    T e = FA_F(fa_exp_neg)(z);
+    (void)p2; (void)p3;
+    T zl, s2;
+    T zh = FA_F(fa__div_hl)(x > 0 ? (T)0 : x, alpha, inv_alpha, &zl);
+    T a = FA_F(fa_exp_neg_parts)(zh, &s2);
+    T e = (a + a * zl) * s2;
     return x > 0 ? g : g * e;
 }
 FA_INLINE T FA_F(fa_celu_bwdy)(T g, T y, T alpha, T inv_alpha, T p2, T p3)
@@ -347,22 +393,22 @@ FA_INLINE T FA_F(fa_celu_bwdy)(T g, T y, T alpha, T inv_alpha, T p2, T p3)
 FA_INLINE T FA_F(fa_silu_fwd)(T x, T p0, T p1, T p2, T p3)
 {
     FA__UNUSED4(p0, p1, p2, p3);
-    return FA_F(fa__x_sigmoid)(x, x);
+    return FA_F(fa__x_sigmoid)(x, (T)1, 1);
 }
 FA_INLINE T FA_F(fa_silu_bwd)(T g, T x, T p0, T p1, T p2, T p3)
 {
     FA__UNUSED4(p0, p1, p2, p3);
-    return g * FA_F(fa__x_sigmoid_d)(x);
+    return g * FA_F(fa__x_sigmoid_d)(x, (T)1, 1);
 }
 FA_INLINE T FA_F(fa_swish_fwd)(T x, T beta, T p1, T p2, T p3)
 {
     (void)p1; (void)p2; (void)p3;
-    return FA_F(fa__x_sigmoid)(x, beta * x);
+    return FA_F(fa__x_sigmoid)(x, beta, 0);
 }
 FA_INLINE T FA_F(fa_swish_bwd)(T g, T x, T beta, T p1, T p2, T p3)
 {
     (void)p1; (void)p2; (void)p3;
-    return g * FA_F(fa__x_sigmoid_d)(beta * x);
+    return g * FA_F(fa__x_sigmoid_d)(x, beta, 0);
 }
 
 /* ======================= mish ======================= */

@@ -156,20 +156,45 @@ FA_INLINE T FA_F(fa_row_max)(const T *x, fa_idx L)
     return m;
 }
 
-/* y[i] = exp(x[i] - m); returns the sum (FA_ACC partial sums, fixed order). */
-FA_INLINE T FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m)
+/* exp(x - m) for x <= m.  x - m is rounded (it is exact only when x and m
+ * are within a factor 2), and exp turns an absolute argument error d into a
+ * relative one: |x - m| = 20 would cost ~10 ULP.  TwoSum recovers the
+ * rounding error d exactly and exp(hi + d) = exp(hi)*(1 + d) to first order. */
+FA_INLINE T FA_F(fa_exp_diff)(T x, T m)
 {
-    T acc[FA_ACC];
+    T hi = x - m;
+    T bb = hi - x;
+    T d = (x - (hi - bb)) + (-m - bb);
+    d = d == d ? d : (T)0;            /* x = -inf: hi = -inf, d = NaN */
+    T e = FA_F(fa_exp_neg)(hi);
+    return e + e * d;
+}
+
+/* x - m - ls with the rounding error of x - m put back. */
+FA_INLINE T FA_F(fa_logsm)(T x, T m, T ls)
+{
+    T hi = x - m;
+    T bb = hi - x;
+    T d = (x - (hi - bb)) + (-m - bb);
+    d = d == d ? d : (T)0;
+    return (hi - ls) + d;
+}
+
+/* y[i] = exp(x[i] - m); returns the sum, accumulated in double (FA_ACC
+ * partial sums in a fixed order, so the result never depends on threads). */
+FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m)
+{
+    double acc[FA_ACC];
     for (int j = 0; j < FA_ACC; j++) acc[j] = 0;
     fa_idx i = 0;
     for (; i + FA_ACC <= L; i += FA_ACC)
         for (int j = 0; j < FA_ACC; j++) {
-            T e = FA_F(fa_exp_neg)(x[i + j] - m);
+            T e = FA_F(fa_exp_diff)(x[i + j], m);
             y[i + j] = e;
-            acc[j] += e;
+            acc[j] += (double)e;
         }
-    T s = 0;
-    for (; i < L; i++) { T e = FA_F(fa_exp_neg)(x[i] - m); y[i] = e; s += e; }
+    double s = 0;
+    for (; i < L; i++) { T e = FA_F(fa_exp_diff)(x[i], m); y[i] = e; s += (double)e; }
     for (int j = 0; j < FA_ACC; j++) s += acc[j];
     return s;
 }
@@ -205,12 +230,13 @@ static void FA_F(fa_softmax_row)(const T *x, T *y, fa_idx L, int log_form)
         for (; i + FA_ACC <= L; i += FA_ACC)
             for (int j = 0; j < FA_ACC; j++) acc[j] += FA_F(fa_exp_neg)(x[i + j] - m);
         for (; i < L; i++) s += FA_F(fa_exp_neg)(x[i] - m);
+        /* (the sum only enters through log: argument errors average out) */
         for (int j = 0; j < FA_ACC; j++) s += acc[j];
         const T ls = (T)log((double)s);   /* once per row, outside the hot loop */
-        FA_IVDEP for (fa_idx i2 = 0; i2 < L; i2++) y[i2] = (x[i2] - m) - ls;
+        FA_IVDEP for (fa_idx i2 = 0; i2 < L; i2++) y[i2] = FA_F(fa_logsm)(x[i2], m, ls);
         return;
     }
-    T s = FA_F(fa_row_expsum)(x, y, L, m);
+    const T s = (T)FA_F(fa_row_expsum)(x, y, L, m);
     FA_IVDEP for (fa_idx i = 0; i < L; i++) y[i] = y[i] / s;
 }
 

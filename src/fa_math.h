@@ -101,7 +101,7 @@ FA_INLINE float fa_expm1_neg_f(float z)
 
 /* log1p(u) for u in [0, 1] (also fine for NaN -> NaN).
  * 1+u = 2^k (1+f), f in [sqrt(1/2)-1, sqrt(2)-1], f computed exactly as
- * hi + lo (Fast2Sum), log1p(f) = f + f^2 P(f) (Eigen plog_core_float coefs). */
+ * hi + lo (Fast2Sum), log1p(f) = f + f^2 P(f), P: degree-8 fit (0.9 ULP). */
 FA_INLINE float fa_log1p_01_f(float u)
 {
     int big = u > 0x1.6a09e6p-2f;                              /* 1+u > sqrt(2) */
@@ -111,14 +111,15 @@ FA_INLINE float fa_log1p_01_f(float u)
     float f = big ? fh1 : u;
     float fl = big ? fl1 : 0.0f;
     float k = big ? 1.0f : 0.0f;
-    float p = 8.8758550584316254e-02f;
-    p = p * f + -1.4199858903884888e-01f;
-    p = p * f + 1.4824025332927704e-01f;
-    p = p * f + -1.6583317518234253e-01f;
-    p = p * f + 1.9972395896911621e-01f;
-    p = p * f + -2.5001299381256104e-01f;
-    p = p * f + 3.3333668112754822e-01f;
-    p = p * f + -4.9999997019767761e-01f;
+    float p = -0.07673641501674025f;                           /* deg-8 Chebyshev fit, see bench/ulp/fit/l1pfit.py */
+    p = p * f + 0.1272267278801096f;
+    p = p * f + -0.1312755565128765f;
+    p = p * f + 0.14204855952571013f;
+    p = p * f + -0.16626645629127462f;
+    p = p * f + 0.20001234461093456f;
+    p = p * f + -0.25000781239812697f;
+    p = p * f + 0.33333330028354796f;
+    p = p * f + -0.4999999764977098f;
     float f2 = f * f;
     float r = f2 * p + f;                                      /* log1p(f) */
     float corr = fl * (1.0f - f) + k * -2.12194440e-4f;        /* fl/(1+f) + k*(ln2 - 0.693359375) */

@@ -1,0 +1,194 @@
+"""Bad input raises a clear TypeError/ValueError naming the function and the
+argument, before anything is written: the arrays stay byte-for-byte intact."""
+import numpy as np
+import pytest
+
+import fastact
+
+
+def snap(*arrays):
+    return [a.tobytes() for a in arrays]
+
+
+def x32(n=50):
+    return np.linspace(-3, 3, n).astype(np.float32)
+
+
+@pytest.mark.parametrize("bad", [np.arange(5), np.arange(5, dtype=np.int8), np.ones(3, bool),
+                                 np.ones(3, np.complex64), np.array([1.0, "a"], dtype=object),
+                                 [1, 2, 3]])
+@pytest.mark.parametrize("name", ["relu", "sigmoid", "gelu", "softmax"])
+def test_non_float_input_is_type_error(name, bad):
+    fns = fastact.get(name)
+    with pytest.raises(TypeError, match=name):
+        fns.forward(bad)
+    if isinstance(bad, np.ndarray):
+        before = snap(bad)
+        with pytest.raises(TypeError, match=name):
+            fns.forward_(bad)
+        assert snap(bad) == before
+
+
+def test_array_likes_of_floats_work_out_of_place():
+    np.testing.assert_array_equal(fastact.relu([-1.0, 2.0]), [0.0, 2.0])
+    assert fastact.relu(-1.5) == 0.0
+
+
+@pytest.mark.parametrize("name", ["relu", "tanh", "prelu"])
+def test_in_place_needs_a_writable_array(name):
+    fns = fastact.get(name)
+    kw = {"alpha": 0.1} if name == "prelu" else {}
+    with pytest.raises(TypeError, match=f"{name}_: x must be a NumPy array"):
+        fns.forward_([1.0, 2.0], **kw)
+    x = x32()
+    x.flags.writeable = False
+    before = snap(x)
+    with pytest.raises(ValueError, match=f"{name}_: x is read-only"):
+        fns.forward_(x, **kw)
+    assert snap(x) == before
+    g = x32()
+    g.flags.writeable = False
+    with pytest.raises(ValueError, match="grad is read-only"):
+        fns.backward_(g, x32(), **kw)
+
+
+def test_zero_stride_views_are_rejected_in_place():
+    base = x32(4)
+    v = np.broadcast_to(base, (3, 4))
+    v2 = np.lib.stride_tricks.as_strided(base, shape=(3, 4), strides=(0, 4))
+    before = snap(base)
+    with pytest.raises(ValueError, match="zero stride"):
+        fastact.relu_(v2)
+    with pytest.raises(ValueError, match="(read-only|zero stride)"):
+        fastact.relu_(v)
+    assert snap(base) == before
+    # reading a broadcast view is fine
+    np.testing.assert_array_equal(fastact.relu(v), np.maximum(v, 0))
+
+
+def test_out_checks():
+    x = x32()
+    for out, err in [(np.empty(49, np.float32), "shape"), (np.empty(50, np.float64), "dtype"),
+                     (np.empty((5, 10), np.float32), "shape")]:
+        before = snap(x, out)
+        with pytest.raises(ValueError, match=f"relu: out has {err}"):
+            fastact.relu(x, out=out)
+        assert snap(x, out) == before
+    ro = np.empty_like(x)
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="relu: out is read-only"):
+        fastact.relu(x, out=ro)
+    with pytest.raises(TypeError, match="relu: out must be a NumPy array"):
+        fastact.relu(x, out=[0.0] * 50)
+
+
+def test_partial_overlap_of_out_and_x_is_rejected():
+    buf = x32(60)
+    before = snap(buf)
+    with pytest.raises(ValueError, match="overlaps x partially"):
+        fastact.sigmoid(buf[:50], out=buf[5:55])
+    with pytest.raises(ValueError, match="overlaps"):
+        fastact.relu_backward(buf[:50], buf[10:60], out=buf[5:55])
+    assert snap(buf) == before
+    # identical memory is allowed (that is the in-place case)
+    y = fastact.relu(buf[:50], out=buf[:50])
+    assert np.all(y >= 0)
+
+
+BAD_PARAMS = [
+    ("relu", {"max": -1.0}, ValueError, "max must be >= 0"),
+    ("relu", {"negative_slope": float("nan")}, ValueError, "negative_slope must not be NaN"),
+    ("relu", {"threshold": float("inf")}, ValueError, "threshold must be finite"),
+    ("relu", {"max": True}, TypeError, "max must be a real number"),
+    ("relu", {"negative_slope": "0.1"}, TypeError, "negative_slope must be a real number"),
+    ("leaky_relu", {"alpha": float("nan")}, ValueError, "alpha must not be NaN"),
+    ("hardtanh", {"min": 2.0, "max": 1.0}, ValueError, "min .* must be <= max"),
+    ("gelu", {"approximate": "sigmoid"}, ValueError, "approximate must be 'none' or 'tanh'"),
+    ("softplus", {"beta": 0.0}, ValueError, "beta must be > 0"),
+    ("softplus", {"beta": -1.0}, ValueError, "beta must be > 0"),
+    ("celu", {"alpha": 0.0}, ValueError, "alpha must not be 0"),
+    ("softshrink", {"lambd": -0.5}, ValueError, "lambd must be >= 0"),
+    ("elu", {"alpha": float("nan")}, ValueError, "alpha must not be NaN"),
+    ("softmax", {"axis": 3}, ValueError, "axis 3 is out of range"),
+    ("softmax", {"axis": 1.0}, TypeError, "axis must be an int"),
+]
+
+
+@pytest.mark.parametrize("name,params,exc,msg", BAD_PARAMS)
+def test_bad_parameters_raise_before_writing(name, params, exc, msg):
+    fns = fastact.get(name)
+    x = x32()
+    g = x32()
+    for form, call in [("", lambda: fns.forward(x, **params)),
+                       ("_", lambda: fns.forward_(x, **params)),
+                       ("_backward", lambda: fns.backward(g, x, **params)),
+                       ("_backward_", lambda: fns.backward_(g, x, **params))]:
+        before = snap(x, g)
+        with pytest.raises(exc, match=f"{name}{form}: {msg}"):
+            call()
+        assert snap(x, g) == before
+
+
+def test_backward_needs_exactly_one_of_x_and_y():
+    g, x = x32(), x32()
+    before = snap(g, x)
+    with pytest.raises(ValueError, match="relu_backward_: pass exactly one of x"):
+        fastact.relu_backward_(g)
+    with pytest.raises(ValueError, match="relu_backward: pass exactly one of x"):
+        fastact.relu_backward(g, x, y=x)
+    with pytest.raises(ValueError, match="gelu_backward_: the derivative of gelu cannot be recovered"):
+        fastact.gelu_backward_(g, y=x)
+    with pytest.raises(ValueError, match="leaky_relu_backward_: the derivative"):
+        fastact.leaky_relu_backward_(g, y=x, alpha=-0.1)   # a negative slope loses the sign
+    with pytest.raises(ValueError, match="grad has shape"):
+        fastact.relu_backward_(g, x[:10])
+    with pytest.raises(ValueError, match="grad has dtype"):
+        fastact.relu_backward_(g, x.astype(np.float64))
+    assert snap(g, x) == before
+
+
+@pytest.mark.parametrize("n", [0, -2, -100])
+def test_bad_thread_counts(n):
+    x = x32()
+    before = snap(x)
+    with pytest.raises(ValueError, match="relu_: n_threads must be >= 1 or -1"):
+        fastact.relu_(x, n_threads=n)
+    assert snap(x) == before
+
+
+def test_thread_count_type():
+    with pytest.raises(TypeError, match="n_threads must be an int"):
+        fastact.relu(x32(), n_threads=1.5)
+    with pytest.raises(TypeError, match="n_threads must be an int"):
+        fastact.relu(x32(), n_threads=True)
+
+
+def test_prelu_alpha_checks():
+    x = np.ones((2, 3, 4), np.float32)
+    g = np.ones_like(x)
+    before = snap(x, g)
+    with pytest.raises(ValueError, match="prelu_: alpha has 4 values but x has 3 channels on axis 1"):
+        fastact.prelu_(x, np.ones(4))
+    with pytest.raises(ValueError, match="prelu_backward_: alpha has 2 values"):
+        fastact.prelu_backward_(g, x, alpha=np.ones(2))
+    with pytest.raises(ValueError, match="alpha must be a scalar or 1-D"):
+        fastact.prelu(x, np.ones((3, 1)))
+    with pytest.raises(ValueError, match="alpha must not contain NaN"):
+        fastact.prelu_(x, np.array([0.1, np.nan, 0.2]))
+    with pytest.raises(TypeError, match="prelu: alpha must be real"):
+        fastact.prelu(x, "a")
+    with pytest.raises(ValueError, match="axis 5 is out of range"):
+        fastact.prelu(x, np.ones(3), axis=5)
+    assert snap(x, g) == before
+
+
+def test_get_and_activations():
+    assert "relu" in fastact.ACTIVATIONS and "gelu" in fastact.ACTIVATIONS
+    a = fastact.get("leaky_relu")
+    assert a.name == "leaky_relu" and a.params == {"alpha": 0.01, "max": None}
+    assert a.forward is fastact.leaky_relu and a.backward_ is fastact.leaky_relu_backward_
+    with pytest.raises(ValueError, match="unknown activation 'nope'"):
+        fastact.get("nope")
+    for name in fastact.ACTIVATIONS:
+        for form in ("", "_", "_backward", "_backward_"):
+            assert callable(getattr(fastact, name + form))

@@ -1,0 +1,110 @@
+"""softmax / log_softmax along any axis and prelu per channel, all forms."""
+import numpy as np
+import pytest
+
+import fastact
+from fastact import reference as ref
+from fa_testutil import assert_bwd, assert_ulp
+
+DTYPES = [np.float32, np.float64]
+
+
+def arrays(rng, dtype):
+    yield (rng.standard_normal((7, 33)) * 4).astype(dtype)
+    yield np.asfortranarray((rng.standard_normal((6, 5, 17)) * 4).astype(dtype))
+    yield (rng.standard_normal((9, 40)) * 4).astype(dtype)[::2, ::-3]
+    yield (rng.standard_normal(1000) * 10).astype(dtype)
+    yield np.array(1.5, dtype)
+    yield np.empty((0, 3), dtype)
+    yield (rng.standard_normal((300, 257)) * 3).astype(dtype)   # threaded
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_all_axes_and_forms(name, dtype):
+    rng = np.random.default_rng(5)
+    fns = fastact.get(name)
+    for x in arrays(rng, dtype):
+        for axis in range(-max(x.ndim, 1), max(x.ndim, 1)):
+            what = f"{name} {x.shape} axis={axis}"
+            e = ref.forward(name, x, axis=axis)
+            y = fns.forward(x, axis=axis)
+            assert y.shape == x.shape and y.dtype == x.dtype
+            # 4 ULP + a summation term for float64 (float32 rows sum in double)
+            L = x.shape[axis] if x.ndim else 1
+            tol = 4 + (0.5 * np.log2(max(L, 2)) if dtype == np.float64 else 0)
+            if name == "log_softmax":
+                # near 0 the result cancels: absolute error ~ ulp(log(row length))
+                a = np.where(np.abs(y.astype(np.float64) - e) <= 4 * np.finfo(dtype).eps *
+                             np.log(max(x.shape[axis] if x.ndim else 1, 2)) * 4, e, y)
+                assert_ulp(a, e, dtype, tol, what)
+            else:
+                assert_ulp(y, e, dtype, tol, what)
+            xi = x.copy()
+            assert fns.forward_(xi, axis=axis) is xi
+            assert np.array_equal(xi, y)
+            out = np.empty_like(x)
+            assert fns.forward(x, axis=axis, out=out) is out and np.array_equal(out, y)
+            g = rng.standard_normal(x.shape).astype(dtype)
+            eb = ref.backward(name, g, x, axis=axis)
+            d = fns.backward(g, y=y, axis=axis)
+            scale = np.abs(g).max() if g.size else 1.0
+            np.testing.assert_allclose(d, eb, atol=16 * np.finfo(dtype).eps * scale,
+                                       rtol=16 * np.finfo(dtype).eps, err_msg=what + " backward from y")
+            dx = fns.backward(g, x, axis=axis)
+            np.testing.assert_allclose(dx, d, atol=16 * np.finfo(dtype).eps * scale, rtol=1e-5)
+            gi = g.copy()
+            fns.backward_(gi, y=y, axis=axis)
+            assert np.array_equal(gi, d)
+
+
+def test_softmax_special_rows():
+    x = np.array([[-np.inf, -np.inf, -np.inf], [-np.inf, 0, 0], [1000, 0, -1000],
+                  [np.nan, 0, 1], [np.inf, 0, 1]], np.float32)
+    y = fastact.softmax(x)
+    np.testing.assert_array_equal(y[:3], [[0, 0, 0], [0, .5, .5], [1, 0, 0]])
+    assert np.isnan(y[3:]).all()
+    ly = fastact.log_softmax(x)
+    assert np.all(ly[0] == -np.inf)
+    np.testing.assert_allclose(ly[1], [-np.inf, -np.log(2), -np.log(2)], rtol=1e-7)
+    assert np.isnan(ly[3:]).all()
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("shape,axis", [((4, 6, 5), 1), ((8, 7), 1), ((3, 5, 7), -1), ((5, 3, 2, 2), 0),
+                                        ((20000, 3), 1), ((2, 3, 40000), 1), ((10,), 0)])
+def test_prelu_per_channel(shape, axis, dtype):
+    rng = np.random.default_rng(6)
+    x = (rng.standard_normal(shape) * 3).astype(dtype)
+    C = shape[axis]
+    alpha = rng.uniform(-0.5, 0.5, C)
+    for xv in (x, np.asfortranarray(x)):
+        y = fastact.prelu(xv, alpha, axis=axis)
+        # alpha is rounded to the dtype: up to 1.5 ULP from the float64 product
+        assert_ulp(y, ref.prelu(xv, alpha, axis=axis), dtype, 2)
+        xi = xv.copy()
+        assert fastact.prelu_(xi, alpha, axis=axis) is xi and np.array_equal(xi, y)
+        g = rng.standard_normal(shape).astype(dtype)
+        gx, ga = fastact.prelu_backward(g, xv, alpha=alpha, axis=axis)
+        egx, ega = ref.backward("prelu", g, xv, alpha=alpha, axis=axis)
+        assert_bwd(gx, egx, g, dtype, 2)
+        assert ga.shape == (C,) and ga.dtype == dtype
+        np.testing.assert_allclose(ga, ega, rtol=1e-5 if dtype == np.float32 else 1e-12,
+                                   atol=1e-5 * np.sqrt(x.size))
+        gi = g.copy()
+        r = fastact.prelu_backward_(gi, xv, alpha=alpha, axis=axis)
+        assert r[0] is gi and np.array_equal(gi, gx) and np.array_equal(r[1], ga)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+def test_prelu_scalar_alpha(dtype):
+    rng = np.random.default_rng(7)
+    x = (rng.standard_normal((50, 1001)) * 3).astype(dtype)
+    for alpha in (0.25, np.array(0.25), np.array([0.25])):
+        y = fastact.prelu(x, alpha)
+        assert_ulp(y, ref.prelu(x, alpha), dtype, 2)
+        g = rng.standard_normal(x.shape).astype(dtype)
+        gx, ga = fastact.prelu_backward(g, x, alpha=alpha)
+        assert np.shape(ga) == np.shape(alpha)
+        np.testing.assert_allclose(ga, ref.prelu_grad_alpha(g, x, alpha), rtol=1e-5)
+        assert_bwd(gx, ref.backward("prelu", g, x, alpha=alpha)[0], g, dtype, 2)

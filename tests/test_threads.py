@@ -1,0 +1,101 @@
+"""Thread-count policy: defaults, set/get, the per-thread/task context
+manager, and results that do not depend on the thread count."""
+import asyncio
+import os
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+import fastact
+from fastact import _threads
+
+
+def test_default_is_usable_cpus_or_omp_num_threads():
+    if os.environ.get("OMP_NUM_THREADS"):
+        assert fastact.get_num_threads() >= 1
+    else:
+        assert 1 <= fastact.get_num_threads() <= _threads.usable_cpus()
+
+
+def test_omp_num_threads_env_is_respected():
+    code = "import fastact; print(fastact.get_num_threads())"
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "1"
+
+
+def test_set_and_get():
+    old = fastact.set_num_threads(1)
+    try:
+        assert fastact.get_num_threads() == 1
+        fastact.set_num_threads(-1)
+        assert fastact.get_num_threads() == _threads.usable_cpus()
+        with pytest.raises(ValueError, match="set_num_threads: n must be >= 1 or -1"):
+            fastact.set_num_threads(0)
+    finally:
+        fastact.set_num_threads(old)
+
+
+def test_context_manager_is_per_thread():
+    seen = {}
+    base = fastact.get_num_threads()
+    barrier = threading.Barrier(2)
+
+    def inside():
+        with fastact.threads(1):
+            barrier.wait()
+            seen["inside"] = fastact.get_num_threads()
+            barrier.wait()
+
+    def outside():
+        barrier.wait()
+        seen["outside"] = fastact.get_num_threads()
+        barrier.wait()
+
+    t1, t2 = threading.Thread(target=inside), threading.Thread(target=outside)
+    t1.start(); t2.start(); t1.join(); t2.join()
+    assert seen == {"inside": 1, "outside": base}
+    assert fastact.get_num_threads() == base
+
+
+def test_context_manager_is_per_async_task():
+    async def task(n):
+        with fastact.threads(n):
+            await asyncio.sleep(0.01)
+            return fastact.get_num_threads()
+
+    async def main():
+        return await asyncio.gather(task(1), task(3), task(2))
+
+    assert asyncio.run(main()) == [1, 3, 2]
+
+
+def test_thread_count_does_not_change_softmax_or_prelu():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((512, 1000)).astype(np.float32)
+    a = rng.uniform(0, 0.5, 1000).astype(np.float32)
+    g = rng.standard_normal(x.shape).astype(np.float32)
+    for n in (1, 2):
+        with fastact.threads(n):
+            r = (fastact.softmax(x), fastact.log_softmax(x, axis=0), fastact.prelu(x, a, axis=1),
+                 *fastact.prelu_backward(g, x, alpha=a, axis=1), *fastact.prelu_backward(g, x, alpha=0.2))
+        if n == 1:
+            first = r
+    for u, v in zip(first, r):
+        assert np.array_equal(u, v)
+
+
+def test_nothing_parallel_runs_at_import():
+    # importing must not start an OpenMP team (fork-safety): libgomp creates
+    # its threads at the first parallel region, so the thread count stays 1
+    # (NumPy's BLAS may start threads of its own: compare with it imported)
+    code = ("import os, numpy; n0 = len(os.listdir('/proc/self/task')); import fastact; "
+            "print(n0, len(os.listdir('/proc/self/task')))")
+    if not os.path.isdir("/proc/self/task"):
+        pytest.skip("needs /proc (Linux)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    n0, n1 = out.stdout.split()
+    assert n0 == n1
