@@ -456,19 +456,22 @@ _ELEMENTWISE = ("relu", "relu6", "leaky_relu", "thresholded_relu", "hardtanh", "
 
 def forward(name, x, **params):
     """The reference f(x) of activation `name` in float64."""
-    return globals()[name](x, **params)
+    with np.errstate(all="ignore"):    # overflow to inf and inf*0 are expected at the edges
+        return globals()[name](x, **params)
 
 
 def derivative(name, x, **params):
     """f'(x) for an element-wise activation."""
-    return globals()[name + "_d"](x, **params)
+    with np.errstate(all="ignore"):
+        return globals()[name + "_d"](x, **params)
 
 
 def backward(name, grad, x, **params):
     """grad * f'(x) in float64 (softmax rows: the row-wise backward; prelu:
     (grad_x, grad_alpha))."""
     if name in ("softmax", "log_softmax"):
-        return globals()[name + "_backward"](grad, x, **params)
+        with np.errstate(all="ignore"):
+            return globals()[name + "_backward"](grad, x, **params)
     g = _f(grad)
     d = derivative(name, x, **params)
     with np.errstate(invalid="ignore"):

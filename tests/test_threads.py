@@ -20,10 +20,12 @@ def test_default_is_usable_cpus_or_omp_num_threads():
         assert 1 <= fastact.get_num_threads() <= _threads.usable_cpus()
 
 
-def test_omp_num_threads_env_is_respected():
+def test_omp_num_threads_env_is_respected(tmp_path):
     code = "import fastact; print(fastact.get_num_threads())"
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    # cwd outside the source tree: `python -c` puts the cwd first on sys.path
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True, cwd=tmp_path)
     assert out.stdout.strip() == "1"
 
 
@@ -88,7 +90,7 @@ def test_thread_count_does_not_change_softmax_or_prelu():
         assert np.array_equal(u, v)
 
 
-def test_nothing_parallel_runs_at_import():
+def test_nothing_parallel_runs_at_import(tmp_path):
     # importing must not start an OpenMP team (fork-safety): libgomp creates
     # its threads at the first parallel region, so the thread count stays 1
     # (NumPy's BLAS may start threads of its own: compare with it imported)
@@ -96,6 +98,7 @@ def test_nothing_parallel_runs_at_import():
             "print(n0, len(os.listdir('/proc/self/task')))")
     if not os.path.isdir("/proc/self/task"):
         pytest.skip("needs /proc (Linux)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=tmp_path)
     n0, n1 = out.stdout.split()
     assert n0 == n1
