@@ -41,11 +41,19 @@ def _check(n, fname, argname="n_threads"):
     return n
 
 
+# Read once: the affinity mask and the environment do not change under a
+# running program in practice, and a syscall per call would dominate small
+# arrays.  omp_get_max_threads() is still asked on every call because
+# threadpoolctl changes it at run time.
+_CPUS = usable_cpus()
+_OMP_ENV = bool(os.environ.get("OMP_NUM_THREADS"))
+
+
 def _openmp_default():
     omp = _dispatch.state.kernels.omp_max_threads()
-    if os.environ.get("OMP_NUM_THREADS"):
-        return max(1, omp)
-    return max(1, min(omp, usable_cpus()))
+    if _OMP_ENV:
+        return omp if omp > 1 else 1
+    return max(1, min(omp, _CPUS))
 
 
 def get_num_threads():

@@ -131,3 +131,55 @@ def layouts(rng, dtype, shape=(37, 29)):
 
 def rand(rng, shape, dtype, scale=3.0):
     return (rng.standard_normal(shape) * scale).astype(dtype)
+
+
+# ----------------------------------------------------------- accuracy sweeps
+
+# Max error (ULP of the dtype, absolute floor at its smallest normal number)
+# that the accuracy sweeps assert, forward and backward, per dtype.
+F32_LIMITS = {
+    "relu": 1, "relu6": 1, "leaky_relu": 1, "thresholded_relu": 1, "hardtanh": 1, "linear": 0,
+    "softsign": 2, "hard_swish": 2, "hard_sigmoid": 1, "softshrink": 1, "hardshrink": 0,
+    "sigmoid": 4, "tanh": 3, "softplus": 4, "log_sigmoid": 4, "elu": 3, "selu": 3, "celu": 3,
+    "silu": 5, "swish": 5, "mish": 6, "gelu": 8, "tanhshrink": 8,
+}
+F64_LIMITS = dict({k: min(v, 4) for k, v in F32_LIMITS.items()}, gelu=8, tanhshrink=8)
+BWD_LIMIT = 8
+
+
+def sweep_inputs(dtype, n=1_000_000, lo_exp=None, hi_exp=None, seed=0):
+    """~n inputs spread evenly over every binade of [2^lo_exp, 2^hi_exp) of
+    both signs (random mantissas), plus the special values."""
+    fi = np.finfo(dtype)
+    lo_exp = fi.minexp if lo_exp is None else lo_exp
+    hi_exp = 10 if hi_exp is None else hi_exp
+    exps = np.arange(lo_exp, hi_exp)
+    per = max(1, n // (2 * exps.size))
+    rng = np.random.default_rng(seed)
+    m = rng.uniform(1.0, 2.0, (exps.size, per))
+    mag = np.ldexp(m, exps[:, None]).reshape(-1)
+    x = np.concatenate([mag, -mag]).astype(dtype)
+    sub = np.array([fi.smallest_subnormal, 3 * fi.smallest_subnormal, fi.tiny / 3], dtype)
+    specials = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, fi.max, -fi.max, fi.tiny, -fi.tiny],
+                        dtype)
+    return np.concatenate([x, specials, sub, -sub])
+
+
+def measure(name, params, dtype, x, backward=False):
+    """Max ULP error of fastact's forward (or backward with a random grad)
+    over the inputs x, against the float64/extended reference."""
+    fns = fastact.get(name)
+    if not backward:
+        got = fns.forward(x, **params).astype(np.float64)
+        exp = ref.forward(name, x, **params)
+        if name in ABS_TOL:
+            got = np.where(np.abs(got - exp) <= ABS_TOL[name] * np.finfo(dtype).eps, exp, got)
+        return ulp_error(got, exp, dtype)
+    g = np.random.default_rng(1).uniform(0.5, 2.0, x.size).astype(dtype)
+    got = fns.backward(g, x, **params).astype(np.float64)
+    exp = ref.backward(name, g, x, **params)
+    # where the derivative crosses zero relative accuracy is unattainable:
+    # absolute floor of 2^-23 * |grad| (float32) / 2^-52 * |grad| (float64)
+    floor = np.finfo(dtype).eps * np.abs(g.astype(np.float64))
+    got = np.where(np.abs(got - exp) <= floor, exp, got)
+    return ulp_error(got, exp, dtype)
