@@ -7,7 +7,7 @@ Every activation NAME comes in four forms (see the README / shared API):
     NAME_backward_(grad, x | y=, ...) the same, written into grad
 """
 from . import _api, _dispatch
-from ._api import get
+from ._api import bias_act, bias_act_, bias_act_backward, bias_act_backward_, get
 from ._config import show_config
 from ._table import TABLE as _TABLE
 from ._threads import get_num_threads, set_num_threads, threads
@@ -18,5 +18,7 @@ globals().update(_api._generate())
 
 ACTIVATIONS = tuple(a.name for a in _TABLE)
 
-__all__ = (["ACTIVATIONS", "get", "get_num_threads", "set_num_threads", "threads", "show_config"]
-           + [a.name + form for a in _TABLE for form in ("", "_", "_backward", "_backward_")])
+__all__ = (["ACTIVATIONS", "get", "get_num_threads", "set_num_threads", "threads", "show_config",
+            "bias_act", "bias_act_", "bias_act_backward", "bias_act_backward_"]
+           + [a.name + form for a in _TABLE
+              for form in (("", "_backward") if a.kind == "gated" else ("", "_", "_backward", "_backward_"))])

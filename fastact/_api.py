@@ -438,6 +438,193 @@ def _prelu_bwd(spec, g, x, from_y, out, nt):
     return galpha
 
 
+# ------------------------------------------------------------------ gated
+
+def _gated_setup(act, fname, vals, x):
+    clean = tuple(_check_param(fname, p, v) for p, v in zip(act.params, vals))
+    _, gid = act.kernel(*clean)
+    axis = clean[0]
+    if x.ndim == 0:
+        raise ValueError(f"{fname}: x must have at least one dimension to split")
+    if not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"{fname}: axis {axis} is out of range for an array with {x.ndim} dimensions")
+    axis %= x.ndim
+    n = x.shape[axis]
+    if n % 2:
+        raise ValueError(f"{fname}: x has odd length {n} on axis {axis}; it is split into two halves")
+    half = x.shape[:axis] + (n // 2,) + x.shape[axis + 1:]
+    outer = int(np.prod(x.shape[:axis], dtype=np.int64))
+    M = (n // 2) * int(np.prod(x.shape[axis + 1:], dtype=np.int64))
+    return gid, half, outer, M
+
+
+def _contig(a):
+    """C-contiguous, aligned, native compute-dtype array with a's values
+    (a itself when it already is one)."""
+    return np.ascontiguousarray(a, dtype=_compute_dtype(a.dtype))
+
+
+def gated_forward(act, fname, vals, x, out, n_threads):
+    x = _as_array(fname, "x", x, writable=False)
+    gid, half, outer, M = _gated_setup(act, fname, vals, x)
+    if out is not None:
+        if not isinstance(out, np.ndarray):
+            raise TypeError(f"{fname}: out must be a NumPy array, got {type(out).__name__}")
+        if out.shape != half or out.dtype != x.dtype:
+            raise ValueError(f"{fname}: out must have shape {half} and dtype {x.dtype}, "
+                             f"got {out.shape} {out.dtype}")
+        out = _as_array(fname, "out", out, writable=True)
+        if np.may_share_memory(out, x):
+            raise ValueError(f"{fname}: out overlaps x")
+    nt = _threads.resolve(n_threads, fname)
+    xc = _contig(x)
+    res = out if (out is not None and _direct(out) and out.flags.c_contiguous) else \
+        np.empty(half, dtype=xc.dtype)
+    if x.size:
+        _dispatch.state.kernels.gated(gid, 0, None, xc, res, outer, M, nt, GRAIN["transc"])
+    if out is None:
+        return res if res.dtype == x.dtype else res.astype(x.dtype)
+    if res is not out:
+        _store(out, res)
+    return out
+
+
+def gated_backward(act, fname, vals, grad, x, out, n_threads):
+    grad = _as_array(fname, "grad", grad, writable=False)
+    x = _as_array(fname, "x", x, writable=False)
+    gid, half, outer, M = _gated_setup(act, fname, vals, x)
+    if grad.shape != half:
+        raise ValueError(f"{fname}: grad has shape {grad.shape}, expected {half} (half of x on the axis)")
+    if grad.dtype != x.dtype:
+        raise ValueError(f"{fname}: grad has dtype {grad.dtype} but x has dtype {x.dtype}")
+    if out is not None:
+        out = _check_out(fname, out, x)
+        if np.may_share_memory(out, x) or np.may_share_memory(out, grad):
+            raise ValueError(f"{fname}: out overlaps an input")
+    nt = _threads.resolve(n_threads, fname)
+    xc, gc = _contig(x), _contig(grad)
+    res = out if (out is not None and _direct(out) and out.flags.c_contiguous) else \
+        np.empty(x.shape, dtype=xc.dtype)
+    if x.size:
+        _dispatch.state.kernels.gated(gid, 1, gc, xc, res, outer, M, nt, GRAIN["transc"])
+    if out is None:
+        return res if res.dtype == x.dtype else res.astype(x.dtype)
+    if res is not out:
+        _store(out, res)
+    return out
+
+
+# ------------------------------------------------------------ fused bias
+
+def _bias_setup(fname, x, bias, act, params):
+    fns = get(act) if not isinstance(act, Functions) else act
+    row = BY_NAME[fns.name]
+    if row.kind != "elementwise":
+        raise ValueError(f"{fname}: act must be an element-wise activation, got {fns.name!r}")
+    unknown = set(params) - set(fns.params)
+    if unknown:
+        raise TypeError(f"{fname}: unexpected parameter(s) {sorted(unknown)} for {fns.name}")
+    vals = tuple(params.get(p.name, p.default) for p in row.params)
+    spec = _spec(row, fname, vals)
+    if x.ndim == 0:
+        raise ValueError(f"{fname}: x must have at least one dimension (bias is on the last axis)")
+    if isinstance(bias, (bool, np.bool_)):
+        raise TypeError(f"{fname}: bias must be a 1-D float array")
+    b = np.asarray(bias)
+    if b.dtype.kind not in "fiu":
+        raise TypeError(f"{fname}: bias must be real, got dtype {b.dtype}")
+    if b.shape != (x.shape[-1],):
+        raise ValueError(f"{fname}: bias has shape {b.shape}, expected ({x.shape[-1]},) (the last axis of x)")
+    return row, spec, np.ascontiguousarray(b, dtype=_compute_dtype(x.dtype))
+
+
+def bias_act(x, bias, act="linear", *, out=None, n_threads=None, **params):
+    """bias_act(x, bias, act, **params): act(x + bias) with bias on the last
+    axis, in one pass over memory.  `act` is an element-wise activation name
+    (or fastact.get(name)); its parameters are passed as keywords."""
+    return _bias_forward("bias_act", x, bias, act, params, out, n_threads, False)
+
+
+def bias_act_(x, bias, act="linear", *, n_threads=None, **params):
+    """bias_act_(x, bias, act, **params): x = act(x + bias), in place."""
+    return _bias_forward("bias_act_", x, bias, act, params, None, n_threads, True)
+
+
+def _bias_forward(fname, x, bias, act, params, out, n_threads, inplace):
+    x = _as_array(fname, "x", x, writable=inplace)
+    row, spec, b = _bias_setup(fname, x, bias, act, params)
+    if inplace:
+        out = x
+    elif out is not None:
+        out = _check_out(fname, out, x)
+        _check_alias(fname, out, "out", x, "x")
+    nt = _threads.resolve(n_threads, fname)
+    k, p, _, grain = spec
+    if out is None:
+        out = np.empty(x.shape, dtype=x.dtype if not _is_staged_dtype(x.dtype) else x.dtype)
+    C = x.shape[-1]
+    K = _dispatch.state.kernels
+    if _direct(x) and _direct(out) and x.flags.c_contiguous and out.flags.c_contiguous:
+        if x.size:
+            K.bias_rows(k, 0, x.reshape(-1, C), None, b, out.reshape(-1, C), x.size // C, C,
+                        p[0], p[1], p[2], p[3], nt, grain)
+        return out
+    t = np.array(x, dtype=_compute_dtype(x.dtype), order="C")
+    if t.size:
+        K.bias_rows(k, 0, t.reshape(-1, C), None, b, t.reshape(-1, C), t.size // C, C,
+                    p[0], p[1], p[2], p[3], nt, grain)
+    _store(out, t)
+    return out
+
+
+def bias_act_backward(grad, x=None, *, y=None, bias, act="linear", out=None, n_threads=None, **params):
+    """(grad_x, grad_bias) of act(x + bias): x is the PRE-bias input, or give
+    y= (the forward output) where the activation's backward accepts it."""
+    return _bias_backward("bias_act_backward", grad, x, y, bias, act, params, out, n_threads, False)
+
+
+def bias_act_backward_(grad, x=None, *, y=None, bias, act="linear", n_threads=None, **params):
+    """In place: writes grad_x into grad, returns (grad, grad_bias)."""
+    return _bias_backward("bias_act_backward_", grad, x, y, bias, act, params, None, n_threads, True)
+
+
+def _bias_backward(fname, grad, x, y, bias, act, params, out, n_threads, inplace):
+    if (x is None) == (y is None):
+        raise ValueError(f"{fname}: pass exactly one of x (the forward input) or y= (the forward output)")
+    from_y = y is not None
+    sname = "y" if from_y else "x"
+    grad = _as_array(fname, "grad", grad, writable=inplace)
+    s = _as_array(fname, sname, y if from_y else x, writable=False)
+    _check_same(fname, grad, "grad", s, sname)
+    row, spec, b = _bias_setup(fname, s, bias, act, params)
+    if from_y and not spec[2]:
+        raise ValueError(f"{fname}: the derivative of {row.name} cannot be recovered from its output "
+                         "with these parameters; pass the forward input x instead")
+    if inplace:
+        out = grad
+    elif out is not None:
+        out = _check_out(fname, out, grad)
+        _check_alias(fname, out, "out", grad, "grad")
+    if out is not None:
+        _check_alias(fname, out, "out", s, sname)
+    nt = _threads.resolve(n_threads, fname)
+    k, p, _, grain = spec
+    C = s.shape[-1]
+    K = _dispatch.state.kernels
+    gc, sc = _contig(grad), _contig(s)
+    res = out if (out is not None and _direct(out) and out.flags.c_contiguous and
+                  (out is grad or not np.may_share_memory(out, gc))) else np.empty(s.shape, gc.dtype)
+    if s.size:
+        K.bias_rows(k, 2 if from_y else 1, gc.reshape(-1, C), sc.reshape(-1, C), b, res.reshape(-1, C),
+                    s.size // C, C, p[0], p[1], p[2], p[3], nt, grain)
+    gbias = res.reshape(-1, C).sum(axis=0, dtype=np.float64).astype(res.dtype)
+    if out is None:
+        out = res if res.dtype == grad.dtype else res.astype(grad.dtype)
+    elif res is not out:
+        _store(out, res)
+    return out, gbias
+
+
 # ------------------------------------------------------------- generation
 
 class Functions:
@@ -480,7 +667,7 @@ def _param_list(act, required_ok):
 
 
 def _y_note(act):
-    if act.kind == "prelu":
+    if act.kind in ("prelu", "gated"):
         return "no (pass x)"
     if not act.params:
         return "yes" if act.y_ok() else "no (pass x)"
@@ -500,10 +687,36 @@ def _doc(act, form):
             f"\n    Parameters{params}\n    n_threads : None (default), an int >= 1, or -1 (all usable CPUs).\n")
 
 
+_TEMPLATE_GATED = '''
+def {name}(x, {pos}*, out=None, n_threads=None):
+    return _gated_forward(_act, "{name}", ({vals}), x, out, n_threads)
+
+def {name}_backward(grad, x, *, {kw}out=None, n_threads=None):
+    return _gated_backward(_act, "{name}_backward", ({vals}), grad, x, out, n_threads)
+'''
+
+
 def _generate():
-    """Build the four public functions of every table row."""
+    """Build the public functions of every table row (four forms; two for the
+    gated ones, whose output has half the input's size)."""
     out = {}
     for act in TABLE:
+        if act.kind == "gated":
+            ns = {"_gated_forward": gated_forward, "_gated_backward": gated_backward, "_act": act}
+            vals = "".join(p.name + ", " for p in act.params)
+            src = _TEMPLATE_GATED.format(name=act.name, pos=_param_list(act, True),
+                                         kw=_param_list(act, True), vals=vals)
+            exec(compile(src, f"<fastact generated: {act.name}>", "exec"), ns)
+            fns = []
+            for form in ("", "_backward"):
+                f = ns[act.name + form]
+                f.__module__ = "fastact"
+                f.__qualname__ = f.__name__
+                f.__doc__ = _doc(act, form)
+                out[f.__name__] = f
+                fns.append(f)
+            _FUNCTIONS[act.name] = Functions(act, [fns[0], None, fns[1], None])
+            continue
         ns = {"_forward": forward, "_backward": backward, "_act": act}
         vals = "".join(p.name + ", " for p in act.params)
         src = _TEMPLATE.format(name=act.name, pos=_param_list(act, True), kw=_param_list(act, True),

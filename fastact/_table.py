@@ -22,7 +22,7 @@ class Param(NamedTuple):
 class Activation(NamedTuple):
     name: str
     params: Tuple[Param, ...]
-    kind: str                   # elementwise | softmax | prelu
+    kind: str                   # elementwise | softmax | prelu | gated
     # (param values...) -> (kernel name, (p0, p1, p2, p3)); may raise ValueError
     kernel: Optional[Callable]
     # (param values...) -> True when the backward may be given y instead of x
@@ -134,6 +134,15 @@ TABLE = (
                "x * tanh(softplus(x))", "F.mish"),
     Activation("tanhshrink", (), "elementwise", _simple("tanhshrink"), _never, "transc",
                "x - tanh(x)", "F.tanhshrink"),
+    # gated: x is split in two halves a, b along `axis`; output has half the length
+    Activation("glu", (_p("axis", -1, "axis", "axis split into the halves a, b"),), "gated",
+               lambda ax: ("glu", 0), _never, "transc", "a * sigmoid(b)", "F.glu(dim=)"),
+    Activation("swiglu", (_p("axis", -1, "axis", "axis split into the halves a, b"),), "gated",
+               lambda ax: ("swiglu", 1), _never, "transc", "silu(a) * b", "F.silu(a) * b"),
+    Activation("geglu", (_p("axis", -1, "axis", "axis split into the halves a, b"),
+                         _p("approximate", "none", "approx", "gelu form: 'none' (erf) or 'tanh'")),
+               "gated", lambda ax, ap: ("geglu", 2 if ap == "none" else 3), _never, "transc",
+               "gelu(a) * b", "F.gelu(a) * b"),
     Activation("softmax", (_p("axis", -1, "axis", "axis of the rows"),), "softmax", None, _always,
                "transc", "exp(x - max) / sum(exp(x - max))", "F.softmax(dim=)"),
     Activation("log_softmax", (_p("axis", -1, "axis", "axis of the rows"),), "softmax", None, _always,

@@ -446,6 +446,50 @@ def log_softmax_backward(grad, x, axis=-1):
     return g - y * g.sum(axis=axis, keepdims=True)
 
 
+# ------------------------------------------------------------ gated, fused
+
+_GATES = {
+    "glu": (lambda a, b: a * sigmoid(b), lambda a, b: (sigmoid(b), a * sigmoid_d(b))),
+    "swiglu": (lambda a, b: silu(a) * b, lambda a, b: (silu_d(a) * b, silu(a))),
+}
+
+
+def _split(x, axis):
+    a, b = np.split(_f(x), 2, axis=axis)
+    return a, b
+
+
+def gated(name, x, axis=-1, approximate="none"):
+    """glu / swiglu / geglu of the two halves of x along axis."""
+    a, b = _split(x, axis)
+    with np.errstate(all="ignore"):
+        if name == "geglu":
+            return gelu(a, approximate) * b
+        return _GATES[name][0](a, b)
+
+
+def gated_backward(name, grad, x, axis=-1, approximate="none"):
+    """dL/dx (the shape of x) of a gated activation."""
+    a, b = _split(x, axis)
+    g = _f(grad)
+    with np.errstate(all="ignore"):
+        if name == "geglu":
+            da, db = gelu_d(a, approximate) * b, gelu(a, approximate)
+        else:
+            da, db = _GATES[name][1](a, b)
+        return np.concatenate([g * da, g * db], axis=axis)
+
+
+def bias_act(x, bias, act, **params):
+    return forward(act, _f(x) + _f(bias), **params)
+
+
+def bias_act_backward(grad, x, bias, act, **params):
+    """(grad_x, grad_bias) for act(x + bias), bias on the last axis."""
+    gx = backward(act, grad, _f(x) + _f(bias), **params)
+    return gx, gx.reshape(-1, gx.shape[-1]).sum(axis=0)
+
+
 # ------------------------------------------------------------ look-ups
 
 _ELEMENTWISE = ("relu", "relu6", "leaky_relu", "thresholded_relu", "hardtanh", "linear",

@@ -34,6 +34,16 @@ cdef extern from "fa_kernels.h" nogil:
                              const double *alpha, double *gsum)
     void fa_prelu_row_f(const float *x, float *y, fa_idx n, float a)
     void fa_prelu_row_d(const double *x, double *y, fa_idx n, double a)
+    int fa_bias_fwd_rows_f(int k, const float *x, const float *bias, float *y, fa_idx nrow, fa_idx ncol, const double *p)
+    int fa_bias_fwd_rows_d(int k, const double *x, const double *bias, double *y, fa_idx nrow, fa_idx ncol, const double *p)
+    int fa_bias_bwd_rows_f(int k, int from_y, const float *g, const float *s, const float *bias, float *out,
+                           fa_idx nrow, fa_idx ncol, const double *p)
+    int fa_bias_bwd_rows_d(int k, int from_y, const double *g, const double *s, const double *bias, double *out,
+                           fa_idx nrow, fa_idx ncol, const double *p)
+    int fa_gated_fwd_f(int k, const float *a, const float *b, float *out, fa_idx n)
+    int fa_gated_fwd_d(int k, const double *a, const double *b, double *out, fa_idx n)
+    int fa_gated_bwd_f(int k, const float *g, const float *a, const float *b, float *da, float *db, fa_idx n)
+    int fa_gated_bwd_d(int k, const double *g, const double *a, const double *b, double *da, double *db, fa_idx n)
     double fa_prelu_row_bwd_f(const float *g, const float *x, float *out, fa_idx n, float a)
     double fa_prelu_row_bwd_d(const double *g, const double *x, double *out, fa_idx n, double a)
 
@@ -388,4 +398,131 @@ def prelu_rows(int mode, a, b, out, alpha, gsum, Py_ssize_t nrow, Py_ssize_t nch
         PyBuffer_Release(&vo)
         PyBuffer_Release(&vb)
         PyBuffer_Release(&va)
+    return out
+
+
+def bias_rows(int k, int mode, a, b, bias, out, Py_ssize_t nrow, Py_ssize_t ncol,
+              double p0, double p1, double p2, double p3, int nthreads, Py_ssize_t grain):
+    """Fused bias + activation over C-contiguous (nrow, ncol) data, bias on
+    the columns.  mode 0: out = f(a + bias); 1: out = a * f'(b + bias) with
+    b the pre-bias input; 2: out = a * f'(.) from the forward output b."""
+    cdef Py_buffer va, vb, vbias, vo
+    cdef double p[4]
+    p[0] = p0; p[1] = p1; p[2] = p2; p[3] = p3
+    cdef bint dbl
+    cdef Py_ssize_t c, r0, r1, nch, rpc, isz, off
+    cdef int rc = 0
+    cdef char *pa
+    cdef char *pb
+    cdef char *pbias
+    cdef char *po
+    PyObject_GetBuffer(a, &va, PyBUF_RECORDS_RO)
+    PyObject_GetBuffer(b if mode != 0 else a, &vb, PyBUF_RECORDS_RO)
+    PyObject_GetBuffer(bias, &vbias, PyBUF_RECORDS_RO)
+    PyObject_GetBuffer(out, &vo, PyBUF_RECORDS)
+    try:
+        dbl = vo.itemsize == 8
+        isz = vo.itemsize
+        pa = <char *>va.buf
+        pb = <char *>vb.buf
+        pbias = <char *>vbias.buf
+        po = <char *>vo.buf
+        nch = _nchunks(nrow * ncol, nthreads, grain)
+        if nch > nrow:
+            nch = nrow if nrow > 0 else 1
+        rpc = (nrow + nch - 1) // nch if nrow > 0 else 1
+        with nogil:
+            for c in prange(nch, schedule='static', num_threads=nch, use_threads_if=nch > 1):
+                r0 = c * rpc
+                r1 = r0 + rpc
+                if r1 > nrow:
+                    r1 = nrow
+                if r1 > r0:
+                    off = r0 * ncol * isz
+                    if dbl:
+                        if mode == 0:
+                            rc |= fa_bias_fwd_rows_d(k, <const double *>(pa + off), <const double *>pbias,
+                                                     <double *>(po + off), r1 - r0, ncol, p)
+                        else:
+                            rc |= fa_bias_bwd_rows_d(k, mode == 2, <const double *>(pa + off), <const double *>(pb + off),
+                                                     <const double *>pbias, <double *>(po + off), r1 - r0, ncol, p)
+                    else:
+                        if mode == 0:
+                            rc |= fa_bias_fwd_rows_f(k, <const float *>(pa + off), <const float *>pbias,
+                                                     <float *>(po + off), r1 - r0, ncol, p)
+                        else:
+                            rc |= fa_bias_bwd_rows_f(k, mode == 2, <const float *>(pa + off), <const float *>(pb + off),
+                                                     <const float *>pbias, <float *>(po + off), r1 - r0, ncol, p)
+    finally:
+        PyBuffer_Release(&vo)
+        PyBuffer_Release(&vbias)
+        PyBuffer_Release(&vb)
+        PyBuffer_Release(&va)
+    if rc != 0:
+        raise RuntimeError(f"fastact internal error: kernel {k} not compiled")
+    return out
+
+
+def gated(int k, int mode, g, x, out, Py_ssize_t outer, Py_ssize_t M, int nthreads, Py_ssize_t grain):
+    """Gated activations on C-contiguous x viewed as (outer, 2, M): a = x[:, 0],
+    b = x[:, 1].  mode 0: out (outer, M) = gate(a, b); mode 1: out (outer, 2, M)
+    = (dL/da, dL/db) from g (outer, M)."""
+    cdef Py_buffer vg, vx, vo
+    cdef bint dbl
+    cdef Py_ssize_t isz, nt, cpr, cs, t, o, j0, m
+    cdef char *pg
+    cdef char *px
+    cdef char *po
+    cdef int rc = 0
+    PyObject_GetBuffer(g if mode != 0 else x, &vg, PyBUF_RECORDS_RO)
+    PyObject_GetBuffer(x, &vx, PyBUF_RECORDS_RO)
+    PyObject_GetBuffer(out, &vo, PyBUF_RECORDS)
+    try:
+        dbl = vo.itemsize == 8
+        isz = vo.itemsize
+        pg = <char *>vg.buf
+        px = <char *>vx.buf
+        po = <char *>vo.buf
+        nt = _nchunks(outer * M, nthreads, grain)
+        # tasks = (row, column chunk): rows split too when there are fewer
+        # rows than threads, so one long row still uses every thread
+        cpr = (nt + outer - 1) // outer if outer > 0 else 1
+        cs = (M + cpr - 1) // cpr if M > 0 else 1
+        cs = (cs + CHUNK_ALIGN - 1) // CHUNK_ALIGN * CHUNK_ALIGN
+        cpr = (M + cs - 1) // cs if M > 0 else 0
+        with nogil:
+            for t in prange(outer * cpr, schedule='static', num_threads=nt, use_threads_if=nt > 1):
+                o = t // cpr
+                j0 = (t % cpr) * cs
+                m = M - j0
+                if m > cs:
+                    m = cs
+                if dbl:
+                    if mode == 0:
+                        rc |= fa_gated_fwd_d(k, <const double *>(px + (o * 2 * M + j0) * isz),
+                                             <const double *>(px + (o * 2 * M + M + j0) * isz),
+                                             <double *>(po + (o * M + j0) * isz), m)
+                    else:
+                        rc |= fa_gated_bwd_d(k, <const double *>(pg + (o * M + j0) * isz),
+                                             <const double *>(px + (o * 2 * M + j0) * isz),
+                                             <const double *>(px + (o * 2 * M + M + j0) * isz),
+                                             <double *>(po + (o * 2 * M + j0) * isz),
+                                             <double *>(po + (o * 2 * M + M + j0) * isz), m)
+                else:
+                    if mode == 0:
+                        rc |= fa_gated_fwd_f(k, <const float *>(px + (o * 2 * M + j0) * isz),
+                                             <const float *>(px + (o * 2 * M + M + j0) * isz),
+                                             <float *>(po + (o * M + j0) * isz), m)
+                    else:
+                        rc |= fa_gated_bwd_f(k, <const float *>(pg + (o * M + j0) * isz),
+                                             <const float *>(px + (o * 2 * M + j0) * isz),
+                                             <const float *>(px + (o * 2 * M + M + j0) * isz),
+                                             <float *>(po + (o * 2 * M + j0) * isz),
+                                             <float *>(po + (o * 2 * M + M + j0) * isz), m)
+    finally:
+        PyBuffer_Release(&vo)
+        PyBuffer_Release(&vx)
+        PyBuffer_Release(&vg)
+    if rc != 0:
+        raise RuntimeError(f"fastact internal error: gated kernel {k}")
     return out

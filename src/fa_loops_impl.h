@@ -260,3 +260,111 @@ static void FA_F(fa_softmax_bwd_row)(const T *g, const T *y, T *out, fa_idx L, i
     FA_IVDEP for (fa_idx i = 0; i < L; i++) out[i] = y[i] * (g[i] - d);
 }
 #undef FA_ACC
+
+/* ------------------------------------------------------------------ fused */
+
+/* y = f(x + bias[j]) over rows of length ncol (bias on the last axis): the
+ * add and the activation in one pass over memory.  y may be x. */
+static int FA_F(fa_bias_fwd_rows)(int k, const T *x, const T *bias, T *y, fa_idx nrow, fa_idx ncol,
+                                  const double *p)
+{
+    const T p0 = (T)p[0], p1 = (T)p[1], p2 = (T)p[2], p3 = (T)p[3];
+    switch (k) {
+#define FA_CASE(name) case FA_K_##name: \
+        for (fa_idx r = 0; r < nrow; r++) { \
+            const T *xr = x + r * ncol; T *yr = y + r * ncol; \
+            FA_IVDEP for (fa_idx j = 0; j < ncol; j++) \
+                yr[j] = FA_F(fa_##name##_fwd)(xr[j] + bias[j], p0, p1, p2, p3); \
+        } \
+        return 0;
+    FA_KERNELS(FA_CASE)
+#undef FA_CASE
+    default: return -1;
+    }
+}
+
+/* out = g * f'(x + bias[j]) (from_y = 0: s = the pre-bias input x) or
+ * g * f'(.) from the forward output (from_y = 1: s = y, bias unused). */
+static int FA_F(fa_bias_bwd_rows)(int k, int from_y, const T *g, const T *s, const T *bias, T *out,
+                                  fa_idx nrow, fa_idx ncol, const double *p)
+{
+    if (from_y)
+        return FA_F(fa_bwd_block)(k, 1, g, s, out, nrow * ncol, p);
+    const T p0 = (T)p[0], p1 = (T)p[1], p2 = (T)p[2], p3 = (T)p[3];
+    switch (k) {
+#define FA_CASE(name) case FA_K_##name: \
+        for (fa_idx r = 0; r < nrow; r++) { \
+            const T *gr = g + r * ncol, *sr = s + r * ncol; T *orow = out + r * ncol; \
+            FA_IVDEP for (fa_idx j = 0; j < ncol; j++) \
+                orow[j] = FA_F(fa_##name##_bwd)(gr[j], sr[j] + bias[j], p0, p1, p2, p3); \
+        } \
+        return 0;
+    FA_KERNELS(FA_CASE)
+#undef FA_CASE
+    default: return -1;
+    }
+}
+
+/* Gated activations on two halves a, b of n elements each:
+ * glu a*sigmoid(b), swiglu silu(a)*b, geglu gelu(a)*b. */
+#ifndef FA_GATED_IDS
+#define FA_GATED_IDS
+enum { FA_G_GLU = 0, FA_G_SWIGLU = 1, FA_G_GEGLU_ERF = 2, FA_G_GEGLU_TANH = 3 };
+#endif
+
+static int FA_F(fa_gated_fwd)(int k, const T *a, const T *b, T *out, fa_idx n)
+{
+    const T z = (T)0;
+    switch (k) {
+    case FA_G_GLU:
+        FA_IVDEP for (fa_idx i = 0; i < n; i++) out[i] = a[i] * FA_F(fa_sigmoid_fwd)(b[i], z, z, z, z);
+        return 0;
+    case FA_G_SWIGLU:
+        FA_IVDEP for (fa_idx i = 0; i < n; i++) out[i] = FA_F(fa_silu_fwd)(a[i], z, z, z, z) * b[i];
+        return 0;
+    case FA_G_GEGLU_ERF:
+        FA_IVDEP for (fa_idx i = 0; i < n; i++) out[i] = FA_F(fa_gelu_erf_fwd)(a[i], z, z, z, z) * b[i];
+        return 0;
+    case FA_G_GEGLU_TANH:
+        FA_IVDEP for (fa_idx i = 0; i < n; i++) out[i] = FA_F(fa_gelu_tanh_fwd)(a[i], z, z, z, z) * b[i];
+        return 0;
+    default: return -1;
+    }
+}
+
+/* da = dL/da, db = dL/db from the incoming gradient g of the gated output. */
+static int FA_F(fa_gated_bwd)(int k, const T *g, const T *a, const T *b, T *da, T *db, fa_idx n)
+{
+    const T z = (T)0;
+    switch (k) {
+    case FA_G_GLU:
+        FA_IVDEP for (fa_idx i = 0; i < n; i++) {
+            T gi = g[i], ai = a[i], bi = b[i];
+            da[i] = gi * FA_F(fa_sigmoid_fwd)(bi, z, z, z, z);
+            db[i] = FA_F(fa_sigmoid_bwd)(gi * ai, bi, z, z, z, z);
+        }
+        return 0;
+    case FA_G_SWIGLU:
+        FA_IVDEP for (fa_idx i = 0; i < n; i++) {
+            T gi = g[i], ai = a[i], bi = b[i];
+            da[i] = FA_F(fa_silu_bwd)(gi * bi, ai, z, z, z, z);
+            db[i] = gi * FA_F(fa_silu_fwd)(ai, z, z, z, z);
+        }
+        return 0;
+    case FA_G_GEGLU_ERF:
+        FA_IVDEP for (fa_idx i = 0; i < n; i++) {
+            T gi = g[i], ai = a[i], bi = b[i];
+            da[i] = FA_F(fa_gelu_erf_bwd)(gi * bi, ai, z, z, z, z);
+            db[i] = gi * FA_F(fa_gelu_erf_fwd)(ai, z, z, z, z);
+        }
+        return 0;
+    case FA_G_GEGLU_TANH:
+        FA_IVDEP for (fa_idx i = 0; i < n; i++) {
+            T gi = g[i], ai = a[i], bi = b[i];
+            da[i] = FA_F(fa_gelu_tanh_bwd)(gi * bi, ai, z, z, z, z);
+            db[i] = gi * FA_F(fa_gelu_tanh_fwd)(ai, z, z, z, z);
+        }
+        return 0;
+    default: return -1;
+    }
+}

@@ -1,0 +1,90 @@
+"""Gated (glu, swiglu, geglu) and fused bias + activation kernels."""
+import numpy as np
+import pytest
+
+import fastact
+from fastact import reference as ref
+from fa_testutil import CASES, ELEMENTWISE, assert_bwd, assert_ulp
+
+DTYPES = [np.float32, np.float64]
+GATED = [("glu", {}), ("swiglu", {}), ("geglu", {}), ("geglu", {"approximate": "tanh"})]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("name,params", GATED)
+def test_gated_forward_backward(name, params, dtype):
+    rng = np.random.default_rng(8)
+    fns = fastact.get(name)
+    for shape, axis in [((6, 10), -1), ((6, 10), 0), ((3, 8, 5), 1), ((64,), 0), ((40000, 2), 1),
+                        ((2, 100002), -1)]:
+        x = (rng.standard_normal(shape) * 3).astype(dtype)
+        for xv in (x, np.asfortranarray(x)):
+            y = fns.forward(xv, axis=axis, **params)
+            e = ref.gated(name, xv, axis=axis, **params)
+            assert y.shape == e.shape and y.dtype == x.dtype
+            # a product of an activation (<= 8 ULP) and a rounding
+            assert_ulp(y, e, dtype, 10, f"{name} {shape} axis={axis} {np.dtype(dtype)}")
+            out = np.empty_like(y)
+            assert fns.forward(xv, axis=axis, **params, out=out) is out and np.array_equal(out, y)
+            g = rng.standard_normal(y.shape).astype(dtype)
+            d = fns.backward(g, xv, axis=axis, **params)
+            assert d.shape == x.shape
+            # the scale of each half's gradient: |g*b| for a, |g*a| for b
+            a_, b_ = np.split(xv.astype(np.float64), 2, axis=axis)
+            gg = np.concatenate([g * np.maximum(1, np.abs(b_)), g * np.maximum(1, np.abs(a_))], axis=axis)
+            assert_bwd(d, ref.gated_backward(name, g, xv, axis=axis, **params), gg, dtype, 12,
+                       f"{name}_backward {shape} axis={axis}")
+
+
+def test_gated_errors():
+    x = np.ones((3, 5), np.float32)
+    with pytest.raises(ValueError, match="glu: x has odd length 5 on axis 1"):
+        fastact.glu(x)
+    with pytest.raises(ValueError, match="swiglu_backward: grad has shape"):
+        fastact.swiglu_backward(np.ones((3, 5), np.float32), np.ones((3, 6), np.float32))
+    with pytest.raises(ValueError, match="geglu: approximate must be"):
+        fastact.geglu(np.ones(4), approximate="x")
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("act", ELEMENTWISE)
+def test_bias_act_matches_two_pass(act, dtype):
+    rng = np.random.default_rng(9)
+    params = CASES[act][-1]
+    for shape in [(7, 13), (3, 4, 129), (50000, 4), (16,)]:
+        x = (rng.standard_normal(shape) * 2).astype(dtype)
+        b = rng.standard_normal(shape[-1]).astype(dtype)
+        two_pass = fastact.get(act).forward(x + b, **params)
+        y = fastact.bias_act(x, b, act, **params)
+        assert np.array_equal(y, two_pass, equal_nan=True), f"bias_act({act}) {shape}"
+        xi = x.copy()
+        assert fastact.bias_act_(xi, b, act, **params) is xi and np.array_equal(xi, y, equal_nan=True)
+        xf = np.asfortranarray(x.copy()) if x.ndim > 1 else x.copy()
+        fastact.bias_act_(xf, b, act, **params)
+        assert np.array_equal(xf, y, equal_nan=True)
+        g = rng.standard_normal(shape).astype(dtype)
+        gx, gb = fastact.bias_act_backward(g, x, bias=b, act=act, **params)
+        assert np.array_equal(gx, fastact.get(act).backward(g, x + b, **params), equal_nan=True)
+        np.testing.assert_allclose(gb, gx.reshape(-1, shape[-1]).sum(0, dtype=np.float64),
+                                   rtol=1e-6 if dtype == np.float32 else 1e-13)
+        gi = g.copy()
+        r = fastact.bias_act_backward_(gi, x, bias=b, act=act, **params)
+        assert r[0] is gi and np.array_equal(gi, gx, equal_nan=True)
+        from fa_testutil import y_ok
+        if y_ok(act, params):
+            gy, _ = fastact.bias_act_backward(g, y=y, bias=b, act=act, **params)
+            assert np.array_equal(gy, fastact.get(act).backward(g, y=y, **params), equal_nan=True)
+
+
+def test_bias_act_errors():
+    x = np.ones((3, 4), np.float32)
+    before = x.tobytes()
+    with pytest.raises(ValueError, match="bias_act_: bias has shape"):
+        fastact.bias_act_(x, np.ones(3), "relu")
+    with pytest.raises(ValueError, match="bias_act_: act must be an element-wise"):
+        fastact.bias_act_(x, np.ones(4), "softmax")
+    with pytest.raises(TypeError, match="unexpected parameter"):
+        fastact.bias_act_(x, np.ones(4), "relu", alpha=3)
+    with pytest.raises(ValueError, match="bias_act_: max must be >= 0"):
+        fastact.bias_act_(x, np.ones(4), "relu", max=-1)
+    assert x.tobytes() == before
