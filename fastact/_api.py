@@ -196,6 +196,7 @@ def _store(dst, src):
 # ----------------------------------------------------------------- forward
 
 def forward(act, fname, vals, x, out, n_threads, inplace):
+    given = x
     x = _as_array(fname, "x", x, writable=inplace)
     if inplace:
         out = x
@@ -221,7 +222,7 @@ def forward(act, fname, vals, x, out, n_threads, inplace):
         tmp = _staged(x)
         run(spec, tmp, tmp, nt)
         _store(out, tmp)
-    return out
+    return given if inplace else out   # in place on a tensor returns the tensor
 
 
 def _elementwise_fwd(spec, x, out, nt):
@@ -232,6 +233,7 @@ def _elementwise_fwd(spec, x, out, nt):
 # ---------------------------------------------------------------- backward
 
 def backward(act, fname, vals, grad, x, y, out, n_threads, inplace):
+    given = grad
     if (x is None) == (y is None):
         raise ValueError(f"{fname}: pass exactly one of x (the forward input) or y= (the forward output)")
     from_y = y is not None
@@ -269,6 +271,8 @@ def backward(act, fname, vals, grad, x, y, out, n_threads, inplace):
         tg = _staged(grad)
         extra = run(spec, tg, _staged(s), from_y, tg, nt)
         _store(out, tg)
+    if inplace:
+        out = given
     return out if extra is None else (out, extra)
 
 

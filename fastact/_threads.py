@@ -85,7 +85,28 @@ def threads(n):
         _scoped.reset(token)
 
 
+# GNU OpenMP cannot start threads in a child forked after the parent ran a
+# parallel region (the child hangs: GCC bug 58378).  So a forked child of a
+# process that used threads runs single-threaded (an `if(0)` region is safe).
+_parallel_ran = False
+_single_after_fork = False
+
+
+def _after_fork_in_child():
+    global _single_after_fork
+    if _parallel_ran:
+        _single_after_fork = True
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def resolve(n_threads, fname):
-    if n_threads is None:
-        return get_num_threads()
-    return _check(n_threads, fname)
+    global _parallel_ran
+    n = get_num_threads() if n_threads is None else _check(n_threads, fname)
+    if n > 1:
+        if _single_after_fork:
+            return 1
+        _parallel_ran = True
+    return n
