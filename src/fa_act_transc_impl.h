@@ -27,12 +27,14 @@
 #  define FA__GT_XMAX 30.0              /* gelu_tanh: sigma(w) == 0/1 beyond */
 #  define FA__GE_AMAX 38.7              /* gelu_erf: exp(-a^2/2) < 2^-1075 beyond */
 #  define FA__BIGX 1e6
+#  define FA__BIGP 1e290
 #else
 #  define FA__MAXV 0x1.fffffep+127f
 #  define FA__TANH_ZLO (-9.5f)          /* tanh(|x|>=9.01) == 1.0f */
 #  define FA__GT_XMAX 15.0f
 #  define FA__GE_AMAX 14.5f             /* exp(-a^2/2) < 2^-150 beyond */
 #  define FA__BIGX 1e6f
+#  define FA__BIGP 1e30f
 #endif
 
 #define FA__UNUSED4(a, b, c, d) ((void)(a), (void)(b), (void)(c), (void)(d))
@@ -55,7 +57,7 @@ FA_INLINE T FA_F(fa__exp_neg_prod)(T b, T x, T *s2, T *bx)
     T h = FA_F(fa_twoprod)(b, x, &l);
     T ah = FA_F(fa_abs)(h);
     T zl = h > 0 ? -l : l;
-    zl = ah < (T)256 ? zl : (T)0;          /* split may overflow for huge |h| */
+    zl = ah < FA__BIGP ? zl : (T)0;        /* twoprod split may overflow for huge |h| */
     T a = FA_F(fa_exp_neg_parts)(-ah, s2);
     *bx = h;
     return a + a * zl;
@@ -78,7 +80,7 @@ FA_INLINE T FA_F(fa__div_hl)(T x, T alpha, T inv_alpha, T *zl)
     T ph = FA_F(fa_twoprod)(zh, alpha, &pl);
     T r = (x - ph) - pl;
     T c = r * inv_alpha;
-    *zl = FA_F(fa_abs)(zh) < (T)256 ? c : (T)0;
+    *zl = FA_F(fa_abs)(zh) < FA__BIGP ? c : (T)0;
     return zh;
 }
 
@@ -556,3 +558,4 @@ FA_INLINE T FA_F(fa_tanhshrink_bwd)(T g, T x, T p0, T p1, T p2, T p3)
 #undef FA__GT_XMAX
 #undef FA__GE_AMAX
 #undef FA__BIGX
+#undef FA__BIGP

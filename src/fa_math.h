@@ -104,7 +104,7 @@ FA_INLINE float fa_expm1_neg_f(float z)
  * hi + lo (Fast2Sum), log1p(f) = f + f^2 P(f), P: degree-8 fit (0.9 ULP). */
 FA_INLINE float fa_log1p_01_f(float u)
 {
-    int big = u > 0x1.6a09e6p-2f;                              /* 1+u > sqrt(2) */
+    int big = u > 0x1.a82799p-2f;                              /* 1+u > sqrt(2) */
     float a = 0.5f * u;
     float fh1 = a - 0.5f;                                      /* (1+u)/2 - 1, |.| <= 0.293 */
     float fl1 = a - (fh1 + 0.5f);                              /* exact rounding error */
@@ -215,7 +215,7 @@ FA_INLINE double fa_expm1_neg_d(double z)
  * log1p core: s = f/(2+f), R(s^2) with Lg1..Lg7 (< 1 ULP). */
 FA_INLINE double fa_log1p_01_d(double u)
 {
-    int big = u > 0x1.6a09e667f3bcdp-2;
+    int big = u > 0x1.a827999fcef32p-2;             /* 1+u > sqrt(2) */
     double a = 0.5 * u;
     double fh1 = a - 0.5;
     double fl1 = a - (fh1 + 0.5);
