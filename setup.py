@@ -9,7 +9,9 @@ it works; the package builds (single-threaded) without it.
 Environment switches:
   FASTACT_NO_OPENMP=1       build without OpenMP
   FASTACT_FAIL_NO_OPENMP=1  make a missing OpenMP a build error (wheels set it)
-  FASTACT_DEBUG=1           Cython bounds checking and -O1 -g (test-only builds)
+  FASTACT_DEBUG=1           Cython bounds checking, C asserts and -O1 -g (test-only builds)
+  FASTACT_SANITIZE=address  also compile with -fsanitize=... (run with libasan preloaded;
+                            see .ci/debug_check.sh)
   FASTACT_NO_DISPATCH=1     build the baseline module only
 """
 import os
@@ -36,8 +38,10 @@ IS_X86_64 = platform.machine().lower() in ("x86_64", "amd64", "x64")
 # Per-target flags by compiler family.  Never -ffast-math/-Ofast: they break
 # NaN/inf handling and (GCC 12) set flush-to-zero for the whole process.
 # -fno-trapping-math is what lets GCC if-convert and vectorize the selects.
+SANITIZE = os.environ.get("FASTACT_SANITIZE", "").strip()
 GNU_BASE = ["-fno-math-errno", "-fno-trapping-math", "-std=c11"] + (
-    ["-O1", "-g"] if DEBUG else ["-O3"])
+    ["-O1", "-g", "-UNDEBUG", "-fno-omit-frame-pointer"] if DEBUG else ["-O3"]) + (
+    [f"-fsanitize={SANITIZE}"] if SANITIZE else [])
 GNU_TARGET = {"baseline": [], "x86_64_v3": ["-mavx2", "-mfma", "-mf16c", "-mbmi", "-mbmi2",
                                              "-mlzcnt", "-mmovbe"]}
 MSVC_BASE = ["/O2", "/fp:precise"]
@@ -106,7 +110,7 @@ class BuildExt(build_ext):
             target = ext.name.rsplit("_k_", 1)[-1]
             base, tflags = (MSVC_BASE, MSVC_TARGET) if msvc else (GNU_BASE, GNU_TARGET)
             ext.extra_compile_args = base + tflags[target] + omp[0]
-            ext.extra_link_args = omp[1]
+            ext.extra_link_args = omp[1] + ([f"-fsanitize={SANITIZE}"] if SANITIZE and not msvc else [])
         super().build_extensions()
 
 

@@ -136,7 +136,7 @@ def test_fork_after_parallel_call_does_not_hang(tmp_path):
         if pid == 0:
             y = np.random.rand(1 << 21).astype(np.float32)
             fastact.sigmoid_(y, n_threads=2)      # single-threaded in the child (documented)
-            ok = bool(np.all((y > 0.5) & (y < 0.75)))   # sigmoid of [0, 1)
+            ok = bool(np.all((y >= 0.5) & (y < 0.75)))  # sigmoid of [0, 1)
             os._exit(0 if ok else 3)
         _, st = os.waitpid(pid, 0)
         fastact.sigmoid_(x, n_threads=2)          # the parent still runs in parallel

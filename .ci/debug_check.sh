@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The test suite once against a DEBUG build: Cython bounds checking, C
+# asserts, and AddressSanitizer around every native kernel, so an
+# out-of-bounds read or write in a loop fails loudly instead of corrupting
+# memory.  Linux + GCC only (libasan is preloaded into the Python process).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [[ "$(uname -s)" != Linux ]] || ! command -v gcc >/dev/null; then
+    echo "debug_check: SKIP: needs Linux and GCC"; exit 0
+fi
+asan=$(gcc -print-file-name=libasan.so)
+[[ -f "$asan" ]] || { echo "debug_check: FAIL: libasan not found"; exit 1; }
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+python3 -m venv "$tmp/venv"
+# shellcheck disable=SC1091
+source "$tmp/venv/bin/activate"
+python -m pip install -q --upgrade pip
+FASTACT_DEBUG=1 FASTACT_SANITIZE=address pip install -q --no-cache-dir ".[test]"
+cp -r tests pyproject.toml "$tmp/"
+cd "$tmp"
+# leaks in the interpreter itself are not ours: only memory errors fail
+export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1
+# the >2^31-element test needs 9 GiB; under ASan's shadow memory it is left to the normal run
+LD_PRELOAD="$asan" python -m pytest -q -p no:cacheprovider -x -k "not 2_to_the_31" tests
