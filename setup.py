@@ -1,9 +1,9 @@
 """Build of fastact's kernel modules.
 
 One kernel source (src/_kernels.pxi) is compiled once per CPU target: a
-baseline module that runs on every CPU of the architecture and, on x86-64, an
-x86-64-v3 module (AVX2 + FMA + F16C) that fastact._dispatch imports only after
-checking the CPU.  OpenMP is probed with a compile-link-run test and used when
+baseline module that runs on every CPU of the architecture and, on x86-64,
+x86-64-v3 (AVX2 + FMA + F16C) and x86-64-v4 (AVX-512) modules that
+fastact._dispatch imports only after checking the CPU.  OpenMP is probed with a compile-link-run test and used when
 it works; the package builds (single-threaded) without it.
 
 Environment switches:
@@ -42,12 +42,19 @@ SANITIZE = os.environ.get("FASTACT_SANITIZE", "").strip()
 GNU_BASE = ["-fno-math-errno", "-fno-trapping-math", "-std=c11"] + (
     ["-O1", "-g", "-UNDEBUG", "-fno-omit-frame-pointer"] if DEBUG else ["-O3"]) + (
     [f"-fsanitize={SANITIZE}"] if SANITIZE else [])
-GNU_TARGET = {"baseline": [], "x86_64_v3": ["-mavx2", "-mfma", "-mf16c", "-mbmi", "-mbmi2",
-                                             "-mlzcnt", "-mmovbe"]}
+_V3 = ["-mavx2", "-mfma", "-mf16c", "-mbmi", "-mbmi2", "-mlzcnt", "-mmovbe"]
+GNU_TARGET = {
+    "baseline": [],
+    "x86_64_v3": _V3,
+    # AVX-512 with 512-bit vectors: GCC otherwise prefers 256-bit ones
+    "x86_64_v4": _V3 + ["-mavx512f", "-mavx512cd", "-mavx512bw", "-mavx512dq", "-mavx512vl",
+                        "-mprefer-vector-width=512"],
+}
 MSVC_BASE = ["/O2", "/fp:precise"]
-MSVC_TARGET = {"baseline": [], "x86_64_v3": ["/arch:AVX2"]}
+MSVC_TARGET = {"baseline": [], "x86_64_v3": ["/arch:AVX2"], "x86_64_v4": ["/arch:AVX512"]}
 
-TARGETS = ["baseline"] + (["x86_64_v3"] if IS_X86_64 and not env_flag("FASTACT_NO_DISPATCH") else [])
+TARGETS = ["baseline"] + (["x86_64_v3", "x86_64_v4"]
+                          if IS_X86_64 and not env_flag("FASTACT_NO_DISPATCH") else [])
 
 OPENMP_PROBE = r"""
 #include <omp.h>
@@ -85,9 +92,13 @@ class BuildExt(build_ext):
             src = os.path.join(tmp, "probe.c")
             with open(src, "w") as f:
                 f.write(OPENMP_PROBE)
-            objs = self.compiler.compile([src], output_dir=tmp, extra_postargs=cflags)
+            # CPPFLAGS/LDFLAGS carry the libomp location on macOS; the
+            # distutils executable link does not read them by itself
+            env_c = os.environ.get("CPPFLAGS", "").split()
+            env_l = os.environ.get("LDFLAGS", "").split()
+            objs = self.compiler.compile([src], output_dir=tmp, extra_postargs=cflags + env_c)
             exe = os.path.join(tmp, "probe")
-            self.compiler.link_executable(objs, exe, extra_postargs=lflags)
+            self.compiler.link_executable(objs, exe, extra_postargs=lflags + env_l)
             if sys.platform == "win32":
                 exe += ".exe"
             out = subprocess.run([exe], capture_output=True, text=True, timeout=60)

@@ -131,8 +131,10 @@ grep -qE '^fastact\.libs/libgomp[^/]*\.so' "$TMP/contents.txt" \
     || die "libgomp is not vendored (no fastact.libs/libgomp*.so* in the wheel)"
 grep -qE '^fastact/_k_baseline\..*\.so$' "$TMP/contents.txt" \
     || die "fastact/_k_baseline*.so is missing from the wheel"
-grep -qE '^fastact/_k_x86_64_v3\..*\.so$' "$TMP/contents.txt" \
-    || die "fastact/_k_x86_64_v3*.so is missing from the wheel"
+for v in x86_64_v3 x86_64_v4; do
+    grep -qE "^fastact/_k_${v}\..*\.so$" "$TMP/contents.txt" \
+        || die "fastact/_k_${v}*.so is missing from the wheel"
+done
 # An OpenMP runtime still taken from the system shows in "auditwheel show"
 # under its plain soname (libgomp.so.1), a vendored one as libgomp-<hash>.so*;
 # older auditwheel versions also list external libraries after "The following
@@ -153,12 +155,13 @@ else
 fi
 
 # ------------------------------------------------------- 4. fresh venv + tests
-say "fresh venv with the repaired wheel + ${TEST_DEPS[*]} (no Cython)"
+say "fresh venv with the repaired wheel[test] + ${TEST_DEPS[*]} (no Cython)"
 VENV="$TMP/venv"
 "$PYTHON" -m venv "$VENV"
 VPY="$VENV/bin/python"
-"$VPY" -m pip install -q "$WHEEL" "${TEST_DEPS[@]}"
-"$VPY" -m pip list --format=freeze 2>/dev/null | grep -iE '^(fastact|numpy|pytest|hypothesis|mpmath|threadpoolctl|cython)=' || true
+# the wheel with its [test] extra (pyproject) + the minimum list above
+"$VPY" -m pip install -q "${WHEEL}[test]" "${TEST_DEPS[@]}"
+"$VPY" -m pip list --format=freeze 2>/dev/null | grep -iE '^(fastact|numpy|pytest|hypothesis|mpmath|threadpoolctl|ml.dtypes|cython)=' || true
 
 RUN="$TMP/run"
 mkdir -p "$RUN"

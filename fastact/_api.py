@@ -206,6 +206,8 @@ def forward(act, fname, vals, x, out, n_threads, inplace):
     if act.kind == "elementwise":
         spec = _spec(act, fname, vals)
         run = _elementwise_fwd
+        if inplace and n_threads is None:
+            _remember_fast(act, vals, spec)
     elif act.kind == "softmax":
         spec = _softmax_spec(act, fname, vals, x)
         run = _softmax_fwd
@@ -223,6 +225,36 @@ def forward(act, fname, vals, x, out, n_threads, inplace):
         run(spec, tmp, tmp, nt)
         _store(out, tmp)
     return given if inplace else out   # in place on a tensor returns the tensor
+
+
+# Per activation: {parameter values: kernel-module Spec} for the fast path of
+# the in-place forward.  Filled by the general path once a call with those
+# values has been fully validated; emptied when the kernel module changes
+# (Spec objects belong to one module).
+_FAST = {a.name: {} for a in TABLE if a.kind == "elementwise"}
+_FAST_NS = []
+
+
+def _remember_fast(act, vals, spec):
+    cache = _FAST[act.name]
+    if len(cache) > 256:
+        cache.clear()
+    try:
+        cache[vals] = _dispatch.state.kernels.Spec(spec[0], spec[1], spec[2], spec[3])
+    except TypeError:   # unhashable parameter values: no fast path
+        pass
+
+
+def _on_switch():
+    global _IDS
+    _IDS = None
+    for cache in _FAST.values():
+        cache.clear()
+    for ns in _FAST_NS:
+        ns["_kfast"] = _dispatch.state.kernels.fast_inplace
+
+
+_dispatch.on_switch(_on_switch)
 
 
 def _elementwise_fwd(spec, x, out, nt):
@@ -650,6 +682,10 @@ def {name}(x, {pos}*, out=None, n_threads=None):
     return _forward(_act, "{name}", ({vals}), x, out, n_threads, False)
 
 def {name}_(x, {pos}*, n_threads=None):
+    if n_threads is None and _fc:
+        spec = _fc.get(({vals}))
+        if spec is not None and _kfast(spec, x) is not None:
+            return x
     return _forward(_act, "{name}_", ({vals}), x, None, n_threads, True)
 
 def {name}_backward(grad, x=None, *, y=None, {kw}out=None, n_threads=None):
@@ -721,7 +757,9 @@ def _generate():
                 fns.append(f)
             _FUNCTIONS[act.name] = Functions(act, [fns[0], None, fns[1], None])
             continue
-        ns = {"_forward": forward, "_backward": backward, "_act": act}
+        ns = {"_forward": forward, "_backward": backward, "_act": act,
+              "_fc": _FAST.get(act.name, {}), "_kfast": _dispatch.state.kernels.fast_inplace}
+        _FAST_NS.append(ns)
         vals = "".join(p.name + ", " for p in act.params)
         src = _TEMPLATE.format(name=act.name, pos=_param_list(act, True), kw=_param_list(act, True),
                                vals=vals)

@@ -6,7 +6,7 @@ is being imported, so the CPU (and the OS's support for the AVX register
 state) is checked BEFORE importing it.  The check uses NumPy's CPU feature
 table, which reads CPUID and XCR0 (the OS part a raw CPUID bit misses).
 
-FASTACT_CPU=baseline|x86_64_v3 forces a variant; forcing one this machine or
+FASTACT_CPU=baseline|x86_64_v3|x86_64_v4 forces a variant; forcing one this machine or
 this build cannot run is an ImportError that says why.
 """
 import importlib
@@ -15,10 +15,14 @@ import os
 import platform
 
 # Best first.
-VARIANTS = ("x86_64_v3", "baseline")
+VARIANTS = ("x86_64_v4", "x86_64_v3", "baseline")
 
-# NumPy's names for x86-64-v3 (its X86_V3 group): the flags setup.py uses.
+# NumPy's names for the features behind setup.py's flags of each variant.
 _V3_FEATURES = ("AVX", "AVX2", "FMA3", "F16C", "BMI", "BMI2", "LZCNT", "MOVBE")
+_FEATURES = {
+    "x86_64_v3": _V3_FEATURES,
+    "x86_64_v4": _V3_FEATURES + ("AVX512F", "AVX512CD", "AVX512BW", "AVX512DQ", "AVX512VL"),
+}
 
 
 def _cpu_features():
@@ -33,11 +37,11 @@ def cpu_supports(variant):
     """True when this CPU and OS can execute `variant`'s instructions."""
     if variant == "baseline":
         return True
-    if variant == "x86_64_v3":
+    if variant in _FEATURES:
         if platform.machine().lower() not in ("x86_64", "amd64", "x64"):
             return False
         feats = _cpu_features()
-        return all(feats.get(f, False) for f in _V3_FEATURES)
+        return all(feats.get(f, False) for f in _FEATURES[variant])
     return False
 
 
@@ -64,7 +68,7 @@ def _choose():
             raise ImportError(f"fastact: FASTACT_CPU={forced!r} but this build has no {forced} module")
         if not cpu_supports(forced):
             raise ImportError(f"fastact: FASTACT_CPU={forced!r} but this CPU/OS lacks its instructions "
-                              f"(needs {', '.join(_V3_FEATURES)})")
+                              f"(needs {', '.join(_FEATURES[forced])})")
         return forced
     avail = available()
     if not avail:
@@ -82,6 +86,14 @@ class _State:
 state = _State()
 
 
+_hooks = []
+
+
+def on_switch(fn):
+    """Call fn() whenever the active kernel module changes."""
+    _hooks.append(fn)
+
+
 def use(variant):
     """Switch the kernel module (tests use this to run every variant)."""
     if variant not in available():
@@ -89,3 +101,5 @@ def use(variant):
                          f"(available: {', '.join(available())})")
     state.kernels = _load(variant)
     state.variant = variant
+    for fn in _hooks:
+        fn()

@@ -72,6 +72,7 @@ def set_num_threads(n):
     global _process_default
     old = _process_default
     _process_default = None if n is None else _check(n, "set_num_threads", "n")
+    sync()
     return old
 
 
@@ -86,27 +87,32 @@ def threads(n):
 
 
 # GNU OpenMP cannot start threads in a child forked after the parent ran a
-# parallel region (the child hangs: GCC bug 58378).  So a forked child of a
-# process that used threads runs single-threaded (an `if(0)` region is safe).
-_parallel_ran = False
+# parallel region (the child hangs: GCC bug 58378).  A forked child therefore
+# runs single-threaded (its kernels never open a parallel region).
 _single_after_fork = False
 
 
 def _after_fork_in_child():
     global _single_after_fork
-    if _parallel_ran:
-        _single_after_fork = True
+    _single_after_fork = True
+    sync()
 
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
+def sync():
+    """Push this policy to the active kernel module (its fast path decides
+    thread counts in C)."""
+    _dispatch.state.kernels.sync_thread_policy(_process_default or 0, _CPUS, _OMP_ENV,
+                                              _single_after_fork, _scoped)
+
+
 def resolve(n_threads, fname):
-    global _parallel_ran
     n = get_num_threads() if n_threads is None else _check(n_threads, fname)
-    if n > 1:
-        if _single_after_fork:
-            return 1
-        _parallel_ran = True
-    return n
+    return 1 if _single_after_fork else n
+
+
+_dispatch.on_switch(sync)
+sync()

@@ -136,8 +136,11 @@ cdef int _run_flat(int k, int mode, bint dbl, char *a, char *b, char *o, Py_ssiz
     nch = (n + chunk - 1) // chunk if n > 0 else 0
     cdef Py_ssize_t c, start, m
     cdef int rc = 0
-    for c in prange(nch, nogil=True, schedule='static', num_threads=nthreads,
-                    use_threads_if=nch > 1):
+    if nch <= 1:
+        # no parallel region at all: even an if(0) OpenMP region costs more
+        # than a small array's whole computation
+        return _block(k, mode, dbl, a, b, o, n, p)
+    for c in prange(nch, nogil=True, schedule='static', num_threads=nthreads):
         start = c * chunk
         m = n - start
         if m > chunk:
@@ -526,3 +529,102 @@ def gated(int k, int mode, g, x, out, Py_ssize_t outer, Py_ssize_t M, int nthrea
     if rc != 0:
         raise RuntimeError(f"fastact internal error: gated kernel {k}")
     return out
+
+
+# ---------------------------------------------------------------- fast path
+# The common call (`relu_(x)` on an aligned native float32/float64 array
+# that is C- or F-contiguous, no out=, no n_threads=) decided and run
+# entirely here, so small arrays are not dominated by Python overhead.  Any
+# other case returns None and the caller takes the general path, which does
+# all checking and produces the error messages.
+from cpython.contextvars cimport get_value
+
+cdef int _default_threads = 0      # set_num_threads(); 0: none
+cdef int _cpus = 1                 # usable CPUs (affinity mask)
+cdef bint _omp_env = False         # OMP_NUM_THREADS set
+cdef bint _force_single = False    # forked child after a parallel region
+cdef object _scoped = None         # the threads() ContextVar
+
+
+def sync_thread_policy(int default_threads, int cpus, bint omp_env, bint force_single, scoped):
+    """Mirror of fastact._threads' state, pushed whenever it changes."""
+    global _default_threads, _cpus, _omp_env, _force_single, _scoped
+    _default_threads = default_threads
+    _cpus = cpus
+    _omp_env = omp_env
+    _force_single = force_single
+    _scoped = scoped
+
+
+cdef int _threads_now() except -1:
+    cdef object v = None
+    cdef int n
+    if _scoped is not None:
+        v = get_value(_scoped)
+    if v is not None:
+        n = v
+    elif _default_threads > 0:
+        n = _default_threads
+    else:
+        n = omp_get_max_threads()
+        if not _omp_env and n > _cpus:
+            n = _cpus
+    if n < 1:
+        n = 1
+    if n > 1 and _force_single:
+        n = 1
+    return n
+
+
+cdef class Spec:
+    """A resolved element-wise call: kernel id, parameters, grain."""
+    cdef public int k
+    cdef public bint y_ok
+    cdef public Py_ssize_t grain
+    cdef double p[4]
+
+    def __init__(self, int k, p, bint y_ok, Py_ssize_t grain):
+        self.k = k
+        self.y_ok = y_ok
+        self.grain = grain
+        for i in range(4):
+            self.p[i] = p[i]
+
+    @property
+    def params(self):
+        return (self.p[0], self.p[1], self.p[2], self.p[3])
+
+
+cdef inline bint _fast_ok(Py_buffer *v) noexcept:
+    cdef const char *f = v.format
+    if v.itemsize == 4:
+        if not (f[0] == b'f' and f[1] == 0):
+            return False
+    elif v.itemsize == 8:
+        if not (f[0] == b'd' and f[1] == 0):
+            return False
+    else:
+        return False
+    if (<size_t>v.buf) % v.itemsize:
+        return False
+    return PyBuffer_IsContiguous(v, b'A')
+
+
+def fast_inplace(Spec spec, x):
+    """x = f(x) in place when x qualifies for the fast path, else None."""
+    cdef Py_buffer v
+    cdef int nt, rc = 0
+    try:
+        PyObject_GetBuffer(x, &v, PyBUF_RECORDS)
+    except Exception:       # not a writable buffer: the general path explains
+        return None
+    try:
+        if not _fast_ok(&v):
+            return None
+        nt = _threads_now()
+        with nogil:
+            rc = _run_flat(spec.k, 0, v.itemsize == 8, <char *>v.buf, NULL, <char *>v.buf,
+                           v.len // v.itemsize, spec.p, nt, spec.grain)
+    finally:
+        PyBuffer_Release(&v)
+    return x

@@ -189,6 +189,9 @@ def test_get_and_activations():
     assert a.forward is fastact.leaky_relu and a.backward_ is fastact.leaky_relu_backward_
     with pytest.raises(ValueError, match="unknown activation 'nope'"):
         fastact.get("nope")
+    gated = {"glu", "swiglu", "geglu"}      # output is half the input: no in-place forms
     for name in fastact.ACTIVATIONS:
-        for form in ("", "_", "_backward", "_backward_"):
+        for form in (("", "_backward") if name in gated else ("", "_", "_backward", "_backward_")):
             assert callable(getattr(fastact, name + form))
+        if name in gated:
+            assert not hasattr(fastact, name + "_")

@@ -1,0 +1,418 @@
+"""Peer implementations for bench/run.py: what a user would write instead of fastact.
+
+Every benchmark entry (Entry) has a fastact call and, per peer library, an
+implementation with up to three forms:
+
+    ip(a)      forward in place on `a` (ndarray, or a torch tensor sharing the memory)
+    oop(a)     forward out of place: returns a new array / tensor
+    bip(g, s)  backward in place: writes grad * f'(.) into g (s = x or y, see Entry.bwd_from)
+    boop(g, s) backward out of place: returns it
+
+The peers are "the straightforward expression" in each library: NumPy ufunc
+chains with out= (so float32 stays float32 and no temporaries are made where
+the expression allows), scipy.special where it has the function, numexpr
+evaluate(..., out=), and PyTorch's own CPU kernels (in place through the
+`_` / inplace=True / out= forms on torch.from_numpy views of the same memory).
+A peer missing a form is simply not timed in that mode.  Nothing here is
+imported by fastact itself.
+"""
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Dict, Optional
+
+import numpy as np
+
+import fastact
+
+try:
+    import scipy.special as sps
+except ImportError:          # pragma: no cover
+    sps = None
+try:
+    import numexpr as ne
+except ImportError:          # pragma: no cover
+    ne = None
+try:
+    import torch
+    import torch.nn.functional as F
+except ImportError:          # pragma: no cover
+    torch = None
+    F = None
+
+LIBS = ["fastact", "numpy", "scipy", "numexpr", "torch"]
+AVAILABLE = {"fastact": True, "numpy": True, "scipy": sps is not None,
+             "numexpr": ne is not None, "torch": torch is not None}
+# single-threaded whatever the thread setting (their time is reused for "all threads")
+SINGLE_THREADED = {"numpy", "scipy"}
+
+SQRT1_2 = 1 / math.sqrt(2)
+K_GELU = math.sqrt(2 / math.pi)
+SOFTMAX_ROW = 1000   # softmax / log_softmax run over rows of this length
+
+
+@dataclass
+class Impl:
+    ip: Optional[Callable] = None
+    oop: Optional[Callable] = None
+    bip: Optional[Callable] = None
+    boop: Optional[Callable] = None
+
+
+@dataclass
+class Entry:
+    label: str                      # row label in the tables
+    fa: str                         # fastact name
+    kw: dict = field(default_factory=dict)
+    peers: Dict[str, Impl] = field(default_factory=dict)
+    bwd_from: Optional[str] = None  # None: no backward benchmark; "x" or "y"
+    rows: bool = False              # softmax-like: reshape to (-1, SOFTMAX_ROW)
+
+    def fastact_impl(self, nt):
+        f = fastact.get(self.fa)
+        kw = dict(self.kw)
+        bkw = dict(kw)
+        if self.bwd_from == "y":
+            bip = lambda g, s: f.backward_(g, y=s, n_threads=nt, **bkw)
+            boop = lambda g, s: f.backward(g, y=s, n_threads=nt, **bkw)
+        else:
+            bip = lambda g, s: f.backward_(g, s, n_threads=nt, **bkw)
+            boop = lambda g, s: f.backward(g, s, n_threads=nt, **bkw)
+        return Impl(ip=lambda a: f.forward_(a, n_threads=nt, **kw),
+                    oop=lambda a: f.forward(a, n_threads=nt, **kw), bip=bip, boop=boop)
+
+    def reference_forward(self, x):
+        """Forward output used as the saved `y` of a from-y backward."""
+        return fastact.get(self.fa).forward(x, **self.kw)
+
+
+# ---------------------------------------------------------------- numexpr helper
+
+def _ne(expr, **consts):
+    """numexpr forms of `expr` in the variable `a` (forward) or `g`, `s`.
+    Constants are passed as scalars of the array's dtype: a Python float
+    literal would make numexpr compute a float32 expression in float64."""
+    if ne is None:
+        return None
+
+    def env(arr, **arrays):
+        d = {k: arr.dtype.type(v) for k, v in consts.items()}
+        d.update(arrays)
+        return d
+
+    if "g" in expr:
+        return Impl(bip=lambda g, s: ne.evaluate(expr, local_dict=env(g, g=g, s=s), out=g),
+                    boop=lambda g, s: ne.evaluate(expr, local_dict=env(g, g=g, s=s)))
+    return Impl(ip=lambda a: ne.evaluate(expr, local_dict=env(a, a=a), out=a),
+                oop=lambda a: ne.evaluate(expr, local_dict=env(a, a=a)))
+
+
+def _merge(*impls):
+    out = Impl()
+    for im in impls:
+        if im is None:
+            continue
+        for k in ("ip", "oop", "bip", "boop"):
+            if getattr(im, k) is not None:
+                setattr(out, k, getattr(im, k))
+    return out
+
+
+# ------------------------------------------------------------------ NumPy forms
+
+def np_sigmoid_ip(a):
+    np.negative(a, out=a)
+    np.exp(a, out=a)
+    a += 1
+    np.reciprocal(a, out=a)
+
+
+def np_sigmoid(a):
+    return 1 / (1 + np.exp(-a))
+
+
+def np_gelu_tanh_ip(a):
+    v = a * a
+    v *= a
+    v *= 0.044715
+    v += a
+    v *= K_GELU
+    np.tanh(v, out=v)
+    v += 1
+    a *= 0.5
+    a *= v
+
+
+def np_gelu_tanh(a):
+    return 0.5 * a * (1 + np.tanh(K_GELU * (a + 0.044715 * a * a * a)))
+
+
+def np_silu_ip(a):
+    e = np.exp(-a)
+    e += 1
+    a /= e
+
+
+def np_softplus_ip(a):
+    np.logaddexp(a, 0, out=a)
+
+
+def np_elu_ip(a):
+    np.copyto(a, np.expm1(a), where=a <= 0)
+
+
+def np_softmax_ip(a):
+    a -= a.max(axis=-1, keepdims=True)
+    np.exp(a, out=a)
+    a /= a.sum(axis=-1, keepdims=True)
+
+
+def np_softmax(a):
+    e = np.exp(a - a.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def np_log_softmax_ip(a):
+    a -= a.max(axis=-1, keepdims=True)
+    a -= np.log(np.exp(a).sum(axis=-1, keepdims=True))
+
+
+def np_log_softmax(a):
+    b = a - a.max(axis=-1, keepdims=True)
+    return b - np.log(np.exp(b).sum(axis=-1, keepdims=True))
+
+
+def _np_ip_from_oop(fn):
+    """In-place form of an expression: compute, then copy back (what a user does)."""
+    def ip(a):
+        np.copyto(a, fn(a))
+    return ip
+
+
+def _np(oop, ip=None):
+    return Impl(ip=ip or _np_ip_from_oop(oop), oop=oop)
+
+
+# ---------------------------------------------------------------- torch forms
+
+def _t_out(fn, *args, **kw):
+    """torch form with out=: in place (out= the input) and out of place."""
+    return Impl(ip=lambda t: fn(t, *args, out=t, **kw), oop=lambda t: fn(t, *args, **kw))
+
+
+def _t(ip, oop):
+    return Impl(ip=ip, oop=oop)
+
+
+def _t_bwd(op, *args):
+    """aten backward op (the kernel autograd calls): op(grad, s, *args)."""
+    return Impl(bip=lambda g, s: op.grad_input(g, s, *args, grad_input=g),
+                boop=lambda g, s: op(g, s, *args))
+
+
+# ---------------------------------------------------------------- entries
+
+def entries():
+    """All benchmark entries, one per function (and variant) of fastact.ACTIVATIONS."""
+    E = []
+    T = torch is not None
+    A = AVAILABLE
+
+    def add(label, fa, kw=None, numpy=None, scipy=None, numexpr=None, torch_=None, bwd_from=None,
+            rows=False):
+        peers = {}
+        for lib, im in (("numpy", numpy), ("scipy", scipy), ("numexpr", numexpr), ("torch", torch_)):
+            if im is not None and A[lib]:
+                peers[lib] = im
+        E.append(Entry(label, fa, kw or {}, peers, bwd_from, rows))
+
+    # ---- cheap (memory-bound) ------------------------------------------------
+    add("relu", "relu",
+        numpy=_merge(Impl(ip=lambda a: np.maximum(a, 0, out=a), oop=lambda a: np.maximum(a, 0)),
+                     Impl(bip=lambda g, s: np.multiply(g, s > 0, out=g), boop=lambda g, s: g * (s > 0))),
+        numexpr=_merge(_ne("where(a > 0, a, 0)"), _ne("where(s > 0, g, 0)")),
+        torch_=_merge(_t(lambda t: torch.relu_(t), lambda t: torch.relu(t)),
+                      _t_bwd(torch.ops.aten.threshold_backward, 0.0) if T else None),
+        bwd_from="x")
+    add("relu(max=6)", "relu", {"max": 6.0},
+        numpy=Impl(ip=lambda a: np.clip(a, 0, 6, out=a), oop=lambda a: np.clip(a, 0, 6)),
+        numexpr=_ne("where(a < 0, 0, where(a > m, m, a))", m=6.0),
+        torch_=_t(lambda t: torch.clamp_(t, 0, 6), lambda t: torch.clamp(t, 0, 6)) if T else None)
+    add("relu6", "relu6",
+        numpy=Impl(ip=lambda a: np.clip(a, 0, 6, out=a), oop=lambda a: np.clip(a, 0, 6)),
+        numexpr=_ne("where(a < 0, 0, where(a > m, m, a))", m=6.0),
+        torch_=_t(lambda t: F.relu6(t, inplace=True), lambda t: F.relu6(t)) if T else None)
+    add("leaky_relu", "leaky_relu",
+        numpy=Impl(ip=lambda a: np.maximum(a, 0.01 * a, out=a), oop=lambda a: np.maximum(a, 0.01 * a)),
+        numexpr=_ne("where(a > 0, a, k * a)", k=0.01),
+        torch_=_t(lambda t: F.leaky_relu_(t, 0.01), lambda t: F.leaky_relu(t, 0.01)) if T else None)
+    add("thresholded_relu", "thresholded_relu",
+        numpy=Impl(ip=lambda a: np.multiply(a, a > 1, out=a), oop=lambda a: a * (a > 1)),
+        numexpr=_ne("where(a > 1, a, 0)"),
+        torch_=_t(lambda t: F.threshold_(t, 1.0, 0.0), lambda t: F.threshold(t, 1.0, 0.0)) if T else None)
+    add("hardtanh", "hardtanh",
+        numpy=Impl(ip=lambda a: np.clip(a, -1, 1, out=a), oop=lambda a: np.clip(a, -1, 1)),
+        numexpr=_ne("where(a < -1, -1, where(a > 1, 1, a))"),
+        torch_=_t(lambda t: F.hardtanh_(t), lambda t: F.hardtanh(t)) if T else None)
+    add("linear", "linear")   # identity: no peer does any work
+    add("hard_sigmoid(1/6)", "hard_sigmoid", {"slope": 1 / 6, "offset": 0.5},
+        numpy=_np(lambda a: np.clip(a / 6 + 0.5, 0, 1)),
+        numexpr=_ne("where(a < -3, 0, where(a > 3, 1, a * k + h))", k=1 / 6, h=0.5),
+        torch_=_t(lambda t: F.hardsigmoid(t, inplace=True), lambda t: F.hardsigmoid(t)) if T else None)
+    add("softsign", "softsign",
+        numpy=_np(lambda a: a / (1 + np.abs(a))),
+        numexpr=_ne("a / (1 + abs(a))"),
+        torch_=_t(lambda t: t.div_(1 + t.abs()), lambda t: F.softsign(t)) if T else None)
+    add("hard_swish", "hard_swish",
+        numpy=_np(lambda a: a * np.clip(a + 3, 0, 6) / 6),
+        numexpr=_ne("where(a < -3, 0, where(a > 3, a, a * (a + 3) * k))", k=1 / 6),
+        torch_=_t(lambda t: F.hardswish(t, inplace=True), lambda t: F.hardswish(t)) if T else None)
+    add("softshrink", "softshrink",
+        numpy=_np(lambda a: np.where(a > 0.5, a - 0.5, np.where(a < -0.5, a + 0.5, 0)).astype(a.dtype, copy=False)),
+        numexpr=_ne("where(a > l, a - l, where(a < -l, a + l, 0))", l=0.5),
+        torch_=_t_out(torch._C._nn.softshrink, 0.5) if T else None)
+    add("hardshrink", "hardshrink",
+        numpy=_np(lambda a: a * (np.abs(a) > 0.5)),
+        numexpr=_ne("where(abs(a) > l, a, 0)", l=0.5),
+        torch_=_t_out(torch.hardshrink, 0.5) if T else None)
+    add("prelu(scalar 0.25)", "prelu", {"alpha": 0.25},
+        numpy=Impl(ip=lambda a: np.maximum(a, 0.25 * a, out=a), oop=lambda a: np.maximum(a, 0.25 * a)),
+        numexpr=_ne("where(a > 0, a, k * a)", k=0.25),
+        torch_=_t(lambda t: F.leaky_relu_(t, 0.25),
+                  lambda t: F.prelu(t, torch.tensor([0.25], dtype=t.dtype))) if T else None)
+
+    # ---- transcendental (compute-bound) ---------------------------------------
+    add("sigmoid", "sigmoid",
+        numpy=_merge(Impl(ip=np_sigmoid_ip, oop=np_sigmoid),
+                     Impl(bip=lambda g, s: np.multiply(g, s * (1 - s), out=g), boop=lambda g, s: g * s * (1 - s))),
+        scipy=Impl(ip=lambda a: sps.expit(a, out=a), oop=lambda a: sps.expit(a)) if sps else None,
+        numexpr=_merge(_ne("1 / (1 + exp(-a))"), _ne("g * s * (1 - s)")),
+        torch_=_merge(_t(torch.sigmoid_, torch.sigmoid), _t_bwd(torch.ops.aten.sigmoid_backward)) if T else None,
+        bwd_from="y")
+    add("tanh", "tanh",
+        numpy=_merge(Impl(ip=lambda a: np.tanh(a, out=a), oop=np.tanh),
+                     Impl(bip=lambda g, s: np.multiply(g, 1 - s * s, out=g), boop=lambda g, s: g * (1 - s * s))),
+        numexpr=_merge(_ne("tanh(a)"), _ne("g * (1 - s * s)")),
+        torch_=_merge(_t(torch.tanh_, torch.tanh), _t_bwd(torch.ops.aten.tanh_backward)) if T else None,
+        bwd_from="y")
+    add("softplus", "softplus",
+        numpy=_merge(Impl(ip=np_softplus_ip, oop=lambda a: np.logaddexp(a, 0)),
+                     Impl(bip=lambda g, s: np.multiply(g, 1 / (1 + np.exp(-s)), out=g),
+                          boop=lambda g, s: g / (1 + np.exp(-s)))),
+        numexpr=_merge(_ne("where(a > 20, a, log1p(exp(a)))"), _ne("g / (1 + exp(-s))")),
+        torch_=_merge(_t_out(torch._C._nn.softplus, 1.0, 20.0),
+                      _t_bwd(torch.ops.aten.softplus_backward, 1.0, 20.0)) if T else None,
+        bwd_from="x")
+    add("log_sigmoid", "log_sigmoid",
+        numpy=Impl(ip=lambda a: np.negative(np.logaddexp(0, -a), out=a), oop=lambda a: -np.logaddexp(0, -a)),
+        scipy=Impl(ip=lambda a: sps.log_expit(a, out=a), oop=lambda a: sps.log_expit(a)) if sps else None,
+        numexpr=_ne("where(a < -20, a, -log1p(exp(-a)))"),
+        torch_=_t_out(torch._C._nn.log_sigmoid) if T else None)
+    add("elu", "elu",
+        numpy=_merge(Impl(ip=np_elu_ip, oop=lambda a: np.where(a > 0, a, np.expm1(a))),
+                     Impl(bip=lambda g, s: np.multiply(g, np.where(s > 0, 1, np.exp(s)), out=g),
+                          boop=lambda g, s: g * np.where(s > 0, 1, np.exp(s)))),
+        numexpr=_merge(_ne("where(a > 0, a, expm1(a))"), _ne("where(s > 0, g, g * exp(s))")),
+        torch_=_merge(_t(lambda t: F.elu_(t), lambda t: F.elu(t)),
+                      Impl(bip=lambda g, s: torch.ops.aten.elu_backward.grad_input(g, 1.0, 1, 1, False, s, grad_input=g),
+                           boop=lambda g, s: torch.ops.aten.elu_backward(g, 1.0, 1, 1, False, s))) if T else None,
+        bwd_from="x")
+    SELU_A, SELU_S = 1.6732632423543772, 1.0507009873554805
+    add("selu", "selu",
+        numpy=_np(lambda a: SELU_S * np.where(a > 0, a, SELU_A * np.expm1(a))),
+        numexpr=_ne("where(a > 0, s * a, s * al * expm1(a))", s=SELU_S, al=SELU_A),
+        torch_=_t(lambda t: torch.selu_(t), lambda t: torch.selu(t)) if T else None)
+    add("celu", "celu",
+        numpy=_np(lambda a: np.where(a > 0, a, np.expm1(a))),
+        numexpr=_ne("where(a > 0, a, expm1(a))"),
+        torch_=_t(lambda t: torch.celu_(t), lambda t: torch.celu(t)) if T else None)
+    add("gelu(erf)", "gelu", {"approximate": "none"},
+        # NumPy has no erf: the NumPy user's expression borrows scipy.special.erf
+        scipy=_merge(_np(lambda a: 0.5 * a * (1 + sps.erf(a * SQRT1_2))),
+                     Impl(ip=lambda a: np.multiply(a, sps.ndtr(a), out=a))) if sps else None,
+        torch_=_t_out(torch._C._nn.gelu, approximate="none") if T else None)
+    add("gelu(tanh)", "gelu", {"approximate": "tanh"},
+        numpy=_merge(Impl(ip=np_gelu_tanh_ip, oop=np_gelu_tanh),
+                     Impl(bip=lambda g, s: np.multiply(g, _np_gelu_tanh_grad(s), out=g),
+                          boop=lambda g, s: g * _np_gelu_tanh_grad(s))),
+        numexpr=_ne("h * a * (1 + tanh(k * (a + c * a * a * a)))", h=0.5, k=K_GELU, c=0.044715),
+        torch_=_merge(_t_out(torch._C._nn.gelu, approximate="tanh"),
+                      Impl(bip=lambda g, s: torch.ops.aten.gelu_backward.grad_input(g, s, approximate="tanh", grad_input=g),
+                           boop=lambda g, s: torch.ops.aten.gelu_backward(g, s, approximate="tanh"))) if T else None,
+        bwd_from="x")
+    add("silu", "silu",
+        numpy=_merge(Impl(ip=np_silu_ip, oop=lambda a: a / (1 + np.exp(-a))),
+                     Impl(bip=lambda g, s: np.multiply(g, _np_silu_grad(s), out=g),
+                          boop=lambda g, s: g * _np_silu_grad(s))),
+        scipy=Impl(ip=lambda a: np.multiply(a, sps.expit(a), out=a), oop=lambda a: a * sps.expit(a)) if sps else None,
+        numexpr=_merge(_ne("a / (1 + exp(-a))"), _ne("g * (1 + s * (1 - 1 / (1 + exp(-s)))) / (1 + exp(-s))")),
+        torch_=_merge(_t(lambda t: F.silu(t, inplace=True), F.silu), _t_bwd(torch.ops.aten.silu_backward)) if T else None,
+        bwd_from="x")
+    add("swish(beta=1.5)", "swish", {"beta": 1.5},
+        numpy=_np(lambda a: a / (1 + np.exp(-1.5 * a))),
+        scipy=Impl(ip=lambda a: np.multiply(a, sps.expit(1.5 * a), out=a), oop=lambda a: a * sps.expit(1.5 * a)) if sps else None,
+        numexpr=_ne("a / (1 + exp(-b * a))", b=1.5),
+        torch_=_t(lambda t: t.mul_(torch.sigmoid(1.5 * t)), lambda t: t * torch.sigmoid(1.5 * t)) if T else None)
+    add("mish", "mish",
+        numpy=_np(lambda a: a * np.tanh(np.logaddexp(a, 0))),
+        numexpr=_ne("a * tanh(where(a > 20, a, log1p(exp(a))))"),
+        torch_=_t(lambda t: F.mish(t, inplace=True), F.mish) if T else None)
+    add("tanhshrink", "tanhshrink",
+        numpy=Impl(ip=lambda a: np.subtract(a, np.tanh(a), out=a), oop=lambda a: a - np.tanh(a)),
+        numexpr=_ne("a - tanh(a)"),
+        torch_=_t(lambda t: t.sub_(torch.tanh(t)), F.tanhshrink) if T else None)
+    add("softmax(rows 1000)", "softmax", {"axis": -1},
+        numpy=_merge(Impl(ip=np_softmax_ip, oop=np_softmax),
+                     Impl(bip=lambda g, s: _np_softmax_bwd_ip(g, s), boop=lambda g, s: _np_softmax_bwd(g, s))),
+        scipy=Impl(ip=lambda a: np.copyto(a, sps.softmax(a, axis=-1)), oop=lambda a: sps.softmax(a, axis=-1)) if sps else None,
+        torch_=_merge(Impl(ip=lambda t: torch._softmax(t, -1, False, out=t), oop=lambda t: torch.softmax(t, -1)),
+                      Impl(boop=lambda g, s: torch.ops.aten._softmax_backward_data(g, s, -1, g.dtype),
+                           bip=lambda g, s: torch.ops.aten._softmax_backward_data.out(g, s, -1, g.dtype, grad_input=g))) if T else None,
+        bwd_from="y", rows=True)
+    add("log_softmax(rows 1000)", "log_softmax", {"axis": -1},
+        numpy=Impl(ip=np_log_softmax_ip, oop=np_log_softmax),
+        scipy=Impl(ip=lambda a: np.copyto(a, sps.log_softmax(a, axis=-1)),
+                   oop=lambda a: sps.log_softmax(a, axis=-1)) if sps else None,
+        torch_=Impl(ip=lambda t: torch._log_softmax(t, -1, False, out=t), oop=lambda t: torch.log_softmax(t, -1)) if T else None,
+        rows=True)
+    return E
+
+
+def _np_gelu_tanh_grad(x):
+    x2 = x * x
+    t = np.tanh(K_GELU * (x + 0.044715 * x2 * x))
+    return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * K_GELU * (1 + 3 * 0.044715 * x2)
+
+
+def _np_silu_grad(x):
+    s = 1 / (1 + np.exp(-x))
+    return s * (1 + x * (1 - s))
+
+
+def _np_softmax_bwd(g, y):
+    return y * (g - (g * y).sum(axis=-1, keepdims=True))
+
+
+def _np_softmax_bwd_ip(g, y):
+    d = (g * y).sum(axis=-1, keepdims=True)
+    g -= d
+    g *= y
+
+
+def set_threads(n):
+    """Thread count of the multi-threaded peers."""
+    if torch is not None:
+        torch.set_num_threads(n)
+    if ne is not None:
+        ne.set_num_threads(n)
+
+
+def versions():
+    v = {"numpy": np.__version__}
+    if sps is not None:
+        import scipy
+        v["scipy"] = scipy.__version__
+    if ne is not None:
+        v["numexpr"] = ne.__version__
+    if torch is not None:
+        v["torch"] = f"{torch.__version__} (CPU capability {torch.backends.cpu.get_cpu_capability()})"
+    return v

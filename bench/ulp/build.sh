@@ -1,0 +1,20 @@
+#!/bin/sh
+# Standalone accuracy / vectorization / speed harness for src/fa_math.h and
+# src/fa_act_transc_impl.h (not part of the package build).  Needs gcc, an
+# AVX2+FMA CPU, libgomp and libquadmath.
+#   sh build.sh            build + vectorization report
+#   ./ulp f32 [stride]     float32 sweep (stride 1 = every finite float)
+#   ./ulp f64 1 "" [n]     float64 sweep (n random inputs + binade sweep)
+#   ./bench                ns/element, 4096 elements in cache, one core
+set -e
+cd "$(dirname "$0")"
+MATHH=${MATHH:-../../src/fa_math.h}
+IMPL=${IMPL:-../../src/fa_act_transc_impl.h}
+python3 gen.py
+FL="-O3 -fno-math-errno -fno-trapping-math -fopt-info-vec-optimized"
+gcc $FL "-DFA_MATHH=\"$MATHH\"" "-DFA_IMPL=\"$IMPL\"" -DVSUF=_base -c vec.c -o vec_base.o 2> vec_base.txt || { cat vec_base.txt; exit 1; }
+gcc $FL "-DFA_MATHH=\"$MATHH\"" "-DFA_IMPL=\"$IMPL\"" -mavx2 -mfma -mf16c -DVSUF=_v3 -c vec.c -o vec_v3.o 2> vec_v3.txt || { cat vec_v3.txt; exit 1; }
+gcc -O2 -fopenmp ulp.c vec_base.o vec_v3.o -lquadmath -lm -o ulp
+gcc -O2 bench.c vec_base.o vec_v3.o -lm -o bench
+python3 vecreport.py > vec_report.md
+tail -1 vec_report.md
