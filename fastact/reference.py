@@ -19,6 +19,10 @@ EXTENDED = np.finfo(LD).eps < np.finfo(np.float64).eps
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
 GELU_K = math.sqrt(2.0 / math.pi)
+# the tanh-GELU constants as exact as the extended type holds them
+_LD_PI = np.longdouble("3.14159265358979323846264338327950288")
+GELU_K_LD = np.sqrt(np.longdouble(2) / _LD_PI)
+GELU_C_LD = np.longdouble("0.044715")
 _erfc = np.frompyfunc(math.erfc, 1, 1)
 
 
@@ -305,7 +309,7 @@ def gelu(x, approximate="none"):
     with np.errstate(invalid="ignore", over="ignore"):
         if approximate == "tanh":
             xl = _ld(x)
-            v = LD(GELU_K) * (xl + LD(0.044715) * xl ** 3)
+            v = GELU_K_LD * (xl + GELU_C_LD * xl ** 3)
             y = (xl * _sigmoid_ld(2 * v)).astype(np.float64)   # == 0.5x(1+tanh(v)), no cancellation
         else:
             y = x * _phi_cdf(x)
@@ -317,10 +321,10 @@ def gelu_d(x, approximate="none"):
     with np.errstate(invalid="ignore", over="ignore"):
         if approximate == "tanh":
             xl = _ld(x)
-            v = LD(GELU_K) * (xl + LD(0.044715) * xl ** 3)
+            v = GELU_K_LD * (xl + GELU_C_LD * xl ** 3)
             s = _sigmoid_ld(2 * v)           # 0.5(1+tanh v)
             sech2 = 4 * s * _sigmoid_ld(-2 * v)
-            d = (s + xl / 2 * sech2 * LD(GELU_K) * (1 + 3 * LD(0.044715) * xl * xl)).astype(np.float64)
+            d = (s + xl / 2 * sech2 * GELU_K_LD * (1 + 3 * GELU_C_LD * xl * xl)).astype(np.float64)
         else:
             d = _phi_cdf(x) + x * _phi_pdf(x)
     return _limit(x, d, 0.0, 1.0)

@@ -47,6 +47,13 @@ ABS_TOL = {"hard_sigmoid": 1.0}   # in units of eps of the dtype
 BWD_ULP = 8
 
 
+def in_dtype(params, dtype):
+    """Parameters as the kernels see them: real values rounded to the array's
+    dtype (float16/bfloat16 compute in float32)."""
+    ct = np.float64 if np.dtype(dtype) == np.float64 else np.float32
+    return {k: (float(ct(v)) if isinstance(v, float) else v) for k, v in params.items()}
+
+
 def params_id(p):
     return ",".join(f"{k}={v}" for k, v in p.items()) or "default"
 
@@ -169,15 +176,16 @@ def measure(name, params, dtype, x, backward=False):
     """Max ULP error of fastact's forward (or backward with a random grad)
     over the inputs x, against the float64/extended reference."""
     fns = fastact.get(name)
+    rp = in_dtype(params, dtype)
     if not backward:
         got = fns.forward(x, **params).astype(np.float64)
-        exp = ref.forward(name, x, **params)
+        exp = ref.forward(name, x, **rp)
         if name in ABS_TOL:
             got = np.where(np.abs(got - exp) <= ABS_TOL[name] * np.finfo(dtype).eps, exp, got)
         return ulp_error(got, exp, dtype)
     g = np.random.default_rng(1).uniform(0.5, 2.0, x.size).astype(dtype)
     got = fns.backward(g, x, **params).astype(np.float64)
-    exp = ref.backward(name, g, x, **params)
+    exp = ref.backward(name, g, x, **rp)
     # where the derivative crosses zero relative accuracy is unattainable:
     # absolute floor of 2^-23 * |grad| (float32) / 2^-52 * |grad| (float64)
     floor = np.finfo(dtype).eps * np.abs(g.astype(np.float64))

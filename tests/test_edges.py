@@ -4,7 +4,7 @@ import pytest
 
 import fastact
 from fastact import reference as ref
-from fa_testutil import ABS_TOL, BWD_ULP, CASES, DEFAULT_ULP, ELEMENTWISE, FWD_ULP, assert_bwd, assert_ulp
+from fa_testutil import in_dtype, ABS_TOL, BWD_ULP, CASES, DEFAULT_ULP, ELEMENTWISE, FWD_ULP, assert_bwd, assert_ulp
 
 DTYPES = [np.float32, np.float64]
 
@@ -25,11 +25,11 @@ def test_special_values_match_reference(name, dtype):
     fns = fastact.get(name)
     for params in CASES[name]:
         y = fns.forward(x, **params)
-        assert_ulp(y, ref.forward(name, x, **params), dtype, FWD_ULP.get(name, DEFAULT_ULP),
+        assert_ulp(y, ref.forward(name, x, **in_dtype(params, dtype)), dtype, FWD_ULP.get(name, DEFAULT_ULP),
                    f"{name}({params}) at special values", ABS_TOL.get(name, 0.0))
         g = np.ones_like(x)
         d = fns.backward(g, x, **params)
-        assert_bwd(d, ref.backward(name, g, x, **params), g, dtype, BWD_ULP,
+        assert_bwd(d, ref.backward(name, g, x, **in_dtype(params, dtype)), g, dtype, BWD_ULP,
                    f"{name}_backward({params}) at special values")
 
 

@@ -9,7 +9,7 @@ from hypothesis.extra import numpy as hnp
 
 import fastact
 from fastact import reference as ref
-from fa_testutil import (ABS_TOL, BWD_LIMIT, CASES, ELEMENTWISE, F32_LIMITS, F64_LIMITS, assert_bwd,
+from fa_testutil import (in_dtype, ABS_TOL, BWD_LIMIT, CASES, ELEMENTWISE, F32_LIMITS, F64_LIMITS, assert_bwd,
                          assert_ulp, y_ok)
 
 EXAMPLES = 60
@@ -76,7 +76,7 @@ def test_forward_property(name, data):
     x = owner[idx]
     dtype = x.dtype.type
     fns = fastact.get(name)
-    expected = ref.forward(name, x, **params)
+    expected = ref.forward(name, x, **in_dtype(params, dtype))
     y = fns.forward(x, **params)
     assert_ulp(y, expected, dtype, _fwd_tol(name, dtype) * (4 if params != CASES[name][0] else 1),
                f"{name}{params}", ABS_TOL.get(name, 0.0) + 2 * bool(params))
@@ -100,7 +100,7 @@ def test_backward_property(name, data):
     params = CASES[name][0]
     fns = fastact.get(name)
     d = fns.backward(g, x, **params)
-    assert_bwd(d, ref.backward(name, g, x, **params), g, dtype, BWD_LIMIT + 4, f"{name}_backward")
+    assert_bwd(d, ref.backward(name, g, x, **in_dtype(params, dtype)), g, dtype, BWD_LIMIT + 4, f"{name}_backward")
     gi = g.copy()
     fns.backward_(gi, x, **params)
     assert np.array_equal(gi, d, equal_nan=True)
