@@ -103,11 +103,15 @@ static void FA_F(fa_prelu_cols_bwd)(const T *g, const T *x, T *out, fa_idx nrow,
     for (fa_idx r = 0; r < nrow; r++) {
         const T *gr = g + r * ncol, *xr = x + r * ncol;
         T *orow = out + r * ncol;
+        /* two loops: the float->double accumulate and the float select
+         * vectorize separately (together GCC 12 gives up on SSE2); the
+         * first reads g before the second may overwrite it (out may be g) */
         FA_IVDEP for (fa_idx j = 0; j < ncol; j++) {
-            T gj = gr[j], xj = xr[j];
-            gsum[j] += (double)(xj > (T)0 ? (T)0 : xj * gj);
-            orow[j] = FA_F(fa_relu_bwd)(gj, xj, (T)INFINITY, alpha[j], (T)0, (T)0);
+            T p = xr[j] * gr[j];            /* outside the select: GCC if-converts */
+            gsum[j] += (double)(xr[j] > (T)0 ? (T)0 : p);
         }
+        FA_IVDEP for (fa_idx j = 0; j < ncol; j++)
+            orow[j] = FA_F(fa_relu_bwd)(gr[j], xr[j], (T)INFINITY, alpha[j], (T)0, (T)0);
     }
 }
 
