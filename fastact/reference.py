@@ -301,7 +301,8 @@ def celu_d(x, alpha=1.0):
 
 
 def _phi_pdf(x):
-    return np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
+    xl = _ld(x)   # x*x exactly enough: exp turns its rounding into relative error
+    return (np.exp(-xl * xl / 2) / np.sqrt(2 * _LD_PI)).astype(np.float64)
 
 
 def gelu(x, approximate="none"):

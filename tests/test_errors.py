@@ -195,3 +195,12 @@ def test_get_and_activations():
             assert callable(getattr(fastact, name + form))
         if name in gated:
             assert not hasattr(fastact, name + "_")
+
+
+def test_stubs_are_current():
+    import os
+    from fastact import _stubs
+    path = os.path.join(os.path.dirname(fastact.__file__), "__init__.pyi")
+    with open(path) as f:
+        assert f.read() == _stubs.render(), "regenerate: python -m fastact._stubs > fastact/__init__.pyi"
+    assert os.path.exists(os.path.join(os.path.dirname(fastact.__file__), "py.typed"))
