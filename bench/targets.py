@@ -194,6 +194,22 @@ def main(argv=None):
         rep.add(f"{label} 16M f32: 2-thread / 1-thread throughput", m, ">= 1.8x", m[0] >= 1.8,
                 f"1t {np.median(r['1t']) * 1e3:.1f} ms, 2t {np.median(r['2t']) * 1e3:.1f} ms")
 
+    # ---- 3b. fused bias + activation vs the two-pass equivalent, 16M, all threads
+    C = 1000
+    bias = make_input(C, np.float32)
+    for label, act, kw in (("relu", "relu", {}), ("gelu(tanh)", "gelu", {"approximate": "tanh"})):
+        two = fastact.get(act).forward_
+        fns = {"fused": (lambda a, kw=kw, act=act: fastact.bias_act_(a.reshape(-1, C), bias, act,
+                                                                     n_threads=allc, **kw), False),
+               "two-pass": (lambda a, kw=kw, two=two: two(np.add(a.reshape(-1, C), bias,
+                                                                 out=a.reshape(-1, C)),
+                                                          n_threads=allc, **kw), False)}
+        r = inplace_race(fns, N_BIG, nt=allc, budget=0.3, min_reps=4)
+        m = ratio(r["two-pass"], r["fused"])
+        rep.add(f"bias_act_({label}) 16M {allc}t: two-pass (x += b; act_) time / fused", m, ">= 1.3x",
+                m[0] >= 1.3, f"fused {np.median(r['fused']) * 1e3:.2f} ms, two-pass "
+                             f"{np.median(r['two-pass']) * 1e3:.2f} ms")
+
     # ---- 4. call overhead: 16 elements
     x = make_input(16, np.float32)
     reps = 2000

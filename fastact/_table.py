@@ -48,6 +48,13 @@ def _max(mx):
     return INF if mx is None else float(mx)
 
 
+def _relu_kernel(mx, s, t):
+    """The two-instruction kernel when there is no slope and no threshold."""
+    if s == 0 and t == 0:
+        return "relu0", (_max(mx), 0.0, 0.0, 0.0)
+    return "relu", (_max(mx), s, t, 0.0)
+
+
 def _hardtanh_kernel(lo, hi):
     if lo > hi:
         raise ValueError(f"min ({lo}) must be <= max ({hi})")
@@ -68,11 +75,11 @@ TABLE = (
                         _p("negative_slope", 0.0, "real", "slope below threshold"),
                         _p("threshold", 0.0, "real", "values at or below it take the slope branch")),
                "elementwise",
-               lambda mx, s, t: ("relu", (_max(mx), s, t, 0.0)),
+               _relu_kernel,
                lambda mx, s, t: s >= 0 and t >= 0 and _max(mx) > t,
                "cheap", "x > threshold ? min(x, max) : negative_slope*(x - threshold)",
                "F.relu / Keras relu(max_value, negative_slope, threshold)"),
-    Activation("relu6", (), "elementwise", lambda: ("relu", (6.0, 0.0, 0.0, 0.0)), _always,
+    Activation("relu6", (), "elementwise", lambda: ("relu0", (6.0, 0.0, 0.0, 0.0)), _always,
                "cheap", "min(max(x, 0), 6)", "F.relu6"),
     Activation("leaky_relu", (_p("alpha", 0.01, "real", "slope for x <= 0"),
                               _p("max", None, "max", "upper clip (None: none)")),

@@ -17,12 +17,12 @@ FA_INLINE double fa_exp_neg_d(double z) { return exp(z); }
 
 /* Every element-wise kernel with fwd and bwd (from x). */
 #define FA_KERNELS(X) \
-    X(relu) X(hardtanh) X(linear) X(hard_sigmoid) X(softsign) X(hard_swish) \
+    X(relu) X(relu0) X(hardtanh) X(linear) X(hard_sigmoid) X(softsign) X(hard_swish) \
     X(softshrink) X(hardshrink) \
     FA_TRANSC_KERNELS(X)
 /* Kernels whose derivative can be computed from the forward output. */
 #define FA_BWDY_KERNELS(X) \
-    X(relu) X(hardtanh) X(linear) X(hard_sigmoid) \
+    X(relu) X(relu0) X(hardtanh) X(linear) X(hard_sigmoid) \
     FA_TRANSC_BWDY_KERNELS(X)
 
 #ifdef FA_NO_TRANSC

@@ -1,0 +1,561 @@
+/* fa_act_transc_impl.h: TEMPLATE (no include guard) for the transcendental
+ * activations.  Included once per type by src/fa_act.h with
+ *     #define T float   / double
+ *     #define FA_F(name) name##_f / name##_d
+ *     #define FA_IS_DOUBLE 0 / 1
+ * after fa_defs.h and fa_math.h.
+ *
+ * Per activation NAME:
+ *   FA_F(fa_NAME_fwd)(x, p0..p3)      f(x)
+ *   FA_F(fa_NAME_bwd)(g, x, p0..p3)   g * f'(x) from the forward input
+ *   FA_F(fa_NAME_bwdy)(g, y, p0..p3)  g * f'(x) from the forward output y
+ * Every kernel is branch-free (value selects only) so that the calling loop
+ * auto-vectorizes with -O3 -fno-math-errno -fno-trapping-math.
+ *
+ * Conventions: NaN -> NaN; -0.0 -> -0.0 for the odd-at-zero functions; no
+ * inf/NaN for large finite |x|; true limits at +-inf (x*sigmoid-type
+ * functions give -0.0 at -inf, derivatives 0 / 1).
+ * Accuracy (max ULP, exhaustive f32 / sampled f64): bench/ulp/RESULTS.md. */
+
+#ifndef T
+#  error "fa_act_transc_impl.h: define T, FA_F and FA_IS_DOUBLE before including"
+#endif
+
+#if FA_IS_DOUBLE
+#  define FA__MAXV 0x1.fffffffffffffp+1023
+#  define FA__TANH_ZLO (-20.0)          /* tanh(|x|>=19.1) == 1.0 */
+#  define FA__GT_XMAX 30.0              /* gelu_tanh: sigma(w) == 0/1 beyond */
+#  define FA__GE_AMAX 38.7              /* gelu_erf: exp(-a^2/2) < 2^-1075 beyond */
+#  define FA__BIGX 1e6
+#  define FA__BIGP 1e290
+#else
+#  define FA__MAXV 0x1.fffffep+127f
+#  define FA__TANH_ZLO (-9.5f)          /* tanh(|x|>=9.01) == 1.0f */
+#  define FA__GT_XMAX 15.0f
+#  define FA__GE_AMAX 14.5f             /* exp(-a^2/2) < 2^-150 beyond */
+#  define FA__BIGX 1e6f
+#  define FA__BIGP 1e30f
+#endif
+
+#define FA__UNUSED4(a, b, c, d) ((void)(a), (void)(b), (void)(c), (void)(d))
+
+/* ---------------- internal helpers ---------------- */
+
+/* sigmoid(x) = (x>0 ? 1 : e) / (1+e), e = exp(-|x|): no cancellation, no 1/inf. */
+FA_INLINE T FA_F(fa__sigmoid)(T x)
+{
+    T e = FA_F(fa_exp_neg)(-FA_F(fa_abs)(x));
+    return (x > 0 ? (T)1 : e) / ((T)1 + e);
+}
+
+/* exp(-|b*x|) = a * s2 with the product b*x taken exactly (twoprod): the
+ * rounding of b*x would otherwise cost |b*x| ULP in the tails.  *bx gets the
+ * rounded product (its sign and the thresholds are decided on it). */
+FA_INLINE T FA_F(fa__exp_neg_prod)(T b, T x, T *s2, T *bx)
+{
+    T l;
+    T h = FA_F(fa_twoprod)(b, x, &l);
+    T ah = FA_F(fa_abs)(h);
+    T zl = h > 0 ? -l : l;
+    zl = ah < FA__BIGP ? zl : (T)0;        /* twoprod split may overflow for huge |h| */
+    T a = FA_F(fa_exp_neg_parts)(-ah, s2);
+    *bx = h;
+    return a + a * zl;
+}
+
+/* sigmoid(b*x) with the exact product */
+FA_INLINE T FA_F(fa__sigmoid_prod)(T b, T x, T *bx)
+{
+    T s2;
+    T a = FA_F(fa__exp_neg_prod)(b, x, &s2, bx);
+    T e = a * s2;
+    return (*bx > 0 ? (T)1 : e) / ((T)1 + e);
+}
+
+/* x/alpha as zh + zl (zl ~ exact residual), for celu */
+FA_INLINE T FA_F(fa__div_hl)(T x, T alpha, T inv_alpha, T *zl)
+{
+    T pl;
+    T zh = x * inv_alpha;
+    T ph = FA_F(fa_twoprod)(zh, alpha, &pl);
+    T r = (x - ph) - pl;
+    T c = r * inv_alpha;
+    *zl = FA_F(fa_abs)(zh) < FA__BIGP ? c : (T)0;
+    return zh;
+}
+
+/* tanh(x) = -sign(x) * m/(m+2), m = expm1(-2|x|); -0 -> -0 */
+FA_INLINE T FA_F(fa__tanh)(T x)
+{
+    T z = -FA_F(fa_abs)(x);
+    z = z < FA__TANH_ZLO ? FA__TANH_ZLO : z;
+    T m = FA_F(fa_expm1_neg)(z + z);
+    T t = m / (m + (T)2);                       /* <= 0 (-0 for x = +-0) */
+#if FA_IS_DOUBLE
+    /* flip the sign of t unless x is negative (bit ops on t only: a copysign
+     * here makes GCC 12 push the abs mask through the clamp select, which has
+     * no SSE2 V2DI vcond and blocks vectorization of the baseline build) */
+    return fa_u2d(fa_d2u(t) ^ (~fa_d2u(x) & 0x8000000000000000ull));
+#else
+    return fa_u2f(fa_f2u(t) ^ (~fa_f2u(x) & 0x80000000u));
+#endif
+}
+
+/* x * sigmoid(beta*x) (sign(beta*x) == sign(x) for beta > 0).
+ * The 2^n scale of exp is applied after the multiplication by x, so results
+ * near the underflow threshold keep their relative accuracy; x = -inf -> -0.
+ * beta == 1 (silu) skips the exact-product correction at compile time. */
+FA_INLINE T FA_F(fa__x_sigmoid)(T x, T beta, int is_silu)
+{
+    T s2, b;
+    T a = is_silu ? FA_F(fa_exp_neg_parts)(-FA_F(fa_abs)(x), &s2)
+                  : FA_F(fa__exp_neg_prod)(beta, x, &s2, &b);
+    b = is_silu ? x : b;
+    T e = a * s2;
+    T xm = x < -FA__MAXV ? -FA__MAXV : x;
+    T num = b > 0 ? x : (xm * a) * s2;
+    return num / ((T)1 + e);
+}
+
+/* d/dx [x sigmoid(beta x)] = s(b) (1 + b s(-b)), b = beta*x. */
+FA_INLINE T FA_F(fa__x_sigmoid_d)(T x, T beta, int is_silu)
+{
+    T s2, b;
+    T a = is_silu ? FA_F(fa_exp_neg_parts)(-FA_F(fa_abs)(x), &s2)
+                  : FA_F(fa__exp_neg_prod)(beta, x, &s2, &b);
+    b = is_silu ? x : b;
+    T e = a * s2;
+    T D = (T)1 + e;
+    T bc = b < -FA__MAXV ? -FA__MAXV : (b > FA__MAXV ? FA__MAXV : b);
+    T num = b > 0 ? D + bc * e : (a * (D + bc)) * s2;
+    return num / (D * D);
+}
+
+/* gelu_tanh: z = -|w| (w = 2*sqrt(2/pi)*(x + 0.044715 x^3)) as zh + zl with
+ * about 2^-50 relative accuracy (the error of exp(w) is |w| * err(w)). */
+#if FA_IS_DOUBLE
+FA_INLINE double fa__gelut_z_d(double x, double *zl)
+{
+    double x2l, pl, sl, wl;
+    double x2h = fa_twoprod_d(x, x, &x2l);
+    double ph = fa_twoprod_d(0x1.2444f2a4d8b4bp-4, x2h, &pl);
+    pl = pl + (0x1.2444f2a4d8b4bp-4 * x2l + -0x1.6c843a29d1c70p-61 * x2h);
+    double sh = fa_twosum_d(0x1.9884533d43651p+0, ph, &sl);
+    sl = sl + (-0x1.cbc0d30ebfd15p-54 + pl);
+    double wh = fa_twoprod_d(x, sh, &wl);
+    wl = wl + x * sl;
+    *zl = wh > 0 ? -wl : wl;
+    return -fa_abs_d(wh);
+}
+#else
+FA_INLINE float fa__gelut_z_f(float x, float *zl)
+{
+    double xd = (double)x;
+    double w = xd * (0x1.9884533d43651p+0 + 0x1.2444f2a4d8b4bp-4 * (xd * xd));
+    double z = -fa_abs_d(w);
+    float zh = (float)z;
+    *zl = (float)(z - (double)zh);
+    return zh;
+}
+#endif
+
+/* gelu_erf: upper normal tail Q(a) = exp(-a^2/2) * P(a)/Qd(a), a >= 0.
+ * P/Qd: relative minimax fit of exp(a^2/2) Q(a) on [0, AMAX]
+ * (bench/ulp/fit/ratfit.py; float (4,5) 6.0e-9, double (9,10) 5.5e-17). */
+FA_INLINE T FA_F(fa__gelue_P)(T a)
+{
+#if FA_IS_DOUBLE
+    T p = 0.000001385284150689920197207422;
+    p = p * a + 0.00003724255719748781519239876;
+    p = p * a + 0.0004902712314090737391783674;
+    p = p * a + 0.004088198328255942650113992;
+    p = p * a + 0.02361674965377641224270173;
+    p = p * a + 0.09767952947951915280899417;
+    p = p * a + 0.2892859111875767508546182;
+    p = p * a + 0.5939773722735688075896376;
+    p = p * a + 0.7748237626106052417890334;
+    p = p * a + 0.499999999999999975397033;
+#else
+    T p = 0.004116430643740512515421585f;
+    p = p * a + 0.04063465688860659397498382f;
+    p = p * a + 0.1832402418157799227976901f;
+    p = p * a + 0.438303121585168523989307f;
+    p = p * a + 0.5000000029182239207925738f;
+#endif
+    return p;
+}
+FA_INLINE T FA_F(fa__gelue_Q)(T a)
+{
+#if FA_IS_DOUBLE
+    T q = 0.000003472392420528070370371227;
+    q = q * a + 0.00009335324688861384331783332;
+    q = q * a + 0.001232400123510730661836343;
+    q = q * a + 0.01034094675748377117940445;
+    q = q * a + 0.06042039581228978102162696;
+    q = q * a + 0.2549071456760092460191298;
+    q = q * a + 0.7819077707196660794485315;
+    q = q * a + 1.714161111062338926025692;
+    q = q * a + 2.561014351975417510961332;
+    q = q * a + 2.347532086024065397330834;
+    q = q * a + 1.0;
+#else
+    T q = 0.01031824183874297410328319f;
+    q = q * a + 0.1018624212837659330963377f;
+    q = q * a + 0.4694838206366525440175965f;
+    q = q * a + 1.202526410440833035793274f;
+    q = q * a + 1.674491220490159457997195f;
+    q = q * a + 1.0f;
+#endif
+    return q;
+}
+
+/* exp(-a^2/2) = ea * s2 with a^2 = h + l exact (twoprod): exp(-h/2)(1 - l/2). */
+FA_INLINE T FA_F(fa__gauss_parts)(T a, T *s2)
+{
+    T l;
+    T h = FA_F(fa_twoprod)(a, a, &l);
+    T ea = FA_F(fa_exp_neg_parts)((T)-0.5 * h, s2);
+    return ea - ea * ((T)0.5 * l);
+}
+
+/* ======================= sigmoid ======================= */
+FA_INLINE T FA_F(fa_sigmoid_fwd)(T x, T p0, T p1, T p2, T p3)
+{
+    FA__UNUSED4(p0, p1, p2, p3);
+    return FA_F(fa__sigmoid)(x);
+}
+/* sigma'(x) = e/(1+e)^2, e = exp(-|x|) (no cancellation in either tail) */
+FA_INLINE T FA_F(fa_sigmoid_bwd)(T g, T x, T p0, T p1, T p2, T p3)
+{
+    FA__UNUSED4(p0, p1, p2, p3);
+    T e = FA_F(fa_exp_neg)(-FA_F(fa_abs)(x));
+    T D = (T)1 + e;
+    return g * (e / (D * D));
+}
+/* from y: y(1-y); loses relative accuracy as y -> 1 (x >> 0): absolute error
+ * ~ ulp(1)*y, e.g. sigma'(20) from y is 0 in float. */
+FA_INLINE T FA_F(fa_sigmoid_bwdy)(T g, T y, T p0, T p1, T p2, T p3)
+{
+    FA__UNUSED4(p0, p1, p2, p3);
+    return g * (y * ((T)1 - y));
+}
+
+/* ======================= tanh ======================= */
+FA_INLINE T FA_F(fa_tanh_fwd)(T x, T p0, T p1, T p2, T p3)
+{
+    FA__UNUSED4(p0, p1, p2, p3);
+    return FA_F(fa__tanh)(x);
+}
+/* sech^2(x) = 4e/(1+e)^2, e = exp(-2|x|) */
+FA_INLINE T FA_F(fa_tanh_bwd)(T g, T x, T p0, T p1, T p2, T p3)
+{
+    FA__UNUSED4(p0, p1, p2, p3);
+    T ax = FA_F(fa_abs)(x);
+    T e = FA_F(fa_exp_neg)(-(ax + ax));
+    T D = (T)1 + e;
+    return g * (((T)4 * e) / (D * D));
+}
+/* from y: (1-y)(1+y); absolute error ~ulp(1) as |y| -> 1 (tanh'(10) -> 0 in float) */
+FA_INLINE T FA_F(fa_tanh_bwdy)(T g, T y, T p0, T p1, T p2, T p3)
+{
+    FA__UNUSED4(p0, p1, p2, p3);
+    return g * (((T)1 - y) * ((T)1 + y));
+}
+
+/* ======================= softplus (p0=beta > 0, p1=threshold) ======================= */
+FA_INLINE T FA_F(fa_softplus_fwd)(T x, T beta, T thr, T p2, T p3)
+{
+    (void)p2; (void)p3;
+    T s2, bx;
+    T a = FA_F(fa__exp_neg_prod)(beta, x, &s2, &bx);
+    T sp = (bx > 0 ? bx : (T)0) + FA_F(fa_log1p_01)(a * s2);
+    T r = sp / beta;
+    return bx > thr ? x : r;
+}
+FA_INLINE T FA_F(fa_softplus_bwd)(T g, T x, T beta, T thr, T p2, T p3)
+{
+    (void)p2; (void)p3;
+    T bx;
+    T s = FA_F(fa__sigmoid_prod)(beta, x, &bx);
+    return bx > thr ? g : g * s;
+}
+/* sigma(beta x) = 1 - exp(-beta y) = -expm1(-beta y): well conditioned in y
+ * (relative error ~ that of y).  The linear region is detected as beta*y > thr,
+ * which can differ from beta*x > thr by ~exp(-thr) just below the threshold
+ * (factor 1 instead of 1-exp(-thr)). */
+FA_INLINE T FA_F(fa_softplus_bwdy)(T g, T y, T beta, T thr, T p2, T p3)
+{
+    (void)p2; (void)p3;
+    T by = beta * y;
+    T s = -FA_F(fa_expm1_neg)(-by);
+    return by > thr ? g : g * s;
+}
+
+/* ======================= log_sigmoid ======================= */
+FA_INLINE T FA_F(fa_log_sigmoid_fwd)(T x, T p0, T p1, T p2, T p3)
+{
+    FA__UNUSED4(p0, p1, p2, p3);
+    T e = FA_F(fa_exp_neg)(-FA_F(fa_abs)(x));
+    return (x < 0 ? x : (T)0) - FA_F(fa_log1p_01)(e);
+}
+/* d/dx = sigma(-x) */
+FA_INLINE T FA_F(fa_log_sigmoid_bwd)(T g, T x, T p0, T p1, T p2, T p3)
+{
+    FA__UNUSED4(p0, p1, p2, p3);
+    T e = FA_F(fa_exp_neg)(-FA_F(fa_abs)(x));
+    return g * ((x > 0 ? e : (T)1) / ((T)1 + e));
+}
+/* sigma(-x) = 1 - exp(y) = -expm1(y), y <= 0: well conditioned */
+FA_INLINE T FA_F(fa_log_sigmoid_bwdy)(T g, T y, T p0, T p1, T p2, T p3)
+{
+    FA__UNUSED4(p0, p1, p2, p3);
+    return g * -FA_F(fa_expm1_neg)(y);
+}
+
+/* ======================= elu (p0=alpha) ======================= */
+FA_INLINE T FA_F(fa_elu_fwd)(T x, T alpha, T p1, T p2, T p3)
+{
+    (void)p1; (void)p2; (void)p3;
+    T z = x > 0 ? (T)0 : x;
+    T m = FA_F(fa_expm1_neg)(z);
+    return x > 0 ? x : alpha * m;
+}
+FA_INLINE T FA_F(fa_elu_bwd)(T g, T x, T alpha, T p1, T p2, T p3)
+{
+    (void)p1; (void)p2; (void)p3;
+    T z = x > 0 ? (T)0 : x;
+    T e = FA_F(fa_exp_neg)(z);
+    return x > 0 ? g : g * (alpha * e);
+}
+/* valid for alpha >= 0; y + alpha loses relative accuracy for x << 0
+ * (absolute error ~ulp(alpha)). */
+FA_INLINE T FA_F(fa_elu_bwdy)(T g, T y, T alpha, T p1, T p2, T p3)
+{
+    (void)p1; (void)p2; (void)p3;
+    return y > 0 ? g : g * (y + alpha);
+}
+
+/* ======================= selu ======================= */
+#if FA_IS_DOUBLE
+#  define FA__SELU_L 0x1.0cfabd6a91132p+0      /* 1.0507009873554804934... */
+#  define FA__SELU_LA 0x1.c212cc640f031p+0     /* scale*alpha = 1.7580993408473766 */
+#else
+#  define FA__SELU_L ((float)0x1.0cfabd6a91132p+0)
+#  define FA__SELU_LA ((float)0x1.c212cc640f031p+0)
+#endif
+FA_INLINE T FA_F(fa_selu_fwd)(T x, T p0, T p1, T p2, T p3)
+{
+    FA__UNUSED4(p0, p1, p2, p3);
+    T z = x > 0 ? (T)0 : x;
+    T m = FA_F(fa_expm1_neg)(z);
+    return x > 0 ? FA__SELU_L * x : FA__SELU_LA * m;
+}
+FA_INLINE T FA_F(fa_selu_bwd)(T g, T x, T p0, T p1, T p2, T p3)
+{
+    FA__UNUSED4(p0, p1, p2, p3);
+    T z = x > 0 ? (T)0 : x;
+    T e = FA_F(fa_exp_neg)(z);
+    return x > 0 ? g * FA__SELU_L : g * (FA__SELU_LA * e);
+}
+FA_INLINE T FA_F(fa_selu_bwdy)(T g, T y, T p0, T p1, T p2, T p3)
+{
+    FA__UNUSED4(p0, p1, p2, p3);
+    return y > 0 ? g * FA__SELU_L : g * (y + FA__SELU_LA);
+}
+#undef FA__SELU_L
+#undef FA__SELU_LA
+
+/* ======================= celu (p0=alpha, p1=1/alpha) ======================= */
+FA_INLINE T FA_F(fa_celu_fwd)(T x, T alpha, T inv_alpha, T p2, T p3)
+{
+    (void)p2; (void)p3;
+    T zl;
+    T zh = FA_F(fa__div_hl)(x > 0 ? (T)0 : x, alpha, inv_alpha, &zl);
+    T m = FA_F(fa_expm1_neg)(zh);
+    m = m + ((T)1 + m) * zl;               /* expm1(zh + zl) */
+    m = x == 0 ? x : m;                    /* keep celu(-0) = -0 */
+    return x > 0 ? x : alpha * m;
+}
+FA_INLINE T FA_F(fa_celu_bwd)(T g, T x, T alpha, T inv_alpha, T p2, T p3)
+{
+    (void)p2; (void)p3;
+    T zl, s2;
+    T zh = FA_F(fa__div_hl)(x > 0 ? (T)0 : x, alpha, inv_alpha, &zl);
+    T a = FA_F(fa_exp_neg_parts)(zh, &s2);
+    T e = (a + a * zl) * s2;
+    return x > 0 ? g : g * e;
+}
+FA_INLINE T FA_F(fa_celu_bwdy)(T g, T y, T alpha, T inv_alpha, T p2, T p3)
+{
+    (void)alpha; (void)p2; (void)p3;
+    return y > 0 ? g : g * (y * inv_alpha + (T)1);
+}
+
+/* ======================= silu / swish (p0=beta > 0) ======================= */
+FA_INLINE T FA_F(fa_silu_fwd)(T x, T p0, T p1, T p2, T p3)
+{
+    FA__UNUSED4(p0, p1, p2, p3);
+    return FA_F(fa__x_sigmoid)(x, (T)1, 1);
+}
+FA_INLINE T FA_F(fa_silu_bwd)(T g, T x, T p0, T p1, T p2, T p3)
+{
+    FA__UNUSED4(p0, p1, p2, p3);
+    return g * FA_F(fa__x_sigmoid_d)(x, (T)1, 1);
+}
+FA_INLINE T FA_F(fa_swish_fwd)(T x, T beta, T p1, T p2, T p3)
+{
+    (void)p1; (void)p2; (void)p3;
+    return FA_F(fa__x_sigmoid)(x, beta, 0);
+}
+FA_INLINE T FA_F(fa_swish_bwd)(T g, T x, T beta, T p1, T p2, T p3)
+{
+    (void)p1; (void)p2; (void)p3;
+    return g * FA_F(fa__x_sigmoid_d)(x, beta, 0);
+}
+
+/* ======================= mish ======================= */
+/* t = tanh(softplus(x)) with e = exp(-|x|):
+ *   x <= 0: n = e(e+2), t = n/(n+2);   x > 0: t = (1+2e)/(1+2e+2e^2). */
+FA_INLINE T FA_F(fa_mish_fwd)(T x, T p0, T p1, T p2, T p3)
+{
+    FA__UNUSED4(p0, p1, p2, p3);
+    T s2;
+    T a = FA_F(fa_exp_neg_parts)(-FA_F(fa_abs)(x), &s2);
+    T e = a * s2;
+    T xm = x < -FA__MAXV ? -FA__MAXV : x;
+    T e2 = e + (T)2;
+    T u = (T)1 + (e + e);
+    T num = x > 0 ? x * u : (xm * (a * e2)) * s2;
+    T den = x > 0 ? u + (T)2 * (e * e) : e * e2 + (T)2;
+    return num / den;
+}
+/* mish' = t + x sigma(x) (1 - t^2):
+ *   x <= 0: e((e+2)D + 4x(1+e)) / D^2,      D = e(e+2) + 2
+ *   x > 0 : ((1+2e)D + 4x e^2 (1+e)) / D^2,  D = 1 + 2e + 2e^2 */
+FA_INLINE T FA_F(fa_mish_bwd)(T g, T x, T p0, T p1, T p2, T p3)
+{
+    FA__UNUSED4(p0, p1, p2, p3);
+    T s2;
+    T a = FA_F(fa_exp_neg_parts)(-FA_F(fa_abs)(x), &s2);
+    T e = a * s2;
+    T xc = x < -FA__BIGX ? -FA__BIGX : (x > FA__BIGX ? FA__BIGX : x);
+    T e2 = e + (T)2, e1 = (T)1 + e;
+    T u = (T)1 + (e + e);
+    T Dn = e * e2 + (T)2;
+    T Dp = u + (T)2 * (e * e);
+    T x4 = (T)4 * xc;
+    T numn = (a * (e2 * Dn + x4 * e1)) * s2;
+    T nump = u * Dp + x4 * ((e * e) * e1);
+    T D = x > 0 ? Dp : Dn;
+    T num = x > 0 ? nump : numn;
+    return g * (num / (D * D));
+}
+
+/* ======================= gelu (tanh approximation) ======================= */
+/* 0.5x(1+tanh(v)) == x * sigmoid(w), w = 2v (no cancellation) */
+FA_INLINE T FA_F(fa_gelu_tanh_fwd)(T x, T p0, T p1, T p2, T p3)
+{
+    FA__UNUSED4(p0, p1, p2, p3);
+    T xc = x < -FA__GT_XMAX ? -FA__GT_XMAX : (x > FA__GT_XMAX ? FA__GT_XMAX : x);
+    T zl, s2;
+    T zh = FA_F(fa__gelut_z)(xc, &zl);
+    T a = FA_F(fa_exp_neg_parts)(zh, &s2);
+    a = a + a * zl;
+    T e = a * s2;
+    T num = x > 0 ? x : (xc * a) * s2;
+    return num / ((T)1 + e);
+}
+/* d = s(w) (1 + x w' s(-w)),  w' = 2k(1 + 3*0.044715 x^2) */
+FA_INLINE T FA_F(fa_gelu_tanh_bwd)(T g, T x, T p0, T p1, T p2, T p3)
+{
+    FA__UNUSED4(p0, p1, p2, p3);
+    T xc = x < -FA__GT_XMAX ? -FA__GT_XMAX : (x > FA__GT_XMAX ? FA__GT_XMAX : x);
+    T zl, s2;
+    T zh = FA_F(fa__gelut_z)(xc, &zl);
+    T a = FA_F(fa_exp_neg_parts)(zh, &s2);
+    a = a + a * zl;
+    T e = a * s2;
+    T D = (T)1 + e;
+    T q = xc * ((T)0x1.9884533d43651p+0 + (T)0x1.b6676bf7450f0p-3 * (xc * xc));
+    T num = x > 0 ? D + q * e : (a * (D + q)) * s2;
+    return g * (num / (D * D));
+}
+
+/* ======================= gelu (erf, exact) ======================= */
+/* y = x * Phi(x); x <= 0: x * Q(|x|), x > 0: x - x * Q(x); Q computed with
+ * full relative accuracy (erfc-type rational, exact a^2), so the negative
+ * tail is accurate down to the underflow threshold. */
+FA_INLINE T FA_F(fa_gelu_erf_fwd)(T x, T p0, T p1, T p2, T p3)
+{
+    FA__UNUSED4(p0, p1, p2, p3);
+    T xc = x < -FA__GE_AMAX ? -FA__GE_AMAX : (x > FA__GE_AMAX ? FA__GE_AMAX : x);
+    T a = FA_F(fa_abs)(xc);
+    T s2;
+    T ea = FA_F(fa__gauss_parts)(a, &s2);
+    T tail = (((xc * ea) * FA_F(fa__gelue_P)(a)) * s2) / FA_F(fa__gelue_Q)(a);
+    return x > 0 ? x - tail : tail;
+}
+/* Phi(x) + x phi(x):  x <= 0: E (R - a c0);  x > 0: 1 - E (R - a c0),
+ * E = exp(-a^2/2), R = P/Qd, c0 = 1/sqrt(2 pi). */
+FA_INLINE T FA_F(fa_gelu_erf_bwd)(T g, T x, T p0, T p1, T p2, T p3)
+{
+    FA__UNUSED4(p0, p1, p2, p3);
+    T xc = x < -FA__GE_AMAX ? -FA__GE_AMAX : (x > FA__GE_AMAX ? FA__GE_AMAX : x);
+    T a = FA_F(fa_abs)(xc);
+    T s2;
+    T ea = FA_F(fa__gauss_parts)(a, &s2);
+    T Qd = FA_F(fa__gelue_Q)(a);
+    T r = FA_F(fa__gelue_P)(a) - (a * (T)0x1.9884533d43651p-2) * Qd;
+    T u = ((ea * r) * s2) / Qd;
+    return g * (x > 0 ? (T)1 - u : u);
+}
+
+/* ======================= tanhshrink ======================= */
+/* |x| < 2: x^3 P(x^2)/Q(x^2) (relative minimax of (x - tanh x)/x^3 on s in
+ * [0,4]); else x - tanh(x) (cancellation factor < 1 there). */
+FA_INLINE T FA_F(fa__tanhshrink_small)(T x)
+{
+    T s = x * x;
+#if FA_IS_DOUBLE
+    T p = 3.186687298495494948547029e-11;
+    p = p * s + 0.000001717478425147870220925872;
+    p = p * s + 0.000412129947209324645632238;
+    p = p * s + 0.02413051050956017174383912;
+    p = p * s + 0.333333333333333333201694;
+    T q = 0.000001766535280960298006492463;
+    q = q * s + 0.0004464758250990815613931969;
+    q = q * s + 0.02828824054833842417580032;
+    q = q * s + 0.4723915315286804958439289;
+    q = q * s + 1.0;
+#else
+    T p = 0.000005693429837621079425574195f;
+    p = p * s + 0.01599095677199342597493804f;
+    p = p * s + 0.3333333322407527815650234f;
+    T q = 0.01730159957059246351557917f;
+    q = q * s + 0.4479728147163272478316581f;
+    q = q * s + 1.0f;
+#endif
+    return (x * s) * (p / q);
+}
+FA_INLINE T FA_F(fa_tanhshrink_fwd)(T x, T p0, T p1, T p2, T p3)
+{
+    FA__UNUSED4(p0, p1, p2, p3);
+    T xs = FA_F(fa_abs)(x) < (T)2 ? x : (T)0;      /* keep the small path finite */
+    T small = FA_F(fa__tanhshrink_small)(xs);
+    T big = x - FA_F(fa__tanh)(x);
+    return FA_F(fa_abs)(x) < (T)2 ? small : big;
+}
+FA_INLINE T FA_F(fa_tanhshrink_bwd)(T g, T x, T p0, T p1, T p2, T p3)
+{
+    FA__UNUSED4(p0, p1, p2, p3);
+    T t = FA_F(fa__tanh)(x);
+    return g * (t * t);
+}
+
+#undef FA__UNUSED4
+#undef FA__MAXV
+#undef FA__TANH_ZLO
+#undef FA__GT_XMAX
+#undef FA__GE_AMAX
+#undef FA__BIGX
+#undef FA__BIGP

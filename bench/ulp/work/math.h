@@ -1,0 +1,259 @@
+/* fa_math.h: branch-free, auto-vectorizable scalar primitives for the
+ * transcendental activations (float `_f` and double `_d`).
+ *
+ * Rules (see shared/reference/math.md, sections 6-8):
+ *  - no libm calls; every conditional is a value select `c ? a : b` that GCC
+ *    if-converts under -fno-trapping-math; compares are false for NaN, so the
+ *    clamps below pass NaN through and NaN propagates arithmetically;
+ *  - all exp-type primitives take a NON-POSITIVE argument (0 < e <= 1);
+ *  - 2^n is built from the bits of a "magic-biased" float (shift left only:
+ *    no float->int conversion, no 64-bit arithmetic shift, works on SSE2);
+ *  - exp results in the subnormal range are produced as a * s2 with two normal
+ *    factors (one final rounding, no flush); callers that multiply by x apply
+ *    s2 last (x * a * s2) so x*sigmoid-type products keep their accuracy;
+ *  - error-free transforms use fma()/fmaf() only when the target has FMA,
+ *    otherwise a Veltkamp/Dekker split (fmaf would be a libm call on SSE2).
+ * Measured accuracy: bench/ulp/RESULTS.md. */
+#ifndef FA_MATH_H
+#define FA_MATH_H
+
+#include "fa_defs.h"
+
+#if defined(__FMA__) || defined(__AVX2__) || defined(__ARM_FEATURE_FMA)
+#  define FA_HAVE_FMA 1
+#else
+#  define FA_HAVE_FMA 0
+#endif
+
+/* ======================================================================= */
+/* float                                                                   */
+/* ======================================================================= */
+
+#define FA_F_MAGIC 0x1.8p23f                 /* 1.5*2^23: round-to-integer */
+#define FA_F_MAGIC_B (0x1.8p23f + 127.0f)    /* same, exponent bias folded in */
+#define FA_F_LOG2E 0x1.715476p+0f
+#define FA_F_LN2_HI 0x1.62E400p-1f           /* 15 significant bits: n*hi exact for |n| < 512 */
+#define FA_F_LN2_LO 0x1.7F7D1Cp-20f
+#define FA_F_EXP_LO (-104.0f)                /* exp(z) < 2^-150 below: result 0 */
+#define FA_F_EXPM1_LO (-20.0f)               /* expm1(z) == -1.0f below -17.33 */
+
+/* expm1(t) - t = t*p, p = t*(c2 + t*(c3 + ...)), |t| <= ln2/2
+ * (XNNPACK rr2-p6 coefficients, 0.95 ULP for expm1). */
+FA_INLINE float fa_expm1_poly_f(float t)
+{
+    float p = 0x1.6b7338p-10f;
+    p = p * t + 0x1.12278Ep-7f;
+    p = p * t + 0x1.555716p-5f;
+    p = p * t + 0x1.5554B0p-3f;
+    p = p * t + 0x1.FFFFFEp-2f;
+    return p * t;
+}
+
+/* exp(z), z <= 0, as a product a * (*s2) of two normal numbers (exact scaling
+ * split 2^n = 2^n1 * 2^(n-n1)); a == 0 for z < -104 (exp rounds to 0 there).
+ * z = NaN -> a = NaN.  Max error of a*s2 ~ 1 ULP (subnormal results: one
+ * rounding). */
+FA_INLINE float fa_exp_neg_parts_f(float z, float *s2)
+{
+    float zc = z < FA_F_EXP_LO ? FA_F_EXP_LO : z;
+    float n = (zc * FA_F_LOG2E + FA_F_MAGIC) - FA_F_MAGIC;   /* round(z/ln2) in [-150, 0] */
+    float m1 = n * 0.5f + FA_F_MAGIC_B;                        /* n1 + 127 in the low bits */
+    float n1 = m1 - FA_F_MAGIC_B;
+    float m2 = (n - n1) + FA_F_MAGIC_B;
+    float sc1 = fa_u2f(fa_f2u(m1) << 23);                      /* 2^n1 */
+    float sc2 = fa_u2f(fa_f2u(m2) << 23);                      /* 2^(n-n1) */
+    float t = n * -FA_F_LN2_HI + zc;                           /* exact */
+    t = n * -FA_F_LN2_LO + t;
+    float p = fa_expm1_poly_f(t);
+    float q = p * t + t;                                       /* expm1(t) */
+    float a = q * sc1 + sc1;
+    *s2 = sc2;
+    return z < FA_F_EXP_LO ? 0.0f : a;
+}
+
+/* exp(z) for z <= 0: z=-inf -> +0, NaN -> NaN, subnormal results not flushed. */
+FA_INLINE float fa_exp_neg_f(float z)
+{
+    float s2;
+    float a = fa_exp_neg_parts_f(z, &s2);
+    return a * s2;
+}
+
+/* expm1(z) for z <= 0: -inf -> -1, -0 -> -0, NaN -> NaN. ~1 ULP. */
+FA_INLINE float fa_expm1_neg_f(float z)
+{
+    float zc = z < FA_F_EXPM1_LO ? FA_F_EXPM1_LO : z;
+    float nb = zc * FA_F_LOG2E + FA_F_MAGIC_B;                 /* n + 127 in the low bits */
+    float n = nb - FA_F_MAGIC_B;
+    float s = fa_u2f(fa_f2u(nb) << 23);                        /* 2^n, n in [-29, 0] */
+    float t = n * -FA_F_LN2_HI + zc;
+    t = n * -FA_F_LN2_LO + t;
+    float p = fa_expm1_poly_f(t);
+    float ts = t * s;
+    float sm1 = s - 1.0f;
+    float y = p * ts + ts;
+    y = y + sm1;
+    /* expm1(+-0) = +-0 (the sum above gives +0); a select, not bit ops on z:
+     * GCC 12 pushes such masks through an earlier clamp select of the caller
+     * and SSE2 has no 64-bit vcond (the double loop then stays scalar) */
+    return z == 0.0f ? z : y;
+}
+
+/* log1p(u) for u in [0, 1] (also fine for NaN -> NaN).
+ * 1+u = 2^k (1+f), f in [sqrt(1/2)-1, sqrt(2)-1], f computed exactly as
+ * hi + lo (Fast2Sum), log1p(f) = f + f^2 P(f), P: degree-8 fit (0.9 ULP). */
+FA_INLINE float fa_log1p_01_f(float u)
+{
+    int big = u > 0x1.a82799p-2f;                              /* 1+u > sqrt(2) */
+    float a = 0.5f * u;
+    float fh1 = a - 0.5f;                                      /* (1+u)/2 - 1, |.| <= 0.293 */
+    float fl1 = a - (fh1 + 0.5f);                              /* exact rounding error */
+    float f = big ? fh1 : u;
+    float fl = big ? fl1 : 0.0f;
+    float k = big ? 1.0f : 0.0f;
+    float p = -0.07673641501674025f;                           /* deg-8 Chebyshev fit, see bench/ulp/fit/l1pfit.py */
+    p = p * f + 0.1272267278801096f;
+    p = p * f + -0.1312755565128765f;
+    p = p * f + 0.14204855952571013f;
+    p = p * f + -0.16626645629127462f;
+    p = p * f + 0.20001234461093456f;
+    p = p * f + -0.25000781239812697f;
+    p = p * f + 0.33333330028354796f;
+    p = p * f + -0.4999999764977098f;
+    float f2 = f * f;
+    float r = f2 * p + f;                                      /* log1p(f) */
+    float corr = fl * (1.0f - f) + k * -2.12194440e-4f;        /* fl/(1+f) + k*(ln2 - 0.693359375) */
+    return k * 0.693359375f + (r + corr);
+}
+
+/* Error-free product: hi + lo == a * b exactly (no over/underflow assumed). */
+FA_INLINE float fa_twoprod_f(float a, float b, float *lo)
+{
+    float h = a * b;
+#if FA_HAVE_FMA
+    *lo = fmaf(a, b, -h);
+#else
+    float ca = 4097.0f * a, cb = 4097.0f * b;
+    float ah = ca - (ca - a), al = a - ah;
+    float bh = cb - (cb - b), bl = b - bh;
+    *lo = ((ah * bh - h) + ah * bl + al * bh) + al * bl;
+#endif
+    return h;
+}
+
+/* ======================================================================= */
+/* double                                                                  */
+/* ======================================================================= */
+
+#define FA_D_MAGIC 0x1.8p52
+#define FA_D_MAGIC_B (0x1.8p52 + 1023.0)
+#define FA_D_LOG2E 0x1.71547652b82fep+0
+#define FA_D_LN2_HI 6.93147180369123816490e-01  /* 32 significant bits (fdlibm) */
+#define FA_D_LN2_LO 1.90821492927058770002e-10
+#define FA_D_EXP_LO (-746.0)                     /* exp(z) < 2^-1075 below */
+#define FA_D_EXPM1_LO (-45.0)
+
+/* expm1(t) - t = t^2 * P(t), |t| <= ln2/2 (AOR advsimd expm1 coefficients). */
+FA_INLINE double fa_expm1_poly_d(double t)
+{
+    double p = 0x1.1f143d060a28ap-29;
+    p = p * t + 0x1.af5eedae67435p-26;
+    p = p * t + 0x1.27e517fc0d54bp-22;
+    p = p * t + 0x1.71ddf82db5bb4p-19;
+    p = p * t + 0x1.a01a018b4ecbbp-16;
+    p = p * t + 0x1.a01a01affa35dp-13;
+    p = p * t + 0x1.6c16c16c1b5f3p-10;
+    p = p * t + 0x1.111111110f663p-7;
+    p = p * t + 0x1.555555555554bp-5;
+    p = p * t + 0x1.5555555555559p-3;
+    p = p * t + 0.5;
+    return p * t;                                              /* expm1(t) ~ t + t*p */
+}
+
+FA_INLINE double fa_exp_neg_parts_d(double z, double *s2)
+{
+    double zc = z < FA_D_EXP_LO ? FA_D_EXP_LO : z;
+    double n = (zc * FA_D_LOG2E + FA_D_MAGIC) - FA_D_MAGIC;     /* [-1077, 0] */
+    double m1 = n * 0.5 + FA_D_MAGIC_B;
+    double n1 = m1 - FA_D_MAGIC_B;
+    double m2 = (n - n1) + FA_D_MAGIC_B;
+    double sc1 = fa_u2d(fa_d2u(m1) << 52);
+    double sc2 = fa_u2d(fa_d2u(m2) << 52);
+    double t = n * -FA_D_LN2_HI + zc;
+    t = n * -FA_D_LN2_LO + t;
+    double p = fa_expm1_poly_d(t);
+    double q = p * t + t;
+    double a = q * sc1 + sc1;
+    *s2 = sc2;
+    return z < FA_D_EXP_LO ? 0.0 : a;
+}
+
+FA_INLINE double fa_exp_neg_d(double z)
+{
+    double s2;
+    double a = fa_exp_neg_parts_d(z, &s2);
+    return a * s2;
+}
+
+FA_INLINE double fa_expm1_neg_d(double z)
+{
+    double zc = z < FA_D_EXPM1_LO ? FA_D_EXPM1_LO : z;
+    double nb = zc * FA_D_LOG2E + FA_D_MAGIC_B;
+    double n = nb - FA_D_MAGIC_B;
+    double s = fa_u2d(fa_d2u(nb) << 52);
+    double t = n * -FA_D_LN2_HI + zc;
+    t = n * -FA_D_LN2_LO + t;
+    double p = fa_expm1_poly_d(t);
+    double ts = t * s;
+    double sm1 = s - 1.0;
+    double y = p * ts + ts;
+    y = y + sm1;
+    return z == 0.0 ? z : y;
+}
+
+/* log1p(u), u in [0,1]: same reduction as the float version, then fdlibm
+ * log1p core: s = f/(2+f), R(s^2) with Lg1..Lg7 (< 1 ULP). */
+FA_INLINE double fa_log1p_01_d(double u)
+{
+    int big = u > 0x1.a827999fcef32p-2;             /* 1+u > sqrt(2) */
+    double a = 0.5 * u;
+    double fh1 = a - 0.5;
+    double fl1 = a - (fh1 + 0.5);
+    double f = big ? fh1 : u;
+    double fl = big ? fl1 : 0.0;
+    double k = big ? 1.0 : 0.0;
+    double s = f / (2.0 + f);
+    double z = s * s, w = z * z;
+    double t1 = w * (3.999999999940941908e-01 + w * (2.222219843214978396e-01 + w * 1.531383769920937332e-01));
+    double t2 = z * (6.666666666666735130e-01 + w * (2.857142874366239149e-01
+                 + w * (1.818357216161805012e-01 + w * 1.479819860511658591e-01)));
+    double R = t2 + t1;
+    double hfsq = 0.5 * f * f;
+    double corr = fl * (1.0 - f) + k * FA_D_LN2_LO;
+    return k * FA_D_LN2_HI + ((f - (hfsq - (s * (hfsq + R) + corr))));
+}
+
+FA_INLINE double fa_twoprod_d(double a, double b, double *lo)
+{
+    double h = a * b;
+#if FA_HAVE_FMA
+    *lo = fma(a, b, -h);
+#else
+    double ca = 134217729.0 * a, cb = 134217729.0 * b;
+    double ah = ca - (ca - a), al = a - ah;
+    double bh = cb - (cb - b), bl = b - bh;
+    *lo = ((ah * bh - h) + ah * bl + al * bh) + al * bl;
+#endif
+    return h;
+}
+
+/* hi + lo == a + b exactly (Knuth TwoSum, no magnitude precondition). */
+FA_INLINE double fa_twosum_d(double a, double b, double *lo)
+{
+    double s = a + b;
+    double bb = s - a;
+    *lo = (a - (s - bb)) + (b - bb);
+    return s;
+}
+
+#endif /* FA_MATH_H */
