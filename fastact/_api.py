@@ -206,7 +206,7 @@ def forward(act, fname, vals, x, out, n_threads, inplace):
     if act.kind == "elementwise":
         spec = _spec(act, fname, vals)
         run = _elementwise_fwd
-        if inplace and n_threads is None:
+        if inplace:
             _remember_fast(act, vals, spec)
     elif act.kind == "softmax":
         spec = _softmax_spec(act, fname, vals, x)
@@ -682,10 +682,12 @@ def {name}(x, {pos}*, out=None, n_threads=None):
     return _forward(_act, "{name}", ({vals}), x, out, n_threads, False)
 
 def {name}_(x, {pos}*, n_threads=None):
-    if n_threads is None and _fc:
+    if _fc:
         spec = _fc.get(({vals}))
-        if spec is not None and _kfast(spec, x) is not None:
-            return x
+        if spec is not None:
+            nt = 0 if n_threads is None else n_threads if type(n_threads) is int and n_threads > 0 else -1
+            if nt >= 0 and _kfast(spec, x, nt) is not None:
+                return x
     return _forward(_act, "{name}_", ({vals}), x, None, n_threads, True)
 
 def {name}_backward(grad, x=None, *, y=None, {kw}out=None, n_threads=None):

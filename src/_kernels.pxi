@@ -610,8 +610,9 @@ cdef inline bint _fast_ok(Py_buffer *v) noexcept:
     return PyBuffer_IsContiguous(v, b'A')
 
 
-def fast_inplace(Spec spec, x):
-    """x = f(x) in place when x qualifies for the fast path, else None."""
+def fast_inplace(Spec spec, x, int n_threads):
+    """x = f(x) in place when x qualifies for the fast path, else None.
+    n_threads: 0 for the default policy, else the caller's (checked) count."""
     cdef Py_buffer v
     cdef int nt, rc = 0
     try:
@@ -621,7 +622,7 @@ def fast_inplace(Spec spec, x):
     try:
         if not _fast_ok(&v):
             return None
-        nt = _threads_now()
+        nt = _threads_now() if n_threads == 0 else (1 if _force_single else n_threads)
         with nogil:
             rc = _run_flat(spec.k, 0, v.itemsize == 8, <char *>v.buf, NULL, <char *>v.buf,
                            v.len // v.itemsize, spec.p, nt, spec.grain)

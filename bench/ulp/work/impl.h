@@ -539,7 +539,7 @@ FA_INLINE double fa_gelu_erf_fwd_d(double x, double p0, double p1, double p2, do
     double num = small ? fa__gelue_P_d(a) : (big ? 1.0 : fa__gelue_LN_d(a));
     double den = small ? fa__gelue_Q_d(a) : (big ? s : fa__gelue_LD_d(a));
     double d = num / den;              /* small: R(a); mid: L(a); big: 1/a^2 */
-    double L = (small || big) ? 0.0 : d;
+    double L = small ? 0.0 : (big ? 0.0 : d);
     /* exp(-a^2/2 + L) = sc1 * sc2 * (1 + q) */
     double z = -0.5 * s;
     double n = ((z + L) * FA_D_LOG2E + FA_D_MAGIC) - FA_D_MAGIC;   /* [-1081, 0] */
