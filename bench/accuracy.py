@@ -15,8 +15,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
 import numpy as np  # noqa: E402
 
 from fastact import _dispatch  # noqa: E402
-from fa_testutil import (BWD_LIMIT, CASES, ELEMENTWISE, F32_LIMITS, F64_LIMITS, measure,  # noqa: E402
-                         sweep_inputs)
+from fa_testutil import (ACCURACY_CASES, BWD_LIMIT, F32_LIMITS, F64_LIMITS, measure,  # noqa: E402
+                         params_id, sweep_inputs)
 
 
 def main():
@@ -26,18 +26,18 @@ def main():
     rows = {}
     for v in variants:
         _dispatch.use(v)
-        for name in ELEMENTWISE:
-            p = CASES[name][0]
-            rows.setdefault(name, []).append((
+        for name, p in ACCURACY_CASES:
+            rows.setdefault((name, params_id(p)), []).append((
                 measure(name, p, np.float32, x32), measure(name, p, np.float32, x32, True),
                 measure(name, p, np.float64, x64), measure(name, p, np.float64, x64, True)))
     print(f"Max error in ULP (worst over kernel variants {', '.join(variants)}); "
           f"limits asserted by tests/test_accuracy.py in brackets.\n")
     print("| function | float32 forward | float32 backward | float64 forward | float64 backward |")
     print("|---|---|---|---|---|")
-    for name in ELEMENTWISE:
-        w = np.max(np.array(rows[name]), axis=0)
-        print(f"| {name} | {w[0]:.2f} [{F32_LIMITS[name]}] | {w[1]:.2f} [{BWD_LIMIT}] | "
+    for (name, pid), r in rows.items():
+        w = np.max(np.array(r), axis=0)
+        label = name if pid == "default" else f"{name}({pid})"
+        print(f"| {label} | {w[0]:.2f} [{F32_LIMITS[name]}] | {w[1]:.2f} [{BWD_LIMIT}] | "
               f"{w[2]:.2f} [{F64_LIMITS[name]}] | {w[3]:.2f} [{BWD_LIMIT}] |")
 
 

@@ -153,6 +153,12 @@ F32_LIMITS = {
 F64_LIMITS = dict({k: min(v, 4) for k, v in F32_LIMITS.items()}, gelu=8, tanhshrink=8)
 BWD_LIMIT = 8
 
+# (name, params) swept for accuracy: every activation at its defaults plus the
+# other forms/parameters the limits are promised for
+ACCURACY_CASES = [(n, CASES[n][0]) for n in ELEMENTWISE] + [
+    ("gelu", {"approximate": "tanh"}), ("swish", {"beta": 1.702}),
+    ("softplus", {"beta": 2.0, "threshold": 5.0}), ("elu", {"alpha": 0.5}), ("celu", {"alpha": 2.0})]
+
 
 def sweep_inputs(dtype, n=1_000_000, lo_exp=None, hi_exp=None, seed=0):
     """~n inputs spread evenly over every binade of [2^lo_exp, 2^hi_exp) of

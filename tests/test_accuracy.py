@@ -6,29 +6,31 @@ import numpy as np
 import pytest
 
 from fastact import reference as ref
-from fa_testutil import BWD_LIMIT, CASES, ELEMENTWISE, F32_LIMITS, F64_LIMITS, measure, sweep_inputs
+from fa_testutil import ACCURACY_CASES, BWD_LIMIT, F32_LIMITS, F64_LIMITS, measure, params_id, sweep_inputs
 
 X32 = sweep_inputs(np.float32, 1_000_000)
 X64 = sweep_inputs(np.float64, 200_000, lo_exp=-1022, hi_exp=10)
 
 
-@pytest.mark.parametrize("name", ELEMENTWISE)
-def test_float32_forward_accuracy(name):
-    for params in CASES[name][:1]:
-        got = measure(name, params, np.float32, X32)
-        assert got <= F32_LIMITS[name], f"{name}: {got:.2f} ULP > {F32_LIMITS[name]}"
+IDS = [f"{n}[{params_id(p)}]" for n, p in ACCURACY_CASES]
 
 
-@pytest.mark.parametrize("name", ELEMENTWISE)
-def test_float32_backward_accuracy(name):
-    got = measure(name, CASES[name][0], np.float32, X32, backward=True)
-    assert got <= BWD_LIMIT, f"{name}_backward: {got:.2f} ULP > {BWD_LIMIT}"
+@pytest.mark.parametrize("name,params", ACCURACY_CASES, ids=IDS)
+def test_float32_forward_accuracy(name, params):
+    got = measure(name, params, np.float32, X32)
+    assert got <= F32_LIMITS[name], f"{name}{params}: {got:.2f} ULP > {F32_LIMITS[name]}"
+
+
+@pytest.mark.parametrize("name,params", ACCURACY_CASES, ids=IDS)
+def test_float32_backward_accuracy(name, params):
+    got = measure(name, params, np.float32, X32, backward=True)
+    assert got <= BWD_LIMIT, f"{name}_backward{params}: {got:.2f} ULP > {BWD_LIMIT}"
 
 
 @pytest.mark.skipif(not ref.EXTENDED, reason="float64 checks need an extended-precision long double")
-@pytest.mark.parametrize("name", ELEMENTWISE)
-def test_float64_accuracy(name):
-    got = measure(name, CASES[name][0], np.float64, X64)
-    assert got <= F64_LIMITS[name], f"{name} float64: {got:.2f} ULP > {F64_LIMITS[name]}"
-    got = measure(name, CASES[name][0], np.float64, X64, backward=True)
-    assert got <= BWD_LIMIT, f"{name}_backward float64: {got:.2f} ULP > {BWD_LIMIT}"
+@pytest.mark.parametrize("name,params", ACCURACY_CASES, ids=IDS)
+def test_float64_accuracy(name, params):
+    got = measure(name, params, np.float64, X64)
+    assert got <= F64_LIMITS[name], f"{name}{params} float64: {got:.2f} ULP > {F64_LIMITS[name]}"
+    got = measure(name, params, np.float64, X64, backward=True)
+    assert got <= BWD_LIMIT, f"{name}_backward{params} float64: {got:.2f} ULP > {BWD_LIMIT}"
