@@ -159,5 +159,7 @@ TABLE = (
 BY_NAME = {a.name: a for a in TABLE}
 
 # Minimum elements per thread: below it the fork/join costs more than the
-# work.  Measured on a 2-core EPYC (bench/threads.py).
-GRAIN = {"cheap": 1 << 16, "transc": 1 << 13}
+# work.  Calibrated with bench/threads.py (bench/threads_results.md) on a
+# 2-core machine: two threads win from ~50K elements for memory-bound relu and
+# from ~6K for sigmoid (~4K for gelu); a call splits once it has 2 x GRAIN.
+GRAIN = {"cheap": 1 << 15, "transc": 1 << 12}
