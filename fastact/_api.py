@@ -500,6 +500,23 @@ def _contig(a):
     return np.ascontiguousarray(a, dtype=_compute_dtype(a.dtype))
 
 
+def _target(out, shape, dtype):
+    """Where a kernel writes: `out` itself when it can (native, aligned,
+    C-contiguous), else a new C-contiguous array of the compute dtype."""
+    if out is not None and _direct(out) and out.flags.c_contiguous:
+        return out
+    return np.empty(shape, dtype=dtype)
+
+
+def _deliver(res, out, dtype):
+    """The call's result: `res` in the caller's dtype, or `out` filled from it."""
+    if out is None:
+        return res if res.dtype == dtype else res.astype(dtype)
+    if res is not out:
+        _store(out, res)
+    return out
+
+
 def gated_forward(act, fname, vals, x, out, n_threads):
     x = _as_array(fname, "x", x, writable=False)
     gid, half, outer, M = _gated_setup(act, fname, vals, x)
@@ -514,15 +531,10 @@ def gated_forward(act, fname, vals, x, out, n_threads):
             raise ValueError(f"{fname}: out overlaps x")
     nt = _threads.resolve(n_threads, fname)
     xc = _contig(x)
-    res = out if (out is not None and _direct(out) and out.flags.c_contiguous) else \
-        np.empty(half, dtype=xc.dtype)
+    res = _target(out, half, xc.dtype)
     if x.size:
         _dispatch.state.kernels.gated(gid, 0, None, xc, res, outer, M, nt, GRAIN["transc"])
-    if out is None:
-        return res if res.dtype == x.dtype else res.astype(x.dtype)
-    if res is not out:
-        _store(out, res)
-    return out
+    return _deliver(res, out, x.dtype)
 
 
 def gated_backward(act, fname, vals, grad, x, out, n_threads):
@@ -539,15 +551,10 @@ def gated_backward(act, fname, vals, grad, x, out, n_threads):
             raise ValueError(f"{fname}: out overlaps an input")
     nt = _threads.resolve(n_threads, fname)
     xc, gc = _contig(x), _contig(grad)
-    res = out if (out is not None and _direct(out) and out.flags.c_contiguous) else \
-        np.empty(x.shape, dtype=xc.dtype)
+    res = _target(out, x.shape, xc.dtype)
     if x.size:
         _dispatch.state.kernels.gated(gid, 1, gc, xc, res, outer, M, nt, GRAIN["transc"])
-    if out is None:
-        return res if res.dtype == x.dtype else res.astype(x.dtype)
-    if res is not out:
-        _store(out, res)
-    return out
+    return _deliver(res, out, x.dtype)
 
 
 # ------------------------------------------------------------ fused bias
@@ -654,11 +661,7 @@ def _bias_backward(fname, grad, x, y, bias, act, params, out, n_threads, inplace
         K.bias_rows(k, 2 if from_y else 1, gc.reshape(-1, C), sc.reshape(-1, C), b, res.reshape(-1, C),
                     s.size // C, C, p[0], p[1], p[2], p[3], nt, grain)
     gbias = res.reshape(-1, C).sum(axis=0, dtype=np.float64).astype(res.dtype)
-    if out is None:
-        out = res if res.dtype == grad.dtype else res.astype(grad.dtype)
-    elif res is not out:
-        _store(out, res)
-    return out, gbias
+    return _deliver(res, out, grad.dtype), gbias
 
 
 # ------------------------------------------------------------- generation
