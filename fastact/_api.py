@@ -660,7 +660,7 @@ def _bias_backward(fname, grad, x, y, bias, act, params, out, n_threads, inplace
     if s.size:
         K.bias_rows(k, 2 if from_y else 1, gc.reshape(-1, C), sc.reshape(-1, C), b, res.reshape(-1, C),
                     s.size // C, C, p[0], p[1], p[2], p[3], nt, grain)
-    gbias = res.reshape(-1, C).sum(axis=0, dtype=np.float64).astype(res.dtype)
+    gbias = res.reshape(-1, C).sum(axis=0, dtype=np.float64).astype(grad.dtype)
     return _deliver(res, out, grad.dtype), gbias
 
 
