@@ -204,3 +204,22 @@ def test_stubs_are_current():
     with open(path) as f:
         assert f.read() == _stubs.render(), "regenerate: python -m fastact._stubs > fastact/__init__.pyi"
     assert os.path.exists(os.path.join(os.path.dirname(fastact.__file__), "py.typed"))
+
+
+@pytest.mark.parametrize("name", ["relu", "sigmoid", "gelu"])
+def test_byteswapped_and_unaligned_arrays(name):
+    fns = fastact.get(name)
+    x = np.linspace(-4, 4, 101).astype(np.float32)
+    expect = fns.forward(x)
+    be = x.astype(">f4")                               # non-native byte order
+    np.testing.assert_array_equal(fns.forward(be), expect)
+    fns.forward_(be)
+    assert be.dtype == np.dtype(">f4")
+    np.testing.assert_array_equal(be.astype(np.float32), expect)
+    raw = np.zeros(x.nbytes + 1, np.uint8)
+    un = np.ndarray(x.shape, np.float32, buffer=raw, offset=1)      # misaligned
+    assert not un.flags.aligned
+    un[...] = x
+    fns.forward_(un)
+    np.testing.assert_array_equal(un, expect)
+    np.testing.assert_array_equal(fns.forward(un), fns.forward(expect))
