@@ -126,7 +126,7 @@ TABLE = (
                "x > 0 ? x : alpha*expm1(x)", "F.elu"),
     Activation("selu", (), "elementwise", _simple("selu"), _always, "transc",
                "scale * elu(x, 1.67326...), scale = 1.05070...", "F.selu"),
-    Activation("celu", (_p("alpha", 1.0, "nonzero", "scale"),), "elementwise",
+    Activation("celu", (_p("alpha", 1.0, "pos", "scale (> 0)"),), "elementwise",
                lambda a: ("celu", (a, 1.0 / a, 0.0, 0.0)), _always, "transc",
                "x > 0 ? x : alpha*expm1(x/alpha)", "F.celu"),
     Activation("gelu", (_p("approximate", "none", "approx", "'none' (erf) or 'tanh'"),), "elementwise",
