@@ -264,8 +264,10 @@ def _elementwise_fwd(spec, x, out, nt):
 
 # ---------------------------------------------------------------- backward
 
-def backward(act, fname, vals, grad, x, y, out, n_threads, inplace):
-    given = grad
+def _backward_operands(fname, grad, x, y, out, inplace):
+    """Check the operands every backward takes: exactly one of x / y, grad of
+    the same shape and dtype, and the output (grad itself in place).
+    Returns (grad, saved input or output, from_y, out)."""
     if (x is None) == (y is None):
         raise ValueError(f"{fname}: pass exactly one of x (the forward input) or y= (the forward output)")
     from_y = y is not None
@@ -280,6 +282,12 @@ def backward(act, fname, vals, grad, x, y, out, n_threads, inplace):
         _check_alias(fname, out, "out", grad, "grad")
     if out is not None:
         _check_alias(fname, out, "out" if not inplace else "grad", s, sname)
+    return grad, s, from_y, out
+
+
+def backward(act, fname, vals, grad, x, y, out, n_threads, inplace):
+    given = grad
+    grad, s, from_y, out = _backward_operands(fname, grad, x, y, out, inplace)
     if act.kind == "elementwise":
         spec = _spec(act, fname, vals)
         run = _elementwise_bwd
@@ -632,24 +640,11 @@ def bias_act_backward_(grad, x=None, *, y=None, bias, act="linear", n_threads=No
 
 
 def _bias_backward(fname, grad, x, y, bias, act, params, out, n_threads, inplace):
-    if (x is None) == (y is None):
-        raise ValueError(f"{fname}: pass exactly one of x (the forward input) or y= (the forward output)")
-    from_y = y is not None
-    sname = "y" if from_y else "x"
-    grad = _as_array(fname, "grad", grad, writable=inplace)
-    s = _as_array(fname, sname, y if from_y else x, writable=False)
-    _check_same(fname, grad, "grad", s, sname)
+    grad, s, from_y, out = _backward_operands(fname, grad, x, y, out, inplace)
     row, spec, b = _bias_setup(fname, s, bias, act, params)
     if from_y and not spec[2]:
         raise ValueError(f"{fname}: the derivative of {row.name} cannot be recovered from its output "
                          "with these parameters; pass the forward input x instead")
-    if inplace:
-        out = grad
-    elif out is not None:
-        out = _check_out(fname, out, grad)
-        _check_alias(fname, out, "out", grad, "grad")
-    if out is not None:
-        _check_alias(fname, out, "out", s, sname)
     nt = _threads.resolve(n_threads, fname)
     k, p, _, grain = spec
     C = s.shape[-1]
