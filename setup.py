@@ -39,7 +39,11 @@ IS_X86_64 = platform.machine().lower() in ("x86_64", "amd64", "x64")
 # NaN/inf handling and (GCC 12) set flush-to-zero for the whole process.
 # -fno-trapping-math is what lets GCC if-convert and vectorize the selects.
 SANITIZE = os.environ.get("FASTACT_SANITIZE", "").strip()
-GNU_BASE = ["-fno-math-errno", "-fno-trapping-math", "-std=c11"] + (
+# -ffp-contract=fast: -std=c11 turns GCC's multiply-add contraction off, which
+# leaves every polynomial step as a separate vmulps + vaddps (measured: sigmoid
+# 0.46 -> 0.30 ns/element with it).  The error-free transforms do not depend
+# on it: they use fma()/fmaf() explicitly (src/fa_math.h).
+GNU_BASE = ["-fno-math-errno", "-fno-trapping-math", "-std=c11", "-ffp-contract=fast"] + (
     ["-O1", "-g", "-UNDEBUG", "-fno-omit-frame-pointer"] if DEBUG else ["-O3"]) + (
     [f"-fsanitize={SANITIZE}"] if SANITIZE else [])
 _V3 = ["-mavx2", "-mfma", "-mf16c", "-mbmi", "-mbmi2", "-mlzcnt", "-mmovbe"]
