@@ -39,11 +39,12 @@ IS_X86_64 = platform.machine().lower() in ("x86_64", "amd64", "x64")
 # NaN/inf handling and (GCC 12) set flush-to-zero for the whole process.
 # -fno-trapping-math is what lets GCC if-convert and vectorize the selects.
 SANITIZE = os.environ.get("FASTACT_SANITIZE", "").strip()
-# -ffp-contract=fast: -std=c11 turns GCC's multiply-add contraction off, which
-# leaves every polynomial step as a separate vmulps + vaddps (measured: sigmoid
-# 0.46 -> 0.30 ns/element with it).  The error-free transforms do not depend
-# on it: they use fma()/fmaf() explicitly (src/fa_math.h).
-GNU_BASE = ["-fno-math-errno", "-fno-trapping-math", "-std=c11", "-ffp-contract=fast"] + (
+# -ffp-contract=off: the compiler fuses no multiply-add by itself (clang would
+# by default), so results do not depend on the compiler and the cheap kernels
+# keep PyTorch's twice-rounded a*x + b at their kinks; the transcendental math
+# asks for FMA explicitly (fa_fma_f/_d in src/fa_math.h), which took sigmoid
+# from 0.46 to 0.30 ns/element.
+GNU_BASE = ["-fno-math-errno", "-fno-trapping-math", "-std=c11", "-ffp-contract=off"] + (
     ["-O1", "-g", "-UNDEBUG", "-fno-omit-frame-pointer"] if DEBUG else ["-O3"]) + (
     [f"-fsanitize={SANITIZE}"] if SANITIZE else [])
 _V3 = ["-mavx2", "-mfma", "-mf16c", "-mbmi", "-mbmi2", "-mlzcnt", "-mmovbe"]

@@ -16,7 +16,7 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SRC = os.path.join(ROOT, "src")
-FLAGS = ["-O3", "-fno-math-errno", "-fno-trapping-math", "-std=c11", "-ffp-contract=fast"]
+FLAGS = ["-O3", "-fno-math-errno", "-fno-trapping-math", "-std=c11", "-ffp-contract=off"]
 TARGETS = {
     "baseline": ([], 16),
     "x86_64_v3": (["-mavx2", "-mfma", "-mf16c"], 32),

@@ -25,7 +25,7 @@ SETUP = textwrap.dedent("""
     from setuptools import Extension, setup
     from Cython.Build import cythonize
     ext = Extension("_k_native", ["_k_native.pyx"], include_dirs=[{src!r}],
-                    extra_compile_args=["-O3", "-fno-math-errno", "-fno-trapping-math", "-std=c11", "-ffp-contract=fast",
+                    extra_compile_args=["-O3", "-fno-math-errno", "-fno-trapping-math", "-std=c11", "-ffp-contract=off",
                                         "-march=native", "-fopenmp"],
                     extra_link_args=["-fopenmp"])
     setup(ext_modules=cythonize([ext], include_path=[{src!r}],

@@ -95,7 +95,13 @@ def _kernel_id(kname):
 # -------------------------------------------------------------------- arrays
 
 def _is_staged_dtype(dt):
-    return dt in _STAGED_F32 or dt.name == "bfloat16"
+    r = _STAGED_MEMO.get(dt)
+    if r is None:   # dt.name is slow (~4 us): remember the answer per dtype
+        r = _STAGED_MEMO[dt] = dt in _STAGED_F32 or dt.name == "bfloat16"
+    return r
+
+
+_STAGED_MEMO = {}
 
 
 def _compute_dtype(dt):
@@ -206,8 +212,7 @@ def forward(act, fname, vals, x, out, n_threads, inplace):
     if act.kind == "elementwise":
         spec = _spec(act, fname, vals)
         run = _elementwise_fwd
-        if inplace:
-            _remember_fast(act, vals, spec)
+        _remember_fast(act, vals, spec)
     elif act.kind == "softmax":
         spec = _softmax_spec(act, fname, vals, x)
         run = _softmax_fwd
@@ -227,9 +232,9 @@ def forward(act, fname, vals, x, out, n_threads, inplace):
     return given if inplace else out   # in place on a tensor returns the tensor
 
 
-# Per activation: {parameter values: kernel-module Spec} for the fast path of
-# the in-place forward.  Filled by the general path once a call with those
-# values has been fully validated; emptied when the kernel module changes
+# Per activation: {parameter values: kernel-module Spec} for the fast paths of
+# the forward (in place and into a new array).  Filled by the general path
+# once a call with those values has been fully validated; emptied when the kernel module changes
 # (Spec objects belong to one module).
 _FAST = {a.name: {} for a in TABLE if a.kind == "elementwise"}
 _FAST_NS = []
@@ -252,6 +257,7 @@ def _on_switch():
         cache.clear()
     for ns in _FAST_NS:
         ns["_kfast"] = _dispatch.state.kernels.fast_inplace
+        ns["_kcopy"] = _dispatch.state.kernels.fast_copy
 
 
 _dispatch.on_switch(_on_switch)
@@ -677,6 +683,14 @@ class Functions:
 
 _TEMPLATE = '''
 def {name}(x, {pos}*, out=None, n_threads=None):
+    if _fc and out is None and type(x) is _ndarray:
+        spec = _fc.get(({vals}))
+        if spec is not None:
+            nt = 0 if n_threads is None else n_threads if type(n_threads) is int and n_threads > 0 else -1
+            if nt >= 0:
+                y = _kcopy(spec, x, nt, _empty_like)
+                if y is not None:
+                    return y
     return _forward(_act, "{name}", ({vals}), x, out, n_threads, False)
 
 def {name}_(x, {pos}*, n_threads=None):
@@ -758,7 +772,9 @@ def _generate():
             _FUNCTIONS[act.name] = Functions(act, [fns[0], None, fns[1], None])
             continue
         ns = {"_forward": forward, "_backward": backward, "_act": act,
-              "_fc": _FAST.get(act.name, {}), "_kfast": _dispatch.state.kernels.fast_inplace}
+              "_fc": _FAST.get(act.name, {}), "_kfast": _dispatch.state.kernels.fast_inplace,
+              "_kcopy": _dispatch.state.kernels.fast_copy, "_ndarray": np.ndarray,
+              "_empty_like": np.empty_like}
         _FAST_NS.append(ns)
         vals = "".join(p.name + ", " for p in act.params)
         src = _TEMPLATE.format(name=act.name, pos=_param_list(act, True), kw=_param_list(act, True),

@@ -629,3 +629,38 @@ def fast_inplace(Spec spec, x, int n_threads):
     finally:
         PyBuffer_Release(&v)
     return x
+
+
+def fast_copy(Spec spec, x, int n_threads, empty_like):
+    """A new array f(x) when x qualifies for the fast path (native float32/64,
+    aligned, C- or F-contiguous), else None.  empty_like(x) allocates the
+    result in x's memory order (np.empty_like), so both are walked flat."""
+    cdef Py_buffer vx, vy
+    cdef int nt, i, rc = 0
+    cdef bint same
+    try:
+        PyObject_GetBuffer(x, &vx, PyBUF_RECORDS_RO)
+    except Exception:
+        return None
+    try:
+        if not _fast_ok(&vx):
+            return None
+        y = empty_like(x)
+        PyObject_GetBuffer(y, &vy, PyBUF_RECORDS)
+        try:
+            same = vy.ndim == vx.ndim and vy.itemsize == vx.itemsize and _fast_ok(&vy)
+            i = 0
+            while same and i < vx.ndim:
+                same = vx.shape[i] == vy.shape[i] and (vx.shape[i] <= 1 or vx.strides[i] == vy.strides[i])
+                i += 1
+            if not same:
+                return None
+            nt = _threads_now() if n_threads == 0 else (1 if _force_single else n_threads)
+            with nogil:
+                rc = _run_flat(spec.k, 0, vx.itemsize == 8, <char *>vx.buf, NULL, <char *>vy.buf,
+                               vx.len // vx.itemsize, spec.p, nt, spec.grain)
+        finally:
+            PyBuffer_Release(&vy)
+    finally:
+        PyBuffer_Release(&vx)
+    return y

@@ -89,15 +89,18 @@ FA_INLINE T FA_F(fa__tanh)(T x)
 {
     T z = -FA_F(fa_abs)(x);
     z = z < FA__TANH_ZLO ? FA__TANH_ZLO : z;
+#if FA_IS_DOUBLE
     T m = FA_F(fa_expm1_neg)(z + z);
     T t = m / (m + (T)2);                       /* <= 0 (-0 for x = +-0) */
-#if FA_IS_DOUBLE
     /* flip the sign of t unless x is negative (bit ops on t only: a copysign
      * here makes GCC 12 push the abs mask through the clamp select, which has
      * no SSE2 V2DI vcond and blocks vectorization of the baseline build) */
     return fa_u2d(fa_d2u(t) ^ (~fa_d2u(x) & 0x8000000000000000ull));
 #else
-    return fa_u2f(fa_f2u(t) ^ (~fa_f2u(x) & 0x80000000u));
+    T m = fa__expm1_neg_core_f(z + z);          /* 2z >= -19; +0 for x = +-0 */
+    T t = m / (m + (T)2);                       /* <= 0 or +0 */
+    /* |t| with the sign of x: one bitwise select (vpternlogd on AVX-512) */
+    return fa_u2f((fa_f2u(t) & 0x7fffffffu) | (fa_f2u(x) & 0x80000000u));
 #endif
 }
 
@@ -382,7 +385,7 @@ FA_INLINE T FA_F(fa_mish_bwd)(T g, T x, T p0, T p1, T p2, T p3)
     T xc = x < -FA__BIGX ? -FA__BIGX : (x > FA__BIGX ? FA__BIGX : x);
     T e2 = e + (T)2, e1 = (T)1 + e;
     T u = (T)1 + (e + e);
-    T Dn = e * e2 + (T)2;
+    T Dn = FA_F(fa_fma)(e, e2, (T)2);
     T Dp = u + (T)2 * (e * e);
     T x4 = (T)4 * xc;
     /* x <= 0: (e+2)(e^2+2e+2) + 4x(1+e) as a polynomial in e, Horner form
@@ -443,47 +446,47 @@ FA_INLINE T FA_F(fa_gelu_tanh_bwd)(T g, T x, T p0, T p1, T p2, T p3)
 FA_INLINE double fa__gelue_P_d(double a)
 {
     double p = 0x1.a342f476ad928p-19;
-    p = p * a + 0x1.63f559c4a6cbfp-14;
-    p = p * a + 0x1.1e5312ef5faa7p-10;
-    p = p * a + 0x1.1b30194355dbfp-7;
-    p = p * a + 0x1.77da53222ed45p-5;
-    p = p * a + 0x1.574e1a693f2f5p-3;
-    p = p * a + 0x1.a862d2f90b340p-2;
-    p = p * a + 0x1.494cf5e174c59p-1;
-    p = p * a + 0x1.0000000000000p-1;
+    p = FA_F(fa_fma)(p, a, 0x1.63f559c4a6cbfp-14);
+    p = FA_F(fa_fma)(p, a, 0x1.1e5312ef5faa7p-10);
+    p = FA_F(fa_fma)(p, a, 0x1.1b30194355dbfp-7);
+    p = FA_F(fa_fma)(p, a, 0x1.77da53222ed45p-5);
+    p = FA_F(fa_fma)(p, a, 0x1.574e1a693f2f5p-3);
+    p = FA_F(fa_fma)(p, a, 0x1.a862d2f90b340p-2);
+    p = FA_F(fa_fma)(p, a, 0x1.494cf5e174c59p-1);
+    p = FA_F(fa_fma)(p, a, 0x1.0000000000000p-1);
     return p;
 }
 FA_INLINE double fa__gelue_Q_d(double a)
 {
     double q = 0x1.06bbb230d8325p-17;
-    q = q * a + 0x1.be20b720171bep-13;
-    q = q * a + 0x1.67e1719a0c4a6p-9;
-    q = q * a + 0x1.6668cc1cb8e1ap-6;
-    q = q * a + 0x1.e2358e4a413d6p-4;
-    q = q * a + 0x1.c40633ee31955p-2;
-    q = q * a + 0x1.25fbc34927902p+0;
-    q = q * a + 0x1.fde95c3b41ea0p+0;
-    q = q * a + 0x1.0ac78fc00b3c1p+1;
-    q = q * a + 0x1.0000000000000p+0;
+    q = FA_F(fa_fma)(q, a, 0x1.be20b720171bep-13);
+    q = FA_F(fa_fma)(q, a, 0x1.67e1719a0c4a6p-9);
+    q = FA_F(fa_fma)(q, a, 0x1.6668cc1cb8e1ap-6);
+    q = FA_F(fa_fma)(q, a, 0x1.e2358e4a413d6p-4);
+    q = FA_F(fa_fma)(q, a, 0x1.c40633ee31955p-2);
+    q = FA_F(fa_fma)(q, a, 0x1.25fbc34927902p+0);
+    q = FA_F(fa_fma)(q, a, 0x1.fde95c3b41ea0p+0);
+    q = FA_F(fa_fma)(q, a, 0x1.0ac78fc00b3c1p+1);
+    q = FA_F(fa_fma)(q, a, 0x1.0000000000000p+0);
     return q;
 }
 /* S(w) (c0 = 0: h = 1 - w S) or c0 S(w) (c0 = 1) */
 FA_INLINE double fa__gelue_S_d(double w, int c0)
 {
     double p = c0 ? -0x1.4b1597025d6eep+40 : -0x1.9ef3e2b961844p+41;
-    p = p * w + (c0 ? 0x1.464c5f4bfd9f0p+38 : 0x1.98f44d95e639ap+39);
-    p = p * w + (c0 ? -0x1.399e7378227ecp+35 : -0x1.891024e63d7b0p+36);
-    p = p * w + (c0 ? 0x1.9622b3a49a33ep+31 : 0x1.fd03f349d4668p+32);
-    p = p * w + (c0 ? -0x1.a55fff2b27e0cp+27 : -0x1.080ebfd07cf5fp+29);
-    p = p * w + (c0 ? 0x1.9165156a4b371p+23 : 0x1.f712e7d8cc412p+24);
-    p = p * w + (c0 ? -0x1.87a95735a6759p+19 : -0x1.eadff80c1e86ep+20);
-    p = p * w + (c0 ? 0x1.a4c4e6bc5f38ap+15 : 0x1.07ad8ec03f65bp+17);
-    p = p * w + (c0 ? -0x1.032b43b97c7e7p+12 : -0x1.44d1f6f2178fdp+13);
-    p = p * w + (c0 ? 0x1.78ffd0752e609p+8 : 0x1.d87f9f0b3bfb8p+9);
-    p = p * w + (c0 ? -0x1.4f1c8ab47a0adp+5 : -0x1.a3fffe05f05fap+6);
-    p = p * w + (c0 ? 0x1.7efc0e0481930p+2 : 0x1.dffffff9d2cf0p+3);
-    p = p * w + (c0 ? -0x1.32633e6dee88ap+0 : -0x1.7ffffffffaf8ap+1);
-    p = p * w + (c0 ? 0x1.9884533d4363cp-2 : 0x1.fffffffffffe7p-1);
+    p = fa_fma_d(p, w, (c0 ? 0x1.464c5f4bfd9f0p+38 : 0x1.98f44d95e639ap+39));
+    p = fa_fma_d(p, w, (c0 ? -0x1.399e7378227ecp+35 : -0x1.891024e63d7b0p+36));
+    p = fa_fma_d(p, w, (c0 ? 0x1.9622b3a49a33ep+31 : 0x1.fd03f349d4668p+32));
+    p = fa_fma_d(p, w, (c0 ? -0x1.a55fff2b27e0cp+27 : -0x1.080ebfd07cf5fp+29));
+    p = fa_fma_d(p, w, (c0 ? 0x1.9165156a4b371p+23 : 0x1.f712e7d8cc412p+24));
+    p = fa_fma_d(p, w, (c0 ? -0x1.87a95735a6759p+19 : -0x1.eadff80c1e86ep+20));
+    p = fa_fma_d(p, w, (c0 ? 0x1.a4c4e6bc5f38ap+15 : 0x1.07ad8ec03f65bp+17));
+    p = fa_fma_d(p, w, (c0 ? -0x1.032b43b97c7e7p+12 : -0x1.44d1f6f2178fdp+13));
+    p = fa_fma_d(p, w, (c0 ? 0x1.78ffd0752e609p+8 : 0x1.d87f9f0b3bfb8p+9));
+    p = fa_fma_d(p, w, (c0 ? -0x1.4f1c8ab47a0adp+5 : -0x1.a3fffe05f05fap+6));
+    p = fa_fma_d(p, w, (c0 ? 0x1.7efc0e0481930p+2 : 0x1.dffffff9d2cf0p+3));
+    p = fa_fma_d(p, w, (c0 ? -0x1.32633e6dee88ap+0 : -0x1.7ffffffffaf8ap+1));
+    p = fa_fma_d(p, w, (c0 ? 0x1.9884533d4363cp-2 : 0x1.fffffffffffe7p-1));
     return p;
 }
 /* exp(-a^2/2) = sc1 * sc2 * (1 + q), returns q; a in [0, 38.7] (both scales
@@ -494,16 +497,16 @@ FA_INLINE double fa__gauss_q_d(double a, double *s, double *sc1, double *sc2)
     double h = fa_twoprod_d(a, a, &l);
     double z = -0.5 * h;
     double n = (z * FA_D_LOG2E + FA_D_MAGIC) - FA_D_MAGIC;   /* [-1081, 0] */
-    double m1 = n * 0.5 + FA_D_MAGIC_B;
+    double m1 = FA_F(fa_fma)(n, 0.5, FA_D_MAGIC_B);
     double n1 = m1 - FA_D_MAGIC_B;
     double m2 = (n - n1) + FA_D_MAGIC_B;
     *sc1 = fa_u2d(fa_d2u(m1) << 52);
     *sc2 = fa_u2d(fa_d2u(m2) << 52);
-    double t = n * -FA_D_LN2_HI + z;                        /* exact */
+    double t = FA_F(fa_fma)(n, -FA_D_LN2_HI, z);                        /* exact */
     t = t + (n * -FA_D_LN2_LO + -0.5 * l);
     *s = h;
     double p = fa_expm1_poly_d(t);
-    return p * t + t;
+    return FA_F(fa_fma)(p, t, t);
 }
 #  define FA__GE_A0 6.0
 /* mid branch (2 < a <= 6): L(a) = log h(a) as a (7,7) rational in a
@@ -512,25 +515,25 @@ FA_INLINE double fa__gauss_q_d(double a, double *s, double *sc1, double *sc2)
 FA_INLINE double fa__gelue_LN_d(double a)
 {
     double p = -0x1.43efb902fac55p-26;
-    p = p * a + 0x1.47ddf753e95b6p-20;
-    p = p * a + -0x1.6fd3466b5079ap-5;
-    p = p * a + -0x1.45555c8b8f0cap-1;
-    p = p * a + -0x1.c04e5b86ad6f9p+1;
-    p = p * a + -0x1.63c1692fbf2eap+3;
-    p = p * a + -0x1.26aaf69a0641ep+4;
-    p = p * a + -0x1.d673f016a437ep+1;
+    p = FA_F(fa_fma)(p, a, 0x1.47ddf753e95b6p-20);
+    p = FA_F(fa_fma)(p, a, -0x1.6fd3466b5079ap-5);
+    p = FA_F(fa_fma)(p, a, -0x1.45555c8b8f0cap-1);
+    p = FA_F(fa_fma)(p, a, -0x1.c04e5b86ad6f9p+1);
+    p = FA_F(fa_fma)(p, a, -0x1.63c1692fbf2eap+3);
+    p = FA_F(fa_fma)(p, a, -0x1.26aaf69a0641ep+4);
+    p = FA_F(fa_fma)(p, a, -0x1.d673f016a437ep+1);
     return p;
 }
 FA_INLINE double fa__gelue_LD_d(double a)
 {
     double q = 0x1.6f858a251ad66p-5;
-    q = q * a + 0x1.45b0ee8d15a11p-1;
-    q = q * a + 0x1.cd7e9b1af8e0cp+1;
-    q = q * a + 0x1.996d8bac19057p+3;
-    q = q * a + 0x1.a42561473966dp+4;
-    q = q * a + 0x1.f102efb029121p+4;
-    q = q * a + 0x1.a5f689fba3ddap+3;
-    q = q * a + 0x1.0000000000000p+0;
+    q = FA_F(fa_fma)(q, a, 0x1.45b0ee8d15a11p-1);
+    q = FA_F(fa_fma)(q, a, 0x1.cd7e9b1af8e0cp+1);
+    q = FA_F(fa_fma)(q, a, 0x1.996d8bac19057p+3);
+    q = FA_F(fa_fma)(q, a, 0x1.a42561473966dp+4);
+    q = FA_F(fa_fma)(q, a, 0x1.f102efb029121p+4);
+    q = FA_F(fa_fma)(q, a, 0x1.a5f689fba3ddap+3);
+    q = FA_F(fa_fma)(q, a, 0x1.0000000000000p+0);
     return q;
 }
 FA_INLINE double fa_gelu_erf_fwd_d(double x, double p0, double p1, double p2, double p3)
@@ -548,15 +551,15 @@ FA_INLINE double fa_gelu_erf_fwd_d(double x, double p0, double p1, double p2, do
     /* exp(-a^2/2 + L) = sc1 * sc2 * (1 + q) */
     double z = -0.5 * s;
     double n = ((z + L) * FA_D_LOG2E + FA_D_MAGIC) - FA_D_MAGIC;   /* [-1081, 0] */
-    double m1 = n * 0.5 + FA_D_MAGIC_B;
+    double m1 = FA_F(fa_fma)(n, 0.5, FA_D_MAGIC_B);
     double n1 = m1 - FA_D_MAGIC_B;
     double m2 = (n - n1) + FA_D_MAGIC_B;
     double sc1 = fa_u2d(fa_d2u(m1) << 52);
     double sc2 = fa_u2d(fa_d2u(m2) << 52);
-    double t = n * -FA_D_LN2_HI + z;                                /* exact */
+    double t = FA_F(fa_fma)(n, -FA_D_LN2_HI, z);                                /* exact */
     t = t + (n * -FA_D_LN2_LO + (L - 0.5 * l));
     double q = fa_expm1_poly_d(t);
-    q = q * t + t;
+    q = FA_F(fa_fma)(q, t, t);
     /* big: c0 h = c0 - w c0 S(w), c0 = c0hi + c0lo */
     double c0h = 0x1.9884533d43651p-2 + (-0x1.cbc0d30ebfd15p-56 - (big ? d : 0.0) * fa__gelue_S_d(d, 1));
     double f = small ? xc * d : (xc < 0 ? -c0h : c0h);
@@ -589,21 +592,21 @@ FA_INLINE T FA_F(fa__gelue_P)(T a)
 {
 #if FA_IS_DOUBLE
     T p = 0.000001385284150689920197207422;
-    p = p * a + 0.00003724255719748781519239876;
-    p = p * a + 0.0004902712314090737391783674;
-    p = p * a + 0.004088198328255942650113992;
-    p = p * a + 0.02361674965377641224270173;
-    p = p * a + 0.09767952947951915280899417;
-    p = p * a + 0.2892859111875767508546182;
-    p = p * a + 0.5939773722735688075896376;
-    p = p * a + 0.7748237626106052417890334;
-    p = p * a + 0.499999999999999975397033;
+    p = FA_F(fa_fma)(p, a, 0.00003724255719748781519239876);
+    p = FA_F(fa_fma)(p, a, 0.0004902712314090737391783674);
+    p = FA_F(fa_fma)(p, a, 0.004088198328255942650113992);
+    p = FA_F(fa_fma)(p, a, 0.02361674965377641224270173);
+    p = FA_F(fa_fma)(p, a, 0.09767952947951915280899417);
+    p = FA_F(fa_fma)(p, a, 0.2892859111875767508546182);
+    p = FA_F(fa_fma)(p, a, 0.5939773722735688075896376);
+    p = FA_F(fa_fma)(p, a, 0.7748237626106052417890334);
+    p = FA_F(fa_fma)(p, a, 0.499999999999999975397033);
 #else
     T p = 0.004116430643740512515421585f;
-    p = p * a + 0.04063465688860659397498382f;
-    p = p * a + 0.1832402418157799227976901f;
-    p = p * a + 0.438303121585168523989307f;
-    p = p * a + 0.5000000029182239207925738f;
+    p = FA_F(fa_fma)(p, a, 0.04063465688860659397498382f);
+    p = FA_F(fa_fma)(p, a, 0.1832402418157799227976901f);
+    p = FA_F(fa_fma)(p, a, 0.438303121585168523989307f);
+    p = FA_F(fa_fma)(p, a, 0.5000000029182239207925738f);
 #endif
     return p;
 }
@@ -611,23 +614,23 @@ FA_INLINE T FA_F(fa__gelue_Q)(T a)
 {
 #if FA_IS_DOUBLE
     T q = 0.000003472392420528070370371227;
-    q = q * a + 0.00009335324688861384331783332;
-    q = q * a + 0.001232400123510730661836343;
-    q = q * a + 0.01034094675748377117940445;
-    q = q * a + 0.06042039581228978102162696;
-    q = q * a + 0.2549071456760092460191298;
-    q = q * a + 0.7819077707196660794485315;
-    q = q * a + 1.714161111062338926025692;
-    q = q * a + 2.561014351975417510961332;
-    q = q * a + 2.347532086024065397330834;
-    q = q * a + 1.0;
+    q = FA_F(fa_fma)(q, a, 0.00009335324688861384331783332);
+    q = FA_F(fa_fma)(q, a, 0.001232400123510730661836343);
+    q = FA_F(fa_fma)(q, a, 0.01034094675748377117940445);
+    q = FA_F(fa_fma)(q, a, 0.06042039581228978102162696);
+    q = FA_F(fa_fma)(q, a, 0.2549071456760092460191298);
+    q = FA_F(fa_fma)(q, a, 0.7819077707196660794485315);
+    q = FA_F(fa_fma)(q, a, 1.714161111062338926025692);
+    q = FA_F(fa_fma)(q, a, 2.561014351975417510961332);
+    q = FA_F(fa_fma)(q, a, 2.347532086024065397330834);
+    q = FA_F(fa_fma)(q, a, 1.0);
 #else
     T q = 0.01031824183874297410328319f;
-    q = q * a + 0.1018624212837659330963377f;
-    q = q * a + 0.4694838206366525440175965f;
-    q = q * a + 1.202526410440833035793274f;
-    q = q * a + 1.674491220490159457997195f;
-    q = q * a + 1.0f;
+    q = FA_F(fa_fma)(q, a, 0.1018624212837659330963377f);
+    q = FA_F(fa_fma)(q, a, 0.4694838206366525440175965f);
+    q = FA_F(fa_fma)(q, a, 1.202526410440833035793274f);
+    q = FA_F(fa_fma)(q, a, 1.674491220490159457997195f);
+    q = FA_F(fa_fma)(q, a, 1.0f);
 #endif
     return q;
 }
@@ -678,22 +681,22 @@ FA_INLINE T FA_F(fa__tanhshrink_small)(T x)
     T s = x * x;
 #if FA_IS_DOUBLE
     T p = 3.186687298495494948547029e-11;
-    p = p * s + 0.000001717478425147870220925872;
-    p = p * s + 0.000412129947209324645632238;
-    p = p * s + 0.02413051050956017174383912;
-    p = p * s + 0.333333333333333333201694;
+    p = FA_F(fa_fma)(p, s, 0.000001717478425147870220925872);
+    p = FA_F(fa_fma)(p, s, 0.000412129947209324645632238);
+    p = FA_F(fa_fma)(p, s, 0.02413051050956017174383912);
+    p = FA_F(fa_fma)(p, s, 0.333333333333333333201694);
     T q = 0.000001766535280960298006492463;
-    q = q * s + 0.0004464758250990815613931969;
-    q = q * s + 0.02828824054833842417580032;
-    q = q * s + 0.4723915315286804958439289;
-    q = q * s + 1.0;
+    q = FA_F(fa_fma)(q, s, 0.0004464758250990815613931969);
+    q = FA_F(fa_fma)(q, s, 0.02828824054833842417580032);
+    q = FA_F(fa_fma)(q, s, 0.4723915315286804958439289);
+    q = FA_F(fa_fma)(q, s, 1.0);
 #else
     T p = 0.000005693429837621079425574195f;
-    p = p * s + 0.01599095677199342597493804f;
-    p = p * s + 0.3333333322407527815650234f;
+    p = FA_F(fa_fma)(p, s, 0.01599095677199342597493804f);
+    p = FA_F(fa_fma)(p, s, 0.3333333322407527815650234f);
     T q = 0.01730159957059246351557917f;
-    q = q * s + 0.4479728147163272478316581f;
-    q = q * s + 1.0f;
+    q = FA_F(fa_fma)(q, s, 0.4479728147163272478316581f);
+    q = FA_F(fa_fma)(q, s, 1.0f);
 #endif
     return (x * s) * (p / q);
 }

@@ -25,6 +25,18 @@
 #  define FA_HAVE_FMA 0
 #endif
 
+/* a*b + c: one rounding where the target has FMA, else two.  The build uses
+ * -ffp-contract=off so that the compiler fuses nothing by itself (results do
+ * not depend on the compiler, and the cheap kernels keep PyTorch's twice-
+ * rounded a*x + b at their kinks); the math below asks for FMA explicitly. */
+#if FA_HAVE_FMA
+#  define fa_fma_f(a, b, c) fmaf((a), (b), (c))
+#  define fa_fma_d(a, b, c) fma((a), (b), (c))
+#else
+#  define fa_fma_f(a, b, c) ((a) * (b) + (c))
+#  define fa_fma_d(a, b, c) ((a) * (b) + (c))
+#endif
+
 /* ======================================================================= */
 /* float                                                                   */
 /* ======================================================================= */
@@ -42,10 +54,10 @@
 FA_INLINE float fa_expm1_poly_f(float t)
 {
     float p = 0x1.6b7338p-10f;
-    p = p * t + 0x1.12278Ep-7f;
-    p = p * t + 0x1.555716p-5f;
-    p = p * t + 0x1.5554B0p-3f;
-    p = p * t + 0x1.FFFFFEp-2f;
+    p = fa_fma_f(p, t, 0x1.12278Ep-7f);
+    p = fa_fma_f(p, t, 0x1.555716p-5f);
+    p = fa_fma_f(p, t, 0x1.5554B0p-3f);
+    p = fa_fma_f(p, t, 0x1.FFFFFEp-2f);
     return p * t;
 }
 
@@ -55,19 +67,21 @@ FA_INLINE float fa_expm1_poly_f(float t)
  * rounding). */
 FA_INLINE float fa_exp_neg_parts_f(float z, float *s2)
 {
-    float zc = z < FA_F_EXP_LO ? FA_F_EXP_LO : z;
-    float n = (zc * FA_F_LOG2E + FA_F_MAGIC) - FA_F_MAGIC;   /* round(z/ln2) in [-150, 0] */
-    float m1 = n * 0.5f + FA_F_MAGIC_B;                        /* n1 + 127 in the low bits */
+    /* no clamp: lanes with z < -104 compute garbage (even NaN) that the
+     * final selects replace (GCC turns them into masked operations) */
+    float zc = z;
+    float n = fa_fma_f(zc, FA_F_LOG2E, FA_F_MAGIC) - FA_F_MAGIC;   /* round(z/ln2) in [-150, 0] */
+    float m1 = fa_fma_f(n, 0.5f, FA_F_MAGIC_B);                        /* n1 + 127 in the low bits */
     float n1 = m1 - FA_F_MAGIC_B;
     float m2 = (n - n1) + FA_F_MAGIC_B;
     float sc1 = fa_u2f(fa_f2u(m1) << 23);                      /* 2^n1 */
     float sc2 = fa_u2f(fa_f2u(m2) << 23);                      /* 2^(n-n1) */
-    float t = n * -FA_F_LN2_HI + zc;                           /* exact */
-    t = n * -FA_F_LN2_LO + t;
+    float t = fa_fma_f(n, -FA_F_LN2_HI, zc);                           /* exact */
+    t = fa_fma_f(n, -FA_F_LN2_LO, t);
     float p = fa_expm1_poly_f(t);
-    float q = p * t + t;                                       /* expm1(t) */
-    float a = q * sc1 + sc1;
-    *s2 = sc2;
+    float q = fa_fma_f(p, t, t);                                       /* expm1(t) */
+    float a = fa_fma_f(q, sc1, sc1);
+    *s2 = z < FA_F_EXP_LO ? 1.0f : sc2;                       /* any finite value: a == 0 there */
     return z < FA_F_EXP_LO ? 0.0f : a;
 }
 
@@ -79,20 +93,28 @@ FA_INLINE float fa_exp_neg_f(float z)
     return a * s2;
 }
 
+/* expm1(z) for z in [-20, 0] or NaN, except that -0 gives +0: the core of
+ * fa_expm1_neg_f for callers that bound z themselves and fix the sign of
+ * zero anyway (tanh); each select saved is a compare and a blend per vector. */
+FA_INLINE float fa__expm1_neg_core_f(float z)
+{
+    float nb = fa_fma_f(z, FA_F_LOG2E, FA_F_MAGIC_B);                  /* n + 127 in the low bits */
+    float n = nb - FA_F_MAGIC_B;
+    float s = fa_u2f(fa_f2u(nb) << 23);                        /* 2^n, n in [-29, 0] */
+    float t = fa_fma_f(n, -FA_F_LN2_HI, z);
+    t = fa_fma_f(n, -FA_F_LN2_LO, t);
+    float p = fa_expm1_poly_f(t);
+    float ts = t * s;
+    float sm1 = s - 1.0f;
+    float y = fa_fma_f(p, ts, ts);
+    return y + sm1;
+}
+
 /* expm1(z) for z <= 0: -inf -> -1, -0 -> -0, NaN -> NaN. ~1 ULP. */
 FA_INLINE float fa_expm1_neg_f(float z)
 {
     float zc = z < FA_F_EXPM1_LO ? FA_F_EXPM1_LO : z;
-    float nb = zc * FA_F_LOG2E + FA_F_MAGIC_B;                 /* n + 127 in the low bits */
-    float n = nb - FA_F_MAGIC_B;
-    float s = fa_u2f(fa_f2u(nb) << 23);                        /* 2^n, n in [-29, 0] */
-    float t = n * -FA_F_LN2_HI + zc;
-    t = n * -FA_F_LN2_LO + t;
-    float p = fa_expm1_poly_f(t);
-    float ts = t * s;
-    float sm1 = s - 1.0f;
-    float y = p * ts + ts;
-    y = y + sm1;
+    float y = fa__expm1_neg_core_f(zc);
     /* expm1(+-0) = +-0 (the sum above gives +0); a select, not bit ops on z:
      * GCC 12 pushes such masks through an earlier clamp select of the caller
      * and SSE2 has no 64-bit vcond (the double loop then stays scalar) */
@@ -112,18 +134,18 @@ FA_INLINE float fa_log1p_01_f(float u)
     float fl = big ? fl1 : 0.0f;
     float k = big ? 1.0f : 0.0f;
     float p = -0.07673641501674025f;                           /* deg-8 Chebyshev fit, see bench/ulp/fit/l1pfit.py */
-    p = p * f + 0.1272267278801096f;
-    p = p * f + -0.1312755565128765f;
-    p = p * f + 0.14204855952571013f;
-    p = p * f + -0.16626645629127462f;
-    p = p * f + 0.20001234461093456f;
-    p = p * f + -0.25000781239812697f;
-    p = p * f + 0.33333330028354796f;
-    p = p * f + -0.4999999764977098f;
+    p = fa_fma_f(p, f, 0.1272267278801096f);
+    p = fa_fma_f(p, f, -0.1312755565128765f);
+    p = fa_fma_f(p, f, 0.14204855952571013f);
+    p = fa_fma_f(p, f, -0.16626645629127462f);
+    p = fa_fma_f(p, f, 0.20001234461093456f);
+    p = fa_fma_f(p, f, -0.25000781239812697f);
+    p = fa_fma_f(p, f, 0.33333330028354796f);
+    p = fa_fma_f(p, f, -0.4999999764977098f);
     float f2 = f * f;
-    float r = f2 * p + f;                                      /* log1p(f) */
-    float corr = fl * (1.0f - f) + k * -2.12194440e-4f;        /* fl/(1+f) + k*(ln2 - 0.693359375) */
-    return k * 0.693359375f + (r + corr);
+    float r = fa_fma_f(f2, p, f);                                      /* log1p(f) */
+    float corr = fa_fma_f(fl, 1.0f - f, k * -2.12194440e-4f);        /* fl/(1+f) + k*(ln2 - 0.693359375) */
+    return fa_fma_f(k, 0.693359375f, (r + corr));
 }
 
 /* Error-free product: hi + lo == a * b exactly (no over/underflow assumed). */
@@ -157,34 +179,34 @@ FA_INLINE float fa_twoprod_f(float a, float b, float *lo)
 FA_INLINE double fa_expm1_poly_d(double t)
 {
     double p = 0x1.1f143d060a28ap-29;
-    p = p * t + 0x1.af5eedae67435p-26;
-    p = p * t + 0x1.27e517fc0d54bp-22;
-    p = p * t + 0x1.71ddf82db5bb4p-19;
-    p = p * t + 0x1.a01a018b4ecbbp-16;
-    p = p * t + 0x1.a01a01affa35dp-13;
-    p = p * t + 0x1.6c16c16c1b5f3p-10;
-    p = p * t + 0x1.111111110f663p-7;
-    p = p * t + 0x1.555555555554bp-5;
-    p = p * t + 0x1.5555555555559p-3;
-    p = p * t + 0.5;
+    p = fa_fma_d(p, t, 0x1.af5eedae67435p-26);
+    p = fa_fma_d(p, t, 0x1.27e517fc0d54bp-22);
+    p = fa_fma_d(p, t, 0x1.71ddf82db5bb4p-19);
+    p = fa_fma_d(p, t, 0x1.a01a018b4ecbbp-16);
+    p = fa_fma_d(p, t, 0x1.a01a01affa35dp-13);
+    p = fa_fma_d(p, t, 0x1.6c16c16c1b5f3p-10);
+    p = fa_fma_d(p, t, 0x1.111111110f663p-7);
+    p = fa_fma_d(p, t, 0x1.555555555554bp-5);
+    p = fa_fma_d(p, t, 0x1.5555555555559p-3);
+    p = fa_fma_d(p, t, 0.5);
     return p * t;                                              /* expm1(t) ~ t + t*p */
 }
 
 FA_INLINE double fa_exp_neg_parts_d(double z, double *s2)
 {
-    double zc = z < FA_D_EXP_LO ? FA_D_EXP_LO : z;
-    double n = (zc * FA_D_LOG2E + FA_D_MAGIC) - FA_D_MAGIC;     /* [-1077, 0] */
-    double m1 = n * 0.5 + FA_D_MAGIC_B;
+    double zc = z;                                             /* no clamp: see the float version */
+    double n = fa_fma_d(zc, FA_D_LOG2E, FA_D_MAGIC) - FA_D_MAGIC;     /* [-1077, 0] */
+    double m1 = fa_fma_d(n, 0.5, FA_D_MAGIC_B);
     double n1 = m1 - FA_D_MAGIC_B;
     double m2 = (n - n1) + FA_D_MAGIC_B;
     double sc1 = fa_u2d(fa_d2u(m1) << 52);
     double sc2 = fa_u2d(fa_d2u(m2) << 52);
-    double t = n * -FA_D_LN2_HI + zc;
-    t = n * -FA_D_LN2_LO + t;
+    double t = fa_fma_d(n, -FA_D_LN2_HI, zc);
+    t = fa_fma_d(n, -FA_D_LN2_LO, t);
     double p = fa_expm1_poly_d(t);
-    double q = p * t + t;
-    double a = q * sc1 + sc1;
-    *s2 = sc2;
+    double q = fa_fma_d(p, t, t);
+    double a = fa_fma_d(q, sc1, sc1);
+    *s2 = z < FA_D_EXP_LO ? 1.0 : sc2;
     return z < FA_D_EXP_LO ? 0.0 : a;
 }
 
@@ -198,15 +220,15 @@ FA_INLINE double fa_exp_neg_d(double z)
 FA_INLINE double fa_expm1_neg_d(double z)
 {
     double zc = z < FA_D_EXPM1_LO ? FA_D_EXPM1_LO : z;
-    double nb = zc * FA_D_LOG2E + FA_D_MAGIC_B;
+    double nb = fa_fma_d(zc, FA_D_LOG2E, FA_D_MAGIC_B);
     double n = nb - FA_D_MAGIC_B;
     double s = fa_u2d(fa_d2u(nb) << 52);
-    double t = n * -FA_D_LN2_HI + zc;
-    t = n * -FA_D_LN2_LO + t;
+    double t = fa_fma_d(n, -FA_D_LN2_HI, zc);
+    t = fa_fma_d(n, -FA_D_LN2_LO, t);
     double p = fa_expm1_poly_d(t);
     double ts = t * s;
     double sm1 = s - 1.0;
-    double y = p * ts + ts;
+    double y = fa_fma_d(p, ts, ts);
     y = y + sm1;
     return z == 0.0 ? z : y;
 }
@@ -229,8 +251,8 @@ FA_INLINE double fa_log1p_01_d(double u)
                  + w * (1.818357216161805012e-01 + w * 1.479819860511658591e-01)));
     double R = t2 + t1;
     double hfsq = 0.5 * f * f;
-    double corr = fl * (1.0 - f) + k * FA_D_LN2_LO;
-    return k * FA_D_LN2_HI + ((f - (hfsq - (s * (hfsq + R) + corr))));
+    double corr = fa_fma_d(fl, 1.0 - f, k * FA_D_LN2_LO);
+    return fa_fma_d(k, FA_D_LN2_HI, ((f - (hfsq - (s * (hfsq + R) + corr)))));
 }
 
 FA_INLINE double fa_twoprod_d(double a, double b, double *lo)
