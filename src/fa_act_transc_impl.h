@@ -44,8 +44,10 @@
 /* sigmoid(x) = (x>0 ? 1 : e) / (1+e), e = exp(-|x|): no cancellation, no 1/inf. */
 FA_INLINE T FA_F(fa__sigmoid)(T x)
 {
-    T e = FA_F(fa_exp_neg)(-FA_F(fa_abs)(x));
-    return (x > 0 ? (T)1 : e) / ((T)1 + e);
+    T s2;
+    T a = FA_F(fa_exp_neg_parts)(-FA_F(fa_abs)(x), &s2);
+    T e = a * s2;
+    return (x > 0 ? (T)1 : e) / FA_F(fa_fma)(a, s2, (T)1);
 }
 
 /* exp(-|b*x|) = a * s2 with the product b*x taken exactly (twoprod): the
@@ -69,7 +71,7 @@ FA_INLINE T FA_F(fa__sigmoid_prod)(T b, T x, T *bx)
     T s2;
     T a = FA_F(fa__exp_neg_prod)(b, x, &s2, bx);
     T e = a * s2;
-    return (*bx > 0 ? (T)1 : e) / ((T)1 + e);
+    return (*bx > 0 ? (T)1 : e) / FA_F(fa_fma)(a, s2, (T)1);
 }
 
 /* x/alpha as zh + zl (zl ~ exact residual), for celu */
@@ -114,10 +116,9 @@ FA_INLINE T FA_F(fa__x_sigmoid)(T x, T beta, int is_silu)
     T a = is_silu ? FA_F(fa_exp_neg_parts)(-FA_F(fa_abs)(x), &s2)
                   : FA_F(fa__exp_neg_prod)(beta, x, &s2, &b);
     b = is_silu ? x : b;
-    T e = a * s2;
     T xm = x < -FA__MAXV ? -FA__MAXV : x;
     T num = b > 0 ? x : (xm * a) * s2;
-    return num / ((T)1 + e);
+    return num / FA_F(fa_fma)(a, s2, (T)1);
 }
 
 /* d/dx [x sigmoid(beta x)] = s(b) (1 + b s(-b)), b = beta*x. */
@@ -410,9 +411,8 @@ FA_INLINE T FA_F(fa_gelu_tanh_fwd)(T x, T p0, T p1, T p2, T p3)
     T zh = FA_F(fa__gelut_z)(xc, &zl);
     T a = FA_F(fa_exp_neg_parts)(zh, &s2);
     a = a + a * zl;
-    T e = a * s2;
     T num = x > 0 ? x : (xc * a) * s2;
-    return num / ((T)1 + e);
+    return num / FA_F(fa_fma)(a, s2, (T)1);
 }
 /* d = s(w) (1 + x w' s(-w)),  w' = 2k(1 + 3*0.044715 x^2) */
 FA_INLINE T FA_F(fa_gelu_tanh_bwd)(T g, T x, T p0, T p1, T p2, T p3)

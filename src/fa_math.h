@@ -67,21 +67,21 @@ FA_INLINE float fa_expm1_poly_f(float t)
  * rounding). */
 FA_INLINE float fa_exp_neg_parts_f(float z, float *s2)
 {
-    /* no clamp: lanes with z < -104 compute garbage (even NaN) that the
-     * final selects replace (GCC turns them into masked operations) */
-    float zc = z;
-    float n = fa_fma_f(zc, FA_F_LOG2E, FA_F_MAGIC) - FA_F_MAGIC;   /* round(z/ln2) in [-150, 0] */
-    float m1 = fa_fma_f(n, 0.5f, FA_F_MAGIC_B);                        /* n1 + 127 in the low bits */
+    float n = fa_fma_f(z, FA_F_LOG2E, FA_F_MAGIC) - FA_F_MAGIC;    /* round(z/ln2) */
+    /* clamp n, not z: the scales stay finite for every lane, and lanes with
+     * z < -104 (whose t and a are garbage, even NaN) get a = 0 below */
+    n = n < -150.0f ? -150.0f : n;
+    float m1 = fa_fma_f(n, 0.5f, FA_F_MAGIC_B);                /* n1 + 127 in the low bits */
     float n1 = m1 - FA_F_MAGIC_B;
     float m2 = (n - n1) + FA_F_MAGIC_B;
     float sc1 = fa_u2f(fa_f2u(m1) << 23);                      /* 2^n1 */
     float sc2 = fa_u2f(fa_f2u(m2) << 23);                      /* 2^(n-n1) */
-    float t = fa_fma_f(n, -FA_F_LN2_HI, zc);                           /* exact */
+    float t = fa_fma_f(n, -FA_F_LN2_HI, z);                    /* exact */
     t = fa_fma_f(n, -FA_F_LN2_LO, t);
     float p = fa_expm1_poly_f(t);
-    float q = fa_fma_f(p, t, t);                                       /* expm1(t) */
+    float q = fa_fma_f(p, t, t);                               /* expm1(t) */
     float a = fa_fma_f(q, sc1, sc1);
-    *s2 = z < FA_F_EXP_LO ? 1.0f : sc2;                       /* any finite value: a == 0 there */
+    *s2 = sc2;
     return z < FA_F_EXP_LO ? 0.0f : a;
 }
 
@@ -194,19 +194,19 @@ FA_INLINE double fa_expm1_poly_d(double t)
 
 FA_INLINE double fa_exp_neg_parts_d(double z, double *s2)
 {
-    double zc = z;                                             /* no clamp: see the float version */
-    double n = fa_fma_d(zc, FA_D_LOG2E, FA_D_MAGIC) - FA_D_MAGIC;     /* [-1077, 0] */
+    double n = fa_fma_d(z, FA_D_LOG2E, FA_D_MAGIC) - FA_D_MAGIC;
+    n = n < -1076.0 ? -1076.0 : n;                             /* clamp n, not z: see the float version */
     double m1 = fa_fma_d(n, 0.5, FA_D_MAGIC_B);
     double n1 = m1 - FA_D_MAGIC_B;
     double m2 = (n - n1) + FA_D_MAGIC_B;
     double sc1 = fa_u2d(fa_d2u(m1) << 52);
     double sc2 = fa_u2d(fa_d2u(m2) << 52);
-    double t = fa_fma_d(n, -FA_D_LN2_HI, zc);
+    double t = fa_fma_d(n, -FA_D_LN2_HI, z);
     t = fa_fma_d(n, -FA_D_LN2_LO, t);
     double p = fa_expm1_poly_d(t);
     double q = fa_fma_d(p, t, t);
     double a = fa_fma_d(q, sc1, sc1);
-    *s2 = z < FA_D_EXP_LO ? 1.0 : sc2;
+    *s2 = sc2;
     return z < FA_D_EXP_LO ? 0.0 : a;
 }
 
