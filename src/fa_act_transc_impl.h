@@ -28,6 +28,7 @@
 #  define FA__GE_AMAX 38.7              /* gelu_erf: exp(-a^2/2) < 2^-1075 beyond */
 #  define FA__BIGX 1e6
 #  define FA__BIGP 1e290
+#  define FA__LOG1P_E(e) fa_log1p_01_d(e)
 #else
 #  define FA__MAXV 0x1.fffffep+127f
 #  define FA__TANH_ZLO (-9.5f)          /* tanh(|x|>=9.01) == 1.0f */
@@ -35,6 +36,9 @@
 #  define FA__GE_AMAX 14.5f             /* exp(-a^2/2) < 2^-150 beyond */
 #  define FA__BIGX 1e6f
 #  define FA__BIGP 1e30f
+/* log1p(exp(-|x|)) in softplus/log_sigmoid: reduction-free, ~2x fewer ops;
+ * f32 forward max error 1.6 -> 2.3 ULP (2.8 on SSE2), limit 4 */
+#  define FA__LOG1P_E(e) fa_log1p_01_fast_f(e)
 #endif
 
 #define FA__UNUSED4(a, b, c, d) ((void)(a), (void)(b), (void)(c), (void)(d))
@@ -62,8 +66,24 @@ FA_INLINE T FA_F(fa__exp_neg_prod)(T b, T x, T *s2, T *bx)
     zl = ah < FA__BIGP ? zl : (T)0;        /* twoprod split may overflow for huge |h| */
     T a = FA_F(fa_exp_neg_parts)(-ah, s2);
     *bx = h;
-    return a + a * zl;
+    return FA_F(fa_fma)(a, zl, a);
 }
+
+#if !FA_IS_DOUBLE
+/* fa__exp_neg_prod_f as one value, from the one-scale fa_exp_neg_s64_f
+ * (fewer ops; the correction a*zl is still added before the final rounding) */
+FA_INLINE float fa__exp_neg_prod1_f(float b, float x, float *bx)
+{
+    float l;
+    float h = fa_twoprod_f(b, x, &l);
+    float ah = fa_abs_f(h);
+    float zl = h > 0 ? -l : l;
+    zl = ah < FA__BIGP ? zl : 0.0f;
+    float a = fa_exp_neg_s64_f(-ah);
+    *bx = h;
+    return fa_fma_f(a, zl, a) * 0x1p-64f;
+}
+#endif
 
 /* sigmoid(b*x) with the exact product */
 FA_INLINE T FA_F(fa__sigmoid_prod)(T b, T x, T *bx)
@@ -211,9 +231,14 @@ FA_INLINE T FA_F(fa_tanh_bwdy)(T g, T y, T p0, T p1, T p2, T p3)
 FA_INLINE T FA_F(fa_softplus_fwd)(T x, T beta, T thr, T p2, T p3)
 {
     (void)p2; (void)p3;
-    T s2, bx;
-    T a = FA_F(fa__exp_neg_prod)(beta, x, &s2, &bx);
-    T sp = (bx > 0 ? bx : (T)0) + FA_F(fa_log1p_01)(a * s2);
+    T bx;
+#if FA_IS_DOUBLE
+    T s2;
+    T e = FA_F(fa__exp_neg_prod)(beta, x, &s2, &bx) * s2;
+#else
+    T e = fa__exp_neg_prod1_f(beta, x, &bx);
+#endif
+    T sp = (bx > 0 ? bx : (T)0) + FA__LOG1P_E(e);
     T r = sp / beta;
     return bx > thr ? x : r;
 }
@@ -240,8 +265,12 @@ FA_INLINE T FA_F(fa_softplus_bwdy)(T g, T y, T beta, T thr, T p2, T p3)
 FA_INLINE T FA_F(fa_log_sigmoid_fwd)(T x, T p0, T p1, T p2, T p3)
 {
     FA__UNUSED4(p0, p1, p2, p3);
-    T e = FA_F(fa_exp_neg)(-FA_F(fa_abs)(x));
-    return (x < 0 ? x : (T)0) - FA_F(fa_log1p_01)(e);
+#if FA_IS_DOUBLE
+    T e = fa_exp_neg_d(-fa_abs_d(x));
+#else
+    T e = fa_exp_neg_s64_f(-fa_abs_f(x)) * 0x1p-64f;
+#endif
+    return (x < 0 ? x : (T)0) - FA__LOG1P_E(e);
 }
 /* d/dx = sigma(-x) */
 FA_INLINE T FA_F(fa_log_sigmoid_bwd)(T g, T x, T p0, T p1, T p2, T p3)
@@ -410,7 +439,7 @@ FA_INLINE T FA_F(fa_gelu_tanh_fwd)(T x, T p0, T p1, T p2, T p3)
     T zl, s2;
     T zh = FA_F(fa__gelut_z)(xc, &zl);
     T a = FA_F(fa_exp_neg_parts)(zh, &s2);
-    a = a + a * zl;
+    a = FA_F(fa_fma)(a, zl, a);
     T num = x > 0 ? x : (xc * a) * s2;
     return num / FA_F(fa_fma)(a, s2, (T)1);
 }
@@ -422,7 +451,7 @@ FA_INLINE T FA_F(fa_gelu_tanh_bwd)(T g, T x, T p0, T p1, T p2, T p3)
     T zl, s2;
     T zh = FA_F(fa__gelut_z)(xc, &zl);
     T a = FA_F(fa_exp_neg_parts)(zh, &s2);
-    a = a + a * zl;
+    a = FA_F(fa_fma)(a, zl, a);
     T e = a * s2;
     T D = (T)1 + e;
     T q = xc * ((T)0x1.9884533d43651p+0 + (T)0x1.b6676bf7450f0p-3 * (xc * xc));
@@ -722,3 +751,4 @@ FA_INLINE T FA_F(fa_tanhshrink_bwd)(T g, T x, T p0, T p1, T p2, T p3)
 #undef FA__GE_AMAX
 #undef FA__BIGX
 #undef FA__BIGP
+#undef FA__LOG1P_E
