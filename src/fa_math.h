@@ -61,28 +61,35 @@ FA_INLINE float fa_expm1_poly_f(float t)
     return p * t;
 }
 
-/* exp(z), z <= 0, as a product a * (*s2) of two normal numbers (exact scaling
- * split 2^n = 2^n1 * 2^(n-n1)); a == 0 for z < -104 (exp rounds to 0 there).
- * z = NaN -> a = NaN.  Max error of a*s2 ~ 1 ULP (subnormal results: one
- * rounding). */
-FA_INLINE float fa_exp_neg_parts_f(float z, float *s2)
+/* exp(z) * 2^64 for z <= 0 (0 for z < -104, NaN -> NaN): 2^(n+64) is a
+ * normal number for every n in [-150, 0], so one scale built from exponent
+ * bits covers the whole range; multiplying by 2^-64 at the end rounds
+ * subnormal results once (3 operations for the scaling instead of 7 for a
+ * split 2^n = 2^n1 * 2^(n-n1)). */
+FA_INLINE float fa_exp_neg_s64_f(float z)
 {
-    float n = fa_fma_f(z, FA_F_LOG2E, FA_F_MAGIC) - FA_F_MAGIC;    /* round(z/ln2) */
-    /* clamp n, not z: the scales stay finite for every lane, and lanes with
-     * z < -104 (whose t and a are garbage, even NaN) get a = 0 below */
-    n = n < -150.0f ? -150.0f : n;
-    float m1 = fa_fma_f(n, 0.5f, FA_F_MAGIC_B);                /* n1 + 127 in the low bits */
-    float n1 = m1 - FA_F_MAGIC_B;
-    float m2 = (n - n1) + FA_F_MAGIC_B;
-    float sc1 = fa_u2f(fa_f2u(m1) << 23);                      /* 2^n1 */
-    float sc2 = fa_u2f(fa_f2u(m2) << 23);                      /* 2^(n-n1) */
+    float nb = fa_fma_f(z, FA_F_LOG2E, FA_F_MAGIC_B + 64.0f);  /* n + 191 in the low bits */
+    /* clamp n (in nb), not z: the scale stays finite in every lane; lanes
+     * with z < -104 compute garbage t (even NaN) and get 0 below */
+    nb = nb < FA_F_MAGIC_B - 86.0f ? FA_F_MAGIC_B - 86.0f : nb;  /* n >= -150 */
+    float n = nb - (FA_F_MAGIC_B + 64.0f);
+    float s = fa_u2f(fa_f2u(nb) << 23);                        /* 2^(n+64) */
     float t = fa_fma_f(n, -FA_F_LN2_HI, z);                    /* exact */
     t = fa_fma_f(n, -FA_F_LN2_LO, t);
     float p = fa_expm1_poly_f(t);
     float q = fa_fma_f(p, t, t);                               /* expm1(t) */
-    float a = fa_fma_f(q, sc1, sc1);
-    *s2 = sc2;
+    float a = fa_fma_f(q, s, s);
     return z < FA_F_EXP_LO ? 0.0f : a;
+}
+
+/* exp(z), z <= 0, as a product a * (*s2): a = exp(z) * 2^64 (normal, or 0
+ * for z < -104), *s2 = 2^-64.  Callers multiply by s2 last (x * a * s2), so
+ * products that end subnormal are rounded once.  z = NaN -> a = NaN.
+ * Max error of a*s2 ~ 1 ULP. */
+FA_INLINE float fa_exp_neg_parts_f(float z, float *s2)
+{
+    *s2 = 0x1p-64f;
+    return fa_exp_neg_s64_f(z);
 }
 
 /* exp(z) for z <= 0: z=-inf -> +0, NaN -> NaN, subnormal results not flushed. */
@@ -108,24 +115,6 @@ FA_INLINE float fa__expm1_neg_core_f(float z)
     float sm1 = s - 1.0f;
     float y = fa_fma_f(p, ts, ts);
     return y + sm1;
-}
-
-/* exp(z) * 2^64 for z <= 0 (0 for z < -104, NaN -> NaN): same reduction and
- * polynomial as fa_exp_neg_parts_f, but 2^(n+64) is normal for every
- * n in [-150, 0], so a single scale replaces the two-factor split (5 ops
- * fewer); the caller's final * 0x1p-64f rounds subnormal results once. */
-FA_INLINE float fa_exp_neg_s64_f(float z)
-{
-    float zc = z < FA_F_EXP_LO ? FA_F_EXP_LO : z;
-    float nb = fa_fma_f(zc, FA_F_LOG2E, (FA_F_MAGIC_B + 64.0f));     /* n + 191 in the low bits */
-    float n = nb - (FA_F_MAGIC_B + 64.0f);
-    float s = fa_u2f(fa_f2u(nb) << 23);                        /* 2^(n+64) */
-    float t = fa_fma_f(n, -FA_F_LN2_HI, zc);                           /* exact */
-    t = fa_fma_f(n, -FA_F_LN2_LO, t);
-    float p = fa_expm1_poly_f(t);
-    float q = fa_fma_f(p, t, t);                                       /* expm1(t) */
-    float a = fa_fma_f(q, s, s);
-    return z < FA_F_EXP_LO ? 0.0f : a;
 }
 
 /* expm1(z) for z <= 0: -inf -> -1, -0 -> -0, NaN -> NaN. ~1 ULP. */
