@@ -673,18 +673,51 @@ FA_INLINE T FA_F(fa__gauss_parts)(T a, T *s2)
     return ea - ea * ((T)0.5 * l);
 }
 
-/* y = x * Phi(x); x <= 0: x * Q(|x|), x > 0: x - x * Q(x); Q computed with
- * full relative accuracy (erfc-type rational, exact a^2), so the negative
- * tail is accurate down to the underflow threshold. */
+/* y = x Phi(x) = x + t (x >= 0), t (x < 0), t = -a Q(a) = -a E(a) P/Qd,
+ * a = min(|x|, 14.5).  Division-free exp (one reduction of the exact a^2),
+ * all scalings folded into constants or integer adds:
+ *   n = round(-a^2/2 log2e) read from the low bits of m = 1.5*2^23 + n;
+ *   v = a^2 + 2n ln2 (fma(a, a, .) keeps a^2 exact; |v| <= ln2);
+ *   E = 2^n p(v), p ~ 2^64 exp(-v/2) (deg-5 minimax, 9.5e-8), the 2^n by an
+ *   exponent add (p's exponent stays in [38, 191]);
+ *   Qd scaled by -2^64: the bias cancels and the sign comes for free;
+ *   one division rounds subnormal results once.
+ * |x| is clamped on its bits (an unsigned min): a float select would be
+ * threaded by GCC into constant-folded copies of every polynomial. */
 FA_INLINE T FA_F(fa_gelu_erf_fwd)(T x, T p0, T p1, T p2, T p3)
 {
     FA__UNUSED4(p0, p1, p2, p3);
-    T xc = x < -FA__GE_AMAX ? -FA__GE_AMAX : (x > FA__GE_AMAX ? FA__GE_AMAX : x);
-    T a = FA_F(fa_abs)(xc);
-    T s2;
-    T ea = FA_F(fa__gauss_parts)(a, &s2);
-    T tail = (((xc * ea) * FA_F(fa__gelue_P)(a)) * s2) / FA_F(fa__gelue_Q)(a);
-    return x > 0 ? x - tail : tail;
+    uint32_t ub = fa_f2u(x) & 0x7fffffffu;
+    ub = ub < 0x41680000u ? ub : 0x41680000u;                  /* 14.5f */
+    float a = fa_u2f(ub);
+    float h = a * a;
+    float m = h * -0x1.715476p-1f + FA_F_MAGIC;
+#if FA_HAVE_FMA
+    float k = fmaf(m, 0x1.62E4p+0f, -FA_F_MAGIC * 0x1.62E4p+0f); /* 2 n ln2hi, exact */
+    float v = fmaf(a, a, k);
+#else
+    float l;
+    (void)fa_twoprod_f(a, a, &l);
+    float k = (m - FA_F_MAGIC) * 0x1.62E4p+0f;
+    float v = (h + k) + l;                                     /* h + k exact */
+#endif
+    v = k * (0x1.7F7D1Cp-19f / 0x1.62E4p+0f) + v;              /* + 2 n ln2lo */
+    float p = -0x1.0fa826p-12f * 0x1p64f;
+    p = p * v + 0x1.573a66p-9f * 0x1p64f;
+    p = p * v + -0x1.555a6cp-6f * 0x1p64f;
+    p = p * v + 0x1.fffdc6p-4f * 0x1p64f;
+    p = p * v + -0x1.fffff6p-2f * 0x1p64f;
+    p = p * v + 0x1p64f;
+    float e = fa_u2f(fa_f2u(p) + (fa_f2u(m) << 23));          /* 2^64 E(a) */
+    float q = -0.01031824183874297410328319f * 0x1p64f;        /* -2^64 fa__gelue_Q */
+    q = q * a + -0.1018624212837659330963377f * 0x1p64f;
+    q = q * a + -0.4694838206366525440175965f * 0x1p64f;
+    q = q * a + -1.202526410440833035793274f * 0x1p64f;
+    q = q * a + -1.674491220490159457997195f * 0x1p64f;
+    q = q * a + -0x1p64f;
+    float t = ((a * FA_F(fa__gelue_P)(a)) * e) / q;
+    /* x < 0 (not <=): +0 -> 0 + -0 = +0, -0 -> -0 + -0 = -0; NaN -> x + t */
+    return x < 0 ? t : x + t;
 }
 /* Phi(x) + x phi(x):  x <= 0: E (R - a c0);  x > 0: 1 - E (R - a c0),
  * E = exp(-a^2/2), R = P/Qd, c0 = 1/sqrt(2 pi). */
