@@ -678,7 +678,7 @@ FA_INLINE T FA_F(fa__gauss_parts)(T a, T *s2)
  * all scalings folded into constants or integer adds:
  *   n = round(-a^2/2 log2e) read from the low bits of m = 1.5*2^23 + n;
  *   v = a^2 + 2n ln2 (fma(a, a, .) keeps a^2 exact; |v| <= ln2);
- *   E = 2^n p(v), p ~ 2^64 exp(-v/2) (deg-5 minimax, 9.5e-8), the 2^n by an
+ *   E = 2^n p(v), p ~ 2^64 exp(-v/2) (deg-6 fit), the 2^n by an
  *   exponent add (p's exponent stays in [38, 191]);
  *   Qd scaled by -2^64: the bias cancels and the sign comes for free;
  *   one division rounds subnormal results once.
@@ -702,11 +702,12 @@ FA_INLINE T FA_F(fa_gelu_erf_fwd)(T x, T p0, T p1, T p2, T p3)
     float v = (h + k) + l;                                     /* h + k exact */
 #endif
     v = k * (0x1.7F7D1Cp-19f / 0x1.62E4p+0f) + v;              /* + 2 n ln2lo */
-    float p = -0x1.0fa826p-12f * 0x1p64f;
-    p = p * v + 0x1.573a66p-9f * 0x1p64f;
-    p = p * v + -0x1.555a6cp-6f * 0x1p64f;
-    p = p * v + 0x1.fffdc6p-4f * 0x1p64f;
-    p = p * v + -0x1.fffff6p-2f * 0x1p64f;
+    float p = 0x1.6ae724p-16f * 0x1p64f;                       /* deg 6: 1.7e-8 (deg 5: 9.5e-8) */
+    p = p * v + -0x1.12678ep-12f * 0x1p64f;
+    p = p * v + 0x1.555822p-9f * 0x1p64f;
+    p = p * v + -0x1.55541ap-6f * 0x1p64f;
+    p = p * v + 0x1.fffffcp-4f * 0x1p64f;
+    p = p * v + -0x1p-1f * 0x1p64f;
     p = p * v + 0x1p64f;
     float e = fa_u2f(fa_f2u(p) + (fa_f2u(m) << 23));          /* 2^64 E(a) */
     float q = -0.01031824183874297410328319f * 0x1p64f;        /* -2^64 fa__gelue_Q */
