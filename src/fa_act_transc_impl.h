@@ -424,7 +424,7 @@ FA_INLINE T FA_F(fa_mish_bwd)(T g, T x, T p0, T p1, T p2, T p3)
      * 8.9 ULP) no longer amplifies their rounding */
     T Pn = ((e + (T)4) * e + ((T)6 + x4)) * e + ((T)4 + x4);
     T numn = (a * Pn) * s2;
-    T nump = u * Dp + x4 * ((e * e) * e1);
+    T nump = FA_F(fa_fma)(u, Dp, x4 * ((e * e) * e1));
     T D = x > 0 ? Dp : Dn;
     T num = x > 0 ? nump : numn;
     return g * (num / (D * D));
@@ -691,7 +691,7 @@ FA_INLINE T FA_F(fa_gelu_erf_fwd)(T x, T p0, T p1, T p2, T p3)
     ub = ub < 0x41680000u ? ub : 0x41680000u;                  /* 14.5f */
     float a = fa_u2f(ub);
     float h = a * a;
-    float m = h * -0x1.715476p-1f + FA_F_MAGIC;
+    float m = FA_F(fa_fma)(h, -0x1.715476p-1f, FA_F_MAGIC);
 #if FA_HAVE_FMA
     float k = fmaf(m, 0x1.62E4p+0f, -FA_F_MAGIC * 0x1.62E4p+0f); /* 2 n ln2hi, exact */
     float v = fmaf(a, a, k);
@@ -701,21 +701,21 @@ FA_INLINE T FA_F(fa_gelu_erf_fwd)(T x, T p0, T p1, T p2, T p3)
     float k = (m - FA_F_MAGIC) * 0x1.62E4p+0f;
     float v = (h + k) + l;                                     /* h + k exact */
 #endif
-    v = k * (0x1.7F7D1Cp-19f / 0x1.62E4p+0f) + v;              /* + 2 n ln2lo */
+    v = fa_fma_f(k, 0x1.7F7D1Cp-19f / 0x1.62E4p+0f, v);         /* + 2 n ln2lo */
     float p = 0x1.6ae724p-16f * 0x1p64f;                       /* deg 6: 1.7e-8 (deg 5: 9.5e-8) */
-    p = p * v + -0x1.12678ep-12f * 0x1p64f;
-    p = p * v + 0x1.555822p-9f * 0x1p64f;
-    p = p * v + -0x1.55541ap-6f * 0x1p64f;
-    p = p * v + 0x1.fffffcp-4f * 0x1p64f;
-    p = p * v + -0x1p-1f * 0x1p64f;
-    p = p * v + 0x1p64f;
+    p = FA_F(fa_fma)(p, v, -0x1.12678ep-12f * 0x1p64f);
+    p = FA_F(fa_fma)(p, v, 0x1.555822p-9f * 0x1p64f);
+    p = FA_F(fa_fma)(p, v, -0x1.55541ap-6f * 0x1p64f);
+    p = FA_F(fa_fma)(p, v, 0x1.fffffcp-4f * 0x1p64f);
+    p = FA_F(fa_fma)(p, v, -0x1p-1f * 0x1p64f);
+    p = FA_F(fa_fma)(p, v, 0x1p64f);
     float e = fa_u2f(fa_f2u(p) + (fa_f2u(m) << 23));          /* 2^64 E(a) */
     float q = -0.01031824183874297410328319f * 0x1p64f;        /* -2^64 fa__gelue_Q */
-    q = q * a + -0.1018624212837659330963377f * 0x1p64f;
-    q = q * a + -0.4694838206366525440175965f * 0x1p64f;
-    q = q * a + -1.202526410440833035793274f * 0x1p64f;
-    q = q * a + -1.674491220490159457997195f * 0x1p64f;
-    q = q * a + -0x1p64f;
+    q = FA_F(fa_fma)(q, a, -0.1018624212837659330963377f * 0x1p64f);
+    q = FA_F(fa_fma)(q, a, -0.4694838206366525440175965f * 0x1p64f);
+    q = FA_F(fa_fma)(q, a, -1.202526410440833035793274f * 0x1p64f);
+    q = FA_F(fa_fma)(q, a, -1.674491220490159457997195f * 0x1p64f);
+    q = FA_F(fa_fma)(q, a, -0x1p64f);
     float t = ((a * FA_F(fa__gelue_P)(a)) * e) / q;
     /* x < 0 (not <=): +0 -> 0 + -0 = +0, -0 -> -0 + -0 = -0; NaN -> x + t */
     return x < 0 ? t : x + t;
