@@ -11,7 +11,7 @@ cd "$(dirname "$0")"
 MATHH=${MATHH:-../../src/fa_math.h}
 IMPL=${IMPL:-../../src/fa_act_transc_impl.h}
 python3 gen.py
-FL="-O3 -fno-math-errno -fno-trapping-math -fopt-info-vec-optimized"
+FL="-O3 -fno-math-errno -fno-trapping-math -std=c11 -ffp-contract=off -fopt-info-vec-optimized"
 gcc $FL "-DFA_MATHH=\"$MATHH\"" "-DFA_IMPL=\"$IMPL\"" -DVSUF=_base -c vec.c -o vec_base.o 2> vec_base.txt || { cat vec_base.txt; exit 1; }
 gcc $FL "-DFA_MATHH=\"$MATHH\"" "-DFA_IMPL=\"$IMPL\"" -mavx2 -mfma -mf16c -DVSUF=_v3 -c vec.c -o vec_v3.o 2> vec_v3.txt || { cat vec_v3.txt; exit 1; }
 gcc -O2 -fopenmp ulp.c vec_base.o vec_v3.o -lquadmath -lm -o ulp

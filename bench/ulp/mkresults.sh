@@ -10,7 +10,7 @@ echo
 echo "Reproduce:"
 echo
 echo '    sh bench/ulp/build.sh                 # vec.c compiled twice: baseline (SSE2) and -mavx2 -mfma -mf16c,'
-echo '                                          # flags -O3 -fno-math-errno -fno-trapping-math -fopt-info-vec-optimized'
+echo '                                          # flags -O3 -fno-math-errno -fno-trapping-math -std=c11 -ffp-contract=off'
 echo '    bench/ulp/bench > bench_out.md        # ns/element, 4096 elements in cache, one core'
 echo '    bench/ulp/ulp f32 16 > f32_out.md     # every 16th float32 bit pattern (2.7e8 finite inputs); stride 1 = all'
 echo '    bench/ulp/ulp f64 1 "" 10000000 > f64_out.md'

@@ -1,0 +1,84 @@
+"""The C-level fast paths of the forward (in place and into a new array) give
+the same results as the general path, and only take inputs they can handle."""
+import numpy as np
+import pytest
+
+import fastact
+from fastact import _api
+
+
+def _fresh(name):
+    _api._FAST[name].clear()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_new_array_fast_path_matches_general_path(dtype, order):
+    rng = np.random.default_rng(3)
+    x = np.asarray(rng.standard_normal((37, 29)) * 4, dtype=dtype, order=order)
+    _fresh("sigmoid")
+    y_general = fastact.sigmoid(x)                 # validates, fills the cache
+    assert _api._FAST["sigmoid"], "the general path did not remember the call"
+    y_fast = fastact.sigmoid(x)                    # served by fast_copy
+    assert y_fast is not x and y_fast.dtype == x.dtype and y_fast.shape == x.shape
+    assert y_fast.flags.f_contiguous == (order == "F") or x.ndim == 1
+    assert np.array_equal(y_fast, y_general)
+    for nt in (1, 2, -1):
+        assert np.array_equal(fastact.sigmoid(x, n_threads=nt), y_general)
+
+
+def test_new_array_fast_path_leaves_input_and_takes_read_only():
+    x = np.linspace(-8, 8, 1001, dtype=np.float32)
+    keep = x.copy()
+    x.flags.writeable = False
+    fastact.relu(x, max=6)
+    y = fastact.relu(x, max=6)
+    assert np.array_equal(x, keep)
+    assert np.array_equal(y, np.clip(keep, 0, 6))
+
+
+@pytest.mark.parametrize("make", [
+    lambda a: a[::2],                                       # strided: general path
+    lambda a: a.astype(a.dtype.newbyteorder()),             # byte-swapped: staged
+    lambda a: a.astype(np.float16),                         # staged dtype
+    lambda a: a.reshape(8, 8)[:, 1:5],                      # non-contiguous 2-D
+])
+def test_inputs_the_fast_path_declines_are_still_right(make):
+    base = np.linspace(-5, 5, 64)
+    fastact.tanh(base.astype(np.float32))                   # cache filled
+    x = make(base)
+    y = fastact.tanh(x)
+    # a byte-swapped input gives a native-order result, as NumPy's ufuncs do
+    assert y.dtype == x.dtype.newbyteorder("=") and y.shape == x.shape
+    tol = 1e-3 if x.dtype == np.float16 else 1e-6
+    np.testing.assert_allclose(y.astype(np.float64), np.tanh(x.astype(np.float64)), rtol=tol, atol=tol)
+
+
+def test_fast_paths_still_validate_n_threads_and_types():
+    x = np.ones(8, np.float32)
+    fastact.gelu(x)
+    with pytest.raises(ValueError, match="n_threads"):
+        fastact.gelu(x, n_threads=0)
+    with pytest.raises(TypeError):
+        fastact.gelu(np.ones(8, np.int32))
+    with pytest.raises(TypeError):
+        fastact.gelu_(np.ones(8, np.int32))
+
+
+def test_fast_path_after_kernel_switch():
+    """The cached kernel specs belong to one module: switching must not reuse them."""
+    from fastact import _dispatch
+    x = np.linspace(-3, 3, 100, dtype=np.float32)
+    before = fastact.silu(x)
+    current = _dispatch.state.variant
+    try:
+        for v in _dispatch.available():
+            _dispatch.use(v)
+            fastact.silu(x)
+            np.testing.assert_allclose(fastact.silu(x), before, rtol=2e-6, atol=1e-7)
+            y = x.copy()
+            fastact.silu_(y)
+            fastact.silu_(y := x.copy())     # second call: the in-place fast path
+            np.testing.assert_allclose(y, before, rtol=2e-6, atol=1e-7)
+    finally:
+        _dispatch.use(current)
