@@ -3,6 +3,7 @@
 
     python bench/targets.py            # prints PASS/FAIL, updates bench/results.md
     python bench/targets.py --no-write
+    python bench/targets.py --avx2     # AVX-512 off everywhere (section of its own)
 
 Unless a row says otherwise: one thread, float32, 1M (2**20) elements, in place.
 Every ratio is measured in TRIALS independent interleaved races (see
@@ -14,6 +15,17 @@ import argparse
 import os
 import sys
 import time
+
+# --avx2: the same targets with AVX-512 switched off in every library, as on
+# the AVX2-only machines the targets were set for.  The switches are read at
+# import time, so the script re-executes itself with them set.
+AVX2_ENV = {"FASTACT_CPU": "x86_64_v3", "ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2",
+            "MKL_ENABLE_INSTRUCTIONS": "AVX2",
+            "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR"}
+AVX2 = "--avx2" in sys.argv[1:]
+if AVX2 and os.environ.get("FASTACT_BENCH_AVX2") != "1":
+    os.environ.update(AVX2_ENV, FASTACT_BENCH_AVX2="1")
+    os.execv(sys.executable, [sys.executable] + sys.argv)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -30,7 +42,8 @@ F = _peers.F
 N = 1 << 20
 N_BIG = 16_000_000
 TRIALS = 3
-BEGIN, END = "<!-- targets:begin -->", "<!-- targets:end -->"
+TAG = "targets-avx2" if AVX2 else "targets"
+BEGIN, END = f"<!-- {TAG}:begin -->", f"<!-- {TAG}:end -->"
 
 
 def _fa(name, **kw):
@@ -115,6 +128,8 @@ VS_TORCH = {"sigmoid": 1.5, "tanh": 4.0, "softplus": 2.0, "elu": 3.0, "silu": 1.
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--avx2", action="store_true",
+                    help="AVX-512 off in fastact, PyTorch (ATen and oneDNN) and NumPy")
     ap.add_argument("--out", default=os.path.join(HERE, "results.md"))
     args = ap.parse_args(argv)
     if torch is not None:
@@ -262,7 +277,9 @@ def write(path, rep, elapsed, load0, load1):
     else:
         marker = "## Summary"
         k = txt.find(marker)
-        sec = "## Speed targets\n\n" + block + "\n\n"
+        title = ("## Speed targets with AVX-512 off in every library (`--avx2`: "
+                 + ", ".join(f"{k}={v}" for k, v in AVX2_ENV.items()) + ")") if AVX2 else "## Speed targets"
+        sec = title + "\n\n" + block + "\n\n"
         txt = txt[:k] + sec + txt[k:] if k >= 0 else txt + "\n" + sec
     with open(path, "w") as f:
         f.write(txt)
