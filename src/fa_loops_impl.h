@@ -146,18 +146,24 @@ static double FA_F(fa_prelu_row_bwd)(const T *g, const T *x, T *out, fa_idx n, T
 /* softmax / log_softmax over contiguous rows of length L (y may equal x).
  * A row whose max is -inf (all -inf, or L == 0) gives zeros / -inf; NaN or
  * +inf anywhere in a row gives a NaN row (as PyTorch). */
-#define FA_ACC 16
-FA_INLINE T FA_F(fa_row_max)(const T *x, fa_idx L)
+/* Reductions keep FA_ACC partial results (in a fixed order, so results do
+ * not depend on threads).  nacc is a compile-time constant at every call
+ * (the functions are always inlined): 64 (four 512-bit chains; one chain is
+ * latency-bound) for long rows, 16 for short rows, where setting up and
+ * folding 64 partials costs more than the row. */
+#define FA_ACC 64
+FA_INLINE T FA_F(fa_row_max)(const T *x, fa_idx L, int nacc)
 {
     T acc[FA_ACC];
-    for (int j = 0; j < FA_ACC; j++) acc[j] = (T)-INFINITY;
+    for (int j = 0; j < nacc; j++) acc[j] = (T)-INFINITY;
     fa_idx i = 0;
-    for (; i + FA_ACC <= L; i += FA_ACC)
-        for (int j = 0; j < FA_ACC; j++) acc[j] = x[i + j] > acc[j] ? x[i + j] : acc[j];
+    for (; i + nacc <= L; i += nacc)
+        for (int j = 0; j < nacc; j++) acc[j] = x[i + j] > acc[j] ? x[i + j] : acc[j];
     T m = (T)-INFINITY;
     for (; i < L; i++) m = x[i] > m ? x[i] : m;
-    for (int j = 0; j < FA_ACC; j++) m = acc[j] > m ? acc[j] : m;
-    return m;
+    for (int w = nacc / 2; w >= 1; w /= 2)      /* tree fold: vector ops, not a serial chain */
+        for (int j = 0; j < w; j++) acc[j] = acc[j + w] > acc[j] ? acc[j + w] : acc[j];
+    return acc[0] > m ? acc[0] : m;
 }
 
 /* exp(x - m) for x <= m.  x - m is rounded (it is exact only when x and m
@@ -186,39 +192,41 @@ FA_INLINE T FA_F(fa_logsm)(T x, T m, T ls)
 
 /* y[i] = exp(x[i] - m); returns the sum, accumulated in double (FA_ACC
  * partial sums in a fixed order, so the result never depends on threads). */
-FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m)
+FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m, int nacc)
 {
     double acc[FA_ACC];
-    for (int j = 0; j < FA_ACC; j++) acc[j] = 0;
+    for (int j = 0; j < nacc; j++) acc[j] = 0;
     fa_idx i = 0;
-    for (; i + FA_ACC <= L; i += FA_ACC)
-        for (int j = 0; j < FA_ACC; j++) {
+    for (; i + nacc <= L; i += nacc)
+        for (int j = 0; j < nacc; j++) {
             T e = FA_F(fa_exp_diff)(x[i + j], m);
             y[i + j] = e;
             acc[j] += (double)e;
         }
     double s = 0;
     for (; i < L; i++) { T e = FA_F(fa_exp_diff)(x[i], m); y[i] = e; s += (double)e; }
-    for (int j = 0; j < FA_ACC; j++) s += acc[j];
-    return s;
+    for (int w = nacc / 2; w >= 1; w /= 2)
+        for (int j = 0; j < w; j++) acc[j] += acc[j + w];
+    return s + acc[0];
 }
 
-FA_INLINE T FA_F(fa_row_dot)(const T *a, const T *b, fa_idx L)
+FA_INLINE T FA_F(fa_row_dot)(const T *a, const T *b, fa_idx L, int nacc)
 {
     T acc[FA_ACC];
-    for (int j = 0; j < FA_ACC; j++) acc[j] = 0;
+    for (int j = 0; j < nacc; j++) acc[j] = 0;
     fa_idx i = 0;
-    for (; i + FA_ACC <= L; i += FA_ACC)
-        for (int j = 0; j < FA_ACC; j++) acc[j] += a[i + j] * b[i + j];
+    for (; i + nacc <= L; i += nacc)
+        for (int j = 0; j < nacc; j++) acc[j] += a[i + j] * b[i + j];
     T s = 0;
     for (; i < L; i++) s += a[i] * b[i];
-    for (int j = 0; j < FA_ACC; j++) s += acc[j];
-    return s;
+    for (int w = nacc / 2; w >= 1; w /= 2)
+        for (int j = 0; j < w; j++) acc[j] += acc[j + w];
+    return s + acc[0];
 }
 
-static void FA_F(fa_softmax_row)(const T *x, T *y, fa_idx L, int log_form)
+FA_INLINE void FA_F(fa__softmax_row_n)(const T *x, T *y, fa_idx L, int log_form, int nacc)
 {
-    T m = FA_F(fa_row_max)(x, L);
+    T m = FA_F(fa_row_max)(x, L, nacc);
     if (m == (T)-INFINITY) {
         const T fill = log_form ? (T)-INFINITY : (T)0;
         for (fa_idx i = 0; i < L; i++) y[i] = fill;
@@ -229,39 +237,57 @@ static void FA_F(fa_softmax_row)(const T *x, T *y, fa_idx L, int log_form)
          * stored: y may be x, and x is read again in the final pass. */
         T s = 0;
         T acc[FA_ACC];
-        for (int j = 0; j < FA_ACC; j++) acc[j] = 0;
+        for (int j = 0; j < nacc; j++) acc[j] = 0;
         fa_idx i = 0;
-        for (; i + FA_ACC <= L; i += FA_ACC)
-            for (int j = 0; j < FA_ACC; j++) acc[j] += FA_F(fa_exp_neg)(x[i + j] - m);
+        for (; i + nacc <= L; i += nacc)
+            for (int j = 0; j < nacc; j++) acc[j] += FA_F(fa_exp_neg)(x[i + j] - m);
         for (; i < L; i++) s += FA_F(fa_exp_neg)(x[i] - m);
         /* (the sum only enters through log: argument errors average out) */
-        for (int j = 0; j < FA_ACC; j++) s += acc[j];
+        for (int w = nacc / 2; w >= 1; w /= 2)
+            for (int j = 0; j < w; j++) acc[j] += acc[j + w];
+        s += acc[0];
         const T ls = (T)log((double)s);   /* once per row, outside the hot loop */
         FA_IVDEP for (fa_idx i2 = 0; i2 < L; i2++) y[i2] = FA_F(fa_logsm)(x[i2], m, ls);
         return;
     }
-    const T s = (T)FA_F(fa_row_expsum)(x, y, L, m);
-    FA_IVDEP for (fa_idx i = 0; i < L; i++) y[i] = y[i] / s;
+    /* multiply by the reciprocal: a vector division per element cost more
+     * than the max pass (rows of 1024: 0.94 -> 0.82 ms per 1M); the extra rounding
+     * of r adds at most 0.5 ULP */
+    const T r = (T)(1.0 / FA_F(fa_row_expsum)(x, y, L, m, nacc));
+    FA_IVDEP for (fa_idx i = 0; i < L; i++) y[i] = y[i] * r;
 }
 
 /* softmax: out = y*(g - sum(g*y)); log_softmax: out = g - exp(y)*sum(g). */
-static void FA_F(fa_softmax_bwd_row)(const T *g, const T *y, T *out, fa_idx L, int log_form)
+FA_INLINE void FA_F(fa__softmax_bwd_row_n)(const T *g, const T *y, T *out, fa_idx L, int log_form, int nacc)
 {
     if (log_form) {
         T acc[FA_ACC];
-        for (int j = 0; j < FA_ACC; j++) acc[j] = 0;
+        for (int j = 0; j < nacc; j++) acc[j] = 0;
         fa_idx i = 0;
-        for (; i + FA_ACC <= L; i += FA_ACC)
-            for (int j = 0; j < FA_ACC; j++) acc[j] += g[i + j];
+        for (; i + nacc <= L; i += nacc)
+            for (int j = 0; j < nacc; j++) acc[j] += g[i + j];
         T s = 0;
         for (; i < L; i++) s += g[i];
-        for (int j = 0; j < FA_ACC; j++) s += acc[j];
+        for (int w = nacc / 2; w >= 1; w /= 2)
+            for (int j = 0; j < w; j++) acc[j] += acc[j + w];
+        s += acc[0];
         FA_IVDEP for (fa_idx i2 = 0; i2 < L; i2++)
             out[i2] = g[i2] - FA_F(fa_exp_neg)(y[i2]) * s;
         return;
     }
-    T d = FA_F(fa_row_dot)(g, y, L);
+    T d = FA_F(fa_row_dot)(g, y, L, nacc);
     FA_IVDEP for (fa_idx i = 0; i < L; i++) out[i] = y[i] * (g[i] - d);
+}
+static void FA_F(fa_softmax_row)(const T *x, T *y, fa_idx L, int log_form)
+{
+    if (L >= 512) FA_F(fa__softmax_row_n)(x, y, L, log_form, 64);
+    else FA_F(fa__softmax_row_n)(x, y, L, log_form, 16);
+}
+
+static void FA_F(fa_softmax_bwd_row)(const T *g, const T *y, T *out, fa_idx L, int log_form)
+{
+    if (L >= 512) FA_F(fa__softmax_bwd_row_n)(g, y, out, L, log_form, 64);
+    else FA_F(fa__softmax_bwd_row_n)(g, y, out, L, log_form, 16);
 }
 #undef FA_ACC
 
