@@ -257,7 +257,7 @@ def _on_switch():
         cache.clear()
     for ns in _FAST_NS:
         ns["_kfast"] = _dispatch.state.kernels.fast_inplace
-        ns["_kcopy"] = _dispatch.state.kernels.fast_copy
+        ns["_kcall"] = _dispatch.state.kernels.fast_call
 
 
 _dispatch.on_switch(_on_switch)
@@ -297,6 +297,7 @@ def backward(act, fname, vals, grad, x, y, out, n_threads, inplace):
     if act.kind == "elementwise":
         spec = _spec(act, fname, vals)
         run = _elementwise_bwd
+        _remember_fast(act, vals, spec)
     elif act.kind == "softmax":
         spec = _softmax_spec(act, fname, vals, s)
         run = _softmax_bwd
@@ -683,12 +684,12 @@ class Functions:
 
 _TEMPLATE = '''
 def {name}(x, {pos}*, out=None, n_threads=None):
-    if _fc and out is None and type(x) is _ndarray:
+    if _fc and type(x) is _ndarray and (out is None or type(out) is _ndarray):
         spec = _fc.get(({vals}))
         if spec is not None:
             nt = 0 if n_threads is None else n_threads if type(n_threads) is int and n_threads > 0 else -1
             if nt >= 0:
-                y = _kcopy(spec, x, nt, _empty_like)
+                y = _kcall(spec, 0, x, None, out, nt, _empty_like)
                 if y is not None:
                     return y
     return _forward(_act, "{name}", ({vals}), x, out, n_threads, False)
@@ -703,9 +704,24 @@ def {name}_(x, {pos}*, n_threads=None):
     return _forward(_act, "{name}_", ({vals}), x, None, n_threads, True)
 
 def {name}_backward(grad, x=None, *, y=None, {kw}out=None, n_threads=None):
+    if _fc and type(grad) is _ndarray and (out is None or type(out) is _ndarray):
+        spec = _fc.get(({vals}))
+        if spec is not None and (x is None) != (y is None) and type(y if x is None else x) is _ndarray:
+            nt = 0 if n_threads is None else n_threads if type(n_threads) is int and n_threads > 0 else -1
+            if nt >= 0:
+                r = _kcall(spec, 1 if y is None else 2, grad, y if x is None else x, out, nt, _empty_like)
+                if r is not None:
+                    return r
     return _backward(_act, "{name}_backward", ({vals}), grad, x, y, out, n_threads, False)
 
 def {name}_backward_(grad, x=None, *, y=None, {kw}n_threads=None):
+    if _fc and type(grad) is _ndarray:
+        spec = _fc.get(({vals}))
+        if spec is not None and (x is None) != (y is None) and type(y if x is None else x) is _ndarray:
+            nt = 0 if n_threads is None else n_threads if type(n_threads) is int and n_threads > 0 else -1
+            if nt >= 0 and _kcall(spec, 1 if y is None else 2, grad, y if x is None else x, grad, nt,
+                                  _empty_like) is not None:
+                return grad
     return _backward(_act, "{name}_backward_", ({vals}), grad, x, y, None, n_threads, True)
 '''
 
@@ -773,7 +789,7 @@ def _generate():
             continue
         ns = {"_forward": forward, "_backward": backward, "_act": act,
               "_fc": _FAST.get(act.name, {}), "_kfast": _dispatch.state.kernels.fast_inplace,
-              "_kcopy": _dispatch.state.kernels.fast_copy, "_ndarray": np.ndarray,
+              "_kcall": _dispatch.state.kernels.fast_call, "_ndarray": np.ndarray,
               "_empty_like": np.empty_like}
         _FAST_NS.append(ns)
         vals = "".join(p.name + ", " for p in act.params)

@@ -631,36 +631,74 @@ def fast_inplace(Spec spec, x, int n_threads):
     return x
 
 
-def fast_copy(Spec spec, x, int n_threads, empty_like):
-    """A new array f(x) when x qualifies for the fast path (native float32/64,
-    aligned, C- or F-contiguous), else None.  empty_like(x) allocates the
-    result in x's memory order (np.empty_like), so both are walked flat."""
-    cdef Py_buffer vx, vy
-    cdef int nt, i, rc = 0
-    cdef bint same
+cdef inline bint _same_layout(Py_buffer *a, Py_buffer *b) noexcept:
+    cdef int i
+    if a.ndim != b.ndim or a.itemsize != b.itemsize:
+        return False
+    for i in range(a.ndim):
+        if a.shape[i] != b.shape[i] or (a.shape[i] > 1 and a.strides[i] != b.strides[i]):
+            return False
+    return True
+
+
+cdef inline bint _same_or_apart(Py_buffer *a, Py_buffer *b) noexcept:
+    """The same memory (same layout checked separately) or no common byte."""
+    cdef char *pa = <char *>a.buf
+    cdef char *pb = <char *>b.buf
+    return pa == pb or pa + a.len <= pb or pb + b.len <= pa
+
+
+def fast_call(Spec spec, int mode, a, b, out, int n_threads, empty_like):
+    """The element-wise kernel on whole contiguous arrays, or None when the
+    general path must decide (it validates everything and explains).
+    mode 0: out = f(a); 1: out = a * f'(x = b); 2: out = a * f'(from y = b).
+    out None: a new array from empty_like(a) (a's memory order).  Taken only
+    when every operand is native float32/64, aligned, contiguous, with one
+    layout, and out is either the very memory of an input or apart from it."""
+    cdef Py_buffer va, vb, vo
+    cdef int nt, rc = 0
+    cdef bint have_b = mode != 0, ok
+    if mode == 2 and not spec.y_ok:
+        return None
     try:
-        PyObject_GetBuffer(x, &vx, PyBUF_RECORDS_RO)
+        PyObject_GetBuffer(a, &va, PyBUF_RECORDS_RO)
     except Exception:
         return None
     try:
-        if not _fast_ok(&vx):
+        if not _fast_ok(&va):
             return None
-        y = empty_like(x)
-        PyObject_GetBuffer(y, &vy, PyBUF_RECORDS)
-        try:
-            same = vy.ndim == vx.ndim and vy.itemsize == vx.itemsize and _fast_ok(&vy)
-            i = 0
-            while same and i < vx.ndim:
-                same = vx.shape[i] == vy.shape[i] and (vx.shape[i] <= 1 or vx.strides[i] == vy.strides[i])
-                i += 1
-            if not same:
+        if have_b:
+            try:
+                PyObject_GetBuffer(b, &vb, PyBUF_RECORDS_RO)
+            except Exception:
                 return None
-            nt = _threads_now() if n_threads == 0 else (1 if _force_single else n_threads)
-            with nogil:
-                rc = _run_flat(spec.k, 0, vx.itemsize == 8, <char *>vx.buf, NULL, <char *>vy.buf,
-                               vx.len // vx.itemsize, spec.p, nt, spec.grain)
+        try:
+            if have_b and not (_fast_ok(&vb) and _same_layout(&va, &vb)):
+                return None
+            if out is None:
+                out = empty_like(a)
+            try:
+                PyObject_GetBuffer(out, &vo, PyBUF_RECORDS)
+            except Exception:
+                return None
+            try:
+                ok = _fast_ok(&vo) and _same_layout(&va, &vo) and _same_or_apart(&va, &vo)
+                if have_b:
+                    ok = ok and _same_or_apart(&vb, &vo)
+                if not ok:
+                    return None
+                nt = _threads_now() if n_threads == 0 else (1 if _force_single else n_threads)
+                with nogil:
+                    rc = _run_flat(spec.k, mode, va.itemsize == 8, <char *>va.buf,
+                                   <char *>vb.buf if have_b else NULL, <char *>vo.buf,
+                                   va.len // va.itemsize, spec.p, nt, spec.grain)
+                if rc != 0:         # kernel not compiled: the general path raises
+                    return None
+            finally:
+                PyBuffer_Release(&vo)
         finally:
-            PyBuffer_Release(&vy)
+            if have_b:
+                PyBuffer_Release(&vb)
     finally:
-        PyBuffer_Release(&vx)
-    return y
+        PyBuffer_Release(&va)
+    return out
