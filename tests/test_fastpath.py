@@ -82,3 +82,51 @@ def test_fast_path_after_kernel_switch():
             np.testing.assert_allclose(y, before, rtol=2e-6, atol=1e-7)
     finally:
         _dispatch.use(current)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_out_and_backward_fast_paths_match_general_path(dtype):
+    rng = np.random.default_rng(5)
+    x = np.asarray(rng.standard_normal((64, 33)) * 4, dtype=dtype)
+    g = np.asarray(rng.standard_normal(x.shape), dtype=dtype)
+    _fresh("silu")
+    first = fastact.silu_backward(g, x)              # general path; fills the cache
+    assert np.array_equal(fastact.silu_backward(g, x), first)
+    out = np.empty_like(x)
+    assert fastact.silu_backward(g, x, out=out) is out and np.array_equal(out, first)
+    gi = g.copy()
+    assert fastact.silu_backward_(gi, x) is gi and np.array_equal(gi, first)
+    y = fastact.silu(x)
+    out2 = np.full_like(x, 9.0)
+    assert fastact.silu(x, out=out2) is out2 and np.array_equal(out2, y)
+    xi = x.copy()
+    assert fastact.silu(xi, out=xi) is xi and np.array_equal(xi, y)
+    _fresh("sigmoid")
+    s = fastact.sigmoid(x)
+    by = fastact.sigmoid_backward(g, y=s)
+    assert np.array_equal(fastact.sigmoid_backward(g, y=s), by)
+
+
+def test_fast_paths_leave_the_refusals_to_the_general_path():
+    x = np.linspace(-4, 4, 256, dtype=np.float32)
+    g = np.ones_like(x)
+    fastact.gelu(x)
+    fastact.gelu_backward(g, x)                         # cache filled for gelu()
+    with pytest.raises(ValueError, match="output"):
+        fastact.gelu_backward(g, y=fastact.gelu(x))     # not recoverable from y
+    with pytest.raises(ValueError, match="overlaps"):
+        fastact.gelu(x[:-1], out=x[1:])
+    keep = x.copy()
+    ro = np.empty_like(x)
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        fastact.gelu(x, out=ro)
+    with pytest.raises(ValueError):
+        fastact.gelu(x, out=np.empty(255, np.float32))
+    with pytest.raises(ValueError):
+        fastact.gelu(x, out=np.empty_like(x, dtype=np.float64))
+    with pytest.raises(ValueError, match="exactly one"):
+        fastact.gelu_backward(g, x, y=x)
+    with pytest.raises(ValueError):
+        fastact.gelu_backward(g[:-1], x)
+    assert np.array_equal(x, keep)
