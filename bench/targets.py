@@ -259,7 +259,7 @@ def main(argv=None):
 
 def write(path, rep, elapsed, load0, load1):
     lines = [BEGIN, "",
-             "`python bench/targets.py` (single thread, float32, 1M = 2^20 elements, in place unless said "
+             f"`python bench/targets.py{' --avx2' if AVX2 else ''}` (single thread, float32, 1M = 2^20 elements, in place unless said "
              f"otherwise; each ratio is the median of {TRIALS} interleaved trials, range in parentheses; "
              f"{elapsed:.0f} s; load average before {' '.join(load0[:3])}, after {' '.join(load1[:3])}).", "",
              "| target | measured | need | result | note |", "|---|---|---|---|---|"]
