@@ -28,6 +28,16 @@
 #  define FA_IVDEP
 #endif
 
+/* Prefetch for reading into the L2 cache (a hint: never faults). */
+#if defined(__GNUC__) || defined(__clang__)
+#  define FA_PREFETCH(addr) __builtin_prefetch((addr), 0, 2)
+#elif defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86))
+#  include <xmmintrin.h>
+#  define FA_PREFETCH(addr) _mm_prefetch((const char *)(addr), _MM_HINT_T1)
+#else
+#  define FA_PREFETCH(addr) ((void)(addr))
+#endif
+
 /* Index type for every loop: 64-bit on 64-bit platforms, never int. */
 typedef ptrdiff_t fa_idx;
 

@@ -4,8 +4,23 @@
  * FA_IVDEP is correct because every loop is a pure element-wise map: out may
  * equal an input exactly (in-place), and Python rejects partial overlap. */
 
-/* y[i] = f(x[i]) for i < n.  Returns -1 for an unknown kernel id. */
-static int FA_F(fa_fwd_block)(int k, const T *x, T *y, fa_idx n, const double *p)
+/* Arrays far beyond the caches are walked in blocks of FA_PF_BLOCK elements,
+ * each block prefetching the one after the next: on the development machine
+ * a compute-bound kernel reading from DRAM (16M float32, sigmoid) ran at
+ * 1.0 ns/element without it and 0.55 with it (the hardware prefetcher does
+ * not run far enough ahead of a slow loop); below FA_PF_MIN_BYTES the data
+ * comes from the caches and the prefetches only cost issue slots (~15%). */
+#define FA_PF_BLOCK 4096
+#define FA_PF_MIN_BYTES (24u << 20)
+#define FA_PF_LINE (64 / (fa_idx)sizeof(T))
+
+FA_INLINE void FA_F(fa__prefetch_block)(const T *a, fa_idx from, fa_idx to)
+{
+    for (fa_idx i = from; i < to; i += FA_PF_LINE) FA_PREFETCH(a + i);
+}
+
+/* y[i] = f(x[i]) for i < n, one counted loop per kernel. */
+static int FA_F(fa__fwd_loop)(int k, const T *x, T *y, fa_idx n, const double *p)
 {
     const T p0 = (T)p[0], p1 = (T)p[1], p2 = (T)p[2], p3 = (T)p[3];
     switch (k) {
@@ -19,8 +34,23 @@ static int FA_F(fa_fwd_block)(int k, const T *x, T *y, fa_idx n, const double *p
     }
 }
 
+/* y[i] = f(x[i]) for i < n.  Returns -1 for an unknown kernel id. */
+static int FA_F(fa_fwd_block)(int k, const T *x, T *y, fa_idx n, const double *p)
+{
+    if ((size_t)n * sizeof(T) < FA_PF_MIN_BYTES)
+        return FA_F(fa__fwd_loop)(k, x, y, n, p);
+    for (fa_idx b = 0; b < n; b += FA_PF_BLOCK) {
+        fa_idx m = n - b < FA_PF_BLOCK ? n - b : FA_PF_BLOCK;
+        fa_idx pf = b + 2 * FA_PF_BLOCK, pe = pf + FA_PF_BLOCK < n ? pf + FA_PF_BLOCK : n;
+        FA_F(fa__prefetch_block)(x, pf, pe);
+        int rc = FA_F(fa__fwd_loop)(k, x + b, y + b, m, p);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
 /* out[i] = g[i] * f'(x[i]) (from_y = 0) or from the saved output s = y. */
-static int FA_F(fa_bwd_block)(int k, int from_y, const T *g, const T *s, T *out,
+static int FA_F(fa__bwd_loop)(int k, int from_y, const T *g, const T *s, T *out,
                               fa_idx n, const double *p)
 {
     const T p0 = (T)p[0], p1 = (T)p[1], p2 = (T)p[2], p3 = (T)p[3];
@@ -44,6 +74,22 @@ static int FA_F(fa_bwd_block)(int k, int from_y, const T *g, const T *s, T *out,
 #undef FA_CASE
     default: return -1;
     }
+}
+
+static int FA_F(fa_bwd_block)(int k, int from_y, const T *g, const T *s, T *out,
+                              fa_idx n, const double *p)
+{
+    if ((size_t)n * sizeof(T) < FA_PF_MIN_BYTES)
+        return FA_F(fa__bwd_loop)(k, from_y, g, s, out, n, p);
+    for (fa_idx b = 0; b < n; b += FA_PF_BLOCK) {
+        fa_idx m = n - b < FA_PF_BLOCK ? n - b : FA_PF_BLOCK;
+        fa_idx pf = b + 2 * FA_PF_BLOCK, pe = pf + FA_PF_BLOCK < n ? pf + FA_PF_BLOCK : n;
+        FA_F(fa__prefetch_block)(g, pf, pe);
+        FA_F(fa__prefetch_block)(s, pf, pe);
+        int rc = FA_F(fa__bwd_loop)(k, from_y, g + b, s + b, out + b, m, p);
+        if (rc) return rc;
+    }
+    return 0;
 }
 
 /* Strided 1-D versions (strides in bytes, any sign): gather a block into a

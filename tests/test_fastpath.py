@@ -130,3 +130,25 @@ def test_fast_paths_leave_the_refusals_to_the_general_path():
     with pytest.raises(ValueError):
         fastact.gelu_backward(g[:-1], x)
     assert np.array_equal(x, keep)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_arrays_beyond_the_prefetch_threshold(dtype):
+    """Chunks of >= 24 MB run the block loop with software prefetch
+    (src/fa_loops_impl.h); every element must still be computed once, also
+    in the last partial block and with 2 threads (two such chunks)."""
+    n = (56 << 20) // np.dtype(dtype).itemsize + 1237          # 56 MB + a partial block
+    x = np.linspace(-12, 12, n, dtype=dtype)
+    g = np.linspace(1, 2, n, dtype=dtype)
+    for nt in (1, 2):
+        y = fastact.sigmoid(x, n_threads=nt)
+        idx = np.r_[0:5000, n // 2 - 2000:n // 2 + 2000, n - 7000:n]
+        xs = x[idx].astype(np.float64)
+        np.testing.assert_allclose(y[idx], 1 / (1 + np.exp(-xs)), rtol=4e-6 if dtype == np.float32 else 1e-14)
+        d = fastact.sigmoid_backward(g, x, n_threads=nt)
+        e = np.exp(-np.abs(xs))
+        np.testing.assert_allclose(d[idx], g[idx] * e / (1 + e) ** 2, rtol=1e-5 if dtype == np.float32 else 1e-13,
+                                   atol=1e-30)
+        w = x.copy()
+        fastact.sigmoid_(w, n_threads=nt)
+        assert np.array_equal(w, y)
