@@ -145,7 +145,8 @@ BAD = [
     lambda x: fastact.gelu_(x, approximate="fast"),
     lambda x: fastact.softplus_(x, beta=0.0),
     lambda x: fastact.celu_(x, alpha=0.0),
-    lambda x: fastact.prelu_(x, np.ones(x.shape[1] + 1) if x.ndim > 1 else np.ones(x.size + 1), axis=-1),
+    # alpha one longer than the axis it applies to (the last one)
+    lambda x: fastact.prelu_(x, np.ones((x.shape[-1] if x.ndim else x.size) + 1), axis=-1),
     lambda x: fastact.sigmoid_(x, n_threads=0),
     lambda x: fastact.tanh_backward_(x),
     lambda x: fastact.tanh_backward_(x, x, y=x),
