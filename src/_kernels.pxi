@@ -612,7 +612,10 @@ cdef inline bint _fast_ok(Py_buffer *v) noexcept:
 
 def fast_inplace(Spec spec, x, int n_threads):
     """x = f(x) in place when x qualifies for the fast path, else None.
-    n_threads: 0 for the default policy, else the caller's (checked) count."""
+    n_threads: 0 for the default policy, else the caller's (checked) count.
+    fast_call(spec, 0, x, None, x, ...) computes the same, but its second
+    buffer and layout checks cost ~50 ns: relu_ on 16 elements went from
+    0.51x to 0.65x of np.maximum (target <= 0.6x), so in place keeps its own."""
     cdef Py_buffer v
     cdef int nt, rc = 0
     try:

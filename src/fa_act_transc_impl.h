@@ -69,22 +69,6 @@ FA_INLINE T FA_F(fa__exp_neg_prod)(T b, T x, T *s2, T *bx)
     return FA_F(fa_fma)(a, zl, a);
 }
 
-#if !FA_IS_DOUBLE
-/* fa__exp_neg_prod_f as one value, from the one-scale fa_exp_neg_s64_f
- * (fewer ops; the correction a*zl is still added before the final rounding) */
-FA_INLINE float fa__exp_neg_prod1_f(float b, float x, float *bx)
-{
-    float l;
-    float h = fa_twoprod_f(b, x, &l);
-    float ah = fa_abs_f(h);
-    float zl = h > 0 ? -l : l;
-    zl = ah < FA__BIGP ? zl : 0.0f;
-    float a = fa_exp_neg_s64_f(-ah);
-    *bx = h;
-    return fa_fma_f(a, zl, a) * 0x1p-64f;
-}
-#endif
-
 /* sigmoid(b*x) with the exact product */
 FA_INLINE T FA_F(fa__sigmoid_prod)(T b, T x, T *bx)
 {
@@ -271,13 +255,8 @@ FA_INLINE T FA_F(fa_tanh_bwdy)(T g, T y, T p0, T p1, T p2, T p3)
 FA_INLINE T FA_F(fa_softplus_fwd)(T x, T beta, T thr, T p2, T p3)
 {
     (void)p2; (void)p3;
-    T bx;
-#if FA_IS_DOUBLE
-    T s2;
+    T bx, s2;
     T e = FA_F(fa__exp_neg_prod)(beta, x, &s2, &bx) * s2;
-#else
-    T e = fa__exp_neg_prod1_f(beta, x, &bx);
-#endif
     T sp = (bx > 0 ? bx : (T)0) + FA__LOG1P_E(e);
     T r = sp / beta;
     return bx > thr ? x : r;
@@ -305,11 +284,7 @@ FA_INLINE T FA_F(fa_softplus_bwdy)(T g, T y, T beta, T thr, T p2, T p3)
 FA_INLINE T FA_F(fa_log_sigmoid_fwd)(T x, T p0, T p1, T p2, T p3)
 {
     FA__UNUSED4(p0, p1, p2, p3);
-#if FA_IS_DOUBLE
-    T e = fa_exp_neg_d(-fa_abs_d(x));
-#else
-    T e = fa_exp_neg_s64_f(-fa_abs_f(x)) * 0x1p-64f;
-#endif
+    T e = FA_F(fa_exp_neg)(-FA_F(fa_abs)(x));
     return (x < 0 ? x : (T)0) - FA__LOG1P_E(e);
 }
 /* d/dx = sigma(-x) */
