@@ -66,7 +66,7 @@ FA_INLINE float fa_expm1_poly_f(float t)
  * bits covers the whole range; multiplying by 2^-64 at the end rounds
  * subnormal results once (3 operations for the scaling instead of 7 for a
  * split 2^n = 2^n1 * 2^(n-n1)). */
-FA_INLINE float fa_exp_neg_s64_f(float z)
+FA_INLINE float fa__exp_neg_s64_core_f(float z, float mzl)
 {
     float nb = fa_fma_f(z, FA_F_LOG2E, FA_F_MAGIC_B + 64.0f);  /* n + 191 in the low bits */
     /* clamp n (in nb), not z: the scale stays finite in every lane; lanes
@@ -76,10 +76,16 @@ FA_INLINE float fa_exp_neg_s64_f(float z)
     float s = fa_u2f(fa_f2u(nb) << 23);                        /* 2^(n+64) */
     float t = fa_fma_f(n, -FA_F_LN2_HI, z);                    /* exact */
     t = fa_fma_f(n, -FA_F_LN2_LO, t);
+    t = t - mzl;                                               /* folded away for mzl = 0 */
     float p = fa_expm1_poly_f(t);
     float q = fa_fma_f(p, t, t);                               /* expm1(t) */
     float a = fa_fma_f(q, s, s);
     return z < FA_F_EXP_LO ? 0.0f : a;
+}
+
+FA_INLINE float fa_exp_neg_s64_f(float z)
+{
+    return fa__exp_neg_s64_core_f(z, 0.0f);
 }
 
 /* exp(z), z <= 0, as a product a * (*s2): a = exp(z) * 2^64 (normal, or 0
@@ -90,6 +96,16 @@ FA_INLINE float fa_exp_neg_parts_f(float z, float *s2)
 {
     *s2 = 0x1p-64f;
     return fa_exp_neg_s64_f(z);
+}
+
+/* exp(z + zl) as a * (*s2) like fa_exp_neg_parts_f, for z <= 0 given as a
+ * pair with |zl| <= 2^-12 |z| (or anything when z < -104: the result is 0
+ * whatever zl is, even inf or NaN).  zl joins the reduced argument, so it
+ * costs one addition and needs no sanitizing by the caller. */
+FA_INLINE float fa_exp_neg_lo_parts_f(float z, float zl, float *s2)
+{
+    *s2 = 0x1p-64f;
+    return fa__exp_neg_s64_core_f(z, -zl);
 }
 
 /* exp(z) for z <= 0: z=-inf -> +0, NaN -> NaN, subnormal results not flushed. */
@@ -218,7 +234,7 @@ FA_INLINE double fa_expm1_poly_d(double t)
     return p * t;                                              /* expm1(t) ~ t + t*p */
 }
 
-FA_INLINE double fa_exp_neg_parts_d(double z, double *s2)
+FA_INLINE double fa__exp_neg_parts_core_d(double z, double mzl, double *s2)
 {
     double n = fa_fma_d(z, FA_D_LOG2E, FA_D_MAGIC) - FA_D_MAGIC;
     n = n < -1076.0 ? -1076.0 : n;                             /* clamp n, not z: see the float version */
@@ -229,11 +245,22 @@ FA_INLINE double fa_exp_neg_parts_d(double z, double *s2)
     double sc2 = fa_u2d(fa_d2u(m2) << 52);
     double t = fa_fma_d(n, -FA_D_LN2_HI, z);
     t = fa_fma_d(n, -FA_D_LN2_LO, t);
+    t = t - mzl;
     double p = fa_expm1_poly_d(t);
     double q = fa_fma_d(p, t, t);
     double a = fa_fma_d(q, sc1, sc1);
     *s2 = sc2;
     return z < FA_D_EXP_LO ? 0.0 : a;
+}
+
+FA_INLINE double fa_exp_neg_parts_d(double z, double *s2)
+{
+    return fa__exp_neg_parts_core_d(z, 0.0, s2);
+}
+
+FA_INLINE double fa_exp_neg_lo_parts_d(double z, double zl, double *s2)
+{
+    return fa__exp_neg_parts_core_d(z, -zl, s2);
 }
 
 FA_INLINE double fa_exp_neg_d(double z)

@@ -3,7 +3,8 @@
 # src/fa_act_transc_impl.h (not part of the package build).  Needs gcc, an
 # AVX2+FMA CPU, libgomp and libquadmath.
 #   sh build.sh            build + vectorization report
-#   ./ulp f32 [stride]     float32 sweep (stride 1 = every finite float)
+#   ./ulp f32 [stride] [,names,]  float32 sweep (stride 1 = every finite float;
+#                          optional comma-wrapped kernel names, e.g. ,gelu_tanh,silu,)
 #   ./ulp f64 1 "" [n]     float64 sweep (n random inputs + binade sweep)
 #   ./bench                ns/element, 4096 elements in cache, one core
 set -e

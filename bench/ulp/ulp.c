@@ -96,7 +96,8 @@ static double ulperr(double y, long double r, int p, long double tiny, long doub
 static int use_kid(const char *only, const kent *k)
 {
     if (!only || !*only) return 1;
-    return strstr(only, k->name) != NULL;
+    char key[80]; snprintf(key, sizeof key, ",%s,", k->name);
+    return strstr(only, key) != NULL;
 }
 
 static void sweep_float(const kent *k, long stride, stat *sb, stat *sv)
