@@ -339,42 +339,36 @@ def _softmax_spec(act, fname, vals, x):
     return (axis % nd, act.name == "log_softmax", True, GRAIN["transc"])
 
 
-def _rows(a, axis):
-    """(rows view or None, moved view): a C-contiguous (nrow, L) view of `a`
-    with `axis` last, when one exists without copying."""
-    a1 = a.reshape(1) if a.ndim == 0 else a
-    if axis == a1.ndim - 1 and a1.flags.c_contiguous:   # the usual case: no moveaxis (~4 us)
-        L = a1.shape[-1]
-        return a1.reshape(-1, L), a1
-    moved = np.moveaxis(a1, axis, -1)
-    L = moved.shape[-1]
-    if moved.flags.c_contiguous:
-        return moved.reshape(-1, L), moved
-    return None, moved
+def _blocks(shape, axis):
+    """(nouter, L, inner) of a C-ordered array of `shape` reduced over `axis`."""
+    return math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:])
 
 
 def _softmax_call(mode, spec, a, b, out, nt):
     axis, log_form, _, grain = spec
     if a.size == 0:
         return
-    ra, ma = _rows(a, axis)
-    rb = None
-    if b is not None:
-        rb, mb = _rows(b, axis)
-    ro, mo = _rows(out, axis)
+    if a.ndim == 0:
+        a, out = a.reshape(1), out.reshape(1)
+        b = b.reshape(1) if b is not None else None
+    arrs = (a, out) if b is None else (a, out, b)
     K = _dispatch.state.kernels
-    if ra is not None and ro is not None and (b is None or rb is not None):
-        K.softmax_rows(mode, ra, rb, ro, ra.shape[0], ra.shape[1], log_form, nt, grain)
+    # the kernels walk C order with any axis (a non-last axis is vectorized
+    # along the contiguous inner axes, no transpose); an F-ordered set is
+    # the C-ordered transpose with the axis mirrored
+    if all(t.flags.c_contiguous for t in arrs):
+        K.softmax_blocks(mode, a, b, out, *_blocks(a.shape, axis), log_form, nt, grain)
+        return
+    if all(t.flags.f_contiguous for t in arrs):
+        K.softmax_blocks(mode, a.T, b.T if b is not None else None, out.T,
+                         *_blocks(a.shape[::-1], a.ndim - 1 - axis), log_form, nt, grain)
         return
     # staged path: compute on a private C-ordered copy (np.array always copies,
-    # so the caller's `a` is never written), then store into out's view
-    ta = np.array(ma, order="C")
-    tb = np.ascontiguousarray(mb) if b is not None else None
-    L = ta.shape[-1]
-    t2 = ta.reshape(-1, L)
-    K.softmax_rows(mode, t2, tb.reshape(-1, L) if tb is not None else None, t2, t2.shape[0], L,
-                   log_form, nt, grain)
-    np.copyto(mo, ta)
+    # so the caller's `a` is never written), then store into out
+    ta = np.array(a, order="C")
+    tb = np.ascontiguousarray(b) if b is not None else None
+    K.softmax_blocks(mode, ta, tb, ta, *_blocks(ta.shape, axis), log_form, nt, grain)
+    np.copyto(out, ta)
 
 
 def _softmax_fwd(spec, x, out, nt):

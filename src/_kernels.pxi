@@ -26,6 +26,13 @@ cdef extern from "fa_kernels.h" nogil:
     void fa_softmax_row_d(const double *x, double *y, fa_idx L, int log_form)
     void fa_softmax_bwd_row_f(const float *g, const float *y, float *out, fa_idx L, int log_form)
     void fa_softmax_bwd_row_d(const double *g, const double *y, double *out, fa_idx L, int log_form)
+    int FA_SMC
+    void fa_softmax_cols_f(const float *x, float *y, fa_idx L, fa_idx inner, fa_idx w, int log_form)
+    void fa_softmax_cols_d(const double *x, double *y, fa_idx L, fa_idx inner, fa_idx w, int log_form)
+    void fa_softmax_bwd_cols_f(const float *g, const float *y, float *out, fa_idx L, fa_idx inner,
+                               fa_idx w, int log_form)
+    void fa_softmax_bwd_cols_d(const double *g, const double *y, double *out, fa_idx L, fa_idx inner,
+                               fa_idx w, int log_form)
     void fa_prelu_cols_f(const float *x, float *y, fa_idx nrow, fa_idx ncol, const float *alpha)
     void fa_prelu_cols_d(const double *x, double *y, fa_idx nrow, fa_idx ncol, const double *alpha)
     void fa_prelu_cols_bwd_f(const float *g, const float *x, float *out, fa_idx nrow, fa_idx ncol,
@@ -242,17 +249,22 @@ def elementwise(int k, int mode, a, b, out, double p0, double p1, double p2, dou
     return out
 
 
-def softmax_rows(int mode, a, b, out, Py_ssize_t nrow, Py_ssize_t L, bint log_form,
-                 int nthreads, Py_ssize_t grain):
-    """Row-wise softmax (mode 0: out = softmax(a)) or its backward from y
-    (mode 2: out from grad a and y b) over C-contiguous (nrow, L) data."""
+def softmax_blocks(int mode, a, b, out, Py_ssize_t nouter, Py_ssize_t L, Py_ssize_t inner,
+                   bint log_form, int nthreads, Py_ssize_t grain):
+    """Softmax over the middle axis of C-contiguous (nouter, L, inner) data
+    (mode 0: out = softmax(a)) or its backward from y (mode 2: out from grad a
+    and y b).  inner == 1: one work item per row; else FA_SMC-column strips
+    of one outer block.  Items are independent, so threads never change results."""
     cdef Py_buffer va, vb, vo
     cdef bint dbl
-    cdef Py_ssize_t r, nth
+    cdef bint rows = inner == 1
+    cdef Py_ssize_t it, nth, o, c0, w, off
+    cdef Py_ssize_t nstrip = 1 if rows else (inner + FA_SMC - 1) // FA_SMC
+    cdef Py_ssize_t nitem = nouter * nstrip
     cdef char *pa
     cdef char *pb = NULL
     cdef char *po
-    cdef Py_ssize_t rs
+    cdef Py_ssize_t isz
     PyObject_GetBuffer(a, &va, PyBUF_RECORDS_RO)
     try:
         PyObject_GetBuffer(b if mode != 0 else a, &vb, PyBUF_RECORDS_RO)
@@ -260,27 +272,22 @@ def softmax_rows(int mode, a, b, out, Py_ssize_t nrow, Py_ssize_t L, bint log_fo
             PyObject_GetBuffer(out, &vo, PyBUF_RECORDS)
             try:
                 dbl = vo.itemsize == 8
-                rs = L * vo.itemsize
+                isz = vo.itemsize
                 pa = <char *>va.buf
                 pb = <char *>vb.buf
                 po = <char *>vo.buf
-                nth = _nchunks(nrow * L, nthreads, grain)
-                if nth > nrow:
-                    nth = nrow if nrow > 0 else 1
+                nth = _nchunks(nouter * L * inner, nthreads, grain)
+                if nth > nitem:
+                    nth = nitem if nitem > 0 else 1
                 with nogil:
-                    for r in prange(nrow, schedule='static', num_threads=nth, use_threads_if=nth > 1):
-                        if mode == 0:
-                            if dbl:
-                                fa_softmax_row_d(<const double *>(pa + r * rs), <double *>(po + r * rs), L, log_form)
-                            else:
-                                fa_softmax_row_f(<const float *>(pa + r * rs), <float *>(po + r * rs), L, log_form)
-                        else:
-                            if dbl:
-                                fa_softmax_bwd_row_d(<const double *>(pa + r * rs), <const double *>(pb + r * rs),
-                                                     <double *>(po + r * rs), L, log_form)
-                            else:
-                                fa_softmax_bwd_row_f(<const float *>(pa + r * rs), <const float *>(pb + r * rs),
-                                                     <float *>(po + r * rs), L, log_form)
+                    for it in prange(nitem, schedule='static', num_threads=nth, use_threads_if=nth > 1):
+                        o = it // nstrip
+                        c0 = (it % nstrip) * FA_SMC
+                        w = inner - c0
+                        if w > FA_SMC:
+                            w = FA_SMC
+                        off = (o * L * inner + c0) * isz
+                        _softmax_item(mode, dbl, rows, pa + off, pb + off, po + off, L, inner, w, log_form)
             finally:
                 PyBuffer_Release(&vo)
         finally:
@@ -288,6 +295,29 @@ def softmax_rows(int mode, a, b, out, Py_ssize_t nrow, Py_ssize_t L, bint log_fo
     finally:
         PyBuffer_Release(&va)
     return out
+
+
+cdef inline void _softmax_item(int mode, bint dbl, bint rows, char *a, char *b, char *o,
+                               Py_ssize_t L, Py_ssize_t inner, Py_ssize_t w, bint log_form) noexcept nogil:
+    if rows:
+        if mode == 0:
+            if dbl:
+                fa_softmax_row_d(<const double *>a, <double *>o, L, log_form)
+            else:
+                fa_softmax_row_f(<const float *>a, <float *>o, L, log_form)
+        elif dbl:
+            fa_softmax_bwd_row_d(<const double *>a, <const double *>b, <double *>o, L, log_form)
+        else:
+            fa_softmax_bwd_row_f(<const float *>a, <const float *>b, <float *>o, L, log_form)
+    elif mode == 0:
+        if dbl:
+            fa_softmax_cols_d(<const double *>a, <double *>o, L, inner, w, log_form)
+        else:
+            fa_softmax_cols_f(<const float *>a, <float *>o, L, inner, w, log_form)
+    elif dbl:
+        fa_softmax_bwd_cols_d(<const double *>a, <const double *>b, <double *>o, L, inner, w, log_form)
+    else:
+        fa_softmax_bwd_cols_f(<const float *>a, <const float *>b, <float *>o, L, inner, w, log_form)
 
 
 def prelu_cols(int mode, a, b, out, alpha, gsum, Py_ssize_t nrow, Py_ssize_t ncol,

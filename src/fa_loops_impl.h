@@ -292,7 +292,7 @@ FA_INLINE void FA_F(fa__softmax_row_n)(const T *x, T *y, fa_idx L, int log_form,
         for (int w = nacc / 2; w >= 1; w /= 2)
             for (int j = 0; j < w; j++) acc[j] += acc[j + w];
         s += acc[0];
-        const T ls = (T)log((double)s);   /* once per row, outside the hot loop */
+        const T ls = (T)fa_log_ge1_d((double)s);   /* the cols kernel's log, for equal results */
         FA_IVDEP for (fa_idx i2 = 0; i2 < L; i2++) y[i2] = FA_F(fa_logsm)(x[i2], m, ls);
         return;
     }
@@ -336,6 +336,94 @@ static void FA_F(fa_softmax_bwd_row)(const T *g, const T *y, T *out, fa_idx L, i
     else FA_F(fa__softmax_bwd_row_n)(g, y, out, L, log_form, 16);
 }
 #undef FA_ACC
+
+/* Softmax over a non-last axis of C-ordered data: w <= FA_SMC adjacent
+ * columns of an (L, inner) block, element (l, c) at x[l*inner + c].  Every
+ * pass runs along the contiguous c, so it vectorizes without a transposed
+ * copy (PyTorch does the same).  Per column, the sums replay the row
+ * kernels' order exactly (nacc partial sums, tail, tree fold), so a result
+ * is bit-identical whatever the memory layout or thread count. */
+#ifndef FA_SMC
+#define FA_SMC 64
+#define FA_SMC_ACC 64
+#endif
+
+/* Column sums in the order of the row reductions: acc[l % nacc] over the
+ * first L - L % nacc rows, the rest into tail, tree fold, tail + acc[0].
+ * TS is the accumulator type (double for softmax, T elsewhere). */
+#define FA__COLSUM(TS, nacc, L, w, out, TERM)                                          \
+    do {                                                                              \
+        TS acc_[FA_SMC_ACC][FA_SMC], tail_[FA_SMC];                                   \
+        fa_idx Lm_ = (L) - (L) % (nacc);                                              \
+        int na_ = Lm_ > 0 ? (nacc) : 0;        /* L < nacc: all zero partials */     \
+        for (int j_ = 0; j_ < na_; j_++)                                              \
+            for (fa_idx c = 0; c < (w); c++) acc_[j_][c] = 0;                         \
+        for (fa_idx c = 0; c < (w); c++) tail_[c] = 0;                                \
+        for (fa_idx l = 0; l < (L); l++) {                                            \
+            TS *a_ = l < Lm_ ? acc_[l % (nacc)] : tail_;                              \
+            FA_IVDEP for (fa_idx c = 0; c < (w); c++) a_[c] += (TS)(TERM);            \
+        }                                                                             \
+        for (int h_ = na_ / 2; h_ >= 1; h_ /= 2)                                      \
+            for (int j_ = 0; j_ < h_; j_++)                                           \
+                for (fa_idx c = 0; c < (w); c++) acc_[j_][c] += acc_[j_ + h_][c];     \
+        for (fa_idx c = 0; c < (w); c++) (out)[c] = tail_[c] + (na_ ? acc_[0][c] : (TS)0); \
+    } while (0)
+
+static void FA_F(fa_softmax_cols)(const T *x, T *y, fa_idx L, fa_idx inner, fa_idx w, int log_form)
+{
+    const int nacc = L >= 512 ? 64 : 16;          /* as fa_softmax_row */
+    T m[FA_SMC];
+    for (fa_idx c = 0; c < w; c++) m[c] = (T)-INFINITY;
+    for (fa_idx l = 0; l < L; l++) {
+        const T *xr = x + l * inner;
+        for (fa_idx c = 0; c < w; c++) m[c] = xr[c] > m[c] ? xr[c] : m[c];
+    }
+    if (log_form) {
+        T s[FA_SMC], ls[FA_SMC];
+        FA__COLSUM(T, nacc, L, w, s, FA_F(fa_exp_neg)(x[l * inner + c] - m[c]));
+        for (fa_idx c = 0; c < w; c++) ls[c] = (T)fa_log_ge1_d((double)s[c]);
+        for (fa_idx l = 0; l < L; l++) {
+            const T *xr = x + l * inner;
+            T *yr = y + l * inner;
+            FA_IVDEP for (fa_idx c = 0; c < w; c++) yr[c] = FA_F(fa_logsm)(xr[c], m[c], ls[c]);
+        }
+    } else {
+        double s[FA_SMC];
+        T r[FA_SMC];
+        /* y = exp(x - m) is stored by the summing pass itself */
+        FA__COLSUM(double, nacc, L, w, s, (y[l * inner + c] = FA_F(fa_exp_diff)(x[l * inner + c], m[c])));
+        for (fa_idx c = 0; c < w; c++) r[c] = (T)(1.0 / s[c]);
+        for (fa_idx l = 0; l < L; l++) {
+            T *yr = y + l * inner;
+            FA_IVDEP for (fa_idx c = 0; c < w; c++) yr[c] = yr[c] * r[c];
+        }
+    }
+    for (fa_idx c = 0; c < w; c++)
+        if (m[c] == (T)-INFINITY)
+            for (fa_idx l = 0; l < L; l++) y[l * inner + c] = log_form ? (T)-INFINITY : (T)0;
+}
+
+/* Backward of fa_softmax_cols from y, as fa_softmax_bwd_row: softmax
+ * out = y*(g - sum(g*y)), log_softmax out = g - exp(y)*sum(g). */
+static void FA_F(fa_softmax_bwd_cols)(const T *g, const T *y, T *out, fa_idx L, fa_idx inner, fa_idx w,
+                                      int log_form)
+{
+    const int nacc = L >= 512 ? 64 : 16;
+    T d[FA_SMC];
+    if (log_form)
+        FA__COLSUM(T, nacc, L, w, d, g[l * inner + c]);
+    else
+        FA__COLSUM(T, nacc, L, w, d, g[l * inner + c] * y[l * inner + c]);
+    for (fa_idx l = 0; l < L; l++) {
+        const T *gr = g + l * inner, *yr = y + l * inner;
+        T *orow = out + l * inner;
+        if (log_form)
+            FA_IVDEP for (fa_idx c = 0; c < w; c++) orow[c] = gr[c] - FA_F(fa_exp_neg)(yr[c]) * d[c];
+        else
+            FA_IVDEP for (fa_idx c = 0; c < w; c++) orow[c] = yr[c] * (gr[c] - d[c]);
+    }
+}
+#undef FA__COLSUM
 
 /* ------------------------------------------------------------------ fused */
 

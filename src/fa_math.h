@@ -308,6 +308,20 @@ FA_INLINE double fa_log1p_01_d(double u)
     return fa_fma_d(k, FA_D_LN2_HI, ((f - (hfsq - (s * (hfsq + R) + corr)))));
 }
 
+/* log(s) for s >= 1 (a softmax row sum), NaN -> NaN: s = 2^k m, m in
+ * [1, 2), log1p(m - 1) + k ln2 (< 1.5 ULP).  Vectorizes, unlike log(): the
+ * log_softmax of many short columns needs one per column.  k is read as a
+ * double from the exponent bits with the 2^52 trick (no int64 -> double
+ * conversion, which AVX2 lacks). */
+FA_INLINE double fa_log_ge1_d(double s)
+{
+    uint64_t u = fa_d2u(s);
+    double m = fa_u2d((u & 0x000fffffffffffffull) | 0x3ff0000000000000ull);
+    double k = fa_u2d(0x4330000000000000ull | (u >> 52)) - (0x1p52 + 1023.0);
+    double r = fa_fma_d(k, FA_D_LN2_HI, fa_fma_d(k, FA_D_LN2_LO, fa_log1p_01_d(m - 1.0)));
+    return s == s ? r : s;
+}
+
 FA_INLINE double fa_twoprod_d(double a, double b, double *lo)
 {
     double h = a * b;

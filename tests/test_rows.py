@@ -58,6 +58,65 @@ def test_softmax_all_axes_and_forms(name, dtype):
             assert np.array_equal(gi, d)
 
 
+# (shape, axis) exercising the column kernel (a non-last axis of C-ordered
+# data): L below / between / above the 16 and 64 partial-sum thresholds with
+# tails, inner widths below, at and beyond one 64-column strip
+COL_CASES = [((5, 3, 70), 1), ((2, 17, 64), 1), ((40, 130), 0), ((515, 3), 0), ((3, 600, 2, 5), 1),
+             ((1, 33, 1), 1), ((4, 2, 3, 1), 0)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("shape,axis", COL_CASES)
+def test_softmax_columns_equal_rows(shape, axis, name, dtype):
+    """A non-last axis gives bit for bit what the row kernel gives on the
+    moved copy (forward and both backwards), at 1 and 2 threads."""
+    rng = np.random.default_rng(11)
+    fns = fastact.get(name)
+    x = (rng.standard_normal(shape) * 5).astype(dtype)
+    g = rng.standard_normal(shape).astype(dtype)
+    xm = np.ascontiguousarray(np.moveaxis(x, axis, -1))
+    gm = np.ascontiguousarray(np.moveaxis(g, axis, -1))
+    y_rows = np.moveaxis(fns.forward(xm), -1, axis)
+    d_rows = np.moveaxis(fns.backward(gm, y=np.ascontiguousarray(np.moveaxis(y_rows, axis, -1))), -1, axis)
+    dx_rows = np.moveaxis(fns.backward(gm, xm), -1, axis)
+    for nt in (1, 2):
+        y = fns.forward(x, axis=axis, n_threads=nt)
+        assert np.array_equal(y, y_rows), (shape, axis, nt)
+        assert np.array_equal(fns.backward(g, y=y, axis=axis, n_threads=nt), d_rows)
+        assert np.array_equal(fns.backward(g, x, axis=axis, n_threads=nt), dx_rows)
+    e = ref.forward(name, x, axis=axis)
+    if name == "softmax":
+        assert_ulp(y, e, dtype, 4 + (0.5 * np.log2(shape[axis]) if dtype == np.float64 else 0), name)
+
+
+@pytest.mark.parametrize("name,fill", [("softmax", 0.0), ("log_softmax", -np.inf)])
+def test_softmax_special_columns(name, fill):
+    x = np.zeros((3, 4, 5), np.float32)
+    x[:, 1, :] = -np.inf                      # axis-0 columns of -inf
+    x[1, 2, 3] = np.nan
+    x[0, 3, 0] = np.inf
+    y = fastact.get(name).forward(x, axis=0)
+    assert np.all(y[:, 1, :] == fill)
+    assert np.isnan(y[:, 2, 3]).all() and np.isnan(y[:, 3, 0]).all()
+    ok = np.ones((4, 5), bool)
+    ok[1, :] = ok[2, 3] = ok[3, 0] = False
+    want = np.float32(1 / 3) if name == "softmax" else np.float32(-np.log(3))
+    np.testing.assert_allclose(y[:, ok], want, rtol=2e-7)
+
+
+@pytest.mark.parametrize("L", [1, 3, 1000, 100000])
+def test_log_softmax_row_sum_log(L):
+    """log of the row sum (a vectorizable log, not libm): equal inputs give
+    -log(L) to within an ULP in both dtypes, along rows and columns."""
+    for dtype in DTYPES:
+        x = np.full((L, 2), 0.25, dtype)
+        want = -np.log(np.float64(L))
+        for y in (fastact.log_softmax(x, axis=0)[:, 0], fastact.log_softmax(x.T.copy())[0]):
+            err = np.abs(y.astype(np.float64) - want).max()
+            assert err <= np.spacing(np.abs(dtype(want))), (L, dtype, err)
+
+
 def test_softmax_special_rows():
     x = np.array([[-np.inf, -np.inf, -np.inf], [-np.inf, 0, 0], [1000, 0, -1000],
                   [np.nan, 0, 1], [np.inf, 0, 1]], np.float32)
