@@ -258,6 +258,7 @@ def _on_switch():
     for ns in _FAST_NS:
         ns["_kfast"] = _dispatch.state.kernels.fast_inplace
         ns["_kcall"] = _dispatch.state.kernels.fast_call
+        ns["_ksoft"] = _dispatch.state.kernels.fast_softmax
 
 
 _dispatch.on_switch(_on_switch)
@@ -723,6 +724,45 @@ def {name}_backward_(grad, x=None, *, y=None, {kw}n_threads=None):
 '''
 
 
+# softmax / log_softmax: the C-contiguous call with an int axis is decided and
+# run in C (fast_softmax); anything else, or anything it declines, takes the
+# general path.  Backward from x (which needs a forward first) always does.
+_TEMPLATE_SOFTMAX = '''
+def {name}(x, axis=-1, *, out=None, n_threads=None):
+    if type(x) is _ndarray and type(axis) is int and (out is None or type(out) is _ndarray):
+        nt = 0 if n_threads is None else n_threads if type(n_threads) is int and n_threads > 0 else -1
+        if nt >= 0:
+            y = _ksoft(0, x, None, out, axis, _LOG, nt, _GRAIN, _empty_like)
+            if y is not None:
+                return y
+    return _forward(_act, "{name}", (axis, ), x, out, n_threads, False)
+
+def {name}_(x, axis=-1, *, n_threads=None):
+    if type(x) is _ndarray and type(axis) is int:
+        nt = 0 if n_threads is None else n_threads if type(n_threads) is int and n_threads > 0 else -1
+        if nt >= 0 and _ksoft(0, x, None, x, axis, _LOG, nt, _GRAIN, _empty_like) is not None:
+            return x
+    return _forward(_act, "{name}_", (axis, ), x, None, n_threads, True)
+
+def {name}_backward(grad, x=None, *, y=None, axis=-1, out=None, n_threads=None):
+    if (x is None and type(grad) is _ndarray and type(y) is _ndarray and type(axis) is int
+            and (out is None or type(out) is _ndarray)):
+        nt = 0 if n_threads is None else n_threads if type(n_threads) is int and n_threads > 0 else -1
+        if nt >= 0:
+            r = _ksoft(2, grad, y, out, axis, _LOG, nt, _GRAIN, _empty_like)
+            if r is not None:
+                return r
+    return _backward(_act, "{name}_backward", (axis, ), grad, x, y, out, n_threads, False)
+
+def {name}_backward_(grad, x=None, *, y=None, axis=-1, n_threads=None):
+    if x is None and type(grad) is _ndarray and type(y) is _ndarray and type(axis) is int:
+        nt = 0 if n_threads is None else n_threads if type(n_threads) is int and n_threads > 0 else -1
+        if nt >= 0 and _ksoft(2, grad, y, grad, axis, _LOG, nt, _GRAIN, _empty_like) is not None:
+            return grad
+    return _backward(_act, "{name}_backward_", (axis, ), grad, x, y, None, n_threads, True)
+'''
+
+
 def _param_list(act, required_ok):
     parts = []
     for p in act.params:
@@ -784,14 +824,16 @@ def _generate():
                 fns.append(f)
             _FUNCTIONS[act.name] = Functions(act, [fns[0], None, fns[1], None])
             continue
+        K = _dispatch.state.kernels
         ns = {"_forward": forward, "_backward": backward, "_act": act,
-              "_fc": _FAST.get(act.name, {}), "_kfast": _dispatch.state.kernels.fast_inplace,
-              "_kcall": _dispatch.state.kernels.fast_call, "_ndarray": np.ndarray,
-              "_empty_like": np.empty_like}
+              "_fc": _FAST.get(act.name, {}), "_kfast": K.fast_inplace, "_kcall": K.fast_call,
+              "_ksoft": K.fast_softmax, "_ndarray": np.ndarray, "_empty_like": np.empty_like,
+              "_LOG": act.name == "log_softmax", "_GRAIN": GRAIN["transc"]}
         _FAST_NS.append(ns)
         vals = "".join(p.name + ", " for p in act.params)
-        src = _TEMPLATE.format(name=act.name, pos=_param_list(act, True), kw=_param_list(act, True),
-                               vals=vals)
+        template = _TEMPLATE_SOFTMAX if act.kind == "softmax" else _TEMPLATE
+        src = template.format(name=act.name, pos=_param_list(act, True), kw=_param_list(act, True),
+                              vals=vals)
         exec(compile(src, f"<fastact generated: {act.name}>", "exec"), ns)
         fns = []
         for form in ("", "_", "_backward", "_backward_"):

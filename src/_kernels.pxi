@@ -253,41 +253,17 @@ def softmax_blocks(int mode, a, b, out, Py_ssize_t nouter, Py_ssize_t L, Py_ssiz
                    bint log_form, int nthreads, Py_ssize_t grain):
     """Softmax over the middle axis of C-contiguous (nouter, L, inner) data
     (mode 0: out = softmax(a)) or its backward from y (mode 2: out from grad a
-    and y b).  inner == 1: one work item per row; else FA_SMC-column strips
-    of one outer block.  Items are independent, so threads never change results."""
+    and y b)."""
     cdef Py_buffer va, vb, vo
-    cdef bint dbl
-    cdef bint rows = inner == 1
-    cdef Py_ssize_t it, nth, o, c0, w, off
-    cdef Py_ssize_t nstrip = 1 if rows else (inner + FA_SMC - 1) // FA_SMC
-    cdef Py_ssize_t nitem = nouter * nstrip
-    cdef char *pa
-    cdef char *pb = NULL
-    cdef char *po
-    cdef Py_ssize_t isz
     PyObject_GetBuffer(a, &va, PyBUF_RECORDS_RO)
     try:
         PyObject_GetBuffer(b if mode != 0 else a, &vb, PyBUF_RECORDS_RO)
         try:
             PyObject_GetBuffer(out, &vo, PyBUF_RECORDS)
             try:
-                dbl = vo.itemsize == 8
-                isz = vo.itemsize
-                pa = <char *>va.buf
-                pb = <char *>vb.buf
-                po = <char *>vo.buf
-                nth = _nchunks(nouter * L * inner, nthreads, grain)
-                if nth > nitem:
-                    nth = nitem if nitem > 0 else 1
                 with nogil:
-                    for it in prange(nitem, schedule='static', num_threads=nth, use_threads_if=nth > 1):
-                        o = it // nstrip
-                        c0 = (it % nstrip) * FA_SMC
-                        w = inner - c0
-                        if w > FA_SMC:
-                            w = FA_SMC
-                        off = (o * L * inner + c0) * isz
-                        _softmax_item(mode, dbl, rows, pa + off, pb + off, po + off, L, inner, w, log_form)
+                    _softmax_run(mode, vo.itemsize == 8, <char *>va.buf, <char *>vb.buf, <char *>vo.buf,
+                                 nouter, L, inner, log_form, nthreads, grain)
             finally:
                 PyBuffer_Release(&vo)
         finally:
@@ -295,6 +271,29 @@ def softmax_blocks(int mode, a, b, out, Py_ssize_t nouter, Py_ssize_t L, Py_ssiz
     finally:
         PyBuffer_Release(&va)
     return out
+
+
+cdef void _softmax_run(int mode, bint dbl, char *pa, char *pb, char *po, Py_ssize_t nouter, Py_ssize_t L,
+                       Py_ssize_t inner, bint log_form, int nthreads, Py_ssize_t grain) noexcept nogil:
+    """inner == 1: one work item per row; else FA_SMC-column strips of one
+    outer block.  Items are independent, so threads never change results."""
+    cdef bint rows = inner == 1
+    cdef Py_ssize_t it, o, c0, w, off
+    cdef Py_ssize_t isz = 8 if dbl else 4
+    cdef Py_ssize_t nstrip = 1 if rows else (inner + FA_SMC - 1) // FA_SMC
+    cdef Py_ssize_t nitem = nouter * nstrip
+    cdef Py_ssize_t nth = _nchunks(nouter * L * inner, nthreads, grain)
+    if nth > nitem:
+        nth = nitem if nitem > 0 else 1
+    for it in prange(nitem, schedule='static', num_threads=nth, use_threads_if=nth > 1):
+        o = it // nstrip
+        c0 = (it % nstrip) * FA_SMC
+        w = inner - c0
+        if w > FA_SMC:
+            w = FA_SMC
+        off = (o * L * inner + c0) * isz
+        _softmax_item(mode, dbl, rows, pa + off, pb + off if pb != NULL else NULL, po + off,
+                      L, inner, w, log_form)
 
 
 cdef inline void _softmax_item(int mode, bint dbl, bint rows, char *a, char *b, char *o,
@@ -679,6 +678,64 @@ cdef inline bint _same_or_apart(Py_buffer *a, Py_buffer *b) noexcept:
     cdef char *pa = <char *>a.buf
     cdef char *pb = <char *>b.buf
     return pa == pb or pa + a.len <= pb or pb + b.len <= pa
+
+
+def fast_softmax(int mode, a, b, out, int axis, bint log_form, int n_threads, Py_ssize_t grain,
+                 empty_like):
+    """softmax / log_softmax (mode 0) or their backward from y = b (mode 2)
+    on C-contiguous native arrays of one shape, or None for the general path
+    (which checks everything and explains).  out None: a new array."""
+    cdef Py_buffer va, vb, vo
+    cdef int nt, i
+    cdef bint have_b = mode != 0, ok
+    cdef Py_ssize_t nouter = 1, L, inner = 1
+    try:
+        PyObject_GetBuffer(a, &va, PyBUF_RECORDS_RO)
+    except Exception:
+        return None
+    try:
+        if not (_fast_ok(&va) and PyBuffer_IsContiguous(&va, b'C') and va.ndim >= 1 and va.len > 0
+                and -va.ndim <= axis < va.ndim):
+            return None
+        if axis < 0:
+            axis += va.ndim
+        for i in range(axis):
+            nouter *= va.shape[i]
+        L = va.shape[axis]
+        for i in range(axis + 1, va.ndim):
+            inner *= va.shape[i]
+        if have_b:
+            try:
+                PyObject_GetBuffer(b, &vb, PyBUF_RECORDS_RO)
+            except Exception:
+                return None
+        try:
+            if have_b and not (_fast_ok(&vb) and _same_layout(&va, &vb)):
+                return None
+            if out is None:
+                out = empty_like(a)
+            try:
+                PyObject_GetBuffer(out, &vo, PyBUF_RECORDS)
+            except Exception:
+                return None
+            try:
+                ok = _fast_ok(&vo) and _same_layout(&va, &vo) and _same_or_apart(&va, &vo)
+                if have_b:
+                    ok = ok and _same_or_apart(&vb, &vo)
+                if not ok:
+                    return None
+                nt = _threads_now() if n_threads == 0 else (1 if _force_single else n_threads)
+                with nogil:
+                    _softmax_run(mode, va.itemsize == 8, <char *>va.buf, <char *>vb.buf if have_b else NULL,
+                                 <char *>vo.buf, nouter, L, inner, log_form, nt, grain)
+            finally:
+                PyBuffer_Release(&vo)
+        finally:
+            if have_b:
+                PyBuffer_Release(&vb)
+    finally:
+        PyBuffer_Release(&va)
+    return out
 
 
 def fast_call(Spec spec, int mode, a, b, out, int n_threads, empty_like):

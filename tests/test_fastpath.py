@@ -152,3 +152,57 @@ def test_arrays_beyond_the_prefetch_threshold(dtype):
         w = x.copy()
         fastact.sigmoid_(w, n_threads=nt)
         assert np.array_equal(w, y)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_fast_path_matches_general_path(name, dtype):
+    """A plain-int axis on C-contiguous arrays runs in C (fast_softmax); a
+    NumPy-integer axis takes the general path: both give the same bits."""
+    rng = np.random.default_rng(9)
+    fns = fastact.get(name)
+    for shape in [(1000,), (10, 100), (3, 5, 70), (600, 3)]:
+        x = np.asarray(rng.standard_normal(shape) * 4, dtype=dtype)
+        g = np.asarray(rng.standard_normal(shape), dtype=dtype)
+        for axis in range(-len(shape), len(shape)):
+            y_gen = fns.forward(x, axis=np.int64(axis))
+            y = fns.forward(x, axis=axis)
+            assert y is not x and np.array_equal(y, y_gen)
+            out = np.full_like(x, 7.0)
+            assert fns.forward(x, axis=axis, out=out) is out and np.array_equal(out, y_gen)
+            xi = x.copy()
+            assert fns.forward_(xi, axis=axis) is xi and np.array_equal(xi, y_gen)
+            d_gen = fns.backward(g, y=y_gen, axis=np.int64(axis))
+            assert np.array_equal(fns.backward(g, y=y_gen, axis=axis), d_gen)
+            assert np.array_equal(fns.backward(g, x, axis=axis), fns.backward(g, x, axis=np.int64(axis)))
+            gi = g.copy()
+            assert fns.backward_(gi, y=y_gen, axis=axis) is gi and np.array_equal(gi, d_gen)
+            for nt in (1, 2, -1):
+                assert np.array_equal(fns.forward(x, axis=axis, n_threads=nt), y_gen)
+
+
+def test_softmax_fast_path_leaves_the_refusals_to_the_general_path():
+    x = np.linspace(-4, 4, 256, dtype=np.float32).reshape(16, 16)
+    keep = x.copy()
+    with pytest.raises(ValueError, match="axis"):
+        fastact.softmax(x, axis=2)
+    with pytest.raises(TypeError):
+        fastact.softmax(x, axis=True)
+    with pytest.raises(ValueError, match="overlaps"):
+        fastact.softmax(x.ravel()[:-1], out=x.ravel()[1:])
+    ro = x.copy()
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        fastact.softmax_(ro)
+    with pytest.raises(ValueError):
+        fastact.softmax(x, out=np.empty((16, 15), np.float32))
+    with pytest.raises(ValueError):
+        fastact.log_softmax_backward(x, y=x[:, :15])
+    with pytest.raises(ValueError, match="n_threads"):
+        fastact.softmax(x, n_threads=0)
+    assert np.array_equal(x, keep)
+    # declined (strided, float16, empty, 0-d) but right
+    np.testing.assert_allclose(fastact.softmax(x[:, ::2]), fastact.softmax(np.ascontiguousarray(x[:, ::2])))
+    np.testing.assert_allclose(fastact.softmax(x.astype(np.float16)), fastact.softmax(x), rtol=2e-3)
+    assert fastact.softmax(np.empty((0, 3), np.float32)).shape == (0, 3)
+    assert fastact.softmax(np.float32(2.0) * np.ones((), np.float32)) == 1.0
