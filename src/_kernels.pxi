@@ -22,8 +22,8 @@ cdef extern from "fa_kernels.h" nogil:
                          char *out, fa_idx so, fa_idx n, const double *p)
     int fa_bwd_strided_d(int k, int from_y, const char *g, fa_idx sg, const char *x, fa_idx sx,
                          char *out, fa_idx so, fa_idx n, const double *p)
-    void fa_softmax_row_f(const float *x, float *y, fa_idx L, int log_form)
-    void fa_softmax_row_d(const double *x, double *y, fa_idx L, int log_form)
+    void fa_softmax_rows_f(const float *x, float *y, fa_idx nr, fa_idx L, int log_form)
+    void fa_softmax_rows_d(const double *x, double *y, fa_idx nr, fa_idx L, int log_form)
     void fa_softmax_bwd_row_f(const float *g, const float *y, float *out, fa_idx L, int log_form)
     void fa_softmax_bwd_row_d(const double *g, const double *y, double *out, fa_idx L, int log_form)
     int FA_SMC
@@ -275,39 +275,56 @@ def softmax_blocks(int mode, a, b, out, Py_ssize_t nouter, Py_ssize_t L, Py_ssiz
 
 cdef void _softmax_run(int mode, bint dbl, char *pa, char *pb, char *po, Py_ssize_t nouter, Py_ssize_t L,
                        Py_ssize_t inner, bint log_form, int nthreads, Py_ssize_t grain) noexcept nogil:
-    """inner == 1: one work item per row; else FA_SMC-column strips of one
-    outer block.  Items are independent, so threads never change results."""
+    """inner == 1: blocks of up to FA_SMC rows (short rows in one block
+    overlap; rows of 4096+ are one item each); else FA_SMC-column strips of
+    one outer block.  Items are independent, so threads never change results."""
     cdef bint rows = inner == 1
-    cdef Py_ssize_t it, o, c0, w, off
+    cdef Py_ssize_t it, c0, w, off
     cdef Py_ssize_t isz = 8 if dbl else 4
+    cdef Py_ssize_t rb = 4096 // L if L > 0 else 1
+    if rb > FA_SMC:
+        rb = FA_SMC
+    if rb < 1 or not rows:
+        rb = 1
     cdef Py_ssize_t nstrip = 1 if rows else (inner + FA_SMC - 1) // FA_SMC
-    cdef Py_ssize_t nitem = nouter * nstrip
+    cdef Py_ssize_t nitem = (nouter + rb - 1) // rb * nstrip
     cdef Py_ssize_t nth = _nchunks(nouter * L * inner, nthreads, grain)
     if nth > nitem:
         nth = nitem if nitem > 0 else 1
     for it in prange(nitem, schedule='static', num_threads=nth, use_threads_if=nth > 1):
-        o = it // nstrip
-        c0 = (it % nstrip) * FA_SMC
-        w = inner - c0
-        if w > FA_SMC:
-            w = FA_SMC
-        off = (o * L * inner + c0) * isz
+        if rows:
+            w = nouter - it * rb                    # rows in this block
+            if w > rb:
+                w = rb
+            off = it * rb * L * isz
+        else:
+            c0 = (it % nstrip) * FA_SMC
+            w = inner - c0                          # columns in this strip
+            if w > FA_SMC:
+                w = FA_SMC
+            off = ((it // nstrip) * L * inner + c0) * isz
         _softmax_item(mode, dbl, rows, pa + off, pb + off if pb != NULL else NULL, po + off,
                       L, inner, w, log_form)
 
 
 cdef inline void _softmax_item(int mode, bint dbl, bint rows, char *a, char *b, char *o,
                                Py_ssize_t L, Py_ssize_t inner, Py_ssize_t w, bint log_form) noexcept nogil:
+    """w rows (rows) or w columns of one (L, inner) block."""
+    cdef Py_ssize_t r, rs = L * (8 if dbl else 4)
     if rows:
         if mode == 0:
             if dbl:
-                fa_softmax_row_d(<const double *>a, <double *>o, L, log_form)
+                fa_softmax_rows_d(<const double *>a, <double *>o, w, L, log_form)
             else:
-                fa_softmax_row_f(<const float *>a, <float *>o, L, log_form)
-        elif dbl:
-            fa_softmax_bwd_row_d(<const double *>a, <const double *>b, <double *>o, L, log_form)
+                fa_softmax_rows_f(<const float *>a, <float *>o, w, L, log_form)
         else:
-            fa_softmax_bwd_row_f(<const float *>a, <const float *>b, <float *>o, L, log_form)
+            for r in range(w):
+                if dbl:
+                    fa_softmax_bwd_row_d(<const double *>(a + r * rs), <const double *>(b + r * rs),
+                                         <double *>(o + r * rs), L, log_form)
+                else:
+                    fa_softmax_bwd_row_f(<const float *>(a + r * rs), <const float *>(b + r * rs),
+                                         <float *>(o + r * rs), L, log_form)
     elif mode == 0:
         if dbl:
             fa_softmax_cols_d(<const double *>a, <double *>o, L, inner, w, log_form)
