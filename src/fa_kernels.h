@@ -8,12 +8,7 @@
 #define FA_KERNELS_H
 
 #include "fa_defs.h"
-#ifndef FA_NO_TRANSC
 #include "fa_math.h"
-#else   /* TEMPORARY dev switch while fa_math.h is written */
-FA_INLINE float fa_exp_neg_f(float z) { return expf(z); }
-FA_INLINE double fa_exp_neg_d(double z) { return exp(z); }
-#endif
 
 /* Every element-wise kernel with fwd and bwd (from x). */
 #define FA_KERNELS(X) \
@@ -25,16 +20,11 @@ FA_INLINE double fa_exp_neg_d(double z) { return exp(z); }
     X(relu) X(relu0) X(hardtanh) X(linear) X(hard_sigmoid) \
     FA_TRANSC_BWDY_KERNELS(X)
 
-#ifdef FA_NO_TRANSC
-#define FA_TRANSC_KERNELS(X)
-#define FA_TRANSC_BWDY_KERNELS(X)
-#else
 #define FA_TRANSC_KERNELS(X) \
     X(sigmoid) X(tanh) X(softplus) X(log_sigmoid) X(elu) X(selu) X(celu) \
     X(gelu_erf) X(gelu_tanh) X(silu) X(swish) X(mish) X(tanhshrink)
 #define FA_TRANSC_BWDY_KERNELS(X) \
     X(sigmoid) X(tanh) X(softplus) X(log_sigmoid) X(elu) X(selu) X(celu)
-#endif
 
 #define FA_ENUM_ENTRY(name) FA_K_##name,
 enum fa_kernel_id { FA_KERNELS(FA_ENUM_ENTRY) FA_K_COUNT };
@@ -57,9 +47,7 @@ static const int fa_bwdy_ids[] = { FA_BWDY_KERNELS(FA_BWDY_ENTRY) -1 };
 #define T float
 #define FA_F(name) name##_f
 #include "fa_act_impl.h"
-#ifndef FA_NO_TRANSC
 #include "fa_act_transc_impl.h"
-#endif
 #include "fa_loops_impl.h"
 #undef T
 #undef FA_F
@@ -69,9 +57,7 @@ static const int fa_bwdy_ids[] = { FA_BWDY_KERNELS(FA_BWDY_ENTRY) -1 };
 #define T double
 #define FA_F(name) name##_d
 #include "fa_act_impl.h"
-#ifndef FA_NO_TRANSC
 #include "fa_act_transc_impl.h"
-#endif
 #include "fa_loops_impl.h"
 #undef T
 #undef FA_F

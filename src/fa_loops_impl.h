@@ -463,18 +463,42 @@ static void FA_F(fa_softmax_bwd_cols)(const T *g, const T *y, T *out, fa_idx L, 
 
 /* ------------------------------------------------------------------ fused */
 
+/* Software prefetch for the row loops, as in fa_fwd_block: *done is the
+ * flat index up to which a (and b unless NULL) have been prefetched; bring
+ * it to `want` (capped at n).  Rows are walked in FA_PF_BLOCK segments that
+ * each call this with their start + 3 blocks, i.e. two blocks ahead. */
+FA_INLINE void FA_F(fa__prefetch_upto)(const T *a, const T *b, fa_idx *done, fa_idx want, fa_idx n)
+{
+    fa_idx i = *done;
+    if (want > n) want = n;
+    for (; i < want; i += FA_PF_LINE) {
+        FA_PREFETCH(a + i);
+        if (b) FA_PREFETCH(b + i);
+    }
+    if (i > *done) *done = i;
+}
+
 /* y = f(x + bias[j]) over rows of length ncol (bias on the last axis): the
- * add and the activation in one pass over memory.  y may be x. */
+ * add and the activation in one pass over memory.  y may be x.  Beyond the
+ * caches it prefetches like fa_fwd_block (16M float32 gelu(tanh), AVX2, 2
+ * threads: 20 -> 9.3 ms; the hardware prefetcher falls behind slow kernels). */
 static int FA_F(fa_bias_fwd_rows)(int k, const T *x, const T *bias, T *y, fa_idx nrow, fa_idx ncol,
                                   const double *p)
 {
     const T p0 = (T)p[0], p1 = (T)p[1], p2 = (T)p[2], p3 = (T)p[3];
+    const fa_idx n = nrow * ncol;
+    const int pf = (size_t)n * sizeof(T) >= FA_PF_MIN_BYTES;
+    fa_idx done = 0;
     switch (k) {
 #define FA_CASE(name) case FA_K_##name: \
         for (fa_idx r = 0; r < nrow; r++) { \
             const T *xr = x + r * ncol; T *yr = y + r * ncol; \
-            FA_IVDEP for (fa_idx j = 0; j < ncol; j++) \
-                yr[j] = FA_F(fa_##name##_fwd)(xr[j] + bias[j], p0, p1, p2, p3); \
+            for (fa_idx j0 = 0; j0 < ncol; j0 += FA_PF_BLOCK) { \
+                fa_idx je = ncol - j0 < FA_PF_BLOCK ? ncol : j0 + FA_PF_BLOCK; \
+                if (pf) FA_F(fa__prefetch_upto)(x, NULL, &done, r * ncol + j0 + 3 * FA_PF_BLOCK, n); \
+                FA_IVDEP for (fa_idx j = j0; j < je; j++) \
+                    yr[j] = FA_F(fa_##name##_fwd)(xr[j] + bias[j], p0, p1, p2, p3); \
+            } \
         } \
         return 0;
     FA_KERNELS(FA_CASE)
@@ -491,12 +515,19 @@ static int FA_F(fa_bias_bwd_rows)(int k, int from_y, const T *g, const T *s, con
     if (from_y)
         return FA_F(fa_bwd_block)(k, 1, g, s, out, nrow * ncol, p);
     const T p0 = (T)p[0], p1 = (T)p[1], p2 = (T)p[2], p3 = (T)p[3];
+    const fa_idx n = nrow * ncol;
+    const int pf = (size_t)n * sizeof(T) >= FA_PF_MIN_BYTES;
+    fa_idx done = 0;
     switch (k) {
 #define FA_CASE(name) case FA_K_##name: \
         for (fa_idx r = 0; r < nrow; r++) { \
             const T *gr = g + r * ncol, *sr = s + r * ncol; T *orow = out + r * ncol; \
-            FA_IVDEP for (fa_idx j = 0; j < ncol; j++) \
-                orow[j] = FA_F(fa_##name##_bwd)(gr[j], sr[j] + bias[j], p0, p1, p2, p3); \
+            for (fa_idx j0 = 0; j0 < ncol; j0 += FA_PF_BLOCK) { \
+                fa_idx je = ncol - j0 < FA_PF_BLOCK ? ncol : j0 + FA_PF_BLOCK; \
+                if (pf) FA_F(fa__prefetch_upto)(g, s, &done, r * ncol + j0 + 3 * FA_PF_BLOCK, n); \
+                FA_IVDEP for (fa_idx j = j0; j < je; j++) \
+                    orow[j] = FA_F(fa_##name##_bwd)(gr[j], sr[j] + bias[j], p0, p1, p2, p3); \
+            } \
         } \
         return 0;
     FA_KERNELS(FA_CASE)

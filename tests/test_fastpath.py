@@ -154,6 +154,24 @@ def test_arrays_beyond_the_prefetch_threshold(dtype):
         assert np.array_equal(w, y)
 
 
+@pytest.mark.parametrize("shape", [(3, (26 << 20) // 12 + 77), (25000, 263)])
+def test_bias_act_beyond_the_prefetch_threshold(shape):
+    """bias_act over >= 24 MB walks rows in prefetching segments: rows longer
+    than a segment (with a partial one) and rows much shorter; both threads."""
+    rng = np.random.default_rng(2)
+    x = (rng.standard_normal(shape) * 3).astype(np.float32)
+    b = rng.standard_normal(shape[-1]).astype(np.float32)
+    g = rng.standard_normal(shape).astype(np.float32)
+    z = x + b
+    want = fastact.silu(z)
+    dwant = fastact.silu_backward(g, z)
+    for nt in (1, 2):
+        assert np.array_equal(fastact.bias_act(x, b, "silu", n_threads=nt), want)
+        gx, gb = fastact.bias_act_backward(g, x, bias=b, act="silu", n_threads=nt)
+        assert np.array_equal(gx, dwant)
+        np.testing.assert_allclose(gb, dwant.sum(axis=0, dtype=np.float64), rtol=1e-5, atol=1e-3)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
 def test_softmax_fast_path_matches_general_path(name, dtype):
