@@ -170,8 +170,10 @@ def main(argv=None):
     # ---- 2. relu_(max=6) on 16M in place, all threads: vs torch and the streaming roofline
     _peers.set_threads(allc)
     fa = _fa("relu", max=6.0)
+    # the streaming reference is a true in-place read-modify-write (x *= 1); fastact's
+    # linear_ is no reference: in place it is the identity and does nothing
     fns = {"fastact relu_(max=6)": (lambda a: fa(a, allc), False),
-           "fastact linear_": (lambda a: fastact.linear_(a, n_threads=allc), False)}
+           "np.multiply(x,1,out=x)": (lambda a: np.multiply(a, 1.0, out=a), False)}
     if torch is not None:
         fns.update({"torch.clamp_(0,6)": (lambda t: torch.clamp_(t, 0, 6), True),
                     "torch.relu_": (torch.relu_, True),
@@ -186,12 +188,12 @@ def main(argv=None):
         m = ratio(best_torch, fr)
         rep.add(f"relu_(max=6) 16M {allc}t: best(torch clamp_/relu_) time / fastact", m,
                 ">= 0.91x (within 10%)", m[0] >= 1 / 1.1)
-        stream = [min(a, b) for a, b in zip(r["torch mul_(1)"], r["fastact linear_"])]
+        stream = [min(a, b) for a, b in zip(r["torch mul_(1)"], r["np.multiply(x,1,out=x)"])]
     else:
-        stream = r["fastact linear_"]
+        stream = r["np.multiply(x,1,out=x)"]
     m = ratio(stream, fr)
     rep.add(f"relu_(max=6) 16M {allc}t: streaming kernel time / fastact", m, ">= 0.91x (within 10%)",
-            m[0] >= 1 / 1.1, "stream = best of torch mul_(1), fastact.linear_")
+            m[0] >= 1 / 1.1, "stream = best of torch mul_(1), np.multiply(x,1,out=x) (1 thread)")
 
     # ---- 3. thread scaling on 16M float32
     for label, name, kw in (("sigmoid", "sigmoid", {}), ("gelu(erf)", "gelu", {}),
