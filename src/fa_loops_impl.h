@@ -218,7 +218,7 @@ static double FA_F(fa_prelu_row_bwd)(const T *g, const T *x, T *out, fa_idx n, T
  * not depend on threads).  nacc is a compile-time constant at every call
  * (the functions are always inlined): 64 (four 512-bit chains; one chain is
  * latency-bound) for long rows, 16 for short rows, where setting up and
- * folding 64 partials costs more than the row. */
+ * folding 64 partials costs more than the row, 4 under 16 (FA_NACC below). */
 #define FA_ACC 64
 #ifndef FA_SMC
 #define FA_SMC 64          /* rows per row block; columns per column strip */
