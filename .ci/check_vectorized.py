@@ -24,8 +24,8 @@ TARGETS = {
                    "-mavx512dq", "-mavx512vl", "-mprefer-vector-width=512"], 64),
 }
 FUNCS = ["fa_fwd_block", "fa_bwd_block", "fa_bias_fwd_rows", "fa_bias_bwd_rows", "fa_gated_fwd",
-         "fa_gated_bwd", "fa_prelu_cols", "fa_prelu_cols_bwd", "fa_prelu_row", "fa_softmax_row",
-         "fa_softmax_bwd_row"]
+         "fa_gated_bwd", "fa_prelu_cols", "fa_prelu_cols_bwd", "fa_prelu_row", "fa_softmax_rows",
+         "fa_softmax_bwd_row", "fa_softmax_cols", "fa_softmax_bwd_cols"]
 
 
 def count_kernels(macro):
