@@ -697,6 +697,52 @@ cdef inline bint _same_or_apart(Py_buffer *a, Py_buffer *b) noexcept:
     return pa == pb or pa + a.len <= pb or pb + b.len <= pa
 
 
+cdef object _fast_operands(a, b, out, empty_like, Py_buffer *va, Py_buffer *vb, Py_buffer *vo):
+    """The operands of a fast path (b may be None): out (a new array from
+    empty_like(a) when None) with every buffer held, or None with none held
+    when an operand is not native float32/64, aligned and contiguous with one
+    layout, or out is neither an input's very memory nor apart from it."""
+    cdef bint have_b = b is not None, ok
+    try:
+        PyObject_GetBuffer(a, va, PyBUF_RECORDS_RO)
+    except Exception:
+        return None
+    if not _fast_ok(va):
+        _fast_release(va, NULL, NULL)
+        return None
+    if have_b:
+        try:
+            PyObject_GetBuffer(b, vb, PyBUF_RECORDS_RO)
+        except Exception:
+            _fast_release(va, NULL, NULL)
+            return None
+        if not (_fast_ok(vb) and _same_layout(va, vb)):
+            _fast_release(va, vb, NULL)
+            return None
+    try:
+        if out is None:
+            out = empty_like(a)
+        PyObject_GetBuffer(out, vo, PyBUF_RECORDS)
+    except Exception:
+        _fast_release(va, vb if have_b else NULL, NULL)
+        return None
+    ok = _fast_ok(vo) and _same_layout(va, vo) and _same_or_apart(va, vo)
+    if have_b:
+        ok = ok and _same_or_apart(vb, vo)
+    if not ok:
+        _fast_release(va, vb if have_b else NULL, vo)
+        return None
+    return out
+
+
+cdef inline void _fast_release(Py_buffer *va, Py_buffer *vb, Py_buffer *vo) noexcept:
+    PyBuffer_Release(va)
+    if vb != NULL:
+        PyBuffer_Release(vb)
+    if vo != NULL:
+        PyBuffer_Release(vo)
+
+
 def fast_softmax(int mode, a, b, out, int axis, bint log_form, int n_threads, Py_ssize_t grain,
                  empty_like):
     """softmax / log_softmax (mode 0) or their backward from y = b (mode 2)
@@ -704,14 +750,13 @@ def fast_softmax(int mode, a, b, out, int axis, bint log_form, int n_threads, Py
     (which checks everything and explains).  out None: a new array."""
     cdef Py_buffer va, vb, vo
     cdef int nt, i
-    cdef bint have_b = mode != 0, ok
+    cdef bint have_b = mode != 0
     cdef Py_ssize_t nouter = 1, L, inner = 1
-    try:
-        PyObject_GetBuffer(a, &va, PyBUF_RECORDS_RO)
-    except Exception:
+    out = _fast_operands(a, b if have_b else None, out, empty_like, &va, &vb, &vo)
+    if out is None:
         return None
     try:
-        if not (_fast_ok(&va) and PyBuffer_IsContiguous(&va, b'C') and va.ndim >= 1 and va.len > 0
+        if not (PyBuffer_IsContiguous(&va, b'C') and va.ndim >= 1 and va.len > 0
                 and -va.ndim <= axis < va.ndim):
             return None
         if axis < 0:
@@ -721,37 +766,12 @@ def fast_softmax(int mode, a, b, out, int axis, bint log_form, int n_threads, Py
         L = va.shape[axis]
         for i in range(axis + 1, va.ndim):
             inner *= va.shape[i]
-        if have_b:
-            try:
-                PyObject_GetBuffer(b, &vb, PyBUF_RECORDS_RO)
-            except Exception:
-                return None
-        try:
-            if have_b and not (_fast_ok(&vb) and _same_layout(&va, &vb)):
-                return None
-            if out is None:
-                out = empty_like(a)
-            try:
-                PyObject_GetBuffer(out, &vo, PyBUF_RECORDS)
-            except Exception:
-                return None
-            try:
-                ok = _fast_ok(&vo) and _same_layout(&va, &vo) and _same_or_apart(&va, &vo)
-                if have_b:
-                    ok = ok and _same_or_apart(&vb, &vo)
-                if not ok:
-                    return None
-                nt = _threads_now() if n_threads == 0 else (1 if _force_single else n_threads)
-                with nogil:
-                    _softmax_run(mode, va.itemsize == 8, <char *>va.buf, <char *>vb.buf if have_b else NULL,
-                                 <char *>vo.buf, nouter, L, inner, log_form, nt, grain)
-            finally:
-                PyBuffer_Release(&vo)
-        finally:
-            if have_b:
-                PyBuffer_Release(&vb)
+        nt = _threads_now() if n_threads == 0 else (1 if _force_single else n_threads)
+        with nogil:
+            _softmax_run(mode, va.itemsize == 8, <char *>va.buf, <char *>vb.buf if have_b else NULL,
+                         <char *>vo.buf, nouter, L, inner, log_form, nt, grain)
     finally:
-        PyBuffer_Release(&va)
+        _fast_release(&va, &vb if have_b else NULL, &vo)
     return out
 
 
@@ -760,52 +780,23 @@ def fast_call(Spec spec, int mode, a, b, out, int n_threads, empty_like):
     general path must decide (it validates everything and explains).
     mode 0: out = f(a); 1: out = a * f'(x = b); 2: out = a * f'(from y = b).
     out None: a new array from empty_like(a) (a's memory order).  Taken only
-    when every operand is native float32/64, aligned, contiguous, with one
-    layout, and out is either the very memory of an input or apart from it."""
+    when the operands qualify (_fast_operands)."""
     cdef Py_buffer va, vb, vo
     cdef int nt, rc = 0
-    cdef bint have_b = mode != 0, ok
+    cdef bint have_b = mode != 0
     if mode == 2 and not spec.y_ok:
         return None
-    try:
-        PyObject_GetBuffer(a, &va, PyBUF_RECORDS_RO)
-    except Exception:
+    out = _fast_operands(a, b if have_b else None, out, empty_like, &va, &vb, &vo)
+    if out is None:
         return None
     try:
-        if not _fast_ok(&va):
-            return None
-        if have_b:
-            try:
-                PyObject_GetBuffer(b, &vb, PyBUF_RECORDS_RO)
-            except Exception:
-                return None
-        try:
-            if have_b and not (_fast_ok(&vb) and _same_layout(&va, &vb)):
-                return None
-            if out is None:
-                out = empty_like(a)
-            try:
-                PyObject_GetBuffer(out, &vo, PyBUF_RECORDS)
-            except Exception:
-                return None
-            try:
-                ok = _fast_ok(&vo) and _same_layout(&va, &vo) and _same_or_apart(&va, &vo)
-                if have_b:
-                    ok = ok and _same_or_apart(&vb, &vo)
-                if not ok:
-                    return None
-                nt = _threads_now() if n_threads == 0 else (1 if _force_single else n_threads)
-                with nogil:
-                    rc = _run_flat(spec.k, mode, va.itemsize == 8, <char *>va.buf,
-                                   <char *>vb.buf if have_b else NULL, <char *>vo.buf,
-                                   va.len // va.itemsize, spec.p, nt, spec.grain)
-                if rc != 0:         # kernel not compiled: the general path raises
-                    return None
-            finally:
-                PyBuffer_Release(&vo)
-        finally:
-            if have_b:
-                PyBuffer_Release(&vb)
+        nt = _threads_now() if n_threads == 0 else (1 if _force_single else n_threads)
+        with nogil:
+            rc = _run_flat(spec.k, mode, va.itemsize == 8, <char *>va.buf,
+                           <char *>vb.buf if have_b else NULL, <char *>vo.buf,
+                           va.len // va.itemsize, spec.p, nt, spec.grain)
     finally:
-        PyBuffer_Release(&va)
+        _fast_release(&va, &vb if have_b else NULL, &vo)
+    if rc != 0:         # kernel not compiled: the general path raises
+        return None
     return out

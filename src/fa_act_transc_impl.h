@@ -62,11 +62,9 @@ FA_INLINE T FA_F(fa__exp_neg_prod)(T b, T x, T *s2, T *bx)
     T l;
     T h = FA_F(fa_twoprod)(b, x, &l);
     T ah = FA_F(fa_abs)(h);
-    T zl = h > 0 ? -l : l;
-    zl = ah < FA__BIGP ? zl : (T)0;        /* twoprod split may overflow for huge |h| */
-    T a = FA_F(fa_exp_neg_parts)(-ah, s2);
+    T zl = h > 0 ? -l : l;                 /* garbage for huge |h|: exp's z < -104 select drops it */
     *bx = h;
-    return FA_F(fa_fma)(a, zl, a);
+    return FA_F(fa_exp_neg_lo_parts)(-ah, zl, s2);
 }
 
 /* sigmoid(b*x) with the exact product */
