@@ -28,12 +28,13 @@
 #  define FA_IVDEP
 #endif
 
-/* Prefetch for reading into the L2 cache (a hint: never faults). */
+/* Prefetch for reading into the L1 cache (a hint: never faults); into L2
+ * only (T1) gained half as much on the development machine. */
 #if defined(__GNUC__) || defined(__clang__)
-#  define FA_PREFETCH(addr) __builtin_prefetch((addr), 0, 2)
+#  define FA_PREFETCH(addr) __builtin_prefetch((addr), 0, 3)
 #elif defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86))
 #  include <xmmintrin.h>
-#  define FA_PREFETCH(addr) _mm_prefetch((const char *)(addr), _MM_HINT_T1)
+#  define FA_PREFETCH(addr) _mm_prefetch((const char *)(addr), _MM_HINT_T0)
 #else
 #  define FA_PREFETCH(addr) ((void)(addr))
 #endif
