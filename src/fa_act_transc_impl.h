@@ -49,7 +49,7 @@
 FA_INLINE T FA_F(fa__sigmoid)(T x)
 {
     T s2;
-    T a = FA_F(fa_exp_neg_parts)(-FA_F(fa_abs)(x), &s2);
+    T a = FA_F(fa_exp_nabs_parts)(x, &s2);
     T e = a * s2;
     return (x > 0 ? (T)1 : e) / FA_F(fa_fma)(a, s2, (T)1);
 }
@@ -201,7 +201,7 @@ FA_INLINE T FA_F(fa_sigmoid_fwd)(T x, T p0, T p1, T p2, T p3)
 FA_INLINE T FA_F(fa_sigmoid_bwd)(T g, T x, T p0, T p1, T p2, T p3)
 {
     FA__UNUSED4(p0, p1, p2, p3);
-    T e = FA_F(fa_exp_neg)(-FA_F(fa_abs)(x));
+    T e = FA_F(fa_exp_nabs)(x);
     T D = (T)1 + e;
     return g * (e / (D * D));
 }
@@ -308,14 +308,14 @@ FA_INLINE T FA_F(fa_softplus_bwdy)(T g, T y, T beta, T thr, T p2, T p3)
 FA_INLINE T FA_F(fa_log_sigmoid_fwd)(T x, T p0, T p1, T p2, T p3)
 {
     FA__UNUSED4(p0, p1, p2, p3);
-    T e = FA_F(fa_exp_neg)(-FA_F(fa_abs)(x));
+    T e = FA_F(fa_exp_nabs)(x);
     return (x < 0 ? x : (T)0) - FA__LOG1P_E(e);
 }
 /* d/dx = sigma(-x) */
 FA_INLINE T FA_F(fa_log_sigmoid_bwd)(T g, T x, T p0, T p1, T p2, T p3)
 {
     FA__UNUSED4(p0, p1, p2, p3);
-    T e = FA_F(fa_exp_neg)(-FA_F(fa_abs)(x));
+    T e = FA_F(fa_exp_nabs)(x);
     return g * ((x > 0 ? e : (T)1) / ((T)1 + e));
 }
 /* sigma(-x) = 1 - exp(y) = -expm1(y), y <= 0: well conditioned */
@@ -433,7 +433,7 @@ FA_INLINE T FA_F(fa_mish_fwd)(T x, T p0, T p1, T p2, T p3)
 {
     FA__UNUSED4(p0, p1, p2, p3);
     T s2;
-    T a = FA_F(fa_exp_neg_parts)(-FA_F(fa_abs)(x), &s2);
+    T a = FA_F(fa_exp_neg_parts)(-FA_F(fa_abs)(x), &s2);   /* 0 below -104: x * a must vanish */
     T e = a * s2;
     T xm = x < -FA__MAXV ? -FA__MAXV : x;
     T e2 = e + (T)2;
