@@ -133,30 +133,36 @@ def test_fast_paths_leave_the_refusals_to_the_general_path():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_arrays_beyond_the_prefetch_threshold(dtype):
-    """Chunks of >= 24 MB run the block loop with software prefetch
-    (src/fa_loops_impl.h); every element must still be computed once, also
-    in the last partial block and with 2 threads (two such chunks)."""
-    n = (56 << 20) // np.dtype(dtype).itemsize + 1237          # 56 MB + a partial block
-    x = np.linspace(-12, 12, n, dtype=dtype)
-    g = np.linspace(1, 2, n, dtype=dtype)
-    for nt in (1, 2):
-        y = fastact.sigmoid(x, n_threads=nt)
-        idx = np.r_[0:5000, n // 2 - 2000:n // 2 + 2000, n - 7000:n]
-        xs = x[idx].astype(np.float64)
-        np.testing.assert_allclose(y[idx], 1 / (1 + np.exp(-xs)), rtol=4e-6 if dtype == np.float32 else 1e-14)
-        d = fastact.sigmoid_backward(g, x, n_threads=nt)
-        e = np.exp(-np.abs(xs))
-        np.testing.assert_allclose(d[idx], g[idx] * e / (1 + e) ** 2, rtol=1e-5 if dtype == np.float32 else 1e-13,
-                                   atol=1e-30)
-        w = x.copy()
-        fastact.sigmoid_(w, n_threads=nt)
-        assert np.array_equal(w, y)
+@pytest.mark.parametrize("name", ["sigmoid", "gelu", "tanh", "relu"])
+def test_block_loops_match_short_calls(name, dtype):
+    """Chunks of >= 1 MB run the element-wise loops in prefetching blocks
+    after a head up to the output's 64-byte boundary (src/fa_loops_impl.h);
+    every element must come out bit for bit as in short calls (one plain
+    loop each), at each start offset within a cache line, in the last partial
+    block, with 2 threads (two such chunks), in place and backward."""
+    fns = fastact.get(name)
+    n = (3 << 20) // np.dtype(dtype).itemsize + 1237                # 3 MB + a partial block
+    base = np.linspace(-12, 12, n + 16, dtype=dtype)
+    gbase = np.linspace(1, 2, n + 16, dtype=dtype)
+
+    def pieces(f, *a):
+        return np.concatenate([f(*(v[i:i + 1000] for v in a)) for i in range(0, n, 1000)])
+
+    for off in (0, 3, 5):
+        x, g = base[off:off + n], gbase[off:off + n]
+        want, dwant = pieces(fns.forward, x), pieces(fns.backward, g, x)
+        for nt in (1, 2):
+            assert np.array_equal(fns.forward(x, n_threads=nt), want)
+            assert np.array_equal(fns.backward(g, x, n_threads=nt), dwant)
+            w = base.copy()
+            fns.forward_(w[off:off + n], n_threads=nt)
+            assert np.array_equal(w[off:off + n], want)
+            assert np.array_equal(w[:off], base[:off]) and np.array_equal(w[off + n:], base[off + n:])
 
 
-@pytest.mark.parametrize("shape", [(3, (26 << 20) // 12 + 77), (25000, 263)])
+@pytest.mark.parametrize("shape", [(3, (3 << 20) // 12 + 77), (3000, 263)])
 def test_bias_act_beyond_the_prefetch_threshold(shape):
-    """bias_act over >= 24 MB walks rows in prefetching segments: rows longer
+    """bias_act over >= 1 MB walks rows in prefetching segments: rows longer
     than a segment (with a partial one) and rows much shorter; both threads."""
     rng = np.random.default_rng(2)
     x = (rng.standard_normal(shape) * 3).astype(np.float32)
