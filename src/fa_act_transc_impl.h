@@ -45,19 +45,22 @@
 
 /* ---------------- internal helpers ---------------- */
 
-/* x with -inf replaced by -MAXV, for products x * exp(..) that meet exp = 0
- * (-inf * 0 would be NaN).  float: one unsigned integer min on the bits
- * (vpminud) instead of a compare and a blend: the bit patterns of -inf and of
- * the NaNs with the sign bit are the largest, so those NaNs become -MAXV too;
- * every caller's result is NaN through exp's NaN anyway (tested).  In L1,
- * AVX-512: silu 0.247 -> 0.238 ns/element; SSE2 emulates the min (slower). */
-#if FA_IS_DOUBLE || (defined(__SSE2__) && !defined(__SSE4_1__))   /* no vpminuq / pminud */
-FA_INLINE T FA_F(fa__ninf_to_max)(T x) { return x < -FA__MAXV ? -FA__MAXV : x; }
+/* max(x, lo) for lo < 0, for products x * exp(..) that must vanish far out:
+ * -inf * 0 would be NaN (lo = -MAXV), and for silu, fa_exp_nabs_parts_f
+ * keeps a at exp(-110) * 2^64 beyond |x| = 110, where x * a * s2 underflows
+ * to -0 only for |x| <= 400 (lo = -300).  float: one unsigned integer min
+ * on the bits (vpminud) instead of a compare and a blend: negative floats
+ * grow in bits as they grow in magnitude, positive ones are below them; the
+ * NaNs with the sign bit sort last and become lo, but every caller's result
+ * is NaN through exp's NaN anyway (tested).  In L1, AVX-512: silu 0.247 ->
+ * 0.238 ns/element.  SSE2 has no pminud, double no vpminuq before AVX-512. */
+#if FA_IS_DOUBLE || (defined(__SSE2__) && !defined(__SSE4_1__))
+FA_INLINE T FA_F(fa__clamp_lo)(T x, T lo) { return x < lo ? lo : x; }
 #else
-FA_INLINE float fa__ninf_to_max_f(float x)
+FA_INLINE float fa__clamp_lo_f(float x, float lo)
 {
-    uint32_t u = fa_f2u(x);
-    return fa_u2f(u < 0xff7fffffu ? u : 0xff7fffffu);
+    uint32_t u = fa_f2u(x), l = fa_f2u(lo);
+    return fa_u2f(u < l ? u : l);
 }
 #endif
 
@@ -131,10 +134,11 @@ FA_INLINE T FA_F(fa__tanh)(T x)
 FA_INLINE T FA_F(fa__x_sigmoid)(T x, T beta, int is_silu)
 {
     T s2, b;
-    T a = is_silu ? FA_F(fa_exp_neg_parts)(-FA_F(fa_abs)(x), &s2)
+    T a = is_silu ? FA_F(fa_exp_nabs_parts)(x, &s2)
                   : FA_F(fa__exp_neg_prod)(beta, x, &s2, &b);
     b = is_silu ? x : b;
-    T xm = FA_F(fa__ninf_to_max)(x);
+    /* float silu: a does not vanish beyond |x| = 110 (fa_exp_nabs_parts_f) */
+    T xm = FA_F(fa__clamp_lo)(x, is_silu && !FA_IS_DOUBLE ? (T)-300 : -FA__MAXV);
     T num = b > 0 ? x : (xm * a) * s2;
     return num / FA_F(fa_fma)(a, s2, (T)1);
 }
@@ -451,7 +455,7 @@ FA_INLINE T FA_F(fa_mish_fwd)(T x, T p0, T p1, T p2, T p3)
     T s2;
     T a = FA_F(fa_exp_neg_parts)(-FA_F(fa_abs)(x), &s2);   /* 0 below -104: x * a must vanish */
     T e = a * s2;
-    T xm = FA_F(fa__ninf_to_max)(x);
+    T xm = FA_F(fa__clamp_lo)(x, -FA__MAXV);
     T e2 = e + (T)2;
     T u = (T)1 + (e + e);
     T num = x > 0 ? x * u : (xm * (a * e2)) * s2;
@@ -496,7 +500,7 @@ FA_INLINE T FA_F(fa_gelu_tanh_fwd)(T x, T p0, T p1, T p2, T p3)
     T zl, s2;
     T zh = FA_F(fa__gelut_z)(x, &zl);
     T a = FA_F(fa_exp_neg_lo_parts)(zh, zl, &s2);
-    T xm = FA_F(fa__ninf_to_max)(x);          /* -inf * 0 would be NaN */
+    T xm = FA_F(fa__clamp_lo)(x, -FA__MAXV);          /* -inf * 0 would be NaN */
     T num = x > 0 ? x : (xm * a) * s2;
     return num / FA_F(fa_fma)(a, s2, (T)1);
 }

@@ -110,19 +110,20 @@ FA_INLINE float fa_exp_neg_lo_parts_f(float z, float zl, float *s2)
     return fa__exp_neg_s64_core_f(z, -zl, 1);
 }
 
-/* exp(-|x|) as a * (*s2), like fa_exp_neg_parts_f(-|x|, s2) (same values)
- * but cheaper: z = -|x| is made by setting the sign bit and clamped to -104
- * up front, one compare and one masked OR on AVX-512, instead of the clamp
- * of n and the final select (sigmoid 25 -> 22 vector operations per 16
- * floats).  Written as -fa_abs_f(x), GCC folds the clamp into a compare of
- * |x| with negated arms (three operations).  NaN fails the compare: NaN out.
- * For |x| > 104, a is exp(-104) * 2^64, not 0: right for callers that use
- * e = a * s2 (which rounds to 0 like the exact exp(-|x|)), wrong for those
- * that scale a by x first (silu, mish: use fa_exp_neg_parts_f there). */
+/* exp(-|x|) as a * (*s2), like fa_exp_neg_parts_f(-|x|, s2), but cheaper:
+ * z = -|x| is made by setting the sign bit and clamped to -110 up front, one
+ * compare and one masked OR on AVX-512, instead of the clamp of n and the
+ * final select (sigmoid 25 -> 22 vector operations per 16 floats).  Written
+ * as -fa_abs_f(x), GCC folds the clamp into a compare of |x| with negated
+ * arms (three operations).  NaN fails the compare: NaN out.
+ * For |x| >= 110, a is exp(-110) * 2^64, not 0: e = a * s2 < 2^-158 rounds
+ * to 0 like the exact exp(-|x|), and so does x * a * s2 for |x| <= 400
+ * (silu clamps x at -300 first). */
+#define FA_F_NABS_LO (-110.0f)
 FA_INLINE float fa_exp_nabs_parts_f(float x, float *s2)
 {
     float z = fa_u2f(fa_f2u(x) | 0x80000000u);
-    z = z < FA_F_EXP_LO ? FA_F_EXP_LO : z;
+    z = z < FA_F_NABS_LO ? FA_F_NABS_LO : z;   /* 2^(n+64) >= 2^-95: still normal */
     *s2 = 0x1p-64f;
     return fa__exp_neg_s64_core_f(z, 0.0f, 0);
 }

@@ -116,3 +116,25 @@ def test_subnormal_inputs_give_linear_behaviour():
     assert np.array_equal(fastact.tanh(d), d)
     assert np.array_equal(fastact.relu(d), np.array([1e-40, 0], np.float32))
     np.testing.assert_array_equal(fastact.sigmoid(d), [0.5, 0.5])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_x_sigmoid_far_negative_tail(dtype):
+    """silu(x) = x * exp(x) / (1 + exp(x)) for x far below 0: float32 silu
+    clamps exp's argument at -110 and x at -300 (src/fa_act_transc_impl.h),
+    swish with a small beta must not be clamped that way, and both reach
+    -0 at -inf.  Compared with the long-double reference (betas exact in
+    float32: the kernel rounds beta to the dtype, which moves exp(beta x))."""
+    from fastact import reference
+    x = np.array([-np.inf, -3e38, -1e4, -3000, -1000, -400, -300, -299, -150, -111, -110, -109.5,
+                  -105, -104, -103, -90, -87.5, -20], dtype)
+    floor = np.finfo(dtype).tiny * 2.0 ** -20      # far tighter than the accuracy tests' floor (tiny)
+    for name, params, ref in (("silu", {}, reference.silu(x)),
+                              ("swish", {"beta": 1 / 64}, reference.swish(x, 1 / 64)),
+                              ("swish", {"beta": 0.25}, reference.swish(x, 0.25))):
+        got = getattr(fastact, name)(x, **params).astype(np.float64)
+        want = ref.astype(dtype).astype(np.float64)
+        err = np.abs(got - want)
+        ok = err <= np.maximum(4 * np.spacing(np.abs(want).astype(dtype)).astype(np.float64), floor)
+        assert ok.all(), (name, params, x[~ok], got[~ok], want[~ok])
+        assert np.signbit(got[0]) and got[0] == 0, (name, "at -inf")
