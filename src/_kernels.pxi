@@ -22,11 +22,12 @@ cdef extern from "fa_kernels.h" nogil:
                          char *out, fa_idx so, fa_idx n, const double *p)
     int fa_bwd_strided_d(int k, int from_y, const char *g, fa_idx sg, const char *x, fa_idx sx,
                          char *out, fa_idx so, fa_idx n, const double *p)
-    void fa_softmax_rows_f(const float *x, float *y, fa_idx nr, fa_idx L, int log_form)
-    void fa_softmax_rows_d(const double *x, double *y, fa_idx nr, fa_idx L, int log_form)
+    void fa_softmax_rows_f(const float *x, float *y, fa_idx nr, fa_idx L, int log_form, fa_idx pf)
+    void fa_softmax_rows_d(const double *x, double *y, fa_idx nr, fa_idx L, int log_form, fa_idx pf)
     void fa_softmax_bwd_row_f(const float *g, const float *y, float *out, fa_idx L, int log_form)
     void fa_softmax_bwd_row_d(const double *g, const double *y, double *out, fa_idx L, int log_form)
     int FA_SMC
+    unsigned int FA_PF_MIN_BYTES
     void fa_softmax_cols_f(const float *x, float *y, fa_idx L, fa_idx inner, fa_idx w, int log_form)
     void fa_softmax_cols_d(const double *x, double *y, fa_idx L, fa_idx inner, fa_idx w, int log_form)
     void fa_softmax_bwd_cols_f(const float *g, const float *y, float *out, fa_idx L, fa_idx inner,
@@ -291,12 +292,17 @@ cdef void _softmax_run(int mode, bint dbl, char *pa, char *pb, char *po, Py_ssiz
     cdef Py_ssize_t nth = _nchunks(nouter * L * inner, nthreads, grain)
     if nth > nitem:
         nth = nitem if nitem > 0 else 1
+    # forward row blocks beyond L2 (as the element-wise loops: >= 1 MB per
+    # thread) prefetch the next block while summing this one
+    cdef bint pf = rows and mode == 0 and nouter * L * isz >= <Py_ssize_t>FA_PF_MIN_BYTES * nth
+    cdef Py_ssize_t pfe = 0
     for it in prange(nitem, schedule='static', num_threads=nth, use_threads_if=nth > 1):
         if rows:
             w = nouter - it * rb                    # rows in this block
             if w > rb:
                 w = rb
             off = it * rb * L * isz
+            pfe = (nouter - it * rb - w) * L if pf else 0
         else:
             c0 = (it % nstrip) * FA_SMC
             w = inner - c0                          # columns in this strip
@@ -304,19 +310,21 @@ cdef void _softmax_run(int mode, bint dbl, char *pa, char *pb, char *po, Py_ssiz
                 w = FA_SMC
             off = ((it // nstrip) * L * inner + c0) * isz
         _softmax_item(mode, dbl, rows, pa + off, pb + off if pb != NULL else NULL, po + off,
-                      L, inner, w, log_form)
+                      L, inner, w, log_form, pfe)
 
 
 cdef inline void _softmax_item(int mode, bint dbl, bint rows, char *a, char *b, char *o,
-                               Py_ssize_t L, Py_ssize_t inner, Py_ssize_t w, bint log_form) noexcept nogil:
-    """w rows (rows) or w columns of one (L, inner) block."""
+                               Py_ssize_t L, Py_ssize_t inner, Py_ssize_t w, bint log_form,
+                               Py_ssize_t pf) noexcept nogil:
+    """w rows (rows) or w columns of one (L, inner) block; pf: elements after
+    a forward row block that may be prefetched."""
     cdef Py_ssize_t r, rs = L * (8 if dbl else 4)
     if rows:
         if mode == 0:
             if dbl:
-                fa_softmax_rows_d(<const double *>a, <double *>o, w, L, log_form)
+                fa_softmax_rows_d(<const double *>a, <double *>o, w, L, log_form, pf)
             else:
-                fa_softmax_rows_f(<const float *>a, <float *>o, w, L, log_form)
+                fa_softmax_rows_f(<const float *>a, <float *>o, w, L, log_form, pf)
         else:
             for r in range(w):
                 if dbl:

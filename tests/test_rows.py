@@ -167,3 +167,22 @@ def test_prelu_scalar_alpha(dtype):
         assert np.shape(ga) == np.shape(alpha)
         np.testing.assert_allclose(ga, ref.prelu_grad_alpha(g, x, alpha), rtol=1e-5)
         assert_bwd(gx, ref.backward("prelu", g, x, alpha=alpha)[0], g, dtype, 2)
+
+
+@pytest.mark.parametrize("L", [8, 13, 64, 1000, 5000])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_prefetching_rows_match_short_calls(name, L):
+    """Row blocks of arrays >= 1 MB per thread prefetch the next block while
+    summing (src/fa_loops_impl.h, fa__softmax_rows_n): the results must be
+    the bits of calls on slices too small to prefetch, also for the last
+    partial block, with 1 and 2 threads."""
+    fns = fastact.get(name)
+    nrow = (5 << 20) // (4 * L) + 3
+    x = (np.random.default_rng(L).standard_normal((nrow, L)) * 5).astype(np.float32)
+    step = max(1, (256 << 10) // (4 * L))
+    want = np.concatenate([fns.forward(x[i:i + step]) for i in range(0, nrow, step)])
+    for nt in (1, 2):
+        assert np.array_equal(fns.forward(x, n_threads=nt), want)
+        w = x.copy()
+        fns.forward_(w, n_threads=nt)
+        assert np.array_equal(w, want)
