@@ -71,7 +71,8 @@ FA_INLINE float fa__exp_neg_s64_core_f(float z, float mzl, int checked)
     float nb = fa_fma_f(z, FA_F_LOG2E, FA_F_MAGIC_B + 64.0f);  /* n + 191 in the low bits */
     /* clamp n (in nb), not z: the scale stays finite in every lane; lanes
      * with z < -104 compute garbage t (even NaN) and get 0 below.  Callers
-     * that bound z to [-104, 0] themselves pass checked = 0. */
+     * that bound z to [-110, 0] themselves pass checked = 0 (2^(n+64) is
+     * then normal and a = exp(z) * 2^64; no clamp, no select). */
     if (checked)
         nb = nb < FA_F_MAGIC_B - 86.0f ? FA_F_MAGIC_B - 86.0f : nb;  /* n >= -150 */
     float n = nb - (FA_F_MAGIC_B + 64.0f);
@@ -286,8 +287,8 @@ FA_INLINE double fa_exp_neg_parts_d(double z, double *s2)
     return fa__exp_neg_parts_core_d(z, 0.0, s2);
 }
 
-/* exp(-|x|) as a * (*s2) (the float version's interface; nothing to save
- * in double, whose scale is split in two anyway) */
+/* exp(-|x|) as a * (*s2): the float version's interface on the checked exp
+ * (a = 0 below -746; the cheaper form was not tried in double) */
 FA_INLINE double fa_exp_nabs_parts_d(double x, double *s2)
 {
     return fa_exp_neg_parts_d(-fa_abs_d(x), s2);
