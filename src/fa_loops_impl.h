@@ -307,7 +307,17 @@ FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m, int nacc, 
         FA__PF_STEP(pfp, i, nacc);
         FA__JLOOP(nacc, T e = FA_F(fa_exp_diff)(x[i + j], m); y[i + j] = e; acc[j] += (double)e);
     }
+    /* a tail (< nacc elements) of 8 or more: the exps as a vector loop, then
+     * the serial sum of the stored values (same order; a scalar exp per
+     * element made rows of 24 cost 2.5 ns/element against 1.1 for rows of
+     * 16, rows of 200 0.70 against 0.48); shorter tails stay scalar (the
+     * extra loop cost rows of 64 or 1024 ~5%) */
     double s = 0;
+    if (L - i >= 8) {
+        const fa_idx i0 = i;
+        FA_IVDEP for (fa_idx k = i0; k < L; k++) y[k] = FA_F(fa_exp_diff)(x[k], m);
+        for (; i < L; i++) s += (double)y[i];
+    }
     for (; i < L; i++) { T e = FA_F(fa_exp_diff)(x[i], m); y[i] = e; s += (double)e; }
     for (int w = nacc / 2; w >= 1; w /= 2)
         for (int j = 0; j < w; j++) acc[j] += acc[j + w];
@@ -341,7 +351,7 @@ FA_INLINE T FA_F(fa_row_logsum)(const T *x, fa_idx L, T m, int nacc, const T *pf
         FA__PF_STEP(pfp, i, nacc);
         FA__JLOOP(nacc, acc[j] += FA_F(fa_exp_neg)(x[i + j] - m));
     }
-    for (; i < L; i++) s += FA_F(fa_exp_neg)(x[i] - m);
+    for (; i < L; i++) s += FA_F(fa_exp_neg)(x[i] - m);   /* (a vector tail was no faster here) */
     for (int w = nacc / 2; w >= 1; w /= 2)
         for (int j = 0; j < w; j++) acc[j] += acc[j + w];
     return s + acc[0];
