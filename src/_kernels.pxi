@@ -304,6 +304,7 @@ cdef void _softmax_run(int mode, bint dbl, char *pa, char *pb, char *po, Py_ssiz
             off = it * rb * L * isz
             pfe = (nouter - it * rb - w) * L if pf else 0
         else:
+            pfe = 0
             c0 = (it % nstrip) * FA_SMC
             w = inner - c0                          # columns in this strip
             if w > FA_SMC:
