@@ -37,14 +37,20 @@ static int fa__pf_kernel(int k)
 }
 #endif
 
-/* Prefetch block i / blk + FA_PF_AHEAD of a (and of b unless NULL). */
-FA_INLINE void FA_F(fa__prefetch_ahead)(const T *a, const T *b, fa_idx i, fa_idx blk, fa_idx n)
+/* Software prefetch: *done is the flat index up to which a (and b unless
+ * NULL) have been prefetched; bring it to `want` (capped at n).  The loops
+ * call it at the start of each block with the block's start + FA_PF_AHEAD + 1
+ * blocks, so that block FA_PF_AHEAD ahead is prefetched once, also when the
+ * blocks are rows shorter than a block or a short aligned head. */
+FA_INLINE void FA_F(fa__prefetch_upto)(const T *a, const T *b, fa_idx *done, fa_idx want, fa_idx n)
 {
-    fa_idx from = i + FA_PF_AHEAD * blk, to = from + blk < n ? from + blk : n;
-    for (; from < to; from += FA_PF_LINE) {
-        FA_PREFETCH(a + from);
-        if (b) FA_PREFETCH(b + from);
+    fa_idx i = *done;
+    if (want > n) want = n;
+    for (; i < want; i += FA_PF_LINE) {
+        FA_PREFETCH(a + i);
+        if (b) FA_PREFETCH(b + i);
     }
+    if (i > *done) *done = i;
 }
 
 /* Whether a chunk of n elements of kernel k is walked in prefetching blocks. */
@@ -76,10 +82,11 @@ static int FA_F(fa_fwd_block)(int k, const T *x, T *y, fa_idx n, const double *p
     const T p0 = (T)p[0], p1 = (T)p[1], p2 = (T)p[2], p3 = (T)p[3];
     const int pf = FA__PF_ON(k, n);
     const fa_idx blk = pf ? FA_PF_BLOCK : n, head = FA_F(fa__align_head)(y, n);
+    fa_idx done = FA_PF_AHEAD * blk;                /* blocks 0 .. AHEAD-1: not prefetched */
     switch (k) {
 #define FA_CASE(name) case FA_K_##name: \
         FA__BLOCKS(b, e, head, blk, n) { \
-            if (pf) FA_F(fa__prefetch_ahead)(x, NULL, b, blk, n); \
+            if (pf) FA_F(fa__prefetch_upto)(x, NULL, &done, b + (FA_PF_AHEAD + 1) * blk, n); \
             FA_IVDEP for (fa_idx i = b; i < e; i++) \
                 y[i] = FA_F(fa_##name##_fwd)(x[i], p0, p1, p2, p3); \
         } \
@@ -99,11 +106,12 @@ static int FA_F(fa_bwd_block)(int k, int from_y, const T *g, const T *s, T *out,
     const T p0 = (T)p[0], p1 = (T)p[1], p2 = (T)p[2], p3 = (T)p[3];
     const int pf = FA__PF_ON(k, n);
     const fa_idx blk = pf ? FA_PF_BLOCK : n, head = FA_F(fa__align_head)(out, n);
+    fa_idx done = FA_PF_AHEAD * blk;
     if (!from_y) {
         switch (k) {
 #define FA_CASE(name) case FA_K_##name: \
             FA__BLOCKS(b, e, head, blk, n) { \
-                if (pf) FA_F(fa__prefetch_ahead)(g, s, b, blk, n); \
+                if (pf) FA_F(fa__prefetch_upto)(g, s, &done, b + (FA_PF_AHEAD + 1) * blk, n); \
                 FA_IVDEP for (fa_idx i = b; i < e; i++) \
                     out[i] = FA_F(fa_##name##_bwd)(g[i], s[i], p0, p1, p2, p3); \
             } \
@@ -116,7 +124,7 @@ static int FA_F(fa_bwd_block)(int k, int from_y, const T *g, const T *s, T *out,
     switch (k) {
 #define FA_CASE(name) case FA_K_##name: \
         FA__BLOCKS(b, e, head, blk, n) { \
-            if (pf) FA_F(fa__prefetch_ahead)(g, s, b, blk, n); \
+            if (pf) FA_F(fa__prefetch_upto)(g, s, &done, b + (FA_PF_AHEAD + 1) * blk, n); \
             FA_IVDEP for (fa_idx i = b; i < e; i++) \
                 out[i] = FA_F(fa_##name##_bwdy)(g[i], s[i], p0, p1, p2, p3); \
         } \
@@ -551,21 +559,6 @@ static void FA_F(fa_softmax_bwd_cols)(const T *g, const T *y, T *out, fa_idx L, 
 
 /* ------------------------------------------------------------------ fused */
 
-/* Software prefetch for the row loops, as in fa_fwd_block: *done is the
- * flat index up to which a (and b unless NULL) have been prefetched; bring
- * it to `want` (capped at n).  Rows are walked in FA_PF_BLOCK segments that
- * each call this with their start + FA_PF_AHEAD + 1 blocks. */
-FA_INLINE void FA_F(fa__prefetch_upto)(const T *a, const T *b, fa_idx *done, fa_idx want, fa_idx n)
-{
-    fa_idx i = *done;
-    if (want > n) want = n;
-    for (; i < want; i += FA_PF_LINE) {
-        FA_PREFETCH(a + i);
-        if (b) FA_PREFETCH(b + i);
-    }
-    if (i > *done) *done = i;
-}
-
 /* y = f(x + bias[j]) over rows of length ncol (bias on the last axis): the
  * add and the activation in one pass over memory.  y may be x.  Beyond the
  * caches it prefetches like fa_fwd_block (16M float32 gelu(tanh), AVX2, 2
@@ -575,7 +568,7 @@ static int FA_F(fa_bias_fwd_rows)(int k, const T *x, const T *bias, T *y, fa_idx
 {
     const T p0 = (T)p[0], p1 = (T)p[1], p2 = (T)p[2], p3 = (T)p[3];
     const fa_idx n = nrow * ncol;
-    const int pf = (size_t)n * sizeof(T) >= FA_PF_MIN_BYTES && fa__pf_kernel(k);
+    const int pf = FA__PF_ON(k, n);
     fa_idx done = 0;
     switch (k) {
 #define FA_CASE(name) case FA_K_##name: \
@@ -604,7 +597,7 @@ static int FA_F(fa_bias_bwd_rows)(int k, int from_y, const T *g, const T *s, con
         return FA_F(fa_bwd_block)(k, 1, g, s, out, nrow * ncol, p);
     const T p0 = (T)p[0], p1 = (T)p[1], p2 = (T)p[2], p3 = (T)p[3];
     const fa_idx n = nrow * ncol;
-    const int pf = (size_t)n * sizeof(T) >= FA_PF_MIN_BYTES && fa__pf_kernel(k);
+    const int pf = FA__PF_ON(k, n);
     fa_idx done = 0;
     switch (k) {
 #define FA_CASE(name) case FA_K_##name: \
