@@ -23,10 +23,11 @@ try:
 except ImportError:
     torch = None
 
-# (shape, axis): 1M-element rows of several lengths, then non-last axes
+# (shape, axis): 1M-element rows of several lengths (31 and 100 with tails
+# beyond the 16 partial sums), then non-last axes
 # (channels of NCHW images, columns of a matrix), then two small calls
-CASES = [((131072, 8), -1), ((65536, 16), -1), ((16384, 64), -1), ((8192, 128), -1),
-         ((1024, 1024), -1), ((256, 4096), -1),
+CASES = [((131072, 8), -1), ((65536, 16), -1), ((33825, 31), -1), ((16384, 64), -1),
+         ((10486, 100), -1), ((8192, 128), -1), ((1024, 1024), -1), ((256, 4096), -1),
          ((8, 21, 128, 128), 1), ((32, 3, 224, 224), 1), ((4096, 256), 0),
          ((1000,), -1), ((10, 100), 0)]
 
