@@ -241,7 +241,9 @@ static double FA_F(fa_prelu_row_bwd)(const T *g, const T *x, T *out, fa_idx n, T
  * latency-bound) for long rows, 16 for short rows, where setting up and
  * folding 64 partials costs more than the row, 4 under 16 (FA_NACC below). */
 #define FA_ACC 64
-#define FA_TV 16           /* vector block of the row tails (a multiple of every SIMD width) */
+/* the vector block of the row tails: one vector of the target (AVX-512: 16
+ * floats, 8 doubles; 16 doubles made float64 rows of 24 14% slower) */
+#define FA_TV (FA_VEC_BYTES / (int)sizeof(T))
 #define FA_TV_MIN 3        /* shorter remainders stay scalar (rows of 17: 16 exps cost 7% more than 1) */
 #ifndef FA_SMC
 #define FA_SMC 64          /* rows per row block; columns per column strip */
@@ -311,28 +313,32 @@ FA_INLINE T FA_F(fa_logsm)(T x, T m, T ls)
 FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m, int nacc, const T *pfp)
 {
     double acc[FA_ACC];
+    T et[FA_TV];
+    const fa_idx r = L % FA_TV;
+    const int ov = nacc >= FA_TV && r >= FA_TV_MIN && L >= FA_TV;
+    /* the exps of the last FA_TV elements first, while x is intact (y may be
+     * x): they end the tail below (see there) */
+    if (ov) FA__JLOOP(FA_TV, et[j] = FA_F(fa_exp_diff)(x[L - FA_TV + j], m));
     for (int j = 0; j < nacc; j++) acc[j] = 0;
     fa_idx i = 0;
     for (; i + nacc <= L; i += nacc) {
         FA__PF_STEP(pfp, i, nacc);
         FA__JLOOP(nacc, T e = FA_F(fa_exp_diff)(x[i + j], m); y[i + j] = e; acc[j] += (double)e);
     }
-    /* the tail (< nacc elements): its exps as vectors (16-blocks, then the
-     * last L % 16 as the end of the block x[L-16, L), whose other lanes,
-     * possibly overwritten already when y is x, are dropped), then the
-     * serial sum in element order, the order of the scalar loop this
-     * replaces: a scalar exp per element made rows of 31 cost 2.3
-     * ns/element against 0.8 for rows of 32 */
+    /* the tail (< nacc elements): its exps as vectors, FA_TV-blocks, then
+     * the last L % FA_TV as the block y[L-FA_TV, L) stored whole (its first lanes
+     * rewrite the values already there: same x, same m), then the serial
+     * sum in element order, the order of the scalar loop this replaces: a
+     * scalar exp per element made rows of 31 cost 2.3 ns/element against
+     * 0.8 for rows of 32 */
     double s = 0;
-    if (nacc >= FA_TV) {
-        const fa_idx r = L % FA_TV, iv = L - r;
-        FA_IVDEP for (fa_idx k = i; k < iv; k++) y[k] = FA_F(fa_exp_diff)(x[k], m);
-        for (; i < iv; i++) s += (double)y[i];
-        if (r >= FA_TV_MIN) {
-            T et[FA_TV];
-            FA__JLOOP(FA_TV, et[j] = FA_F(fa_exp_diff)(x[L - FA_TV + j], m));
-            for (int j = FA_TV - (int)r; j < FA_TV; j++, i++) { y[i] = et[j]; s += (double)et[j]; }
-        }
+    if (nacc >= FA_TV && i < L) {     /* (rows without a tail skip it all: rows of 16 8% faster) */
+        const fa_idx iv = L - r;
+        if (nacc > FA_TV)             /* FA_TV-blocks: tails of 64 (double: 16 or 64) partials */
+            FA_IVDEP for (fa_idx k = i; k < iv; k++) y[k] = FA_F(fa_exp_diff)(x[k], m);
+        if (ov) FA__JLOOP(FA_TV, y[L - FA_TV + j] = et[j]);
+        const fa_idx ie = ov ? L : iv;
+        for (; i < ie; i++) s += (double)y[i];
     }
     for (; i < L; i++) { T e = FA_F(fa_exp_diff)(x[i], m); y[i] = e; s += (double)e; }
     for (int w = nacc / 2; w >= 1; w /= 2)
@@ -367,13 +373,13 @@ FA_INLINE T FA_F(fa_row_logsum)(const T *x, fa_idx L, T m, int nacc, const T *pf
         FA__PF_STEP(pfp, i, nacc);
         FA__JLOOP(nacc, acc[j] += FA_F(fa_exp_neg)(x[i + j] - m));
     }
-    if (nacc >= FA_TV) {    /* the tail as in fa_row_expsum, summed in element order */
+    if (nacc >= FA_TV && i < L) {    /* the tail as in fa_row_expsum, summed in element order */
         T et[FA_TV];
-        for (; i + FA_TV <= L; i += FA_TV) {
+        if (nacc > FA_TV) for (; i + FA_TV <= L; i += FA_TV) {
             FA__JLOOP(FA_TV, et[j] = FA_F(fa_exp_neg)(x[i + j] - m));
             for (int j = 0; j < FA_TV; j++) s += et[j];
         }
-        if (L - i >= FA_TV_MIN) {
+        if (L - i >= FA_TV_MIN && L >= FA_TV) {
             FA__JLOOP(FA_TV, et[j] = FA_F(fa_exp_neg)(x[L - FA_TV + j] - m));
             for (int j = FA_TV - (int)(L - i); j < FA_TV; j++) s += et[j];
             i = L;
