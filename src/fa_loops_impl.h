@@ -271,6 +271,14 @@ FA_INLINE T FA_F(fa_row_max)(const T *x, fa_idx L, int nacc)
     for (; i + nacc <= L; i += nacc)
         FA__JLOOP(nacc, acc[j] = x[i + j] > acc[j] ? x[i + j] : acc[j]);
     T m = (T)-INFINITY;
+    if (nacc >= FA_TV && i < L && L >= FA_TV) {
+        /* the tail: FA_TV-blocks, then the block x[L-FA_TV, L), which
+         * overlaps what came before (max does not mind): no serial chain */
+        if (nacc > FA_TV)
+            for (; i + FA_TV <= L; i += FA_TV) FA__JLOOP(FA_TV, acc[j] = x[i + j] > acc[j] ? x[i + j] : acc[j]);
+        if (i < L) FA__JLOOP(FA_TV, acc[j] = x[L - FA_TV + j] > acc[j] ? x[L - FA_TV + j] : acc[j]);
+        i = L;
+    }
     for (; i < L; i++) m = x[i] > m ? x[i] : m;
     for (int w = nacc / 2; w >= 1; w /= 2)      /* tree fold: vector ops, not a serial chain */
         for (int j = 0; j < w; j++) acc[j] = acc[j + w] > acc[j] ? acc[j + w] : acc[j];
