@@ -33,8 +33,11 @@ def _variants(config):
 
 
 def pytest_generate_tests(metafunc):
+    # indirect: the value goes to the `variant` fixture below, which switches
+    # the kernels; a direct parameter shadows the fixture, and every variant
+    # ran the default module (tests/test_fastpath.py checks the switch)
     if "variant" in metafunc.fixturenames:
-        metafunc.parametrize("variant", _variants(metafunc.config), scope="module")
+        metafunc.parametrize("variant", _variants(metafunc.config), scope="module", indirect=True)
 
 
 @pytest.fixture(scope="module", autouse=True)

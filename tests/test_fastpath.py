@@ -84,6 +84,16 @@ def test_fast_path_after_kernel_switch():
         _dispatch.use(current)
 
 
+def test_variant_fixture_switches_kernels(variant):
+    """The `variant` parameter of every test module (tests/conftest.py) must
+    switch the kernel module, not just name it: as a direct parameter it had
+    shadowed the switching fixture, so every variant ran the default one."""
+    from fastact import _dispatch
+    assert _dispatch.state.variant == variant
+    assert _dispatch.state.kernels.__name__ == f"fastact._k_{variant}"
+
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_out_and_backward_fast_paths_match_general_path(dtype):
     rng = np.random.default_rng(5)
