@@ -244,7 +244,19 @@ static double FA_F(fa_prelu_row_bwd)(const T *g, const T *x, T *out, fa_idx n, T
 /* the vector block of the row tails: one vector of the target (AVX-512: 16
  * floats, 8 doubles; 16 doubles made float64 rows of 24 14% slower) */
 #define FA_TV (FA_VEC_BYTES / (int)sizeof(T))
-#define FA_TV_MIN 3        /* shorter remainders stay scalar (rows of 17: 16 exps cost 7% more than 1) */
+/* The tail of t = L % nacc elements of a row reduction goes into the
+ * partials aligned to their end: element k into partial k - L + nacc, each
+ * partial getting at most one, as one masked vector step over the block
+ * [L - FA_TV, L) or [L - nacc, L).  A serial sum of the tail is a latency
+ * chain of t dependent adds (rows of 31: 15), but for short tails it is
+ * cheaper than the vector step (in-process A/B, 1M elements: t = 1 rows of
+ * 17 10% slower, float64 t = 4..8 9-28%; float64 on AVX2 and float32 on
+ * SSE2 rows of 24 13-26%), so only tails of at least FA_TAIL_MIN with 16
+ * or 64 partials, float32 on AVX2/AVX-512 and float64 on AVX-512, are
+ * end-aligned; the others keep the serial sum, added after the fold.  The
+ * column kernels follow the same rule, so both give the same bits. */
+#define FA_TAIL_MIN (FA_VEC_BYTES < (FA_IS_DOUBLE ? 64 : 32) ? 1 << 30 : FA_IS_DOUBLE ? FA_TV + 1 : FA_TV / 2 + 1)
+#define FA_TAIL_SERIAL(nacc, t) ((nacc) < 16 || (t) < FA_TAIL_MIN)
 #ifndef FA_SMC
 #define FA_SMC 64          /* rows per row block; columns per column strip */
 #define FA_SMC_ACC 64
@@ -321,34 +333,52 @@ FA_INLINE T FA_F(fa_logsm)(T x, T m, T ls)
 FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m, int nacc, const T *pfp)
 {
     double acc[FA_ACC];
-    T et[FA_TV];
-    const fa_idx r = L % FA_TV;
-    const int ov = nacc >= FA_TV && r >= FA_TV_MIN && L >= FA_TV;
-    /* the exps of the last FA_TV elements first, while x is intact (y may be
-     * x): they end the tail below (see there) */
-    if (ov) FA__JLOOP(FA_TV, et[j] = FA_F(fa_exp_diff)(x[L - FA_TV + j], m));
+    T et[16];
+    const fa_idx t = L % nacc, r = L % FA_TV;
+    const int ser = FA_TAIL_SERIAL(nacc, t);
+    /* exps of the block [L - FA_TV, L) (or [L - 16, L)) first, while x is
+     * intact (y may be x), stored whole at the end (its lanes before the
+     * tail rewrite the values already there: same x, same m): for a serial
+     * tail whose last r >= 3 elements fill it (ov), for an end-aligned tail
+     * within it (eb), or any end-aligned tail of 16 partials (e16).  Longer
+     * tails (64 partials) reload their exps from y (with 16 partials that
+     * made float64 rows of 31 54% slower). */
+    const int ov = ser && nacc >= FA_TV && r >= 3 && L >= FA_TV;
+    const int eb = !ser && t <= FA_TV;
+    const int e16 = !ser && !eb && nacc == 16;
+    if (ov || eb) FA__JLOOP(FA_TV, et[j] = FA_F(fa_exp_diff)(x[L - FA_TV + j], m));
+    if (e16) FA__JLOOP(16, et[j] = FA_F(fa_exp_diff)(x[L - 16 + j], m));
     for (int j = 0; j < nacc; j++) acc[j] = 0;
     fa_idx i = 0;
     for (; i + nacc <= L; i += nacc) {
         FA__PF_STEP(pfp, i, nacc);
         FA__JLOOP(nacc, T e = FA_F(fa_exp_diff)(x[i + j], m); y[i + j] = e; acc[j] += (double)e);
     }
-    /* the tail (< nacc elements): its exps as vectors, FA_TV-blocks, then
-     * the last L % FA_TV as the block y[L-FA_TV, L) stored whole (its first lanes
-     * rewrite the values already there: same x, same m), then the serial
-     * sum in element order, the order of the scalar loop this replaces: a
-     * scalar exp per element made rows of 31 cost 2.3 ns/element against
-     * 0.8 for rows of 32 */
+    /* the tail's exps as vectors where possible (a scalar exp per element
+     * made rows of 31 cost 2.3 ns/element against 0.8 for rows of 32) */
     double s = 0;
-    if (nacc >= FA_TV && i < L) {     /* (rows without a tail skip it all: rows of 16 8% faster) */
-        const fa_idx iv = L - r;
-        if (nacc > FA_TV)             /* FA_TV-blocks: tails of 64 (double: 16 or 64) partials */
-            FA_IVDEP for (fa_idx k = i; k < iv; k++) y[k] = FA_F(fa_exp_diff)(x[k], m);
-        if (ov) FA__JLOOP(FA_TV, y[L - FA_TV + j] = et[j]);
-        const fa_idx ie = ov ? L : iv;
-        for (; i < ie; i++) s += (double)y[i];
+    if (ser) {                        /* (rows without a tail skip it all: rows of 16 8% faster) */
+        if (nacc >= FA_TV && i < L) {
+            if (nacc > FA_TV)         /* FA_TV-blocks: tails of 64 (double: 16 or 64) partials */
+                FA_IVDEP for (fa_idx k = i; k < L - r; k++) y[k] = FA_F(fa_exp_diff)(x[k], m);
+            if (ov) FA__JLOOP(FA_TV, y[L - FA_TV + j] = et[j]);
+            const fa_idx ie = ov ? L : L - r;
+            for (; i < ie; i++) s += (double)y[i];
+        }
+        for (; i < L; i++) { T e = FA_F(fa_exp_diff)(x[i], m); y[i] = e; s += (double)e; }
+    } else if (eb) {                  /* lanes before the tail add +0: no change */
+        const int j0 = FA_TV - (int)t;
+        FA__JLOOP(FA_TV, y[L - FA_TV + j] = et[j];
+                  acc[nacc - FA_TV + j] += (double)j >= (double)j0 ? (double)et[j] : 0.0);
+    } else if (e16) {
+        const int j0 = 16 - (int)t;
+        FA__JLOOP(16, y[L - 16 + j] = et[j]; acc[j] += (double)j >= (double)j0 ? (double)et[j] : 0.0);
+    } else {                          /* 64 partials, t > FA_TV: FA_TV-blocks, the rest, one add */
+        const int j0 = nacc - (int)t;
+        FA_IVDEP for (fa_idx k = i; k < L - r; k++) y[k] = FA_F(fa_exp_diff)(x[k], m);
+        for (fa_idx k = L - r; k < L; k++) y[k] = FA_F(fa_exp_diff)(x[k], m);
+        FA__JLOOP(nacc, acc[j] += (double)j >= (double)j0 ? (double)y[L - nacc + j] : 0.0);
     }
-    for (; i < L; i++) { T e = FA_F(fa_exp_diff)(x[i], m); y[i] = e; s += (double)e; }
     for (int w = nacc / 2; w >= 1; w /= 2)
         for (int j = 0; j < w; j++) acc[j] += acc[j + w];
     return s + acc[0];
@@ -362,7 +392,12 @@ FA_INLINE T FA_F(fa_row_dot)(const T *a, const T *b, fa_idx L, int nacc)
     for (; i + nacc <= L; i += nacc)
         FA__JLOOP(nacc, acc[j] += a[i + j] * b[i + j]);
     T s = 0;
-    for (; i < L; i++) s += a[i] * b[i];
+    if (FA_TAIL_SERIAL(nacc, L - i)) {
+        for (; i < L; i++) s += a[i] * b[i];
+    } else {
+        const int j0 = nacc - (int)(L - i);
+        FA__JLOOP(nacc, acc[j] += (T)j >= (T)j0 ? a[L - nacc + j] * b[L - nacc + j] : (T)0);
+    }
     for (int w = nacc / 2; w >= 1; w /= 2)
         for (int j = 0; j < w; j++) acc[j] += acc[j + w];
     return s + acc[0];
@@ -381,19 +416,29 @@ FA_INLINE T FA_F(fa_row_logsum)(const T *x, fa_idx L, T m, int nacc, const T *pf
         FA__PF_STEP(pfp, i, nacc);
         FA__JLOOP(nacc, acc[j] += FA_F(fa_exp_neg)(x[i + j] - m));
     }
-    if (nacc >= FA_TV && i < L) {    /* the tail as in fa_row_expsum, summed in element order */
-        T et[FA_TV];
-        if (nacc > FA_TV) for (; i + FA_TV <= L; i += FA_TV) {
-            FA__JLOOP(FA_TV, et[j] = FA_F(fa_exp_neg)(x[i + j] - m));
-            for (int j = 0; j < FA_TV; j++) s += et[j];
+    /* the tail as in fa_row_expsum (FA_TAIL_SERIAL) */
+    if (FA_TAIL_SERIAL(nacc, L - i)) {
+        if (nacc >= FA_TV && i < L) {
+            T et[FA_TV];
+            if (nacc > FA_TV) for (; i + FA_TV <= L; i += FA_TV) {
+                FA__JLOOP(FA_TV, et[j] = FA_F(fa_exp_neg)(x[i + j] - m));
+                for (int j = 0; j < FA_TV; j++) s += et[j];
+            }
+            if (L - i >= 3 && L >= FA_TV) {
+                FA__JLOOP(FA_TV, et[j] = FA_F(fa_exp_neg)(x[L - FA_TV + j] - m));
+                for (int j = FA_TV - (int)(L - i); j < FA_TV; j++) s += et[j];
+                i = L;
+            }
         }
-        if (L - i >= FA_TV_MIN && L >= FA_TV) {
-            FA__JLOOP(FA_TV, et[j] = FA_F(fa_exp_neg)(x[L - FA_TV + j] - m));
-            for (int j = FA_TV - (int)(L - i); j < FA_TV; j++) s += et[j];
-            i = L;
-        }
+        for (; i < L; i++) s += FA_F(fa_exp_neg)(x[i] - m);
+    } else if (L - i <= FA_TV) {    /* end-aligned, lanes before the tail add +0 */
+        const int j0 = FA_TV - (int)(L - i);
+        FA__JLOOP(FA_TV, T e = FA_F(fa_exp_neg)(x[L - FA_TV + j] - m);
+                  acc[nacc - FA_TV + j] += (T)j >= (T)j0 ? e : (T)0);
+    } else {
+        const int j0 = nacc - (int)(L - i);
+        FA__JLOOP(nacc, T e = FA_F(fa_exp_neg)(x[L - nacc + j] - m); acc[j] += (T)j >= (T)j0 ? e : (T)0);
     }
-    for (; i < L; i++) s += FA_F(fa_exp_neg)(x[i] - m);
     for (int w = nacc / 2; w >= 1; w /= 2)
         for (int j = 0; j < w; j++) acc[j] += acc[j + w];
     return s + acc[0];
@@ -474,7 +519,12 @@ FA_INLINE void FA_F(fa__softmax_bwd_row_n)(const T *g, const T *y, T *out, fa_id
         for (; i + nacc <= L; i += nacc)
             FA__JLOOP(nacc, acc[j] += g[i + j]);
         T s = 0;
-        for (; i < L; i++) s += g[i];
+        if (FA_TAIL_SERIAL(nacc, L - i)) {
+            for (; i < L; i++) s += g[i];
+        } else {
+            const int j0 = nacc - (int)(L - i);
+            FA__JLOOP(nacc, acc[j] += (T)j >= (T)j0 ? g[L - nacc + j] : (T)0);
+        }
         for (int w = nacc / 2; w >= 1; w /= 2)
             for (int j = 0; j < w; j++) acc[j] += acc[j + w];
         s += acc[0];
@@ -506,8 +556,6 @@ static void FA_F(fa_softmax_bwd_row)(const T *g, const T *y, T *out, fa_idx L, i
     else FA_F(fa__softmax_bwd_row_n)(g, y, out, L, log_form, 4);
 }
 #undef FA_ACC
-#undef FA_TV
-#undef FA_TV_MIN
 
 /* Softmax over a non-last axis of C-ordered data: w <= FA_SMC adjacent
  * columns of an (L, inner) block, element (l, c) at x[l*inner + c].  Every
@@ -517,8 +565,9 @@ static void FA_F(fa_softmax_bwd_row)(const T *g, const T *y, T *out, fa_idx L, i
  * is bit-identical whatever the memory layout or thread count. */
 
 /* Column sums in the order of the row reductions: acc[l % nacc] over the
- * first L - L % nacc rows, the rest into tail, tree fold, tail + acc[0].
- * TS is the accumulator type (double for softmax, T elsewhere). */
+ * first L - L % nacc rows, the rest into acc[l - L + nacc] or serially
+ * into tail (FA_TAIL_SERIAL), tree fold, tail + acc[0].  TS is
+ * the accumulator type (double for softmax, T elsewhere). */
 #define FA__COLSUM(TS, nacc, L, w, out, TERM)                                          \
     do {                                                                              \
         TS acc_[FA_SMC_ACC][FA_SMC], tail_[FA_SMC];                                   \
@@ -528,7 +577,8 @@ static void FA_F(fa_softmax_bwd_row)(const T *g, const T *y, T *out, fa_idx L, i
             for (fa_idx c = 0; c < (w); c++) acc_[j_][c] = 0;                         \
         for (fa_idx c = 0; c < (w); c++) tail_[c] = 0;                                \
         for (fa_idx l = 0; l < (L); l++) {                                            \
-            TS *a_ = l < Lm_ ? acc_[l % (nacc)] : tail_;                              \
+            TS *a_ = l < Lm_ ? acc_[l % (nacc)]                                       \
+                   : FA_TAIL_SERIAL(nacc, (L) - Lm_) ? tail_ : acc_[l - (L) + (nacc)]; \
             FA_IVDEP for (fa_idx c = 0; c < (w); c++) a_[c] += (TS)(TERM);            \
         }                                                                             \
         for (int h_ = na_ / 2; h_ >= 1; h_ /= 2)                                      \

@@ -174,9 +174,11 @@ def test_prelu_scalar_alpha(dtype):
 def test_softmax_row_tails(name, dtype):
     """Row tails (L mod 4, 16 or 64) get their exps from vector blocks, the
     last few from an overlapping block computed before an in-place row is
-    overwritten (src/fa_loops_impl.h, fa_row_expsum): every tail length
+    overwritten, and go into end-aligned partial sums or a serial sum by
+    tail length (src/fa_loops_impl.h, FA_TAIL_SERIAL): every tail length
     gives the bits of the column kernel (which sums in the same order with
-    its own loops), in place as out of place, within the ULP limit."""
+    its own loops), forward and backward, in place as out of place, within
+    the ULP limit."""
     rng = np.random.default_rng(3)
     fns = fastact.get(name)
     for L in list(range(1, 82)) + [509, 515, 1013, 1023, 1025]:
@@ -193,6 +195,13 @@ def test_softmax_row_tails(name, dtype):
         if name == "log_softmax":
             e = np.where(np.abs(y.astype(np.float64) - e) <= 16 * np.finfo(dtype).eps * np.log(L), y, e)
         assert_ulp(y, e, dtype, tol, f"{name} L={L}")
+        # the backward's row sums (sum(g*y), sum(g)) have the same tails
+        g = rng.standard_normal(x.shape).astype(dtype)
+        d = fns.backward(g, y=y)
+        dc = fns.backward(np.ascontiguousarray(g.T), y=np.ascontiguousarray(y.T), axis=0).T
+        assert np.array_equal(d, dc), (name, L, "backward")
+        np.testing.assert_allclose(d, ref.backward(name, g, x), rtol=16 * np.finfo(dtype).eps,
+                                   atol=16 * np.finfo(dtype).eps * np.abs(g).max(), err_msg=f"{name} L={L}")
 
 
 @pytest.mark.parametrize("L", [8, 13, 64, 1000, 5000])
