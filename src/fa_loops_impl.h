@@ -357,10 +357,12 @@ FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m, int nacc, 
     /* the tail's exps as vectors where possible (a scalar exp per element
      * made rows of 31 cost 2.3 ns/element against 0.8 for rows of 32) */
     double s = 0;
+    /* FA_TV-blocks: tails of 64 (double: 16 or 64) partials, serial or
+     * longer than FA_TV; one loop for both, so it exists in every build */
+    if (nacc > FA_TV && t > FA_TV - 1 && !eb && !e16)
+        FA_IVDEP for (fa_idx k = i; k < L - r; k++) y[k] = FA_F(fa_exp_diff)(x[k], m);
     if (ser) {                        /* (rows without a tail skip it all: rows of 16 8% faster) */
         if (nacc >= FA_TV && i < L) {
-            if (nacc > FA_TV)         /* FA_TV-blocks: tails of 64 (double: 16 or 64) partials */
-                FA_IVDEP for (fa_idx k = i; k < L - r; k++) y[k] = FA_F(fa_exp_diff)(x[k], m);
             if (ov) FA__JLOOP(FA_TV, y[L - FA_TV + j] = et[j]);
             const fa_idx ie = ov ? L : L - r;
             for (; i < ie; i++) s += (double)y[i];
@@ -375,7 +377,6 @@ FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m, int nacc, 
         FA__JLOOP(16, y[L - 16 + j] = et[j]; acc[j] += (double)j >= (double)j0 ? (double)et[j] : 0.0);
     } else {                          /* 64 partials, t > FA_TV: FA_TV-blocks, the rest, one add */
         const int j0 = nacc - (int)t;
-        FA_IVDEP for (fa_idx k = i; k < L - r; k++) y[k] = FA_F(fa_exp_diff)(x[k], m);
         for (fa_idx k = L - r; k < L; k++) y[k] = FA_F(fa_exp_diff)(x[k], m);
         FA__JLOOP(nacc, acc[j] += (double)j >= (double)j0 ? (double)y[L - nacc + j] : 0.0);
     }
