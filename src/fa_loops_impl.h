@@ -257,6 +257,20 @@ static double FA_F(fa_prelu_row_bwd)(const T *g, const T *x, T *out, fa_idx n, T
  * column kernels follow the same rule, so both give the same bits. */
 #define FA_TAIL_MIN (FA_VEC_BYTES < (FA_IS_DOUBLE ? 64 : 32) ? 1 << 30 : FA_IS_DOUBLE ? FA_TV + 1 : FA_TV / 2 + 1)
 #define FA_TAIL_SERIAL(nacc, t) ((nacc) < 16 || (t) < FA_TAIL_MIN)
+/* The end-aligned step: acc[off + j] += V for the last t lanes j of a block
+ * of w lanes ending at the row's end (V may use j).  The lanes before the
+ * tail add +0, which leaves a partial as it is (partials start at +0 and
+ * are never -0).  The lane test is in TS, the partials' type, so that its
+ * mask has their lane width; V is computed before the select (inside it,
+ * log_softmax rows of 31 ran 5% slower). */
+#define FA__TAIL_ADD(TS, w, off, t, V) \
+    do { \
+        const TS j0_ = (TS)((w) - (int)(t)); \
+        FA__JLOOP(w, const TS v_ = (TS)(V); acc[(off) + j] += (TS)j >= j0_ ? v_ : (TS)0); \
+    } while (0)
+/* a serial tail's last r elements take the block ending at the row's end
+ * from r = 3 (shorter: scalar; rows of 17: 16 exps cost 7% more than 1) */
+#define FA_OV_MIN 3
 #ifndef FA_SMC
 #define FA_SMC 64          /* rows per row block; columns per column strip */
 #define FA_SMC_ACC 64
@@ -343,7 +357,7 @@ FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m, int nacc, 
      * within it (eb), or any end-aligned tail of 16 partials (e16).  Longer
      * tails (64 partials) reload their exps from y (with 16 partials that
      * made float64 rows of 31 54% slower). */
-    const int ov = ser && nacc >= FA_TV && r >= 3 && L >= FA_TV;
+    const int ov = ser && nacc >= FA_TV && r >= FA_OV_MIN && L >= FA_TV;
     const int eb = !ser && t <= FA_TV;
     const int e16 = !ser && !eb && nacc == 16;
     if (ov || eb) FA__JLOOP(FA_TV, et[j] = FA_F(fa_exp_diff)(x[L - FA_TV + j], m));
@@ -368,17 +382,15 @@ FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m, int nacc, 
             for (; i < ie; i++) s += (double)y[i];
         }
         for (; i < L; i++) { T e = FA_F(fa_exp_diff)(x[i], m); y[i] = e; s += (double)e; }
-    } else if (eb) {                  /* lanes before the tail add +0: no change */
-        const int j0 = FA_TV - (int)t;
-        FA__JLOOP(FA_TV, y[L - FA_TV + j] = et[j];
-                  acc[nacc - FA_TV + j] += (double)j >= (double)j0 ? (double)et[j] : 0.0);
+    } else if (eb) {
+        FA__JLOOP(FA_TV, y[L - FA_TV + j] = et[j]);
+        FA__TAIL_ADD(double, FA_TV, nacc - FA_TV, t, et[j]);
     } else if (e16) {
-        const int j0 = 16 - (int)t;
-        FA__JLOOP(16, y[L - 16 + j] = et[j]; acc[j] += (double)j >= (double)j0 ? (double)et[j] : 0.0);
+        FA__JLOOP(16, y[L - 16 + j] = et[j]);
+        FA__TAIL_ADD(double, 16, 0, t, et[j]);
     } else {                          /* 64 partials, t > FA_TV: FA_TV-blocks, the rest, one add */
-        const int j0 = nacc - (int)t;
         for (fa_idx k = L - r; k < L; k++) y[k] = FA_F(fa_exp_diff)(x[k], m);
-        FA__JLOOP(nacc, acc[j] += (double)j >= (double)j0 ? (double)y[L - nacc + j] : 0.0);
+        FA__TAIL_ADD(double, nacc, 0, t, y[L - nacc + j]);
     }
     for (int w = nacc / 2; w >= 1; w /= 2)
         for (int j = 0; j < w; j++) acc[j] += acc[j + w];
@@ -396,8 +408,7 @@ FA_INLINE T FA_F(fa_row_dot)(const T *a, const T *b, fa_idx L, int nacc)
     if (FA_TAIL_SERIAL(nacc, L - i)) {
         for (; i < L; i++) s += a[i] * b[i];
     } else {
-        const int j0 = nacc - (int)(L - i);
-        FA__JLOOP(nacc, acc[j] += (T)j >= (T)j0 ? a[L - nacc + j] * b[L - nacc + j] : (T)0);
+        FA__TAIL_ADD(T, nacc, 0, L - i, a[L - nacc + j] * b[L - nacc + j]);
     }
     for (int w = nacc / 2; w >= 1; w /= 2)
         for (int j = 0; j < w; j++) acc[j] += acc[j + w];
@@ -425,20 +436,17 @@ FA_INLINE T FA_F(fa_row_logsum)(const T *x, fa_idx L, T m, int nacc, const T *pf
                 FA__JLOOP(FA_TV, et[j] = FA_F(fa_exp_neg)(x[i + j] - m));
                 for (int j = 0; j < FA_TV; j++) s += et[j];
             }
-            if (L - i >= 3 && L >= FA_TV) {
+            if (L - i >= FA_OV_MIN && L >= FA_TV) {
                 FA__JLOOP(FA_TV, et[j] = FA_F(fa_exp_neg)(x[L - FA_TV + j] - m));
                 for (int j = FA_TV - (int)(L - i); j < FA_TV; j++) s += et[j];
                 i = L;
             }
         }
         for (; i < L; i++) s += FA_F(fa_exp_neg)(x[i] - m);
-    } else if (L - i <= FA_TV) {    /* end-aligned, lanes before the tail add +0 */
-        const int j0 = FA_TV - (int)(L - i);
-        FA__JLOOP(FA_TV, T e = FA_F(fa_exp_neg)(x[L - FA_TV + j] - m);
-                  acc[nacc - FA_TV + j] += (T)j >= (T)j0 ? e : (T)0);
+    } else if (L - i <= FA_TV) {    /* end-aligned */
+        FA__TAIL_ADD(T, FA_TV, nacc - FA_TV, L - i, FA_F(fa_exp_neg)(x[L - FA_TV + j] - m));
     } else {
-        const int j0 = nacc - (int)(L - i);
-        FA__JLOOP(nacc, T e = FA_F(fa_exp_neg)(x[L - nacc + j] - m); acc[j] += (T)j >= (T)j0 ? e : (T)0);
+        FA__TAIL_ADD(T, nacc, 0, L - i, FA_F(fa_exp_neg)(x[L - nacc + j] - m));
     }
     for (int w = nacc / 2; w >= 1; w /= 2)
         for (int j = 0; j < w; j++) acc[j] += acc[j + w];
@@ -523,8 +531,7 @@ FA_INLINE void FA_F(fa__softmax_bwd_row_n)(const T *g, const T *y, T *out, fa_id
         if (FA_TAIL_SERIAL(nacc, L - i)) {
             for (; i < L; i++) s += g[i];
         } else {
-            const int j0 = nacc - (int)(L - i);
-            FA__JLOOP(nacc, acc[j] += (T)j >= (T)j0 ? g[L - nacc + j] : (T)0);
+            FA__TAIL_ADD(T, nacc, 0, L - i, g[L - nacc + j]);
         }
         for (int w = nacc / 2; w >= 1; w /= 2)
             for (int j = 0; j < w; j++) acc[j] += acc[j + w];

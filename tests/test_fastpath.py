@@ -93,7 +93,6 @@ def test_variant_fixture_switches_kernels(variant):
     assert _dispatch.state.kernels.__name__ == f"fastact._k_{variant}"
 
 
-
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_out_and_backward_fast_paths_match_general_path(dtype):
     rng = np.random.default_rng(5)
