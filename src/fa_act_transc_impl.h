@@ -45,15 +45,14 @@
 
 /* ---------------- internal helpers ---------------- */
 
-/* max(x, lo) for lo < 0, for products x * exp(..) that must vanish far out:
- * -inf * 0 would be NaN (lo = -MAXV), and for silu, fa_exp_nabs_parts_f
- * keeps a at exp(-110) * 2^64 beyond |x| = 110, where x * a * s2 underflows
- * to -0 only for |x| <= 400 (lo = -300).  float: one unsigned integer min
+/* max(x, lo) for lo < 0, for products x * exp(..) that must vanish far out
+ * (-inf * 0 would be NaN; lo = -MAXV).  float: one unsigned integer min
  * on the bits (vpminud) instead of a compare and a blend: negative floats
  * grow in bits as they grow in magnitude, positive ones are below them; the
  * NaNs with the sign bit sort last and become lo, but every caller's result
- * is NaN through exp's NaN anyway (tested).  In L1, AVX-512: silu 0.247 ->
- * 0.238 ns/element.  SSE2 has no pminud, double no vpminuq before AVX-512. */
+ * is NaN through exp's NaN anyway (tested).  In L1, AVX-512, on silu (which
+ * has since lost its clamp): 0.247 -> 0.238 ns/element.  SSE2 has no pminud,
+ * double no vpminuq before AVX-512. */
 #if FA_IS_DOUBLE || (defined(__SSE2__) && !defined(__SSE4_1__))
 FA_INLINE T FA_F(fa__clamp_lo)(T x, T lo) { return x < lo ? lo : x; }
 #else
@@ -69,8 +68,16 @@ FA_INLINE T FA_F(fa__sigmoid)(T x)
 {
     T s2;
     T a = FA_F(fa_exp_nabs_parts)(x, &s2);
+#if FA_IS_DOUBLE
     T e = a * s2;
     return (x > 0 ? (T)1 : e) / FA_F(fa_fma)(a, s2, (T)1);
+#else
+    /* a = e 2^64: numerator and denominator both scaled by 2^64 (exact), one
+     * multiplication less per vector; the same bits where e is normal, and
+     * subnormal results rounded once instead of twice */
+    (void)s2;
+    return (x > 0 ? 0x1p64f : a) / (a + 0x1p64f);
+#endif
 }
 
 /* exp(-|b*x|) = a * s2 with the product b*x taken exactly (twoprod): the
@@ -134,11 +141,22 @@ FA_INLINE T FA_F(fa__tanh)(T x)
 FA_INLINE T FA_F(fa__x_sigmoid)(T x, T beta, int is_silu)
 {
     T s2, b;
+#if !FA_IS_DOUBLE
+    if (is_silu) {
+        /* z = max(-|x|, -110) is x itself on x in [-110, 0), so it stands in
+         * for x in the product (no clamp of its own: one operation less per
+         * vector); below -110, z a s2 = -110 e^-110 rounds to -0 like
+         * silu(x).  x >= 0 (not > 0) sends +0 to the x arm: z would be -0. */
+        float z;
+        float a = fa_exp_nabs_z_parts_f(x, &s2, &z);
+        float num = x >= 0 ? x : (z * a) * s2;
+        return num / fa_fma_f(a, s2, 1.0f);
+    }
+#endif
     T a = is_silu ? FA_F(fa_exp_nabs_parts)(x, &s2)
                   : FA_F(fa__exp_neg_prod)(beta, x, &s2, &b);
     b = is_silu ? x : b;
-    /* float silu: a does not vanish beyond |x| = 110 (fa_exp_nabs_parts_f) */
-    T xm = FA_F(fa__clamp_lo)(x, is_silu && !FA_IS_DOUBLE ? (T)-300 : -FA__MAXV);
+    T xm = FA_F(fa__clamp_lo)(x, -FA__MAXV);      /* -inf * 0 would be NaN */
     T num = b > 0 ? x : (xm * a) * s2;
     return num / FA_F(fa_fma)(a, s2, (T)1);
 }

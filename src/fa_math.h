@@ -118,15 +118,21 @@ FA_INLINE float fa_exp_neg_lo_parts_f(float z, float zl, float *s2)
  * as -fa_abs_f(x), GCC folds the clamp into a compare of |x| with negated
  * arms (three operations).  NaN fails the compare: NaN out.
  * For |x| >= 110, a is exp(-110) * 2^64, not 0: e = a * s2 < 2^-158 rounds
- * to 0 like the exact exp(-|x|), and so does x * a * s2 for |x| <= 400
- * (silu clamps x at -300 first). */
+ * to 0 like the exact exp(-|x|), and so does z * a * s2 (silu's product).
+ * *z gets the clamped argument max(-|x|, -110) (NaN -> NaN). */
 #define FA_F_NABS_LO (-110.0f)
+FA_INLINE float fa_exp_nabs_z_parts_f(float x, float *s2, float *z)
+{
+    float zc = fa_u2f(fa_f2u(x) | 0x80000000u);
+    zc = zc < FA_F_NABS_LO ? FA_F_NABS_LO : zc;   /* 2^(n+64) >= 2^-95: still normal */
+    *z = zc;
+    *s2 = 0x1p-64f;
+    return fa__exp_neg_s64_core_f(zc, 0.0f, 0);
+}
 FA_INLINE float fa_exp_nabs_parts_f(float x, float *s2)
 {
-    float z = fa_u2f(fa_f2u(x) | 0x80000000u);
-    z = z < FA_F_NABS_LO ? FA_F_NABS_LO : z;   /* 2^(n+64) >= 2^-95: still normal */
-    *s2 = 0x1p-64f;
-    return fa__exp_neg_s64_core_f(z, 0.0f, 0);
+    float z;
+    return fa_exp_nabs_z_parts_f(x, s2, &z);
 }
 
 /* exp(z) for z <= 0: z=-inf -> +0, NaN -> NaN, subnormal results not flushed. */
