@@ -269,10 +269,13 @@ FA_INLINE double fa_expm1_poly_d(double t)
     return p * t;                                              /* expm1(t) ~ t + t*p */
 }
 
-FA_INLINE double fa__exp_neg_parts_core_d(double z, double mzl, double *s2)
+/* checked = 0: for z in [-752, 0] or NaN only (fa_exp_nabs_z_parts_d); n
+ * then stays >= -1085, where both halves of the split scale are normal. */
+FA_INLINE double fa__exp_neg_parts_core_d(double z, double mzl, double *s2, int checked)
 {
     double n = fa_fma_d(z, FA_D_LOG2E, FA_D_MAGIC) - FA_D_MAGIC;
-    n = n < -1076.0 ? -1076.0 : n;                             /* clamp n, not z: see the float version */
+    if (checked)
+        n = n < -1076.0 ? -1076.0 : n;                         /* clamp n, not z: see the float version */
     double m1 = fa_fma_d(n, 0.5, FA_D_MAGIC_B);
     double n1 = m1 - FA_D_MAGIC_B;
     double m2 = (n - n1) + FA_D_MAGIC_B;
@@ -285,24 +288,37 @@ FA_INLINE double fa__exp_neg_parts_core_d(double z, double mzl, double *s2)
     double q = fa_fma_d(p, t, t);
     double a = fa_fma_d(q, sc1, sc1);
     *s2 = sc2;
-    return z < FA_D_EXP_LO ? 0.0 : a;
+    return checked && z < FA_D_EXP_LO ? 0.0 : a;
 }
 
 FA_INLINE double fa_exp_neg_parts_d(double z, double *s2)
 {
-    return fa__exp_neg_parts_core_d(z, 0.0, s2);
+    return fa__exp_neg_parts_core_d(z, 0.0, s2, 1);
 }
 
 /* exp(-|x|) as a * (*s2): the float version's interface on the checked exp
- * (a = 0 below -746; the cheaper form was not tried in double) */
+ * (a = 0 below -746) */
 FA_INLINE double fa_exp_nabs_parts_d(double x, double *s2)
 {
     return fa_exp_neg_parts_d(-fa_abs_d(x), s2);
 }
 
+/* The cheaper form of fa_exp_nabs_z_parts_f in double: *z = max(-|x|, -752)
+ * (NaN -> NaN), exp(z) = a * (*s2) by the unchecked core.  Below -746,
+ * a * s2 rounds to 0 like exp(-|x|), and so does z * a * s2 (752 e^-752 <
+ * 2^-1075). */
+#define FA_D_NABS_LO (-752.0)
+FA_INLINE double fa_exp_nabs_z_parts_d(double x, double *s2, double *z)
+{
+    double zc = fa_u2d(fa_d2u(x) | 0x8000000000000000ull);
+    zc = zc < FA_D_NABS_LO ? FA_D_NABS_LO : zc;
+    *z = zc;
+    return fa__exp_neg_parts_core_d(zc, 0.0, s2, 0);
+}
+
 FA_INLINE double fa_exp_neg_lo_parts_d(double z, double zl, double *s2)
 {
-    return fa__exp_neg_parts_core_d(z, -zl, s2);
+    return fa__exp_neg_parts_core_d(z, -zl, s2, 1);
 }
 
 FA_INLINE double fa_exp_neg_d(double z)
