@@ -296,17 +296,10 @@ FA_INLINE double fa_exp_neg_parts_d(double z, double *s2)
     return fa__exp_neg_parts_core_d(z, 0.0, s2, 1);
 }
 
-/* exp(-|x|) as a * (*s2): the float version's interface on the checked exp
- * (a = 0 below -746) */
-FA_INLINE double fa_exp_nabs_parts_d(double x, double *s2)
-{
-    return fa_exp_neg_parts_d(-fa_abs_d(x), s2);
-}
-
-/* The cheaper form of fa_exp_nabs_z_parts_f in double: *z = max(-|x|, -752)
- * (NaN -> NaN), exp(z) = a * (*s2) by the unchecked core.  Below -746,
- * a * s2 rounds to 0 like exp(-|x|), and so does z * a * s2 (752 e^-752 <
- * 2^-1075). */
+/* exp(-|x|) as a * (*s2) like the float version, also cheaper than the
+ * checked exp: *z = max(-|x|, -752) (NaN -> NaN) by setting the sign bit
+ * and one clamp, then the unchecked core.  Below -746, a * s2 rounds to 0
+ * like exp(-|x|), and so does z * a * s2 (752 e^-752 < 2^-1075). */
 #define FA_D_NABS_LO (-752.0)
 FA_INLINE double fa_exp_nabs_z_parts_d(double x, double *s2, double *z)
 {
@@ -314,6 +307,18 @@ FA_INLINE double fa_exp_nabs_z_parts_d(double x, double *s2, double *z)
     zc = zc < FA_D_NABS_LO ? FA_D_NABS_LO : zc;
     *z = zc;
     return fa__exp_neg_parts_core_d(zc, 0.0, s2, 0);
+}
+FA_INLINE double fa_exp_nabs_parts_d(double x, double *s2)
+{
+#if defined(__AVX512F__)
+    /* AVX-512 makes the checked exp's clamp and select masked operations:
+     * there it measured 0.5-3% faster (sigmoid, log_sigmoid), elsewhere
+     * 3-20% slower than the form below */
+    return fa_exp_neg_parts_d(-fa_abs_d(x), s2);
+#else
+    double z;
+    return fa_exp_nabs_z_parts_d(x, s2, &z);
+#endif
 }
 
 FA_INLINE double fa_exp_neg_lo_parts_d(double z, double zl, double *s2)
@@ -331,7 +336,9 @@ FA_INLINE double fa_exp_neg_d(double z)
 /* exp(-|x|) */
 FA_INLINE double fa_exp_nabs_d(double x)
 {
-    return fa_exp_neg_d(-fa_abs_d(x));
+    double s2;
+    double a = fa_exp_nabs_parts_d(x, &s2);
+    return a * s2;
 }
 
 FA_INLINE double fa_expm1_neg_d(double z)
