@@ -138,3 +138,30 @@ def test_x_sigmoid_far_negative_tail(dtype):
         ok = err <= np.maximum(4 * np.spacing(np.abs(want).astype(dtype)).astype(np.float64), floor)
         assert ok.all(), (name, params, x[~ok], got[~ok], want[~ok])
         assert np.signbit(got[0]) and got[0] == 0, (name, "at -inf")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_exp_nabs_tails_of_backward_passes(dtype):
+    """The backward passes on the cheaper exp(-|x|), whose argument is
+    clamped (float32 -110, float64 -752) and whose clamped argument stands in
+    for x in silu's derivative: against the long-double reference with a
+    floor of 2^-20 of the smallest normal number (the accuracy tests' floor
+    is the smallest normal itself), through the subnormal results near the
+    clamps and out to +-inf, on both sides."""
+    from fastact import reference
+    far = [-np.inf, -3e38, -1e4, -1000, -800, -760, -753, -752, -751.5, -750, -746, -745, -744,
+           -740, -720, -709, -708, -400, -300, -150, -111, -110, -109.5, -105, -104, -103, -90,
+           -87.5, -60, -20, -1.5, -1e-30, -0.0, 0.0, 1e-30, 1.5, 20, 60, 90, 104, 110, 111, 400,
+           745, 752, 753, 1e4, 3e38, np.inf]
+    x = np.array(far, dtype)
+    floor = np.finfo(dtype).tiny * 2.0 ** -20
+    g = np.ones_like(x)
+    for name, ref in (("silu", reference.silu_d(x)), ("selu", reference.selu_d(x)),
+                      ("tanh", reference.tanh_d(x)), ("sigmoid", reference.sigmoid_d(x)),
+                      ("log_sigmoid", reference.log_sigmoid_d(x))):
+        got = getattr(fastact, name + "_backward")(g, x).astype(np.float64)
+        want = np.asarray(ref, np.float64).astype(dtype).astype(np.float64)
+        err = np.abs(got - want)
+        ok = err <= np.maximum(8 * np.spacing(np.abs(want).astype(dtype)).astype(np.float64), floor)
+        assert ok.all(), (name, x[~ok], got[~ok], want[~ok])
+        assert not np.isnan(got).any(), name
