@@ -383,11 +383,13 @@ FA_INLINE T FA_F(fa_elu_fwd)(T x, T alpha, T p1, T p2, T p3)
     T m = FA_F(fa_expm1_neg)(z);
     return x > 0 ? x : alpha * m;
 }
+/* e = exp(-|x|) is exp(x) where it is used (x <= 0); the cheaper form's e
+ * is 0 below -104 (float) / -746 (double) like the checked exp's, so
+ * alpha * e is too, whatever alpha */
 FA_INLINE T FA_F(fa_elu_bwd)(T g, T x, T alpha, T p1, T p2, T p3)
 {
     (void)p1; (void)p2; (void)p3;
-    T z = x > 0 ? (T)0 : x;
-    T e = FA_F(fa_exp_neg)(z);
+    T e = FA_F(fa_exp_nabs)(x);
     return x > 0 ? g : g * (alpha * e);
 }
 /* valid for alpha >= 0; y + alpha loses relative accuracy for x << 0
@@ -413,8 +415,7 @@ FA_INLINE T FA_F(fa_selu_fwd)(T x, T p0, T p1, T p2, T p3)
     T m = FA_F(fa_expm1_neg)(z);
     return x > 0 ? FA__SELU_L * x : FA__SELU_LA * m;
 }
-/* e = exp(-|x|) is exp(x) where it is used (x <= 0; float: the scale times
- * exp(-110) rounds to 0 as exp(x) does below -110) */
+/* e = exp(-|x|) as in fa_elu_bwd */
 FA_INLINE T FA_F(fa_selu_bwd)(T g, T x, T p0, T p1, T p2, T p3)
 {
     FA__UNUSED4(p0, p1, p2, p3);
@@ -757,12 +758,14 @@ FA_INLINE T FA_F(fa__gelue_Q)(T a)
     return q;
 }
 
-/* exp(-a^2/2) = ea * s2 with a^2 = h + l exact (twoprod): exp(-h/2)(1 - l/2). */
+/* exp(-a^2/2) = ea * s2 with a^2 = h + l exact (twoprod): exp(-h/2)(1 - l/2).
+ * The caller's a <= 15 bounds the exp's argument (>= -112.5): the unchecked
+ * exp. */
 FA_INLINE T FA_F(fa__gauss_parts)(T a, T *s2)
 {
     T l;
     T h = FA_F(fa_twoprod)(a, a, &l);
-    T ea = FA_F(fa_exp_neg_parts)((T)-0.5 * h, s2);
+    T ea = fa_exp_negb_parts_f((T)-0.5 * h, s2);
     return ea - ea * ((T)0.5 * l);
 }
 
@@ -818,7 +821,10 @@ FA_INLINE T FA_F(fa_gelu_erf_fwd)(T x, T p0, T p1, T p2, T p3)
 FA_INLINE T FA_F(fa_gelu_erf_bwd)(T g, T x, T p0, T p1, T p2, T p3)
 {
     FA__UNUSED4(p0, p1, p2, p3);
-    T xc = x < -FA__GE_AMAX ? -FA__GE_AMAX : (x > FA__GE_AMAX ? FA__GE_AMAX : x);
+    /* clamped at 15, not 14.5: the derivative there must round to 0, as it
+     * does beyond (the exp is unchecked; at 14.5 it is still -1.4e-45, and
+     * the fit's extrapolation to 15 only moves values that round to 0) */
+    T xc = x < (T)-15 ? (T)-15 : (x > (T)15 ? (T)15 : x);
     T a = FA_F(fa_abs)(xc);
     T s2;
     T ea = FA_F(fa__gauss_parts)(a, &s2);

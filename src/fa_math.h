@@ -135,6 +135,14 @@ FA_INLINE float fa_exp_nabs_parts_f(float x, float *s2)
     return fa_exp_nabs_z_parts_f(x, s2, &z);
 }
 
+/* exp(z) as a * (*s2) for callers that bound z to [-131, 0] themselves (or
+ * NaN): 2^(n+64) stays normal there, so no clamp and no select. */
+FA_INLINE float fa_exp_negb_parts_f(float z, float *s2)
+{
+    *s2 = 0x1p-64f;
+    return fa__exp_neg_s64_core_f(z, 0.0f, 0);
+}
+
 /* exp(z) for z <= 0: z=-inf -> +0, NaN -> NaN, subnormal results not flushed. */
 FA_INLINE float fa_exp_neg_f(float z)
 {

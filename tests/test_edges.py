@@ -156,12 +156,14 @@ def test_exp_nabs_tails_of_backward_passes(dtype):
     x = np.array(far, dtype)
     floor = np.finfo(dtype).tiny * 2.0 ** -20
     g = np.ones_like(x)
-    for name, ref in (("silu", reference.silu_d(x)), ("selu", reference.selu_d(x)),
-                      ("tanh", reference.tanh_d(x)), ("sigmoid", reference.sigmoid_d(x)),
-                      ("log_sigmoid", reference.log_sigmoid_d(x))):
-        got = getattr(fastact, name + "_backward")(g, x).astype(np.float64)
+    for name, params, ref in (("silu", {}, reference.silu_d(x)), ("selu", {}, reference.selu_d(x)),
+                              ("elu", {}, reference.elu_d(x)),
+                              ("elu", {"alpha": 2.0}, reference.elu_d(x, alpha=2.0)),
+                              ("tanh", {}, reference.tanh_d(x)), ("sigmoid", {}, reference.sigmoid_d(x)),
+                              ("log_sigmoid", {}, reference.log_sigmoid_d(x))):
+        got = getattr(fastact, name + "_backward")(g, x, **params).astype(np.float64)
         want = np.asarray(ref, np.float64).astype(dtype).astype(np.float64)
         err = np.abs(got - want)
         ok = err <= np.maximum(8 * np.spacing(np.abs(want).astype(dtype)).astype(np.float64), floor)
-        assert ok.all(), (name, x[~ok], got[~ok], want[~ok])
+        assert ok.all(), (name, params, x[~ok], got[~ok], want[~ok])
         assert not np.isnan(got).any(), name
