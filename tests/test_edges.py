@@ -129,7 +129,7 @@ def test_x_sigmoid_far_negative_tail(dtype):
     x = np.array([-np.inf, -3e38, -1e4, -3000, -1000, -400, -300, -299, -150, -111, -110, -109.5,
                   -105, -104, -103, -90, -87.5, -20], dtype)
     floor = np.finfo(dtype).tiny * 2.0 ** -20      # far tighter than the accuracy tests' floor (tiny)
-    for name, params, ref in (("silu", {}, reference.silu(x)),
+    for name, params, ref in (("silu", {}, reference.silu(x)), ("mish", {}, reference.mish(x)),
                               ("swish", {"beta": 1 / 64}, reference.swish(x, 1 / 64)),
                               ("swish", {"beta": 0.25}, reference.swish(x, 0.25))):
         got = getattr(fastact, name)(x, **params).astype(np.float64)
@@ -159,6 +159,7 @@ def test_exp_nabs_tails_of_backward_passes(dtype):
     for name, params, ref in (("silu", {}, reference.silu_d(x)), ("selu", {}, reference.selu_d(x)),
                               ("elu", {}, reference.elu_d(x)),
                               ("elu", {"alpha": 2.0}, reference.elu_d(x, alpha=2.0)),
+                              ("mish", {}, reference.mish_d(x)),
                               ("tanh", {}, reference.tanh_d(x)), ("sigmoid", {}, reference.sigmoid_d(x)),
                               ("log_sigmoid", {}, reference.log_sigmoid_d(x))):
         got = getattr(fastact, name + "_backward")(g, x, **params).astype(np.float64)
