@@ -180,6 +180,16 @@ def test_prelu_alpha_checks():
         fastact.prelu(x, "a")
     with pytest.raises(ValueError, match="axis 5 is out of range"):
         fastact.prelu(x, np.ones(3), axis=5)
+    # a Python-float slope takes a NumPy-free check (fastact/_api.py): same errors
+    for bad, exc, msg in ((np.nan, ValueError, "prelu_: alpha must not contain NaN"),
+                          (np.inf, ValueError, "prelu_: alpha must be finite"),
+                          (-np.inf, ValueError, "prelu_: alpha must be finite")):
+        with pytest.raises(exc, match=msg):
+            fastact.prelu_(x, float(bad))
+    with pytest.raises(TypeError, match="prelu_: axis must be an int, got float"):
+        fastact.prelu_(x, 0.25, axis=1.5)
+    with pytest.raises(TypeError, match="prelu_backward_: axis must be an int, got str"):
+        fastact.prelu_backward_(g, x, alpha=0.25, axis="1")
     assert snap(x, g) == before
 
 
