@@ -390,10 +390,27 @@ def _prelu_spec(act, fname, vals, x):
     alpha, axis = vals
     if type(alpha) is float and math.isfinite(alpha):
         # the common scalar slope, checked without NumPy reductions: right after a large
-        # array the interpreter runs on cold caches, and the checks below then cost
+        # array the interpreter runs on cold caches, and those checks then cost
         # ~25 us (1M float32), 15% of the kernel's time
-        _check_param(fname, act.params[1], axis)       # the axis must still be an int
-        return (np.float64(alpha), None, False, GRAIN["cheap"])
+        a = np.float64(alpha)
+    else:
+        a = _prelu_alpha(fname, alpha)
+    axis = _check_param(fname, act.params[1], axis)
+    if a.ndim == 1 and a.size != 1:
+        if x.ndim == 0 or not -x.ndim <= axis < x.ndim:
+            raise ValueError(f"{fname}: axis {axis} is out of range for an array with {x.ndim} "
+                             "dimensions (a per-channel alpha needs a channel axis)")
+        axis %= x.ndim
+        if x.shape[axis] != a.size:
+            raise ValueError(f"{fname}: alpha has {a.size} values but x has {x.shape[axis]} "
+                             f"channels on axis {axis}")
+    else:
+        axis = None
+    return (a, axis, False, GRAIN["cheap"])
+
+
+def _prelu_alpha(fname, alpha):
+    """alpha as a checked real array of at most one dimension."""
     if alpha is None:
         raise TypeError(f"{fname}: alpha is required")
     if isinstance(alpha, (bool, np.bool_)):
@@ -407,18 +424,7 @@ def _prelu_spec(act, fname, vals, x):
         raise ValueError(f"{fname}: alpha must not contain NaN")
     if not np.isfinite(a).all():
         raise ValueError(f"{fname}: alpha must be finite")
-    axis = _check_param(fname, act.params[1], axis)
-    if a.ndim == 1 and a.size != 1:
-        if x.ndim == 0 or not -x.ndim <= axis < x.ndim:
-            raise ValueError(f"{fname}: axis {axis} is out of range for an array with {x.ndim} "
-                             "dimensions (a per-channel alpha needs a channel axis)")
-        axis %= x.ndim
-        if x.shape[axis] != a.size:
-            raise ValueError(f"{fname}: alpha has {a.size} values but x has {x.shape[axis]} "
-                             f"channels on axis {axis}")
-    else:
-        axis = None
-    return (a, axis, False, GRAIN["cheap"])
+    return a
 
 
 _PRELU_ROW = 1 << 14   # elements per partial sum of a scalar-alpha gradient

@@ -134,23 +134,40 @@ FA_INLINE T FA_F(fa__tanh)(T x)
 #endif
 }
 
-/* x * sigmoid(beta*x) (sign(beta*x) == sign(x) for beta > 0).
- * The 2^n scale of exp is applied after the multiplication by x, so results
- * near the underflow threshold keep their relative accuracy; x = -inf -> -0.
- * beta == 1 (silu) skips the exact-product correction at compile time. */
-FA_INLINE T FA_F(fa__x_sigmoid)(T x, T beta, int is_silu)
+/* silu(x) = x e/(1+e) (x < 0), x/(1+e) (x >= 0), e = exp(-|x|) = a * s2.
+ * z = max(-|x|, lo) (lo = -110 float, -752 double) is x itself on [lo, 0),
+ * so it stands in for x in the product (no clamp of its own: one operation
+ * less per vector); below lo, z a s2 rounds to -0 like silu(x).  x >= 0
+ * (not > 0) sends +0 to the x arm: z is -0.  The 2^n scale of exp is
+ * applied after the multiplication, so results near the underflow
+ * threshold keep their relative accuracy. */
+FA_INLINE T FA_F(fa__silu)(T x)
+{
+    T s2, z;
+    T a = FA_F(fa_exp_nabs_z_parts)(x, &s2, &z);
+    T num = x >= 0 ? x : (z * a) * s2;
+    return num / FA_F(fa_fma)(a, s2, (T)1);
+}
+
+/* silu'(x) = s(x) (1 + x s(-x)).  z as above stands in for the clamped x:
+ * it is x on [lo, 0] and -z = min(x, -lo) for x > 0, where 1 - z e rounds
+ * to 1 beyond -lo as 1 + x e does; below lo, a (D + z) s2 rounds to -0.
+ * The unchecked exp and no clamps: 5 operations less per vector. */
+FA_INLINE T FA_F(fa__silu_d)(T x)
+{
+    T s2, z;
+    T a = FA_F(fa_exp_nabs_z_parts)(x, &s2, &z);
+    T e = a * s2;
+    T D = (T)1 + e;
+    T num = x > 0 ? FA_F(fa_fma)(-z, e, D) : (a * (D + z)) * s2;
+    return num / (D * D);
+}
+
+/* x * sigmoid(beta*x) (sign(beta*x) == sign(x) for beta > 0), with the
+ * product beta*x taken exactly; the 2^n scale as in fa__silu; x = -inf -> -0. */
+FA_INLINE T FA_F(fa__x_sigmoid)(T x, T beta)
 {
     T s2, b;
-    if (is_silu) {
-        /* z = max(-|x|, lo) (lo = -110 float, -752 double) is x itself on
-         * [lo, 0), so it stands in for x in the product (no clamp of its
-         * own: one operation less per vector); below lo, z a s2 rounds to -0
-         * like silu(x).  x >= 0 (not > 0) sends +0 to the x arm: z is -0. */
-        T z;
-        T a = FA_F(fa_exp_nabs_z_parts)(x, &s2, &z);
-        T num = x >= 0 ? x : (z * a) * s2;
-        return num / FA_F(fa_fma)(a, s2, (T)1);
-    }
     T a = FA_F(fa__exp_neg_prod)(beta, x, &s2, &b);
     T xm = FA_F(fa__clamp_lo)(x, -FA__MAXV);      /* -inf * 0 would be NaN */
     T num = b > 0 ? x : (xm * a) * s2;
@@ -158,21 +175,9 @@ FA_INLINE T FA_F(fa__x_sigmoid)(T x, T beta, int is_silu)
 }
 
 /* d/dx [x sigmoid(beta x)] = s(b) (1 + b s(-b)), b = beta*x. */
-FA_INLINE T FA_F(fa__x_sigmoid_d)(T x, T beta, int is_silu)
+FA_INLINE T FA_F(fa__x_sigmoid_d)(T x, T beta)
 {
     T s2, b;
-    if (is_silu) {
-        /* z = max(-|x|, lo) stands in for the clamped x: it is x on [lo, 0]
-         * and -z = min(x, -lo) for x > 0, where 1 - z e rounds to 1 beyond
-         * -lo as 1 + x e does; below lo, a (D + z) s2 rounds to -0.  The
-         * unchecked exp and no clamps: 5 operations less per vector. */
-        T z;
-        T a = FA_F(fa_exp_nabs_z_parts)(x, &s2, &z);
-        T e = a * s2;
-        T D = (T)1 + e;
-        T num = x > 0 ? FA_F(fa_fma)(-z, e, D) : (a * (D + z)) * s2;
-        return num / (D * D);
-    }
     T a = FA_F(fa__exp_neg_prod)(beta, x, &s2, &b);
     T e = a * s2;
     T D = (T)1 + e;
@@ -460,22 +465,22 @@ FA_INLINE T FA_F(fa_celu_bwdy)(T g, T y, T alpha, T inv_alpha, T p2, T p3)
 FA_INLINE T FA_F(fa_silu_fwd)(T x, T p0, T p1, T p2, T p3)
 {
     FA__UNUSED4(p0, p1, p2, p3);
-    return FA_F(fa__x_sigmoid)(x, (T)1, 1);
+    return FA_F(fa__silu)(x);
 }
 FA_INLINE T FA_F(fa_silu_bwd)(T g, T x, T p0, T p1, T p2, T p3)
 {
     FA__UNUSED4(p0, p1, p2, p3);
-    return g * FA_F(fa__x_sigmoid_d)(x, (T)1, 1);
+    return g * FA_F(fa__silu_d)(x);
 }
 FA_INLINE T FA_F(fa_swish_fwd)(T x, T beta, T p1, T p2, T p3)
 {
     (void)p1; (void)p2; (void)p3;
-    return FA_F(fa__x_sigmoid)(x, beta, 0);
+    return FA_F(fa__x_sigmoid)(x, beta);
 }
 FA_INLINE T FA_F(fa_swish_bwd)(T g, T x, T beta, T p1, T p2, T p3)
 {
     (void)p1; (void)p2; (void)p3;
-    return g * FA_F(fa__x_sigmoid_d)(x, beta, 0);
+    return g * FA_F(fa__x_sigmoid_d)(x, beta);
 }
 
 /* ======================= mish ======================= */

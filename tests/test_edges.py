@@ -120,41 +120,47 @@ def test_subnormal_inputs_give_linear_behaviour():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_x_sigmoid_far_negative_tail(dtype):
-    """silu(x) = x * exp(x) / (1 + exp(x)) for x far below 0: float32 silu
-    clamps exp's argument at -110 and x at -300 (src/fa_act_transc_impl.h),
-    swish with a small beta must not be clamped that way, and both reach
-    -0 at -inf.  Compared with the long-double reference (betas exact in
+    """silu(x) = x * exp(x) / (1 + exp(x)) for x far below 0: silu and
+    float32 mish take exp's clamped argument (-110 float32, -752 float64) in
+    place of x (src/fa_act_transc_impl.h), swish with a small beta must not be
+    clamped that way, and all reach -0 at -inf.  Compared with the long-double reference (betas exact in
     float32: the kernel rounds beta to the dtype, which moves exp(beta x))."""
     from fastact import reference
     x = np.array([-np.inf, -3e38, -1e4, -3000, -1000, -400, -300, -299, -150, -111, -110, -109.5,
                   -105, -104, -103, -90, -87.5, -20], dtype)
-    floor = np.finfo(dtype).tiny * 2.0 ** -20      # far tighter than the accuracy tests' floor (tiny)
     for name, params, ref in (("silu", {}, reference.silu(x)), ("mish", {}, reference.mish(x)),
                               ("swish", {"beta": 1 / 64}, reference.swish(x, 1 / 64)),
                               ("swish", {"beta": 0.25}, reference.swish(x, 0.25))):
-        got = getattr(fastact, name)(x, **params).astype(np.float64)
-        want = ref.astype(dtype).astype(np.float64)
-        err = np.abs(got - want)
-        ok = err <= np.maximum(4 * np.spacing(np.abs(want).astype(dtype)).astype(np.float64), floor)
-        assert ok.all(), (name, params, x[~ok], got[~ok], want[~ok])
+        got = _assert_tail_close(getattr(fastact, name)(x, **params), ref, x, 4, (name, params))
         assert np.signbit(got[0]) and got[0] == 0, (name, "at -inf")
+
+
+def _assert_tail_close(got, ref, x, ulps, what):
+    """got within `ulps` ULP of the reference rounded to x's dtype, with an
+    absolute floor of 2^-20 of the smallest normal number (far tighter than
+    the accuracy tests' floor, the smallest normal itself); got as float64."""
+    dtype = x.dtype
+    floor = np.finfo(dtype).tiny * 2.0 ** -20
+    got = np.asarray(got).astype(np.float64)
+    want = np.asarray(ref, np.float64).astype(dtype).astype(np.float64)
+    ok = np.abs(got - want) <= np.maximum(ulps * np.spacing(np.abs(want).astype(dtype)).astype(np.float64), floor)
+    assert ok.all(), (what, x[~ok], got[~ok], want[~ok])
+    return got
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_exp_nabs_tails_of_backward_passes(dtype):
     """The backward passes on the cheaper exp(-|x|), whose argument is
     clamped (float32 -110, float64 -752) and whose clamped argument stands in
-    for x in silu's derivative: against the long-double reference with a
-    floor of 2^-20 of the smallest normal number (the accuracy tests' floor
-    is the smallest normal itself), through the subnormal results near the
-    clamps and out to +-inf, on both sides."""
+    for x in silu's derivative: against the long-double reference
+    (_assert_tail_close), through the subnormal results near the clamps and
+    out to +-inf, on both sides."""
     from fastact import reference
     far = [-np.inf, -3e38, -1e4, -1000, -800, -760, -753, -752, -751.5, -750, -746, -745, -744,
            -740, -720, -709, -708, -400, -300, -150, -111, -110, -109.5, -105, -104, -103, -90,
            -87.5, -60, -20, -1.5, -1e-30, -0.0, 0.0, 1e-30, 1.5, 20, 60, 90, 104, 110, 111, 400,
            745, 752, 753, 1e4, 3e38, np.inf]
     x = np.array(far, dtype)
-    floor = np.finfo(dtype).tiny * 2.0 ** -20
     g = np.ones_like(x)
     for name, params, ref in (("silu", {}, reference.silu_d(x)), ("selu", {}, reference.selu_d(x)),
                               ("elu", {}, reference.elu_d(x)),
@@ -162,9 +168,6 @@ def test_exp_nabs_tails_of_backward_passes(dtype):
                               ("mish", {}, reference.mish_d(x)),
                               ("tanh", {}, reference.tanh_d(x)), ("sigmoid", {}, reference.sigmoid_d(x)),
                               ("log_sigmoid", {}, reference.log_sigmoid_d(x))):
-        got = getattr(fastact, name + "_backward")(g, x, **params).astype(np.float64)
-        want = np.asarray(ref, np.float64).astype(dtype).astype(np.float64)
-        err = np.abs(got - want)
-        ok = err <= np.maximum(8 * np.spacing(np.abs(want).astype(dtype)).astype(np.float64), floor)
-        assert ok.all(), (name, params, x[~ok], got[~ok], want[~ok])
+        got = _assert_tail_close(getattr(fastact, name + "_backward")(g, x, **params), ref, x, 8,
+                                 (name, params))
         assert not np.isnan(got).any(), name
