@@ -62,7 +62,9 @@ def _check_param(fname, p, v):
 
 def _spec(act, fname, vals):
     """(kernel id, (p0..p3), y_ok, grain) for an element-wise activation."""
-    key = (act.name, vals)
+    # the types are part of the key: True, 1+0j and Fraction(1) equal 1.0 (and
+    # hash alike) but are rejected, so a value-only key would let them through
+    key = (act.name, vals, tuple(map(type, vals)))
     try:
         return _SPEC_CACHE[key]
     except (KeyError, TypeError):
@@ -219,6 +221,9 @@ def forward(act, fname, vals, x, out, n_threads, inplace):
     else:
         spec = _prelu_spec(act, fname, vals, x)
         run = _prelu_fwd
+        if spec[1] is None and isinstance(vals[0], (float, int)):
+            # one slope: leaky_relu's kernel, so the forward gets its fast paths too
+            _remember_fast(act, vals, (_kernel_id("relu"), (INF, float(spec[0]), 0.0, 0.0), False, spec[3]))
     nt = _threads.resolve(n_threads, fname)
     # ---- nothing above writes; everything below is past validation ----
     if out is None:
@@ -232,11 +237,12 @@ def forward(act, fname, vals, x, out, n_threads, inplace):
     return given if inplace else out   # in place on a tensor returns the tensor
 
 
-# Per activation: {parameter values: kernel-module Spec} for the fast paths of
-# the forward (in place and into a new array).  Filled by the general path
-# once a call with those values has been fully validated; emptied when the kernel module changes
-# (Spec objects belong to one module).
-_FAST = {a.name: {} for a in TABLE if a.kind == "elementwise"}
+# Per activation: {parameter values: kernel-module Spec} for the fast paths
+# (forward and backward; prelu's forward only, with a Python-number slope).
+# Filled by the general path once a call with those values has been fully
+# validated; emptied when the kernel module changes (Spec objects belong to
+# one module).
+_FAST = {a.name: {} for a in TABLE if a.kind in ("elementwise", "prelu")}
 _FAST_NS = []
 
 
@@ -694,44 +700,52 @@ class Functions:
 
 _TEMPLATE = '''
 def {name}(x, {pos}*, out=None, n_threads=None):
-    if _fc and type(x) is _ndarray and (out is None or type(out) is _ndarray):
-        spec = _fc.get(({vals}))
+    if type(x) is _ndarray and (out is None or type(out) is _ndarray):
+        v = ({vals})
+        try:
+            spec = _fc.get(v)
+        except TypeError:       # unhashable (a list, an array): the general path names it
+            spec = None
         if spec is not None:
-            nt = 0 if n_threads is None else n_threads if type(n_threads) is int and n_threads > 0 else -1
-            if nt >= 0:
-                y = _kcall(spec, 0, x, None, out, nt, _empty_like)
-                if y is not None:
-                    return y
+            y = _kcall(spec, v, 0, x, None, out, n_threads, _empty_like)
+            if y is not None:
+                return y
     return _forward(_act, "{name}", ({vals}), x, out, n_threads, False)
 
 def {name}_(x, {pos}*, n_threads=None):
-    if _fc:
-        spec = _fc.get(({vals}))
-        if spec is not None:
-            nt = 0 if n_threads is None else n_threads if type(n_threads) is int and n_threads > 0 else -1
-            if nt >= 0 and _kfast(spec, x, nt) is not None:
-                return x
+    v = ({vals})
+    try:
+        spec = _fc.get(v)
+    except TypeError:
+        spec = None
+    if spec is not None and _kfast(spec, v, x, n_threads) is not None:
+        return x
     return _forward(_act, "{name}_", ({vals}), x, None, n_threads, True)
 
 def {name}_backward(grad, x=None, *, y=None, {kw}out=None, n_threads=None):
-    if _fc and type(grad) is _ndarray and (out is None or type(out) is _ndarray):
-        spec = _fc.get(({vals}))
+    if type(grad) is _ndarray and (out is None or type(out) is _ndarray):
+        v = ({vals})
+        try:
+            spec = _fcb.get(v)
+        except TypeError:       # unhashable (a list, an array): the general path names it
+            spec = None
         if spec is not None and (x is None) != (y is None) and type(y if x is None else x) is _ndarray:
-            nt = 0 if n_threads is None else n_threads if type(n_threads) is int and n_threads > 0 else -1
-            if nt >= 0:
-                r = _kcall(spec, 1 if y is None else 2, grad, y if x is None else x, out, nt, _empty_like)
-                if r is not None:
-                    return r
+            r = _kcall(spec, v, 1 if y is None else 2, grad, y if x is None else x, out, n_threads, _empty_like)
+            if r is not None:
+                return r
     return _backward(_act, "{name}_backward", ({vals}), grad, x, y, out, n_threads, False)
 
 def {name}_backward_(grad, x=None, *, y=None, {kw}n_threads=None):
-    if _fc and type(grad) is _ndarray:
-        spec = _fc.get(({vals}))
-        if spec is not None and (x is None) != (y is None) and type(y if x is None else x) is _ndarray:
-            nt = 0 if n_threads is None else n_threads if type(n_threads) is int and n_threads > 0 else -1
-            if nt >= 0 and _kcall(spec, 1 if y is None else 2, grad, y if x is None else x, grad, nt,
-                                  _empty_like) is not None:
-                return grad
+    if type(grad) is _ndarray:
+        v = ({vals})
+        try:
+            spec = _fcb.get(v)
+        except TypeError:       # unhashable (a list, an array): the general path names it
+            spec = None
+        if (spec is not None and (x is None) != (y is None) and type(y if x is None else x) is _ndarray
+                and _kcall(spec, v, 1 if y is None else 2, grad, y if x is None else x, grad, n_threads,
+                           _empty_like) is not None):
+            return grad
     return _backward(_act, "{name}_backward_", ({vals}), grad, x, y, None, n_threads, True)
 '''
 
@@ -742,35 +756,29 @@ def {name}_backward_(grad, x=None, *, y=None, {kw}n_threads=None):
 _TEMPLATE_SOFTMAX = '''
 def {name}(x, axis=-1, *, out=None, n_threads=None):
     if type(x) is _ndarray and type(axis) is int and (out is None or type(out) is _ndarray):
-        nt = 0 if n_threads is None else n_threads if type(n_threads) is int and n_threads > 0 else -1
-        if nt >= 0:
-            y = _ksoft(0, x, None, out, axis, _LOG, nt, _GRAIN, _empty_like)
-            if y is not None:
-                return y
+        y = _ksoft(0, x, None, out, axis, _LOG, n_threads, _GRAIN, _empty_like)
+        if y is not None:
+            return y
     return _forward(_act, "{name}", (axis, ), x, out, n_threads, False)
 
 def {name}_(x, axis=-1, *, n_threads=None):
-    if type(x) is _ndarray and type(axis) is int:
-        nt = 0 if n_threads is None else n_threads if type(n_threads) is int and n_threads > 0 else -1
-        if nt >= 0 and _ksoft(0, x, None, x, axis, _LOG, nt, _GRAIN, _empty_like) is not None:
-            return x
+    if (type(x) is _ndarray and type(axis) is int
+            and _ksoft(0, x, None, x, axis, _LOG, n_threads, _GRAIN, _empty_like) is not None):
+        return x
     return _forward(_act, "{name}_", (axis, ), x, None, n_threads, True)
 
 def {name}_backward(grad, x=None, *, y=None, axis=-1, out=None, n_threads=None):
     if (x is None and type(grad) is _ndarray and type(y) is _ndarray and type(axis) is int
             and (out is None or type(out) is _ndarray)):
-        nt = 0 if n_threads is None else n_threads if type(n_threads) is int and n_threads > 0 else -1
-        if nt >= 0:
-            r = _ksoft(2, grad, y, out, axis, _LOG, nt, _GRAIN, _empty_like)
-            if r is not None:
-                return r
+        r = _ksoft(2, grad, y, out, axis, _LOG, n_threads, _GRAIN, _empty_like)
+        if r is not None:
+            return r
     return _backward(_act, "{name}_backward", (axis, ), grad, x, y, out, n_threads, False)
 
 def {name}_backward_(grad, x=None, *, y=None, axis=-1, n_threads=None):
-    if x is None and type(grad) is _ndarray and type(y) is _ndarray and type(axis) is int:
-        nt = 0 if n_threads is None else n_threads if type(n_threads) is int and n_threads > 0 else -1
-        if nt >= 0 and _ksoft(2, grad, y, grad, axis, _LOG, nt, _GRAIN, _empty_like) is not None:
-            return grad
+    if (x is None and type(grad) is _ndarray and type(y) is _ndarray and type(axis) is int
+            and _ksoft(2, grad, y, grad, axis, _LOG, n_threads, _GRAIN, _empty_like) is not None):
+        return grad
     return _backward(_act, "{name}_backward_", (axis, ), grad, x, y, None, n_threads, True)
 '''
 
@@ -838,8 +846,9 @@ def _generate():
             continue
         K = _dispatch.state.kernels
         ns = {"_forward": forward, "_backward": backward, "_act": act,
-              "_fc": _FAST.get(act.name, {}), "_kfast": K.fast_inplace, "_kcall": K.fast_call,
-              "_ksoft": K.fast_softmax, "_ndarray": np.ndarray, "_empty_like": np.empty_like,
+              "_fc": _FAST.get(act.name, {}),
+              "_fcb": {} if act.kind == "prelu" else _FAST.get(act.name, {}),   # prelu's returns a pair
+              "_kfast": K.fast_inplace, "_kcall": K.fast_call, "_ksoft": K.fast_softmax, "_ndarray": np.ndarray, "_empty_like": np.empty_like,
               "_LOG": act.name == "log_softmax", "_GRAIN": GRAIN["transc"]}
         _FAST_NS.append(ns)
         vals = "".join(p.name + ", " for p in act.params)

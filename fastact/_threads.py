@@ -27,6 +27,9 @@ def usable_cpus():
         return max(1, os.cpu_count() or 1)
 
 
+_INT_MAX = 2**31 - 1
+
+
 def _check(n, fname, argname="n_threads"):
     if isinstance(n, bool):
         raise TypeError(f"{fname}: {argname} must be an int, got bool")
@@ -38,6 +41,8 @@ def _check(n, fname, argname="n_threads"):
         return usable_cpus()
     if n < 1:
         raise ValueError(f"{fname}: {argname} must be >= 1 or -1 (all usable CPUs), got {n}")
+    if n > _INT_MAX:    # the kernels take a C int (this used to surface as OverflowError)
+        raise ValueError(f"{fname}: {argname} must be at most {_INT_MAX}, got {n}")
     return n
 
 

@@ -5,6 +5,11 @@
 # fastact/_api.py before anything here runs; these functions trust their input.
 from cpython.buffer cimport (PyObject_GetBuffer, PyBuffer_Release, PyBuffer_IsContiguous,
                              PyBUF_RECORDS_RO, PyBUF_RECORDS)
+from cpython.bool cimport PyBool_Check
+from cpython.float cimport PyFloat_Check
+from cpython.long cimport PyLong_Check, PyLong_CheckExact, PyLong_AsLongAndOverflow
+from libc.limits cimport INT_MAX
+from cpython.unicode cimport PyUnicode_CheckExact
 from cython.parallel cimport prange
 
 cdef extern from "fa_kernels.h" nogil:
@@ -665,14 +670,47 @@ cdef inline bint _fast_ok(Py_buffer *v) noexcept:
     return PyBuffer_IsContiguous(v, b'A')
 
 
-def fast_inplace(Spec spec, x, int n_threads):
+cdef inline bint _plain_values(tuple vals) noexcept:
+    """Every parameter value a None, str, float or int (not bool): the types
+    whose equality with a cached key means the same accepted value.  The fast
+    paths look specs up by value, and True, 1+0j or Fraction(1) equal 1.0 and
+    hash alike though the checks reject them; those take the general path."""
+    cdef object o
+    for o in vals:
+        if not (o is None or PyFloat_Check(o) or PyUnicode_CheckExact(o)
+                or (PyLong_Check(o) and not PyBool_Check(o))):
+            return False
+    return True
+
+
+cdef inline int _fast_threads(object n) noexcept:
+    """n_threads of a fast-path call: 0 for None (the default policy), the
+    count for an int in [1, INT_MAX], -1 for anything else (-1 = all CPUs,
+    bad types and values): the general path resolves or rejects those."""
+    cdef int overflow = 0
+    cdef long v
+    if n is None:
+        return 0
+    if not PyLong_CheckExact(n):
+        return -1
+    v = PyLong_AsLongAndOverflow(n, &overflow)
+    if overflow or v < 1 or v > INT_MAX:
+        return -1
+    return <int>v
+
+
+def fast_inplace(Spec spec, tuple vals, x, n_threads):
     """x = f(x) in place when x qualifies for the fast path, else None.
-    n_threads: 0 for the default policy, else the caller's (checked) count.
-    fast_call(spec, 0, x, None, x, ...) computes the same, but its second
+    vals: the parameter values spec was found under (_plain_values).
+    n_threads: as given by the caller (_fast_threads).
+    fast_call(spec, vals, 0, x, None, x, ...) computes the same, but its second
     buffer and layout checks cost ~50 ns: relu_ on 16 elements went from
     0.51x to 0.65x of np.maximum (target <= 0.6x), so in place keeps its own."""
     cdef Py_buffer v
     cdef int nt, rc = 0
+    cdef int t = _fast_threads(n_threads)
+    if t < 0 or not _plain_values(vals):
+        return None
     try:
         PyObject_GetBuffer(x, &v, PyBUF_RECORDS)
     except Exception:       # not a writable buffer: the general path explains
@@ -680,7 +718,7 @@ def fast_inplace(Spec spec, x, int n_threads):
     try:
         if not _fast_ok(&v):
             return None
-        nt = _threads_now() if n_threads == 0 else (1 if _force_single else n_threads)
+        nt = _threads_now() if t == 0 else (1 if _force_single else t)
         with nogil:
             rc = _run_flat(spec.k, 0, v.itemsize == 8, <char *>v.buf, NULL, <char *>v.buf,
                            v.len // v.itemsize, spec.p, nt, spec.grain)
@@ -752,7 +790,7 @@ cdef inline void _fast_release(Py_buffer *va, Py_buffer *vb, Py_buffer *vo) noex
         PyBuffer_Release(vo)
 
 
-def fast_softmax(int mode, a, b, out, int axis, bint log_form, int n_threads, Py_ssize_t grain,
+def fast_softmax(int mode, a, b, out, int axis, bint log_form, n_threads, Py_ssize_t grain,
                  empty_like):
     """softmax / log_softmax (mode 0) or their backward from y = b (mode 2)
     on C-contiguous native arrays of one shape, or None for the general path
@@ -761,6 +799,9 @@ def fast_softmax(int mode, a, b, out, int axis, bint log_form, int n_threads, Py
     cdef int nt, i
     cdef bint have_b = mode != 0
     cdef Py_ssize_t nouter = 1, L, inner = 1
+    cdef int t = _fast_threads(n_threads)
+    if t < 0:
+        return None
     out = _fast_operands(a, b if have_b else None, out, empty_like, &va, &vb, &vo)
     if out is None:
         return None
@@ -775,7 +816,7 @@ def fast_softmax(int mode, a, b, out, int axis, bint log_form, int n_threads, Py
         L = va.shape[axis]
         for i in range(axis + 1, va.ndim):
             inner *= va.shape[i]
-        nt = _threads_now() if n_threads == 0 else (1 if _force_single else n_threads)
+        nt = _threads_now() if t == 0 else (1 if _force_single else t)
         with nogil:
             _softmax_run(mode, va.itemsize == 8, <char *>va.buf, <char *>vb.buf if have_b else NULL,
                          <char *>vo.buf, nouter, L, inner, log_form, nt, grain)
@@ -784,22 +825,24 @@ def fast_softmax(int mode, a, b, out, int axis, bint log_form, int n_threads, Py
     return out
 
 
-def fast_call(Spec spec, int mode, a, b, out, int n_threads, empty_like):
+def fast_call(Spec spec, tuple vals, int mode, a, b, out, n_threads, empty_like):
     """The element-wise kernel on whole contiguous arrays, or None when the
     general path must decide (it validates everything and explains).
     mode 0: out = f(a); 1: out = a * f'(x = b); 2: out = a * f'(from y = b).
     out None: a new array from empty_like(a) (a's memory order).  Taken only
-    when the operands qualify (_fast_operands)."""
+    when the operands and the values spec was found under (vals) qualify
+    (_fast_operands, _plain_values)."""
     cdef Py_buffer va, vb, vo
     cdef int nt, rc = 0
     cdef bint have_b = mode != 0
-    if mode == 2 and not spec.y_ok:
+    cdef int t = _fast_threads(n_threads)
+    if t < 0 or not _plain_values(vals) or (mode == 2 and not spec.y_ok):
         return None
     out = _fast_operands(a, b if have_b else None, out, empty_like, &va, &vb, &vo)
     if out is None:
         return None
     try:
-        nt = _threads_now() if n_threads == 0 else (1 if _force_single else n_threads)
+        nt = _threads_now() if t == 0 else (1 if _force_single else t)
         with nogil:
             rc = _run_flat(spec.k, mode, va.itemsize == 8, <char *>va.buf,
                            <char *>vb.buf if have_b else NULL, <char *>vo.buf,

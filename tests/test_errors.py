@@ -157,6 +157,29 @@ def test_bad_thread_counts(n):
     assert snap(x) == before
 
 
+@pytest.mark.parametrize("n", [2**31, 10**30])
+def test_thread_counts_beyond_a_c_int(n):
+    """Counts the kernels' C int cannot hold: a ValueError naming the
+    function, from every form and fast path (was an OverflowError without it)."""
+    x, g = x32(), x32()
+    relu, sm = fastact.get("relu"), fastact.get("softmax")
+    calls = [("relu", lambda: relu.forward(x, n_threads=n)), ("relu_", lambda: relu.forward_(x, n_threads=n)),
+             ("relu_backward", lambda: relu.backward(g, x, n_threads=n)),
+             ("relu_backward_", lambda: relu.backward_(g, x, n_threads=n)),
+             ("softmax", lambda: sm.forward(x, n_threads=n)), ("softmax_", lambda: sm.forward_(x, n_threads=n)),
+             ("softmax_backward", lambda: sm.backward(g, y=x, n_threads=n)),
+             ("set_num_threads", lambda: fastact.set_num_threads(n))]
+    for fname, call in calls:
+        fastact.relu_(x32())              # the caches are warm: the fast paths are tried first
+        before = snap(x, g)
+        with pytest.raises(ValueError, match=f"{fname}: n(_threads)? must be at most 2147483647"):
+            call()
+        assert snap(x, g) == before
+    with pytest.raises(ValueError, match="threads: n must be at most"):
+        with fastact.threads(n):
+            pass
+
+
 def test_thread_count_type():
     with pytest.raises(TypeError, match="n_threads must be an int"):
         fastact.relu(x32(), n_threads=1.5)
@@ -234,3 +257,44 @@ def test_byteswapped_and_unaligned_arrays(name):
     fns.forward_(un)
     np.testing.assert_array_equal(un, expect)
     np.testing.assert_array_equal(fns.forward(un), fns.forward(expect))
+
+
+def _impostors(v):
+    """Values of types the parameter checks reject that still compare (and
+    hash) equal to the accepted float v, so a cache keyed by value alone would
+    take them for v; and unhashable ones, which a cache lookup must not choke on."""
+    from fractions import Fraction
+    out = [complex(v, 0.0), np.complex128(v), Fraction(v), [v], np.array(v)]
+    if v in (0.0, 1.0):
+        out += [bool(v), np.bool_(v)]
+    return out
+
+
+_REAL_PARAMS = [(a.name, p.name, 6.0 if p.default is None else float(p.default))
+                for a in fastact._table.TABLE if a.kind in ("elementwise", "gated")
+                for p in a.params if p.kind in ("real", "pos", "nonneg", "nonzero", "max")]
+
+
+@pytest.mark.parametrize("name,param,value", _REAL_PARAMS)
+def test_rejections_do_not_depend_on_earlier_calls(name, param, value):
+    """A call with a valid parameter value fills the spec and fast-path caches;
+    a later call with a bool, complex or Fraction equal to that value must
+    still raise TypeError, exactly as it does on a fresh start (before the fix
+    it went through the cache: leaky_relu_(x, alpha=True) raised once, then
+    ran as alpha=1.0 after any call with alpha=1.0; a list raised "unhashable
+    type" instead of naming the function and the parameter)."""
+    fns = fastact.get(name)
+    x = np.linspace(-3, 3, 64).astype(np.float32)
+    g = np.ones_like(x)
+    forms = [("", lambda **kw: fns.forward(x, **kw)), ("_backward", lambda **kw: fns.backward(g, x, **kw))]
+    if fns.forward_ is not None:
+        forms += [("_", lambda **kw: fns.forward_(x, **kw)),
+                  ("_backward_", lambda **kw: fns.backward_(g, x, **kw))]
+    for bad in _impostors(value):
+        for form, call in forms:
+            call(**{param: value})
+            call(**{param: value})          # the second call takes the fast path where there is one
+            before = snap(x, g)
+            with pytest.raises(TypeError, match=f"{name}{form}: {param} must be a real number"):
+                call(**{param: bad})
+            assert snap(x, g) == before

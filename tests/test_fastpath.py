@@ -142,6 +142,40 @@ def test_fast_paths_leave_the_refusals_to_the_general_path():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_prelu_with_one_slope_takes_leaky_relus_fast_path(dtype):
+    """prelu with a Python-number slope is leaky_relu's kernel: after one
+    validated call its forward forms are served in C; results as the general
+    path's; the backward (which also returns grad_alpha) stays general."""
+    x = np.linspace(-5, 5, 1001).astype(dtype)
+    g = np.linspace(1, 2, 1001).astype(dtype)
+    _fresh("prelu")
+    for alpha in (0.25, 0, -3):
+        want = np.where(x > 0, x, dtype(alpha) * x)
+        y0 = fastact.prelu(x, alpha)
+        assert (alpha, 1) in _api._FAST["prelu"]
+        y1 = fastact.prelu(x, alpha)
+        out = np.empty_like(x)
+        assert fastact.prelu(x, alpha, out=out) is out
+        x2 = x.copy()
+        assert fastact.prelu_(x2, alpha) is x2
+        for y in (y0, y1, out, x2, fastact.leaky_relu(x, alpha)):
+            np.testing.assert_array_equal(y, want)
+        gx, ga = fastact.prelu_backward(g, x, alpha=alpha)
+        np.testing.assert_array_equal(gx, np.where(x > 0, g, dtype(alpha) * g))
+        assert ga.shape == () and ga.dtype == dtype
+        np.testing.assert_allclose(ga, (g * np.minimum(x, 0)).sum(dtype=np.float64), rtol=1e-6)
+    # the refusals stay the general path's, with the cache warm
+    with pytest.raises(ValueError, match="prelu_backward: the derivative"):
+        fastact.prelu_backward(g, y=x, alpha=0.25)
+    with pytest.raises(TypeError, match="prelu_: axis must be an int, got bool"):
+        fastact.prelu_(x.copy(), 0.25, axis=True)
+    with pytest.raises(ValueError, match="prelu: alpha must be finite"):
+        fastact.prelu(x, float("inf"))
+    per_channel = fastact.prelu(x.reshape(1, -1), np.full(1001, 0.5, dtype))
+    np.testing.assert_array_equal(per_channel.ravel(), np.where(x > 0, x, dtype(0.5) * x))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("name", ["sigmoid", "gelu", "tanh", "relu"])
 def test_block_loops_match_short_calls(name, dtype):
     """Chunks of >= 1 MB run the element-wise loops in prefetching blocks
