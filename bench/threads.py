@@ -1,8 +1,20 @@
 #!/usr/bin/env python
 """Calibrate the single-thread cutoff (fastact._table.GRAIN): time each kernel
-on 1 and 2 threads with the cutoff disabled, over sizes, and print where two
-threads start to win.  Medians of interleaved repeats, float32, out of place
-into a preallocated array (in cache for the small sizes).
+on 1 and 2 threads with the cutoff disabled, over sizes, where the data lives
+in two places, and print where two threads start to win.
+
+- hot:   out of place from a read-only input into an output the kernel itself
+         wrote last (each thread finds its half in its own cache): the best
+         case for threads, and what back-to-back calls on the same buffers see.
+- fresh: in place on data the calling thread has just written (np.copyto
+         before every call, untimed), as after a NumPy expression: the other
+         thread first pulls its half out of the calling core's cache.
+
+A kernel splits once it has 2 x GRAIN elements; GRAIN is chosen where the
+mean of the two 1t/2t time ratios favours two threads.  A last table shows
+the cost of another thread pool busy-waiting on the other core, the kernel
+right after a NumPy matmul (OpenBLAS), and what the stall guard of
+src/_kernels.pxi makes of it.  Medians of interleaved repeats, float32.
 
     python bench/threads.py
 """
@@ -17,31 +29,79 @@ from fastact import _dispatch  # noqa: E402
 
 K = _dispatch.state.kernels
 IDS = K.kernel_ids()
+SIZES = (16384, 32768, 65536, 131072, 262144, 524288, 1048576)
 
 
-def t(k, a, nt, reps):
+def _time(k, src, work, nt, reps, mode):
     ts = []
-    out = np.empty_like(a)      # out of place: the input never drifts into subnormals
     for _ in range(reps):
-        t0 = time.perf_counter()
-        K.elementwise(k, 0, a, None, out, 0.0, 0.0, 0.0, 0.0, nt, 1)   # grain 1: always split
+        if mode == "fresh":
+            np.copyto(work, src)                 # the calling thread writes the data
+            t0 = time.perf_counter()
+            K.elementwise(k, 0, work, None, work, 0.0, 0.0, 0.0, 0.0, nt, 1)   # grain 1: always split
+        else:
+            t0 = time.perf_counter()
+            K.elementwise(k, 0, src, None, work, 0.0, 0.0, 0.0, 0.0, nt, 1)
         ts.append(time.perf_counter() - t0)
     return float(np.median(ts))
 
 
-def main():
-    print("| kernel | elements | 1 thread us | 2 threads us | 1t/2t |")
+def ratio(name, n, mode):
+    src = np.random.default_rng(0).standard_normal(n).astype(np.float32)
+    work = src.copy()
+    reps = max(6, 400_000 // n)
+    r1, r2 = [], []
+    for _ in range(5):
+        r1.append(_time(IDS[name], src, work, 1, reps, mode))
+        r2.append(_time(IDS[name], src, work, 2, reps, mode))
+    return np.median(r1) * 1e6, np.median(r2) * 1e6
+
+
+def after_blas_table(name="sigmoid"):
+    """The kernel right after a float32 matmul whose result it overwrites in
+    place (a layer: x @ w, then the activation), 1 and 2 threads.  NumPy's
+    OpenBLAS keeps its own worker threads busy-waiting for a while after a
+    call; on a 2-core machine they hold the core fastact's worker needs."""
+    rng = np.random.default_rng(0)
+    print(f"\n{name} in place right after `np.matmul(a, w, out=y)` that made y (median us):\n")
+    print("| y elements | 1 thread | 2 threads, stall guard off | 2 threads, guard on (median) "
+          "| guard on (mean) |")
     print("|---|---|---|---|---|")
+    for m in (256, 512, 1024, 4096):
+        a = rng.standard_normal((m, 256)).astype(np.float32)
+        w = (rng.standard_normal((256, 512)) / 16).astype(np.float32)
+        y = np.empty((m, 512), np.float32)
+        row = []
+        for nt, guard in ((1, False), (2, False), (2, True)):
+            K.stall_guard(guard)
+            ts = []
+            for _ in range(60):
+                np.matmul(a, w, out=y)
+                t0 = time.perf_counter()
+                K.elementwise(IDS[name], 0, y, None, y, 0.0, 0.0, 0.0, 0.0, nt, 1 << 16)
+                ts.append(time.perf_counter() - t0)
+            row.append(np.median(ts) * 1e6)
+        print(f"| {y.size} | {row[0]:.1f} | {row[1]:.1f} | {row[2]:.1f} | {np.mean(ts) * 1e6:.1f} |")
+    K.stall_guard(True)
+
+
+def main():
+    K.stall_guard(False)      # calibrate the split itself, not the guard's pauses
+    print("| kernel | elements | hot 1t us | hot 2t us | hot 1t/2t | fresh 1t us | fresh 2t us "
+          "| fresh 1t/2t | mean 2t/1t time |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name in ("relu0", "sigmoid", "gelu_erf"):
-        for n in (2048, 4096, 8192, 16384, 32768, 65536, 131072, 262144):
-            a = np.random.default_rng(0).standard_normal(n).astype(np.float32)
-            reps = max(50, 2_000_000 // n)
-            r1, r2 = [], []
-            for _ in range(5):
-                r1.append(t(IDS[name], a, 1, reps // 5))
-                r2.append(t(IDS[name], a, 2, reps // 5))
-            m1, m2 = np.median(r1) * 1e6, np.median(r2) * 1e6
-            print(f"| {name} | {n} | {m1:.2f} | {m2:.2f} | {m1 / m2:.2f} |")
+        first_win = None
+        for n in SIZES:
+            h1, h2 = ratio(name, n, "hot")
+            f1, f2 = ratio(name, n, "fresh")
+            mean = (h2 / h1 + f2 / f1) / 2
+            if mean < 1 and first_win is None:
+                first_win = n
+            print(f"| {name} | {n} | {h1:.2f} | {h2:.2f} | {h1 / h2:.2f} | {f1:.2f} | {f2:.2f} "
+                  f"| {f1 / f2:.2f} | {mean:.2f} |")
+        print(f"| {name}: two threads first win (mean < 1) at | {first_win} | | | | | | | |")
+    after_blas_table()
 
 
 if __name__ == "__main__":

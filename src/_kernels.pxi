@@ -12,6 +12,8 @@ from libc.limits cimport INT_MAX
 from cpython.unicode cimport PyUnicode_CheckExact
 from cython.parallel cimport prange
 
+import os
+
 cdef extern from "fa_kernels.h" nogil:
     ctypedef Py_ssize_t fa_idx
     int FA_K_COUNT
@@ -68,10 +70,18 @@ cdef extern from *:
     #else
     #define FA_OPENMP 0
     static int omp_get_max_threads(void) { return 1; }
+    #include <time.h>
+    static double omp_get_wtime(void)   /* the stall guard's clock (its tests) */
+    {
+        struct timespec ts;
+        timespec_get(&ts, TIME_UTC);
+        return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    }
     #endif
     """
     int FA_OPENMP
     int omp_get_max_threads() nogil
+    double omp_get_wtime() nogil
 
 # Elements per chunk are rounded to this (64 bytes of float64) so every chunk
 # but the last starts on a whole vector.
@@ -109,12 +119,76 @@ def omp_max_threads():
     return omp_get_max_threads()
 
 
+# Stall guard.  A parallel region cannot finish before every worker has run,
+# and a worker needs a free core: right after a NumPy matmul, OpenBLAS's
+# threads busy-wait on the other core of a 2-core machine and a 2-thread
+# call of 50-200 us took 3-10 ms (bench/threads_results.md).  When the last
+# chunk starts after the calling thread has finished the first one (the split
+# cost more than it saved), or more than LATE_MAX_S after the region began
+# (the calling thread may have lost its core too), and at least STALL_S
+# late, every split is refused (one thread; results do not depend on it) for
+# _pause seconds, doubling up to PAUSE_MAX_S while stalls repeat, reset by a
+# region without one.  Plain globals: concurrent callers may race on them,
+# which only moves the pause.
+cdef double STALL_S = 50e-6
+cdef double LATE_MAX_S = 1e-3
+cdef double PAUSE_MIN_S = 0.05
+cdef double PAUSE_MAX_S = 1.0
+cdef bint _guard = os.environ.get("FASTACT_STALL_GUARD", "1") != "0"
+cdef double _single_until = 0.0
+cdef double _pause = PAUSE_MIN_S
+
+
+cdef inline void _note_start(double t_region, double t_first_end, double t_last_start) noexcept nogil:
+    global _single_until, _pause
+    cdef double late = t_last_start - t_region
+    if late > STALL_S and (late > LATE_MAX_S or t_last_start > t_first_end):
+        _single_until = omp_get_wtime() + _pause
+        _pause = _pause * 2 if _pause * 2 < PAUSE_MAX_S else PAUSE_MAX_S
+    else:
+        _pause = PAUSE_MIN_S
+
+
+def stall_guard(on=None):
+    """Whether the stall guard is on (set it with on=True/False); returns the
+    previous setting.  FASTACT_STALL_GUARD=0 turns it off at import."""
+    global _guard, _single_until, _pause
+    cdef bint old = _guard
+    if on is not None:
+        _guard = bool(on)
+        _single_until = 0.0
+        _pause = PAUSE_MIN_S
+    return old
+
+
+def stall_state():
+    """(seconds of one-thread pause left, the next pause) of the stall guard."""
+    cdef double left = _single_until - omp_get_wtime()
+    return (left if left > 0 else 0.0, _pause)
+
+
+def note_region(double first_chunk, double last_start):
+    """Record a parallel region whose first chunk took `first_chunk` seconds
+    and whose last chunk started `last_start` seconds in (what _run_flat
+    measures; for the tests of the guard)."""
+    cdef double now = omp_get_wtime()
+    _note_start(now - last_start, now - last_start + first_chunk, now)
+
+
+def planned_chunks(Py_ssize_t n, int nthreads, Py_ssize_t grain):
+    """How many chunks (threads) a call of n elements would use now."""
+    return _nchunks(n, nthreads, grain)
+
+
 cdef inline Py_ssize_t _nchunks(Py_ssize_t n, int nthreads, Py_ssize_t grain) noexcept nogil:
     # One chunk per thread, but never chunks smaller than `grain` elements:
-    # below that the fork/join costs more than the work.
+    # below that the fork/join costs more than the work.  One chunk while the
+    # stall guard pauses splitting.
     cdef Py_ssize_t c = n // grain if grain > 0 else n
     if c > nthreads:
         c = nthreads
+    if c > 1 and _guard and _single_until > 0.0 and omp_get_wtime() < _single_until:
+        c = 1
     return c if c > 1 else 1
 
 
@@ -149,17 +223,27 @@ cdef int _run_flat(int k, int mode, bint dbl, char *a, char *b, char *o, Py_ssiz
     nch = (n + chunk - 1) // chunk if n > 0 else 0
     cdef Py_ssize_t c, start, m
     cdef int rc = 0
+    cdef double t_region
+    cdef double tt[2]                   # shared: first chunk's end, last chunk's start
     if nch <= 1:
         # no parallel region at all: even an if(0) OpenMP region costs more
         # than a small array's whole computation
         return _block(k, mode, dbl, a, b, o, n, p)
+    t_region = omp_get_wtime()
+    tt[0] = tt[1] = t_region
     for c in prange(nch, nogil=True, schedule='static', num_threads=nthreads):
+        if c == nch - 1:
+            tt[1] = omp_get_wtime()
         start = c * chunk
         m = n - start
         if m > chunk:
             m = chunk
         rc |= _block(k, mode, dbl, a + start * isz, b + start * isz if b != NULL else NULL,
                      o + start * isz, m, p)
+        if c == 0:
+            tt[0] = omp_get_wtime()
+    if _guard:
+        _note_start(t_region, tt[0], tt[1])
     return rc
 
 

@@ -62,7 +62,8 @@ def test_softmax_all_axes_and_forms(name, dtype):
 # data): L below / between / above the 4, 16 and 64 partial-sum thresholds with
 # tails, inner widths below, at and beyond one 64-column strip
 COL_CASES = [((5, 3, 70), 1), ((2, 17, 64), 1), ((40, 130), 0), ((515, 3), 0), ((3, 600, 2, 5), 1),
-             ((1, 33, 1), 1), ((4, 2, 3, 1), 0), ((2, 9, 70), 1), ((8, 100), 0)]
+             ((1, 33, 1), 1), ((4, 2, 3, 1), 0), ((2, 9, 70), 1), ((8, 100), 0),
+             ((3, 600, 2, 60), 1)]    # 216K elements: split between 2 threads
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])

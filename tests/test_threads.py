@@ -102,3 +102,64 @@ def test_nothing_parallel_runs_at_import(tmp_path):
                          cwd=tmp_path)
     n0, n1 = out.stdout.split()
     assert n0 == n1
+
+
+@pytest.fixture
+def guard():
+    """The stall guard of the active kernel module, on and reset (the suite
+    runs with FASTACT_STALL_GUARD=0, see conftest.py)."""
+    from fastact import _dispatch
+    K = _dispatch.state.kernels
+    old = K.stall_guard(True)
+    try:
+        yield K
+    finally:
+        K.stall_guard(old)
+
+
+def test_stall_guard_pauses_splits_after_a_late_worker(guard):
+    K = guard
+    n, grain = 1 << 20, 1 << 16
+    assert K.planned_chunks(n, 2, grain) == 2 and K.stall_state() == (0.0, 0.05)
+    K.note_region(1e-3, 2e-4)       # last chunk began before the first ended: fine
+    K.note_region(2e-5, 1e-5)       # began after, but only 10 us in: noise
+    assert K.planned_chunks(n, 2, grain) == 2 and K.stall_state() == (0.0, 0.05)
+    K.note_region(1e-4, 3e-4)       # began after the first chunk had ended: a stall
+    left, nxt = K.stall_state()
+    assert 0.0 < left <= 0.05 and nxt == 0.1
+    assert K.planned_chunks(n, 2, grain) == 1 and K.planned_chunks(n, 8, grain) == 1
+    x = np.random.default_rng(0).standard_normal(n).astype(np.float32)
+    assert np.array_equal(fastact.gelu(x, n_threads=2), fastact.gelu(x, n_threads=1))
+    K.note_region(5e-3, 2e-3)       # 2 ms late (the caller lost its core too): a stall
+    assert K.stall_state()[1] == 0.2
+    for _ in range(5):
+        K.note_region(1e-4, 3e-4)
+    assert K.stall_state()[1] == 1.0   # doubling stops at 1 s
+    K.note_region(1e-3, 1e-5)          # a region without a stall resets the next pause
+    assert K.stall_state()[1] == 0.05
+    K.stall_guard(False)               # off: splits whatever was noted
+    K.note_region(1e-4, 3e-4)
+    assert K.planned_chunks(n, 2, grain) == 2
+    K.stall_guard(True)                # on again: a clean state
+    assert K.planned_chunks(n, 2, grain) == 2 and K.stall_state() == (0.0, 0.05)
+    assert K.planned_chunks(grain, 2, grain) == 1     # below 2 x grain: one thread anyway
+
+
+def test_stall_guard_pause_expires(guard):
+    import time
+    K = guard
+    K.note_region(1e-4, 3e-4)
+    assert K.planned_chunks(1 << 20, 2, 1 << 16) == 1
+    time.sleep(0.06)                   # the first pause is 50 ms
+    assert K.planned_chunks(1 << 20, 2, 1 << 16) == 2
+
+
+@pytest.mark.parametrize("value,expected", [(None, "True"), ("0", "False"), ("1", "True")])
+def test_stall_guard_environment_switch(value, expected, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "FASTACT_STALL_GUARD"}
+    if value is not None:
+        env["FASTACT_STALL_GUARD"] = value
+    code = "from fastact import _dispatch; print(_dispatch.state.kernels.stall_guard())"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True, cwd=tmp_path)
+    assert out.stdout.strip() == expected
