@@ -9,9 +9,11 @@ in two places, and print where two threads start to win.
 - fresh: in place on data the calling thread has just written (np.copyto
          before every call, untimed), as after a NumPy expression: the other
          thread first pulls its half out of the calling core's cache.
+- fresh_new: the same input, out of place into a new array (np.empty_like
+         inside the timing, as `y = f(x)`).
 
 A kernel splits once it has 2 x GRAIN elements; GRAIN is chosen where the
-mean of the two 1t/2t time ratios favours two threads.  A last table shows
+mean of the three 2t/1t time ratios favours two threads.  A last table shows
 the cost of another thread pool busy-waiting on the other core, the kernel
 right after a NumPy matmul (OpenBLAS), and what the stall guard of
 src/_kernels.pxi makes of it.  Medians of interleaved repeats, float32.
@@ -29,7 +31,7 @@ from fastact import _dispatch  # noqa: E402
 
 K = _dispatch.state.kernels
 IDS = K.kernel_ids()
-SIZES = (16384, 32768, 65536, 131072, 262144, 524288, 1048576)
+SIZES = (32768, 65536, 131072, 262144, 524288, 1048576)
 
 
 def _time(k, src, work, nt, reps, mode):
@@ -39,6 +41,12 @@ def _time(k, src, work, nt, reps, mode):
             np.copyto(work, src)                 # the calling thread writes the data
             t0 = time.perf_counter()
             K.elementwise(k, 0, work, None, work, 0.0, 0.0, 0.0, 0.0, nt, 1)   # grain 1: always split
+        elif mode == "fresh_new":
+            np.copyto(work, src)
+            t0 = time.perf_counter()
+            out = np.empty_like(work)            # y = f(x): a new array, as the out-of-place form
+            K.elementwise(k, 0, work, None, out, 0.0, 0.0, 0.0, 0.0, nt, 1)
+            del out
         else:
             t0 = time.perf_counter()
             K.elementwise(k, 0, src, None, work, 0.0, 0.0, 0.0, 0.0, nt, 1)
@@ -85,22 +93,27 @@ def after_blas_table(name="sigmoid"):
     K.stall_guard(True)
 
 
+MODES = ("hot", "fresh", "fresh_new")
+
+
 def main():
     K.stall_guard(False)      # calibrate the split itself, not the guard's pauses
-    print("| kernel | elements | hot 1t us | hot 2t us | hot 1t/2t | fresh 1t us | fresh 2t us "
-          "| fresh 1t/2t | mean 2t/1t time |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| kernel | elements | " + " | ".join(f"{m} 1t us | {m} 2t us | {m} 1t/2t" for m in MODES)
+          + " | mean 2t/1t time |")
+    print("|---|---|" + "---|" * (3 * len(MODES) + 1))
     for name in ("relu0", "sigmoid", "gelu_erf"):
         first_win = None
         for n in SIZES:
-            h1, h2 = ratio(name, n, "hot")
-            f1, f2 = ratio(name, n, "fresh")
-            mean = (h2 / h1 + f2 / f1) / 2
+            cells, fracs = [], []
+            for m in MODES:
+                t1, t2 = ratio(name, n, m)
+                cells.append(f"{t1:.2f} | {t2:.2f} | {t1 / t2:.2f}")
+                fracs.append(t2 / t1)
+            mean = sum(fracs) / len(fracs)
             if mean < 1 and first_win is None:
                 first_win = n
-            print(f"| {name} | {n} | {h1:.2f} | {h2:.2f} | {h1 / h2:.2f} | {f1:.2f} | {f2:.2f} "
-                  f"| {f1 / f2:.2f} | {mean:.2f} |")
-        print(f"| {name}: two threads first win (mean < 1) at | {first_win} | | | | | | | |")
+            print(f"| {name} | {n} | " + " | ".join(cells) + f" | {mean:.2f} |")
+        print(f"| {name}: two threads first win (mean < 1) at | {first_win} |" + " |" * (3 * len(MODES) + 1))
     after_blas_table()
 
 

@@ -160,11 +160,12 @@ BY_NAME = {a.name: a for a in TABLE}
 
 # Minimum elements per thread: a call splits once it has 2 x GRAIN.
 # Calibrated with bench/threads.py (bench/threads_results.md) on a 2-core
-# machine over two placements of the data: "hot" (each thread finds its half
-# in its own cache) and "fresh" (the calling thread has just written it, as
-# after a NumPy expression, so the other thread first pulls its half across
-# cores, which cost more than the work saved: sigmoid on 64K elements 0.62x
-# the 1-thread speed).  Two threads win on the mean of both from 256K
+# machine over three placements of the data: "hot" (each thread finds its
+# half in its own cache), "fresh" (in place on data the calling thread has
+# just written, as after a NumPy expression, so the other thread first pulls
+# its half across cores, which cost more than the work saved: sigmoid on 64K
+# elements 0.56x the 1-thread speed) and "fresh_new" (the same, out of place
+# into a new array).  Two threads win on the mean of the three from 256K
 # elements for memory-bound relu and from 128K for sigmoid and gelu.  (Until
 # 2026-11-27: 64K and 8K, calibrated on hot data only.)
 GRAIN = {"cheap": 1 << 17, "transc": 1 << 16}
