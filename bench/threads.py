@@ -16,7 +16,8 @@ A kernel splits once it has 2 x GRAIN elements; GRAIN is chosen where the
 mean of the three 2t/1t time ratios favours two threads.  A last table shows
 the cost of another thread pool busy-waiting on the other core, the kernel
 right after a NumPy matmul (OpenBLAS), and what the stall guard of
-src/_kernels.pxi makes of it.  Medians of interleaved repeats, float32.
+src/_kernels.pxi makes of it.  Medians of interleaved repeats, float32 (and float64 for two kernels: the
+cutoff is in bytes, float64 splits at half the element count).
 
     python bench/threads.py
 """
@@ -54,8 +55,8 @@ def _time(k, src, work, nt, reps, mode):
     return float(np.median(ts))
 
 
-def ratio(name, n, mode):
-    src = np.random.default_rng(0).standard_normal(n).astype(np.float32)
+def ratio(name, n, mode, dtype=np.float32):
+    src = np.random.default_rng(0).standard_normal(n).astype(dtype)
     work = src.copy()
     reps = max(6, 400_000 // n)
     r1, r2 = [], []
@@ -101,19 +102,21 @@ def main():
     print("| kernel | elements | " + " | ".join(f"{m} 1t us | {m} 2t us | {m} 1t/2t" for m in MODES)
           + " | mean 2t/1t time |")
     print("|---|---|" + "---|" * (3 * len(MODES) + 1))
-    for name in ("relu0", "sigmoid", "gelu_erf"):
+    for name, dtype, sizes in [(k, np.float32, SIZES) for k in ("relu0", "sigmoid", "gelu_erf")] + \
+            [(k, np.float64, SIZES[:-2]) for k in ("relu0", "sigmoid")]:
         first_win = None
-        for n in SIZES:
+        name_dt = name + (" f64" if dtype == np.float64 else "")
+        for n in sizes:
             cells, fracs = [], []
             for m in MODES:
-                t1, t2 = ratio(name, n, m)
+                t1, t2 = ratio(name, n, m, dtype)
                 cells.append(f"{t1:.2f} | {t2:.2f} | {t1 / t2:.2f}")
                 fracs.append(t2 / t1)
             mean = sum(fracs) / len(fracs)
             if mean < 1 and first_win is None:
                 first_win = n
-            print(f"| {name} | {n} | " + " | ".join(cells) + f" | {mean:.2f} |")
-        print(f"| {name}: two threads first win (mean < 1) at | {first_win} |" + " |" * (3 * len(MODES) + 1))
+            print(f"| {name_dt} | {n} | " + " | ".join(cells) + f" | {mean:.2f} |")
+        print(f"| {name_dt}: two threads first win (mean < 1) at | {first_win} |" + " |" * (3 * len(MODES) + 1))
     after_blas_table()
 
 

@@ -158,7 +158,8 @@ TABLE = (
 
 BY_NAME = {a.name: a for a in TABLE}
 
-# Minimum elements per thread: a call splits once it has 2 x GRAIN.
+# Minimum float32 elements per thread (float64: the same bytes, half the
+# elements): a call splits once it has 2 x GRAIN.
 # Calibrated with bench/threads.py (bench/threads_results.md) on a 2-core
 # machine over three placements of the data: "hot" (each thread finds its
 # half in its own cache), "fresh" (in place on data the calling thread has
@@ -167,5 +168,6 @@ BY_NAME = {a.name: a for a in TABLE}
 # elements 0.56x the 1-thread speed) and "fresh_new" (the same, out of place
 # into a new array).  Two threads win on the mean of the three from 256K
 # elements for memory-bound relu and from 128K for sigmoid and gelu.  (Until
-# 2026-11-27: 64K and 8K, calibrated on hot data only.)
+# 2026-11-27: 64K and 8K elements of either dtype, calibrated on hot data
+# only.)  float64 crosses over at half the float32 element counts.
 GRAIN = {"cheap": 1 << 17, "transc": 1 << 16}

@@ -175,16 +175,17 @@ def note_region(double first_chunk, double last_start):
     _note_start(now - last_start, now - last_start + first_chunk, now)
 
 
-def planned_chunks(Py_ssize_t n, int nthreads, Py_ssize_t grain):
+def planned_chunks(Py_ssize_t n, int nthreads, Py_ssize_t grain, Py_ssize_t itemsize=4):
     """How many chunks (threads) a call of n elements would use now."""
-    return _nchunks(n, nthreads, grain)
+    return _nchunks(n, itemsize, nthreads, grain)
 
 
-cdef inline Py_ssize_t _nchunks(Py_ssize_t n, int nthreads, Py_ssize_t grain) noexcept nogil:
-    # One chunk per thread, but never chunks smaller than `grain` elements:
-    # below that the fork/join costs more than the work.  One chunk while the
-    # stall guard pauses splitting.
-    cdef Py_ssize_t c = n // grain if grain > 0 else n
+cdef inline Py_ssize_t _nchunks(Py_ssize_t n, Py_ssize_t isz, int nthreads, Py_ssize_t grain) noexcept nogil:
+    # One chunk per thread, but never chunks smaller than `grain` float32
+    # elements' worth of bytes (float64: grain / 2 elements, measured to split
+    # as well at half the count, bench/threads_results.md): below that the
+    # split costs more than it saves.  One chunk while the stall guard pauses.
+    cdef Py_ssize_t c = (n * isz // 4) // grain if grain > 0 else n
     if c > nthreads:
         c = nthreads
     if c > 1 and _guard and _single_until > 0.0 and omp_get_wtime() < _single_until:
@@ -217,7 +218,7 @@ cdef inline int _strided(int k, int mode, bint dbl, char *a, Py_ssize_t sa, char
 cdef int _run_flat(int k, int mode, bint dbl, char *a, char *b, char *o, Py_ssize_t n,
                    const double *p, int nthreads, Py_ssize_t grain) noexcept nogil:
     cdef Py_ssize_t isz = 8 if dbl else 4
-    cdef Py_ssize_t nch = _nchunks(n, nthreads, grain)
+    cdef Py_ssize_t nch = _nchunks(n, isz, nthreads, grain)
     cdef Py_ssize_t chunk = (n + nch - 1) // nch
     chunk = (chunk + CHUNK_ALIGN - 1) // CHUNK_ALIGN * CHUNK_ALIGN
     nch = (n + chunk - 1) // chunk if n > 0 else 0
@@ -378,7 +379,7 @@ cdef void _softmax_run(int mode, bint dbl, char *pa, char *pb, char *po, Py_ssiz
         rb = 1
     cdef Py_ssize_t nstrip = 1 if rows else (inner + FA_SMC - 1) // FA_SMC
     cdef Py_ssize_t nitem = (nouter + rb - 1) // rb * nstrip
-    cdef Py_ssize_t nth = _nchunks(nouter * L * inner, nthreads, grain)
+    cdef Py_ssize_t nth = _nchunks(nouter * L * inner, isz, nthreads, grain)
     if nth > nitem:
         nth = nitem if nitem > 0 else 1
     # forward row blocks beyond L2 (as the element-wise loops: >= 1 MB per
@@ -463,7 +464,7 @@ def prelu_cols(int mode, a, b, out, alpha, gsum, Py_ssize_t nrow, Py_ssize_t nco
         if mode != 0:
             pg = <double *>vg.buf
         nch = (nrow + rows_per_chunk - 1) // rows_per_chunk
-        nth = _nchunks(nrow * ncol, nthreads, grain)
+        nth = _nchunks(nrow * ncol, isz, nthreads, grain)
         with nogil:
             for c in prange(nch, schedule='static', num_threads=nth, use_threads_if=nth > 1):
                 r0 = c * rows_per_chunk
@@ -522,7 +523,7 @@ def prelu_rows(int mode, a, b, out, alpha, gsum, Py_ssize_t nrow, Py_ssize_t nch
         pal = <char *>val.buf
         if mode != 0:
             pg = <double *>vg.buf
-        nth = _nchunks(nrow * L, nthreads, grain)
+        nth = _nchunks(nrow * L, isz, nthreads, grain)
         with nogil:
             for r in prange(nrow, schedule='static', num_threads=nth, use_threads_if=nth > 1):
                 if mode == 0:
@@ -574,7 +575,7 @@ def bias_rows(int k, int mode, a, b, bias, out, Py_ssize_t nrow, Py_ssize_t ncol
         pb = <char *>vb.buf
         pbias = <char *>vbias.buf
         po = <char *>vo.buf
-        nch = _nchunks(nrow * ncol, nthreads, grain)
+        nch = _nchunks(nrow * ncol, isz, nthreads, grain)
         if nch > nrow:
             nch = nrow if nrow > 0 else 1
         rpc = (nrow + nch - 1) // nch if nrow > 0 else 1
@@ -630,7 +631,7 @@ def gated(int k, int mode, g, x, out, Py_ssize_t outer, Py_ssize_t M, int nthrea
         pg = <char *>vg.buf
         px = <char *>vx.buf
         po = <char *>vo.buf
-        nt = _nchunks(outer * M, nthreads, grain)
+        nt = _nchunks(outer * M, isz, nthreads, grain)
         # tasks = (row, column chunk): rows split too when there are fewer
         # rows than threads, so one long row still uses every thread
         cpr = (nt + outer - 1) // outer if outer > 0 else 1

@@ -143,6 +143,7 @@ def test_stall_guard_pauses_splits_after_a_late_worker(guard):
     K.stall_guard(True)                # on again: a clean state
     assert K.planned_chunks(n, 2, grain) == 2 and K.stall_state() == (0.0, 0.05)
     assert K.planned_chunks(grain, 2, grain) == 1     # below 2 x grain: one thread anyway
+    assert K.planned_chunks(grain, 2, grain, 8) == 2  # the cutoff is in bytes: float64 at half
 
 
 def test_stall_guard_pause_expires(guard):
