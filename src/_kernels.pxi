@@ -456,7 +456,7 @@ def prelu_cols(int mode, a, b, out, alpha, gsum, Py_ssize_t nrow, Py_ssize_t nco
     the split does not depend on the thread count, so neither does the sum."""
     cdef Py_buffer va, vb, vo, val, vg
     cdef bint dbl
-    cdef Py_ssize_t c, r0, r1, nch, isz, nth
+    cdef Py_ssize_t c, nch, isz, nth
     cdef char *pa
     cdef char *pb
     cdef char *po
@@ -479,27 +479,12 @@ def prelu_cols(int mode, a, b, out, alpha, gsum, Py_ssize_t nrow, Py_ssize_t nco
         nch = (nrow + rows_per_chunk - 1) // rows_per_chunk
         nth = _nchunks(nrow * ncol, isz, nthreads, grain)
         with nogil:
-            for c in prange(nch, schedule='static', num_threads=nth, use_threads_if=nth > 1):
-                r0 = c * rows_per_chunk
-                r1 = r0 + rows_per_chunk
-                if r1 > nrow:
-                    r1 = nrow
-                if mode == 0:
-                    if dbl:
-                        fa_prelu_cols_d(<const double *>(pa + r0 * ncol * isz), <double *>(po + r0 * ncol * isz),
-                                        r1 - r0, ncol, <const double *>pal)
-                    else:
-                        fa_prelu_cols_f(<const float *>(pa + r0 * ncol * isz), <float *>(po + r0 * ncol * isz),
-                                        r1 - r0, ncol, <const float *>pal)
-                else:
-                    if dbl:
-                        fa_prelu_cols_bwd_d(<const double *>(pa + r0 * ncol * isz), <const double *>(pb + r0 * ncol * isz),
-                                            <double *>(po + r0 * ncol * isz), r1 - r0, ncol,
-                                            <const double *>pal, pg + c * ncol)
-                    else:
-                        fa_prelu_cols_bwd_f(<const float *>(pa + r0 * ncol * isz), <const float *>(pb + r0 * ncol * isz),
-                                            <float *>(po + r0 * ncol * isz), r1 - r0, ncol,
-                                            <const float *>pal, pg + c * ncol)
+            if nth <= 1:            # no OpenMP region (an if(0) one costs ~0.4 us)
+                for c in range(nch):
+                    _prelu_cols_chunk(mode, dbl, pa, pb, po, pal, pg, c, rows_per_chunk, nrow, ncol, isz)
+            else:
+                for c in prange(nch, schedule='static', num_threads=nth):
+                    _prelu_cols_chunk(mode, dbl, pa, pb, po, pal, pg, c, rows_per_chunk, nrow, ncol, isz)
     finally:
         PyBuffer_Release(&vg)
         PyBuffer_Release(&val)
@@ -507,6 +492,31 @@ def prelu_cols(int mode, a, b, out, alpha, gsum, Py_ssize_t nrow, Py_ssize_t nco
         PyBuffer_Release(&vb)
         PyBuffer_Release(&va)
     return out
+
+
+cdef inline void _prelu_cols_chunk(int mode, bint dbl, char *pa, char *pb, char *po, char *pal, double *pg,
+                                   Py_ssize_t c, Py_ssize_t rows_per_chunk, Py_ssize_t nrow,
+                                   Py_ssize_t ncol, Py_ssize_t isz) noexcept nogil:
+    """Row chunk c of prelu_cols (its dL/dalpha into pg[c, :])."""
+    cdef Py_ssize_t r0 = c * rows_per_chunk
+    cdef Py_ssize_t r1 = r0 + rows_per_chunk
+    if r1 > nrow:
+        r1 = nrow
+    if mode == 0:
+        if dbl:
+            fa_prelu_cols_d(<const double *>(pa + r0 * ncol * isz), <double *>(po + r0 * ncol * isz),
+                            r1 - r0, ncol, <const double *>pal)
+        else:
+            fa_prelu_cols_f(<const float *>(pa + r0 * ncol * isz), <float *>(po + r0 * ncol * isz),
+                            r1 - r0, ncol, <const float *>pal)
+    elif dbl:
+        fa_prelu_cols_bwd_d(<const double *>(pa + r0 * ncol * isz), <const double *>(pb + r0 * ncol * isz),
+                            <double *>(po + r0 * ncol * isz), r1 - r0, ncol,
+                            <const double *>pal, pg + c * ncol)
+    else:
+        fa_prelu_cols_bwd_f(<const float *>(pa + r0 * ncol * isz), <const float *>(pb + r0 * ncol * isz),
+                            <float *>(po + r0 * ncol * isz), r1 - r0, ncol,
+                            <const float *>pal, pg + c * ncol)
 
 
 def prelu_rows(int mode, a, b, out, alpha, gsum, Py_ssize_t nrow, Py_ssize_t nchan,
@@ -538,21 +548,12 @@ def prelu_rows(int mode, a, b, out, alpha, gsum, Py_ssize_t nrow, Py_ssize_t nch
             pg = <double *>vg.buf
         nth = _nchunks(nrow * L, isz, nthreads, grain)
         with nogil:
-            for r in prange(nrow, schedule='static', num_threads=nth, use_threads_if=nth > 1):
-                if mode == 0:
-                    if dbl:
-                        fa_prelu_row_d(<const double *>(pa + r * L * isz), <double *>(po + r * L * isz),
-                                       L, (<const double *>pal)[r % nchan])
-                    else:
-                        fa_prelu_row_f(<const float *>(pa + r * L * isz), <float *>(po + r * L * isz),
-                                       L, (<const float *>pal)[r % nchan])
-                else:
-                    if dbl:
-                        pg[r] = fa_prelu_row_bwd_d(<const double *>(pa + r * L * isz), <const double *>(pb + r * L * isz),
-                                                   <double *>(po + r * L * isz), L, (<const double *>pal)[r % nchan])
-                    else:
-                        pg[r] = fa_prelu_row_bwd_f(<const float *>(pa + r * L * isz), <const float *>(pb + r * L * isz),
-                                                   <float *>(po + r * L * isz), L, (<const float *>pal)[r % nchan])
+            if nth <= 1:            # no OpenMP region (an if(0) one costs ~0.4 us)
+                for r in range(nrow):
+                    _prelu_row(mode, dbl, pa, pb, po, pal, pg, r, L, nchan, isz)
+            else:
+                for r in prange(nrow, schedule='static', num_threads=nth):
+                    _prelu_row(mode, dbl, pa, pb, po, pal, pg, r, L, nchan, isz)
     finally:
         PyBuffer_Release(&vg)
         PyBuffer_Release(&val)
@@ -560,6 +561,24 @@ def prelu_rows(int mode, a, b, out, alpha, gsum, Py_ssize_t nrow, Py_ssize_t nch
         PyBuffer_Release(&vb)
         PyBuffer_Release(&va)
     return out
+
+
+cdef inline void _prelu_row(int mode, bint dbl, char *pa, char *pb, char *po, char *pal, double *pg,
+                            Py_ssize_t r, Py_ssize_t L, Py_ssize_t nchan, Py_ssize_t isz) noexcept nogil:
+    """Row r of prelu_rows (channel r % nchan; its dL/dalpha into pg[r])."""
+    if mode == 0:
+        if dbl:
+            fa_prelu_row_d(<const double *>(pa + r * L * isz), <double *>(po + r * L * isz),
+                           L, (<const double *>pal)[r % nchan])
+        else:
+            fa_prelu_row_f(<const float *>(pa + r * L * isz), <float *>(po + r * L * isz),
+                           L, (<const float *>pal)[r % nchan])
+    elif dbl:
+        pg[r] = fa_prelu_row_bwd_d(<const double *>(pa + r * L * isz), <const double *>(pb + r * L * isz),
+                                   <double *>(po + r * L * isz), L, (<const double *>pal)[r % nchan])
+    else:
+        pg[r] = fa_prelu_row_bwd_f(<const float *>(pa + r * L * isz), <const float *>(pb + r * L * isz),
+                                   <float *>(po + r * L * isz), L, (<const float *>pal)[r % nchan])
 
 
 def bias_rows(int k, int mode, a, b, bias, out, Py_ssize_t nrow, Py_ssize_t ncol,
@@ -571,7 +590,7 @@ def bias_rows(int k, int mode, a, b, bias, out, Py_ssize_t nrow, Py_ssize_t ncol
     cdef double p[4]
     p[0] = p0; p[1] = p1; p[2] = p2; p[3] = p3
     cdef bint dbl
-    cdef Py_ssize_t c, r0, r1, nch, rpc, isz, off
+    cdef Py_ssize_t c, r0, r1, nch, rpc, isz
     cdef int rc = 0
     cdef char *pa
     cdef char *pb
@@ -593,27 +612,16 @@ def bias_rows(int k, int mode, a, b, bias, out, Py_ssize_t nrow, Py_ssize_t ncol
             nch = nrow if nrow > 0 else 1
         rpc = (nrow + nch - 1) // nch if nrow > 0 else 1
         with nogil:
-            for c in prange(nch, schedule='static', num_threads=nch, use_threads_if=nch > 1):
-                r0 = c * rpc
-                r1 = r0 + rpc
-                if r1 > nrow:
-                    r1 = nrow
-                if r1 > r0:
-                    off = r0 * ncol * isz
-                    if dbl:
-                        if mode == 0:
-                            rc |= fa_bias_fwd_rows_d(k, <const double *>(pa + off), <const double *>pbias,
-                                                     <double *>(po + off), r1 - r0, ncol, p)
-                        else:
-                            rc |= fa_bias_bwd_rows_d(k, mode == 2, <const double *>(pa + off), <const double *>(pb + off),
-                                                     <const double *>pbias, <double *>(po + off), r1 - r0, ncol, p)
-                    else:
-                        if mode == 0:
-                            rc |= fa_bias_fwd_rows_f(k, <const float *>(pa + off), <const float *>pbias,
-                                                     <float *>(po + off), r1 - r0, ncol, p)
-                        else:
-                            rc |= fa_bias_bwd_rows_f(k, mode == 2, <const float *>(pa + off), <const float *>(pb + off),
-                                                     <const float *>pbias, <float *>(po + off), r1 - r0, ncol, p)
+            if nch <= 1:            # no OpenMP region (an if(0) one costs ~0.4 us)
+                rc = _bias_chunk(k, mode, dbl, pa, pb, pbias, po, 0, nrow, ncol, isz, p)
+            else:
+                for c in prange(nch, schedule='static', num_threads=nch):
+                    r0 = c * rpc
+                    r1 = r0 + rpc
+                    if r1 > nrow:
+                        r1 = nrow
+                    if r1 > r0:
+                        rc |= _bias_chunk(k, mode, dbl, pa, pb, pbias, po, r0, r1, ncol, isz, p)
     finally:
         PyBuffer_Release(&vo)
         PyBuffer_Release(&vbias)
@@ -624,13 +632,31 @@ def bias_rows(int k, int mode, a, b, bias, out, Py_ssize_t nrow, Py_ssize_t ncol
     return out
 
 
+cdef inline int _bias_chunk(int k, int mode, bint dbl, char *pa, char *pb, char *pbias, char *po,
+                            Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t ncol, Py_ssize_t isz,
+                            const double *p) noexcept nogil:
+    """Rows [r0, r1) of bias_rows."""
+    cdef Py_ssize_t off = r0 * ncol * isz
+    if dbl:
+        if mode == 0:
+            return fa_bias_fwd_rows_d(k, <const double *>(pa + off), <const double *>pbias,
+                                      <double *>(po + off), r1 - r0, ncol, p)
+        return fa_bias_bwd_rows_d(k, mode == 2, <const double *>(pa + off), <const double *>(pb + off),
+                                  <const double *>pbias, <double *>(po + off), r1 - r0, ncol, p)
+    if mode == 0:
+        return fa_bias_fwd_rows_f(k, <const float *>(pa + off), <const float *>pbias,
+                                  <float *>(po + off), r1 - r0, ncol, p)
+    return fa_bias_bwd_rows_f(k, mode == 2, <const float *>(pa + off), <const float *>(pb + off),
+                              <const float *>pbias, <float *>(po + off), r1 - r0, ncol, p)
+
+
 def gated(int k, int mode, g, x, out, Py_ssize_t outer, Py_ssize_t M, int nthreads, Py_ssize_t grain):
     """Gated activations on C-contiguous x viewed as (outer, 2, M): a = x[:, 0],
     b = x[:, 1].  mode 0: out (outer, M) = gate(a, b); mode 1: out (outer, 2, M)
     = (dL/da, dL/db) from g (outer, M)."""
     cdef Py_buffer vg, vx, vo
     cdef bint dbl
-    cdef Py_ssize_t isz, nt, cpr, cs, t, o, j0, m
+    cdef Py_ssize_t isz, nt, cpr, cs, t
     cdef char *pg
     cdef char *px
     cdef char *po
@@ -652,34 +678,12 @@ def gated(int k, int mode, g, x, out, Py_ssize_t outer, Py_ssize_t M, int nthrea
         cs = (cs + CHUNK_ALIGN - 1) // CHUNK_ALIGN * CHUNK_ALIGN
         cpr = (M + cs - 1) // cs if M > 0 else 0
         with nogil:
-            for t in prange(outer * cpr, schedule='static', num_threads=nt, use_threads_if=nt > 1):
-                o = t // cpr
-                j0 = (t % cpr) * cs
-                m = M - j0
-                if m > cs:
-                    m = cs
-                if dbl:
-                    if mode == 0:
-                        rc |= fa_gated_fwd_d(k, <const double *>(px + (o * 2 * M + j0) * isz),
-                                             <const double *>(px + (o * 2 * M + M + j0) * isz),
-                                             <double *>(po + (o * M + j0) * isz), m)
-                    else:
-                        rc |= fa_gated_bwd_d(k, <const double *>(pg + (o * M + j0) * isz),
-                                             <const double *>(px + (o * 2 * M + j0) * isz),
-                                             <const double *>(px + (o * 2 * M + M + j0) * isz),
-                                             <double *>(po + (o * 2 * M + j0) * isz),
-                                             <double *>(po + (o * 2 * M + M + j0) * isz), m)
-                else:
-                    if mode == 0:
-                        rc |= fa_gated_fwd_f(k, <const float *>(px + (o * 2 * M + j0) * isz),
-                                             <const float *>(px + (o * 2 * M + M + j0) * isz),
-                                             <float *>(po + (o * M + j0) * isz), m)
-                    else:
-                        rc |= fa_gated_bwd_f(k, <const float *>(pg + (o * M + j0) * isz),
-                                             <const float *>(px + (o * 2 * M + j0) * isz),
-                                             <const float *>(px + (o * 2 * M + M + j0) * isz),
-                                             <float *>(po + (o * 2 * M + j0) * isz),
-                                             <float *>(po + (o * 2 * M + M + j0) * isz), m)
+            if nt <= 1:             # no OpenMP region (an if(0) one costs ~0.4 us)
+                for t in range(outer * cpr):
+                    rc |= _gated_task(k, mode, dbl, pg, px, po, t, cpr, cs, M, isz)
+            else:
+                for t in prange(outer * cpr, schedule='static', num_threads=nt):
+                    rc |= _gated_task(k, mode, dbl, pg, px, po, t, cpr, cs, M, isz)
     finally:
         PyBuffer_Release(&vo)
         PyBuffer_Release(&vx)
@@ -687,6 +691,35 @@ def gated(int k, int mode, g, x, out, Py_ssize_t outer, Py_ssize_t M, int nthrea
     if rc != 0:
         raise RuntimeError(f"fastact internal error: gated kernel {k}")
     return out
+
+
+cdef inline int _gated_task(int k, int mode, bint dbl, char *pg, char *px, char *po, Py_ssize_t t,
+                            Py_ssize_t cpr, Py_ssize_t cs, Py_ssize_t M, Py_ssize_t isz) noexcept nogil:
+    """Task t of gated(): row t // cpr, its column chunk t % cpr of cs."""
+    cdef Py_ssize_t o = t // cpr
+    cdef Py_ssize_t j0 = (t % cpr) * cs
+    cdef Py_ssize_t m = M - j0
+    if m > cs:
+        m = cs
+    if dbl:
+        if mode == 0:
+            return fa_gated_fwd_d(k, <const double *>(px + (o * 2 * M + j0) * isz),
+                                  <const double *>(px + (o * 2 * M + M + j0) * isz),
+                                  <double *>(po + (o * M + j0) * isz), m)
+        return fa_gated_bwd_d(k, <const double *>(pg + (o * M + j0) * isz),
+                              <const double *>(px + (o * 2 * M + j0) * isz),
+                              <const double *>(px + (o * 2 * M + M + j0) * isz),
+                              <double *>(po + (o * 2 * M + j0) * isz),
+                              <double *>(po + (o * 2 * M + M + j0) * isz), m)
+    if mode == 0:
+        return fa_gated_fwd_f(k, <const float *>(px + (o * 2 * M + j0) * isz),
+                              <const float *>(px + (o * 2 * M + M + j0) * isz),
+                              <float *>(po + (o * M + j0) * isz), m)
+    return fa_gated_bwd_f(k, <const float *>(pg + (o * M + j0) * isz),
+                          <const float *>(px + (o * 2 * M + j0) * isz),
+                          <const float *>(px + (o * 2 * M + M + j0) * isz),
+                          <float *>(po + (o * 2 * M + j0) * isz),
+                          <float *>(po + (o * 2 * M + M + j0) * isz), m)
 
 
 # ---------------------------------------------------------------- fast path
