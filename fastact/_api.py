@@ -238,11 +238,12 @@ def forward(act, fname, vals, x, out, n_threads, inplace):
 
 
 # Per activation: {parameter values: kernel-module Spec} for the fast paths
-# (forward and backward; prelu's forward only, with a Python-number slope).
+# (forward and backward; prelu's forward only, with a Python-number slope;
+# the gated ones: {values: gate kernel id} for the forward into a new array).
 # Filled by the general path once a call with those values has been fully
 # validated; emptied when the kernel module changes (Spec objects belong to
 # one module).
-_FAST = {a.name: {} for a in TABLE if a.kind in ("elementwise", "prelu")}
+_FAST = {a.name: {} for a in TABLE if a.kind in ("elementwise", "prelu", "gated")}
 _FAST_NS = []
 
 
@@ -263,6 +264,9 @@ def _on_switch():
         cache.clear()
     _BIAS_DEFAULT.clear()
     for ns in _FAST_NS:
+        if "_kgated" in ns:
+            ns["_kgated"] = _dispatch.state.kernels.fast_gated
+            continue
         ns["_kfast"] = _dispatch.state.kernels.fast_inplace
         ns["_kcall"] = _dispatch.state.kernels.fast_call
         ns["_ksoft"] = _dispatch.state.kernels.fast_softmax
@@ -566,6 +570,13 @@ def gated_forward(act, fname, vals, x, out, n_threads):
     res = _target(out, half, xc.dtype)
     if x.size:
         _dispatch.state.kernels.gated(gid, 0, None, xc, res, outer, M, nt, GRAIN["transc"])
+    cache = _FAST[act.name]
+    if len(cache) > 256:
+        cache.clear()
+    try:
+        cache[vals] = gid        # validated: later calls with these values may take fast_gated
+    except TypeError:
+        pass
     return _deliver(res, out, x.dtype)
 
 
@@ -833,6 +844,16 @@ def _doc(act, form):
 
 _TEMPLATE_GATED = '''
 def {name}(x, {pos}*, out=None, n_threads=None):
+    if out is None and type(x) is _ndarray:
+        v = ({vals})
+        try:
+            gid = _fc.get(v)
+        except TypeError:       # unhashable: the general path names it
+            gid = None
+        if gid is not None:
+            y = _kgated(gid, v, x, v[0], n_threads, _GRAIN, _empty)
+            if y is not None:
+                return y
     return _gated_forward(_act, "{name}", ({vals}), x, out, n_threads)
 
 def {name}_backward(grad, x, *, {kw}out=None, n_threads=None):
@@ -846,7 +867,10 @@ def _generate():
     out = {}
     for act in TABLE:
         if act.kind == "gated":
-            ns = {"_gated_forward": gated_forward, "_gated_backward": gated_backward, "_act": act}
+            ns = {"_gated_forward": gated_forward, "_gated_backward": gated_backward, "_act": act,
+                  "_fc": _FAST[act.name], "_kgated": _dispatch.state.kernels.fast_gated,
+                  "_ndarray": np.ndarray, "_empty": np.empty, "_GRAIN": GRAIN["transc"]}
+            _FAST_NS.append(ns)
             vals = "".join(p.name + ", " for p in act.params)
             src = _TEMPLATE_GATED.format(name=act.name, pos=_param_list(act, True),
                                          kw=_param_list(act, True), vals=vals)
