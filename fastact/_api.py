@@ -602,16 +602,17 @@ def gated_backward(act, fname, vals, grad, x, out, n_threads):
 
 # ------------------------------------------------------------ fused bias
 
-# bias_act's activation by name, without parameters: (table row, spec); the
-# resolution below costs ~3 us, a third of a small call.  Emptied with _FAST
-# when the kernel module changes (a spec holds kernel ids).
+# bias_act's activation by name, without parameters: (table row, spec, kernel
+# Spec for fast_bias); the resolution below costs ~3 us, a third of a small
+# call.  Emptied with _FAST when the kernel module changes (specs hold kernel
+# ids; Spec objects belong to one module).
 _BIAS_DEFAULT = {}
 
 
 def _bias_setup(fname, x, bias, act, params):
     hit = _BIAS_DEFAULT.get(act) if not params and type(act) is str else None
     if hit is not None:
-        row, spec = hit
+        row, spec = hit[0], hit[1]
     else:
         fns = get(act) if not isinstance(act, Functions) else act
         row = BY_NAME[fns.name]
@@ -623,12 +624,12 @@ def _bias_setup(fname, x, bias, act, params):
         vals = tuple(params.get(p.name, p.default) for p in row.params)
         spec = _spec(row, fname, vals)
         if not params and type(act) is str:
-            _BIAS_DEFAULT[act] = (row, spec)
+            _BIAS_DEFAULT[act] = (row, spec, _dispatch.state.kernels.Spec(*spec))
     if x.ndim == 0:
         raise ValueError(f"{fname}: x must have at least one dimension (bias is on the last axis)")
     ct = _compute_dtype(x.dtype)
     if (type(bias) is np.ndarray and bias.dtype == ct and bias.shape == (x.shape[-1],)
-            and bias.flags.c_contiguous and bias.flags.aligned):
+            and bias.flags.c_contiguous and bias.flags.aligned and not np.may_share_memory(bias, x)):
         return row, spec, bias          # already what the kernel reads
     if isinstance(bias, (bool, np.bool_)):
         raise TypeError(f"{fname}: bias must be a 1-D float array")
@@ -637,18 +638,32 @@ def _bias_setup(fname, x, bias, act, params):
         raise TypeError(f"{fname}: bias must be real, got dtype {b.dtype}")
     if b.shape != (x.shape[-1],):
         raise ValueError(f"{fname}: bias has shape {b.shape}, expected ({x.shape[-1]},) (the last axis of x)")
-    return row, spec, np.ascontiguousarray(b, dtype=ct)
+    b = np.ascontiguousarray(b, dtype=ct)
+    if np.may_share_memory(b, x):       # e.g. a row of x, in place: read it before x changes
+        b = b.copy()
+    return row, spec, b
 
 
 def bias_act(x, bias, act="linear", *, out=None, n_threads=None, **params):
     """bias_act(x, bias, act, **params): act(x + bias) with bias on the last
     axis, in one pass over memory.  `act` is an element-wise activation name
     (or fastact.get(name)); its parameters are passed as keywords."""
+    if not params and out is None and type(x) is np.ndarray and type(act) is str:
+        hit = _BIAS_DEFAULT.get(act)        # validated before: the C path may take it
+        if hit is not None:
+            y = _dispatch.state.kernels.fast_bias(hit[2], x, bias, None, n_threads, np.empty_like)
+            if y is not None:
+                return y
     return _bias_forward("bias_act", x, bias, act, params, out, n_threads, False)
 
 
 def bias_act_(x, bias, act="linear", *, n_threads=None, **params):
     """bias_act_(x, bias, act, **params): x = act(x + bias), in place."""
+    if not params and type(x) is np.ndarray and type(act) is str:
+        hit = _BIAS_DEFAULT.get(act)
+        if hit is not None and _dispatch.state.kernels.fast_bias(hit[2], x, bias, x, n_threads,
+                                                                 None) is not None:
+            return x
     return _bias_forward("bias_act_", x, bias, act, params, None, n_threads, True)
 
 
@@ -664,6 +679,8 @@ def _bias_forward(fname, x, bias, act, params, out, n_threads, inplace):
     k, p, _, grain = spec
     if out is None:
         out = np.empty(x.shape, dtype=x.dtype if not _is_staged_dtype(x.dtype) else x.dtype)
+    elif out is not x and np.may_share_memory(b, out):
+        b = b.copy()                    # written while read otherwise
     C = x.shape[-1]
     K = _dispatch.state.kernels
     if _direct(x) and _direct(out) and x.flags.c_contiguous and out.flags.c_contiguous:
@@ -703,6 +720,8 @@ def _bias_backward(fname, grad, x, y, bias, act, params, out, n_threads, inplace
     gc, sc = _contig(grad), _contig(s)
     res = out if (out is not None and _direct(out) and out.flags.c_contiguous and
                   (out is grad or not np.may_share_memory(out, gc))) else np.empty(s.shape, gc.dtype)
+    if np.may_share_memory(b, res):
+        b = b.copy()                    # written while read otherwise
     if s.size:
         K.bias_rows(k, 2 if from_y else 1, gc.reshape(-1, C), sc.reshape(-1, C), b, res.reshape(-1, C),
                     s.size // C, C, p[0], p[1], p[2], p[3], nt, grain)

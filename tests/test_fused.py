@@ -88,3 +88,46 @@ def test_bias_act_errors():
     with pytest.raises(ValueError, match="bias_act_: max must be >= 0"):
         fastact.bias_act_(x, np.ones(4), "relu", max=-1)
     assert x.tobytes() == before
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("act", ["relu", "gelu", "silu", "linear", "tanh"])
+def test_bias_act_fast_path(act, dtype):
+    """bias_act / bias_act_ by name without parameters run from C after one
+    validated call (fastact._api._BIAS_DEFAULT, fast_bias): the same bits as
+    the two-pass form; what the C path declines is still done (or refused)
+    by the general path with the cache warm."""
+    from fastact import _api
+    _api._BIAS_DEFAULT.clear()
+    rng = np.random.default_rng(10)
+    f = fastact.get(act).forward
+    for shape in [(7, 13), (3, 4, 129), (1, 4096), (300_001,)]:
+        x = (rng.standard_normal(shape) * 2).astype(dtype)
+        b = rng.standard_normal(shape[-1]).astype(dtype)
+        want = f(x + b)
+        assert np.array_equal(fastact.bias_act(x, b, act), want)        # general, fills the cache
+        assert act in _api._BIAS_DEFAULT
+        for nt in (None, 1, 2):
+            assert np.array_equal(fastact.bias_act(x, b, act, n_threads=nt), want)
+            xi = x.copy()
+            assert fastact.bias_act_(xi, b, act, n_threads=nt) is xi and np.array_equal(xi, want)
+        # declined by the C path: other bias dtype, a strided x, a bias inside x (in place)
+        b64 = b.astype(np.float64 if dtype == np.float32 else np.float32)
+        assert np.array_equal(fastact.bias_act(x, b64, act), f(x + b64.astype(dtype)))
+    x = (rng.standard_normal((5, 6)) * 2).astype(dtype)
+    keep = x.copy()
+    fastact.bias_act_(x, x[2], act)                                     # bias aliases a row of x
+    assert np.array_equal(x, f(keep + keep[2]))
+    x = keep.copy()
+    out = np.empty((6, 6), dtype)
+    out[5] = keep[1]
+    fastact.bias_act(x, out[5], act, out=out[:5])                       # bias just after out
+    assert np.array_equal(out[:5], f(keep + keep[1]))
+    xs = keep[:, ::2]
+    np.testing.assert_array_equal(fastact.bias_act(xs, keep[0, :3], act), f(xs + keep[0, :3]))
+    with pytest.raises(ValueError, match="bias_act_: bias has shape"):
+        fastact.bias_act_(keep.copy(), keep[0, :5], act)
+    with pytest.raises(ValueError, match="bias_act: n_threads must be >= 1"):
+        fastact.bias_act(keep, keep[0], act, n_threads=0)
+    with pytest.raises(TypeError, match="bias_act: bias must be real"):
+        fastact.bias_act(keep, keep[0].astype(np.complex64), act)
