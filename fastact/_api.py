@@ -267,6 +267,8 @@ def _on_switch():
         if "_kgated" in ns:
             ns["_kgated"] = _dispatch.state.kernels.fast_gated
             continue
+        if "_kprelu" in ns:
+            ns["_kprelu"] = _dispatch.state.kernels.fast_prelu
         ns["_kfast"] = _dispatch.state.kernels.fast_inplace
         ns["_kcall"] = _dispatch.state.kernels.fast_call
         ns["_ksoft"] = _dispatch.state.kernels.fast_softmax
@@ -459,6 +461,8 @@ def _prelu_fwd(spec, x, out, nt):
     xc = np.ascontiguousarray(x)
     oc = out if out.flags.c_contiguous else np.empty_like(xc)
     al = np.ascontiguousarray(a, dtype=ct)
+    if np.may_share_memory(al, oc):     # alpha inside the output (in place): read a copy
+        al = al.copy()
     outer, C, inner = _prelu_layout(xc, axis, a.size)
     if xc.size:
         if inner == 1:
@@ -478,6 +482,8 @@ def _prelu_bwd(spec, g, x, from_y, out, nt):
     xc = np.ascontiguousarray(x)
     oc = out if out.flags.c_contiguous else np.empty_like(gc)
     al = np.ascontiguousarray(a, dtype=ct).reshape(-1)
+    if np.may_share_memory(al, oc):     # alpha inside the output (in place): read a copy
+        al = al.copy()
     n = gc.size
     if axis is None:
         L = _PRELU_ROW
@@ -797,6 +803,44 @@ def {name}_backward_(grad, x=None, *, y=None, {kw}n_threads=None):
 '''
 
 
+# prelu's forward forms: a per-channel alpha array goes to fast_prelu, which
+# checks x, alpha (finite, x's dtype, one per channel) and axis itself; a
+# Python-number slope takes leaky_relu's path through _fc as above.
+_TEMPLATE_PRELU_FWD = '''
+def {name}(x, {pos}*, out=None, n_threads=None):
+    if type(x) is _ndarray and (out is None or type(out) is _ndarray):
+        if type(alpha) is _ndarray:
+            y = _kprelu(x, alpha, axis, out, n_threads, _GRAIN, _PRELU_ROW, _empty_like)
+            if y is not None:
+                return y
+        else:
+            v = ({vals})
+            try:
+                spec = _fc.get(v)
+            except TypeError:
+                spec = None
+            if spec is not None:
+                y = _kcall(spec, v, 0, x, None, out, n_threads, _empty_like)
+                if y is not None:
+                    return y
+    return _forward(_act, "{name}", ({vals}), x, out, n_threads, False)
+
+def {name}_(x, {pos}*, n_threads=None):
+    if type(alpha) is _ndarray:
+        if type(x) is _ndarray and _kprelu(x, alpha, axis, x, n_threads, _GRAIN, _PRELU_ROW, None) is not None:
+            return x
+    else:
+        v = ({vals})
+        try:
+            spec = _fc.get(v)
+        except TypeError:
+            spec = None
+        if spec is not None and _kfast(spec, v, x, n_threads) is not None:
+            return x
+    return _forward(_act, "{name}_", ({vals}), x, None, n_threads, True)
+'''
+
+
 # softmax / log_softmax: the C-contiguous call with an int axis is decided and
 # run in C (fast_softmax); anything else, or anything it declines, takes the
 # general path.  Backward from x (which needs a forward first) always does.
@@ -908,11 +952,15 @@ def _generate():
         ns = {"_forward": forward, "_backward": backward, "_act": act,
               "_fc": _FAST.get(act.name, {}),
               "_fcb": {} if act.kind == "prelu" else _FAST.get(act.name, {}),   # prelu's returns a pair
-              "_kfast": K.fast_inplace, "_kcall": K.fast_call, "_ksoft": K.fast_softmax, "_ndarray": np.ndarray, "_empty_like": np.empty_like,
+              "_kfast": K.fast_inplace, "_kcall": K.fast_call, "_ksoft": K.fast_softmax,
+              "_ndarray": np.ndarray, "_empty_like": np.empty_like,
               "_LOG": act.name == "log_softmax", "_GRAIN": GRAIN["transc"]}
         _FAST_NS.append(ns)
         vals = "".join(p.name + ", " for p in act.params)
         template = _TEMPLATE_SOFTMAX if act.kind == "softmax" else _TEMPLATE
+        if act.kind == "prelu":     # its own forward forms, the backward forms of _TEMPLATE
+            template = _TEMPLATE_PRELU_FWD + template[template.index("\ndef {name}_backward("):]
+            ns.update(_kprelu=K.fast_prelu, _PRELU_ROW=_PRELU_ROW, _GRAIN=GRAIN["cheap"])
         src = template.format(name=act.name, pos=_param_list(act, True), kw=_param_list(act, True),
                               vals=vals)
         exec(compile(src, f"<fastact generated: {act.name}>", "exec"), ns)

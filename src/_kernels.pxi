@@ -9,6 +9,7 @@ from cpython.bool cimport PyBool_Check
 from cpython.float cimport PyFloat_Check
 from cpython.long cimport PyLong_Check, PyLong_CheckExact, PyLong_AsLongAndOverflow
 from libc.limits cimport INT_MAX
+from libc.math cimport isfinite
 from cpython.unicode cimport PyUnicode_CheckExact
 from cython.parallel cimport prange
 
@@ -456,7 +457,6 @@ def prelu_cols(int mode, a, b, out, alpha, gsum, Py_ssize_t nrow, Py_ssize_t nco
     the split does not depend on the thread count, so neither does the sum."""
     cdef Py_buffer va, vb, vo, val, vg
     cdef bint dbl
-    cdef Py_ssize_t c, nch, isz, nth
     cdef char *pa
     cdef char *pb
     cdef char *po
@@ -476,21 +476,117 @@ def prelu_cols(int mode, a, b, out, alpha, gsum, Py_ssize_t nrow, Py_ssize_t nco
         pal = <char *>val.buf
         if mode != 0:
             pg = <double *>vg.buf
-        nch = (nrow + rows_per_chunk - 1) // rows_per_chunk
-        nth = _nchunks(nrow * ncol, isz, nthreads, grain)
         with nogil:
-            if nth <= 1:            # no OpenMP region (an if(0) one costs ~0.4 us)
-                for c in range(nch):
-                    _prelu_cols_chunk(mode, dbl, pa, pb, po, pal, pg, c, rows_per_chunk, nrow, ncol, isz)
-            else:
-                for c in prange(nch, schedule='static', num_threads=nth):
-                    _prelu_cols_chunk(mode, dbl, pa, pb, po, pal, pg, c, rows_per_chunk, nrow, ncol, isz)
+            _prelu_cols_run(mode, dbl, pa, pb, po, pal, pg, nrow, ncol, rows_per_chunk, nthreads, grain)
     finally:
         PyBuffer_Release(&vg)
         PyBuffer_Release(&val)
         PyBuffer_Release(&vo)
         PyBuffer_Release(&vb)
         PyBuffer_Release(&va)
+    return out
+
+
+cdef void _prelu_cols_run(int mode, bint dbl, char *pa, char *pb, char *po, char *pal, double *pg,
+                          Py_ssize_t nrow, Py_ssize_t ncol, Py_ssize_t rows_per_chunk, int nthreads,
+                          Py_ssize_t grain) noexcept nogil:
+    cdef Py_ssize_t isz = 8 if dbl else 4
+    cdef Py_ssize_t nch = (nrow + rows_per_chunk - 1) // rows_per_chunk
+    cdef Py_ssize_t nth = _nchunks(nrow * ncol, isz, nthreads, grain)
+    cdef Py_ssize_t c
+    if nth <= 1:            # no OpenMP region (an if(0) one costs ~0.4 us)
+        for c in range(nch):
+            _prelu_cols_chunk(mode, dbl, pa, pb, po, pal, pg, c, rows_per_chunk, nrow, ncol, isz)
+    else:
+        for c in prange(nch, schedule='static', num_threads=nth):
+            _prelu_cols_chunk(mode, dbl, pa, pb, po, pal, pg, c, rows_per_chunk, nrow, ncol, isz)
+
+
+cdef void _prelu_rows_run(int mode, bint dbl, char *pa, char *pb, char *po, char *pal, double *pg,
+                          Py_ssize_t nrow, Py_ssize_t nchan, Py_ssize_t L, int nthreads,
+                          Py_ssize_t grain) noexcept nogil:
+    cdef Py_ssize_t isz = 8 if dbl else 4
+    cdef Py_ssize_t nth = _nchunks(nrow * L, isz, nthreads, grain)
+    cdef Py_ssize_t r
+    if nth <= 1:            # no OpenMP region (an if(0) one costs ~0.4 us)
+        for r in range(nrow):
+            _prelu_row(mode, dbl, pa, pb, po, pal, pg, r, L, nchan, isz)
+    else:
+        for r in prange(nrow, schedule='static', num_threads=nth):
+            _prelu_row(mode, dbl, pa, pb, po, pal, pg, r, L, nchan, isz)
+
+
+def fast_prelu(x, alpha, axis, out, n_threads, Py_ssize_t grain, Py_ssize_t prelu_row, empty_like):
+    """prelu forward with a per-channel alpha (out None: a new array; out x: in
+    place) when x is native, aligned, C-contiguous and non-empty, alpha a
+    finite 1-D array of x's dtype with one value per channel on `axis` (a
+    plain int), apart from the output; None for the general path (which
+    checks everything and explains).  prelu_row: _api._PRELU_ROW (the
+    channels-last loop takes prelu_row // C rows per chunk, as there)."""
+    cdef Py_buffer vx, va, vo
+    cdef int t = _fast_threads(n_threads), overflow = 0, i
+    cdef long ax
+    cdef Py_ssize_t C, outer = 1, inner = 1, j
+    cdef bint dbl
+    if t < 0 or not PyLong_CheckExact(axis):
+        return None
+    ax = PyLong_AsLongAndOverflow(axis, &overflow)
+    if overflow:
+        return None
+    try:
+        PyObject_GetBuffer(x, &vx, PyBUF_RECORDS_RO)
+    except Exception:
+        return None
+    try:
+        if not (_fast_ok(&vx) and PyBuffer_IsContiguous(&vx, b'C') and vx.ndim >= 1 and vx.len > 0
+                and -vx.ndim <= ax < vx.ndim):
+            return None
+        if ax < 0:
+            ax += vx.ndim
+        C = vx.shape[ax]
+        dbl = vx.itemsize == 8
+        try:
+            PyObject_GetBuffer(alpha, &va, PyBUF_RECORDS_RO)
+        except Exception:
+            return None
+        try:
+            if not (_fast_ok(&va) and va.ndim == 1 and va.shape[0] == C and C > 1
+                    and va.itemsize == vx.itemsize):
+                return None
+            for j in range(C):          # NaN / inf: the general path names them
+                if dbl:
+                    if not isfinite((<double *>va.buf)[j]):
+                        return None
+                elif not isfinite((<float *>va.buf)[j]):
+                    return None
+            for i in range(ax):
+                outer *= vx.shape[i]
+            for i in range(ax + 1, vx.ndim):
+                inner *= vx.shape[i]
+            if out is None:
+                out = empty_like(x)
+            try:
+                PyObject_GetBuffer(out, &vo, PyBUF_RECORDS)
+            except Exception:
+                return None
+            try:
+                if not (_fast_ok(&vo) and _same_layout(&vx, &vo) and _same_or_apart(&vx, &vo)
+                        and (<char *>va.buf + va.len <= <char *>vo.buf or <char *>vo.buf + vo.len <= <char *>va.buf)):
+                    return None
+                t = _threads_now() if t == 0 else (1 if _force_single else t)
+                with nogil:
+                    if inner == 1:
+                        _prelu_cols_run(0, dbl, <char *>vx.buf, NULL, <char *>vo.buf, <char *>va.buf, NULL,
+                                        outer, C, prelu_row // C if prelu_row >= C else 1, t, grain)
+                    else:
+                        _prelu_rows_run(0, dbl, <char *>vx.buf, NULL, <char *>vo.buf, <char *>va.buf, NULL,
+                                        outer * C, C, inner, t, grain)
+            finally:
+                PyBuffer_Release(&vo)
+        finally:
+            PyBuffer_Release(&va)
+    finally:
+        PyBuffer_Release(&vx)
     return out
 
 
@@ -526,7 +622,6 @@ def prelu_rows(int mode, a, b, out, alpha, gsum, Py_ssize_t nrow, Py_ssize_t nch
     gsum[r] (float64), summed per channel by the caller."""
     cdef Py_buffer va, vb, vo, val, vg
     cdef bint dbl
-    cdef Py_ssize_t r, isz, nth
     cdef char *pa
     cdef char *pb
     cdef char *po
@@ -546,14 +641,8 @@ def prelu_rows(int mode, a, b, out, alpha, gsum, Py_ssize_t nrow, Py_ssize_t nch
         pal = <char *>val.buf
         if mode != 0:
             pg = <double *>vg.buf
-        nth = _nchunks(nrow * L, isz, nthreads, grain)
         with nogil:
-            if nth <= 1:            # no OpenMP region (an if(0) one costs ~0.4 us)
-                for r in range(nrow):
-                    _prelu_row(mode, dbl, pa, pb, po, pal, pg, r, L, nchan, isz)
-            else:
-                for r in prange(nrow, schedule='static', num_threads=nth):
-                    _prelu_row(mode, dbl, pa, pb, po, pal, pg, r, L, nchan, isz)
+            _prelu_rows_run(mode, dbl, pa, pb, po, pal, pg, nrow, nchan, L, nthreads, grain)
     finally:
         PyBuffer_Release(&vg)
         PyBuffer_Release(&val)

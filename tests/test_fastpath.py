@@ -309,3 +309,51 @@ def test_gated_fast_path_matches_general_path(name, params, dtype):
     strided = x[:, ::2]
     np.testing.assert_array_equal(fns.forward(strided, axis=1, **params),
                                   fns.forward(np.ascontiguousarray(strided), axis=1, **params))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_prelu_per_channel_fast_path(dtype):
+    """prelu's forward forms with a per-channel alpha array run from C
+    (fast_prelu checks x, alpha and axis itself): results as the formula on
+    every axis, in place and out of place; what it declines goes to the
+    general path, which still refuses bad alphas by name."""
+    rng = np.random.default_rng(12)
+    x = (rng.standard_normal((3, 5, 4, 6)) * 3).astype(dtype)
+    for axis in (0, 1, 2, 3, -1, -3):
+        C = x.shape[axis]
+        al = np.linspace(-0.5, 0.75, C).astype(dtype)
+        shape = [1] * x.ndim
+        shape[axis] = C
+        want = np.where(x > 0, x, al.reshape(shape) * x)
+        for nt in (None, 1, 2):
+            assert np.array_equal(fastact.prelu(x, al, axis=axis, n_threads=nt), want)
+            out = np.empty_like(x)
+            assert fastact.prelu(x, al, axis=axis, out=out) is out and np.array_equal(out, want)
+            xi = x.copy()
+            assert fastact.prelu_(xi, al, axis=axis, n_threads=nt) is xi and np.array_equal(xi, want)
+        other = al.astype(np.float64 if dtype == np.float32 else np.float32)   # general path
+        assert np.array_equal(fastact.prelu(x, other, axis=axis),
+                              np.where(x > 0, x, other.astype(dtype).reshape(shape) * x))
+    big = (rng.standard_normal((4, 64, 1000)) * 3).astype(dtype)
+    al = np.linspace(0.1, 0.4, 64).astype(dtype)
+    np.testing.assert_array_equal(fastact.prelu(big, al, n_threads=2), fastact.prelu(big, al, n_threads=1))
+    y = x.reshape(-1, 6).copy()                         # alpha aliases a row being written
+    keep = y.copy()
+    fastact.prelu_(y, y[1], axis=1)
+    assert np.array_equal(y, np.where(keep > 0, keep, keep[1] * keep))
+    al5 = np.linspace(0.1, 0.5, 5).astype(dtype)
+    for bad, exc, msg in [(np.array([0.1, np.nan, 0.2, 0.3, 0.4], dtype), ValueError, "must not contain NaN"),
+                          (np.array([0.1, np.inf, 0.2, 0.3, 0.4], dtype), ValueError, "must be finite"),
+                          (al5[:4], ValueError, "alpha has 4 values but x has 5 channels")]:
+        before = x.tobytes()
+        with pytest.raises(exc, match=f"prelu_: alpha {msg}" if "alpha has" not in msg else f"prelu_: {msg}"):
+            fastact.prelu_(x, bad, axis=1)
+        assert x.tobytes() == before
+    with pytest.raises(TypeError, match="prelu: axis must be an int, got bool"):
+        fastact.prelu(x, al5, axis=True)
+    ro = x.copy()
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match="prelu_: x is read-only"):
+        fastact.prelu_(ro, al5, axis=1)
+    with pytest.raises(ValueError, match="prelu: n_threads must be >= 1"):
+        fastact.prelu(x, al5, axis=1, n_threads=0)
