@@ -753,7 +753,7 @@ class Functions:
 
 _TEMPLATE = '''
 def {name}(x, {pos}*, out=None, n_threads=None):
-    if type(x) is _ndarray and (out is None or type(out) is _ndarray):
+    if type(x) is _ndarray and (out is None or type(out) is _ndarray):{pre_fwd}
         v = ({vals})
         try:
             spec = _fc.get(v)
@@ -765,7 +765,7 @@ def {name}(x, {pos}*, out=None, n_threads=None):
                 return y
     return _forward(_act, "{name}", ({vals}), x, out, n_threads, False)
 
-def {name}_(x, {pos}*, n_threads=None):
+def {name}_(x, {pos}*, n_threads=None):{pre_ip}
     v = ({vals})
     try:
         spec = _fc.get(v)
@@ -803,42 +803,20 @@ def {name}_backward_(grad, x=None, *, y=None, {kw}n_threads=None):
 '''
 
 
-# prelu's forward forms: a per-channel alpha array goes to fast_prelu, which
-# checks x, alpha (finite, x's dtype, one per channel) and axis itself; a
-# Python-number slope takes leaky_relu's path through _fc as above.
-_TEMPLATE_PRELU_FWD = '''
-def {name}(x, {pos}*, out=None, n_threads=None):
-    if type(x) is _ndarray and (out is None or type(out) is _ndarray):
+# prelu's forward forms first offer a per-channel alpha array to fast_prelu,
+# which checks x, alpha (finite, x's dtype, one per channel) and axis itself;
+# a Python-number slope then takes leaky_relu's path through _fc.
+_PRELU_PRE = {
+    "pre_fwd": """
         if type(alpha) is _ndarray:
             y = _kprelu(x, alpha, axis, out, n_threads, _GRAIN, _PRELU_ROW, _empty_like)
             if y is not None:
-                return y
-        else:
-            v = ({vals})
-            try:
-                spec = _fc.get(v)
-            except TypeError:
-                spec = None
-            if spec is not None:
-                y = _kcall(spec, v, 0, x, None, out, n_threads, _empty_like)
-                if y is not None:
-                    return y
-    return _forward(_act, "{name}", ({vals}), x, out, n_threads, False)
-
-def {name}_(x, {pos}*, n_threads=None):
-    if type(alpha) is _ndarray:
-        if type(x) is _ndarray and _kprelu(x, alpha, axis, x, n_threads, _GRAIN, _PRELU_ROW, None) is not None:
-            return x
-    else:
-        v = ({vals})
-        try:
-            spec = _fc.get(v)
-        except TypeError:
-            spec = None
-        if spec is not None and _kfast(spec, v, x, n_threads) is not None:
-            return x
-    return _forward(_act, "{name}_", ({vals}), x, None, n_threads, True)
-'''
+                return y""",
+    "pre_ip": """
+    if (type(alpha) is _ndarray and type(x) is _ndarray
+            and _kprelu(x, alpha, axis, x, n_threads, _GRAIN, _PRELU_ROW, None) is not None):
+        return x""",
+}
 
 
 # softmax / log_softmax: the C-contiguous call with an int axis is decided and
@@ -958,11 +936,12 @@ def _generate():
         _FAST_NS.append(ns)
         vals = "".join(p.name + ", " for p in act.params)
         template = _TEMPLATE_SOFTMAX if act.kind == "softmax" else _TEMPLATE
-        if act.kind == "prelu":     # its own forward forms, the backward forms of _TEMPLATE
-            template = _TEMPLATE_PRELU_FWD + template[template.index("\ndef {name}_backward("):]
+        pre = {"pre_fwd": "", "pre_ip": ""}
+        if act.kind == "prelu":     # a per-channel alpha array: fast_prelu checks it all itself
+            pre = _PRELU_PRE
             ns.update(_kprelu=K.fast_prelu, _PRELU_ROW=_PRELU_ROW, _GRAIN=GRAIN["cheap"])
         src = template.format(name=act.name, pos=_param_list(act, True), kw=_param_list(act, True),
-                              vals=vals)
+                              vals=vals, **pre)
         exec(compile(src, f"<fastact generated: {act.name}>", "exec"), ns)
         fns = []
         for form in ("", "_", "_backward", "_backward_"):
