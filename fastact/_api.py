@@ -248,11 +248,16 @@ _FAST_NS = []
 
 
 def _remember_fast(act, vals, spec):
+    _remember(act, vals, _dispatch.state.kernels.Spec(spec[0], spec[1], spec[2], spec[3]))
+
+
+def _remember(act, vals, value):
+    """_FAST[act.name][vals] = value, for validated parameter values."""
     cache = _FAST[act.name]
     if len(cache) > 256:
         cache.clear()
     try:
-        cache[vals] = _dispatch.state.kernels.Spec(spec[0], spec[1], spec[2], spec[3])
+        cache[vals] = value
     except TypeError:   # unhashable parameter values: no fast path
         pass
 
@@ -576,13 +581,7 @@ def gated_forward(act, fname, vals, x, out, n_threads):
     res = _target(out, half, xc.dtype)
     if x.size:
         _dispatch.state.kernels.gated(gid, 0, None, xc, res, outer, M, nt, GRAIN["transc"])
-    cache = _FAST[act.name]
-    if len(cache) > 256:
-        cache.clear()
-    try:
-        cache[vals] = gid        # validated: later calls with these values may take fast_gated
-    except TypeError:
-        pass
+    _remember(act, vals, gid)    # validated: later calls with these values may take fast_gated
     return _deliver(res, out, x.dtype)
 
 

@@ -524,14 +524,11 @@ def fast_prelu(x, alpha, axis, out, n_threads, Py_ssize_t grain, Py_ssize_t prel
     checks everything and explains).  prelu_row: _api._PRELU_ROW (the
     channels-last loop takes prelu_row // C rows per chunk, as there)."""
     cdef Py_buffer vx, va, vo
-    cdef int t = _fast_threads(n_threads), overflow = 0, i
+    cdef int t = _fast_threads(n_threads), i
     cdef long ax
     cdef Py_ssize_t C, outer = 1, inner = 1, j
     cdef bint dbl
-    if t < 0 or not PyLong_CheckExact(axis):
-        return None
-    ax = PyLong_AsLongAndOverflow(axis, &overflow)
-    if overflow:
+    if t < 0 or not _axis_of(axis, &ax):
         return None
     try:
         PyObject_GetBuffer(x, &vx, PyBUF_RECORDS_RO)
@@ -571,9 +568,9 @@ def fast_prelu(x, alpha, axis, out, n_threads, Py_ssize_t grain, Py_ssize_t prel
                 return None
             try:
                 if not (_fast_ok(&vo) and _same_layout(&vx, &vo) and _same_or_apart(&vx, &vo)
-                        and (<char *>va.buf + va.len <= <char *>vo.buf or <char *>vo.buf + vo.len <= <char *>va.buf)):
+                        and _apart(&va, &vo)):
                     return None
-                t = _threads_now() if t == 0 else (1 if _force_single else t)
+                t = _fast_nt(t)
                 with nogil:
                     if inner == 1:
                         _prelu_cols_run(0, dbl, <char *>vx.buf, NULL, <char *>vo.buf, <char *>va.buf, NULL,
@@ -733,9 +730,9 @@ def fast_bias(Spec spec, x, bias, out, n_threads, empty_like):
                 # in place (out is x) or a new array: the same layout, no partial
                 # overlap; a bias inside out (a row of x in place) goes general (copied)
                 if not (_same_layout(&vx, &vo) and _same_or_apart(&vx, &vo)
-                        and (<char *>vb.buf + vb.len <= <char *>vo.buf or <char *>vo.buf + vo.len <= <char *>vb.buf)):
+                        and _apart(&vb, &vo)):
                     return None
-                t = _threads_now() if t == 0 else (1 if _force_single else t)
+                t = _fast_nt(t)
                 with nogil:
                     rc = _bias_run(spec.k, 0, vx.itemsize == 8, <char *>vx.buf, NULL, <char *>vb.buf,
                                    <char *>vo.buf, vx.len // vx.itemsize // C, C, spec.p, t, spec.grain)
@@ -817,13 +814,10 @@ def fast_gated(int k, tuple vals, x, axis, n_threads, Py_ssize_t grain, empty):
     x with a plain int axis within range and an even, non-empty split; None
     for the general path (which checks everything and explains)."""
     cdef Py_buffer vx, vo
-    cdef int t = _fast_threads(n_threads), rc = 0, overflow = 0, i
+    cdef int t = _fast_threads(n_threads), rc = 0, i
     cdef long ax
     cdef Py_ssize_t outer = 1, M = 1
-    if t < 0 or not _plain_values(vals) or not PyLong_CheckExact(axis):
-        return None
-    ax = PyLong_AsLongAndOverflow(axis, &overflow)
-    if overflow:
+    if t < 0 or not _plain_values(vals) or not _axis_of(axis, &ax):
         return None
     try:
         PyObject_GetBuffer(x, &vx, PyBUF_RECORDS_RO)
@@ -845,7 +839,7 @@ def fast_gated(int k, tuple vals, x, axis, n_threads, Py_ssize_t grain, empty):
         out = empty(tuple([vx.shape[i] // 2 if i == ax else vx.shape[i] for i in range(vx.ndim)]),
                     dtype=x.dtype)
         PyObject_GetBuffer(out, &vo, PyBUF_RECORDS)
-        t = _threads_now() if t == 0 else (1 if _force_single else t)
+        t = _fast_nt(t)
         try:
             with nogil:
                 rc = _gated_run(k, 0, vx.itemsize == 8, NULL, <char *>vx.buf, <char *>vo.buf, outer, M,
@@ -1017,6 +1011,25 @@ cdef inline int _fast_threads(object n) noexcept:
     return <int>v
 
 
+cdef inline int _fast_nt(int t) except -1:
+    """The thread count a fast path runs with, from _fast_threads' t >= 0."""
+    return _threads_now() if t == 0 else (1 if _force_single else t)
+
+
+cdef inline bint _apart(Py_buffer *a, Py_buffer *b) noexcept:
+    """No common byte (an operand that is read whole while b is written)."""
+    return <char *>a.buf + a.len <= <char *>b.buf or <char *>b.buf + b.len <= <char *>a.buf
+
+
+cdef inline bint _axis_of(object axis, long *ax) noexcept:
+    """A plain int axis that fits a C long, into *ax (range checked by the caller)."""
+    cdef int overflow = 0
+    if not PyLong_CheckExact(axis):
+        return False
+    ax[0] = PyLong_AsLongAndOverflow(axis, &overflow)
+    return not overflow
+
+
 def fast_inplace(Spec spec, tuple vals, x, n_threads):
     """x = f(x) in place when x qualifies for the fast path, else None.
     vals: the parameter values spec was found under (_plain_values).
@@ -1036,7 +1049,7 @@ def fast_inplace(Spec spec, tuple vals, x, n_threads):
     try:
         if not _fast_ok(&v):
             return None
-        nt = _threads_now() if t == 0 else (1 if _force_single else t)
+        nt = _fast_nt(t)
         with nogil:
             rc = _run_flat(spec.k, 0, v.itemsize == 8, <char *>v.buf, NULL, <char *>v.buf,
                            v.len // v.itemsize, spec.p, nt, spec.grain)
@@ -1134,7 +1147,7 @@ def fast_softmax(int mode, a, b, out, int axis, bint log_form, n_threads, Py_ssi
         L = va.shape[axis]
         for i in range(axis + 1, va.ndim):
             inner *= va.shape[i]
-        nt = _threads_now() if t == 0 else (1 if _force_single else t)
+        nt = _fast_nt(t)
         with nogil:
             _softmax_run(mode, va.itemsize == 8, <char *>va.buf, <char *>vb.buf if have_b else NULL,
                          <char *>vo.buf, nouter, L, inner, log_form, nt, grain)
@@ -1160,7 +1173,7 @@ def fast_call(Spec spec, tuple vals, int mode, a, b, out, n_threads, empty_like)
     if out is None:
         return None
     try:
-        nt = _threads_now() if t == 0 else (1 if _force_single else t)
+        nt = _fast_nt(t)
         with nogil:
             rc = _run_flat(spec.k, mode, va.itemsize == 8, <char *>va.buf,
                            <char *>vb.buf if have_b else NULL, <char *>vo.buf,
