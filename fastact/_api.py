@@ -5,6 +5,8 @@ Every public function is generated from the table (fastact/_table.py) by
 call could reject is checked before the first byte is written, so a failed
 call never leaves an array half-modified.
 """
+import difflib
+import inspect
 import math
 import operator
 
@@ -24,7 +26,10 @@ _SPEC_CACHE = {}
 def _real(fname, name, v):
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
         raise TypeError(f"{fname}: {name} must be a real number, got {type(v).__name__}")
-    return float(v)
+    try:
+        return float(v)
+    except OverflowError:       # an int beyond the float range (10**400)
+        raise ValueError(f"{fname}: {name} is out of the float range, got {v!r}") from None
 
 
 def _check_param(fname, p, v):
@@ -49,6 +54,8 @@ def _check_param(fname, p, v):
         if f < 0:
             raise ValueError(f"{fname}: {p.name} must be >= 0 or None, got {v!r}")
         return f
+    if kind == "bound":         # +-inf: no bound on that side
+        return f
     if math.isinf(f):
         raise ValueError(f"{fname}: {p.name} must be finite, got {v!r}")
     if kind == "pos" and f <= 0:
@@ -60,11 +67,20 @@ def _check_param(fname, p, v):
     return f
 
 
+def _value_key(v):
+    """What of a parameter value can change a call's outcome: its type, and
+    for a float its bits (-0.0 == 0.0 but relu(max=-0.0) keeps -0.0)."""
+    if isinstance(v, float):    # np.float64 too
+        return (type(v), v, math.copysign(1.0, v))
+    return (type(v), v)
+
+
 def _spec(act, fname, vals):
-    """(kernel id, (p0..p3), y_ok, grain) for an element-wise activation."""
-    # the types are part of the key: True, 1+0j and Fraction(1) equal 1.0 (and
-    # hash alike) but are rejected, so a value-only key would let them through
-    key = (act.name, vals, tuple(map(type, vals)))
+    """(kernel id, (p0..p3), y_reason, grain) for an element-wise activation;
+    y_reason is None when the backward may be given y= instead of x."""
+    # keyed on types and bits: True, 1+0j and Fraction(1) equal 1.0 (and
+    # hash alike) but are rejected, and -0.0 equals 0.0 but gives -0.0
+    key = (act.name, tuple(map(_value_key, vals)))
     try:
         return _SPEC_CACHE[key]
     except (KeyError, TypeError):
@@ -74,7 +90,7 @@ def _spec(act, fname, vals):
         kname, p = act.kernel(*clean)
     except ValueError as e:
         raise ValueError(f"{fname}: {e}") from None
-    spec = (_kernel_id(kname), tuple(float(v) for v in p), bool(act.y_ok(*clean)), GRAIN[act.cost])
+    spec = (_kernel_id(kname), tuple(float(v) for v in p), act.y_ok(*clean), GRAIN[act.cost])
     if len(_SPEC_CACHE) > 4096:   # parameters drawn per call must not grow it forever
         _SPEC_CACHE.clear()
     try:
@@ -137,6 +153,32 @@ def _as_array(fname, argname, a, writable):
     return a
 
 
+def _check_self_overlap(fname, argname, a):
+    """ValueError when elements of the array to be written alias each other
+    (as_strided views with overlapping strides): writing f(x) element by
+    element would apply f more than once to the shared memory."""
+    if a.size < 2 or a.flags.c_contiguous or a.flags.f_contiguous:
+        return
+    # sufficient: with the axes sorted by |stride|, each stride steps past
+    # everything the smaller ones reach
+    extent = a.itemsize
+    for st, n in sorted((abs(st), n) for n, st in zip(a.shape, a.strides) if n > 1):
+        if st < extent:
+            break
+        extent += st * (n - 1)
+    else:
+        return
+    # exact, for the rare layouts the quick test cannot clear
+    offs = np.zeros((), np.int64)
+    for n, st in zip(a.shape, a.strides):
+        offs = np.add.outer(offs, np.arange(n, dtype=np.int64) * st)
+    offs = np.sort(offs, axis=None)
+    if (np.diff(offs) < a.itemsize).any():
+        raise ValueError(f"{fname}: {argname} is a view whose elements overlap in memory; writing "
+                         "to it would apply the function more than once to the shared elements. "
+                         "Pass a copy (np.array(view)) and write back what you need")
+
+
 def _from_dlpack(fname, argname, t, writable):
     dev = t.__dlpack_device__()
     if int(dev[0]) != 1:  # kDLCPU
@@ -181,7 +223,9 @@ def _check_out(fname, out, x):
         raise ValueError(f"{fname}: out has shape {out.shape}, expected {x.shape}")
     if out.dtype != x.dtype:
         raise ValueError(f"{fname}: out has dtype {out.dtype}, expected {x.dtype}")
-    return _as_array(fname, "out", out, writable=True)
+    out = _as_array(fname, "out", out, writable=True)
+    _check_self_overlap(fname, "out", out)
+    return out
 
 
 def _check_same(fname, a, aname, b, bname):
@@ -207,6 +251,7 @@ def forward(act, fname, vals, x, out, n_threads, inplace):
     given = x
     x = _as_array(fname, "x", x, writable=inplace)
     if inplace:
+        _check_self_overlap(fname, "x", x)
         out = x
     elif out is not None:
         out = _check_out(fname, out, x)
@@ -221,9 +266,10 @@ def forward(act, fname, vals, x, out, n_threads, inplace):
     else:
         spec = _prelu_spec(act, fname, vals, x)
         run = _prelu_fwd
-        if spec[1] is None and isinstance(vals[0], (float, int)):
+        if (spec[1] is None and type(vals[0]) in (float, int) and type(vals[1]) is int
+                and -2 <= vals[1] <= 1):
             # one slope: leaky_relu's kernel, so the forward gets its fast paths too
-            _remember_fast(act, vals, (_kernel_id("relu"), (INF, float(spec[0]), 0.0, 0.0), False, spec[3]))
+            _remember_fast(act, vals, (_kernel_id("relu"), (INF, float(spec[0]), 0.0, 0.0), spec[2], spec[3]))
     nt = _threads.resolve(n_threads, fname)
     # ---- nothing above writes; everything below is past validation ----
     if out is None:
@@ -248,7 +294,7 @@ _FAST_NS = []
 
 
 def _remember_fast(act, vals, spec):
-    _remember(act, vals, _dispatch.state.kernels.Spec(spec[0], spec[1], spec[2], spec[3]))
+    _remember(act, vals, _dispatch.state.kernels.Spec(spec[0], spec[1], spec[2] is None, spec[3], vals))
 
 
 def _remember(act, vals, value):
@@ -301,6 +347,7 @@ def _backward_operands(fname, grad, x, y, out, inplace):
     s = _as_array(fname, sname, y if from_y else x, writable=False)
     _check_same(fname, grad, "grad", s, sname)
     if inplace:
+        _check_self_overlap(fname, "grad", grad)
         out = grad
     elif out is not None:
         out = _check_out(fname, out, grad)
@@ -308,6 +355,11 @@ def _backward_operands(fname, grad, x, y, out, inplace):
     if out is not None:
         _check_alias(fname, out, "out" if not inplace else "grad", s, sname)
     return grad, s, from_y, out
+
+
+def _y_refused(fname, name, reason):
+    return ValueError(f"{fname}: y= cannot stand for x for {name} here: {reason}; "
+                      "pass the forward input x instead")
 
 
 def backward(act, fname, vals, grad, x, y, out, n_threads, inplace):
@@ -323,9 +375,8 @@ def backward(act, fname, vals, grad, x, y, out, n_threads, inplace):
     else:
         spec = _prelu_spec(act, fname, vals, s)
         run = _prelu_bwd
-    if from_y and not spec[2]:
-        raise ValueError(f"{fname}: the derivative of {act.name} cannot be recovered from its output "
-                         "with these parameters; pass the forward input x instead")
+    if from_y and spec[2] is not None:
+        raise _y_refused(fname, act.name, spec[2])
     nt = _threads.resolve(n_threads, fname)
     # ---- nothing above writes; everything below is past validation ----
     if out is None:
@@ -355,7 +406,7 @@ def _softmax_spec(act, fname, vals, x):
     nd = max(x.ndim, 1)
     if not -nd <= axis < nd:
         raise ValueError(f"{fname}: axis {axis} is out of range for an array with {x.ndim} dimensions")
-    return (axis % nd, act.name == "log_softmax", True, GRAIN["transc"])
+    return (axis % nd, act.name == "log_softmax", None, GRAIN["transc"])
 
 
 def _blocks(shape, axis):
@@ -423,8 +474,17 @@ def _prelu_spec(act, fname, vals, x):
             raise ValueError(f"{fname}: alpha has {a.size} values but x has {x.shape[axis]} "
                              f"channels on axis {axis}")
     else:
+        # one slope: the axis is unused but still checked, against at least two
+        # dimensions so the default axis=1 fits 0-d and 1-d x (as F.prelu)
+        nd = max(x.ndim, 2)
+        if not -nd <= axis < nd:
+            raise ValueError(f"{fname}: axis {axis} is out of range for an array with {x.ndim} "
+                             "dimensions")
         axis = None
-    return (a, axis, False, GRAIN["cheap"])
+    return (a, axis, _PRELU_Y, GRAIN["cheap"])
+
+
+_PRELU_Y = "grad_alpha needs x"
 
 
 def _prelu_alpha(fname, alpha):
@@ -490,6 +550,8 @@ def _prelu_bwd(spec, g, x, from_y, out, nt):
     if np.may_share_memory(al, oc):     # alpha inside the output (in place): read a copy
         al = al.copy()
     n = gc.size
+    if n == 0:                          # nothing to compute, nothing to sum
+        return np.zeros(a.shape, dtype=ct)
     if axis is None:
         L = _PRELU_ROW
         nfull, tail = divmod(n, L)
@@ -574,6 +636,7 @@ def gated_forward(act, fname, vals, x, out, n_threads):
             raise ValueError(f"{fname}: out must have shape {half} and dtype {x.dtype}, "
                              f"got {out.shape} {out.dtype}")
         out = _as_array(fname, "out", out, writable=True)
+        _check_self_overlap(fname, "out", out)
         if np.may_share_memory(out, x):
             raise ValueError(f"{fname}: out overlaps x")
     nt = _threads.resolve(n_threads, fname)
@@ -619,17 +682,32 @@ def _bias_setup(fname, x, bias, act, params):
     if hit is not None:
         row, spec = hit[0], hit[1]
     else:
-        fns = get(act) if not isinstance(act, Functions) else act
+        if isinstance(act, Functions):
+            fns = act
+        elif type(act) is str and act in _FUNCTIONS:
+            fns = _FUNCTIONS[act]
+        elif isinstance(act, str):
+            raise ValueError(f"{fname}: unknown activation {act!r} for act{_did_you_mean(act, _FUNCTIONS)}; "
+                             f"known: {', '.join(sorted(_FUNCTIONS))}")
+        else:
+            raise TypeError(f"{fname}: act must be an activation name or fastact.get(name), "
+                            f"got {type(act).__name__}")
         row = BY_NAME[fns.name]
         if row.kind != "elementwise":
             raise ValueError(f"{fname}: act must be an element-wise activation, got {fns.name!r}")
         unknown = set(params) - set(fns.params)
         if unknown:
-            raise TypeError(f"{fname}: unexpected parameter(s) {sorted(unknown)} for {fns.name}")
+            bad = sorted(unknown)[0]
+            hint = _ALIASES.get(bad)
+            hint = hint if hint in fns.params else (difflib.get_close_matches(bad, list(fns.params), n=1)
+                                                    or [None])[0]
+            raise TypeError(f"{fname}: unexpected parameter(s) {sorted(unknown)} for {fns.name}"
+                            + (f"; did you mean {hint!r}?" if hint else ""))
         vals = tuple(params.get(p.name, p.default) for p in row.params)
         spec = _spec(row, fname, vals)
         if not params and type(act) is str:
-            _BIAS_DEFAULT[act] = (row, spec, _dispatch.state.kernels.Spec(*spec))
+            _BIAS_DEFAULT[act] = (row, spec, _dispatch.state.kernels.Spec(spec[0], spec[1], spec[2] is None,
+                                                                          spec[3]))
     if x.ndim == 0:
         raise ValueError(f"{fname}: x must have at least one dimension (bias is on the last axis)")
     ct = _compute_dtype(x.dtype)
@@ -676,6 +754,7 @@ def _bias_forward(fname, x, bias, act, params, out, n_threads, inplace):
     x = _as_array(fname, "x", x, writable=inplace)
     row, spec, b = _bias_setup(fname, x, bias, act, params)
     if inplace:
+        _check_self_overlap(fname, "x", x)
         out = x
     elif out is not None:
         out = _check_out(fname, out, x)
@@ -715,9 +794,8 @@ def bias_act_backward_(grad, x=None, *, y=None, bias, act="linear", n_threads=No
 def _bias_backward(fname, grad, x, y, bias, act, params, out, n_threads, inplace):
     grad, s, from_y, out = _backward_operands(fname, grad, x, y, out, inplace)
     row, spec, b = _bias_setup(fname, s, bias, act, params)
-    if from_y and not spec[2]:
-        raise ValueError(f"{fname}: the derivative of {row.name} cannot be recovered from its output "
-                         "with these parameters; pass the forward input x instead")
+    if from_y and spec[2] is not None:
+        raise _y_refused(fname, row.name, spec[2])
     nt = _threads.resolve(n_threads, fname)
     k, p, _, grain = spec
     C = s.shape[-1]
@@ -730,7 +808,7 @@ def _bias_backward(fname, grad, x, y, bias, act, params, out, n_threads, inplace
     if s.size:
         K.bias_rows(k, 2 if from_y else 1, gc.reshape(-1, C), sc.reshape(-1, C), b, res.reshape(-1, C),
                     s.size // C, C, p[0], p[1], p[2], p[3], nt, grain)
-    gbias = res.reshape(-1, C).sum(axis=0, dtype=np.float64).astype(grad.dtype)
+    gbias = (res.reshape(-1, C).sum(axis=0, dtype=np.float64) if C else np.zeros(0)).astype(grad.dtype)
     return _deliver(res, out, grad.dtype), gbias
 
 
@@ -751,7 +829,9 @@ class Functions:
 
 
 _TEMPLATE = '''
-def {name}(x, {pos}*, out=None, n_threads=None):
+def {name}(x, {pos}*, out=None, n_threads=None, **_kw):
+    if _kw:
+        _unexpected(_act, "{name}", _kw)
     if type(x) is _ndarray and (out is None or type(out) is _ndarray):{pre_fwd}
         v = ({vals})
         try:
@@ -764,7 +844,9 @@ def {name}(x, {pos}*, out=None, n_threads=None):
                 return y
     return _forward(_act, "{name}", ({vals}), x, out, n_threads, False)
 
-def {name}_(x, {pos}*, n_threads=None):{pre_ip}
+def {name}_(x, {pos}*, n_threads=None, **_kw):
+    if _kw:
+        _unexpected(_act, "{name}_", _kw){pre_ip}
     v = ({vals})
     try:
         spec = _fc.get(v)
@@ -774,7 +856,9 @@ def {name}_(x, {pos}*, n_threads=None):{pre_ip}
         return x
     return _forward(_act, "{name}_", ({vals}), x, None, n_threads, True)
 
-def {name}_backward(grad, x=None, *, y=None, {kw}out=None, n_threads=None):
+def {name}_backward(grad, x=None, *, y=None, {kw}out=None, n_threads=None, **_kw):
+    if _kw:
+        _unexpected(_act, "{name}_backward", _kw)
     if type(grad) is _ndarray and (out is None or type(out) is _ndarray):
         v = ({vals})
         try:
@@ -787,7 +871,9 @@ def {name}_backward(grad, x=None, *, y=None, {kw}out=None, n_threads=None):
                 return r
     return _backward(_act, "{name}_backward", ({vals}), grad, x, y, out, n_threads, False)
 
-def {name}_backward_(grad, x=None, *, y=None, {kw}n_threads=None):
+def {name}_backward_(grad, x=None, *, y=None, {kw}n_threads=None, **_kw):
+    if _kw:
+        _unexpected(_act, "{name}_backward_", _kw)
     if type(grad) is _ndarray:
         v = ({vals})
         try:
@@ -822,20 +908,26 @@ _PRELU_PRE = {
 # run in C (fast_softmax); anything else, or anything it declines, takes the
 # general path.  Backward from x (which needs a forward first) always does.
 _TEMPLATE_SOFTMAX = '''
-def {name}(x, axis=-1, *, out=None, n_threads=None):
+def {name}(x, axis=-1, *, out=None, n_threads=None, **_kw):
+    if _kw:
+        _unexpected(_act, "{name}", _kw)
     if type(x) is _ndarray and type(axis) is int and (out is None or type(out) is _ndarray):
         y = _ksoft(0, x, None, out, axis, _LOG, n_threads, _GRAIN, _empty_like)
         if y is not None:
             return y
     return _forward(_act, "{name}", (axis, ), x, out, n_threads, False)
 
-def {name}_(x, axis=-1, *, n_threads=None):
+def {name}_(x, axis=-1, *, n_threads=None, **_kw):
+    if _kw:
+        _unexpected(_act, "{name}_", _kw)
     if (type(x) is _ndarray and type(axis) is int
             and _ksoft(0, x, None, x, axis, _LOG, n_threads, _GRAIN, _empty_like) is not None):
         return x
     return _forward(_act, "{name}_", (axis, ), x, None, n_threads, True)
 
-def {name}_backward(grad, x=None, *, y=None, axis=-1, out=None, n_threads=None):
+def {name}_backward(grad, x=None, *, y=None, axis=-1, out=None, n_threads=None, **_kw):
+    if _kw:
+        _unexpected(_act, "{name}_backward", _kw)
     if (x is None and type(grad) is _ndarray and type(y) is _ndarray and type(axis) is int
             and (out is None or type(out) is _ndarray)):
         r = _ksoft(2, grad, y, out, axis, _LOG, n_threads, _GRAIN, _empty_like)
@@ -843,12 +935,39 @@ def {name}_backward(grad, x=None, *, y=None, axis=-1, out=None, n_threads=None):
             return r
     return _backward(_act, "{name}_backward", (axis, ), grad, x, y, out, n_threads, False)
 
-def {name}_backward_(grad, x=None, *, y=None, axis=-1, n_threads=None):
+def {name}_backward_(grad, x=None, *, y=None, axis=-1, n_threads=None, **_kw):
+    if _kw:
+        _unexpected(_act, "{name}_backward_", _kw)
     if (x is None and type(grad) is _ndarray and type(y) is _ndarray and type(axis) is int
             and _ksoft(2, grad, y, grad, axis, _LOG, n_threads, _GRAIN, _empty_like) is not None):
         return grad
     return _backward(_act, "{name}_backward_", (axis, ), grad, x, y, None, n_threads, True)
 '''
+
+
+# Keyword names that users bring from other frameworks -> fastact's name
+_ALIASES = {"dim": "axis", "negative_slope": "alpha", "min_val": "min", "max_val": "max",
+            "max_value": "max", "weight": "alpha", "lambda_": "lambd", "lamb": "lambd",
+            "default_value": "value"}
+
+
+def _unexpected(act, fname, kw):
+    """TypeError for keyword arguments fname does not take, with the right name
+    where the intent is clear."""
+    name = next(iter(kw))
+    msg = f"{fname}() got an unexpected keyword argument {name!r}"
+    if name == "inplace":
+        if act.kind == "gated" or fname.endswith("_"):
+            raise TypeError(f"{msg}; {fname} has no in-place switch")
+        raise TypeError(f"{msg}; use {fname}_ to work in place")
+    known = [p.name for p in act.params] + ["out", "n_threads"]
+    if "backward" in fname:
+        known += ["grad", "x", "y"]
+    hint = _ALIASES.get(name)
+    if hint not in known:
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = close[0] if close else None
+    raise TypeError(msg + (f"; did you mean {hint!r}?" if hint else ""))
 
 
 def _param_list(act, required_ok):
@@ -865,7 +984,7 @@ def _y_note(act):
     if act.kind in ("prelu", "gated"):
         return "no (pass x)"
     if not act.params:
-        return "yes" if act.y_ok() else "no (pass x)"
+        return "yes" if act.y_ok() is None else "no (pass x)"
     return "depends on the parameters (see the README)"
 
 
@@ -883,7 +1002,9 @@ def _doc(act, form):
 
 
 _TEMPLATE_GATED = '''
-def {name}(x, {pos}*, out=None, n_threads=None):
+def {name}(x, {pos}*, out=None, n_threads=None, **_kw):
+    if _kw:
+        _unexpected(_act, "{name}", _kw)
     if out is None and type(x) is _ndarray:
         v = ({vals})
         try:
@@ -896,9 +1017,17 @@ def {name}(x, {pos}*, out=None, n_threads=None):
                 return y
     return _gated_forward(_act, "{name}", ({vals}), x, out, n_threads)
 
-def {name}_backward(grad, x, *, {kw}out=None, n_threads=None):
+def {name}_backward(grad, x, *, {kw}out=None, n_threads=None, **_kw):
+    if _kw:
+        _unexpected(_act, "{name}_backward", _kw)
     return _gated_backward(_act, "{name}_backward", ({vals}), grad, x, out, n_threads)
 '''
+
+
+def _public_signature(f):
+    """f's signature without the **_kw that only catches misspelled keywords."""
+    sig = inspect.signature(f)
+    return sig.replace(parameters=[p for p in sig.parameters.values() if p.kind is not p.VAR_KEYWORD])
 
 
 def _generate():
@@ -909,7 +1038,8 @@ def _generate():
         if act.kind == "gated":
             ns = {"_gated_forward": gated_forward, "_gated_backward": gated_backward, "_act": act,
                   "_fc": _FAST[act.name], "_kgated": _dispatch.state.kernels.fast_gated,
-                  "_ndarray": np.ndarray, "_empty": np.empty, "_GRAIN": GRAIN["transc"]}
+                  "_ndarray": np.ndarray, "_empty": np.empty, "_GRAIN": GRAIN["transc"],
+                  "_unexpected": _unexpected}
             _FAST_NS.append(ns)
             vals = "".join(p.name + ", " for p in act.params)
             src = _TEMPLATE_GATED.format(name=act.name, pos=_param_list(act, True),
@@ -921,6 +1051,7 @@ def _generate():
                 f.__module__ = "fastact"
                 f.__qualname__ = f.__name__
                 f.__doc__ = _doc(act, form)
+                f.__signature__ = _public_signature(f)
                 out[f.__name__] = f
                 fns.append(f)
             _FUNCTIONS[act.name] = Functions(act, [fns[0], None, fns[1], None])
@@ -930,7 +1061,7 @@ def _generate():
               "_fc": _FAST.get(act.name, {}),
               "_fcb": {} if act.kind == "prelu" else _FAST.get(act.name, {}),   # prelu's returns a pair
               "_kfast": K.fast_inplace, "_kcall": K.fast_call, "_ksoft": K.fast_softmax,
-              "_ndarray": np.ndarray, "_empty_like": np.empty_like,
+              "_ndarray": np.ndarray, "_empty_like": np.empty_like, "_unexpected": _unexpected,
               "_LOG": act.name == "log_softmax", "_GRAIN": GRAIN["transc"]}
         _FAST_NS.append(ns)
         vals = "".join(p.name + ", " for p in act.params)
@@ -948,6 +1079,7 @@ def _generate():
             f.__module__ = "fastact"
             f.__qualname__ = f.__name__
             f.__doc__ = _doc(act, form)
+            f.__signature__ = _public_signature(f)
             out[f.__name__] = f
             fns.append(f)
         out[act.name] = ns[act.name]
@@ -956,6 +1088,11 @@ def _generate():
 
 
 _FUNCTIONS = {}
+
+
+def _did_you_mean(word, names):
+    close = difflib.get_close_matches(word, list(names), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def get(name):

@@ -46,7 +46,7 @@ def bias_act_backward_(grad: Array, x: Optional[ArrayLike] = ..., *, y: Optional
                        **params: Any) -> Tuple[Array, Array]: ...
 '''
 
-_TYPES = {"real": "float", "pos": "float", "nonneg": "float", "nonzero": "float",
+_TYPES = {"real": "float", "bound": "float", "pos": "float", "nonneg": "float", "nonzero": "float",
           "max": "Optional[float]", "approx": "Literal['none', 'tanh']", "axis": "int",
           "alpha": "Union[float, ArrayLike]"}
 

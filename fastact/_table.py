@@ -15,7 +15,10 @@ INF = math.inf
 class Param(NamedTuple):
     name: str
     default: object
-    kind: str      # real | pos | nonneg | nonzero | max | approx | axis | alpha
+    # real: finite; bound: not NaN, +-inf allowed (a one-sided clip); pos: > 0;
+    # nonneg: >= 0; nonzero: finite and != 0; max: >= 0, inf or None for none;
+    # approx: 'none' | 'tanh'; axis: an int; alpha: prelu's slope (scalar or array)
+    kind: str
     doc: str
 
 
@@ -25,7 +28,9 @@ class Activation(NamedTuple):
     kind: str                   # elementwise | softmax | prelu | gated
     # (param values...) -> (kernel name, (p0, p1, p2, p3)); may raise ValueError
     kernel: Optional[Callable]
-    # (param values...) -> True when the backward may be given y instead of x
+    # (checked param values...) -> None when the backward may be given y
+    # instead of x (y then determines f'(x) for every x), else the reason,
+    # naming the parameter that prevents it
     y_ok: Callable
     cost: str                   # cheap (memory-bound) | transc (compute-bound)
     formula: str
@@ -37,11 +42,15 @@ def _p(name, default, kind, doc=""):
 
 
 def _always(*_):
-    return True
+    return None
 
 
 def _never(*_):
-    return False
+    return "its derivative is not a function of its output"
+
+
+def _y_if(cond, reason):
+    return None if cond else reason
 
 
 def _max(mx):
@@ -61,6 +70,13 @@ def _hardtanh_kernel(lo, hi):
     return "hardtanh", (lo, hi, 0.0, 0.0)
 
 
+def _hard_sigmoid_kernel(slope, offset):
+    if slope == 0:      # the constant clip(offset, 0, 1), also at +-inf (0*inf is NaN)
+        c = min(max(offset, 0.0), 1.0)
+        return "hardtanh", (c, c, 0.0, 0.0)
+    return "hard_sigmoid", (slope, offset, 0.0, 0.0)
+
+
 def _gelu_kernel(approximate):
     return ("gelu_erf" if approximate == "none" else "gelu_tanh"), (0.0, 0.0, 0.0, 0.0)
 
@@ -76,7 +92,8 @@ TABLE = (
                         _p("threshold", 0.0, "real", "values at or below it take the slope branch")),
                "elementwise",
                _relu_kernel,
-               lambda mx, s, t: s >= 0 and t >= 0 and _max(mx) > t,
+               lambda mx, s, t: _y_if(s >= 0 and t >= 0 and _max(mx) > t,
+                                      "y= needs negative_slope >= 0, threshold >= 0 and max > threshold"),
                "cheap", "x > threshold ? min(x, max) : negative_slope*(x - threshold)",
                "F.relu / Keras relu(max_value, negative_slope, threshold)"),
     Activation("relu6", (), "elementwise", lambda: ("relu0", (6.0, 0.0, 0.0, 0.0)), _always,
@@ -84,17 +101,19 @@ TABLE = (
     Activation("leaky_relu", (_p("alpha", 0.01, "real", "slope for x <= 0"),
                               _p("max", None, "max", "upper clip (None: none)")),
                "elementwise", lambda a, mx: ("relu", (_max(mx), a, 0.0, 0.0)),
-               lambda a, mx: a >= 0, "cheap", "x > 0 ? min(x, max) : alpha*x",
+               lambda a, mx: _y_if(a >= 0 and _max(mx) > 0, "y= needs alpha >= 0 and max > 0 (or None)"),
+               "cheap", "x > 0 ? min(x, max) : alpha*x",
                "F.leaky_relu(negative_slope=0.01); Keras default 0.2/0.3!"),
     Activation("thresholded_relu", (_p("theta", 1.0, "real", "threshold"),), "elementwise",
-               lambda th: ("relu", (INF, 0.0, th, 0.0)), lambda th: th >= 0,
+               lambda th: ("relu", (INF, 0.0, th, 0.0)), lambda th: _y_if(th >= 0, "y= needs theta >= 0"),
                "cheap", "x > theta ? x : 0", "Keras ThresholdedReLU"),
-    Activation("hardtanh", (_p("min", -1.0, "real", "lower bound"), _p("max", 1.0, "real", "upper bound")),
-               "elementwise", _hardtanh_kernel, lambda lo, hi: lo < hi, "cheap",
+    Activation("hardtanh", (_p("min", -1.0, "bound", "lower bound (-inf: none)"),
+                            _p("max", 1.0, "bound", "upper bound (inf: none)")),
+               "elementwise", _hardtanh_kernel, lambda lo, hi: _y_if(lo < hi, "y= needs min < max"), "cheap",
                "min(max(x, min), max)", "F.hardtanh(min_val, max_val)"),
     Activation("linear", (), "elementwise", _simple("linear"), _always, "cheap", "x", "nn.Identity"),
     Activation("hard_sigmoid", (_p("slope", 0.2, "real", "slope"), _p("offset", 0.5, "real", "offset")),
-               "elementwise", lambda a, b: ("hard_sigmoid", (a, b, 0.0, 0.0)), _always, "cheap",
+               "elementwise", _hard_sigmoid_kernel, _always, "cheap",
                "clip(slope*x + offset, 0, 1)",
                "Keras 2 / ONNX default; slope=1/6 gives F.hardsigmoid"),
     Activation("softsign", (), "elementwise", _simple("softsign"), _never, "cheap",
@@ -116,18 +135,23 @@ TABLE = (
                "1 / (1 + exp(-x))", "torch.sigmoid"),
     Activation("tanh", (), "elementwise", _simple("tanh"), _always, "transc", "tanh(x)", "torch.tanh"),
     Activation("softplus", (_p("beta", 1.0, "pos", "sharpness"),
-                            _p("threshold", 20.0, "real", "linear where beta*x > threshold")),
-               "elementwise", lambda b, t: ("softplus", (b, t, 0.0, 0.0)), _always, "transc",
+                            _p("threshold", 20.0, "bound", "linear where beta*x > threshold (inf: never)")),
+               "elementwise", lambda b, t: ("softplus", (b, t, 0.0, 0.0)),
+               # a finite threshold makes softplus non-injective: just above the
+               # switch, y = x (slope 1) is also the value of a smaller x whose
+               # slope is sigmoid(beta*x) < 1
+               lambda b, t: _y_if(t == INF, "y= needs threshold=inf (with a finite threshold, "
+                                            "y near the switch does not determine x)"), "transc",
                "beta*x > threshold ? x : log1p(exp(beta*x))/beta", "F.softplus(beta, threshold)"),
     Activation("log_sigmoid", (), "elementwise", _simple("log_sigmoid"), _always, "transc",
                "-softplus(-x)", "F.logsigmoid"),
     Activation("elu", (_p("alpha", 1.0, "real", "scale of the negative part"),), "elementwise",
-               lambda a: ("elu", (a, 0.0, 0.0, 0.0)), lambda a: a >= 0, "transc",
+               lambda a: ("elu", (a, 0.0, 0.0, 0.0)), lambda a: _y_if(a >= 0, "y= needs alpha >= 0"), "transc",
                "x > 0 ? x : alpha*expm1(x)", "F.elu"),
     Activation("selu", (), "elementwise", _simple("selu"), _always, "transc",
                "scale * elu(x, 1.67326...), scale = 1.05070...", "F.selu"),
-    Activation("celu", (_p("alpha", 1.0, "pos", "scale (> 0)"),), "elementwise",
-               lambda a: ("celu", (a, 1.0 / a, 0.0, 0.0)), _always, "transc",
+    Activation("celu", (_p("alpha", 1.0, "nonzero", "scale (!= 0; < 0 as PyTorch)"),), "elementwise",
+               lambda a: ("celu" if a > 0 else "celu_neg", (a, 1.0 / a, 0.0, 0.0)), _always, "transc",
                "x > 0 ? x : alpha*expm1(x/alpha)", "F.celu"),
     Activation("gelu", (_p("approximate", "none", "approx", "'none' (erf) or 'tanh'"),), "elementwise",
                _gelu_kernel, _never, "transc",

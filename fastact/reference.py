@@ -251,7 +251,9 @@ def softplus(x, beta=1.0, threshold=20.0):
 
 def softplus_d(x, beta=1.0, threshold=20.0):
     x = _f(x)
-    return _nan_keep(x, np.where(beta * x > threshold, 1.0, sigmoid_f(beta * x)))
+    # beta*x in extended precision: its float64 rounding is a relative error of
+    # ~|beta*x| ulp in sigmoid(beta*x) far out in the tail (threshold=inf)
+    return _nan_keep(x, np.where(beta * x > threshold, 1.0, _sigmoid_ld(LD(beta) * _ld(x)).astype(np.float64)))
 
 
 def log_sigmoid(x):

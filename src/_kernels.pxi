@@ -10,6 +10,7 @@ from cpython.float cimport PyFloat_Check
 from cpython.long cimport PyLong_Check, PyLong_CheckExact, PyLong_AsLongAndOverflow
 from libc.limits cimport INT_MAX
 from libc.math cimport isfinite
+from libc.string cimport memcmp
 from cpython.unicode cimport PyUnicode_CheckExact
 from cython.parallel cimport prange
 
@@ -949,16 +950,20 @@ cdef int _threads_now() except -1:
 
 
 cdef class Spec:
-    """A resolved element-wise call: kernel id, parameters, grain."""
+    """A resolved element-wise call: kernel id, parameters, grain, and the
+    parameter values it was validated for (vals: a fast path takes the spec
+    only for values of the same types and bits, _same_values)."""
     cdef public int k
     cdef public bint y_ok
     cdef public Py_ssize_t grain
+    cdef public tuple vals
     cdef double p[4]
 
-    def __init__(self, int k, p, bint y_ok, Py_ssize_t grain):
+    def __init__(self, int k, p, bint y_ok, Py_ssize_t grain, tuple vals=()):
         self.k = k
         self.y_ok = y_ok
         self.grain = grain
+        self.vals = vals
         for i in range(4):
             self.p[i] = p[i]
 
@@ -980,6 +985,37 @@ cdef inline bint _fast_ok(Py_buffer *v) noexcept:
     if (<size_t>v.buf) % v.itemsize:
         return False
     return PyBuffer_IsContiguous(v, b'A')
+
+
+cdef inline bint _same_values(tuple vals, tuple ref) noexcept:
+    """vals are the values ref was validated for: the same types and, for
+    floats, the same bits.  The fast paths find specs by equality, and
+    equality joins values the checks or the kernels tell apart: -0.0 == 0.0
+    (relu(max=-0.0) keeps -0.0), 1.0 == 1 (an axis must be an int),
+    True == 1 (rejected)."""
+    cdef Py_ssize_t i, n = len(vals)
+    cdef object a, b
+    cdef double da, db
+    if n != len(ref):
+        return False
+    for i in range(n):
+        a = vals[i]
+        b = ref[i]
+        if a is b:
+            continue
+        if type(a) is not type(b):
+            return False
+        if type(a) is float:
+            da = a
+            db = b
+            if memcmp(&da, &db, sizeof(double)) != 0:
+                return False
+        elif type(a) is int or type(a) is str:
+            if a != b:
+                return False
+        else:
+            return False
+    return True
 
 
 cdef inline bint _plain_values(tuple vals) noexcept:
@@ -1032,7 +1068,7 @@ cdef inline bint _axis_of(object axis, long *ax) noexcept:
 
 def fast_inplace(Spec spec, tuple vals, x, n_threads):
     """x = f(x) in place when x qualifies for the fast path, else None.
-    vals: the parameter values spec was found under (_plain_values).
+    vals: the parameter values spec was found under (_same_values).
     n_threads: as given by the caller (_fast_threads).
     fast_call(spec, vals, 0, x, None, x, ...) computes the same, but its second
     buffer and layout checks cost ~50 ns: relu_ on 16 elements went from
@@ -1040,7 +1076,7 @@ def fast_inplace(Spec spec, tuple vals, x, n_threads):
     cdef Py_buffer v
     cdef int nt, rc = 0
     cdef int t = _fast_threads(n_threads)
-    if t < 0 or not _plain_values(vals):
+    if t < 0 or not _same_values(vals, spec.vals):
         return None
     try:
         PyObject_GetBuffer(x, &v, PyBUF_RECORDS)
@@ -1121,7 +1157,7 @@ cdef inline void _fast_release(Py_buffer *va, Py_buffer *vb, Py_buffer *vo) noex
         PyBuffer_Release(vo)
 
 
-def fast_softmax(int mode, a, b, out, int axis, bint log_form, n_threads, Py_ssize_t grain,
+def fast_softmax(int mode, a, b, out, axis_obj, bint log_form, n_threads, Py_ssize_t grain,
                  empty_like):
     """softmax / log_softmax (mode 0) or their backward from y = b (mode 2)
     on C-contiguous native arrays of one shape, or None for the general path
@@ -1131,7 +1167,8 @@ def fast_softmax(int mode, a, b, out, int axis, bint log_form, n_threads, Py_ssi
     cdef bint have_b = mode != 0
     cdef Py_ssize_t nouter = 1, L, inner = 1
     cdef int t = _fast_threads(n_threads)
-    if t < 0:
+    cdef long axis
+    if t < 0 or not _axis_of(axis_obj, &axis):
         return None
     out = _fast_operands(a, b if have_b else None, out, empty_like, &va, &vb, &vo)
     if out is None:
@@ -1162,12 +1199,12 @@ def fast_call(Spec spec, tuple vals, int mode, a, b, out, n_threads, empty_like)
     mode 0: out = f(a); 1: out = a * f'(x = b); 2: out = a * f'(from y = b).
     out None: a new array from empty_like(a) (a's memory order).  Taken only
     when the operands and the values spec was found under (vals) qualify
-    (_fast_operands, _plain_values)."""
+    (_fast_operands, _same_values)."""
     cdef Py_buffer va, vb, vo
     cdef int nt, rc = 0
     cdef bint have_b = mode != 0
     cdef int t = _fast_threads(n_threads)
-    if t < 0 or not _plain_values(vals) or (mode == 2 and not spec.y_ok):
+    if t < 0 or not _same_values(vals, spec.vals) or (mode == 2 and not spec.y_ok):
         return None
     out = _fast_operands(a, b if have_b else None, out, empty_like, &va, &vb, &vo)
     if out is None:

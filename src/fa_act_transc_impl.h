@@ -461,6 +461,40 @@ FA_INLINE T FA_F(fa_celu_bwdy)(T g, T y, T alpha, T inv_alpha, T p2, T p3)
     return y > 0 ? g : g * (y * inv_alpha + (T)1);
 }
 
+/* ============== celu_neg (p0=alpha < 0, p1=1/alpha): PyTorch accepts alpha < 0 ==============
+ * For x <= 0, z = x/alpha >= 0 and celu = alpha*expm1(z), whose derivative is
+ * exp(z): both from e = exp(-zh) = a*s2 (exact power-of-2 scale s2, so the
+ * quotients overflow to inf instead of dividing by a flushed subnormal) and
+ * m = expm1(-zh): expm1(zh + zl) = (zl - m)/e, exp(zh + zl) = (1 + zl)/e to
+ * first order in the residual zl of the division.  Dividing by s2 before a
+ * keeps tiny results normal; alpha (g) enters before the division by a so
+ * an intermediate overflows only where the result does.  celu(+-0) = +-0. */
+FA_INLINE T FA_F(fa_celu_neg_fwd)(T x, T alpha, T inv_alpha, T p2, T p3)
+{
+    (void)p2; (void)p3;
+    T zl, s2;
+    T zh = FA_F(fa__div_hl)(x > 0 ? (T)0 : x, alpha, inv_alpha, &zl);
+    T m = FA_F(fa_expm1_neg)(-zh);
+    T a = FA_F(fa_exp_neg_parts)(-zh, &s2);
+    T r = ((alpha * (zl - m)) / s2) / a;  /* alpha first: overflow only if the result does */
+    return x > 0 ? x : (x == 0 ? x : r);
+}
+FA_INLINE T FA_F(fa_celu_neg_bwd)(T g, T x, T alpha, T inv_alpha, T p2, T p3)
+{
+    (void)p2; (void)p3;
+    T zl, s2;
+    T zh = FA_F(fa__div_hl)(x > 0 ? (T)0 : x, alpha, inv_alpha, &zl);
+    T a = FA_F(fa_exp_neg_parts)(-zh, &s2);
+    T ge = ((g * ((T)1 + zl)) / s2) / a;   /* g first: overflow only if the result does */
+    return x > 0 ? g : ge;
+}
+/* exp(x/alpha) = y/alpha + 1 for x <= 0, and y <= 0 exactly there */
+FA_INLINE T FA_F(fa_celu_neg_bwdy)(T g, T y, T alpha, T inv_alpha, T p2, T p3)
+{
+    (void)alpha; (void)p2; (void)p3;
+    return y > 0 ? g : g * (y * inv_alpha + (T)1);
+}
+
 /* ======================= silu / swish (p0=beta > 0) ======================= */
 FA_INLINE T FA_F(fa_silu_fwd)(T x, T p0, T p1, T p2, T p3)
 {

@@ -21,10 +21,10 @@
     FA_TRANSC_BWDY_KERNELS(X)
 
 #define FA_TRANSC_KERNELS(X) \
-    X(sigmoid) X(tanh) X(softplus) X(log_sigmoid) X(elu) X(selu) X(celu) \
+    X(sigmoid) X(tanh) X(softplus) X(log_sigmoid) X(elu) X(selu) X(celu) X(celu_neg) \
     X(gelu_erf) X(gelu_tanh) X(silu) X(swish) X(mish) X(tanhshrink)
 #define FA_TRANSC_BWDY_KERNELS(X) \
-    X(sigmoid) X(tanh) X(softplus) X(log_sigmoid) X(elu) X(selu) X(celu)
+    X(sigmoid) X(tanh) X(softplus) X(log_sigmoid) X(elu) X(selu) X(celu) X(celu_neg)
 
 #define FA_ENUM_ENTRY(name) FA_K_##name,
 enum fa_kernel_id { FA_KERNELS(FA_ENUM_ENTRY) FA_K_COUNT };

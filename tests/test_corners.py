@@ -1,0 +1,467 @@
+"""Corner cases where a result or a refusal could go wrong: the y= backward
+rules, results that could depend on earlier calls, self-overlapping views,
+empty arrays, foreign error messages and the parameters peers accept."""
+import math
+import os
+import pickle
+import struct
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import fastact
+from fastact import reference as ref
+from fastact._table import BY_NAME, TABLE
+from fa_testutil import BWD_LIMIT, CASES, ELEMENTWISE, assert_ulp, in_dtype, params_id
+
+INF = math.inf
+
+# ------------------------------------------------------------------ y= rules
+
+# Beyond CASES: the parameter values where a y= rule could go wrong (clip at
+# or below the kink, a threshold that makes f non-injective, zero and
+# negative slopes, infinite bounds).
+Y_EDGE = {
+    "relu": [{"max": 0.0}, {"max": 0.5, "threshold": 0.5}, {"threshold": 0.5, "max": 6.0},
+             {"negative_slope": 0.1}, {"negative_slope": -0.1}, {"threshold": -0.5},
+             {"max": INF, "negative_slope": 0.2}],
+    "leaky_relu": [{"alpha": 0.01, "max": 0.0}, {"alpha": 0.0, "max": 0.0}, {"alpha": 0.0},
+                   {"alpha": 0.3, "max": 0.25}],
+    "thresholded_relu": [{"theta": 0.0}, {"theta": 2.0}],
+    "hardtanh": [{"min": 0.0, "max": 0.0}, {"min": -INF, "max": 1.0}, {"min": -1.0, "max": INF},
+                 {"min": 0.5, "max": 0.5}],
+    "hard_sigmoid": [{"slope": 0.0}, {"slope": -0.2, "offset": 0.3}],
+    "softplus": [{"beta": 3.0, "threshold": 0.2}, {"threshold": INF}, {"beta": 2.0, "threshold": INF},
+                 {"beta": 0.5, "threshold": -1.0}],
+    "elu": [{"alpha": 0.0}, {"alpha": 2.0}],
+    "celu": [{"alpha": 0.5}, {"alpha": -1.0}, {"alpha": -2.5}],
+}
+Y_CASES = [(n, p) for n in ELEMENTWISE for p in CASES[n] + Y_EDGE.get(n, [])]
+
+
+def kink_grid(dtype, params):
+    """A dense grid over [-30, 30] plus every kink the parameters make (and
+    its neighbours), +-inf."""
+    pts = {0.0, 1.0, -1.0, 3.0, -3.0, 6.0, -6.0, 20.0, -20.0}
+    for v in params.values():
+        if isinstance(v, float) and math.isfinite(v):
+            pts.update({v, -v, v / 3, -v / 3, v / 2, -v / 2})   # beta*x thresholds too
+    k = np.array(sorted(pts), dtype=dtype)
+    near = [k]
+    up, dn = k, k
+    for _ in range(3):
+        up, dn = np.nextafter(up, dtype(INF)), np.nextafter(dn, dtype(-INF))
+        near += [up, dn]
+    grid = np.linspace(-30, 30, 12001, dtype=dtype)
+    return np.concatenate(near + [grid, np.array([INF, -INF, -0.0], dtype)])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name,params", Y_CASES, ids=[f"{n}-{params_id(p)}" for n, p in Y_CASES])
+def test_y_form_equals_x_form_or_is_refused(name, params, dtype):
+    """Where y= is accepted it gives the x= result (within the backward ULP
+    bound, or eps*|grad| times the largest |f'| absolute: y carries the
+    forward's rounding); elsewhere it raises ValueError saying why."""
+    fns = fastact.get(name)
+    x = kink_grid(dtype, params)
+    g = np.random.default_rng(3).uniform(0.5, 2.0, x.size).astype(dtype)
+    y = fns.forward(x, **params)
+    bx = fns.backward(g, x, **params)
+    act = BY_NAME[name]
+    vals = [params.get(p.name, p.default) for p in act.params]
+    reason = act.y_ok(*[float(v) if isinstance(v, (int, float)) and v is not None else v for v in vals])
+    if reason is not None:
+        with pytest.raises(ValueError, match=f"{name}_backward: y= cannot stand for x") as e:
+            fns.backward(g, y=y, **params)
+        if params and "y= needs" in reason:    # names the parameter that prevents it
+            assert any(p.name in str(e.value) for p in act.params), str(e.value)
+        return
+    by = fns.backward(g, y=y, **params)
+    b64, y64 = bx.astype(np.float64), by.astype(np.float64)
+    assert np.array_equal(np.isnan(b64), np.isnan(y64))
+    fin = np.isfinite(b64) & np.isfinite(y64)
+    assert np.array_equal(b64[~fin & ~np.isnan(b64)], y64[~fin & ~np.isnan(b64)])
+    slope = np.abs(b64[fin] / g[fin].astype(np.float64))
+    floor = 4 * np.finfo(dtype).eps * max(1.0, float(slope.max())) * np.abs(g[fin].astype(np.float64))
+    far = np.abs(b64[fin] - y64[fin]) > floor
+    bad = np.flatnonzero(far)
+    if bad.size:
+        assert_ulp(y64[fin][far], b64[fin][far], dtype, BWD_LIMIT,
+                   f"{name} {params} y= vs x= at x={x[fin][bad[:4]]}: {y64[fin][bad[:4]]} vs {b64[fin][bad[:4]]}")
+
+
+def test_issue_examples_of_wrong_y_results():
+    x = np.array([2.0, 0.5, -1.0])
+    g = np.ones(3)
+    with pytest.raises(ValueError, match="alpha >= 0 and max > 0"):
+        fastact.leaky_relu_backward(g, y=fastact.leaky_relu(x, alpha=0.01, max=0.0), alpha=0.01, max=0.0)
+    np.testing.assert_array_equal(fastact.leaky_relu_backward(g, x, alpha=0.01, max=0.0), [0, 0, 0.01])
+    with pytest.raises(ValueError, match="bias_act_backward: y= cannot stand for x for leaky_relu"):
+        fastact.bias_act_backward(g.reshape(1, 3), y=np.zeros((1, 3)), bias=np.zeros(3), act="leaky_relu",
+                                  alpha=0.01, max=0.0)
+    with pytest.raises(ValueError, match="threshold=inf"):
+        fastact.softplus_backward(g, y=fastact.softplus(x, beta=3, threshold=0.2), beta=3, threshold=0.2)
+    xs = np.array([-0.4])
+    y = fastact.softplus(xs, beta=3.0, threshold=INF)
+    np.testing.assert_allclose(fastact.softplus_backward(np.ones(1), y=y, beta=3.0, threshold=INF),
+                               1 / (1 + np.exp(1.2)), rtol=1e-14)
+
+
+# ------------------------------------------- results never depend on history
+
+_TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
+
+# A process that has imported fastact and never called it; every request is
+# run in a fork of it, so each call there is the first of its process.
+_COLD_SERVER = r"""
+import os, pickle, struct, sys
+sys.path.insert(0, sys.argv[1])
+import fastact
+from test_corners import run_case
+rd, wr = sys.stdin.buffer, sys.stdout.buffer
+while True:
+    head = rd.read(8)
+    if len(head) < 8:
+        break
+    req = rd.read(struct.unpack("<Q", head)[0])
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        data = pickle.dumps(run_case(pickle.loads(req)))
+        with os.fdopen(w, "wb") as f:
+            f.write(data)
+        os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        data = f.read()
+    os.waitpid(pid, 0)
+    wr.write(struct.pack("<Q", len(data)) + data)
+    wr.flush()
+"""
+
+
+class ColdServer:
+    def __init__(self, variant):
+        env = dict(os.environ, FASTACT_CPU=variant)
+        self.p = subprocess.Popen([sys.executable, "-c", _COLD_SERVER, _TESTS_DIR], env=env,
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    def run(self, case):
+        data = pickle.dumps(case)
+        self.p.stdin.write(struct.pack("<Q", len(data)) + data)
+        self.p.stdin.flush()
+        n = struct.unpack("<Q", self.p.stdout.read(8))[0]
+        return pickle.loads(self.p.stdout.read(n))
+
+    def close(self):
+        self.p.stdin.close()
+        self.p.wait(timeout=60)
+
+
+def _case_input(name, dtype):
+    base = np.array([-7.0, -3.0, -1.0, -0.5, -0.0, 0.0, 0.25, 0.5, 1.0, 3.0, 6.0, 7.0, INF, -INF])
+    x = np.concatenate([base, np.linspace(-8, 8, 50)]).astype(dtype)
+    if BY_NAME[name].kind in ("softmax", "gated", "prelu"):
+        x = x[:64].reshape(4, 16)
+    return x
+
+
+def run_case(case):
+    """Call fastact as the case says; the bytes of every result, or the
+    exception's type and message."""
+    name, form, kwargs, dtype = case
+    x = _case_input(name, dtype)
+    g = np.linspace(0.5, 2.0, x.size).astype(dtype).reshape(x.shape)
+    try:
+        if form in ("", "_"):
+            r = getattr(fastact, name + form)(x, **kwargs)
+        elif form == "_backward":
+            r = getattr(fastact, name + form)(g, x, **kwargs)
+        else:               # "y": the backward from the forward output
+            y = getattr(fastact, name)(x, **kwargs)
+            r = getattr(fastact, name + "_backward")(g, y=y, **kwargs)
+        rs = r if isinstance(r, tuple) else (r,)
+        return ("ok", [(a.dtype.str, a.shape, a.tobytes()) for a in rs])
+    except Exception as e:      # noqa: BLE001 -- compared as data
+        return ("err", type(e).__name__, str(e))
+
+
+def _twins():
+    """(name, parameter, value a, value b): a and b are equal (==) but differ
+    in type or bits, or are both ints of which one is out of range."""
+    out = []
+    for act in TABLE:
+        for p in act.params:
+            if p.kind in ("real", "bound", "pos", "nonneg", "nonzero", "max"):
+                pairs = [(0.0, -0.0), (-0.0, 0.0), (1.0, 1), (1, 1.0), (1.0, True), (0.5, np.float64(0.5)),
+                         (np.float64(-0.0), np.float64(0.0))]
+            elif p.kind == "axis":
+                pairs = [(1, 1.0), (1, True), (-1, np.int64(-1)), (1, 7), (1, -9), (0, -0.0)]
+            elif p.kind == "alpha":
+                pairs = [(0.0, -0.0), (-0.0, 0.0), (0.25, np.float32(0.25)), (1, 1.0), (1.0, True)]
+            else:
+                pairs = [("none", "tanh"), ("tanh", np.str_("tanh"))]
+            out += [(act.name, p.name, a, b) for a, b in pairs]
+    return out
+
+
+_TWINS = _twins()
+
+
+@pytest.fixture(scope="module")
+def cold(variant):
+    server = ColdServer(variant)
+    yield server
+    server.close()
+
+
+def _forms(act):
+    if act.kind == "gated":
+        return ["", "_backward"]
+    forms = ["", "_", "_backward"]
+    return forms + ["y"] if act.kind != "prelu" else forms
+
+
+def _base_kwargs(act, pname):
+    kw = {}
+    if act.kind == "prelu" and pname != "alpha":
+        kw["alpha"] = 0.25
+    return kw
+
+
+@pytest.mark.parametrize("name,param,a,b", _TWINS,
+                         ids=[f"{n}-{p}-{a!r}-then-{b!r}" for n, p, a, b in _TWINS])
+def test_results_do_not_depend_on_earlier_calls(cold, name, param, a, b):
+    """The call with b after one with a gives what b gives in a fresh process,
+    bit for bit (or the same error), in every form and both dtypes."""
+    act = BY_NAME[name]
+    for dtype in (np.float32, np.float64):
+        for form in _forms(act):
+            kw_a = dict(_base_kwargs(act, param), **{param: a})
+            kw_b = dict(_base_kwargs(act, param), **{param: b})
+            run_case((name, form, kw_a, dtype))           # warm every cache with a
+            warm = run_case((name, form, kw_b, dtype))
+            assert warm == cold.run((name, form, kw_b, dtype)), (name, form, param, a, b, dtype)
+
+
+def test_issue_examples_of_history():
+    x = np.array([1.0, -2.0])
+    fastact.relu(x, max=0.0)
+    assert math.copysign(1, fastact.relu(x, max=-0.0)[0]) == -1.0
+    fastact.relu(x, max=-0.0)
+    assert math.copysign(1, fastact.relu(x, max=0.0)[0]) == 1.0
+    x2 = np.ones((2, 3))
+    fastact.prelu(x2, 0.25)
+    with pytest.raises(TypeError, match="prelu: axis must be an int"):
+        fastact.prelu(x2, 0.25, axis=1.0)
+    for ax in (7, -9):
+        with pytest.raises(ValueError, match=f"prelu: axis {ax} is out of range"):
+            fastact.prelu(x2, 0.25, axis=ax)
+    for nd in (0, 1):       # the default axis fits arrays without a channel axis
+        fastact.prelu(np.ones((3,) * nd), 0.25)
+
+
+# -------------------------------------------------------- self-overlapping
+
+def _callers(x):
+    """(label, call) for every form that writes into x (in place or out=x-like)."""
+    out = []
+    for name in ELEMENTWISE + ["softmax", "log_softmax"]:
+        fns = fastact.get(name)
+        out.append((f"{name}_", lambda f=fns: f.forward_(x)))
+        out.append((f"{name} out=", lambda f=fns: f.forward(np.ones(x.shape, x.dtype), out=x)))
+        out.append((f"{name}_backward_", lambda f=fns: f.backward_(x, np.ones(x.shape, x.dtype))))
+        out.append((f"{name}_backward out=",
+                    lambda f=fns: f.backward(np.ones(x.shape, x.dtype), np.ones(x.shape, x.dtype), out=x)))
+    out.append(("prelu_", lambda: fastact.prelu_(x, np.array([0.1, 0.2, 0.3], x.dtype), axis=1)))
+    out.append(("bias_act_", lambda: fastact.bias_act_(x, np.ones(3, x.dtype), "gelu")))
+    out.append(("glu out=", lambda: fastact.glu(np.ones((3, 6), x.dtype), out=x)))
+    return out
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_self_overlapping_views_are_refused(dtype):
+    isz = np.dtype(dtype).itemsize
+    buf = np.linspace(-2, 2, 16).astype(dtype)
+    v = np.lib.stride_tricks.as_strided(buf, (3, 3), (isz, isz))   # v[i, j] = buf[i + j]
+    before = buf.tobytes()
+    for label, call in _callers(v):
+        with pytest.raises(ValueError, match="overlap in memory"):
+            call()
+        assert buf.tobytes() == before, label
+
+
+def test_overlap_check_clears_interleaved_layouts():
+    """Strides that interleave without aliasing pass the exact check."""
+    buf = np.linspace(-2, 2, 8).astype(np.float32)
+    v = np.lib.stride_tricks.as_strided(buf, (3, 2), (8, 12))     # offsets 0, 12, 8, 20, 16, 28
+    expect = np.maximum(v, 0)
+    fastact.relu_(v)
+    np.testing.assert_array_equal(v, expect)
+
+
+# ------------------------------------------------------------------- empty
+
+EMPTY_SHAPES = [(0,), (0, 5), (5, 0), (2, 0, 3), (0, 0)]
+
+
+@pytest.mark.parametrize("shape", EMPTY_SHAPES)
+def test_every_function_on_empty_arrays(shape):
+    x = np.zeros(shape, np.float32)
+    for name in ELEMENTWISE:
+        fns = fastact.get(name)
+        assert fns.forward(x).shape == shape
+        assert fns.forward_(x.copy()).shape == shape
+        assert fns.backward(x, x).shape == shape
+        assert fns.backward_(x.copy(), x).shape == shape
+    for name in ("softmax", "log_softmax"):
+        fns = fastact.get(name)
+        for ax in range(-len(shape), len(shape)):
+            assert fns.forward(x, axis=ax).shape == shape
+            assert fns.forward_(x.copy(), axis=ax).shape == shape
+            assert fns.backward(x, x, axis=ax).shape == shape
+            assert fns.backward_(x.copy(), y=x, axis=ax).shape == shape
+    for name in ("glu", "swiglu", "geglu"):
+        fns = fastact.get(name)
+        for ax in range(len(shape)):
+            if shape[ax] % 2:
+                continue
+            half = shape[:ax] + (shape[ax] // 2,) + shape[ax + 1:]
+            assert fns.forward(x, axis=ax).shape == half
+            assert fns.backward(np.zeros(half, np.float32), x, axis=ax).shape == shape
+    for ax in range(len(shape)):
+        alpha = np.zeros(shape[ax], np.float32)
+        if alpha.size == 1:
+            continue
+        assert fastact.prelu(x, alpha, axis=ax).shape == shape
+        assert fastact.prelu_(x.copy(), alpha, axis=ax).shape == shape
+        gx, ga = fastact.prelu_backward(x, x, alpha=alpha, axis=ax)
+        assert gx.shape == shape and ga.shape == alpha.shape and not ga.any()
+        gx, ga = fastact.prelu_backward_(x.copy(), x, alpha=alpha, axis=ax)
+        assert gx.shape == shape and ga.shape == alpha.shape
+    gx, ga = fastact.prelu_backward(x, x, alpha=0.5)
+    assert gx.shape == shape and ga.shape == ()
+    b = np.zeros(shape[-1], np.float32)
+    assert fastact.bias_act(x, b, "gelu").shape == shape
+    assert fastact.bias_act_(x.copy(), b, "relu").shape == shape
+    gx, gb = fastact.bias_act_backward(x, x, bias=b, act="sigmoid")
+    assert gx.shape == shape and gb.shape == b.shape
+    gx, gb = fastact.bias_act_backward_(x.copy(), y=x, bias=b, act="sigmoid")
+    assert gx.shape == shape and gb.shape == b.shape
+
+
+# ------------------------------------------------------------------ errors
+
+@pytest.mark.parametrize("axis", [2**31, 2**40, -2**63, 10**30])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_huge_axis_is_a_value_error(name, axis):
+    fns = fastact.get(name)
+    x = np.ones((2, 3), np.float32)
+    for call in (lambda: fns.forward(x, axis=axis), lambda: fns.forward_(x, axis=axis),
+                 lambda: fns.backward(x, x, axis=axis), lambda: fns.backward(x, y=x, axis=axis),
+                 lambda: fns.backward_(x.copy(), y=x, axis=axis)):
+        with pytest.raises(ValueError, match=f"{name}(_backward)?_?: axis .* out of range"):
+            call()
+
+
+_REAL_PARAMS = [(a.name, p.name) for a in TABLE for p in a.params
+                if p.kind in ("real", "bound", "pos", "nonneg", "nonzero", "max")]
+
+
+@pytest.mark.parametrize("name,param", _REAL_PARAMS)
+def test_parameters_beyond_the_float_range(name, param):
+    fns = fastact.get(name)
+    x = np.ones(4, np.float32)
+    for call in (lambda: fns.forward(x, **{param: 10**400}), lambda: fns.forward_(x, **{param: -10**400})):
+        with pytest.raises(ValueError, match=f"{name}_?: {param} is out of the float range"):
+            call()
+
+
+def test_bias_act_unknown_activation_names_bias_act():
+    x = np.ones((2, 3))
+    with pytest.raises(ValueError, match=r"^bias_act: unknown activation 'nope' for act"):
+        fastact.bias_act(x, np.ones(3), act="nope")
+    with pytest.raises(ValueError, match=r"bias_act_: unknown activation 'sigmod'.*did you mean 'sigmoid'"):
+        fastact.bias_act_(x, np.ones(3), act="sigmod")
+    with pytest.raises(TypeError, match=r"bias_act: act must be"):
+        fastact.bias_act(x, np.ones(3), act=3)
+    with pytest.raises(TypeError, match=r"did you mean 'alpha'"):
+        fastact.bias_act(x, np.ones(3), act="leaky_relu", negative_slope=0.1)
+
+
+@pytest.mark.parametrize("call,hint", [
+    (lambda x: fastact.leaky_relu_(x, negative_slope=0.1), "'alpha'"),
+    (lambda x: fastact.softmax_(x, dim=-1), "'axis'"),
+    (lambda x: fastact.hardtanh_(x, min_val=-2.0), "'min'"),
+    (lambda x: fastact.hardtanh(x, max_val=2.0), "'max'"),
+    (lambda x: fastact.relu_(x, max_value=6), "'max'"),
+    (lambda x: fastact.relu(x, inplace=True), "use relu_"),
+    (lambda x: fastact.prelu(x, weight=0.2), "'alpha'"),
+    (lambda x: fastact.softshrink(x, lambda_=0.2), "'lambd'"),
+    (lambda x: fastact.elu_backward(x, x, alhpa=1.0), "'alpha'"),
+    (lambda x: fastact.glu(x, dim=0), "'axis'"),
+])
+def test_wrong_keywords_get_a_hint(call, hint):
+    x = np.ones((2, 4), np.float32)
+    before = x.tobytes()
+    with pytest.raises(TypeError, match=f"unexpected keyword argument .*did you mean {hint}|{hint}"):
+        call(x)
+    assert x.tobytes() == before
+
+
+def test_signatures_hide_the_keyword_catcher():
+    import inspect
+    sig = inspect.signature(fastact.relu_)
+    assert list(sig.parameters) == ["x", "max", "negative_slope", "threshold", "n_threads"]
+
+
+# -------------------------------------------- parameters that peers accept
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_infinite_bounds_are_one_sided_clips(dtype):
+    x = np.array([-INF, -5.0, -1.5, -0.0, 0.0, 0.5, 2.0, 7.0, INF], dtype)
+    np.testing.assert_array_equal(fastact.hardtanh(x, min=-INF, max=1.0), np.minimum(x, 1.0))
+    np.testing.assert_array_equal(fastact.hardtanh(x, min=-1.0, max=INF), np.maximum(x, -1.0))
+    np.testing.assert_array_equal(fastact.hardtanh(x, min=-INF, max=INF), x)
+    assert fastact.relu(x, max=INF).tobytes() == fastact.relu(x).tobytes()
+    g = np.ones_like(x)
+    # strictly inside the bounds, as PyTorch: 0 at x = -inf = min
+    np.testing.assert_array_equal(fastact.hardtanh_backward(g, x, min=-INF, max=1.0), (x > -INF) & (x < 1.0))
+    with pytest.raises(ValueError, match=r"hardtanh: min \(2.0\) must be <= max \(1.0\)"):
+        fastact.hardtanh(x, min=2.0, max=1.0)
+    with pytest.raises(ValueError, match="hardtanh: min must not be NaN"):
+        fastact.hardtanh(x, min=math.nan)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("beta", [1.0, 3.0, 0.5])
+def test_softplus_without_threshold(dtype, beta):
+    x = np.concatenate([np.linspace(-120, 120, 4001), [-INF, INF, 1e30, -1e30]]).astype(dtype)
+    got = fastact.softplus(x, beta=beta, threshold=INF)
+    exp = ref.forward("softplus", x, **in_dtype({"beta": beta, "threshold": INF}, dtype))
+    assert_ulp(got, exp, dtype, 4, f"softplus(beta={beta}, threshold=inf)")
+    g = np.ones_like(x)
+    exp_d = ref.backward("softplus", g, x, **in_dtype({"beta": beta, "threshold": INF}, dtype))
+    assert_ulp(fastact.softplus_backward(g, x, beta=beta, threshold=INF), exp_d, dtype, BWD_LIMIT,
+               "softplus backward, threshold=inf")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("alpha", [-1.0, -0.5, -3.0])
+def test_celu_negative_alpha(dtype, alpha):
+    """As PyTorch, which accepts alpha < 0: alpha*expm1(x/alpha) for x <= 0."""
+    x = np.concatenate([np.linspace(-200, 5, 20001), [-0.0, 0.0, -INF, INF, -1e-30]]).astype(dtype)
+    rp = in_dtype({"alpha": alpha}, dtype)
+    with np.errstate(over="ignore"):
+        exp = ref.forward("celu", x, **rp)
+        exp_d = ref.backward("celu", np.ones_like(x), x, **rp)
+    assert_ulp(fastact.celu(x, alpha=alpha), exp, dtype, 4, f"celu(alpha={alpha})")
+    assert_ulp(fastact.celu_backward(np.ones_like(x), x, alpha=alpha), exp_d, dtype, BWD_LIMIT,
+               f"celu backward (alpha={alpha})")
+    y = fastact.celu(x, alpha=alpha)
+    assert math.copysign(1, y[x.size - 5]) == -1.0 and math.copysign(1, y[x.size - 4]) == 1.0
+    with pytest.raises(ValueError, match="celu: alpha must not be 0"):
+        fastact.celu(x, alpha=0.0)
