@@ -4,7 +4,7 @@ this very CPU?  Builds src/_kernels.pxi once more with -march=native (in a
 temporary folder, same flags otherwise) and times both modules on the same
 kernels, one thread, float32, in place, median of interleaved repeats.
 
-    python bench/native.py
+    python bench/native.py [--no-write]     # prints the table, writes bench/results/native_results.md
 """
 import importlib.util
 import os
@@ -20,6 +20,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 import fastact  # noqa: E402
 from fastact import _dispatch  # noqa: E402
+
+OUT = os.path.join(ROOT, "bench", "results", "native_results.md")
 
 SETUP = textwrap.dedent("""
     from setuptools import Extension, setup
@@ -65,8 +67,9 @@ def main():
         disp = _dispatch.state.kernels
         ids = disp.kernel_ids()
         print(f"dispatched variant: {_dispatch.state.variant}; native: -march=native\n")
-        print("| kernel | n | dispatched ns/elem | native ns/elem | dispatched / native |")
-        print("|---|---|---|---|---|")
+        lines = ["| kernel | n | dispatched ns/elem | native ns/elem | dispatched / native |",
+                 "|---|---|---|---|---|"]
+        print("\n".join(lines))
         worst = 0.0
         warm = np.ones(1 << 20, np.float32)
         for _ in range(20):     # let the clock and the page tables settle first
@@ -83,8 +86,19 @@ def main():
                     tn.append(time_kernel(native, k, src))
                 d, nv = np.median(td) / n * 1e9, np.median(tn) / n * 1e9
                 worst = max(worst, d / nv)
-                print(f"| {name} | {n} | {d:.3f} | {nv:.3f} | {d / nv:.2f} |")
-        print(f"\nworst dispatched/native: {worst:.2f} (target <= 1.05)")
+                lines.append(f"| {name} | {n} | {d:.3f} | {nv:.3f} | {d / nv:.2f} |")
+                print(lines[-1], flush=True)
+        lines += ["", f"worst dispatched/native: {worst:.2f} (target <= 1.05)"]
+        print(lines[-1])
+    if "--no-write" not in sys.argv:
+        head = ("# Dispatched module vs a -march=native build\n\n"
+                "`python bench/native.py` on the machine described in results.md (one thread, float32, "
+                "in place, median of interleaved repeats). "
+                f"The dispatched module is {_dispatch.state.variant}.\n\n")
+        os.makedirs(os.path.dirname(OUT), exist_ok=True)
+        with open(OUT, "w") as f:
+            f.write(head + "\n".join(lines) + "\n")
+        print(f"wrote {OUT}")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@
 
 Every cell (function x size x dtype x threads x mode) times fastact and each
 installed peer on the same data, interleaved, median of adaptive repeats.
-Writes bench/results.md (machine, roofline, tables) and bench/throughput.png.
+Writes bench/results/results.md (machine, roofline, tables) and bench/results/throughput.png.
 
 Byte convention for GB/s: in place counts read + write = 2 x itemsize per element
 (8 B for float32); out of place counts read + write-allocate + write = 3 x itemsize
@@ -24,6 +24,7 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+RESULTS = os.path.join(HERE, "results")     # every generated benchmark file
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))   # the in-place build of fastact
 
@@ -309,8 +310,8 @@ def main(argv=None):
     ap.add_argument("--libs", help="restrict peers, e.g. numpy,torch")
     ap.add_argument("--quick", action="store_true", help="sizes 1e4,1e6; float32; key functions")
     ap.add_argument("--targets", action="store_true", help="run bench/targets.py instead")
-    ap.add_argument("--out", default=os.path.join(HERE, "results.md"))
-    ap.add_argument("--plot", default=os.path.join(HERE, "throughput.png"))
+    ap.add_argument("--out", default=os.path.join(RESULTS, "results.md"))
+    ap.add_argument("--plot", default=os.path.join(RESULTS, "throughput.png"))
     args = ap.parse_args(argv)
 
     if args.targets:
@@ -337,6 +338,8 @@ def main(argv=None):
     if args.libs:
         libs = ["fastact"] + [l for l in args.libs.split(",") if l in libs and l != "fastact"]
 
+    for path in (args.out, args.plot):
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     info, cfg = machine_info()
     print("\n".join(f"{k}: {v}" for k, v in info.items()))
     print(cfg)
@@ -410,7 +413,8 @@ def main(argv=None):
         f"{kind} {nt}t = {gbs:.1f} GB/s ({name})" for (kind, nt), (name, gbs) in sorted(roof.items())), ""]
     if os.path.exists(args.plot) or True:
         if write_plot(results, libs, args.plot, threads):
-            md += [f"![throughput]({os.path.basename(args.plot)})", ""]
+            rel = os.path.relpath(os.path.abspath(args.plot), os.path.dirname(os.path.abspath(args.out)))
+            md += [f"![throughput]({rel.replace(os.sep, '/')})", ""]
     tsec = preserved_targets(args.out)
     if tsec:
         md += ["## Speed targets", "", tsec, ""]

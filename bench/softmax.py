@@ -2,7 +2,7 @@
 """softmax / log_softmax against PyTorch (when installed) over row lengths and
 over non-last axes, forward out of place into a preallocated array, float32,
 1 thread and all threads; medians of interleaved races (bench/_timing.race).
-Prints a markdown table and writes it to bench/softmax_results.md.
+Prints a markdown table and writes it to bench/results/softmax_results.md.
 
     python bench/softmax.py [--no-write]
 """
@@ -79,7 +79,8 @@ def main():
     print()
     print(head)
     if write:
-        with open(os.path.join(HERE, "softmax_results.md"), "w") as f:
+        os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
+        with open(os.path.join(HERE, "results", "softmax_results.md"), "w") as f:
             f.write(text)
 
 

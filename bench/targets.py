@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """The project's speed targets, each checked as a ratio measured in this run.
 
-    python bench/targets.py            # prints PASS/FAIL, updates bench/results.md
+    python bench/targets.py            # prints PASS/FAIL, updates bench/results/results.md
     python bench/targets.py --no-write
     python bench/targets.py --avx2     # AVX-512 off everywhere (section of its own)
 
@@ -130,7 +130,7 @@ def main(argv=None):
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--avx2", action="store_true",
                     help="AVX-512 off in fastact, PyTorch (ATen and oneDNN) and NumPy")
-    ap.add_argument("--out", default=os.path.join(HERE, "results.md"))
+    ap.add_argument("--out", default=os.path.join(HERE, "results", "results.md"))
     args = ap.parse_args(argv)
     if torch is not None:
         torch.set_num_threads(1)
@@ -283,6 +283,7 @@ def write(path, rep, elapsed, load0, load1):
                  + ", ".join(f"{k}={v}" for k, v in AVX2_ENV.items()) + ")") if AVX2 else "## Speed targets"
         sec = title + "\n\n" + block + "\n\n"
         txt = txt[:k] + sec + txt[k:] if k >= 0 else txt + "\n" + sec
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w") as f:
         f.write(txt)
     print(f"updated {path}")

@@ -19,7 +19,7 @@ right after a NumPy matmul (OpenBLAS), and what the stall guard of
 src/_kernels.pxi makes of it.  Medians of interleaved repeats, float32 (and float64 for two kernels: the
 cutoff is in bytes, float64 splits at half the element count).
 
-    python bench/threads.py
+    python bench/threads.py [--no-write]    # prints the tables, writes bench/results/threads_results.md
 """
 import os
 import sys
@@ -33,6 +33,34 @@ from fastact import _dispatch  # noqa: E402
 K = _dispatch.state.kernels
 IDS = K.kernel_ids()
 SIZES = (32768, 65536, 131072, 262144, 524288, 1048576)
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "threads_results.md")
+_LINES = []
+
+
+def emit(s=""):
+    """Print a line of the report and keep it for the results file."""
+    print(s, flush=True)
+    _LINES.append(s)
+
+
+HEAD = """# Single-thread cutoff calibration
+
+`python bench/threads.py` (1 vs 2 threads with the cutoff and the stall guard disabled; machine in results.md). \
+*hot*: out of place into a preallocated array, each thread finds its half in its own cache (back-to-back calls \
+on the same buffers); *fresh*: in place on data the calling thread has just written (as after a NumPy \
+expression), so the other thread first pulls its half out of the calling core's cache; *fresh_new*: the same \
+input out of place into a new array (`y = f(x)`). `fastact._table.GRAIN` is set where the mean of the three \
+favours two threads: a call splits at 2 x GRAIN float32 elements' worth of bytes; the float64 rows cross at \
+half the float32 counts.
+"""
+
+TAIL = """
+The last table shows a cost no threshold removes: NumPy's OpenBLAS keeps its worker threads busy-waiting \
+after a call, and on a 2-core machine a 2-thread region waits milliseconds for a core. The stall guard \
+(src/_kernels.pxi, README "Threads") sends calls to one thread for a while after a region whose last chunk \
+started late: the median then equals the 1-thread time; the mean includes the probes that find the core \
+still taken.
+"""
 
 
 def _time(k, src, work, nt, reps, mode):
@@ -72,10 +100,11 @@ def after_blas_table(name="sigmoid"):
     OpenBLAS keeps its own worker threads busy-waiting for a while after a
     call; on a 2-core machine they hold the core fastact's worker needs."""
     rng = np.random.default_rng(0)
-    print(f"\n{name} in place right after `np.matmul(a, w, out=y)` that made y (median us):\n")
-    print("| y elements | 1 thread | 2 threads, stall guard off | 2 threads, guard on (median) "
-          "| guard on (mean) |")
-    print("|---|---|---|---|---|")
+    emit(f"\n{name} in place right after `np.matmul(a, w, out=y)` that made y (median us):")
+    emit()
+    emit("| y elements | 1 thread | 2 threads, stall guard off | 2 threads, guard on (median) "
+         "| guard on (mean) |")
+    emit("|---|---|---|---|---|")
     for m in (256, 512, 1024, 4096):
         a = rng.standard_normal((m, 256)).astype(np.float32)
         w = (rng.standard_normal((256, 512)) / 16).astype(np.float32)
@@ -90,7 +119,7 @@ def after_blas_table(name="sigmoid"):
                 K.elementwise(IDS[name], 0, y, None, y, 0.0, 0.0, 0.0, 0.0, nt, 1 << 16)
                 ts.append(time.perf_counter() - t0)
             row.append(np.median(ts) * 1e6)
-        print(f"| {y.size} | {row[0]:.1f} | {row[1]:.1f} | {row[2]:.1f} | {np.mean(ts) * 1e6:.1f} |")
+        emit(f"| {y.size} | {row[0]:.1f} | {row[1]:.1f} | {row[2]:.1f} | {np.mean(ts) * 1e6:.1f} |")
     K.stall_guard(True)
 
 
@@ -99,9 +128,9 @@ MODES = ("hot", "fresh", "fresh_new")
 
 def main():
     K.stall_guard(False)      # calibrate the split itself, not the guard's pauses
-    print("| kernel | elements | " + " | ".join(f"{m} 1t us | {m} 2t us | {m} 1t/2t" for m in MODES)
-          + " | mean 2t/1t time |")
-    print("|---|---|" + "---|" * (3 * len(MODES) + 1))
+    emit("| kernel | elements | " + " | ".join(f"{m} 1t us | {m} 2t us | {m} 1t/2t" for m in MODES)
+         + " | mean 2t/1t time |")
+    emit("|---|---|" + "---|" * (3 * len(MODES) + 1))
     for name, dtype, sizes in [(k, np.float32, SIZES) for k in ("relu0", "sigmoid", "gelu_erf")] + \
             [(k, np.float64, SIZES[:-2]) for k in ("relu0", "sigmoid")]:
         first_win = None
@@ -115,9 +144,14 @@ def main():
             mean = sum(fracs) / len(fracs)
             if mean < 1 and first_win is None:
                 first_win = n
-            print(f"| {name_dt} | {n} | " + " | ".join(cells) + f" | {mean:.2f} |")
-        print(f"| {name_dt}: two threads first win (mean < 1) at | {first_win} |" + " |" * (3 * len(MODES) + 1))
+            emit(f"| {name_dt} | {n} | " + " | ".join(cells) + f" | {mean:.2f} |")
+        emit(f"| {name_dt}: two threads first win (mean < 1) at | {first_win} |" + " |" * (3 * len(MODES) + 1))
     after_blas_table()
+    if "--no-write" not in sys.argv:
+        os.makedirs(os.path.dirname(OUT), exist_ok=True)
+        with open(OUT, "w") as f:
+            f.write(HEAD + "\n" + "\n".join(_LINES) + "\n" + TAIL)
+        print(f"wrote {OUT}")
 
 
 if __name__ == "__main__":
