@@ -2,9 +2,9 @@
 
 Everything public is derived from this table: the four functions of each
 activation (NAME, NAME_, NAME_backward, NAME_backward_), their signatures and
-docstrings, argument checks, `fastact.get(name)`, `fastact.ACTIVATIONS` and
-the README table.  A row maps the user's parameters onto one native kernel
-(src/fa_kernels.h) and up to four numbers the kernel reads (p0..p3).
+docstrings, argument checks, `fastact.get(name)` and `fastact.ACTIVATIONS`.
+A row maps the user's parameters onto one native kernel (src/fa_kernels.h)
+and up to four numbers the kernel reads (p0..p3).
 """
 import math
 from typing import Callable, NamedTuple, Optional, Tuple
@@ -183,15 +183,11 @@ TABLE = (
 BY_NAME = {a.name: a for a in TABLE}
 
 # Minimum float32 elements per thread (float64: the same bytes, half the
-# elements): a call splits once it has 2 x GRAIN.
-# Calibrated with bench/threads.py (bench/threads_results.md) on a 2-core
-# machine over three placements of the data: "hot" (each thread finds its
-# half in its own cache), "fresh" (in place on data the calling thread has
-# just written, as after a NumPy expression, so the other thread first pulls
-# its half across cores, which cost more than the work saved: sigmoid on 64K
-# elements 0.56x the 1-thread speed) and "fresh_new" (the same, out of place
-# into a new array).  Two threads win on the mean of the three from 256K
-# elements for memory-bound relu and from 128K for sigmoid and gelu.  (Until
-# 2026-11-27: 64K and 8K elements of either dtype, calibrated on hot data
-# only.)  float64 crosses over at half the float32 element counts.
+# elements): a call splits once it has 2 x GRAIN.  Set by bench/threads.py
+# (bench/results/threads_results.md) where the mean over three placements of
+# the data favours two threads: "hot" (each thread finds its half in its own
+# cache), "fresh" (in place on data the calling thread has just written, so
+# the other thread first pulls its half across cores) and "fresh_new" (the
+# same, out of place into a new array).  Splitting below the cutoff costs
+# more than it saves on fresh data.
 GRAIN = {"cheap": 1 << 17, "transc": 1 << 16}
