@@ -16,7 +16,7 @@ python3 -m venv "$tmp/venv"
 source "$tmp/venv/bin/activate"
 python -m pip install -q --upgrade pip
 FASTACT_DEBUG=1 FASTACT_SANITIZE=address pip install -q --no-cache-dir ".[test]"
-cp -r tests pyproject.toml "$tmp/"
+cp -r tests pyproject.toml README.md "$tmp/"
 cd "$tmp"
 # leaks in the interpreter itself are not ours: only memory errors fail
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1

@@ -166,7 +166,7 @@ VPY="$VENV/bin/python"
 RUN="$TMP/run"
 mkdir -p "$RUN"
 cp -R "$ROOT/tests" "$RUN/tests"
-cp "$ROOT/pyproject.toml" "$RUN/"
+cp "$ROOT/pyproject.toml" "$ROOT/README.md" "$RUN/"
 find "$RUN" \( -name __pycache__ -o -name .pytest_cache -o -name .hypothesis \) -prune \
     -exec rm -rf {} + 2>/dev/null || true
 
