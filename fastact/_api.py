@@ -150,11 +150,13 @@ def _from_dlpack(fname, argname, t, writable):
     dev = t.__dlpack_device__()
     if int(dev[0]) != 1:  # kDLCPU
         raise ValueError(f"{fname}: {argname} lives on a non-CPU device {tuple(dev)}; fastact runs on the CPU")
-    if str(getattr(t, "dtype", "")) == "torch.bfloat16":
+    if str(getattr(t, "dtype", "")) == "torch.bfloat16" and not t.requires_grad:
         # NumPy's DLPack import has no bfloat16: share the tensor's memory as
         # int16 and reinterpret it as ml_dtypes.bfloat16 (same bits), which
         # then takes the float32 staging of any bfloat16 array; in place
-        # writes land in the tensor's own memory.
+        # writes land in the tensor's own memory.  A tensor that requires grad
+        # goes to from_dlpack as it is, which refuses it as for any dtype (an
+        # int16 view would slip past autograd).
         try:
             import ml_dtypes
         except ImportError:

@@ -69,6 +69,18 @@ def test_torch_half_tensor_in_place(dtype):
     assert np.array_equal(y.astype(np.float32), [0, 0, 0, 1, 2])
 
 
+@needs_torch
+def test_torch_bfloat16_requiring_grad_is_refused_like_float32():
+    """Autograd cannot see fastact's writes: a tensor that requires grad is
+    refused whatever its dtype, and left untouched."""
+    for dt in (torch.float32, torch.bfloat16):
+        t = torch.linspace(-1, 1, 5, dtype=dt).requires_grad_()
+        before = t.detach().clone()
+        with pytest.raises(ValueError, match="relu_: x could not be shared through DLPack"):
+            fastact.relu_(t)
+        assert torch.equal(t.detach(), before)
+
+
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
 def test_get_num_threads_in_forked_child(tmp_path):
     """A forked child runs every call on one thread; get_num_threads says so,

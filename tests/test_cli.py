@@ -1,5 +1,6 @@
 """The `fastact` command / `python -m fastact`: usage, the speed table, and
 running from a source checkout's root."""
+import io
 import os
 import shutil
 import subprocess
@@ -59,7 +60,7 @@ def test_bench_compares_equal_thread_counts(monkeypatch):
         return real(a, *args, **kw)
     monkeypatch.setattr(fastact, "relu_", spy)
     with fastact.threads(2):
-        rows = cli.bench(256, 2, 2, out=open(os.devnull, "w"))
+        rows = cli.bench(256, 2, 2, out=io.StringIO())
     assert set(seen) == {1, 2}
     for name, tn, tf, r, rmin, rmax, tm in rows:
         assert rmin <= r <= rmax and tn > 0 and tf > 0 and tm > 0
