@@ -18,6 +18,16 @@ globals().update(_api._generate())
 
 ACTIVATIONS = tuple(a.name for a in _TABLE)
 
+
+def __getattr__(name):
+    # fastact.reference (the float64 test oracle) is imported on first use, so
+    # `import fastact` does not pay for it; import_module binds it as an
+    # attribute, after which this hook is no longer consulted for it.
+    if name == "reference":
+        import importlib
+        return importlib.import_module(".reference", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 __all__ = (["ACTIVATIONS", "get", "get_num_threads", "set_num_threads", "threads", "show_config",
             "bias_act", "bias_act_", "bias_act_backward", "bias_act_backward_"]
            + [a.name + form for a in _TABLE

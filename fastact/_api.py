@@ -138,14 +138,23 @@ def _as_array(fname, argname, a, writable):
             raise TypeError(f"{fname}: {argname} must be a NumPy array (or a CPU tensor with "
                             f"__dlpack__) to be modified in place, got {type(a).__name__}")
         else:
-            a = np.asarray(a)
+            try:
+                a = np.asarray(a)
+            except ValueError as e:   # a ragged nested sequence, in NumPy's words
+                raise ValueError(f"{fname}: {argname} must be a rectangular array of numbers "
+                                 f"(nested sequences of equal lengths); NumPy: {e}") from None
     dt = a.dtype
     if dt not in _NATIVE and not (dt.kind == "f" and dt.itemsize in (4, 8)) and not _is_staged_dtype(dt):
         raise TypeError(f"{fname}: {argname} must be a floating-point array (float32, float64, "
                         f"float16 or bfloat16), got dtype {dt}")
     if writable:
         if not a.flags.writeable:
-            raise ValueError(f"{fname}: {argname} is read-only")
+            if argname == "out" or not fname.endswith("_"):
+                raise ValueError(f"{fname}: {argname} is read-only; pass a writable array")
+            # the in-place forms end in "_"; the same name without it returns a new array
+            raise ValueError(f"{fname}: {argname} is read-only; use {fname[:-1]}({argname}, ...) for a "
+                             "new array, or pass a writable copy (JAX arrays are immutable; pandas' "
+                             "to_numpy() may be read-only)")
         for n, s in zip(a.shape, a.strides) if a.size else ():
             if s == 0 and n > 1:
                 raise ValueError(f"{fname}: {argname} has a zero stride (a broadcast view): "
@@ -183,15 +192,34 @@ def _from_dlpack(fname, argname, t, writable):
     dev = t.__dlpack_device__()
     if int(dev[0]) != 1:  # kDLCPU
         raise ValueError(f"{fname}: {argname} lives on a non-CPU device {tuple(dev)}; fastact runs on the CPU")
+    if str(getattr(t, "dtype", "")) == "torch.bfloat16" and not t.requires_grad:
+        # NumPy's DLPack import has no bfloat16: share the tensor's memory as
+        # int16 and reinterpret it as ml_dtypes.bfloat16 (same bits), which
+        # then takes the float32 staging of any bfloat16 array; in place
+        # writes land in the tensor's own memory.  A tensor that requires grad
+        # goes to from_dlpack as it is, which refuses it as for any dtype (an
+        # int16 view would slip past autograd).
+        try:
+            import ml_dtypes
+        except ImportError:
+            raise TypeError(f"{fname}: {argname} is a torch.bfloat16 tensor, which needs the "
+                            f"ml_dtypes package (pip install ml_dtypes); or pass {argname}.float() and "
+                            "convert the result back") from None
+        import torch   # already imported: t is one of its tensors
+        bf16 = np.dtype(ml_dtypes.bfloat16)
+    else:
+        bf16 = None
     try:
-        a = np.from_dlpack(t)
+        a = np.from_dlpack(t if bf16 is None else t.view(torch.int16))
     except (BufferError, TypeError, RuntimeError) as e:
         raise ValueError(f"{fname}: {argname} could not be shared through DLPack: {e}") from None
+    if bf16 is not None:
+        a = a.view(bf16)
     if writable and not a.flags.writeable:
         try:
             a.flags.writeable = True   # DLPack < 1.0 exports carry no read-only flag
         except ValueError:
-            raise ValueError(f"{fname}: {argname} is read-only") from None
+            pass   # truly read-only: _as_array says so and how to fix it
     return a
 
 

@@ -72,6 +72,17 @@ def _choose():
         return forced
     avail = available()
     if not avail:
+        pkg = os.path.dirname(os.path.abspath(__file__))
+        root = os.path.dirname(pkg)
+        if any(os.path.isfile(os.path.join(root, f)) for f in ("setup.py", "pyproject.toml")):
+            # a package folder beside the build files is the source checkout;
+            # Python picks it over the installed copy when the checkout root is
+            # the current directory (sys.path[0] of `python -m` / `python -c`)
+            raise ImportError(
+                f"fastact: imported the uncompiled source tree {pkg} (no kernel module is built "
+                "beside it), not an installed fastact. Install it (`pip install .`), then either "
+                "use the `fastact` command or import fastact from another directory than the "
+                f"checkout root {root}")
         raise ImportError("fastact: no kernel module is built (was the package compiled?)")
     return avail[0]
 

@@ -63,6 +63,8 @@ def _openmp_default():
 
 def get_num_threads():
     """Threads a call with n_threads=None uses in this thread/task."""
+    if _single_after_fork:   # resolve() and the C fast path run every call on 1 thread there
+        return 1
     n = _scoped.get()
     if n is not None:
         return n
