@@ -1,10 +1,13 @@
-"""Build of fastact's kernel modules.
+"""Build of fastact's native modules.
 
-One kernel source (src/_kernels.pxi) is compiled once per CPU target: a
-baseline module that runs on every CPU of the architecture and, on x86-64,
-x86-64-v3 (AVX2 + FMA + F16C) and x86-64-v4 (AVX-512) modules that
-fastact._dispatch imports only after checking the CPU.  OpenMP is probed with a compile-link-run test and used when
-it works; the package builds (single-threaded) without it.
+fastact._front (src/front/_front.pyx, Cython) is compiled once, for the
+architecture's baseline, with OpenMP when it works: buffers, chunking and
+threads, the fast paths.  The loops (src/*.h) are compiled once per CPU target
+of fastact/_targets.py, each into a tiny C module fastact._loops_<target>
+(src/isa/fa_loops_module.c) that exports only its loop table; the front runs
+whichever table fastact._dispatch hands it after checking the CPU.  On other
+architectures than x86-64 only the baseline is built.  OpenMP is probed with a
+compile-link-run test; the package builds (single-threaded) without it.
 
 Environment switches:
   FASTACT_NO_OPENMP=1       build without OpenMP
@@ -12,14 +15,14 @@ Environment switches:
   FASTACT_DEBUG=1           Cython bounds checking, C asserts and -O1 -g (test-only builds)
   FASTACT_SANITIZE=address  also compile with -fsanitize=... (run with libasan preloaded;
                             see .ci/debug_check.sh)
-  FASTACT_NO_DISPATCH=1     build the baseline module only
+  FASTACT_NO_DISPATCH=1     build the baseline loops only
 """
+import importlib.util
 import os
 import platform
 import shutil
 import subprocess
 import sys
-import sysconfig
 import tempfile
 
 from setuptools import Extension, setup
@@ -32,34 +35,25 @@ def env_flag(name):
     return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
 
 
+def load_targets():
+    """fastact/_targets.py, loaded by path: importing the package would need
+    its compiled modules."""
+    spec = importlib.util.spec_from_file_location(
+        "fastact_targets", os.path.join(os.path.dirname(os.path.abspath(__file__)), "fastact", "_targets.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+TGT = load_targets()
 DEBUG = env_flag("FASTACT_DEBUG")
-IS_X86_64 = platform.machine().lower() in ("x86_64", "amd64", "x64")
-
-# Per-target flags by compiler family.  Never -ffast-math/-Ofast: they break
-# NaN/inf handling and (GCC 12) set flush-to-zero for the whole process.
-# -fno-trapping-math is what lets GCC if-convert and vectorize the selects.
 SANITIZE = os.environ.get("FASTACT_SANITIZE", "").strip()
-# -ffp-contract=off: the compiler fuses no multiply-add by itself (clang would
-# by default), so results do not depend on the compiler and the cheap kernels
-# keep PyTorch's twice-rounded a*x + b at their kinks; the transcendental math
-# asks for FMA explicitly (fa_fma_f/_d in src/fa_math.h), which took sigmoid
-# from 0.46 to 0.30 ns/element.
-GNU_BASE = ["-fno-math-errno", "-fno-trapping-math", "-std=c11", "-ffp-contract=off"] + (
-    ["-O1", "-g", "-UNDEBUG", "-fno-omit-frame-pointer"] if DEBUG else ["-O3"]) + (
+GNU_BASE = TGT.GNU_BASE + (["-O1", "-g", "-UNDEBUG", "-fno-omit-frame-pointer"] if DEBUG else TGT.GNU_OPT) + (
     [f"-fsanitize={SANITIZE}"] if SANITIZE else [])
-_V3 = ["-mavx2", "-mfma", "-mf16c", "-mbmi", "-mbmi2", "-mlzcnt", "-mmovbe"]
-GNU_TARGET = {
-    "baseline": [],
-    "x86_64_v3": _V3,
-    # AVX-512 with 512-bit vectors: GCC otherwise prefers 256-bit ones
-    "x86_64_v4": _V3 + ["-mavx512f", "-mavx512cd", "-mavx512bw", "-mavx512dq", "-mavx512vl",
-                        "-mprefer-vector-width=512"],
-}
-MSVC_BASE = ["/O2", "/fp:precise"]
-MSVC_TARGET = {"baseline": [], "x86_64_v3": ["/arch:AVX2"], "x86_64_v4": ["/arch:AVX512"]}
 
-TARGETS = ["baseline"] + (["x86_64_v3", "x86_64_v4"]
-                          if IS_X86_64 and not env_flag("FASTACT_NO_DISPATCH") else [])
+TARGETS = TGT.targets_for(platform.machine())
+if env_flag("FASTACT_NO_DISPATCH"):
+    TARGETS = ["baseline"]
 
 OPENMP_PROBE = r"""
 #include <omp.h>
@@ -122,17 +116,31 @@ class BuildExt(build_ext):
                                    "but the compiler could not build an OpenMP program")
             print("fastact: building WITHOUT OpenMP (kernels will run on one thread)")
             omp = ([], [])
+        san_link = [f"-fsanitize={SANITIZE}"] if SANITIZE and not msvc else []
         for ext in self.extensions:
-            target = ext.name.rsplit("_k_", 1)[-1]
-            base, tflags = (MSVC_BASE, MSVC_TARGET) if msvc else (GNU_BASE, GNU_TARGET)
-            ext.extra_compile_args = base + tflags[target] + omp[0]
-            ext.extra_link_args = omp[1] + ([f"-fsanitize={SANITIZE}"] if SANITIZE and not msvc else [])
+            base = TGT.MSVC_BASE if msvc else GNU_BASE
+            if ext.name == "fastact._front":
+                # the front: baseline code, the one place with OpenMP
+                ext.extra_compile_args = base + omp[0]
+                ext.extra_link_args = omp[1] + san_link
+            else:
+                # a target's loops: no OpenMP, no Python beyond the module init
+                target = ext.name.rsplit("_loops_", 1)[-1]
+                ext.extra_compile_args = base + TGT.TARGETS[target]["msvc" if msvc else "gnu"]
+                ext.extra_link_args = san_link
         super().build_extensions()
 
 
-extensions = [
-    Extension(f"fastact._k_{t}", [f"src/_k_{t}.pyx"], include_dirs=["src"],
-              depends=[os.path.join("src", f) for f in os.listdir("src")])
+SRC_HEADERS = [os.path.join(d, f) for d in ("src", os.path.join("src", "isa"))
+               for f in sorted(os.listdir(d)) if f.endswith((".h", ".c"))]
+
+front = Extension("fastact._front", [os.path.join("src", "front", "_front.pyx")],
+                  include_dirs=[os.path.join("src", "isa")],
+                  depends=[os.path.join("src", "isa", "fa_table.h")])
+loops = [
+    Extension(TGT.module_name(t), [os.path.join("src", "isa", "fa_loops_module.c")],
+              include_dirs=["src", os.path.join("src", "isa")],
+              define_macros=[("FA_TARGET", t)], depends=SRC_HEADERS)
     for t in TARGETS
 ]
 
@@ -146,6 +154,8 @@ directives = {
 }
 
 setup(
-    ext_modules=cythonize(extensions, compiler_directives=directives, include_path=["src"]),
+    # Cython's C goes to the build directory, never into src/
+    ext_modules=cythonize([front], compiler_directives=directives,
+                          build_dir=os.path.join("build", "cython")) + loops,
     cmdclass={"build_ext": BuildExt},
 )

@@ -4,7 +4,7 @@
 #   bash .ci/wheel_check.sh [extra pytest args...]
 #
 # 1. copies the source tree (tracked + untracked-but-not-ignored files, so no
-#    stale build/, *.so or generated src/_k_*.c) to a temp dir and runs
+#    stale build/, *.so or generated Cython C) to a temp dir and runs
 #    `python -m pip wheel . --no-deps` there with FASTACT_FAIL_NO_OPENMP=1;
 # 2. `auditwheel repair` (auditwheel installed into a throwaway venv when it is
 #    not on PATH); falls back to --plat manylinux_2_<glibc minor> when the
@@ -62,7 +62,7 @@ if git -C "$ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
         | tar -C "$SRC" -xf -
 else
     tar -C "$ROOT" --exclude=./.git --exclude=./build --exclude=./dist \
-        --exclude='*.egg-info' --exclude='*.so' --exclude='./src/_k_*.c' \
+        --exclude='*.egg-info' --exclude='*.so' --exclude='./src/*/_*.c' \
         --exclude='./.venv*' --exclude=__pycache__ -cf - . | tar -C "$SRC" -xf -
 fi
 
@@ -129,11 +129,10 @@ EOF
 grep -E '\.so|\.libs/|licen[cs]e|LICEN[CS]E' "$TMP/contents.txt" || true
 grep -qE '^fastact\.libs/libgomp[^/]*\.so' "$TMP/contents.txt" \
     || die "libgomp is not vendored (no fastact.libs/libgomp*.so* in the wheel)"
-grep -qE '^fastact/_k_baseline\..*\.so$' "$TMP/contents.txt" \
-    || die "fastact/_k_baseline*.so is missing from the wheel"
-for v in x86_64_v3 x86_64_v4; do
-    grep -qE "^fastact/_k_${v}\..*\.so$" "$TMP/contents.txt" \
-        || die "fastact/_k_${v}*.so is missing from the wheel"
+# the front (compiled once) and one loop-table module per x86-64 target
+for m in _front _loops_baseline _loops_x86_64_v3 _loops_x86_64_v4; do
+    grep -qE "^fastact/${m}\..*\.so$" "$TMP/contents.txt" \
+        || die "fastact/${m}*.so is missing from the wheel"
 done
 # An OpenMP runtime still taken from the system shows in "auditwheel show"
 # under its plain soname (libgomp.so.1), a vendored one as libgomp-<hash>.so*;
@@ -189,13 +188,14 @@ print("fastact", fastact.__version__, "from", os.path.dirname(path))
 print("variants built:", [v for v in _dispatch.VARIANTS if _dispatch.built(v)],
       "runnable here:", _dispatch.available())
 for v in _dispatch.available():  # only what this CPU can run (SIGILL otherwise)
-    importlib.import_module(f"fastact._k_{v}")
+    _dispatch.use(v)
+    assert _dispatch.state.kernels.table_target() == v, v
 from threadpoolctl import threadpool_info
 omp = [i for i in threadpool_info() if i.get("user_api") == "openmp"]
 for i in omp:
     print("openmp runtime:", i.get("internal_api"), i.get("version"), i.get("filepath"),
           "num_threads =", i.get("num_threads"))
-assert omp, "no OpenMP runtime is loaded after importing the kernel modules"
+assert omp, "no OpenMP runtime is loaded after importing fastact._front"
 bad = [i["filepath"] for i in omp if "fastact.libs" not in i["filepath"]]
 assert not bad, f"OpenMP runtime loaded from outside the wheel: {bad}"
 print("runtime checks: OK")

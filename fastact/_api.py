@@ -100,13 +100,12 @@ def _spec(act, fname, vals):
     return spec
 
 
-_IDS = None
+# {kernel name: id}: one numbering for every CPU target (the front refuses a
+# loop table that numbers them differently), so it is read once.
+_IDS = _dispatch.state.kernels.kernel_ids()
 
 
 def _kernel_id(kname):
-    global _IDS
-    if _IDS is None:
-        _IDS = _dispatch.state.kernels.kernel_ids()
     return _IDS[kname]
 
 
@@ -315,10 +314,9 @@ def forward(act, fname, vals, x, out, n_threads, inplace):
 # (forward and backward; prelu's forward only, with a Python-number slope;
 # the gated ones: {values: gate kernel id} for the forward into a new array).
 # Filled by the general path once a call with those values has been fully
-# validated; emptied when the kernel module changes (Spec objects belong to
-# one module).
+# validated.  A Spec holds a kernel id and parameters, valid for every CPU
+# variant (switching variants swaps only the front's loop table).
 _FAST = {a.name: {} for a in TABLE if a.kind in ("elementwise", "prelu", "gated")}
-_FAST_NS = []
 
 
 def _remember_fast(act, vals, spec):
@@ -334,26 +332,6 @@ def _remember(act, vals, value):
         cache[vals] = value
     except TypeError:   # unhashable parameter values: no fast path
         pass
-
-
-def _on_switch():
-    global _IDS
-    _IDS = None
-    for cache in _FAST.values():
-        cache.clear()
-    _BIAS_DEFAULT.clear()
-    for ns in _FAST_NS:
-        if "_kgated" in ns:
-            ns["_kgated"] = _dispatch.state.kernels.fast_gated
-            continue
-        if "_kprelu" in ns:
-            ns["_kprelu"] = _dispatch.state.kernels.fast_prelu
-        ns["_kfast"] = _dispatch.state.kernels.fast_inplace
-        ns["_kcall"] = _dispatch.state.kernels.fast_call
-        ns["_ksoft"] = _dispatch.state.kernels.fast_softmax
-
-
-_dispatch.on_switch(_on_switch)
 
 
 def _elementwise_fwd(spec, x, out, nt):
@@ -1068,7 +1046,6 @@ def _generate():
                   "_fc": _FAST[act.name], "_kgated": _dispatch.state.kernels.fast_gated,
                   "_ndarray": np.ndarray, "_empty": np.empty, "_GRAIN": GRAIN["transc"],
                   "_unexpected": _unexpected}
-            _FAST_NS.append(ns)
             vals = "".join(p.name + ", " for p in act.params)
             src = _TEMPLATE_GATED.format(name=act.name, pos=_param_list(act, True),
                                          kw=_param_list(act, True), vals=vals)
@@ -1091,7 +1068,6 @@ def _generate():
               "_kfast": K.fast_inplace, "_kcall": K.fast_call, "_ksoft": K.fast_softmax,
               "_ndarray": np.ndarray, "_empty_like": np.empty_like, "_unexpected": _unexpected,
               "_LOG": act.name == "log_softmax", "_GRAIN": GRAIN["transc"]}
-        _FAST_NS.append(ns)
         vals = "".join(p.name + ", " for p in act.params)
         template = _TEMPLATE_SOFTMAX if act.kind == "softmax" else _TEMPLATE
         pre = {"pre_fwd": "", "pre_ip": ""}

@@ -1,8 +1,11 @@
-"""Choose the kernel module for this CPU, once, at import.
+"""Choose the loop table for this CPU, once, at import.
 
-The same kernel source is compiled per CPU target (see setup.py).  A module
-built with AVX2 kills the process with SIGILL on an older CPU, already while it
-is being imported, so the CPU (and the OS's support for the AVX register
+The loops are compiled once per CPU target (fastact/_targets.py) into tiny
+modules fastact._loops_<target> that export only `table`, a capsule of
+function pointers; everything else runs in fastact._front, compiled once,
+which calls the loops through the table set with _front.set_table.  A module
+built with AVX2 kills the process with SIGILL on an older CPU, already while
+it is being imported, so the CPU (and the OS's support for the AVX register
 state) is checked BEFORE importing it.  The check uses NumPy's CPU feature
 table, which reads CPUID and XCR0 (the OS part a raw CPUID bit misses).
 
@@ -14,15 +17,10 @@ import importlib.util
 import os
 import platform
 
-# Best first.
-VARIANTS = ("x86_64_v4", "x86_64_v3", "baseline")
+from . import _front, _targets
 
-# NumPy's names for the features behind setup.py's flags of each variant.
-_V3_FEATURES = ("AVX", "AVX2", "FMA3", "F16C", "BMI", "BMI2", "LZCNT", "MOVBE")
-_FEATURES = {
-    "x86_64_v3": _V3_FEATURES,
-    "x86_64_v4": _V3_FEATURES + ("AVX512F", "AVX512CD", "AVX512BW", "AVX512DQ", "AVX512VL"),
-}
+# Best first.
+VARIANTS = _targets.PREFERENCE
 
 
 def _cpu_features():
@@ -37,17 +35,17 @@ def cpu_supports(variant):
     """True when this CPU and OS can execute `variant`'s instructions."""
     if variant == "baseline":
         return True
-    if variant in _FEATURES:
-        if platform.machine().lower() not in ("x86_64", "amd64", "x64"):
+    if variant in _targets.X86_64_ONLY:
+        if platform.machine().lower() not in _targets.X86_64_MACHINES:
             return False
         feats = _cpu_features()
-        return all(feats.get(f, False) for f in _FEATURES[variant])
+        return all(feats.get(f, False) for f in _targets.TARGETS[variant]["features"])
     return False
 
 
 def built(variant):
-    """True when this installation contains `variant`'s module."""
-    return importlib.util.find_spec(f"fastact._k_{variant}") is not None
+    """True when this installation contains `variant`'s loop module."""
+    return variant in _targets.TARGETS and importlib.util.find_spec(_targets.module_name(variant)) is not None
 
 
 def available():
@@ -55,8 +53,9 @@ def available():
     return [v for v in VARIANTS if built(v) and cpu_supports(v)]
 
 
-def _load(variant):
-    return importlib.import_module(f"fastact._k_{variant}")
+def _table(variant):
+    """The loop table capsule of `variant` (imports its module: check the CPU first)."""
+    return importlib.import_module(_targets.module_name(variant)).table
 
 
 def _choose():
@@ -68,7 +67,7 @@ def _choose():
             raise ImportError(f"fastact: FASTACT_CPU={forced!r} but this build has no {forced} module")
         if not cpu_supports(forced):
             raise ImportError(f"fastact: FASTACT_CPU={forced!r} but this CPU/OS lacks its instructions "
-                              f"(needs {', '.join(_FEATURES[forced])})")
+                              f"(needs {', '.join(_targets.TARGETS[forced]['features'])})")
         return forced
     avail = available()
     if not avail:
@@ -83,34 +82,28 @@ def _choose():
                 "beside it), not an installed fastact. Install it (`pip install .`), then either "
                 "use the `fastact` command or import fastact from another directory than the "
                 f"checkout root {root}")
-        raise ImportError("fastact: no kernel module is built (was the package compiled?)")
+        raise ImportError("fastact: no loop module is built (was the package compiled?)")
     return avail[0]
 
 
 class _State:
-    """Holds the active kernel module; tests switch it with use()."""
+    """The active variant; `kernels` is the front module, the same object
+    whatever the variant (only its loop table changes)."""
     variant = _choose()
-    kernels = _load(variant)
+    kernels = _front
     forced = bool(os.environ.get("FASTACT_CPU", "").strip())
 
 
 state = _State()
-
-
-_hooks = []
-
-
-def on_switch(fn):
-    """Call fn() whenever the active kernel module changes."""
-    _hooks.append(fn)
+_front.set_table(_table(state.variant))
 
 
 def use(variant):
-    """Switch the kernel module (tests use this to run every variant)."""
+    """Switch the loop table the front runs (tests use this to run every
+    variant).  Nothing else changes: caches, thread policy and stall guard
+    live once, in the front."""
     if variant not in available():
         raise ValueError(f"fastact: kernel variant {variant!r} is not available here "
                          f"(available: {', '.join(available())})")
-    state.kernels = _load(variant)
+    _front.set_table(_table(variant))
     state.variant = variant
-    for fn in _hooks:
-        fn()

@@ -110,8 +110,8 @@ if hasattr(os, "register_at_fork"):
 
 
 def sync():
-    """Push this policy to the active kernel module (its fast path decides
-    thread counts in C)."""
+    """Push this policy to the front module (its fast paths decide thread
+    counts in C); it holds one copy whatever the CPU variant."""
     _dispatch.state.kernels.sync_thread_policy(_process_default or 0, _CPUS, _OMP_ENV,
                                               _single_after_fork, _scoped)
 
@@ -121,5 +121,4 @@ def resolve(n_threads, fname):
     return 1 if _single_after_fork else n
 
 
-_dispatch.on_switch(sync)
 sync()

@@ -7,7 +7,7 @@ import pytest
 # never the repository root, so `import fastact` is the INSTALLED package.
 sys.path.insert(0, os.path.dirname(__file__))
 
-# The stall guard (src/_kernels.pxi) stops splitting for a while after a
+# The stall guard (src/front/_front.pyx) stops splitting for a while after a
 # worker arrived late, which on a loaded machine would quietly turn the
 # 2-thread tests into 1-thread ones; test_threads.py turns it on where tested.
 os.environ.setdefault("FASTACT_STALL_GUARD", "0")

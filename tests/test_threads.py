@@ -106,7 +106,7 @@ def test_nothing_parallel_runs_at_import(tmp_path):
 
 @pytest.fixture
 def guard():
-    """The stall guard of the active kernel module, on and reset (the suite
+    """The stall guard of the front module, on and reset (the suite
     runs with FASTACT_STALL_GUARD=0, see conftest.py)."""
     from fastact import _dispatch
     K = _dispatch.state.kernels

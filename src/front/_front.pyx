@@ -1,8 +1,13 @@
-# Shared body of every per-ISA kernel module (_k_baseline.pyx, _k_x86_64_v3.pyx
-# include it; each is compiled with its own -m flags).  It holds only loops:
-# buffer access, the split of big arrays into static contiguous chunks run by
-# OpenMP prange, and the N-d strided walk.  All argument checking happens in
-# fastact/_api.py before anything here runs; these functions trust their input.
+# fastact._front: everything of a call that does not depend on the CPU,
+# compiled once: buffer access, the split of big arrays into static contiguous
+# chunks run by OpenMP prange, the N-d strided walk, the stall guard, the
+# mirror of the thread policy and the call fast paths (fast_*), which check
+# their own operands and return None for anything the Python general path
+# (fastact/_api.py) must decide.  The loops themselves are reached through one
+# fa_loop_table (src/isa/fa_table.h) per CPU target, set by
+# fastact._dispatch with set_table(); every nogil runner below receives the
+# table read once at its call's entry, so a switch never mixes two tables
+# within one call.
 from cpython.buffer cimport (PyObject_GetBuffer, PyBuffer_Release, PyBuffer_IsContiguous,
                              PyBUF_RECORDS_RO, PyBUF_RECORDS)
 from cpython.bool cimport PyBool_Check
@@ -13,56 +18,79 @@ from libc.math cimport isfinite
 from libc.string cimport memcmp
 from cpython.unicode cimport PyUnicode_CheckExact
 from cython.parallel cimport prange
+from cpython.pycapsule cimport PyCapsule_GetPointer
 
 import os
 
-cdef extern from "fa_kernels.h" nogil:
-    ctypedef Py_ssize_t fa_idx
-    int FA_K_COUNT
-    const char *const fa_kernel_names[]
-    const int fa_bwdy_ids[]
-    int fa_fwd_block_f(int k, const float *x, float *y, fa_idx n, const double *p)
-    int fa_fwd_block_d(int k, const double *x, double *y, fa_idx n, const double *p)
-    int fa_bwd_block_f(int k, int from_y, const float *g, const float *s, float *out, fa_idx n, const double *p)
-    int fa_bwd_block_d(int k, int from_y, const double *g, const double *s, double *out, fa_idx n, const double *p)
-    int fa_fwd_strided_f(int k, const char *x, fa_idx sx, char *y, fa_idx sy, fa_idx n, const double *p)
-    int fa_fwd_strided_d(int k, const char *x, fa_idx sx, char *y, fa_idx sy, fa_idx n, const double *p)
-    int fa_bwd_strided_f(int k, int from_y, const char *g, fa_idx sg, const char *x, fa_idx sx,
-                         char *out, fa_idx so, fa_idx n, const double *p)
-    int fa_bwd_strided_d(int k, int from_y, const char *g, fa_idx sg, const char *x, fa_idx sx,
-                         char *out, fa_idx so, fa_idx n, const double *p)
-    void fa_softmax_rows_f(const float *x, float *y, fa_idx nr, fa_idx L, int log_form, fa_idx pf)
-    void fa_softmax_rows_d(const double *x, double *y, fa_idx nr, fa_idx L, int log_form, fa_idx pf)
-    void fa_softmax_bwd_row_f(const float *g, const float *y, float *out, fa_idx L, int log_form)
-    void fa_softmax_bwd_row_d(const double *g, const double *y, double *out, fa_idx L, int log_form)
-    int FA_SMC
-    unsigned int FA_PF_MIN_BYTES
-    void fa_softmax_cols_f(const float *x, float *y, fa_idx L, fa_idx inner, fa_idx w, int log_form)
-    void fa_softmax_cols_d(const double *x, double *y, fa_idx L, fa_idx inner, fa_idx w, int log_form)
-    void fa_softmax_bwd_cols_f(const float *g, const float *y, float *out, fa_idx L, fa_idx inner,
-                               fa_idx w, int log_form)
-    void fa_softmax_bwd_cols_d(const double *g, const double *y, double *out, fa_idx L, fa_idx inner,
-                               fa_idx w, int log_form)
-    void fa_prelu_cols_f(const float *x, float *y, fa_idx nrow, fa_idx ncol, const float *alpha)
-    void fa_prelu_cols_d(const double *x, double *y, fa_idx nrow, fa_idx ncol, const double *alpha)
-    void fa_prelu_cols_bwd_f(const float *g, const float *x, float *out, fa_idx nrow, fa_idx ncol,
-                             const float *alpha, double *gsum)
-    void fa_prelu_cols_bwd_d(const double *g, const double *x, double *out, fa_idx nrow, fa_idx ncol,
-                             const double *alpha, double *gsum)
-    void fa_prelu_row_f(const float *x, float *y, fa_idx n, float a)
-    void fa_prelu_row_d(const double *x, double *y, fa_idx n, double a)
-    int fa_bias_fwd_rows_f(int k, const float *x, const float *bias, float *y, fa_idx nrow, fa_idx ncol, const double *p)
-    int fa_bias_fwd_rows_d(int k, const double *x, const double *bias, double *y, fa_idx nrow, fa_idx ncol, const double *p)
-    int fa_bias_bwd_rows_f(int k, int from_y, const float *g, const float *s, const float *bias, float *out,
-                           fa_idx nrow, fa_idx ncol, const double *p)
-    int fa_bias_bwd_rows_d(int k, int from_y, const double *g, const double *s, const double *bias, double *out,
-                           fa_idx nrow, fa_idx ncol, const double *p)
-    int fa_gated_fwd_f(int k, const float *a, const float *b, float *out, fa_idx n)
-    int fa_gated_fwd_d(int k, const double *a, const double *b, double *out, fa_idx n)
-    int fa_gated_bwd_f(int k, const float *g, const float *a, const float *b, float *da, float *db, fa_idx n)
-    int fa_gated_bwd_d(int k, const double *g, const double *a, const double *b, double *da, double *db, fa_idx n)
-    double fa_prelu_row_bwd_f(const float *g, const float *x, float *out, fa_idx n, float a)
-    double fa_prelu_row_bwd_d(const double *g, const double *x, double *out, fa_idx n, double a)
+cdef extern from "fa_table.h":
+    ctypedef Py_ssize_t fa_tidx
+    int FA_TABLE_ABI
+    const char *FA_TABLE_CAPSULE
+    int FA_TABLE_SMC
+    unsigned int FA_TABLE_PF_MIN_BYTES
+    ctypedef struct fa_loop_table:
+        int abi
+        const char *target
+        int kernel_count
+        const char *const *kernel_names
+        int (*fwd_block_f)(int k, const float *x, float *y, fa_tidx n, const double *p) noexcept nogil
+        int (*fwd_block_d)(int k, const double *x, double *y, fa_tidx n, const double *p) noexcept nogil
+        int (*bwd_block_f)(int k, int from_y, const float *g, const float *s, float *out, fa_tidx n,
+                           const double *p) noexcept nogil
+        int (*bwd_block_d)(int k, int from_y, const double *g, const double *s, double *out, fa_tidx n,
+                           const double *p) noexcept nogil
+        int (*fwd_strided_f)(int k, const char *x, fa_tidx sx, char *y, fa_tidx sy, fa_tidx n,
+                             const double *p) noexcept nogil
+        int (*fwd_strided_d)(int k, const char *x, fa_tidx sx, char *y, fa_tidx sy, fa_tidx n,
+                             const double *p) noexcept nogil
+        int (*bwd_strided_f)(int k, int from_y, const char *g, fa_tidx sg, const char *x, fa_tidx sx,
+                             char *out, fa_tidx so, fa_tidx n, const double *p) noexcept nogil
+        int (*bwd_strided_d)(int k, int from_y, const char *g, fa_tidx sg, const char *x, fa_tidx sx,
+                             char *out, fa_tidx so, fa_tidx n, const double *p) noexcept nogil
+        void (*softmax_rows_f)(const float *x, float *y, fa_tidx nr, fa_tidx L, int log_form,
+                               fa_tidx pf) noexcept nogil
+        void (*softmax_rows_d)(const double *x, double *y, fa_tidx nr, fa_tidx L, int log_form,
+                               fa_tidx pf) noexcept nogil
+        void (*softmax_bwd_row_f)(const float *g, const float *y, float *out, fa_tidx L,
+                                  int log_form) noexcept nogil
+        void (*softmax_bwd_row_d)(const double *g, const double *y, double *out, fa_tidx L,
+                                  int log_form) noexcept nogil
+        void (*softmax_cols_f)(const float *x, float *y, fa_tidx L, fa_tidx inner, fa_tidx w,
+                               int log_form) noexcept nogil
+        void (*softmax_cols_d)(const double *x, double *y, fa_tidx L, fa_tidx inner, fa_tidx w,
+                               int log_form) noexcept nogil
+        void (*softmax_bwd_cols_f)(const float *g, const float *y, float *out, fa_tidx L, fa_tidx inner,
+                                   fa_tidx w, int log_form) noexcept nogil
+        void (*softmax_bwd_cols_d)(const double *g, const double *y, double *out, fa_tidx L,
+                                   fa_tidx inner, fa_tidx w, int log_form) noexcept nogil
+        void (*prelu_cols_f)(const float *x, float *y, fa_tidx nrow, fa_tidx ncol,
+                             const float *alpha) noexcept nogil
+        void (*prelu_cols_d)(const double *x, double *y, fa_tidx nrow, fa_tidx ncol,
+                             const double *alpha) noexcept nogil
+        void (*prelu_cols_bwd_f)(const float *g, const float *x, float *out, fa_tidx nrow, fa_tidx ncol,
+                                 const float *alpha, double *gsum) noexcept nogil
+        void (*prelu_cols_bwd_d)(const double *g, const double *x, double *out, fa_tidx nrow,
+                                 fa_tidx ncol, const double *alpha, double *gsum) noexcept nogil
+        void (*prelu_row_f)(const float *x, float *y, fa_tidx n, float a) noexcept nogil
+        void (*prelu_row_d)(const double *x, double *y, fa_tidx n, double a) noexcept nogil
+        double (*prelu_row_bwd_f)(const float *g, const float *x, float *out, fa_tidx n,
+                                  float a) noexcept nogil
+        double (*prelu_row_bwd_d)(const double *g, const double *x, double *out, fa_tidx n,
+                                  double a) noexcept nogil
+        int (*bias_fwd_rows_f)(int k, const float *x, const float *bias, float *y, fa_tidx nrow,
+                               fa_tidx ncol, const double *p) noexcept nogil
+        int (*bias_fwd_rows_d)(int k, const double *x, const double *bias, double *y, fa_tidx nrow,
+                               fa_tidx ncol, const double *p) noexcept nogil
+        int (*bias_bwd_rows_f)(int k, int from_y, const float *g, const float *s, const float *bias,
+                               float *out, fa_tidx nrow, fa_tidx ncol, const double *p) noexcept nogil
+        int (*bias_bwd_rows_d)(int k, int from_y, const double *g, const double *s, const double *bias,
+                               double *out, fa_tidx nrow, fa_tidx ncol, const double *p) noexcept nogil
+        int (*gated_fwd_f)(int k, const float *a, const float *b, float *out, fa_tidx n) noexcept nogil
+        int (*gated_fwd_d)(int k, const double *a, const double *b, double *out, fa_tidx n) noexcept nogil
+        int (*gated_bwd_f)(int k, const float *g, const float *a, const float *b, float *da, float *db,
+                           fa_tidx n) noexcept nogil
+        int (*gated_bwd_d)(int k, const double *g, const double *a, const double *b, double *da,
+                           double *db, fa_tidx n) noexcept nogil
 
 cdef extern from *:
     """
@@ -91,24 +119,49 @@ cdef enum:
     CHUNK_ALIGN = 16
     MAXDIM = 64
 
-MODE_FWD = 0
-MODE_BWD = 1
-MODE_BWDY = 2
+# The active loop table (None of its loops run before set_table), and the
+# kernel names of the first table loaded: every later table must list the
+# same names in the same order, so a kernel id means one kernel whichever
+# target runs it, and ids computed once (fastact/_api.py) stay valid.
+cdef const fa_loop_table *_T = NULL
+cdef object _capsule = None        # keeps the active table's module alive
+cdef tuple _names = None
+
+
+def set_table(capsule):
+    """Make the loop table in `capsule` (a target module's `table`) the one
+    every later call runs; returns the previous capsule (None at first)."""
+    global _T, _capsule, _names
+    cdef const fa_loop_table *t = <const fa_loop_table *>PyCapsule_GetPointer(capsule, FA_TABLE_CAPSULE)
+    if t.abi != FA_TABLE_ABI:
+        raise ImportError(f"fastact: loop table {t.target.decode()!r} has layout {t.abi}, "
+                          f"the front expects {FA_TABLE_ABI} (a stale build?)")
+    names = tuple(t.kernel_names[i].decode() for i in range(t.kernel_count))
+    if _names is not None and names != _names:
+        raise ImportError(f"fastact: loop table {t.target.decode()!r} numbers its kernels "
+                          f"differently from the first table loaded (a stale build?)")
+    old = _capsule
+    _names = names
+    _capsule = capsule
+    _T = t
+    return old
+
+
+def table_target():
+    """The target name of the active loop table (None before set_table)."""
+    return None if _T == NULL else _T.target.decode()
+
+
+cdef inline const fa_loop_table *_table() except NULL:
+    if _T == NULL:
+        raise RuntimeError("fastact._front: no loop table set (import fastact, not its _front)")
+    return _T
 
 
 def kernel_ids():
-    """{kernel name: id} as compiled into this module."""
-    return {fa_kernel_names[i].decode(): i for i in range(FA_K_COUNT)}
-
-
-def bwdy_ids():
-    """Ids of the kernels that have a backward from the forward output."""
-    out = set()
-    cdef int i = 0
-    while fa_bwdy_ids[i] >= 0:
-        out.add(fa_bwdy_ids[i])
-        i += 1
-    return out
+    """{kernel name: id}: the same in every target's table (set_table checks it)."""
+    _table()
+    return {name: i for i, name in enumerate(_names)}
 
 
 def openmp_enabled():
@@ -195,29 +248,29 @@ cdef inline Py_ssize_t _nchunks(Py_ssize_t n, Py_ssize_t isz, int nthreads, Py_s
     return c if c > 1 else 1
 
 
-cdef inline int _block(int k, int mode, bint dbl, char *a, char *b, char *o,
+cdef inline int _block(const fa_loop_table *tb, int k, int mode, bint dbl, char *a, char *b, char *o,
                        Py_ssize_t n, const double *p) noexcept nogil:
     if dbl:
         if mode == 0:
-            return fa_fwd_block_d(k, <const double *>a, <double *>o, n, p)
-        return fa_bwd_block_d(k, mode == 2, <const double *>a, <const double *>b, <double *>o, n, p)
+            return tb.fwd_block_d(k, <const double *>a, <double *>o, n, p)
+        return tb.bwd_block_d(k, mode == 2, <const double *>a, <const double *>b, <double *>o, n, p)
     if mode == 0:
-        return fa_fwd_block_f(k, <const float *>a, <float *>o, n, p)
-    return fa_bwd_block_f(k, mode == 2, <const float *>a, <const float *>b, <float *>o, n, p)
+        return tb.fwd_block_f(k, <const float *>a, <float *>o, n, p)
+    return tb.bwd_block_f(k, mode == 2, <const float *>a, <const float *>b, <float *>o, n, p)
 
 
-cdef inline int _strided(int k, int mode, bint dbl, char *a, Py_ssize_t sa, char *b, Py_ssize_t sb,
+cdef inline int _strided(const fa_loop_table *tb, int k, int mode, bint dbl, char *a, Py_ssize_t sa, char *b, Py_ssize_t sb,
                          char *o, Py_ssize_t so, Py_ssize_t n, const double *p) noexcept nogil:
     if dbl:
         if mode == 0:
-            return fa_fwd_strided_d(k, a, sa, o, so, n, p)
-        return fa_bwd_strided_d(k, mode == 2, a, sa, b, sb, o, so, n, p)
+            return tb.fwd_strided_d(k, a, sa, o, so, n, p)
+        return tb.bwd_strided_d(k, mode == 2, a, sa, b, sb, o, so, n, p)
     if mode == 0:
-        return fa_fwd_strided_f(k, a, sa, o, so, n, p)
-    return fa_bwd_strided_f(k, mode == 2, a, sa, b, sb, o, so, n, p)
+        return tb.fwd_strided_f(k, a, sa, o, so, n, p)
+    return tb.bwd_strided_f(k, mode == 2, a, sa, b, sb, o, so, n, p)
 
 
-cdef int _run_flat(int k, int mode, bint dbl, char *a, char *b, char *o, Py_ssize_t n,
+cdef int _run_flat(const fa_loop_table *tb, int k, int mode, bint dbl, char *a, char *b, char *o, Py_ssize_t n,
                    const double *p, int nthreads, Py_ssize_t grain) noexcept nogil:
     cdef Py_ssize_t isz = 8 if dbl else 4
     cdef Py_ssize_t nch = _nchunks(n, isz, nthreads, grain)
@@ -231,7 +284,7 @@ cdef int _run_flat(int k, int mode, bint dbl, char *a, char *b, char *o, Py_ssiz
     if nch <= 1:
         # no parallel region at all: even an if(0) OpenMP region costs more
         # than a small array's whole computation
-        return _block(k, mode, dbl, a, b, o, n, p)
+        return _block(tb, k, mode, dbl, a, b, o, n, p)
     t_region = omp_get_wtime()
     tt[0] = tt[1] = t_region
     for c in prange(nch, nogil=True, schedule='static', num_threads=nthreads):
@@ -241,7 +294,7 @@ cdef int _run_flat(int k, int mode, bint dbl, char *a, char *b, char *o, Py_ssiz
         m = n - start
         if m > chunk:
             m = chunk
-        rc |= _block(k, mode, dbl, a + start * isz, b + start * isz if b != NULL else NULL,
+        rc |= _block(tb, k, mode, dbl, a + start * isz, b + start * isz if b != NULL else NULL,
                      o + start * isz, m, p)
         if c == 0:
             tt[0] = omp_get_wtime()
@@ -250,7 +303,7 @@ cdef int _run_flat(int k, int mode, bint dbl, char *a, char *b, char *o, Py_ssiz
     return rc
 
 
-cdef int _run_nd(int k, int mode, bint dbl, Py_buffer *va, Py_buffer *vb, Py_buffer *vo,
+cdef int _run_nd(const fa_loop_table *tb, int k, int mode, bint dbl, Py_buffer *va, Py_buffer *vb, Py_buffer *vo,
                  const double *p) noexcept nogil:
     # Any shape and strides: walk the outer axes with an odometer and run the
     # gather/compute/scatter kernel along the axis where `out` has the smallest
@@ -282,7 +335,7 @@ cdef int _run_nd(int k, int mode, bint dbl, Py_buffer *va, Py_buffer *vb, Py_buf
                 if vb != NULL:
                     pb += idx[i] * vb.strides[i]
                 po += idx[i] * vo.strides[i]
-        rc |= _strided(k, mode, dbl, pa, va.strides[inner],
+        rc |= _strided(tb, k, mode, dbl, pa, va.strides[inner],
                        pb, vb.strides[inner] if vb != NULL else 0,
                        po, vo.strides[inner], L, p)
         # advance the odometer over the outer axes (last axis fastest)
@@ -302,6 +355,7 @@ def elementwise(int k, int mode, a, b, out, double p0, double p1, double p2, dou
                 int nthreads, Py_ssize_t grain):
     """mode 0: out = f(a); 1: out = a * f'(b) with b = x; 2: the same with b = y.
     a, b, out: NumPy arrays of one float dtype and shape, checked by the caller."""
+    cdef const fa_loop_table *tb = _table()
     cdef Py_buffer va, vb, vo
     cdef Py_buffer *pvb = NULL
     cdef double p[4]
@@ -325,11 +379,11 @@ def elementwise(int k, int mode, a, b, out, double p0, double p1, double p2, dou
                             and (pvb == NULL or PyBuffer_IsContiguous(pvb, b'F'))))
                 with nogil:
                     if flat:
-                        rc = _run_flat(k, mode, dbl, <char *>va.buf,
+                        rc = _run_flat(tb, k, mode, dbl, <char *>va.buf,
                                        <char *>vb.buf if pvb != NULL else NULL,
                                        <char *>vo.buf, n, p, nthreads, grain)
                     else:
-                        rc = _run_nd(k, mode, dbl, &va, pvb, &vo, p)
+                        rc = _run_nd(tb, k, mode, dbl, &va, pvb, &vo, p)
             finally:
                 PyBuffer_Release(&vo)
         finally:
@@ -347,6 +401,7 @@ def softmax_blocks(int mode, a, b, out, Py_ssize_t nouter, Py_ssize_t L, Py_ssiz
     """Softmax over the middle axis of C-contiguous (nouter, L, inner) data
     (mode 0: out = softmax(a)) or its backward from y (mode 2: out from grad a
     and y b)."""
+    cdef const fa_loop_table *tb = _table()
     cdef Py_buffer va, vb, vo
     PyObject_GetBuffer(a, &va, PyBUF_RECORDS_RO)
     try:
@@ -355,7 +410,7 @@ def softmax_blocks(int mode, a, b, out, Py_ssize_t nouter, Py_ssize_t L, Py_ssiz
             PyObject_GetBuffer(out, &vo, PyBUF_RECORDS)
             try:
                 with nogil:
-                    _softmax_run(mode, vo.itemsize == 8, <char *>va.buf, <char *>vb.buf, <char *>vo.buf,
+                    _softmax_run(tb, mode, vo.itemsize == 8, <char *>va.buf, <char *>vb.buf, <char *>vo.buf,
                                  nouter, L, inner, log_form, nthreads, grain)
             finally:
                 PyBuffer_Release(&vo)
@@ -366,40 +421,40 @@ def softmax_blocks(int mode, a, b, out, Py_ssize_t nouter, Py_ssize_t L, Py_ssiz
     return out
 
 
-cdef void _softmax_run(int mode, bint dbl, char *pa, char *pb, char *po, Py_ssize_t nouter, Py_ssize_t L,
+cdef void _softmax_run(const fa_loop_table *tb, int mode, bint dbl, char *pa, char *pb, char *po, Py_ssize_t nouter, Py_ssize_t L,
                        Py_ssize_t inner, bint log_form, int nthreads, Py_ssize_t grain) noexcept nogil:
-    """inner == 1: blocks of up to FA_SMC rows (short rows in one block
-    overlap; rows of 4096+ are one item each); else FA_SMC-column strips of
+    """inner == 1: blocks of up to FA_TABLE_SMC rows (short rows in one block
+    overlap; rows of 4096+ are one item each); else FA_TABLE_SMC-column strips of
     one outer block.  Items are independent, so threads never change results."""
     cdef bint rows = inner == 1
     cdef Py_ssize_t it
     cdef Py_ssize_t isz = 8 if dbl else 4
     cdef Py_ssize_t rb = 4096 // L if L > 0 else 1
-    if rb > FA_SMC:
-        rb = FA_SMC
+    if rb > FA_TABLE_SMC:
+        rb = FA_TABLE_SMC
     if rb < 1 or not rows:
         rb = 1
-    cdef Py_ssize_t nstrip = 1 if rows else (inner + FA_SMC - 1) // FA_SMC
+    cdef Py_ssize_t nstrip = 1 if rows else (inner + FA_TABLE_SMC - 1) // FA_TABLE_SMC
     cdef Py_ssize_t nitem = (nouter + rb - 1) // rb * nstrip
     cdef Py_ssize_t nth = _nchunks(nouter * L * inner, isz, nthreads, grain)
     if nth > nitem:
         nth = nitem if nitem > 0 else 1
     # forward row blocks beyond L2 (as the element-wise loops: >= 1 MB per
     # thread) prefetch the next block while summing this one
-    cdef bint pf = rows and mode == 0 and nouter * L * isz >= <Py_ssize_t>FA_PF_MIN_BYTES * nth
+    cdef bint pf = rows and mode == 0 and nouter * L * isz >= <Py_ssize_t>FA_TABLE_PF_MIN_BYTES * nth
     if nth <= 1:
         # no parallel region: an if(0) one cost ~0.4 us, half of a 16-element call
         for it in range(nitem):
-            _softmax_nth(it, mode, dbl, rows, pa, pb, po, nouter, L, inner, rb, nstrip, log_form, pf)
+            _softmax_nth(tb, it, mode, dbl, rows, pa, pb, po, nouter, L, inner, rb, nstrip, log_form, pf)
         return
     for it in prange(nitem, schedule='static', num_threads=nth):
-        _softmax_nth(it, mode, dbl, rows, pa, pb, po, nouter, L, inner, rb, nstrip, log_form, pf)
+        _softmax_nth(tb, it, mode, dbl, rows, pa, pb, po, nouter, L, inner, rb, nstrip, log_form, pf)
 
 
-cdef inline void _softmax_nth(Py_ssize_t it, int mode, bint dbl, bint rows, char *pa, char *pb, char *po,
+cdef inline void _softmax_nth(const fa_loop_table *tb, Py_ssize_t it, int mode, bint dbl, bint rows, char *pa, char *pb, char *po,
                               Py_ssize_t nouter, Py_ssize_t L, Py_ssize_t inner, Py_ssize_t rb,
                               Py_ssize_t nstrip, bint log_form, bint pf) noexcept nogil:
-    """Item `it` of _softmax_run: a block of rb rows or one FA_SMC-column strip."""
+    """Item `it` of _softmax_run: a block of rb rows or one FA_TABLE_SMC-column strip."""
     cdef Py_ssize_t c0, w, off, pfe
     cdef Py_ssize_t isz = 8 if dbl else 4
     if rows:
@@ -410,16 +465,16 @@ cdef inline void _softmax_nth(Py_ssize_t it, int mode, bint dbl, bint rows, char
         pfe = (nouter - it * rb - w) * L if pf else 0
     else:
         pfe = 0
-        c0 = (it % nstrip) * FA_SMC
+        c0 = (it % nstrip) * FA_TABLE_SMC
         w = inner - c0                          # columns in this strip
-        if w > FA_SMC:
-            w = FA_SMC
+        if w > FA_TABLE_SMC:
+            w = FA_TABLE_SMC
         off = ((it // nstrip) * L * inner + c0) * isz
-    _softmax_item(mode, dbl, rows, pa + off, pb + off if pb != NULL else NULL, po + off,
+    _softmax_item(tb, mode, dbl, rows, pa + off, pb + off if pb != NULL else NULL, po + off,
                   L, inner, w, log_form, pfe)
 
 
-cdef inline void _softmax_item(int mode, bint dbl, bint rows, char *a, char *b, char *o,
+cdef inline void _softmax_item(const fa_loop_table *tb, int mode, bint dbl, bint rows, char *a, char *b, char *o,
                                Py_ssize_t L, Py_ssize_t inner, Py_ssize_t w, bint log_form,
                                Py_ssize_t pf) noexcept nogil:
     """w rows (rows) or w columns of one (L, inner) block; pf: elements after
@@ -428,26 +483,26 @@ cdef inline void _softmax_item(int mode, bint dbl, bint rows, char *a, char *b, 
     if rows:
         if mode == 0:
             if dbl:
-                fa_softmax_rows_d(<const double *>a, <double *>o, w, L, log_form, pf)
+                tb.softmax_rows_d(<const double *>a, <double *>o, w, L, log_form, pf)
             else:
-                fa_softmax_rows_f(<const float *>a, <float *>o, w, L, log_form, pf)
+                tb.softmax_rows_f(<const float *>a, <float *>o, w, L, log_form, pf)
         else:
             for r in range(w):
                 if dbl:
-                    fa_softmax_bwd_row_d(<const double *>(a + r * rs), <const double *>(b + r * rs),
+                    tb.softmax_bwd_row_d(<const double *>(a + r * rs), <const double *>(b + r * rs),
                                          <double *>(o + r * rs), L, log_form)
                 else:
-                    fa_softmax_bwd_row_f(<const float *>(a + r * rs), <const float *>(b + r * rs),
+                    tb.softmax_bwd_row_f(<const float *>(a + r * rs), <const float *>(b + r * rs),
                                          <float *>(o + r * rs), L, log_form)
     elif mode == 0:
         if dbl:
-            fa_softmax_cols_d(<const double *>a, <double *>o, L, inner, w, log_form)
+            tb.softmax_cols_d(<const double *>a, <double *>o, L, inner, w, log_form)
         else:
-            fa_softmax_cols_f(<const float *>a, <float *>o, L, inner, w, log_form)
+            tb.softmax_cols_f(<const float *>a, <float *>o, L, inner, w, log_form)
     elif dbl:
-        fa_softmax_bwd_cols_d(<const double *>a, <const double *>b, <double *>o, L, inner, w, log_form)
+        tb.softmax_bwd_cols_d(<const double *>a, <const double *>b, <double *>o, L, inner, w, log_form)
     else:
-        fa_softmax_bwd_cols_f(<const float *>a, <const float *>b, <float *>o, L, inner, w, log_form)
+        tb.softmax_bwd_cols_f(<const float *>a, <const float *>b, <float *>o, L, inner, w, log_form)
 
 
 def prelu_cols(int mode, a, b, out, alpha, gsum, Py_ssize_t nrow, Py_ssize_t ncol,
@@ -456,6 +511,7 @@ def prelu_cols(int mode, a, b, out, alpha, gsum, Py_ssize_t nrow, Py_ssize_t nco
     mode 0: out = prelu(a); mode 1: out = grad a * prelu'(x = b), and row chunk
     c of `rows_per_chunk` rows adds its dL/dalpha into gsum[c, :] (float64):
     the split does not depend on the thread count, so neither does the sum."""
+    cdef const fa_loop_table *tb = _table()
     cdef Py_buffer va, vb, vo, val, vg
     cdef bint dbl
     cdef char *pa
@@ -478,7 +534,7 @@ def prelu_cols(int mode, a, b, out, alpha, gsum, Py_ssize_t nrow, Py_ssize_t nco
         if mode != 0:
             pg = <double *>vg.buf
         with nogil:
-            _prelu_cols_run(mode, dbl, pa, pb, po, pal, pg, nrow, ncol, rows_per_chunk, nthreads, grain)
+            _prelu_cols_run(tb, mode, dbl, pa, pb, po, pal, pg, nrow, ncol, rows_per_chunk, nthreads, grain)
     finally:
         PyBuffer_Release(&vg)
         PyBuffer_Release(&val)
@@ -488,7 +544,7 @@ def prelu_cols(int mode, a, b, out, alpha, gsum, Py_ssize_t nrow, Py_ssize_t nco
     return out
 
 
-cdef void _prelu_cols_run(int mode, bint dbl, char *pa, char *pb, char *po, char *pal, double *pg,
+cdef void _prelu_cols_run(const fa_loop_table *tb, int mode, bint dbl, char *pa, char *pb, char *po, char *pal, double *pg,
                           Py_ssize_t nrow, Py_ssize_t ncol, Py_ssize_t rows_per_chunk, int nthreads,
                           Py_ssize_t grain) noexcept nogil:
     cdef Py_ssize_t isz = 8 if dbl else 4
@@ -497,13 +553,13 @@ cdef void _prelu_cols_run(int mode, bint dbl, char *pa, char *pb, char *po, char
     cdef Py_ssize_t c
     if nth <= 1:            # no OpenMP region (an if(0) one costs ~0.4 us)
         for c in range(nch):
-            _prelu_cols_chunk(mode, dbl, pa, pb, po, pal, pg, c, rows_per_chunk, nrow, ncol, isz)
+            _prelu_cols_chunk(tb, mode, dbl, pa, pb, po, pal, pg, c, rows_per_chunk, nrow, ncol, isz)
     else:
         for c in prange(nch, schedule='static', num_threads=nth):
-            _prelu_cols_chunk(mode, dbl, pa, pb, po, pal, pg, c, rows_per_chunk, nrow, ncol, isz)
+            _prelu_cols_chunk(tb, mode, dbl, pa, pb, po, pal, pg, c, rows_per_chunk, nrow, ncol, isz)
 
 
-cdef void _prelu_rows_run(int mode, bint dbl, char *pa, char *pb, char *po, char *pal, double *pg,
+cdef void _prelu_rows_run(const fa_loop_table *tb, int mode, bint dbl, char *pa, char *pb, char *po, char *pal, double *pg,
                           Py_ssize_t nrow, Py_ssize_t nchan, Py_ssize_t L, int nthreads,
                           Py_ssize_t grain) noexcept nogil:
     cdef Py_ssize_t isz = 8 if dbl else 4
@@ -511,10 +567,10 @@ cdef void _prelu_rows_run(int mode, bint dbl, char *pa, char *pb, char *po, char
     cdef Py_ssize_t r
     if nth <= 1:            # no OpenMP region (an if(0) one costs ~0.4 us)
         for r in range(nrow):
-            _prelu_row(mode, dbl, pa, pb, po, pal, pg, r, L, nchan, isz)
+            _prelu_row(tb, mode, dbl, pa, pb, po, pal, pg, r, L, nchan, isz)
     else:
         for r in prange(nrow, schedule='static', num_threads=nth):
-            _prelu_row(mode, dbl, pa, pb, po, pal, pg, r, L, nchan, isz)
+            _prelu_row(tb, mode, dbl, pa, pb, po, pal, pg, r, L, nchan, isz)
 
 
 def fast_prelu(x, alpha, axis, out, n_threads, Py_ssize_t grain, Py_ssize_t prelu_row, empty_like):
@@ -524,6 +580,7 @@ def fast_prelu(x, alpha, axis, out, n_threads, Py_ssize_t grain, Py_ssize_t prel
     plain int), apart from the output; None for the general path (which
     checks everything and explains).  prelu_row: _api._PRELU_ROW (the
     channels-last loop takes prelu_row // C rows per chunk, as there)."""
+    cdef const fa_loop_table *tb = _table()
     cdef Py_buffer vx, va, vo
     cdef int t = _fast_threads(n_threads), i
     cdef long ax
@@ -574,10 +631,10 @@ def fast_prelu(x, alpha, axis, out, n_threads, Py_ssize_t grain, Py_ssize_t prel
                 t = _fast_nt(t)
                 with nogil:
                     if inner == 1:
-                        _prelu_cols_run(0, dbl, <char *>vx.buf, NULL, <char *>vo.buf, <char *>va.buf, NULL,
+                        _prelu_cols_run(tb, 0, dbl, <char *>vx.buf, NULL, <char *>vo.buf, <char *>va.buf, NULL,
                                         outer, C, prelu_row // C if prelu_row >= C else 1, t, grain)
                     else:
-                        _prelu_rows_run(0, dbl, <char *>vx.buf, NULL, <char *>vo.buf, <char *>va.buf, NULL,
+                        _prelu_rows_run(tb, 0, dbl, <char *>vx.buf, NULL, <char *>vo.buf, <char *>va.buf, NULL,
                                         outer * C, C, inner, t, grain)
             finally:
                 PyBuffer_Release(&vo)
@@ -588,7 +645,7 @@ def fast_prelu(x, alpha, axis, out, n_threads, Py_ssize_t grain, Py_ssize_t prel
     return out
 
 
-cdef inline void _prelu_cols_chunk(int mode, bint dbl, char *pa, char *pb, char *po, char *pal, double *pg,
+cdef inline void _prelu_cols_chunk(const fa_loop_table *tb, int mode, bint dbl, char *pa, char *pb, char *po, char *pal, double *pg,
                                    Py_ssize_t c, Py_ssize_t rows_per_chunk, Py_ssize_t nrow,
                                    Py_ssize_t ncol, Py_ssize_t isz) noexcept nogil:
     """Row chunk c of prelu_cols (its dL/dalpha into pg[c, :])."""
@@ -598,17 +655,17 @@ cdef inline void _prelu_cols_chunk(int mode, bint dbl, char *pa, char *pb, char 
         r1 = nrow
     if mode == 0:
         if dbl:
-            fa_prelu_cols_d(<const double *>(pa + r0 * ncol * isz), <double *>(po + r0 * ncol * isz),
+            tb.prelu_cols_d(<const double *>(pa + r0 * ncol * isz), <double *>(po + r0 * ncol * isz),
                             r1 - r0, ncol, <const double *>pal)
         else:
-            fa_prelu_cols_f(<const float *>(pa + r0 * ncol * isz), <float *>(po + r0 * ncol * isz),
+            tb.prelu_cols_f(<const float *>(pa + r0 * ncol * isz), <float *>(po + r0 * ncol * isz),
                             r1 - r0, ncol, <const float *>pal)
     elif dbl:
-        fa_prelu_cols_bwd_d(<const double *>(pa + r0 * ncol * isz), <const double *>(pb + r0 * ncol * isz),
+        tb.prelu_cols_bwd_d(<const double *>(pa + r0 * ncol * isz), <const double *>(pb + r0 * ncol * isz),
                             <double *>(po + r0 * ncol * isz), r1 - r0, ncol,
                             <const double *>pal, pg + c * ncol)
     else:
-        fa_prelu_cols_bwd_f(<const float *>(pa + r0 * ncol * isz), <const float *>(pb + r0 * ncol * isz),
+        tb.prelu_cols_bwd_f(<const float *>(pa + r0 * ncol * isz), <const float *>(pb + r0 * ncol * isz),
                             <float *>(po + r0 * ncol * isz), r1 - r0, ncol,
                             <const float *>pal, pg + c * ncol)
 
@@ -618,6 +675,7 @@ def prelu_rows(int mode, a, b, out, alpha, gsum, Py_ssize_t nrow, Py_ssize_t nch
     """prelu with the channel axis not last: C-contiguous (nrow, L) rows, row r
     belongs to channel r % nchan.  mode 1 writes each row's dL/dalpha into
     gsum[r] (float64), summed per channel by the caller."""
+    cdef const fa_loop_table *tb = _table()
     cdef Py_buffer va, vb, vo, val, vg
     cdef bint dbl
     cdef char *pa
@@ -640,7 +698,7 @@ def prelu_rows(int mode, a, b, out, alpha, gsum, Py_ssize_t nrow, Py_ssize_t nch
         if mode != 0:
             pg = <double *>vg.buf
         with nogil:
-            _prelu_rows_run(mode, dbl, pa, pb, po, pal, pg, nrow, nchan, L, nthreads, grain)
+            _prelu_rows_run(tb, mode, dbl, pa, pb, po, pal, pg, nrow, nchan, L, nthreads, grain)
     finally:
         PyBuffer_Release(&vg)
         PyBuffer_Release(&val)
@@ -650,21 +708,21 @@ def prelu_rows(int mode, a, b, out, alpha, gsum, Py_ssize_t nrow, Py_ssize_t nch
     return out
 
 
-cdef inline void _prelu_row(int mode, bint dbl, char *pa, char *pb, char *po, char *pal, double *pg,
+cdef inline void _prelu_row(const fa_loop_table *tb, int mode, bint dbl, char *pa, char *pb, char *po, char *pal, double *pg,
                             Py_ssize_t r, Py_ssize_t L, Py_ssize_t nchan, Py_ssize_t isz) noexcept nogil:
     """Row r of prelu_rows (channel r % nchan; its dL/dalpha into pg[r])."""
     if mode == 0:
         if dbl:
-            fa_prelu_row_d(<const double *>(pa + r * L * isz), <double *>(po + r * L * isz),
+            tb.prelu_row_d(<const double *>(pa + r * L * isz), <double *>(po + r * L * isz),
                            L, (<const double *>pal)[r % nchan])
         else:
-            fa_prelu_row_f(<const float *>(pa + r * L * isz), <float *>(po + r * L * isz),
+            tb.prelu_row_f(<const float *>(pa + r * L * isz), <float *>(po + r * L * isz),
                            L, (<const float *>pal)[r % nchan])
     elif dbl:
-        pg[r] = fa_prelu_row_bwd_d(<const double *>(pa + r * L * isz), <const double *>(pb + r * L * isz),
+        pg[r] = tb.prelu_row_bwd_d(<const double *>(pa + r * L * isz), <const double *>(pb + r * L * isz),
                                    <double *>(po + r * L * isz), L, (<const double *>pal)[r % nchan])
     else:
-        pg[r] = fa_prelu_row_bwd_f(<const float *>(pa + r * L * isz), <const float *>(pb + r * L * isz),
+        pg[r] = tb.prelu_row_bwd_f(<const float *>(pa + r * L * isz), <const float *>(pb + r * L * isz),
                                    <float *>(po + r * L * isz), L, (<const float *>pal)[r % nchan])
 
 
@@ -673,6 +731,7 @@ def bias_rows(int k, int mode, a, b, bias, out, Py_ssize_t nrow, Py_ssize_t ncol
     """Fused bias + activation over C-contiguous (nrow, ncol) data, bias on
     the columns.  mode 0: out = f(a + bias); 1: out = a * f'(b + bias) with
     b the pre-bias input; 2: out = a * f'(.) from the forward output b."""
+    cdef const fa_loop_table *tb = _table()
     cdef Py_buffer va, vb, vbias, vo
     cdef double p[4]
     p[0] = p0; p[1] = p1; p[2] = p2; p[3] = p3
@@ -683,7 +742,7 @@ def bias_rows(int k, int mode, a, b, bias, out, Py_ssize_t nrow, Py_ssize_t ncol
     PyObject_GetBuffer(out, &vo, PyBUF_RECORDS)
     try:
         with nogil:
-            rc = _bias_run(k, mode, vo.itemsize == 8, <char *>va.buf, <char *>vb.buf, <char *>vbias.buf,
+            rc = _bias_run(tb, k, mode, vo.itemsize == 8, <char *>va.buf, <char *>vb.buf, <char *>vbias.buf,
                            <char *>vo.buf, nrow, ncol, p, nthreads, grain)
     finally:
         PyBuffer_Release(&vo)
@@ -700,6 +759,7 @@ def fast_bias(Spec spec, x, bias, out, n_threads, empty_like):
     native, aligned, C-contiguous non-empty array and bias a 1-D array of its
     dtype and last-axis length; None for the general path (which checks
     everything and explains)."""
+    cdef const fa_loop_table *tb = _table()
     cdef Py_buffer vx, vb, vo
     cdef int t = _fast_threads(n_threads), rc = 0
     cdef Py_ssize_t C
@@ -735,7 +795,7 @@ def fast_bias(Spec spec, x, bias, out, n_threads, empty_like):
                     return None
                 t = _fast_nt(t)
                 with nogil:
-                    rc = _bias_run(spec.k, 0, vx.itemsize == 8, <char *>vx.buf, NULL, <char *>vb.buf,
+                    rc = _bias_run(tb, spec.k, 0, vx.itemsize == 8, <char *>vx.buf, NULL, <char *>vb.buf,
                                    <char *>vo.buf, vx.len // vx.itemsize // C, C, spec.p, t, spec.grain)
             finally:
                 PyBuffer_Release(&vo)
@@ -748,7 +808,7 @@ def fast_bias(Spec spec, x, bias, out, n_threads, empty_like):
     return out
 
 
-cdef int _bias_run(int k, int mode, bint dbl, char *pa, char *pb, char *pbias, char *po,
+cdef int _bias_run(const fa_loop_table *tb, int k, int mode, bint dbl, char *pa, char *pb, char *pbias, char *po,
                    Py_ssize_t nrow, Py_ssize_t ncol, const double *p, int nthreads,
                    Py_ssize_t grain) noexcept nogil:
     cdef Py_ssize_t isz = 8 if dbl else 4
@@ -759,32 +819,32 @@ cdef int _bias_run(int k, int mode, bint dbl, char *pa, char *pb, char *pbias, c
         nch = nrow if nrow > 0 else 1
     rpc = (nrow + nch - 1) // nch if nrow > 0 else 1
     if nch <= 1:            # no OpenMP region (an if(0) one costs ~0.4 us)
-        return _bias_chunk(k, mode, dbl, pa, pb, pbias, po, 0, nrow, ncol, isz, p)
+        return _bias_chunk(tb, k, mode, dbl, pa, pb, pbias, po, 0, nrow, ncol, isz, p)
     for c in prange(nch, schedule='static', num_threads=nch):
         r0 = c * rpc
         r1 = r0 + rpc
         if r1 > nrow:
             r1 = nrow
         if r1 > r0:
-            rc |= _bias_chunk(k, mode, dbl, pa, pb, pbias, po, r0, r1, ncol, isz, p)
+            rc |= _bias_chunk(tb, k, mode, dbl, pa, pb, pbias, po, r0, r1, ncol, isz, p)
     return rc
 
 
-cdef inline int _bias_chunk(int k, int mode, bint dbl, char *pa, char *pb, char *pbias, char *po,
+cdef inline int _bias_chunk(const fa_loop_table *tb, int k, int mode, bint dbl, char *pa, char *pb, char *pbias, char *po,
                             Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t ncol, Py_ssize_t isz,
                             const double *p) noexcept nogil:
     """Rows [r0, r1) of bias_rows."""
     cdef Py_ssize_t off = r0 * ncol * isz
     if dbl:
         if mode == 0:
-            return fa_bias_fwd_rows_d(k, <const double *>(pa + off), <const double *>pbias,
+            return tb.bias_fwd_rows_d(k, <const double *>(pa + off), <const double *>pbias,
                                       <double *>(po + off), r1 - r0, ncol, p)
-        return fa_bias_bwd_rows_d(k, mode == 2, <const double *>(pa + off), <const double *>(pb + off),
+        return tb.bias_bwd_rows_d(k, mode == 2, <const double *>(pa + off), <const double *>(pb + off),
                                   <const double *>pbias, <double *>(po + off), r1 - r0, ncol, p)
     if mode == 0:
-        return fa_bias_fwd_rows_f(k, <const float *>(pa + off), <const float *>pbias,
+        return tb.bias_fwd_rows_f(k, <const float *>(pa + off), <const float *>pbias,
                                   <float *>(po + off), r1 - r0, ncol, p)
-    return fa_bias_bwd_rows_f(k, mode == 2, <const float *>(pa + off), <const float *>(pb + off),
+    return tb.bias_bwd_rows_f(k, mode == 2, <const float *>(pa + off), <const float *>(pb + off),
                               <const float *>pbias, <float *>(po + off), r1 - r0, ncol, p)
 
 
@@ -792,6 +852,7 @@ def gated(int k, int mode, g, x, out, Py_ssize_t outer, Py_ssize_t M, int nthrea
     """Gated activations on C-contiguous x viewed as (outer, 2, M): a = x[:, 0],
     b = x[:, 1].  mode 0: out (outer, M) = gate(a, b); mode 1: out (outer, 2, M)
     = (dL/da, dL/db) from g (outer, M)."""
+    cdef const fa_loop_table *tb = _table()
     cdef Py_buffer vg, vx, vo
     cdef int rc = 0
     PyObject_GetBuffer(g if mode != 0 else x, &vg, PyBUF_RECORDS_RO)
@@ -799,7 +860,7 @@ def gated(int k, int mode, g, x, out, Py_ssize_t outer, Py_ssize_t M, int nthrea
     PyObject_GetBuffer(out, &vo, PyBUF_RECORDS)
     try:
         with nogil:
-            rc = _gated_run(k, mode, vo.itemsize == 8, <char *>vg.buf, <char *>vx.buf, <char *>vo.buf,
+            rc = _gated_run(tb, k, mode, vo.itemsize == 8, <char *>vg.buf, <char *>vx.buf, <char *>vo.buf,
                             outer, M, nthreads, grain)
     finally:
         PyBuffer_Release(&vo)
@@ -814,6 +875,7 @@ def fast_gated(int k, tuple vals, x, axis, n_threads, Py_ssize_t grain, empty):
     """The gated forward into a new array for a native, aligned, C-contiguous
     x with a plain int axis within range and an even, non-empty split; None
     for the general path (which checks everything and explains)."""
+    cdef const fa_loop_table *tb = _table()
     cdef Py_buffer vx, vo
     cdef int t = _fast_threads(n_threads), rc = 0, i
     cdef long ax
@@ -843,7 +905,7 @@ def fast_gated(int k, tuple vals, x, axis, n_threads, Py_ssize_t grain, empty):
         t = _fast_nt(t)
         try:
             with nogil:
-                rc = _gated_run(k, 0, vx.itemsize == 8, NULL, <char *>vx.buf, <char *>vo.buf, outer, M,
+                rc = _gated_run(tb, k, 0, vx.itemsize == 8, NULL, <char *>vx.buf, <char *>vo.buf, outer, M,
                                 t, grain)
         finally:
             PyBuffer_Release(&vo)
@@ -854,7 +916,7 @@ def fast_gated(int k, tuple vals, x, axis, n_threads, Py_ssize_t grain, empty):
     return out
 
 
-cdef int _gated_run(int k, int mode, bint dbl, char *pg, char *px, char *po, Py_ssize_t outer,
+cdef int _gated_run(const fa_loop_table *tb, int k, int mode, bint dbl, char *pg, char *px, char *po, Py_ssize_t outer,
                     Py_ssize_t M, int nthreads, Py_ssize_t grain) noexcept nogil:
     cdef Py_ssize_t isz = 8 if dbl else 4
     cdef Py_ssize_t nt = _nchunks(outer * M, isz, nthreads, grain)
@@ -868,14 +930,14 @@ cdef int _gated_run(int k, int mode, bint dbl, char *pg, char *px, char *po, Py_
     cpr = (M + cs - 1) // cs if M > 0 else 0
     if nt <= 1:             # no OpenMP region (an if(0) one costs ~0.4 us)
         for t in range(outer * cpr):
-            rc |= _gated_task(k, mode, dbl, pg, px, po, t, cpr, cs, M, isz)
+            rc |= _gated_task(tb, k, mode, dbl, pg, px, po, t, cpr, cs, M, isz)
     else:
         for t in prange(outer * cpr, schedule='static', num_threads=nt):
-            rc |= _gated_task(k, mode, dbl, pg, px, po, t, cpr, cs, M, isz)
+            rc |= _gated_task(tb, k, mode, dbl, pg, px, po, t, cpr, cs, M, isz)
     return rc
 
 
-cdef inline int _gated_task(int k, int mode, bint dbl, char *pg, char *px, char *po, Py_ssize_t t,
+cdef inline int _gated_task(const fa_loop_table *tb, int k, int mode, bint dbl, char *pg, char *px, char *po, Py_ssize_t t,
                             Py_ssize_t cpr, Py_ssize_t cs, Py_ssize_t M, Py_ssize_t isz) noexcept nogil:
     """Task t of gated(): row t // cpr, its column chunk t % cpr of cs."""
     cdef Py_ssize_t o = t // cpr
@@ -885,19 +947,19 @@ cdef inline int _gated_task(int k, int mode, bint dbl, char *pg, char *px, char 
         m = cs
     if dbl:
         if mode == 0:
-            return fa_gated_fwd_d(k, <const double *>(px + (o * 2 * M + j0) * isz),
+            return tb.gated_fwd_d(k, <const double *>(px + (o * 2 * M + j0) * isz),
                                   <const double *>(px + (o * 2 * M + M + j0) * isz),
                                   <double *>(po + (o * M + j0) * isz), m)
-        return fa_gated_bwd_d(k, <const double *>(pg + (o * M + j0) * isz),
+        return tb.gated_bwd_d(k, <const double *>(pg + (o * M + j0) * isz),
                               <const double *>(px + (o * 2 * M + j0) * isz),
                               <const double *>(px + (o * 2 * M + M + j0) * isz),
                               <double *>(po + (o * 2 * M + j0) * isz),
                               <double *>(po + (o * 2 * M + M + j0) * isz), m)
     if mode == 0:
-        return fa_gated_fwd_f(k, <const float *>(px + (o * 2 * M + j0) * isz),
+        return tb.gated_fwd_f(k, <const float *>(px + (o * 2 * M + j0) * isz),
                               <const float *>(px + (o * 2 * M + M + j0) * isz),
                               <float *>(po + (o * M + j0) * isz), m)
-    return fa_gated_bwd_f(k, <const float *>(pg + (o * M + j0) * isz),
+    return tb.gated_bwd_f(k, <const float *>(pg + (o * M + j0) * isz),
                           <const float *>(px + (o * 2 * M + j0) * isz),
                           <const float *>(px + (o * 2 * M + M + j0) * isz),
                           <float *>(po + (o * 2 * M + j0) * isz),
@@ -1073,6 +1135,7 @@ def fast_inplace(Spec spec, tuple vals, x, n_threads):
     fast_call(spec, vals, 0, x, None, x, ...) computes the same, but its second
     buffer and layout checks cost ~50 ns: relu_ on 16 elements went from
     0.51x to 0.65x of np.maximum (target <= 0.6x), so in place keeps its own."""
+    cdef const fa_loop_table *tb = _table()
     cdef Py_buffer v
     cdef int nt, rc = 0
     cdef int t = _fast_threads(n_threads)
@@ -1087,7 +1150,7 @@ def fast_inplace(Spec spec, tuple vals, x, n_threads):
             return None
         nt = _fast_nt(t)
         with nogil:
-            rc = _run_flat(spec.k, 0, v.itemsize == 8, <char *>v.buf, NULL, <char *>v.buf,
+            rc = _run_flat(tb, spec.k, 0, v.itemsize == 8, <char *>v.buf, NULL, <char *>v.buf,
                            v.len // v.itemsize, spec.p, nt, spec.grain)
     finally:
         PyBuffer_Release(&v)
@@ -1162,6 +1225,7 @@ def fast_softmax(int mode, a, b, out, axis_obj, bint log_form, n_threads, Py_ssi
     """softmax / log_softmax (mode 0) or their backward from y = b (mode 2)
     on C-contiguous native arrays of one shape, or None for the general path
     (which checks everything and explains).  out None: a new array."""
+    cdef const fa_loop_table *tb = _table()
     cdef Py_buffer va, vb, vo
     cdef int nt, i
     cdef bint have_b = mode != 0
@@ -1186,7 +1250,7 @@ def fast_softmax(int mode, a, b, out, axis_obj, bint log_form, n_threads, Py_ssi
             inner *= va.shape[i]
         nt = _fast_nt(t)
         with nogil:
-            _softmax_run(mode, va.itemsize == 8, <char *>va.buf, <char *>vb.buf if have_b else NULL,
+            _softmax_run(tb, mode, va.itemsize == 8, <char *>va.buf, <char *>vb.buf if have_b else NULL,
                          <char *>vo.buf, nouter, L, inner, log_form, nt, grain)
     finally:
         _fast_release(&va, &vb if have_b else NULL, &vo)
@@ -1200,6 +1264,7 @@ def fast_call(Spec spec, tuple vals, int mode, a, b, out, n_threads, empty_like)
     out None: a new array from empty_like(a) (a's memory order).  Taken only
     when the operands and the values spec was found under (vals) qualify
     (_fast_operands, _same_values)."""
+    cdef const fa_loop_table *tb = _table()
     cdef Py_buffer va, vb, vo
     cdef int nt, rc = 0
     cdef bint have_b = mode != 0
@@ -1212,7 +1277,7 @@ def fast_call(Spec spec, tuple vals, int mode, a, b, out, n_threads, empty_like)
     try:
         nt = _fast_nt(t)
         with nogil:
-            rc = _run_flat(spec.k, mode, va.itemsize == 8, <char *>va.buf,
+            rc = _run_flat(tb, spec.k, mode, va.itemsize == 8, <char *>va.buf,
                            <char *>vb.buf if have_b else NULL, <char *>vo.buf,
                            va.len // va.itemsize, spec.p, nt, spec.grain)
     finally:

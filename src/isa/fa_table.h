@@ -1,0 +1,90 @@
+/* fa_table.h: the loop table, the one interface between the front module
+ * (src/front/_front.pyx, compiled once) and the loops (compiled once per CPU
+ * target by src/isa/fa_table_impl.c).
+ *
+ * A target's extension module (fastact._loops_<target>) exports one
+ * fa_loop_table in a PyCapsule named FA_TABLE_CAPSULE; the front calls every
+ * loop through the table it was handed last.  The loops are plain C and
+ * never touch Python: the front calls them with the GIL released.  Kernel ids
+ * index the same catalogue (src/fa_kernels.h) in every target; the front
+ * checks that (kernel_count, kernel_names) agree when it loads a table. */
+#ifndef FA_TABLE_H
+#define FA_TABLE_H
+
+#include <stddef.h>
+
+/* Raised whenever the struct below changes: a table of another layout is
+ * refused at load time instead of being called through wrong offsets. */
+#define FA_TABLE_ABI 1
+#define FA_TABLE_CAPSULE "fastact.loop_table"
+
+/* Constants the front's chunking shares with the loops (fa_loops_impl.h
+ * static-asserts that its values equal these). */
+#define FA_TABLE_SMC 64                     /* softmax rows per block, columns per strip */
+#define FA_TABLE_PF_MIN_BYTES (1u << 20)    /* data size from which loops prefetch */
+
+typedef ptrdiff_t fa_tidx;   /* = fa_idx of fa_defs.h */
+
+typedef struct fa_loop_table {
+    int abi;                        /* FA_TABLE_ABI */
+    const char *target;             /* "baseline", "x86_64_v3", ... */
+    int kernel_count;               /* FA_K_COUNT */
+    const char *const *kernel_names;    /* by id, kernel_count entries */
+
+    /* element-wise, contiguous blocks: 0 on success, nonzero for an unknown k */
+    int (*fwd_block_f)(int k, const float *x, float *y, fa_tidx n, const double *p);
+    int (*fwd_block_d)(int k, const double *x, double *y, fa_tidx n, const double *p);
+    int (*bwd_block_f)(int k, int from_y, const float *g, const float *s, float *out, fa_tidx n,
+                       const double *p);
+    int (*bwd_block_d)(int k, int from_y, const double *g, const double *s, double *out, fa_tidx n,
+                       const double *p);
+    /* element-wise, one strided axis (byte strides) */
+    int (*fwd_strided_f)(int k, const char *x, fa_tidx sx, char *y, fa_tidx sy, fa_tidx n,
+                         const double *p);
+    int (*fwd_strided_d)(int k, const char *x, fa_tidx sx, char *y, fa_tidx sy, fa_tidx n,
+                         const double *p);
+    int (*bwd_strided_f)(int k, int from_y, const char *g, fa_tidx sg, const char *x, fa_tidx sx,
+                         char *out, fa_tidx so, fa_tidx n, const double *p);
+    int (*bwd_strided_d)(int k, int from_y, const char *g, fa_tidx sg, const char *x, fa_tidx sx,
+                         char *out, fa_tidx so, fa_tidx n, const double *p);
+    /* softmax over rows (last axis) and over column strips (a middle axis) */
+    void (*softmax_rows_f)(const float *x, float *y, fa_tidx nr, fa_tidx L, int log_form, fa_tidx pf);
+    void (*softmax_rows_d)(const double *x, double *y, fa_tidx nr, fa_tidx L, int log_form, fa_tidx pf);
+    void (*softmax_bwd_row_f)(const float *g, const float *y, float *out, fa_tidx L, int log_form);
+    void (*softmax_bwd_row_d)(const double *g, const double *y, double *out, fa_tidx L, int log_form);
+    void (*softmax_cols_f)(const float *x, float *y, fa_tidx L, fa_tidx inner, fa_tidx w, int log_form);
+    void (*softmax_cols_d)(const double *x, double *y, fa_tidx L, fa_tidx inner, fa_tidx w, int log_form);
+    void (*softmax_bwd_cols_f)(const float *g, const float *y, float *out, fa_tidx L, fa_tidx inner,
+                               fa_tidx w, int log_form);
+    void (*softmax_bwd_cols_d)(const double *g, const double *y, double *out, fa_tidx L, fa_tidx inner,
+                               fa_tidx w, int log_form);
+    /* prelu with a per-channel alpha: channels last (cols) or one channel per row */
+    void (*prelu_cols_f)(const float *x, float *y, fa_tidx nrow, fa_tidx ncol, const float *alpha);
+    void (*prelu_cols_d)(const double *x, double *y, fa_tidx nrow, fa_tidx ncol, const double *alpha);
+    void (*prelu_cols_bwd_f)(const float *g, const float *x, float *out, fa_tidx nrow, fa_tidx ncol,
+                             const float *alpha, double *gsum);
+    void (*prelu_cols_bwd_d)(const double *g, const double *x, double *out, fa_tidx nrow, fa_tidx ncol,
+                             const double *alpha, double *gsum);
+    void (*prelu_row_f)(const float *x, float *y, fa_tidx n, float a);
+    void (*prelu_row_d)(const double *x, double *y, fa_tidx n, double a);
+    double (*prelu_row_bwd_f)(const float *g, const float *x, float *out, fa_tidx n, float a);
+    double (*prelu_row_bwd_d)(const double *g, const double *x, double *out, fa_tidx n, double a);
+    /* fused bias (on the columns of (nrow, ncol) rows) + activation */
+    int (*bias_fwd_rows_f)(int k, const float *x, const float *bias, float *y, fa_tidx nrow,
+                           fa_tidx ncol, const double *p);
+    int (*bias_fwd_rows_d)(int k, const double *x, const double *bias, double *y, fa_tidx nrow,
+                           fa_tidx ncol, const double *p);
+    int (*bias_bwd_rows_f)(int k, int from_y, const float *g, const float *s, const float *bias,
+                           float *out, fa_tidx nrow, fa_tidx ncol, const double *p);
+    int (*bias_bwd_rows_d)(int k, int from_y, const double *g, const double *s, const double *bias,
+                           double *out, fa_tidx nrow, fa_tidx ncol, const double *p);
+    /* gated activations: out = gate(a, b) and its backward into (da, db) */
+    int (*gated_fwd_f)(int k, const float *a, const float *b, float *out, fa_tidx n);
+    int (*gated_fwd_d)(int k, const double *a, const double *b, double *out, fa_tidx n);
+    int (*gated_bwd_f)(int k, const float *g, const float *a, const float *b, float *da, float *db,
+                       fa_tidx n);
+    int (*gated_bwd_d)(int k, const double *g, const double *a, const double *b, double *da,
+                       double *db, fa_tidx n);
+} fa_loop_table;
+
+#endif /* FA_TABLE_H */

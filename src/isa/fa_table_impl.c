@@ -1,0 +1,47 @@
+/* fa_table_impl.c: the loop table of one CPU target.  Compiled once per
+ * target with that target's flags (fastact/_targets.py), as part of its
+ * extension module (fa_loops_module.c); .ci/check_vectorized.py compiles this
+ * file alone to check that the loops vectorize at the target's width.
+ *
+ * FA_TARGET (a -D define: baseline, x86_64_v3, ...) names the target; the
+ * table is the one non-static object, fa_loop_table_<FA_TARGET>, so every
+ * target's table has its own symbol. */
+#include "fa_kernels.h"
+#include "fa_table.h"
+
+#ifndef FA_TARGET
+#  error "define FA_TARGET (the build target's name)"
+#endif
+#define FA__STR2(x) #x
+#define FA__STR(x) FA__STR2(x)
+#define FA__CAT2(a, b) a##b
+#define FA__CAT(a, b) FA__CAT2(a, b)
+#define FA_TABLE_SYMBOL FA__CAT(fa_loop_table_, FA_TARGET)
+
+/* The front chunks with these values; the loops must agree. */
+typedef char fa__smc_agrees[(FA_SMC == FA_TABLE_SMC) ? 1 : -1];
+typedef char fa__pf_agrees[(FA_PF_MIN_BYTES == FA_TABLE_PF_MIN_BYTES) ? 1 : -1];
+typedef char fa__idx_agrees[(sizeof(fa_idx) == sizeof(fa_tidx)) ? 1 : -1];
+
+const fa_loop_table FA_TABLE_SYMBOL = {
+    FA_TABLE_ABI,
+    FA__STR(FA_TARGET),
+    FA_K_COUNT,
+    fa_kernel_names,
+    fa_fwd_block_f, fa_fwd_block_d,
+    fa_bwd_block_f, fa_bwd_block_d,
+    fa_fwd_strided_f, fa_fwd_strided_d,
+    fa_bwd_strided_f, fa_bwd_strided_d,
+    fa_softmax_rows_f, fa_softmax_rows_d,
+    fa_softmax_bwd_row_f, fa_softmax_bwd_row_d,
+    fa_softmax_cols_f, fa_softmax_cols_d,
+    fa_softmax_bwd_cols_f, fa_softmax_bwd_cols_d,
+    fa_prelu_cols_f, fa_prelu_cols_d,
+    fa_prelu_cols_bwd_f, fa_prelu_cols_bwd_d,
+    fa_prelu_row_f, fa_prelu_row_d,
+    fa_prelu_row_bwd_f, fa_prelu_row_bwd_d,
+    fa_bias_fwd_rows_f, fa_bias_fwd_rows_d,
+    fa_bias_bwd_rows_f, fa_bias_bwd_rows_d,
+    fa_gated_fwd_f, fa_gated_fwd_d,
+    fa_gated_bwd_f, fa_gated_bwd_d,
+};
