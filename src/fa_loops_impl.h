@@ -72,6 +72,40 @@ FA_INLINE fa_idx FA_F(fa__align_head)(const T *y, fa_idx n)
     for (fa_idx b = 0, e = (head) ? (head) : ((n) < (blk) ? (n) : (blk)); b < (n); \
          b = e, e = (n) - e < (blk) ? (n) : e + (blk))
 
+/* NaN results are bit-exact and never depend on the thread count, the
+ * layout or the position (which instruction a compiler picks for a NaN
+ * operand differs between the vector body, the scalar tail and between
+ * ISAs, and so does the sign of the NaN it creates):
+ *   - an element-wise forward returns its input NaN's exact bits
+ *     (fa_nan_in, one select after the formula);
+ *   - any other NaN result is the first NaN among the listed operands
+ *     (fa_nan_of2, fa_nan_first3: grad, then the saved x or y), else the default quiet
+ *     NaN fa_qnan (positive, zero payload);
+ *   - reductions (softmax rows, dL/dalpha sums) give fa_qnan (fa_nan_canon).
+ * The selects are branch-free, so the loops still vectorize. */
+FA_INLINE T FA_F(fa_qnan)(void)
+{
+#if FA_IS_DOUBLE
+    return fa_u2d(0x7ff8000000000000ull);
+#else
+    return fa_u2f(0x7fc00000u);
+#endif
+}
+FA_INLINE T FA_F(fa_nan_in)(T x, T r) { return x != x ? x : r; }
+FA_INLINE T FA_F(fa_nan_canon)(T r) { return r != r ? FA_F(fa_qnan)() : r; }
+FA_INLINE T FA_F(fa_nan_of2)(T r, T a, T b)
+{
+    T n = a != a ? a : b != b ? b : FA_F(fa_qnan)();
+    return r != r ? n : r;
+}
+/* the NaN of fa_nan_of3(r, a, b, c), computed once for two results:
+ * r != r ? fa_nan_first3(a, b, c) : r (one chain of selects per element is
+ * what GCC still if-converts in the glu backward loop) */
+FA_INLINE T FA_F(fa_nan_first3)(T a, T b, T c)
+{
+    return a != a ? a : b != b ? b : c != c ? c : FA_F(fa_qnan)();
+}
+
 /* y[i] = f(x[i]) for i < n.  Returns -1 for an unknown kernel id.  The block
  * loop sits inside each case (one block when not prefetching): a switch per
  * block of 16 cache lines would cost more than the prefetch gains. */
@@ -88,7 +122,7 @@ static int FA_F(fa_fwd_block)(int k, const T *x, T *y, fa_idx n, const double *p
         FA__BLOCKS(b, e, head, blk, n) { \
             if (pf) FA_F(fa__prefetch_upto)(x, NULL, &done, b + (FA_PF_AHEAD + 1) * blk, n); \
             FA_IVDEP for (fa_idx i = b; i < e; i++) \
-                y[i] = FA_F(fa_##name##_fwd)(x[i], p0, p1, p2, p3); \
+                y[i] = FA_F(fa_nan_in)(x[i], FA_F(fa_##name##_fwd)(x[i], p0, p1, p2, p3)); \
         } \
         return 0;
     FA_KERNELS(FA_CASE)
@@ -113,7 +147,7 @@ static int FA_F(fa_bwd_block)(int k, int from_y, const T *g, const T *s, T *out,
             FA__BLOCKS(b, e, head, blk, n) { \
                 if (pf) FA_F(fa__prefetch_upto)(g, s, &done, b + (FA_PF_AHEAD + 1) * blk, n); \
                 FA_IVDEP for (fa_idx i = b; i < e; i++) \
-                    out[i] = FA_F(fa_##name##_bwd)(g[i], s[i], p0, p1, p2, p3); \
+                    out[i] = FA_F(fa_nan_of2)(FA_F(fa_##name##_bwd)(g[i], s[i], p0, p1, p2, p3), g[i], s[i]); \
             } \
             return 0;
         FA_KERNELS(FA_CASE)
@@ -126,7 +160,7 @@ static int FA_F(fa_bwd_block)(int k, int from_y, const T *g, const T *s, T *out,
         FA__BLOCKS(b, e, head, blk, n) { \
             if (pf) FA_F(fa__prefetch_upto)(g, s, &done, b + (FA_PF_AHEAD + 1) * blk, n); \
             FA_IVDEP for (fa_idx i = b; i < e; i++) \
-                out[i] = FA_F(fa_##name##_bwdy)(g[i], s[i], p0, p1, p2, p3); \
+                out[i] = FA_F(fa_nan_of2)(FA_F(fa_##name##_bwdy)(g[i], s[i], p0, p1, p2, p3), g[i], s[i]); \
         } \
         return 0;
     FA_BWDY_KERNELS(FA_CASE)
@@ -179,7 +213,7 @@ static void FA_F(fa_prelu_cols)(const T *x, T *y, fa_idx nrow, fa_idx ncol, cons
         const T *xr = x + r * ncol;
         T *yr = y + r * ncol;
         FA_IVDEP for (fa_idx j = 0; j < ncol; j++)
-            yr[j] = FA_F(fa_relu_fwd)(xr[j], (T)INFINITY, alpha[j], (T)0, (T)0);
+            yr[j] = FA_F(fa_nan_in)(xr[j], FA_F(fa_relu_fwd)(xr[j], (T)INFINITY, alpha[j], (T)0, (T)0));
     }
 }
 
@@ -200,15 +234,18 @@ static void FA_F(fa_prelu_cols_bwd)(const T *g, const T *x, T *out, fa_idx nrow,
             gsum[j] += (double)(xr[j] > (T)0 ? (T)0 : p);
         }
         FA_IVDEP for (fa_idx j = 0; j < ncol; j++)
-            orow[j] = FA_F(fa_relu_bwd)(gr[j], xr[j], (T)INFINITY, alpha[j], (T)0, (T)0);
+            orow[j] = FA_F(fa_nan_of2)(FA_F(fa_relu_bwd)(gr[j], xr[j], (T)INFINITY, alpha[j], (T)0, (T)0),
+                                       gr[j], xr[j]);
     }
+    for (fa_idx j = 0; j < ncol; j++)       /* a NaN sum: the default quiet NaN */
+        gsum[j] = gsum[j] != gsum[j] ? fa_u2d(0x7ff8000000000000ull) : gsum[j];
 }
 
 /* prelu with a scalar slope on a contiguous row (channel axis not last). */
 static void FA_F(fa_prelu_row)(const T *x, T *y, fa_idx n, T a)
 {
     FA_IVDEP for (fa_idx i = 0; i < n; i++)
-        y[i] = FA_F(fa_relu_fwd)(x[i], (T)INFINITY, a, (T)0, (T)0);
+        y[i] = FA_F(fa_nan_in)(x[i], FA_F(fa_relu_fwd)(x[i], (T)INFINITY, a, (T)0, (T)0));
 }
 
 /* Its backward: returns sum(x > 0 ? 0 : x*g) in double, 8 partial sums in a fixed order. */
@@ -220,16 +257,16 @@ static double FA_F(fa_prelu_row_bwd)(const T *g, const T *x, T *out, fa_idx n, T
         for (int j = 0; j < 8; j++) {
             T gj = g[i + j], xj = x[i + j];
             acc[j] += (double)(xj > (T)0 ? (T)0 : xj * gj);
-            out[i + j] = FA_F(fa_relu_bwd)(gj, xj, (T)INFINITY, a, (T)0, (T)0);
+            out[i + j] = FA_F(fa_nan_of2)(FA_F(fa_relu_bwd)(gj, xj, (T)INFINITY, a, (T)0, (T)0), gj, xj);
         }
     double s = 0;
     for (; i < n; i++) {
         T gj = g[i], xj = x[i];
         s += (double)(xj > (T)0 ? (T)0 : xj * gj);
-        out[i] = FA_F(fa_relu_bwd)(gj, xj, (T)INFINITY, a, (T)0, (T)0);
+        out[i] = FA_F(fa_nan_of2)(FA_F(fa_relu_bwd)(gj, xj, (T)INFINITY, a, (T)0, (T)0), gj, xj);
     }
     for (int j = 0; j < 8; j++) s += acc[j];
-    return s;
+    return s != s ? fa_u2d(0x7ff8000000000000ull) : s;     /* a NaN sum: the default quiet NaN */
 }
 
 /* softmax / log_softmax over contiguous rows of length L (y may equal x).
@@ -490,7 +527,7 @@ FA_INLINE void FA_F(fa__softmax_rows_n)(const T *x, T *y, fa_idx nr, fa_idx L, i
             if (mr == (T)-INFINITY)
                 for (fa_idx i = 0; i < L; i++) yr[i] = (T)-INFINITY;
             else
-                FA_IVDEP for (fa_idx i = 0; i < L; i++) yr[i] = FA_F(fa_logsm)(xr[i], mr, ls);
+                FA_IVDEP for (fa_idx i = 0; i < L; i++) yr[i] = FA_F(fa_nan_canon)(FA_F(fa_logsm)(xr[i], mr, ls));
         }
         return;
     }
@@ -511,7 +548,7 @@ FA_INLINE void FA_F(fa__softmax_rows_n)(const T *x, T *y, fa_idx nr, fa_idx L, i
         if (m[r] == (T)-INFINITY)
             for (fa_idx i = 0; i < L; i++) yr[i] = (T)0;
         else
-            FA_IVDEP for (fa_idx i = 0; i < L; i++) yr[i] = yr[i] * rr;
+            FA_IVDEP for (fa_idx i = 0; i < L; i++) yr[i] = FA_F(fa_nan_canon)(yr[i] * rr);
     }
 }
 
@@ -537,11 +574,11 @@ FA_INLINE void FA_F(fa__softmax_bwd_row_n)(const T *g, const T *y, T *out, fa_id
             for (int j = 0; j < w; j++) acc[j] += acc[j + w];
         s += acc[0];
         FA_IVDEP for (fa_idx i2 = 0; i2 < L; i2++)
-            out[i2] = g[i2] - FA_F(fa_exp_neg)(y[i2]) * s;
+            out[i2] = FA_F(fa_nan_canon)(g[i2] - FA_F(fa_exp_neg)(y[i2]) * s);
         return;
     }
     T d = FA_F(fa_row_dot)(g, y, L, nacc);
-    FA_IVDEP for (fa_idx i = 0; i < L; i++) out[i] = y[i] * (g[i] - d);
+    FA_IVDEP for (fa_idx i = 0; i < L; i++) out[i] = FA_F(fa_nan_canon)(y[i] * (g[i] - d));
 }
 /* The number of partial sums by row length (FA_NACC, also used by the
  * column kernels so that both sum in the same order); each call below
@@ -611,7 +648,7 @@ static void FA_F(fa_softmax_cols)(const T *x, T *y, fa_idx L, fa_idx inner, fa_i
         for (fa_idx l = 0; l < L; l++) {
             const T *xr = x + l * inner;
             T *yr = y + l * inner;
-            FA_IVDEP for (fa_idx c = 0; c < w; c++) yr[c] = FA_F(fa_logsm)(xr[c], m[c], ls[c]);
+            FA_IVDEP for (fa_idx c = 0; c < w; c++) yr[c] = FA_F(fa_nan_canon)(FA_F(fa_logsm)(xr[c], m[c], ls[c]));
         }
     } else {
         double s[FA_SMC];
@@ -621,7 +658,7 @@ static void FA_F(fa_softmax_cols)(const T *x, T *y, fa_idx L, fa_idx inner, fa_i
         for (fa_idx c = 0; c < w; c++) r[c] = (T)(1.0 / s[c]);
         for (fa_idx l = 0; l < L; l++) {
             T *yr = y + l * inner;
-            FA_IVDEP for (fa_idx c = 0; c < w; c++) yr[c] = yr[c] * r[c];
+            FA_IVDEP for (fa_idx c = 0; c < w; c++) yr[c] = FA_F(fa_nan_canon)(yr[c] * r[c]);
         }
     }
     for (fa_idx c = 0; c < w; c++)
@@ -644,9 +681,9 @@ static void FA_F(fa_softmax_bwd_cols)(const T *g, const T *y, T *out, fa_idx L, 
         const T *gr = g + l * inner, *yr = y + l * inner;
         T *orow = out + l * inner;
         if (log_form)
-            FA_IVDEP for (fa_idx c = 0; c < w; c++) orow[c] = gr[c] - FA_F(fa_exp_neg)(yr[c]) * d[c];
+            FA_IVDEP for (fa_idx c = 0; c < w; c++) orow[c] = FA_F(fa_nan_canon)(gr[c] - FA_F(fa_exp_neg)(yr[c]) * d[c]);
         else
-            FA_IVDEP for (fa_idx c = 0; c < w; c++) orow[c] = yr[c] * (gr[c] - d[c]);
+            FA_IVDEP for (fa_idx c = 0; c < w; c++) orow[c] = FA_F(fa_nan_canon)(yr[c] * (gr[c] - d[c]));
     }
 }
 #undef FA__COLSUM
@@ -671,8 +708,10 @@ static int FA_F(fa_bias_fwd_rows)(int k, const T *x, const T *bias, T *y, fa_idx
             for (fa_idx j0 = 0; j0 < ncol; j0 += FA_PF_BLOCK) { \
                 fa_idx je = ncol - j0 < FA_PF_BLOCK ? ncol : j0 + FA_PF_BLOCK; \
                 if (pf) FA_F(fa__prefetch_upto)(x, NULL, &done, r * ncol + j0 + (FA_PF_AHEAD + 1) * FA_PF_BLOCK, n); \
-                FA_IVDEP for (fa_idx j = j0; j < je; j++) \
-                    yr[j] = FA_F(fa_##name##_fwd)(xr[j] + bias[j], p0, p1, p2, p3); \
+                FA_IVDEP for (fa_idx j = j0; j < je; j++) { \
+                    const T t_ = FA_F(fa_nan_of2)(xr[j] + bias[j], xr[j], bias[j]); \
+                    yr[j] = FA_F(fa_nan_in)(t_, FA_F(fa_##name##_fwd)(t_, p0, p1, p2, p3)); \
+                } \
             } \
         } \
         return 0;
@@ -700,8 +739,10 @@ static int FA_F(fa_bias_bwd_rows)(int k, int from_y, const T *g, const T *s, con
             for (fa_idx j0 = 0; j0 < ncol; j0 += FA_PF_BLOCK) { \
                 fa_idx je = ncol - j0 < FA_PF_BLOCK ? ncol : j0 + FA_PF_BLOCK; \
                 if (pf) FA_F(fa__prefetch_upto)(g, s, &done, r * ncol + j0 + (FA_PF_AHEAD + 1) * FA_PF_BLOCK, n); \
-                FA_IVDEP for (fa_idx j = j0; j < je; j++) \
-                    orow[j] = FA_F(fa_##name##_bwd)(gr[j], sr[j] + bias[j], p0, p1, p2, p3); \
+                FA_IVDEP for (fa_idx j = j0; j < je; j++) { \
+                    const T t_ = FA_F(fa_nan_of2)(sr[j] + bias[j], sr[j], bias[j]); \
+                    orow[j] = FA_F(fa_nan_of2)(FA_F(fa_##name##_bwd)(gr[j], t_, p0, p1, p2, p3), gr[j], t_); \
+                } \
             } \
         } \
         return 0;
@@ -723,16 +764,16 @@ static int FA_F(fa_gated_fwd)(int k, const T *a, const T *b, T *out, fa_idx n)
     const T z = (T)0;
     switch (k) {
     case FA_G_GLU:
-        FA_IVDEP for (fa_idx i = 0; i < n; i++) out[i] = a[i] * FA_F(fa_sigmoid_fwd)(b[i], z, z, z, z);
+        FA_IVDEP for (fa_idx i = 0; i < n; i++) out[i] = FA_F(fa_nan_of2)(a[i] * FA_F(fa_sigmoid_fwd)(b[i], z, z, z, z), a[i], b[i]);
         return 0;
     case FA_G_SWIGLU:
-        FA_IVDEP for (fa_idx i = 0; i < n; i++) out[i] = FA_F(fa_silu_fwd)(a[i], z, z, z, z) * b[i];
+        FA_IVDEP for (fa_idx i = 0; i < n; i++) out[i] = FA_F(fa_nan_of2)(FA_F(fa_silu_fwd)(a[i], z, z, z, z) * b[i], a[i], b[i]);
         return 0;
     case FA_G_GEGLU_ERF:
-        FA_IVDEP for (fa_idx i = 0; i < n; i++) out[i] = FA_F(fa_gelu_erf_fwd)(a[i], z, z, z, z) * b[i];
+        FA_IVDEP for (fa_idx i = 0; i < n; i++) out[i] = FA_F(fa_nan_of2)(FA_F(fa_gelu_erf_fwd)(a[i], z, z, z, z) * b[i], a[i], b[i]);
         return 0;
     case FA_G_GEGLU_TANH:
-        FA_IVDEP for (fa_idx i = 0; i < n; i++) out[i] = FA_F(fa_gelu_tanh_fwd)(a[i], z, z, z, z) * b[i];
+        FA_IVDEP for (fa_idx i = 0; i < n; i++) out[i] = FA_F(fa_nan_of2)(FA_F(fa_gelu_tanh_fwd)(a[i], z, z, z, z) * b[i], a[i], b[i]);
         return 0;
     default: return -1;
     }
@@ -746,29 +787,33 @@ static int FA_F(fa_gated_bwd)(int k, const T *g, const T *a, const T *b, T *da, 
     case FA_G_GLU:
         FA_IVDEP for (fa_idx i = 0; i < n; i++) {
             T gi = g[i], ai = a[i], bi = b[i];
-            da[i] = gi * FA_F(fa_sigmoid_fwd)(bi, z, z, z, z);
-            db[i] = FA_F(fa_sigmoid_bwd)(gi * ai, bi, z, z, z, z);
+            T nan = FA_F(fa_nan_first3)(gi, ai, bi);
+            { T v = gi * FA_F(fa_sigmoid_fwd)(bi, z, z, z, z); da[i] = v != v ? nan : v; }
+            { T v = FA_F(fa_sigmoid_bwd)(gi * ai, bi, z, z, z, z); db[i] = v != v ? nan : v; }
         }
         return 0;
     case FA_G_SWIGLU:
         FA_IVDEP for (fa_idx i = 0; i < n; i++) {
             T gi = g[i], ai = a[i], bi = b[i];
-            da[i] = FA_F(fa_silu_bwd)(gi * bi, ai, z, z, z, z);
-            db[i] = gi * FA_F(fa_silu_fwd)(ai, z, z, z, z);
+            T nan = FA_F(fa_nan_first3)(gi, ai, bi);
+            { T v = FA_F(fa_silu_bwd)(gi * bi, ai, z, z, z, z); da[i] = v != v ? nan : v; }
+            { T v = gi * FA_F(fa_silu_fwd)(ai, z, z, z, z); db[i] = v != v ? nan : v; }
         }
         return 0;
     case FA_G_GEGLU_ERF:
         FA_IVDEP for (fa_idx i = 0; i < n; i++) {
             T gi = g[i], ai = a[i], bi = b[i];
-            da[i] = FA_F(fa_gelu_erf_bwd)(gi * bi, ai, z, z, z, z);
-            db[i] = gi * FA_F(fa_gelu_erf_fwd)(ai, z, z, z, z);
+            T nan = FA_F(fa_nan_first3)(gi, ai, bi);
+            { T v = FA_F(fa_gelu_erf_bwd)(gi * bi, ai, z, z, z, z); da[i] = v != v ? nan : v; }
+            { T v = gi * FA_F(fa_gelu_erf_fwd)(ai, z, z, z, z); db[i] = v != v ? nan : v; }
         }
         return 0;
     case FA_G_GEGLU_TANH:
         FA_IVDEP for (fa_idx i = 0; i < n; i++) {
             T gi = g[i], ai = a[i], bi = b[i];
-            da[i] = FA_F(fa_gelu_tanh_bwd)(gi * bi, ai, z, z, z, z);
-            db[i] = gi * FA_F(fa_gelu_tanh_fwd)(ai, z, z, z, z);
+            T nan = FA_F(fa_nan_first3)(gi, ai, bi);
+            { T v = FA_F(fa_gelu_tanh_bwd)(gi * bi, ai, z, z, z, z); da[i] = v != v ? nan : v; }
+            { T v = gi * FA_F(fa_gelu_tanh_fwd)(ai, z, z, z, z); db[i] = v != v ? nan : v; }
         }
         return 0;
     default: return -1;
