@@ -205,7 +205,7 @@ def test_prelu_alpha_checks():
         fastact.prelu(x, "a")
     with pytest.raises(ValueError, match="axis 5 is out of range"):
         fastact.prelu(x, np.ones(3), axis=5)
-    # a Python-float slope takes a NumPy-free check (fastact/_api.py): same errors
+    # a Python-float slope takes a NumPy-free check (fastact/_families/prelu.py): same errors
     for bad, exc, msg in ((np.nan, ValueError, "prelu_: alpha must not contain NaN"),
                           (np.inf, ValueError, "prelu_: alpha must be finite"),
                           (-np.inf, ValueError, "prelu_: alpha must be finite")):

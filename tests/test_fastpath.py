@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 
 import fastact
-from fastact import _api
+from fastact._families import elementwise as _elementwise
+from fastact._table import BY_NAME
 
 
 def _fresh(name):
-    _api._FAST[name].clear()
+    _elementwise._FAST[name].clear()
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -18,7 +19,7 @@ def test_new_array_fast_path_matches_general_path(dtype, order):
     x = np.asarray(rng.standard_normal((37, 29)) * 4, dtype=dtype, order=order)
     _fresh("sigmoid")
     y_general = fastact.sigmoid(x)                 # validates, fills the cache
-    assert _api._FAST["sigmoid"], "the general path did not remember the call"
+    assert _elementwise._FAST["sigmoid"], "the general path did not remember the call"
     y_fast = fastact.sigmoid(x)                    # served by fast_copy
     assert y_fast is not x and y_fast.dtype == x.dtype and y_fast.shape == x.shape
     assert y_fast.flags.f_contiguous == (order == "F") or x.ndim == 1
@@ -154,7 +155,7 @@ def test_prelu_with_one_slope_takes_leaky_relus_fast_path(dtype):
     for alpha in (0.25, 0, -3):
         want = np.where(x > 0, x, dtype(alpha) * x)
         y0 = fastact.prelu(x, alpha)
-        assert (alpha, 1) in _api._FAST["prelu"]
+        assert (alpha, 1) in _elementwise._FAST["prelu"]
         y1 = fastact.prelu(x, alpha)
         out = np.empty_like(x)
         assert fastact.prelu(x, alpha, out=out) is out
@@ -290,8 +291,8 @@ def test_gated_fast_path_matches_general_path(name, params, dtype):
     for axis in (-1, 0, 1, 2, -3):
         want = fns.forward(np.asfortranarray(x), axis=axis, **params)   # general path (F order)
         first = fns.forward(x, axis=axis, **params)                     # general, fills the cache
-        key = (axis,) + tuple(params.get(p.name, p.default) for p in _api.BY_NAME[name].params[1:])
-        assert key in _api._FAST[name]
+        key = (axis,) + tuple(params.get(p.name, p.default) for p in BY_NAME[name].params[1:])
+        assert key in _elementwise._FAST[name]
         for nt in (None, 1, 2):
             y = fns.forward(x, axis=axis, **params, n_threads=nt)      # fast
             assert y.dtype == x.dtype and y.shape == want.shape

@@ -94,11 +94,11 @@ def test_bias_act_errors():
 @pytest.mark.parametrize("act", ["relu", "gelu", "silu", "linear", "tanh"])
 def test_bias_act_fast_path(act, dtype):
     """bias_act / bias_act_ by name without parameters run from C after one
-    validated call (fastact._api._BIAS_DEFAULT, fast_bias): the same bits as
+    validated call (fastact._families.bias._BIAS_DEFAULT, fast_bias): the same bits as
     the two-pass form; what the C path declines is still done (or refused)
     by the general path with the cache warm."""
-    from fastact import _api
-    _api._BIAS_DEFAULT.clear()
+    from fastact._families import bias as _bias
+    _bias._BIAS_DEFAULT.clear()
     rng = np.random.default_rng(10)
     f = fastact.get(act).forward
     for shape in [(7, 13), (3, 4, 129), (1, 4096), (300_001,)]:
@@ -106,7 +106,7 @@ def test_bias_act_fast_path(act, dtype):
         b = rng.standard_normal(shape[-1]).astype(dtype)
         want = f(x + b)
         assert np.array_equal(fastact.bias_act(x, b, act), want)        # general, fills the cache
-        assert act in _api._BIAS_DEFAULT
+        assert act in _bias._BIAS_DEFAULT
         for nt in (None, 1, 2):
             assert np.array_equal(fastact.bias_act(x, b, act, n_threads=nt), want)
             xi = x.copy()

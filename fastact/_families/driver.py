@@ -1,0 +1,62 @@
+"""The forward and backward drivers of the element-wise, softmax and prelu
+families: check the arrays, get the family's spec (which checks the
+parameters), and only then write: a failed call never leaves an array
+half-modified."""
+import numpy as np
+
+from .. import _threads
+from .._arrays import (_as_array, _backward_operands, _check_alias, _check_out, _check_self_overlap,
+                       _compute_dtype, _direct, _is_staged_dtype, _staged, _store)
+from .._params import _y_refused
+from . import elementwise, prelu, softmax
+
+FAMILY = {"elementwise": elementwise, "softmax": softmax, "prelu": prelu}
+
+
+def forward(act, fname, vals, x, out, n_threads, inplace):
+    given = x
+    x = _as_array(fname, "x", x, writable=inplace)
+    if inplace:
+        _check_self_overlap(fname, "x", x)
+        out = x
+    elif out is not None:
+        out = _check_out(fname, out, x)
+        _check_alias(fname, out, "out", x, "x")
+    fam = FAMILY[act.kind]
+    spec = fam.spec(act, fname, vals, x)
+    fam.remember(act, vals, spec, True)
+    nt = _threads.resolve(n_threads, fname)
+    # ---- nothing above writes; everything below is past validation ----
+    if out is None:
+        out = np.empty_like(x, dtype=_compute_dtype(x.dtype) if not _is_staged_dtype(x.dtype) else x.dtype)
+    if _direct(x) and _direct(out):
+        fam.fwd(spec, x, out, nt)
+    else:
+        tmp = _staged(x)
+        fam.fwd(spec, tmp, tmp, nt)
+        _store(out, tmp)
+    return given if inplace else out   # in place on a tensor returns the tensor
+
+
+def backward(act, fname, vals, grad, x, y, out, n_threads, inplace):
+    given = grad
+    grad, s, from_y, out = _backward_operands(fname, grad, x, y, out, inplace)
+    fam = FAMILY[act.kind]
+    spec = fam.spec(act, fname, vals, s)
+    fam.remember(act, vals, spec, False)
+    if from_y and spec.y_reason is not None:
+        raise _y_refused(fname, act.name, spec.y_reason)
+    nt = _threads.resolve(n_threads, fname)
+    # ---- nothing above writes; everything below is past validation ----
+    if out is None:
+        out = np.empty_like(grad, dtype=_compute_dtype(grad.dtype) if not _is_staged_dtype(grad.dtype)
+                            else grad.dtype)
+    if _direct(grad) and _direct(s) and _direct(out):
+        extra = fam.bwd(spec, grad, s, from_y, out, nt)
+    else:
+        tg = _staged(grad)
+        extra = fam.bwd(spec, tg, _staged(s), from_y, tg, nt)
+        _store(out, tg)
+    if inplace:
+        out = given
+    return out if extra is None else (out, extra)
