@@ -13,6 +13,8 @@ from typing import Any, Literal, Optional, Sequence, Tuple, Union
 import numpy as np
 import numpy.typing as npt
 
+from . import reference as reference
+
 Array = npt.NDArray[np.floating[Any]]
 ArrayLike = npt.ArrayLike
 Threads = Optional[int]
