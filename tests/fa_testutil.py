@@ -5,41 +5,17 @@ import numpy as np
 import fastact
 from fastact import reference as ref
 
-# Parameter sets exercised for every activation (the first is the default).
-CASES = {
-    "relu": [{}, {"max": 6.0}, {"negative_slope": 0.1, "threshold": 0.5},
-             {"max": 3.0, "negative_slope": -0.2, "threshold": -1.0}],
-    "relu6": [{}],
-    "leaky_relu": [{}, {"alpha": 0.2, "max": 4.0}, {"alpha": -0.5}],
-    "thresholded_relu": [{}, {"theta": -0.5}],
-    "hardtanh": [{}, {"min": -2.0, "max": 0.5}],
-    "linear": [{}],
-    "hard_sigmoid": [{}, {"slope": 1 / 6, "offset": 0.5}],
-    "softsign": [{}],
-    "hard_swish": [{}],
-    "softshrink": [{}, {"lambd": 1.5}],
-    "hardshrink": [{}, {"lambd": 1.5}],
-    "sigmoid": [{}],
-    "tanh": [{}],
-    "softplus": [{}, {"beta": 2.0, "threshold": 5.0}],
-    "log_sigmoid": [{}],
-    "elu": [{}, {"alpha": 0.5}, {"alpha": -0.3}],
-    "selu": [{}],
-    "celu": [{}, {"alpha": 2.0}],
-    "gelu": [{}, {"approximate": "tanh"}],
-    "silu": [{}],
-    "swish": [{}, {"beta": 1.702}],
-    "mish": [{}],
-    "tanhshrink": [{}],
-}
+# Parameter sets exercised for every activation (the first is the default),
+# from the table rows
+CASES = {a.name: [{}] + [dict(c) for c in a.cases] for a in fastact._TABLE if a.kind == "elementwise"}
 
 ELEMENTWISE = [a.name for a in fastact._TABLE if a.kind == "elementwise"]
-assert set(ELEMENTWISE) == set(CASES), "every element-wise activation needs test cases"
 
 # Max error in ULP (of the dtype, at the reference value) allowed in the
 # layout/form tests; the accuracy sweeps (test_accuracy.py) are the strict ones.
-FWD_ULP = {"gelu": 8, "mish": 6, "silu": 5, "swish": 5, "tanhshrink": 8}
 DEFAULT_ULP = 4
+FWD_ULP = {n: max(DEFAULT_ULP, u) for n, u in
+           ((a.name, a.ulp[0]) for a in fastact._TABLE if a.kind == "elementwise") if u > DEFAULT_ULP}
 # Affine forms evaluated in the array's dtype with the parameters rounded to
 # it: near the zero crossing of slope*x + offset the error is absolute (about
 # one ulp of the offset), not relative.
@@ -144,13 +120,8 @@ def rand(rng, shape, dtype, scale=3.0):
 
 # Max error (ULP of the dtype, absolute floor at its smallest normal number)
 # that the accuracy sweeps assert, forward and backward, per dtype.
-F32_LIMITS = {
-    "relu": 1, "relu6": 1, "leaky_relu": 1, "thresholded_relu": 1, "hardtanh": 1, "linear": 0,
-    "softsign": 2, "hard_swish": 2, "hard_sigmoid": 1, "softshrink": 1, "hardshrink": 0,
-    "sigmoid": 4, "tanh": 3, "softplus": 4, "log_sigmoid": 4, "elu": 3, "selu": 3, "celu": 3,
-    "silu": 5, "swish": 5, "mish": 6, "gelu": 8, "tanhshrink": 8,
-}
-F64_LIMITS = dict({k: min(v, 4) for k, v in F32_LIMITS.items()}, gelu=8, tanhshrink=8)
+F32_LIMITS = {a.name: a.ulp[0] for a in fastact._TABLE if a.kind == "elementwise"}
+F64_LIMITS = {a.name: a.ulp[1] for a in fastact._TABLE if a.kind == "elementwise"}
 BWD_LIMIT = 8
 
 # (name, params) swept for accuracy: every activation at its defaults plus the
