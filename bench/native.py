@@ -1,8 +1,9 @@
 #!/usr/bin/env python
-"""Does the dispatched (wheel) kernel module reach the speed of a build for
-this very CPU?  Builds src/_kernels.pxi once more with -march=native (in a
-temporary folder, same flags otherwise) and times both modules on the same
-kernels, one thread, float32, in place, median of interleaved repeats.
+"""Do the dispatched (wheel) loops reach the speed of a build for this very
+CPU?  Builds the loop table (src/isa/) once more with -march=native (in a
+temporary folder, same flags otherwise), hands each table in turn to the
+front and times the same kernels, one thread, float32, in place, median of
+interleaved repeats.
 
     python bench/native.py [--no-write]     # prints the table, writes bench/results/native_results.md
 """
@@ -25,47 +26,45 @@ OUT = os.path.join(ROOT, "bench", "results", "native_results.md")
 
 SETUP = textwrap.dedent("""
     from setuptools import Extension, setup
-    from Cython.Build import cythonize
-    ext = Extension("_k_native", ["_k_native.pyx"], include_dirs=[{src!r}],
-                    extra_compile_args=["-O3", "-fno-math-errno", "-fno-trapping-math", "-std=c11", "-ffp-contract=off",
-                                        "-march=native", "-fopenmp"],
-                    extra_link_args=["-fopenmp"])
-    setup(ext_modules=cythonize([ext], include_path=[{src!r}],
-          compiler_directives={{"language_level": "3", "boundscheck": False, "wraparound": False,
-                                "cdivision": True}}), script_args=["build_ext", "--inplace"])
+    ext = Extension("_loops_native", [{mod!r}], include_dirs=[{src!r}, {isa!r}],
+                    define_macros=[("FA_TARGET", "native")],
+                    extra_compile_args=["-O3", "-fno-math-errno", "-fno-trapping-math", "-std=c11",
+                                        "-ffp-contract=off", "-march=native"])
+    setup(ext_modules=[ext], script_args=["build_ext", "--inplace"])
 """)
 
 
 def build_native(tmp):
     src = os.path.join(ROOT, "src")
-    with open(os.path.join(tmp, "_k_native.pyx"), "w") as f:
-        f.write('include "_kernels.pxi"\n')
+    isa = os.path.join(src, "isa")
     with open(os.path.join(tmp, "setup.py"), "w") as f:
-        f.write(SETUP.format(src=src))
+        f.write(SETUP.format(src=src, isa=isa, mod=os.path.join(isa, "fa_loops_module.c")))
     subprocess.run([sys.executable, "setup.py"], cwd=tmp, check=True, capture_output=True)
-    so = [p for p in os.listdir(tmp) if p.startswith("_k_native") and p.endswith((".so", ".pyd"))][0]
-    spec = importlib.util.spec_from_file_location("_k_native", os.path.join(tmp, so))
+    so = [p for p in os.listdir(tmp) if p.startswith("_loops_native") and p.endswith((".so", ".pyd"))][0]
+    spec = importlib.util.spec_from_file_location("fastact._loops_native", os.path.join(tmp, so))
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
 
 
-def time_kernel(mod, k, src, reps=60):
+def time_kernel(table, k, src, reps=60):
+    front = _dispatch.state.kernels
+    front.set_table(table)
     a = src.copy()
     ts = []
     for _ in range(reps):
         np.copyto(a, src)
         t0 = time.perf_counter()
-        mod.elementwise(k, 0, a, None, a, 0.0, 0.0, 0.0, 0.0, 1, 1 << 30)
+        front.elementwise(k, 0, a, None, a, 0.0, 0.0, 0.0, 0.0, 1, 1 << 30)
         ts.append(time.perf_counter() - t0)
     return float(np.median(ts))
 
 
 def main():
     with tempfile.TemporaryDirectory() as tmp:
-        native = build_native(tmp)
-        disp = _dispatch.state.kernels
-        ids = disp.kernel_ids()
+        native = build_native(tmp).table
+        disp = importlib.import_module(f"fastact._loops_{_dispatch.state.variant}").table
+        ids = _dispatch.state.kernels.kernel_ids()
         print(f"dispatched variant: {_dispatch.state.variant}; native: -march=native\n")
         lines = ["| kernel | n | dispatched ns/elem | native ns/elem | dispatched / native |",
                  "|---|---|---|---|---|"]
@@ -88,6 +87,7 @@ def main():
                 worst = max(worst, d / nv)
                 lines.append(f"| {name} | {n} | {d:.3f} | {nv:.3f} | {d / nv:.2f} |")
                 print(lines[-1], flush=True)
+        _dispatch.state.kernels.set_table(disp)
         lines += ["", f"worst dispatched/native: {worst:.2f} (target <= 1.05)"]
         print(lines[-1])
     if "--no-write" not in sys.argv:

@@ -160,19 +160,41 @@ def _check_same(fname, a, aname, b, bname):
         raise ValueError(f"{fname}: {aname} has dtype {a.dtype} but {bname} has dtype {b.dtype}")
 
 
-def _staged(a):
-    """A native, aligned copy in the compute dtype (same memory order)."""
-    return a.astype(_compute_dtype(a.dtype), order="K")
+def _is_bf16(dt):
+    return dt.itemsize == 2 and dt.kind == "V" and dt.name == "bfloat16"
+
+
+def _staged(a, order="K"):
+    """A native, aligned copy in the compute dtype (memory order `order`).
+    bfloat16 widens by its bits (exact for every value, NaN payloads and
+    signaling NaNs included, which ml_dtypes' cast turns into one NaN)."""
+    if _is_bf16(a.dtype):
+        u = a.view(np.uint16).astype(np.uint32, order=order)
+        u <<= 16
+        return u.view(np.float32)
+    return a.astype(_compute_dtype(a.dtype), order=order)
 
 
 def _store(dst, src):
-    """Write the computed values back into `dst`, rounding to its dtype."""
+    """Write the computed values back into `dst`, rounding to its dtype
+    (bfloat16: to nearest even by bits; a NaN keeps its sign and top payload
+    bits, quieted only if they would read as infinity)."""
+    if _is_bf16(dst.dtype):
+        u = np.asarray(src, dtype=np.float32).view(np.uint32)
+        hi = u >> 16
+        r = (u + 0x7FFF + (hi & 1)) >> 16                 # wraps only for NaNs, replaced below
+        nan = (u & 0x7FFFFFFF) > 0x7F800000
+        r = np.where(nan, np.where(hi & 0x7F, hi, hi | 0x40), r)
+        np.copyto(dst.view(np.uint16), r.astype(np.uint16))
+        return
     np.copyto(dst, src, casting="unsafe")
 
 
 def _contig(a):
     """C-contiguous, aligned, native compute-dtype array with a's values
     (a itself when it already is one)."""
+    if _is_bf16(a.dtype):
+        return _staged(a, order="C")
     return np.ascontiguousarray(a, dtype=_compute_dtype(a.dtype))
 
 
@@ -187,7 +209,9 @@ def _target(out, shape, dtype):
 def _deliver(res, out, dtype):
     """The call's result: `res` in the caller's dtype, or `out` filled from it."""
     if out is None:
-        return res if res.dtype == dtype else res.astype(dtype)
+        if res.dtype == dtype:
+            return res
+        out = np.empty(res.shape, dtype)
     if res is not out:
         _store(out, res)
     return out

@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import _front, _threads
 from .._arrays import (_as_array, _backward_operands, _check_alias, _check_out, _check_self_overlap,
-                       _compute_dtype, _contig, _deliver, _direct, _is_staged_dtype, _store)
+                       _compute_dtype, _contig, _deliver, _direct, _is_staged_dtype, _staged, _store)
 from .._params import _ALIASES, _did_you_mean, _spec, _y_refused
 from .._table import BY_NAME
 
@@ -110,7 +110,7 @@ def _bias_forward(fname, x, bias, act, params, out, n_threads, inplace):
             K.bias_rows(k, 0, x.reshape(-1, C), None, b, out.reshape(-1, C), x.size // C, C,
                         p[0], p[1], p[2], p[3], nt, grain)
         return out
-    t = np.array(x, dtype=_compute_dtype(x.dtype), order="C")
+    t = _staged(x, order="C")
     if t.size:
         K.bias_rows(k, 0, t.reshape(-1, C), None, b, t.reshape(-1, C), t.size // C, C,
                     p[0], p[1], p[2], p[3], nt, grain)
