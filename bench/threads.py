@@ -16,7 +16,7 @@ A kernel splits once it has 2 x GRAIN elements; GRAIN is chosen where the
 mean of the three 2t/1t time ratios favours two threads.  A last table shows
 the cost of another thread pool busy-waiting on the other core, the kernel
 right after a NumPy matmul (OpenBLAS), and what the stall guard of
-src/_kernels.pxi makes of it.  Medians of interleaved repeats, float32 (and float64 for two kernels: the
+src/front/_front.pyx makes of it.  Medians of interleaved repeats, float32 (and float64 for two kernels: the
 cutoff is in bytes, float64 splits at half the element count).
 
     python bench/threads.py [--no-write]    # prints the tables, writes bench/results/threads_results.md
@@ -57,7 +57,7 @@ half the float32 counts.
 TAIL = """
 The last table shows a cost no threshold removes: NumPy's OpenBLAS keeps its worker threads busy-waiting \
 after a call, and on a 2-core machine a 2-thread region waits milliseconds for a core. The stall guard \
-(src/_kernels.pxi, README "Threads") sends calls to one thread for a while after a region whose last chunk \
+(src/front/_front.pyx, README "Threads") sends calls to one thread for a while after a region whose last chunk \
 started late: the median then equals the 1-thread time; the mean includes the probes that find the core \
 still taken.
 """
