@@ -173,11 +173,9 @@ def test_elementwise_backward_nan_rule(dtype, data):
                       [g, y], want, f"{name}_backward(y=, {p})", layouts=BWD_LAYOUTS, **p)
 
 
-# bfloat16: ml_dtypes' float32 -> bfloat16 cast (the staging's way back, in
-# fastact/_api.py) keeps a NaN's sign but replaces its payload by the quiet
-# 0x7fc0/0xffc0; strict, so the marker fails once the staging keeps the bits.
-@pytest.mark.parametrize("dtype", [np.float16, pytest.param("bfloat16", marks=pytest.mark.xfail(
-    strict=True, reason="ml_dtypes' float32 -> bfloat16 cast drops NaN payloads"))])
+# bfloat16 is staged by its bits (fastact/_arrays.py): ml_dtypes' casts would
+# turn every NaN into 0x7fc0/0xffc0
+@pytest.mark.parametrize("dtype", [np.float16, "bfloat16"])
 @SETTINGS
 @given(data=st.data())
 def test_staged_forward_keeps_input_nan(dtype, data):
