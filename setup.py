@@ -131,7 +131,11 @@ class BuildExt(build_ext):
         super().build_extensions()
 
 
-SRC_HEADERS = [os.path.join(d, f) for d in ("src", os.path.join("src", "isa"))
+# every C source and header the loop modules are built from (src/, src/isa/,
+# src/formulas/, src/loops/): a change to any of them rebuilds the loops
+SRC_HEADERS = [os.path.join(d, f)
+               for d in ("src", *(os.path.join("src", sub) for sub in ("isa", "formulas", "loops")))
+               if os.path.isdir(d)
                for f in sorted(os.listdir(d)) if f.endswith((".h", ".c"))]
 
 front = Extension("fastact._front", [os.path.join("src", "front", "_front.pyx")],
