@@ -47,8 +47,8 @@ static const int fa_bwdy_ids[] = { FA_BWDY_KERNELS(FA_BWDY_ENTRY) -1 };
 #define FA_IS_DOUBLE 0
 #define T float
 #define FA_F(name) name##_f
-#include "fa_act_impl.h"
-#include "fa_act_transc_impl.h"
+#include "formulas/piecewise.h"
+#include "formulas/exp.h"
 #include "loops/common.h"
 #include "loops/elementwise.h"
 #include "loops/prelu.h"
@@ -62,8 +62,8 @@ static const int fa_bwdy_ids[] = { FA_BWDY_KERNELS(FA_BWDY_ENTRY) -1 };
 #define FA_IS_DOUBLE 1
 #define T double
 #define FA_F(name) name##_d
-#include "fa_act_impl.h"
-#include "fa_act_transc_impl.h"
+#include "formulas/piecewise.h"
+#include "formulas/exp.h"
 #include "loops/common.h"
 #include "loops/elementwise.h"
 #include "loops/prelu.h"
