@@ -138,9 +138,13 @@ SRC_HEADERS = [os.path.join(d, f)
                if os.path.isdir(d)
                for f in sorted(os.listdir(d)) if f.endswith((".h", ".c"))]
 
+FRONT_PARTS = [os.path.join("src", "front", f) for f in sorted(os.listdir(os.path.join("src", "front")))
+               if f.endswith(".pxi")]
+
+# the front module: _front.pyx and its Cython include files (src/front/*.pxi)
 front = Extension("fastact._front", [os.path.join("src", "front", "_front.pyx")],
                   include_dirs=[os.path.join("src", "isa")],
-                  depends=[os.path.join("src", "isa", "fa_table.h")])
+                  depends=[os.path.join("src", "isa", "fa_table.h")] + FRONT_PARTS)
 loops = [
     Extension(TGT.module_name(t), [os.path.join("src", "isa", "fa_loops_module.c")],
               include_dirs=["src", os.path.join("src", "isa")],
