@@ -131,12 +131,20 @@ class BuildExt(build_ext):
         super().build_extensions()
 
 
-SRC_HEADERS = [os.path.join(d, f) for d in ("src", os.path.join("src", "isa"))
+# every C source and header the loop modules are built from (src/, src/isa/,
+# src/formulas/, src/loops/): a change to any of them rebuilds the loops
+SRC_HEADERS = [os.path.join(d, f)
+               for d in ("src", *(os.path.join("src", sub) for sub in ("isa", "formulas", "loops")))
+               if os.path.isdir(d)
                for f in sorted(os.listdir(d)) if f.endswith((".h", ".c"))]
 
+FRONT_PARTS = [os.path.join("src", "front", f) for f in sorted(os.listdir(os.path.join("src", "front")))
+               if f.endswith(".pxi")]
+
+# the front module: _front.pyx and its Cython include files (src/front/*.pxi)
 front = Extension("fastact._front", [os.path.join("src", "front", "_front.pyx")],
                   include_dirs=[os.path.join("src", "isa")],
-                  depends=[os.path.join("src", "isa", "fa_table.h")])
+                  depends=[os.path.join("src", "isa", "fa_table.h")] + FRONT_PARTS)
 loops = [
     Extension(TGT.module_name(t), [os.path.join("src", "isa", "fa_loops_module.c")],
               include_dirs=["src", os.path.join("src", "isa")],

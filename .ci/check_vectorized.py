@@ -4,8 +4,8 @@ x86-64-v4 AVX-512), compiled with the flags the package ships with.
 
 Compiles src/isa/fa_table_impl.c (the per-target unit that fills the loop
 table; it references every loop) with the table's flags and -fopt-info-vec,
-and requires, for every loop of src/fa_loops_impl.h marked FA_IVDEP (the
-element-wise maps), one "loop vectorized using <width> byte vectors" report
+and requires, for every loop of the loop headers src/loops/*.h marked
+FA_IVDEP (the element-wise maps), one "loop vectorized using <width> byte vectors" report
 (full width of the target; half for the float/float64 mixed prelu loop)
 per instantiation: per kernel and dtype for the switch-generated loops, per
 dtype for the others.  Exits non-zero and names the loops that are not.
@@ -43,21 +43,28 @@ def count_kernels(macro):
     return len(names)
 
 
+LOOPS = os.path.join(SRC, "loops")
+
+
 def expected_per_line():
+    """{(header, line): reports wanted} over the loop headers src/loops/*.h"""
     n_all, n_y = count_kernels("FA_KERNELS"), count_kernels("FA_BWDY_KERNELS")
     want = {}
-    in_macro = False
-    for i, line in enumerate(open(os.path.join(SRC, "fa_loops_impl.h")), 1):
-        macro_line = in_macro or line.lstrip().startswith("#define")
-        in_macro = macro_line and line.rstrip().endswith("\\")
-        if macro_line:      # loops in FA_CASE bodies are reported at the expansion
+    for name in sorted(os.listdir(LOOPS)):
+        if not name.endswith(".h"):
             continue
-        if "FA_KERNELS(FA_CASE)" in line:
-            want[i] = 2 * n_all
-        elif "FA_BWDY_KERNELS(FA_CASE)" in line:
-            want[i] = 2 * n_y
-        elif "FA_IVDEP for" in line:
-            want[i] = 2
+        in_macro = False
+        for i, line in enumerate(open(os.path.join(LOOPS, name)), 1):
+            macro_line = in_macro or line.lstrip().startswith("#define")
+            in_macro = macro_line and line.rstrip().endswith("\\")
+            if macro_line:      # loops in FA_CASE bodies are reported at the expansion
+                continue
+            if "FA_KERNELS(FA_CASE)" in line:
+                want[name, i] = 2 * n_all
+            elif "FA_BWDY_KERNELS(FA_CASE)" in line:
+                want[name, i] = 2 * n_y
+            elif "FA_IVDEP for" in line:
+                want[name, i] = 2
     return want
 
 
@@ -75,15 +82,18 @@ def main():
                 print(out.stderr)
                 return 2
             got = {}
-            pat = re.compile(r"fa_loops_impl\.h:(\d+):\d+: optimized: loop vectorized using (\d+) byte")
+            # reports name the header as included: .../src/loops/<name>.h:<line>:<col>
+            pat = re.compile(r"[/\\]loops[/\\](\w+\.h):(\d+):\d+: optimized: loop vectorized "
+                             r"using (\d+) byte")
             for m in pat.finditer(out.stderr):
                 # full width; half width is accepted for the loops that mix
                 # float data with float64 accumulators (prelu's dL/dalpha)
-                if int(m.group(2)) >= width // 2:
-                    got[int(m.group(1))] = got.get(int(m.group(1)), 0) + 1
-            for line, n in sorted(want.items()):
-                if got.get(line, 0) < n:
-                    bad.append(f"{target}: src/fa_loops_impl.h:{line}: {got.get(line, 0)} of {n} "
+                if int(m.group(3)) >= width // 2:
+                    key = (m.group(1), int(m.group(2)))
+                    got[key] = got.get(key, 0) + 1
+            for (name, line), n in sorted(want.items()):
+                if got.get((name, line), 0) < n:
+                    bad.append(f"{target}: src/loops/{name}:{line}: {got.get((name, line), 0)} of {n} "
                                f"loops vectorized at {width} bytes")
             total = sum(min(got.get(k, 0), n) for k, n in want.items())
             print(f"{target:>10}: {total} of {sum(want.values())} kernel loops vectorized "

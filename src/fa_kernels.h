@@ -1,9 +1,10 @@
 /* fa_kernels.h: the kernel catalogue (X-macro lists, ids) and the loops.
  *
  * Python looks kernels up by id (FA_K_<name>); fastact/_table.py maps every
- * public activation and its parameters onto one of these ids.  The loops are
- * instantiated per dtype from fa_loops_impl.h, the formulas from
- * fa_act_impl.h (piecewise/rational) and fa_act_transc_impl.h (exp-based). */
+ * public activation and its parameters onto one of these ids.  The formulas
+ * (src/formulas/) and the loops (src/loops/, one header per family) are
+ * template bodies instantiated here once per dtype, in this order: a loop
+ * header uses the formulas and loops/common.h. */
 #ifndef FA_KERNELS_H
 #define FA_KERNELS_H
 
@@ -48,9 +49,14 @@ static const int fa_bwdy_ids[] = { FA_BWDY_KERNELS(FA_BWDY_ENTRY) -1 };
 #define FA_IS_DOUBLE 0
 #define T float
 #define FA_F(name) name##_f
-#include "fa_act_impl.h"
-#include "fa_act_transc_impl.h"
-#include "fa_loops_impl.h"
+#include "formulas/piecewise.h"
+#include "formulas/exp.h"
+#include "loops/common.h"
+#include "loops/elementwise.h"
+#include "loops/prelu.h"
+#include "loops/softmax.h"
+#include "loops/bias.h"
+#include "loops/gated.h"
 #undef T
 #undef FA_F
 #undef FA_IS_DOUBLE
@@ -58,9 +64,14 @@ static const int fa_bwdy_ids[] = { FA_BWDY_KERNELS(FA_BWDY_ENTRY) -1 };
 #define FA_IS_DOUBLE 1
 #define T double
 #define FA_F(name) name##_d
-#include "fa_act_impl.h"
-#include "fa_act_transc_impl.h"
-#include "fa_loops_impl.h"
+#include "formulas/piecewise.h"
+#include "formulas/exp.h"
+#include "loops/common.h"
+#include "loops/elementwise.h"
+#include "loops/prelu.h"
+#include "loops/softmax.h"
+#include "loops/bias.h"
+#include "loops/gated.h"
 #undef T
 #undef FA_F
 #undef FA_IS_DOUBLE

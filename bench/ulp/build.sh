@@ -1,7 +1,7 @@
 #!/bin/sh
 # Standalone accuracy / vectorization / speed harness for src/fa_math.h and
-# src/fa_act_transc_impl.h (not part of the package build).  Needs gcc, an
-# AVX2+FMA CPU, libgomp and libquadmath.
+# the exp-based formulas, src/formulas/exp.h (not part of the package build).
+# Needs gcc, an AVX2+FMA CPU, libgomp and libquadmath.
 #   sh build.sh            build + vectorization report
 #   ./ulp f32 [stride] [,names,]  float32 sweep (stride 1 = every finite float;
 #                          optional comma-wrapped kernel names, e.g. ,gelu_tanh,silu,)
@@ -10,7 +10,7 @@
 set -e
 cd "$(dirname "$0")"
 MATHH=${MATHH:-../../src/fa_math.h}
-IMPL=${IMPL:-../../src/fa_act_transc_impl.h}
+IMPL=${IMPL:-../../src/formulas/exp.h}
 python3 gen.py
 FL="-O3 -fno-math-errno -fno-trapping-math -std=c11 -ffp-contract=off -fopt-info-vec-optimized"
 gcc $FL "-DFA_MATHH=\"$MATHH\"" "-DFA_IMPL=\"$IMPL\"" -DVSUF=_base -c vec.c -o vec_base.o 2> vec_base.txt || { cat vec_base.txt; exit 1; }

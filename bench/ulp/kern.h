@@ -3,7 +3,7 @@
 #define FA_MATHH "../../src/fa_math.h"
 #endif
 #ifndef FA_IMPL
-#define FA_IMPL "../../src/fa_act_transc_impl.h"
+#define FA_IMPL "../../src/formulas/exp.h"
 #endif
 #include "../../src/fa_defs.h"
 #include FA_MATHH

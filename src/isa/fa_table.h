@@ -18,8 +18,8 @@
 #define FA_TABLE_ABI 1
 #define FA_TABLE_CAPSULE "fastact.loop_table"
 
-/* Constants the front's chunking shares with the loops (fa_loops_impl.h
- * static-asserts that its values equal these). */
+/* Constants the front's chunking shares with the loops (fa_table_impl.c
+ * static-asserts that the values of src/loops/ equal these). */
 #define FA_TABLE_SMC 64                     /* softmax rows per block, columns per strip */
 #define FA_TABLE_PF_MIN_BYTES (1u << 20)    /* data size from which loops prefetch */
 

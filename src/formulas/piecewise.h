@@ -1,6 +1,7 @@
-/* fa_act_impl.h: per-element formulas of the piecewise-linear / rational
- * activations.  TEMPLATE BODY, no include guard: src/fa_act.h includes it once
- * per dtype with T = float / double and FA_F(name) = name##_f / name##_d.
+/* formulas/piecewise.h: per-element formulas of the piecewise-linear /
+ * rational activations.  TEMPLATE BODY, no include guard: src/fa_kernels.h
+ * includes it once per dtype with T = float / double and FA_F(name) =
+ * name##_f / name##_d.
  *
  * Every activation NAME provides
  *   fa_NAME_fwd (x,    p0..p3) -> f(x)

@@ -1,0 +1,118 @@
+/* formulas/elu.h: elu, selu, celu (alpha > 0) and celu_neg (alpha < 0).
+ * TEMPLATE BODY, no include guard: part of the exp-based group that
+ * src/formulas/exp.h includes once per dtype, after exp_common.h. */
+
+/* ======================= elu (p0=alpha) ======================= */
+FA_INLINE T FA_F(fa_elu_fwd)(T x, T alpha, T p1, T p2, T p3)
+{
+    (void)p1; (void)p2; (void)p3;
+    T z = x > 0 ? (T)0 : x;
+    T m = FA_F(fa_expm1_neg)(z);
+    return x > 0 ? x : alpha * m;
+}
+/* e = exp(-|x|) is exp(x) where it is used (x <= 0); the cheaper form's e
+ * is 0 below -104 (float) / -746 (double) like the checked exp's, so
+ * alpha * e is too, whatever alpha */
+FA_INLINE T FA_F(fa_elu_bwd)(T g, T x, T alpha, T p1, T p2, T p3)
+{
+    (void)p1; (void)p2; (void)p3;
+    T e = FA_F(fa_exp_nabs)(x);
+    return x > 0 ? g : g * (alpha * e);
+}
+/* valid for alpha >= 0; y + alpha loses relative accuracy for x << 0
+ * (absolute error ~ulp(alpha)). */
+FA_INLINE T FA_F(fa_elu_bwdy)(T g, T y, T alpha, T p1, T p2, T p3)
+{
+    (void)p1; (void)p2; (void)p3;
+    return y > 0 ? g : g * (y + alpha);
+}
+
+/* ======================= selu ======================= */
+#if FA_IS_DOUBLE
+#  define FA__SELU_L 0x1.0cfabd6a91132p+0      /* 1.0507009873554804934... */
+#  define FA__SELU_LA 0x1.c212cc640f031p+0     /* scale*alpha = 1.7580993408473766 */
+#else
+#  define FA__SELU_L ((float)0x1.0cfabd6a91132p+0)
+#  define FA__SELU_LA ((float)0x1.c212cc640f031p+0)
+#endif
+FA_INLINE T FA_F(fa_selu_fwd)(T x, T p0, T p1, T p2, T p3)
+{
+    FA__UNUSED4(p0, p1, p2, p3);
+    T z = x > 0 ? (T)0 : x;
+    T m = FA_F(fa_expm1_neg)(z);
+    return x > 0 ? FA__SELU_L * x : FA__SELU_LA * m;
+}
+/* e = exp(-|x|) as in fa_elu_bwd */
+FA_INLINE T FA_F(fa_selu_bwd)(T g, T x, T p0, T p1, T p2, T p3)
+{
+    FA__UNUSED4(p0, p1, p2, p3);
+    T e = FA_F(fa_exp_nabs)(x);
+    return x > 0 ? g * FA__SELU_L : g * (FA__SELU_LA * e);
+}
+FA_INLINE T FA_F(fa_selu_bwdy)(T g, T y, T p0, T p1, T p2, T p3)
+{
+    FA__UNUSED4(p0, p1, p2, p3);
+    return y > 0 ? g * FA__SELU_L : g * (y + FA__SELU_LA);
+}
+#undef FA__SELU_L
+#undef FA__SELU_LA
+
+/* ======================= celu (p0=alpha, p1=1/alpha) ======================= */
+FA_INLINE T FA_F(fa_celu_fwd)(T x, T alpha, T inv_alpha, T p2, T p3)
+{
+    (void)p2; (void)p3;
+    T zl;
+    T zh = FA_F(fa__div_hl)(x > 0 ? (T)0 : x, alpha, inv_alpha, &zl);
+    T m = FA_F(fa_expm1_neg)(zh);
+    m = m + ((T)1 + m) * zl;               /* expm1(zh + zl) */
+    m = x == 0 ? x : m;                    /* keep celu(-0) = -0 */
+    return x > 0 ? x : alpha * m;
+}
+FA_INLINE T FA_F(fa_celu_bwd)(T g, T x, T alpha, T inv_alpha, T p2, T p3)
+{
+    (void)p2; (void)p3;
+    T zl, s2;
+    T zh = FA_F(fa__div_hl)(x > 0 ? (T)0 : x, alpha, inv_alpha, &zl);
+    T a = FA_F(fa_exp_neg_parts)(zh, &s2);
+    T e = (a + a * zl) * s2;
+    return x > 0 ? g : g * e;
+}
+FA_INLINE T FA_F(fa_celu_bwdy)(T g, T y, T alpha, T inv_alpha, T p2, T p3)
+{
+    (void)alpha; (void)p2; (void)p3;
+    return y > 0 ? g : g * (y * inv_alpha + (T)1);
+}
+
+/* ============== celu_neg (p0=alpha < 0, p1=1/alpha): PyTorch accepts alpha < 0 ==============
+ * For x <= 0, z = x/alpha >= 0 and celu = alpha*expm1(z), whose derivative is
+ * exp(z): both from e = exp(-zh) = a*s2 (exact power-of-2 scale s2, so the
+ * quotients overflow to inf instead of dividing by a flushed subnormal) and
+ * m = expm1(-zh): expm1(zh + zl) = (zl - m)/e, exp(zh + zl) = (1 + zl)/e to
+ * first order in the residual zl of the division.  Dividing by s2 before a
+ * keeps tiny results normal; alpha (g) enters before the division by a so
+ * an intermediate overflows only where the result does.  celu(+-0) = +-0. */
+FA_INLINE T FA_F(fa_celu_neg_fwd)(T x, T alpha, T inv_alpha, T p2, T p3)
+{
+    (void)p2; (void)p3;
+    T zl, s2;
+    T zh = FA_F(fa__div_hl)(x > 0 ? (T)0 : x, alpha, inv_alpha, &zl);
+    T m = FA_F(fa_expm1_neg)(-zh);
+    T a = FA_F(fa_exp_neg_parts)(-zh, &s2);
+    T r = ((alpha * (zl - m)) / s2) / a;  /* alpha first: overflow only if the result does */
+    return x > 0 ? x : (x == 0 ? x : r);
+}
+FA_INLINE T FA_F(fa_celu_neg_bwd)(T g, T x, T alpha, T inv_alpha, T p2, T p3)
+{
+    (void)p2; (void)p3;
+    T zl, s2;
+    T zh = FA_F(fa__div_hl)(x > 0 ? (T)0 : x, alpha, inv_alpha, &zl);
+    T a = FA_F(fa_exp_neg_parts)(-zh, &s2);
+    T ge = ((g * ((T)1 + zl)) / s2) / a;   /* g first: overflow only if the result does */
+    return x > 0 ? g : ge;
+}
+/* exp(x/alpha) = y/alpha + 1 for x <= 0, and y <= 0 exactly there */
+FA_INLINE T FA_F(fa_celu_neg_bwdy)(T g, T y, T alpha, T inv_alpha, T p2, T p3)
+{
+    (void)alpha; (void)p2; (void)p3;
+    return y > 0 ? g : g * (y * inv_alpha + (T)1);
+}

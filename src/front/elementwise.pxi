@@ -1,0 +1,151 @@
+# elementwise.pxi: included by src/front/_front.pyx (one module, compiled once).
+# The element-wise kernels: one contiguous block or strided 1-D run, the
+# chunked flat run, the N-d strided walk, and elementwise().
+
+
+cdef inline int _block(const fa_loop_table *tb, int k, int mode, bint dbl, char *a, char *b, char *o,
+                       Py_ssize_t n, const double *p) noexcept nogil:
+    if dbl:
+        if mode == 0:
+            return tb.fwd_block_d(k, <const double *>a, <double *>o, n, p)
+        return tb.bwd_block_d(k, mode == 2, <const double *>a, <const double *>b, <double *>o, n, p)
+    if mode == 0:
+        return tb.fwd_block_f(k, <const float *>a, <float *>o, n, p)
+    return tb.bwd_block_f(k, mode == 2, <const float *>a, <const float *>b, <float *>o, n, p)
+
+
+cdef inline int _strided(const fa_loop_table *tb, int k, int mode, bint dbl, char *a, Py_ssize_t sa, char *b, Py_ssize_t sb,
+                         char *o, Py_ssize_t so, Py_ssize_t n, const double *p) noexcept nogil:
+    if dbl:
+        if mode == 0:
+            return tb.fwd_strided_d(k, a, sa, o, so, n, p)
+        return tb.bwd_strided_d(k, mode == 2, a, sa, b, sb, o, so, n, p)
+    if mode == 0:
+        return tb.fwd_strided_f(k, a, sa, o, so, n, p)
+    return tb.bwd_strided_f(k, mode == 2, a, sa, b, sb, o, so, n, p)
+
+
+cdef int _run_flat(const fa_loop_table *tb, int k, int mode, bint dbl, char *a, char *b, char *o, Py_ssize_t n,
+                   const double *p, int nthreads, Py_ssize_t grain) noexcept nogil:
+    cdef Py_ssize_t isz = 8 if dbl else 4
+    cdef Py_ssize_t nch = _nchunks(n, isz, nthreads, grain)
+    cdef Py_ssize_t chunk = (n + nch - 1) // nch
+    chunk = (chunk + CHUNK_ALIGN - 1) // CHUNK_ALIGN * CHUNK_ALIGN
+    nch = (n + chunk - 1) // chunk if n > 0 else 0
+    cdef Py_ssize_t c, start, m
+    cdef int rc = 0
+    cdef double t_region
+    cdef double tt[2]                   # shared: first chunk's end, last chunk's start
+    if nch <= 1:
+        # no parallel region at all: even an if(0) OpenMP region costs more
+        # than a small array's whole computation
+        return _block(tb, k, mode, dbl, a, b, o, n, p)
+    t_region = omp_get_wtime()
+    tt[0] = tt[1] = t_region
+    for c in prange(nch, nogil=True, schedule='static', num_threads=nthreads):
+        if c == nch - 1:
+            tt[1] = omp_get_wtime()
+        start = c * chunk
+        m = n - start
+        if m > chunk:
+            m = chunk
+        rc |= _block(tb, k, mode, dbl, a + start * isz, b + start * isz if b != NULL else NULL,
+                     o + start * isz, m, p)
+        if c == 0:
+            tt[0] = omp_get_wtime()
+    if _guard:
+        _note_start(t_region, tt[0], tt[1])
+    return rc
+
+
+cdef int _run_nd(const fa_loop_table *tb, int k, int mode, bint dbl, Py_buffer *va, Py_buffer *vb, Py_buffer *vo,
+                 const double *p) noexcept nogil:
+    # Any shape and strides: walk the outer axes with an odometer and run the
+    # gather/compute/scatter kernel along the axis where `out` has the smallest
+    # stride (its fastest-moving memory), so the walk follows memory order.
+    cdef int nd = vo.ndim, i, inner = nd - 1
+    cdef Py_ssize_t best = -1, s
+    for i in range(nd):
+        s = vo.strides[i] if vo.strides[i] >= 0 else -vo.strides[i]
+        if vo.shape[i] > 1 and (best < 0 or s < best):
+            best = s
+            inner = i
+    cdef Py_ssize_t idx[MAXDIM]
+    cdef Py_ssize_t L = vo.shape[inner]
+    cdef char *pa
+    cdef char *pb
+    cdef char *po
+    cdef int rc = 0
+    for i in range(nd):
+        idx[i] = 0
+        if vo.shape[i] == 0:
+            return 0
+    while True:
+        pa = <char *>va.buf
+        pb = <char *>vb.buf if vb != NULL else NULL
+        po = <char *>vo.buf
+        for i in range(nd):
+            if i != inner:
+                pa += idx[i] * va.strides[i]
+                if vb != NULL:
+                    pb += idx[i] * vb.strides[i]
+                po += idx[i] * vo.strides[i]
+        rc |= _strided(tb, k, mode, dbl, pa, va.strides[inner],
+                       pb, vb.strides[inner] if vb != NULL else 0,
+                       po, vo.strides[inner], L, p)
+        # advance the odometer over the outer axes (last axis fastest)
+        i = nd - 1
+        while i >= 0:
+            if i != inner:
+                idx[i] += 1
+                if idx[i] < vo.shape[i]:
+                    break
+                idx[i] = 0
+            i -= 1
+        if i < 0:
+            return rc
+
+
+def elementwise(int k, int mode, a, b, out, double p0, double p1, double p2, double p3,
+                int nthreads, Py_ssize_t grain):
+    """mode 0: out = f(a); 1: out = a * f'(b) with b = x; 2: the same with b = y.
+    a, b, out: NumPy arrays of one float dtype and shape, checked by the caller."""
+    cdef const fa_loop_table *tb = _table()
+    cdef Py_buffer va, vb, vo
+    cdef Py_buffer *pvb = NULL
+    cdef double p[4]
+    p[0] = p0; p[1] = p1; p[2] = p2; p[3] = p3
+    cdef int rc = 0
+    cdef bint dbl, flat
+    cdef Py_ssize_t n
+    PyObject_GetBuffer(a, &va, PyBUF_RECORDS_RO)
+    try:
+        if mode != 0:
+            PyObject_GetBuffer(b, &vb, PyBUF_RECORDS_RO)
+            pvb = &vb
+        try:
+            PyObject_GetBuffer(out, &vo, PyBUF_RECORDS)
+            try:
+                dbl = vo.itemsize == 8
+                n = vo.len // vo.itemsize
+                flat = ((PyBuffer_IsContiguous(&va, b'C') and PyBuffer_IsContiguous(&vo, b'C')
+                         and (pvb == NULL or PyBuffer_IsContiguous(pvb, b'C')))
+                        or (PyBuffer_IsContiguous(&va, b'F') and PyBuffer_IsContiguous(&vo, b'F')
+                            and (pvb == NULL or PyBuffer_IsContiguous(pvb, b'F'))))
+                with nogil:
+                    if flat:
+                        rc = _run_flat(tb, k, mode, dbl, <char *>va.buf,
+                                       <char *>vb.buf if pvb != NULL else NULL,
+                                       <char *>vo.buf, n, p, nthreads, grain)
+                    else:
+                        rc = _run_nd(tb, k, mode, dbl, &va, pvb, &vo, p)
+            finally:
+                PyBuffer_Release(&vo)
+        finally:
+            if pvb != NULL:
+                PyBuffer_Release(&vb)
+    finally:
+        PyBuffer_Release(&va)
+    if rc != 0:
+        raise RuntimeError(f"fastact internal error: kernel {k} mode {mode} not compiled")
+    return out

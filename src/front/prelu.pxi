@@ -1,0 +1,224 @@
+# prelu.pxi: included by src/front/_front.pyx (one module, compiled once).
+# prelu by columns (channel axis last) and by rows, with the dL/dalpha
+# sums, and its fast path.
+
+
+def prelu_cols(int mode, a, b, out, alpha, gsum, Py_ssize_t nrow, Py_ssize_t ncol,
+               Py_ssize_t rows_per_chunk, int nthreads, Py_ssize_t grain):
+    """prelu with the channel axis last on C-contiguous (nrow, ncol) data.
+    mode 0: out = prelu(a); mode 1: out = grad a * prelu'(x = b), and row chunk
+    c of `rows_per_chunk` rows adds its dL/dalpha into gsum[c, :] (float64):
+    the split does not depend on the thread count, so neither does the sum."""
+    cdef const fa_loop_table *tb = _table()
+    cdef Py_buffer va, vb, vo, val, vg
+    cdef bint dbl
+    cdef char *pa
+    cdef char *pb
+    cdef char *po
+    cdef char *pal
+    cdef double *pg = NULL
+    PyObject_GetBuffer(a, &va, PyBUF_RECORDS_RO)
+    PyObject_GetBuffer(b if mode != 0 else a, &vb, PyBUF_RECORDS_RO)
+    PyObject_GetBuffer(out, &vo, PyBUF_RECORDS)
+    PyObject_GetBuffer(alpha, &val, PyBUF_RECORDS_RO)
+    PyObject_GetBuffer(gsum if mode != 0 else alpha, &vg, PyBUF_RECORDS_RO)
+    try:
+        dbl = vo.itemsize == 8
+        isz = vo.itemsize
+        pa = <char *>va.buf
+        pb = <char *>vb.buf
+        po = <char *>vo.buf
+        pal = <char *>val.buf
+        if mode != 0:
+            pg = <double *>vg.buf
+        with nogil:
+            _prelu_cols_run(tb, mode, dbl, pa, pb, po, pal, pg, nrow, ncol, rows_per_chunk, nthreads, grain)
+    finally:
+        PyBuffer_Release(&vg)
+        PyBuffer_Release(&val)
+        PyBuffer_Release(&vo)
+        PyBuffer_Release(&vb)
+        PyBuffer_Release(&va)
+    return out
+
+
+cdef void _prelu_cols_run(const fa_loop_table *tb, int mode, bint dbl, char *pa, char *pb, char *po, char *pal, double *pg,
+                          Py_ssize_t nrow, Py_ssize_t ncol, Py_ssize_t rows_per_chunk, int nthreads,
+                          Py_ssize_t grain) noexcept nogil:
+    cdef Py_ssize_t isz = 8 if dbl else 4
+    cdef Py_ssize_t nch = (nrow + rows_per_chunk - 1) // rows_per_chunk
+    cdef Py_ssize_t nth = _nchunks(nrow * ncol, isz, nthreads, grain)
+    cdef Py_ssize_t c
+    if nth <= 1:            # no OpenMP region (an if(0) one costs ~0.4 us)
+        for c in range(nch):
+            _prelu_cols_chunk(tb, mode, dbl, pa, pb, po, pal, pg, c, rows_per_chunk, nrow, ncol, isz)
+    else:
+        for c in prange(nch, schedule='static', num_threads=nth):
+            _prelu_cols_chunk(tb, mode, dbl, pa, pb, po, pal, pg, c, rows_per_chunk, nrow, ncol, isz)
+
+
+cdef void _prelu_rows_run(const fa_loop_table *tb, int mode, bint dbl, char *pa, char *pb, char *po, char *pal, double *pg,
+                          Py_ssize_t nrow, Py_ssize_t nchan, Py_ssize_t L, int nthreads,
+                          Py_ssize_t grain) noexcept nogil:
+    cdef Py_ssize_t isz = 8 if dbl else 4
+    cdef Py_ssize_t nth = _nchunks(nrow * L, isz, nthreads, grain)
+    cdef Py_ssize_t r
+    if nth <= 1:            # no OpenMP region (an if(0) one costs ~0.4 us)
+        for r in range(nrow):
+            _prelu_row(tb, mode, dbl, pa, pb, po, pal, pg, r, L, nchan, isz)
+    else:
+        for r in prange(nrow, schedule='static', num_threads=nth):
+            _prelu_row(tb, mode, dbl, pa, pb, po, pal, pg, r, L, nchan, isz)
+
+
+def fast_prelu(x, alpha, axis, out, n_threads, Py_ssize_t grain, Py_ssize_t prelu_row, empty_like):
+    """prelu forward with a per-channel alpha (out None: a new array; out x: in
+    place) when x is native, aligned, C-contiguous and non-empty, alpha a
+    finite 1-D array of x's dtype with one value per channel on `axis` (a
+    plain int), apart from the output; None for the general path (which
+    checks everything and explains).  prelu_row: _families.prelu._PRELU_ROW (the
+    channels-last loop takes prelu_row // C rows per chunk, as there)."""
+    cdef const fa_loop_table *tb = _table()
+    cdef Py_buffer vx, va, vo
+    cdef int t = _fast_threads(n_threads), i
+    cdef long ax
+    cdef Py_ssize_t C, outer = 1, inner = 1, j
+    cdef bint dbl
+    if t < 0 or not _axis_of(axis, &ax):
+        return None
+    try:
+        PyObject_GetBuffer(x, &vx, PyBUF_RECORDS_RO)
+    except Exception:
+        return None
+    try:
+        if not (_fast_ok(&vx) and PyBuffer_IsContiguous(&vx, b'C') and vx.ndim >= 1 and vx.len > 0
+                and -vx.ndim <= ax < vx.ndim):
+            return None
+        if ax < 0:
+            ax += vx.ndim
+        C = vx.shape[ax]
+        dbl = vx.itemsize == 8
+        try:
+            PyObject_GetBuffer(alpha, &va, PyBUF_RECORDS_RO)
+        except Exception:
+            return None
+        try:
+            if not (_fast_ok(&va) and va.ndim == 1 and va.shape[0] == C and C > 1
+                    and va.itemsize == vx.itemsize):
+                return None
+            for j in range(C):          # NaN / inf: the general path names them
+                if dbl:
+                    if not isfinite((<double *>va.buf)[j]):
+                        return None
+                elif not isfinite((<float *>va.buf)[j]):
+                    return None
+            for i in range(ax):
+                outer *= vx.shape[i]
+            for i in range(ax + 1, vx.ndim):
+                inner *= vx.shape[i]
+            if out is None:
+                out = empty_like(x)
+            try:
+                PyObject_GetBuffer(out, &vo, PyBUF_RECORDS)
+            except Exception:
+                return None
+            try:
+                if not (_fast_ok(&vo) and _same_layout(&vx, &vo) and _same_or_apart(&vx, &vo)
+                        and _apart(&va, &vo)):
+                    return None
+                t = _fast_nt(t)
+                with nogil:
+                    if inner == 1:
+                        _prelu_cols_run(tb, 0, dbl, <char *>vx.buf, NULL, <char *>vo.buf, <char *>va.buf, NULL,
+                                        outer, C, prelu_row // C if prelu_row >= C else 1, t, grain)
+                    else:
+                        _prelu_rows_run(tb, 0, dbl, <char *>vx.buf, NULL, <char *>vo.buf, <char *>va.buf, NULL,
+                                        outer * C, C, inner, t, grain)
+            finally:
+                PyBuffer_Release(&vo)
+        finally:
+            PyBuffer_Release(&va)
+    finally:
+        PyBuffer_Release(&vx)
+    return out
+
+
+cdef inline void _prelu_cols_chunk(const fa_loop_table *tb, int mode, bint dbl, char *pa, char *pb, char *po, char *pal, double *pg,
+                                   Py_ssize_t c, Py_ssize_t rows_per_chunk, Py_ssize_t nrow,
+                                   Py_ssize_t ncol, Py_ssize_t isz) noexcept nogil:
+    """Row chunk c of prelu_cols (its dL/dalpha into pg[c, :])."""
+    cdef Py_ssize_t r0 = c * rows_per_chunk
+    cdef Py_ssize_t r1 = r0 + rows_per_chunk
+    if r1 > nrow:
+        r1 = nrow
+    if mode == 0:
+        if dbl:
+            tb.prelu_cols_d(<const double *>(pa + r0 * ncol * isz), <double *>(po + r0 * ncol * isz),
+                            r1 - r0, ncol, <const double *>pal)
+        else:
+            tb.prelu_cols_f(<const float *>(pa + r0 * ncol * isz), <float *>(po + r0 * ncol * isz),
+                            r1 - r0, ncol, <const float *>pal)
+    elif dbl:
+        tb.prelu_cols_bwd_d(<const double *>(pa + r0 * ncol * isz), <const double *>(pb + r0 * ncol * isz),
+                            <double *>(po + r0 * ncol * isz), r1 - r0, ncol,
+                            <const double *>pal, pg + c * ncol)
+    else:
+        tb.prelu_cols_bwd_f(<const float *>(pa + r0 * ncol * isz), <const float *>(pb + r0 * ncol * isz),
+                            <float *>(po + r0 * ncol * isz), r1 - r0, ncol,
+                            <const float *>pal, pg + c * ncol)
+
+
+def prelu_rows(int mode, a, b, out, alpha, gsum, Py_ssize_t nrow, Py_ssize_t nchan,
+               Py_ssize_t L, int nthreads, Py_ssize_t grain):
+    """prelu with the channel axis not last: C-contiguous (nrow, L) rows, row r
+    belongs to channel r % nchan.  mode 1 writes each row's dL/dalpha into
+    gsum[r] (float64), summed per channel by the caller."""
+    cdef const fa_loop_table *tb = _table()
+    cdef Py_buffer va, vb, vo, val, vg
+    cdef bint dbl
+    cdef char *pa
+    cdef char *pb
+    cdef char *po
+    cdef char *pal
+    cdef double *pg = NULL
+    PyObject_GetBuffer(a, &va, PyBUF_RECORDS_RO)
+    PyObject_GetBuffer(b if mode != 0 else a, &vb, PyBUF_RECORDS_RO)
+    PyObject_GetBuffer(out, &vo, PyBUF_RECORDS)
+    PyObject_GetBuffer(alpha, &val, PyBUF_RECORDS_RO)
+    PyObject_GetBuffer(gsum if mode != 0 else alpha, &vg, PyBUF_RECORDS_RO)
+    try:
+        dbl = vo.itemsize == 8
+        isz = vo.itemsize
+        pa = <char *>va.buf
+        pb = <char *>vb.buf
+        po = <char *>vo.buf
+        pal = <char *>val.buf
+        if mode != 0:
+            pg = <double *>vg.buf
+        with nogil:
+            _prelu_rows_run(tb, mode, dbl, pa, pb, po, pal, pg, nrow, nchan, L, nthreads, grain)
+    finally:
+        PyBuffer_Release(&vg)
+        PyBuffer_Release(&val)
+        PyBuffer_Release(&vo)
+        PyBuffer_Release(&vb)
+        PyBuffer_Release(&va)
+    return out
+
+
+cdef inline void _prelu_row(const fa_loop_table *tb, int mode, bint dbl, char *pa, char *pb, char *po, char *pal, double *pg,
+                            Py_ssize_t r, Py_ssize_t L, Py_ssize_t nchan, Py_ssize_t isz) noexcept nogil:
+    """Row r of prelu_rows (channel r % nchan; its dL/dalpha into pg[r])."""
+    if mode == 0:
+        if dbl:
+            tb.prelu_row_d(<const double *>(pa + r * L * isz), <double *>(po + r * L * isz),
+                           L, (<const double *>pal)[r % nchan])
+        else:
+            tb.prelu_row_f(<const float *>(pa + r * L * isz), <float *>(po + r * L * isz),
+                           L, (<const float *>pal)[r % nchan])
+    elif dbl:
+        pg[r] = tb.prelu_row_bwd_d(<const double *>(pa + r * L * isz), <const double *>(pb + r * L * isz),
+                                   <double *>(po + r * L * isz), L, (<const double *>pal)[r % nchan])
+    else:
+        pg[r] = tb.prelu_row_bwd_f(<const float *>(pa + r * L * isz), <const float *>(pb + r * L * isz),
+                                   <float *>(po + r * L * isz), L, (<const float *>pal)[r % nchan])

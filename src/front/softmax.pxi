@@ -1,0 +1,111 @@
+# softmax.pxi: included by src/front/_front.pyx (one module, compiled once).
+# softmax / log_softmax over rows or column strips, in blocks of rows.
+
+
+def softmax_blocks(int mode, a, b, out, Py_ssize_t nouter, Py_ssize_t L, Py_ssize_t inner,
+                   bint log_form, int nthreads, Py_ssize_t grain):
+    """Softmax over the middle axis of C-contiguous (nouter, L, inner) data
+    (mode 0: out = softmax(a)) or its backward from y (mode 2: out from grad a
+    and y b)."""
+    cdef const fa_loop_table *tb = _table()
+    cdef Py_buffer va, vb, vo
+    PyObject_GetBuffer(a, &va, PyBUF_RECORDS_RO)
+    try:
+        PyObject_GetBuffer(b if mode != 0 else a, &vb, PyBUF_RECORDS_RO)
+        try:
+            PyObject_GetBuffer(out, &vo, PyBUF_RECORDS)
+            try:
+                with nogil:
+                    _softmax_run(tb, mode, vo.itemsize == 8, <char *>va.buf, <char *>vb.buf, <char *>vo.buf,
+                                 nouter, L, inner, log_form, nthreads, grain)
+            finally:
+                PyBuffer_Release(&vo)
+        finally:
+            PyBuffer_Release(&vb)
+    finally:
+        PyBuffer_Release(&va)
+    return out
+
+
+cdef void _softmax_run(const fa_loop_table *tb, int mode, bint dbl, char *pa, char *pb, char *po, Py_ssize_t nouter, Py_ssize_t L,
+                       Py_ssize_t inner, bint log_form, int nthreads, Py_ssize_t grain) noexcept nogil:
+    """inner == 1: blocks of up to FA_TABLE_SMC rows (short rows in one block
+    overlap; rows of 4096+ are one item each); else FA_TABLE_SMC-column strips of
+    one outer block.  Items are independent, so threads never change results."""
+    cdef bint rows = inner == 1
+    cdef Py_ssize_t it
+    cdef Py_ssize_t isz = 8 if dbl else 4
+    cdef Py_ssize_t rb = 4096 // L if L > 0 else 1
+    if rb > FA_TABLE_SMC:
+        rb = FA_TABLE_SMC
+    if rb < 1 or not rows:
+        rb = 1
+    cdef Py_ssize_t nstrip = 1 if rows else (inner + FA_TABLE_SMC - 1) // FA_TABLE_SMC
+    cdef Py_ssize_t nitem = (nouter + rb - 1) // rb * nstrip
+    cdef Py_ssize_t nth = _nchunks(nouter * L * inner, isz, nthreads, grain)
+    if nth > nitem:
+        nth = nitem if nitem > 0 else 1
+    # forward row blocks beyond L2 (as the element-wise loops: >= 1 MB per
+    # thread) prefetch the next block while summing this one
+    cdef bint pf = rows and mode == 0 and nouter * L * isz >= <Py_ssize_t>FA_TABLE_PF_MIN_BYTES * nth
+    if nth <= 1:
+        # no parallel region: an if(0) one cost ~0.4 us, half of a 16-element call
+        for it in range(nitem):
+            _softmax_nth(tb, it, mode, dbl, rows, pa, pb, po, nouter, L, inner, rb, nstrip, log_form, pf)
+        return
+    for it in prange(nitem, schedule='static', num_threads=nth):
+        _softmax_nth(tb, it, mode, dbl, rows, pa, pb, po, nouter, L, inner, rb, nstrip, log_form, pf)
+
+
+cdef inline void _softmax_nth(const fa_loop_table *tb, Py_ssize_t it, int mode, bint dbl, bint rows, char *pa, char *pb, char *po,
+                              Py_ssize_t nouter, Py_ssize_t L, Py_ssize_t inner, Py_ssize_t rb,
+                              Py_ssize_t nstrip, bint log_form, bint pf) noexcept nogil:
+    """Item `it` of _softmax_run: a block of rb rows or one FA_TABLE_SMC-column strip."""
+    cdef Py_ssize_t c0, w, off, pfe
+    cdef Py_ssize_t isz = 8 if dbl else 4
+    if rows:
+        w = nouter - it * rb                    # rows in this block
+        if w > rb:
+            w = rb
+        off = it * rb * L * isz
+        pfe = (nouter - it * rb - w) * L if pf else 0
+    else:
+        pfe = 0
+        c0 = (it % nstrip) * FA_TABLE_SMC
+        w = inner - c0                          # columns in this strip
+        if w > FA_TABLE_SMC:
+            w = FA_TABLE_SMC
+        off = ((it // nstrip) * L * inner + c0) * isz
+    _softmax_item(tb, mode, dbl, rows, pa + off, pb + off if pb != NULL else NULL, po + off,
+                  L, inner, w, log_form, pfe)
+
+
+cdef inline void _softmax_item(const fa_loop_table *tb, int mode, bint dbl, bint rows, char *a, char *b, char *o,
+                               Py_ssize_t L, Py_ssize_t inner, Py_ssize_t w, bint log_form,
+                               Py_ssize_t pf) noexcept nogil:
+    """w rows (rows) or w columns of one (L, inner) block; pf: elements after
+    a forward row block that may be prefetched."""
+    cdef Py_ssize_t r, rs = L * (8 if dbl else 4)
+    if rows:
+        if mode == 0:
+            if dbl:
+                tb.softmax_rows_d(<const double *>a, <double *>o, w, L, log_form, pf)
+            else:
+                tb.softmax_rows_f(<const float *>a, <float *>o, w, L, log_form, pf)
+        else:
+            for r in range(w):
+                if dbl:
+                    tb.softmax_bwd_row_d(<const double *>(a + r * rs), <const double *>(b + r * rs),
+                                         <double *>(o + r * rs), L, log_form)
+                else:
+                    tb.softmax_bwd_row_f(<const float *>(a + r * rs), <const float *>(b + r * rs),
+                                         <float *>(o + r * rs), L, log_form)
+    elif mode == 0:
+        if dbl:
+            tb.softmax_cols_d(<const double *>a, <double *>o, L, inner, w, log_form)
+        else:
+            tb.softmax_cols_f(<const float *>a, <float *>o, L, inner, w, log_form)
+    elif dbl:
+        tb.softmax_bwd_cols_d(<const double *>a, <const double *>b, <double *>o, L, inner, w, log_form)
+    else:
+        tb.softmax_bwd_cols_f(<const float *>a, <const float *>b, <float *>o, L, inner, w, log_form)

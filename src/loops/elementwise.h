@@ -1,0 +1,106 @@
+/* loops/elementwise.h: the element-wise kernels, forward and backward, on
+ * contiguous blocks (one switch case per kernel, each a vectorized loop) and
+ * on strided 1-D views (gathered into stack buffers).
+ * TEMPLATE BODY, no include guard: src/fa_kernels.h includes it once per
+ * dtype (T = float / double, FA_F(name) = name##_f / name##_d, FA_IS_DOUBLE)
+ * after the formulas and loops/common.h, in the order common, elementwise,
+ * prelu, softmax, bias, gated. */
+
+/* y[i] = f(x[i]) for i < n.  Returns -1 for an unknown kernel id.  The block
+ * loop sits inside each case (one block when not prefetching): a switch per
+ * block of 16 cache lines would cost more than the prefetch gains. */
+static int FA_F(fa_fwd_block)(int k, const T *x, T *y, fa_idx n, const double *p)
+{
+    if (k == FA_K_linear && x == y)     /* identity in place: nothing to do (and GCC would */
+        return 0;                       /* turn the copy loop into memcpy(x, x, n)) */
+    const T p0 = (T)p[0], p1 = (T)p[1], p2 = (T)p[2], p3 = (T)p[3];
+    const int pf = FA__PF_ON(k, n);
+    const fa_idx blk = pf ? FA_PF_BLOCK : n, head = FA_F(fa__align_head)(y, n);
+    fa_idx done = FA_PF_AHEAD * blk;                /* blocks 0 .. AHEAD-1: not prefetched */
+    switch (k) {
+#define FA_CASE(name) case FA_K_##name: \
+        FA__BLOCKS(b, e, head, blk, n) { \
+            if (pf) FA_F(fa__prefetch_upto)(x, NULL, &done, b + (FA_PF_AHEAD + 1) * blk, n); \
+            FA_IVDEP for (fa_idx i = b; i < e; i++) \
+                y[i] = FA_F(fa_nan_in)(x[i], FA_F(fa_##name##_fwd)(x[i], p0, p1, p2, p3)); \
+        } \
+        return 0;
+    FA_KERNELS(FA_CASE)
+#undef FA_CASE
+    default: return -1;
+    }
+}
+
+/* out[i] = g[i] * f'(x[i]) (from_y = 0) or from the saved output s = y. */
+static int FA_F(fa_bwd_block)(int k, int from_y, const T *g, const T *s, T *out,
+                              fa_idx n, const double *p)
+{
+    if (k == FA_K_linear && g == out)   /* linear' = 1: grad in place is the answer */
+        return 0;
+    const T p0 = (T)p[0], p1 = (T)p[1], p2 = (T)p[2], p3 = (T)p[3];
+    const int pf = FA__PF_ON(k, n);
+    const fa_idx blk = pf ? FA_PF_BLOCK : n, head = FA_F(fa__align_head)(out, n);
+    fa_idx done = FA_PF_AHEAD * blk;
+    if (!from_y) {
+        switch (k) {
+#define FA_CASE(name) case FA_K_##name: \
+            FA__BLOCKS(b, e, head, blk, n) { \
+                if (pf) FA_F(fa__prefetch_upto)(g, s, &done, b + (FA_PF_AHEAD + 1) * blk, n); \
+                FA_IVDEP for (fa_idx i = b; i < e; i++) \
+                    out[i] = FA_F(fa_nan_of2)(FA_F(fa_##name##_bwd)(g[i], s[i], p0, p1, p2, p3), g[i], s[i]); \
+            } \
+            return 0;
+        FA_KERNELS(FA_CASE)
+#undef FA_CASE
+        default: return -1;
+        }
+    }
+    switch (k) {
+#define FA_CASE(name) case FA_K_##name: \
+        FA__BLOCKS(b, e, head, blk, n) { \
+            if (pf) FA_F(fa__prefetch_upto)(g, s, &done, b + (FA_PF_AHEAD + 1) * blk, n); \
+            FA_IVDEP for (fa_idx i = b; i < e; i++) \
+                out[i] = FA_F(fa_nan_of2)(FA_F(fa_##name##_bwdy)(g[i], s[i], p0, p1, p2, p3), g[i], s[i]); \
+        } \
+        return 0;
+    FA_BWDY_KERNELS(FA_CASE)
+#undef FA_CASE
+    default: return -1;
+    }
+}
+
+/* Strided 1-D versions (strides in bytes, any sign): gather a block into a
+ * stack buffer, run the vectorized contiguous kernel, scatter it back.  Every
+ * block is read completely before any of it is written, so out may be the
+ * same view as an input. */
+static int FA_F(fa_fwd_strided)(int k, const char *x, fa_idx sx, char *y, fa_idx sy,
+                                fa_idx n, const double *p)
+{
+    T buf[FA_STRIDED_BUF];
+    int rc = 0;
+    for (fa_idx s = 0; s < n; s += FA_STRIDED_BUF) {
+        fa_idx m = n - s < FA_STRIDED_BUF ? n - s : FA_STRIDED_BUF;
+        for (fa_idx i = 0; i < m; i++) buf[i] = *(const T *)(x + (s + i) * sx);
+        rc |= FA_F(fa_fwd_block)(k, buf, buf, m, p);
+        for (fa_idx i = 0; i < m; i++) *(T *)(y + (s + i) * sy) = buf[i];
+    }
+    return rc;
+}
+
+static int FA_F(fa_bwd_strided)(int k, int from_y, const char *g, fa_idx sg,
+                                const char *x, fa_idx sx, char *out, fa_idx so,
+                                fa_idx n, const double *p)
+{
+    T bg[FA_STRIDED_BUF], bx[FA_STRIDED_BUF];
+    int rc = 0;
+    for (fa_idx s = 0; s < n; s += FA_STRIDED_BUF) {
+        fa_idx m = n - s < FA_STRIDED_BUF ? n - s : FA_STRIDED_BUF;
+        for (fa_idx i = 0; i < m; i++) {
+            bg[i] = *(const T *)(g + (s + i) * sg);
+            bx[i] = *(const T *)(x + (s + i) * sx);
+        }
+        rc |= FA_F(fa_bwd_block)(k, from_y, bg, bx, bg, m, p);
+        for (fa_idx i = 0; i < m; i++) *(T *)(out + (s + i) * so) = bg[i];
+    }
+    return rc;
+}

@@ -1,0 +1,71 @@
+/* loops/prelu.h: prelu with a per-channel slope, channel axis last (columns)
+ * or not (a scalar slope per contiguous row), forward and backward (with the
+ * dL/dalpha sums).
+ * TEMPLATE BODY, no include guard: src/fa_kernels.h includes it once per
+ * dtype (T = float / double, FA_F(name) = name##_f / name##_d, FA_IS_DOUBLE)
+ * after the formulas and loops/common.h, in the order common, elementwise,
+ * prelu, softmax, bias, gated. */
+
+/* prelu with the channel axis last: rows of length ncol, slope alpha[j] per
+ * column (the relu formula with a per-column negative slope). */
+static void FA_F(fa_prelu_cols)(const T *x, T *y, fa_idx nrow, fa_idx ncol, const T *alpha)
+{
+    for (fa_idx r = 0; r < nrow; r++) {
+        const T *xr = x + r * ncol;
+        T *yr = y + r * ncol;
+        FA_IVDEP for (fa_idx j = 0; j < ncol; j++)
+            yr[j] = FA_F(fa_nan_in)(xr[j], FA_F(fa_relu_fwd)(xr[j], (T)INFINITY, alpha[j], (T)0, (T)0));
+    }
+}
+
+/* Its backward: grad_x as relu's backward with slope alpha[j]; gsum[j] (double)
+ * accumulates dL/dalpha_j = sum of (x > 0 ? 0 : x*g) over the rows.  Reads all
+ * of g and x for an element before writing out, so out may be g. */
+static void FA_F(fa_prelu_cols_bwd)(const T *g, const T *x, T *out, fa_idx nrow, fa_idx ncol,
+                                    const T *alpha, double *gsum)
+{
+    for (fa_idx r = 0; r < nrow; r++) {
+        const T *gr = g + r * ncol, *xr = x + r * ncol;
+        T *orow = out + r * ncol;
+        /* two loops: the float->double accumulate and the float select
+         * vectorize separately (together GCC 12 gives up on SSE2); the
+         * first reads g before the second may overwrite it (out may be g) */
+        FA_IVDEP for (fa_idx j = 0; j < ncol; j++) {
+            T p = xr[j] * gr[j];            /* outside the select: GCC if-converts */
+            gsum[j] += (double)(xr[j] > (T)0 ? (T)0 : p);
+        }
+        FA_IVDEP for (fa_idx j = 0; j < ncol; j++)
+            orow[j] = FA_F(fa_nan_of2)(FA_F(fa_relu_bwd)(gr[j], xr[j], (T)INFINITY, alpha[j], (T)0, (T)0),
+                                       gr[j], xr[j]);
+    }
+    for (fa_idx j = 0; j < ncol; j++)       /* a NaN sum: the default quiet NaN */
+        gsum[j] = gsum[j] != gsum[j] ? fa_u2d(0x7ff8000000000000ull) : gsum[j];
+}
+
+/* prelu with a scalar slope on a contiguous row (channel axis not last). */
+static void FA_F(fa_prelu_row)(const T *x, T *y, fa_idx n, T a)
+{
+    FA_IVDEP for (fa_idx i = 0; i < n; i++)
+        y[i] = FA_F(fa_nan_in)(x[i], FA_F(fa_relu_fwd)(x[i], (T)INFINITY, a, (T)0, (T)0));
+}
+
+/* Its backward: returns sum(x > 0 ? 0 : x*g) in double, 8 partial sums in a fixed order. */
+static double FA_F(fa_prelu_row_bwd)(const T *g, const T *x, T *out, fa_idx n, T a)
+{
+    double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    fa_idx i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) {
+            T gj = g[i + j], xj = x[i + j];
+            acc[j] += (double)(xj > (T)0 ? (T)0 : xj * gj);
+            out[i + j] = FA_F(fa_nan_of2)(FA_F(fa_relu_bwd)(gj, xj, (T)INFINITY, a, (T)0, (T)0), gj, xj);
+        }
+    double s = 0;
+    for (; i < n; i++) {
+        T gj = g[i], xj = x[i];
+        s += (double)(xj > (T)0 ? (T)0 : xj * gj);
+        out[i] = FA_F(fa_nan_of2)(FA_F(fa_relu_bwd)(gj, xj, (T)INFINITY, a, (T)0, (T)0), gj, xj);
+    }
+    for (int j = 0; j < 8; j++) s += acc[j];
+    return s != s ? fa_u2d(0x7ff8000000000000ull) : s;     /* a NaN sum: the default quiet NaN */
+}
