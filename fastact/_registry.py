@@ -1,6 +1,5 @@
 """fastact.get(name): the four functions of an activation, by name."""
 from . import _public
-from ._params import _did_you_mean
 from ._table import TABLE
 
 

@@ -1,4 +1,4 @@
-"""Edge values: NaN, +-0, +-inf, subnormals, float max, kinks (API.md semantics)."""
+"""Edge values: NaN, +-0, +-inf, subnormals, float max, kinks (the README's semantics section)."""
 import numpy as np
 import pytest
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import _front, _threads
 from .._arrays import (_as_array, _backward_operands, _check_alias, _check_out, _check_self_overlap,
-                       _compute_dtype, _contig, _deliver, _direct, _is_staged_dtype, _staged, _store)
+                       _compute_dtype, _contig, _deliver, _direct, _staged, _store)
 from .._params import _ALIASES, _did_you_mean, _spec, _y_refused
 from .._table import BY_NAME
 
@@ -100,7 +100,7 @@ def _bias_forward(fname, x, bias, act, params, out, n_threads, inplace):
     nt = _threads.resolve(n_threads, fname)
     k, p, _, grain = spec
     if out is None:
-        out = np.empty(x.shape, dtype=x.dtype if not _is_staged_dtype(x.dtype) else x.dtype)
+        out = np.empty(x.shape, dtype=x.dtype)
     elif out is not x and np.may_share_memory(b, out):
         b = b.copy()                    # written while read otherwise
     C = x.shape[-1]
