@@ -98,8 +98,9 @@ FA_INLINE T FA_F(fa_softplus_fwd)(T x, T beta, T thr, T p2, T p3)
     (void)p2; (void)p3;
     T bx, s2;
     T e = FA_F(fa__exp_neg_prod)(beta, x, &s2, &bx) * s2;
-    T sp = (bx > 0 ? bx : (T)0) + FA__LOG1P_E(e);
-    T r = sp / beta;
+    /* max(beta*x, 0)/beta is x itself for x > 0: no overflow of beta*x for
+     * huge x (threshold=inf), one rounding less; identical bits for beta = 1 */
+    T r = (bx > 0 ? x : (T)0) + FA__LOG1P_E(e) / beta;
     return bx > thr ? x : r;
 }
 FA_INLINE T FA_F(fa_softplus_bwd)(T g, T x, T beta, T thr, T p2, T p3)
