@@ -217,6 +217,19 @@ def _deliver(res, out, dtype):
     return out
 
 
+def _written(fname, a, aname, out, inplace):
+    """What a call writes: `a` itself in place (no self-overlapping view),
+    else `out` (checked, and `a` itself or apart from it), or None for a new
+    array."""
+    if inplace:
+        _check_self_overlap(fname, aname, a)
+        return a
+    if out is not None:
+        out = _check_out(fname, out, a)
+        _check_alias(fname, out, "out", a, aname)
+    return out
+
+
 def _backward_operands(fname, grad, x, y, out, inplace):
     """Check the operands every backward takes: exactly one of x / y, grad of
     the same shape and dtype, and the output (grad itself in place).
@@ -228,12 +241,7 @@ def _backward_operands(fname, grad, x, y, out, inplace):
     grad = _as_array(fname, "grad", grad, writable=inplace)
     s = _as_array(fname, sname, y if from_y else x, writable=False)
     _check_same(fname, grad, "grad", s, sname)
-    if inplace:
-        _check_self_overlap(fname, "grad", grad)
-        out = grad
-    elif out is not None:
-        out = _check_out(fname, out, grad)
-        _check_alias(fname, out, "out", grad, "grad")
+    out = _written(fname, grad, "grad", out, inplace)
     if out is not None:
         _check_alias(fname, out, "out" if not inplace else "grad", s, sname)
     return grad, s, from_y, out

@@ -5,8 +5,8 @@ import difflib
 import numpy as np
 
 from .. import _front, _threads
-from .._arrays import (_as_array, _backward_operands, _check_alias, _check_out, _check_self_overlap,
-                       _compute_dtype, _contig, _deliver, _direct, _staged, _store)
+from .._arrays import (_as_array, _backward_operands, _compute_dtype, _contig, _deliver, _direct, _staged,
+                       _store, _written)
 from .._params import _ALIASES, _did_you_mean, _spec, _y_refused
 from .._table import BY_NAME
 
@@ -91,12 +91,7 @@ def bias_act_(x, bias, act="linear", *, n_threads=None, **params):
 def _bias_forward(fname, x, bias, act, params, out, n_threads, inplace):
     x = _as_array(fname, "x", x, writable=inplace)
     row, spec, b = _bias_setup(fname, x, bias, act, params)
-    if inplace:
-        _check_self_overlap(fname, "x", x)
-        out = x
-    elif out is not None:
-        out = _check_out(fname, out, x)
-        _check_alias(fname, out, "out", x, "x")
+    out = _written(fname, x, "x", out, inplace)
     nt = _threads.resolve(n_threads, fname)
     k, p, _, grain = spec
     if out is None:

@@ -5,8 +5,8 @@ half-modified."""
 import numpy as np
 
 from .. import _threads
-from .._arrays import (_as_array, _backward_operands, _check_alias, _check_out, _check_self_overlap,
-                       _compute_dtype, _direct, _is_staged_dtype, _staged, _store)
+from .._arrays import (_as_array, _backward_operands, _compute_dtype, _direct, _is_staged_dtype, _staged,
+                       _store, _written)
 from .._params import _y_refused
 from . import elementwise, prelu, softmax
 
@@ -16,12 +16,7 @@ FAMILY = {"elementwise": elementwise, "softmax": softmax, "prelu": prelu}
 def forward(act, fname, vals, x, out, n_threads, inplace):
     given = x
     x = _as_array(fname, "x", x, writable=inplace)
-    if inplace:
-        _check_self_overlap(fname, "x", x)
-        out = x
-    elif out is not None:
-        out = _check_out(fname, out, x)
-        _check_alias(fname, out, "out", x, "x")
+    out = _written(fname, x, "x", out, inplace)
     fam = FAMILY[act.kind]
     spec = fam.spec(act, fname, vals, x)
     fam.remember(act, vals, spec, True)
