@@ -17,7 +17,12 @@ import importlib.util
 import os
 import platform
 
-from . import _front, _targets
+from . import _targets
+
+try:
+    from . import _front
+except ImportError:         # not compiled: _choose says why (an uncompiled source tree?)
+    _front = None
 
 # Best first.
 VARIANTS = _targets.PREFERENCE
@@ -69,7 +74,7 @@ def _choose():
             raise ImportError(f"fastact: FASTACT_CPU={forced!r} but this CPU/OS lacks its instructions "
                               f"(needs {', '.join(_targets.TARGETS[forced]['features'])})")
         return forced
-    avail = available()
+    avail = available() if _front is not None else []
     if not avail:
         pkg = os.path.dirname(os.path.abspath(__file__))
         root = os.path.dirname(pkg)

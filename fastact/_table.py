@@ -177,7 +177,7 @@ TABLE = (
                "F.prelu(x, weight) (channels on axis 1)",
                peers='`F.prelu` / `PReLU` / -',
                params_doc='`alpha` (scalar or 1-D per channel), `axis=1`'),
-    # exp-based activations (src/fa_act_transc_impl.h)
+    # exp-based activations (src/formulas/)
     Activation("sigmoid", (), "elementwise", _simple("sigmoid"), _always, "transc",
                '`1 / (1 + exp(-x))`', "torch.sigmoid",
                peers='`torch.sigmoid` / `sigmoid` / `jax.nn.sigmoid`',

@@ -34,7 +34,7 @@ enum fa_kernel_id { FA_KERNELS(FA_ENUM_ENTRY) FA_K_COUNT };
 /* Names by id, and whether a kernel has a from-output backward: Python reads
  * the element-wise ids by name (fastact/_params.py), never by number.  The
  * four gate loops (glu, swiglu, geglu erf/tanh) are numbered 0-3 in
- * fa_loops_impl.h and in the gated rows of fastact/_table.py. */
+ * src/loops/gated.h and in the gated rows of fastact/_table.py. */
 #define FA_NAME_ENTRY(name) #name,
 static const char *const fa_kernel_names[] = { FA_KERNELS(FA_NAME_ENTRY) "" };
 #undef FA_NAME_ENTRY

@@ -163,7 +163,8 @@ while True:
 class ColdServer:
     def __init__(self, variant):
         env = dict(os.environ, FASTACT_CPU=variant)
-        self.p = subprocess.Popen([sys.executable, "-c", _COLD_SERVER, _TESTS_DIR], env=env,
+        # cwd: tests/, so `python -c` cannot import a source checkout's fastact/
+        self.p = subprocess.Popen([sys.executable, "-c", _COLD_SERVER, _TESTS_DIR], env=env, cwd=_TESTS_DIR,
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE)
 
     def run(self, case):

@@ -122,7 +122,7 @@ def test_subnormal_inputs_give_linear_behaviour():
 def test_x_sigmoid_far_negative_tail(dtype):
     """silu(x) = x * exp(x) / (1 + exp(x)) for x far below 0: silu and
     float32 mish take exp's clamped argument (-110 float32, -752 float64) in
-    place of x (src/fa_act_transc_impl.h), swish with a small beta must not be
+    place of x (src/formulas/silu_mish.h), swish with a small beta must not be
     clamped that way, and all reach -0 at -inf.  Compared with the long-double reference (betas exact in
     float32: the kernel rounds beta to the dtype, which moves exp(beta x))."""
     from fastact import reference

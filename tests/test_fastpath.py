@@ -182,7 +182,7 @@ def test_prelu_with_one_slope_takes_leaky_relus_fast_path(dtype):
 @pytest.mark.parametrize("name", ["sigmoid", "gelu", "tanh", "relu"])
 def test_block_loops_match_short_calls(name, dtype):
     """Chunks of >= 1 MB run the element-wise loops in prefetching blocks
-    after a head up to the output's 64-byte boundary (src/fa_loops_impl.h);
+    after a head up to the output's 64-byte boundary (src/loops/elementwise.h);
     every element must come out bit for bit as in short calls (one plain
     loop each), at each start offset within a cache line, in the last partial
     block, with 2 threads (two such chunks), in place and backward."""

@@ -176,7 +176,7 @@ def test_softmax_row_tails(name, dtype):
     """Row tails (L mod 4, 16 or 64) get their exps from vector blocks, the
     last few from an overlapping block computed before an in-place row is
     overwritten, and go into end-aligned partial sums or a serial sum by
-    tail length (src/fa_loops_impl.h, FA_TAIL_SERIAL): every tail length
+    tail length (src/loops/softmax.h, FA_TAIL_SERIAL): every tail length
     gives the bits of the column kernel (which sums in the same order with
     its own loops), forward and backward, in place as out of place, within
     the ULP limit."""
@@ -209,7 +209,7 @@ def test_softmax_row_tails(name, dtype):
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
 def test_softmax_prefetching_rows_match_short_calls(name, L):
     """Row blocks of arrays >= 1 MB per thread prefetch the next block while
-    summing (src/fa_loops_impl.h, fa__softmax_rows_n): the results must be
+    summing (src/loops/softmax.h, fa__softmax_rows_n): the results must be
     the bits of calls on slices too small to prefetch, also for the last
     partial block, with 1 and 2 threads."""
     fns = fastact.get(name)
