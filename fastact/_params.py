@@ -140,11 +140,17 @@ def _unexpected(act, fname, kw):
     known = [p.name for p in act.params] + ["out", "n_threads"]
     if "backward" in fname:
         known += ["grad", "x", "y"]
+    raise TypeError(msg + _keyword_hint(name, known))
+
+
+def _keyword_hint(name, known):
+    """"; did you mean 'x'?" for a keyword `name` that is not one of `known`:
+    its fastact name (_ALIASES) when known, else the closest spelling."""
     hint = _ALIASES.get(name)
     if hint not in known:
         close = difflib.get_close_matches(name, known, n=1)
         hint = close[0] if close else None
-    raise TypeError(msg + (f"; did you mean {hint!r}?" if hint else ""))
+    return f"; did you mean {hint!r}?" if hint else ""
 
 
 def _did_you_mean(word, names):

@@ -1,13 +1,11 @@
 """Fused bias + activation: act(x + bias) with bias on the last axis, in one
 pass over memory, for any element-wise activation, and its backward."""
-import difflib
-
 import numpy as np
 
 from .. import _front, _threads
 from .._arrays import (_as_array, _backward_operands, _compute_dtype, _contig, _deliver, _direct, _staged,
                        _store, _written)
-from .._params import _ALIASES, _did_you_mean, _spec, _y_refused
+from .._params import _did_you_mean, _keyword_hint, _spec, _y_refused
 from .._table import BY_NAME
 
 # bias_act's activation by name, without parameters: (table row, spec, kernel
@@ -36,11 +34,8 @@ def _bias_setup(fname, x, bias, act, params):
         names = [p.name for p in row.params]
         unknown = set(params) - set(names)
         if unknown:
-            bad = sorted(unknown)[0]
-            hint = _ALIASES.get(bad)
-            hint = hint if hint in names else (difflib.get_close_matches(bad, names, n=1) or [None])[0]
             raise TypeError(f"{fname}: unexpected parameter(s) {sorted(unknown)} for {name}"
-                            + (f"; did you mean {hint!r}?" if hint else ""))
+                            + _keyword_hint(sorted(unknown)[0], names))
         vals = tuple(params.get(p.name, p.default) for p in row.params)
         spec = _spec(row, fname, vals)
         if not params and type(act) is str:
