@@ -1,6 +1,8 @@
 """Call timings of one build, as JSON (run once per build, compare the outputs): tiny calls
-and 1M-element forward/backward passes, one thread; best of repeats."""
-import json, sys, timeit
+and 1M-element forward/backward passes, one thread; best of repeats.  With --cpu the clock
+is the calling thread's CPU time, which other processes on a busy machine do not inflate
+(the work runs in the calling thread: one thread)."""
+import json, sys, time, timeit
 import numpy as np
 import fastact
 x16 = np.linspace(-3, 3, 16, dtype=np.float32)
@@ -9,8 +11,10 @@ rng = np.random.default_rng(0)
 src = (rng.standard_normal(1 << 20) * 3).astype(np.float32)
 xb = src.copy(); gb = np.ones_like(xb); ob = np.empty_like(xb)
 rows = (rng.standard_normal((1024, 1024))).astype(np.float32)
+TIMER = time.thread_time if "--cpu" in sys.argv else time.perf_counter
 def best(stmt, number, repeat=15):
-    return min(t / number for t in timeit.repeat(stmt, number=number, repeat=repeat, globals=globals()))
+    return min(t / number for t in timeit.repeat(stmt, number=number, repeat=repeat, globals=globals(),
+                                                 timer=TIMER))
 res = {}
 res["relu_(16) ns"] = best("fastact.relu_(x16)", 20000) * 1e9
 res["relu(16) ns"] = best("fastact.relu(x16)", 20000) * 1e9
@@ -21,5 +25,10 @@ with fastact.threads(1):
         f = getattr(fastact, name); fb = getattr(fastact, name + "_backward")
         res[f"{name} fwd 1M us"] = best("f(src, out=ob)", 20) * 1e6
         res[f"{name} bwd 1M us"] = best("fb(gb, src, out=ob)", 20) * 1e6
+        # in place: refill grad each time (repeated products would reach subnormals);
+        # the refill's own time is subtracted
+        fb_ = getattr(fastact, name + "_backward_")
+        res[f"{name} bwd_ 1M us"] = (best("np.copyto(ob, gb); fb_(ob, src)", 20)
+                                     - best("np.copyto(ob, gb)", 20)) * 1e6
     res["softmax rows 1M us"] = best("fastact.softmax(rows, out=ob.reshape(1024, 1024))", 20) * 1e6
 print(json.dumps({k: round(v, 2) for k, v in res.items()}))

@@ -36,6 +36,15 @@
 #  define FA_NOUNROLL
 #endif
 
+/* A stack buffer on a cache-line boundary (full-width aligned stores). */
+#if defined(_MSC_VER) && !defined(__clang__)
+#  define FA_ALIGN64 __declspec(align(64))
+#elif defined(__GNUC__) || defined(__clang__)
+#  define FA_ALIGN64 __attribute__((aligned(64)))
+#else
+#  define FA_ALIGN64
+#endif
+
 /* Prefetch for reading into the L1 cache (a hint: never faults); into L2
  * only (T1) gained half as much on the development machine. */
 #if defined(__GNUC__) || defined(__clang__)
