@@ -6,6 +6,7 @@ calling thread's CPU time (one thread), which other processes on a busy
 machine do not inflate.  Median of interleaved rounds, with the spread.
 
     python bench/ab_loops.py OTHER_SRC [MORE_SRC ...] [--target x86_64_v3] [--n 1048576]
+        [--kernels sigmoid,tanh] [--forms fwd,bwd_] [--dtypes float32]
 
 Each OTHER_SRC is a directory laid out like src/ (e.g. `git archive` of an
 older commit's src/, or a patched copy); the first column is this checkout's
@@ -34,7 +35,7 @@ SETUP = textwrap.dedent("""
     setup(ext_modules=[ext], script_args=["build_ext", "--inplace"])
 """)
 
-KERNELS = ("relu0", "sigmoid", "tanh", "silu", "gelu_erf", "elu", "softplus")
+FORMS = (("fwd", 0, False), ("fwd_", 0, True), ("bwd", 1, False), ("bwd_", 1, True))
 
 
 def build(src, target, tmp, i):
@@ -89,6 +90,9 @@ def main():
     ap.add_argument("--target", default="x86_64_v3")
     ap.add_argument("--n", type=int, default=1 << 20)
     ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--kernels", default="relu0,sigmoid,tanh,silu,gelu_erf,elu,softplus")
+    ap.add_argument("--forms", default="fwd,fwd_,bwd,bwd_")
+    ap.add_argument("--dtypes", default="float32,float64")
     args = ap.parse_args()
     front = _dispatch.state.kernels
     srcs = [os.path.join(ROOT, "src")] + [os.path.abspath(s) for s in args.others]
@@ -103,10 +107,12 @@ def main():
         print(hdr)
         print("|" + "---|" * (hdr.count("|") - 1))
         reps = max(1, (1 << 22) // args.n)
-        for dtype in (np.float32, np.float64):
-            for name in KERNELS:
-                for form, mode, inplace in (("fwd", 0, False), ("fwd_", 0, True),
-                                            ("bwd", 1, False), ("bwd_", 1, True)):
+        dtypes = [np.dtype(d) for d in args.dtypes.split(",")]
+        for dtype in dtypes:
+            for name in args.kernels.split(","):
+                for form, mode, inplace in FORMS:
+                    if form not in args.forms.split(","):
+                        continue
                     run = case_runner(front, ids[name], mode, inplace, dtype, args.n)
                     ts = [[] for _ in tables]
                     for _ in range(args.rounds):

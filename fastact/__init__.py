@@ -23,14 +23,25 @@ __version__ = "0.1.0"
 ACTIVATIONS = tuple(a.name for a in _TABLE)
 
 
-def __getattr__(name):
-    # fastact.reference (the float64 test oracle) is imported on first use, so
-    # `import fastact` does not pay for it; import_module binds it as an
-    # attribute, after which this hook is no longer consulted for it.
-    if name == "reference":
-        import importlib
-        return importlib.import_module(".reference", __name__)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+def _lazy_module(name):
+    """The module `name`, executed on its first attribute access (the float64
+    oracles of fastact.reference are for tests; `import fastact` should not pay
+    for them).  A lazy module rather than a module-level __getattr__: CPython
+    does not specialize attribute loads on a module that defines __getattr__,
+    which made every `fastact.NAME` lookup 15 ns slower."""
+    import importlib.util
+    import sys
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+reference = _lazy_module(__name__ + ".reference")
 
 
 __all__ = (["ACTIVATIONS", "get", "get_num_threads", "set_num_threads", "threads", "show_config",

@@ -30,7 +30,7 @@ def bias_rows(int k, int mode, a, b, bias, out, Py_ssize_t nrow, Py_ssize_t ncol
     return out
 
 
-def fast_bias(Spec spec, x, bias, out, n_threads, empty_like):
+def fast_bias(Spec spec not None, x, bias, out, n_threads, empty_like):
     """bias_act forward (out None: a new array; out x: in place) when x is a
     native, aligned, C-contiguous non-empty array and bias a 1-D array of its
     dtype and last-axis length; None for the general path (which checks

@@ -123,7 +123,7 @@ cdef inline bint _axis_of(object axis, long *ax) noexcept:
     return not overflow
 
 
-def fast_inplace(Spec spec, tuple vals, x, n_threads):
+def fast_inplace(Spec spec not None, tuple vals not None, x, n_threads):
     """x = f(x) in place when x qualifies for the fast path, else None.
     vals: the parameter values spec was found under (_same_values).
     n_threads: as given by the caller (_fast_threads).
@@ -252,7 +252,7 @@ def fast_softmax(int mode, a, b, out, axis_obj, bint log_form, n_threads, Py_ssi
     return out
 
 
-def fast_call(Spec spec, tuple vals, int mode, a, b, out, n_threads, empty_like):
+def fast_call(Spec spec not None, tuple vals not None, int mode, a, b, out, n_threads, empty_like):
     """The element-wise kernel on whole contiguous arrays, or None when the
     general path must decide (it validates everything and explains).
     mode 0: out = f(a); 1: out = a * f'(x = b); 2: out = a * f'(from y = b).

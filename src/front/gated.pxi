@@ -25,7 +25,7 @@ def gated(int k, int mode, g, x, out, Py_ssize_t outer, Py_ssize_t M, int nthrea
     return out
 
 
-def fast_gated(int k, tuple vals, x, axis, n_threads, Py_ssize_t grain, empty):
+def fast_gated(int k, tuple vals not None, x, axis, n_threads, Py_ssize_t grain, empty):
     """The gated forward into a new array for a native, aligned, C-contiguous
     x with a plain int axis within range and an even, non-empty split; None
     for the general path (which checks everything and explains)."""
