@@ -461,13 +461,58 @@ _GATES = {
 }
 
 
-def _split(x, axis):
-    a, b = np.split(_f(x), 2, axis=axis)
+def _split(x, axis, interleaved=False):
+    """The halves a, b of x along axis, or (interleaved) its even and odd entries."""
+    x = _f(x)
+    if interleaved:
+        ax = axis % x.ndim
+        return (x[(slice(None),) * ax + (slice(0, None, 2),)], x[(slice(None),) * ax + (slice(1, None, 2),)])
+    a, b = np.split(x, 2, axis=axis)
     return a, b
 
 
-def gated(name, x, axis=-1, approximate="none"):
-    """glu / swiglu / geglu of the two halves of x along axis."""
+def _join(da, db, axis, interleaved):
+    """The inverse of _split: da, db back into x's layout."""
+    if not interleaved:
+        return np.concatenate([da, db], axis=axis)
+    ax = axis % da.ndim
+    return np.stack([da, db], axis=ax + 1).reshape(da.shape[:ax] + (2 * da.shape[ax],) + da.shape[ax + 1:])
+
+
+def _swiglu_clamped(a, b, alpha, limit, bias):
+    """ac = min(a, limit), bc = clip(b, -limit, limit), kept NaN; and the
+    masks where the clamps pass the gradient (torch.clamp: at the limit too)."""
+    if limit is None:
+        return a, b, np.ones(a.shape, bool), np.ones(b.shape, bool)
+    ac = np.where(a > limit, limit, a)
+    bc = np.where(b > limit, limit, np.where(b < -limit, -limit, b))
+    return ac, bc, ~(a > limit), ~((b > limit) | (b < -limit))
+
+
+def swiglu(x, axis=-1, alpha=1.0, limit=None, bias=0.0, interleaved=False):
+    """swiglu with GPT-OSS's options: ac*sigmoid(alpha*ac) * (bc + bias)."""
+    a, b = _split(x, axis, interleaved)
+    ac, bc, _, _ = _swiglu_clamped(a, b, alpha, limit, bias)
+    with np.errstate(all="ignore"):
+        return swish(ac, alpha) * (bc + bias)
+
+
+def swiglu_backward(grad, x, axis=-1, alpha=1.0, limit=None, bias=0.0, interleaved=False):
+    """dL/dx of swiglu: zero where a clamp cuts its input off (strictly outside the limits)."""
+    a, b = _split(x, axis, interleaved)
+    ac, bc, ma, mb = _swiglu_clamped(a, b, alpha, limit, bias)
+    g = _f(grad)
+    with np.errstate(all="ignore"):
+        da = np.where(ma, g * swish_d(ac, alpha) * (bc + bias), 0.0)
+        db = np.where(mb, g * swish(ac, alpha), 0.0)
+    return _join(da, db, axis, interleaved)
+
+
+def gated(name, x, axis=-1, approximate="none", **swiglu_params):
+    """glu / swiglu / geglu of the two halves of x along axis (swiglu: also
+    its alpha, limit, bias, interleaved)."""
+    if name == "swiglu" and swiglu_params:
+        return swiglu(x, axis, **swiglu_params)
     a, b = _split(x, axis)
     with np.errstate(all="ignore"):
         if name == "geglu":
@@ -475,8 +520,10 @@ def gated(name, x, axis=-1, approximate="none"):
         return _GATES[name][0](a, b)
 
 
-def gated_backward(name, grad, x, axis=-1, approximate="none"):
+def gated_backward(name, grad, x, axis=-1, approximate="none", **swiglu_params):
     """dL/dx (the shape of x) of a gated activation."""
+    if name == "swiglu" and swiglu_params:
+        return swiglu_backward(grad, x, axis, **swiglu_params)
     a, b = _split(x, axis)
     g = _f(grad)
     with np.errstate(all="ignore"):
