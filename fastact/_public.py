@@ -1180,7 +1180,7 @@ def prelu(x, alpha, axis=1, *, out=None, n_threads=None, **_kw):
     Backward from y= (the forward output): no (pass x).
 
     Parameters
-    alpha : default None. slope for x <= 0: scalar or 1-D per channel
+    alpha : default None. slope for x <= 0: scalar, 1-D per channel, or ndim >= 2 broadcast against x
     axis : default 1. channel axis of a per-channel alpha
     n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
     """
@@ -1210,7 +1210,7 @@ def prelu_(x, alpha, axis=1, *, n_threads=None, **_kw):
     Backward from y= (the forward output): no (pass x).
 
     Parameters
-    alpha : default None. slope for x <= 0: scalar or 1-D per channel
+    alpha : default None. slope for x <= 0: scalar, 1-D per channel, or ndim >= 2 broadcast against x
     axis : default 1. channel axis of a per-channel alpha
     n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
     """
@@ -1236,7 +1236,7 @@ def prelu_backward(grad, x=None, *, y=None, alpha, axis=1, out=None, n_threads=N
     Backward from y= (the forward output): no (pass x).
 
     Parameters
-    alpha : default None. slope for x <= 0: scalar or 1-D per channel
+    alpha : default None. slope for x <= 0: scalar, 1-D per channel, or ndim >= 2 broadcast against x
     axis : default 1. channel axis of a per-channel alpha
     n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
     """
@@ -1262,7 +1262,7 @@ def prelu_backward_(grad, x=None, *, y=None, alpha, axis=1, n_threads=None, **_k
     Backward from y= (the forward output): no (pass x).
 
     Parameters
-    alpha : default None. slope for x <= 0: scalar or 1-D per channel
+    alpha : default None. slope for x <= 0: scalar, 1-D per channel, or ndim >= 2 broadcast against x
     axis : default 1. channel axis of a per-channel alpha
     n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
     """

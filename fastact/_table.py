@@ -189,12 +189,13 @@ TABLE = (
                peers='`F.hardshrink` / `hard_shrink` / -',
                ulp=(0, 0),
                cases=({'lambd': 1.5},)),
-    Activation("prelu", (_p("alpha", None, "alpha", "slope for x <= 0: scalar or 1-D per channel"),
+    Activation("prelu", (_p("alpha", None, "alpha", "slope for x <= 0: scalar, 1-D per channel, or "
+                                                    "ndim >= 2 broadcast against x"),
                          _p("axis", 1, "axis", "channel axis of a per-channel alpha")),
                "prelu", None, _never, "cheap", '`x > 0 ? x : alpha[c]*x`',
                "F.prelu(x, weight) (channels on axis 1)",
                peers='`F.prelu` / `PReLU` / -',
-               params_doc='`alpha` (scalar or 1-D per channel), `axis=1`'),
+               params_doc='`alpha` (scalar, 1-D per channel or broadcast), `axis=1`'),
     # exp-based activations (src/formulas/)
     Activation("sigmoid", (), "elementwise", _simple("sigmoid"), _always, "transc",
                '`1 / (1 + exp(-x))`', "torch.sigmoid",

@@ -191,7 +191,11 @@ def hardshrink_d(x, lambd=0.5):
 
 
 def _alpha_b(x, alpha, axis):
+    """The slope broadcast against x: ndim >= 2 by NumPy's rule, else one
+    slope or one per channel along axis."""
     a = _f(alpha)
+    if a.ndim >= 2:
+        return a
     if a.ndim == 0 or a.size == 1:
         return a.reshape(())
     shape = [1] * x.ndim
@@ -210,9 +214,14 @@ def prelu_d(x, alpha, axis=1):
 
 
 def prelu_grad_alpha(grad, x, alpha, axis=1):
-    """dL/dalpha: sum of grad*x over x <= 0, per channel (or in total)."""
+    """dL/dalpha: sum of grad*x over x <= 0, per channel, per slope of a
+    broadcast alpha (or in total)."""
     x, g, a = _f(x), _f(grad), _f(alpha)
     t = np.where(x > 0, 0.0, x * g)
+    if a.ndim >= 2:             # summed over the axes alpha is broadcast along
+        lead = x.ndim - a.ndim
+        axes = tuple(range(lead)) + tuple(lead + i for i, d in enumerate(a.shape) if d == 1)
+        return t.sum(axis=axes, keepdims=True).reshape(a.shape)
     if a.ndim == 0 or a.size == 1:
         return t.sum().reshape(a.shape)
     axes = tuple(i for i in range(x.ndim) if i != axis % x.ndim)

@@ -213,11 +213,13 @@ def _twins():
     out = []
     for act in TABLE:
         for p in act.params:
-            if p.kind in ("real", "bound", "pos", "nonneg", "nonzero", "max"):
+            if p.kind in ("real", "bound", "pos", "nonneg", "nonzero", "max", "limit"):
                 pairs = [(0.0, -0.0), (-0.0, 0.0), (1.0, 1), (1, 1.0), (1.0, True), (0.5, np.float64(0.5)),
                          (np.float64(-0.0), np.float64(0.0))]
             elif p.kind == "axis":
                 pairs = [(1, 1.0), (1, True), (-1, np.int64(-1)), (1, 7), (1, -9), (0, -0.0)]
+            elif p.kind == "bool":
+                pairs = [(True, 1), (False, 0), (True, np.True_), (False, np.False_), (False, True)]
             elif p.kind == "alpha":
                 pairs = [(0.0, -0.0), (-0.0, 0.0), (0.25, np.float32(0.25)), (1, 1.0), (1.0, True)]
             else:
