@@ -388,14 +388,17 @@ def test_huge_axis_is_a_value_error(name, axis):
 
 
 _REAL_PARAMS = [(a.name, p.name) for a in TABLE for p in a.params
-                if p.kind in ("real", "bound", "pos", "nonneg", "nonzero", "max")]
+                if p.kind in ("real", "bound", "pos", "nonneg", "nonzero", "max", "limit")]
 
 
 @pytest.mark.parametrize("name,param", _REAL_PARAMS)
 def test_parameters_beyond_the_float_range(name, param):
     fns = fastact.get(name)
     x = np.ones(4, np.float32)
-    for call in (lambda: fns.forward(x, **{param: 10**400}), lambda: fns.forward_(x, **{param: -10**400})):
+    calls = [lambda: fns.forward(x, **{param: 10**400})]
+    if fns.forward_ is not None:        # the gated activations have no in-place form
+        calls.append(lambda: fns.forward_(x, **{param: -10**400}))
+    for call in calls:
         with pytest.raises(ValueError, match=f"{name}_?: {param} is out of the float range"):
             call()
 
