@@ -134,9 +134,13 @@ def {name}_backward_(grad, x=None, *, y=None, axis=-1, n_threads=None, **_kw):
 '''
 
 
-def _param_list(act, required_ok):
+def _param_list(act, required_ok, kwonly=False):
+    """The parameters of a signature: the positional ones, or (kwonly) the
+    keyword-only ones that follow the `*`."""
     parts = []
     for p in act.params:
+        if p.kwonly != kwonly:
+            continue
         if p.kind == "alpha" and required_ok:
             parts.append(p.name)
         else:
@@ -166,17 +170,17 @@ def _doc(act, form):
 
 
 _TEMPLATE_GATED = '''
-def {name}(x, {pos}*, out=None, n_threads=None, **_kw):
+def {name}(x, {pos}*, {kwo}out=None, n_threads=None, **_kw):
     if _kw:
         _unexpected(_act, "{name}", _kw)
     if out is None and type(x) is _ndarray:
         v = ({vals})
         try:
-            gid = _fc.get(v)
+            spec = _fc.get(v)
         except TypeError:       # unhashable: the general path names it
-            gid = None
-        if gid is not None:
-            y = _kgated(gid, v, x, v[0], n_threads, _GRAIN, _empty)
+            spec = None
+        if spec is not None:
+            y = _kgated(spec, v, x, v[0], n_threads, _empty)
             if y is not None:
                 return y
     return _gated_forward(_act, "{name}", ({vals}), x, out, n_threads)
@@ -257,7 +261,8 @@ def render():
         vals = "".join(p.name + ", " for p in act.params)
         pos = _param_list(act, True)
         if act.kind == "gated":
-            src = _TEMPLATE_GATED.format(name=act.name, pos=pos, kw=pos, vals=vals)
+            kwo = _param_list(act, True, kwonly=True)
+            src = _TEMPLATE_GATED.format(name=act.name, pos=pos, kwo=kwo, kw=pos + kwo, vals=vals)
             grain = GRAIN["transc"]
         else:
             template = _TEMPLATE_SOFTMAX if act.kind == "softmax" else _TEMPLATE

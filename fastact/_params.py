@@ -53,7 +53,11 @@ def _check_param(fname, p, v):
             return operator.index(v)
         except TypeError:
             raise TypeError(f"{fname}: axis must be an int, got {type(v).__name__}") from None
-    if kind == "max" and v is None:
+    if kind == "bool":
+        if not isinstance(v, (bool, np.bool_)):
+            raise TypeError(f"{fname}: {p.name} must be a bool, got {type(v).__name__}")
+        return bool(v)
+    if kind in ("max", "limit") and v is None:
         return None
     f = _real(fname, p.name, v)
     if math.isnan(f):
@@ -63,6 +67,10 @@ def _check_param(fname, p, v):
             raise ValueError(f"{fname}: {p.name} must be >= 0 or None, got {v!r}")
         return f
     if kind == "bound":         # +-inf: no bound on that side
+        return f
+    if kind == "limit":         # inf: no clamp (as None)
+        if f <= 0:
+            raise ValueError(f"{fname}: {p.name} must be > 0 or None, got {v!r}")
         return f
     if math.isinf(f):
         raise ValueError(f"{fname}: {p.name} must be finite, got {v!r}")

@@ -1180,7 +1180,7 @@ def prelu(x, alpha, axis=1, *, out=None, n_threads=None, **_kw):
     Backward from y= (the forward output): no (pass x).
 
     Parameters
-    alpha : default None. slope for x <= 0: scalar or 1-D per channel
+    alpha : default None. slope for x <= 0: scalar, 1-D per channel, or ndim >= 2 broadcast against x
     axis : default 1. channel axis of a per-channel alpha
     n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
     """
@@ -1210,7 +1210,7 @@ def prelu_(x, alpha, axis=1, *, n_threads=None, **_kw):
     Backward from y= (the forward output): no (pass x).
 
     Parameters
-    alpha : default None. slope for x <= 0: scalar or 1-D per channel
+    alpha : default None. slope for x <= 0: scalar, 1-D per channel, or ndim >= 2 broadcast against x
     axis : default 1. channel axis of a per-channel alpha
     n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
     """
@@ -1236,7 +1236,7 @@ def prelu_backward(grad, x=None, *, y=None, alpha, axis=1, out=None, n_threads=N
     Backward from y= (the forward output): no (pass x).
 
     Parameters
-    alpha : default None. slope for x <= 0: scalar or 1-D per channel
+    alpha : default None. slope for x <= 0: scalar, 1-D per channel, or ndim >= 2 broadcast against x
     axis : default 1. channel axis of a per-channel alpha
     n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
     """
@@ -1262,7 +1262,7 @@ def prelu_backward_(grad, x=None, *, y=None, alpha, axis=1, n_threads=None, **_k
     Backward from y= (the forward output): no (pass x).
 
     Parameters
-    alpha : default None. slope for x <= 0: scalar or 1-D per channel
+    alpha : default None. slope for x <= 0: scalar, 1-D per channel, or ndim >= 2 broadcast against x
     axis : default 1. channel axis of a per-channel alpha
     n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
     """
@@ -2526,11 +2526,11 @@ def glu(x, axis=-1, *, out=None, n_threads=None, **_kw):
     if out is None and type(x) is _ndarray:
         v = (axis, )
         try:
-            gid = _glu_fc.get(v)
+            spec = _glu_fc.get(v)
         except TypeError:       # unhashable: the general path names it
-            gid = None
-        if gid is not None:
-            y = _kgated(gid, v, x, v[0], n_threads, 65536, _empty)
+            spec = None
+        if spec is not None:
+            y = _kgated(spec, v, x, v[0], n_threads, _empty)
             if y is not None:
                 return y
     return _gated_forward(_glu, "glu", (axis, ), x, out, n_threads)
@@ -2556,45 +2556,53 @@ def glu_backward(grad, x, *, axis=-1, out=None, n_threads=None, **_kw):
 _swiglu = _ROWS['swiglu']
 _swiglu_fc = _FAST['swiglu']
 
-def swiglu(x, axis=-1, *, out=None, n_threads=None, **_kw):
+def swiglu(x, axis=-1, *, alpha=1.0, limit=None, bias=0.0, interleaved=False, out=None, n_threads=None, **_kw):
     """swiglu(x): out-of-place forward; returns a new array (or fills `out`).
 
-    f(x) = `silu(a) * b`
+    f(x) = `a*sigmoid(alpha*a) * (b + bias)`, `a, b` clamped to `limit`
     PyTorch: F.silu(a) * b
     Backward from y= (the forward output): no (pass x).
 
     Parameters
     axis : default -1. axis split into the halves a, b
+    alpha : default 1.0. a * sigmoid(alpha * a)
+    limit : default None. clamps a <= limit, -limit <= b <= limit (None: none)
+    bias : default 0.0. added to b after the clamp
+    interleaved : default False. a = x[0::2], b = x[1::2] along axis
     n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
     """
     if _kw:
         _unexpected(_swiglu, "swiglu", _kw)
     if out is None and type(x) is _ndarray:
-        v = (axis, )
+        v = (axis, alpha, limit, bias, interleaved, )
         try:
-            gid = _swiglu_fc.get(v)
+            spec = _swiglu_fc.get(v)
         except TypeError:       # unhashable: the general path names it
-            gid = None
-        if gid is not None:
-            y = _kgated(gid, v, x, v[0], n_threads, 65536, _empty)
+            spec = None
+        if spec is not None:
+            y = _kgated(spec, v, x, v[0], n_threads, _empty)
             if y is not None:
                 return y
-    return _gated_forward(_swiglu, "swiglu", (axis, ), x, out, n_threads)
+    return _gated_forward(_swiglu, "swiglu", (axis, alpha, limit, bias, interleaved, ), x, out, n_threads)
 
-def swiglu_backward(grad, x, *, axis=-1, out=None, n_threads=None, **_kw):
+def swiglu_backward(grad, x, *, axis=-1, alpha=1.0, limit=None, bias=0.0, interleaved=False, out=None, n_threads=None, **_kw):
     """swiglu_backward(grad, x | y=): returns grad * f'(x).
 
-    f(x) = `silu(a) * b`
+    f(x) = `a*sigmoid(alpha*a) * (b + bias)`, `a, b` clamped to `limit`
     PyTorch: F.silu(a) * b
     Backward from y= (the forward output): no (pass x).
 
     Parameters
     axis : default -1. axis split into the halves a, b
+    alpha : default 1.0. a * sigmoid(alpha * a)
+    limit : default None. clamps a <= limit, -limit <= b <= limit (None: none)
+    bias : default 0.0. added to b after the clamp
+    interleaved : default False. a = x[0::2], b = x[1::2] along axis
     n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
     """
     if _kw:
         _unexpected(_swiglu, "swiglu_backward", _kw)
-    return _gated_backward(_swiglu, "swiglu_backward", (axis, ), grad, x, out, n_threads)
+    return _gated_backward(_swiglu, "swiglu_backward", (axis, alpha, limit, bias, interleaved, ), grad, x, out, n_threads)
 
 
 # ----------------------------------------------------------------- geglu
@@ -2619,11 +2627,11 @@ def geglu(x, axis=-1, approximate='none', *, out=None, n_threads=None, **_kw):
     if out is None and type(x) is _ndarray:
         v = (axis, approximate, )
         try:
-            gid = _geglu_fc.get(v)
+            spec = _geglu_fc.get(v)
         except TypeError:       # unhashable: the general path names it
-            gid = None
-        if gid is not None:
-            y = _kgated(gid, v, x, v[0], n_threads, 65536, _empty)
+            spec = None
+        if spec is not None:
+            y = _kgated(spec, v, x, v[0], n_threads, _empty)
             if y is not None:
                 return y
     return _gated_forward(_geglu, "geglu", (axis, approximate, ), x, out, n_threads)

@@ -50,12 +50,15 @@ def bias_act_backward_(grad: Array, x: Optional[ArrayLike] = ..., *, y: Optional
 
 _TYPES = {"real": "float", "bound": "float", "pos": "float", "nonneg": "float", "nonzero": "float",
           "max": "Optional[float]", "approx": "Literal['none', 'tanh']", "axis": "int",
-          "alpha": "Union[float, ArrayLike]"}
+          "alpha": "Union[float, ArrayLike]", "limit": "Optional[float]", "bool": "bool"}
 
 
-def _params(act, required_ok=True):
+def _params(act, required_ok=True, kwonly=False):
+    """The positional parameters, or (kwonly) those after the `*`."""
     out = []
     for p in act.params:
+        if p.kwonly != kwonly:
+            continue
         t = _TYPES[p.kind]
         out.append(f"{p.name}: {t}" if (p.kind == "alpha" and required_ok) else f"{p.name}: {t} = ...")
     return "".join(s + ", " for s in out)
@@ -64,12 +67,12 @@ def _params(act, required_ok=True):
 def render():
     lines = [_HEAD]
     for act in TABLE:
-        ps = _params(act)
+        ps, kwo = _params(act), _params(act, kwonly=True)
         ret = "Tuple[Array, Array]" if act.kind == "prelu" else "Array"
-        lines.append(f"def {act.name}(x: ArrayLike, {ps}*, out: Optional[Array] = ..., "
+        lines.append(f"def {act.name}(x: ArrayLike, {ps}*, {kwo}out: Optional[Array] = ..., "
                      f"n_threads: Threads = ...) -> Array: ...")
         if act.kind == "gated":
-            lines.append(f"def {act.name}_backward(grad: ArrayLike, x: ArrayLike, *, {ps}"
+            lines.append(f"def {act.name}_backward(grad: ArrayLike, x: ArrayLike, *, {ps}{kwo}"
                          f"out: Optional[Array] = ..., n_threads: Threads = ...) -> Array: ...")
             continue
         lines.append(f"def {act.name}_(x: Array, {ps}*, n_threads: Threads = ...) -> Array: ...")

@@ -17,9 +17,11 @@ class Param(NamedTuple):
     default: object
     # real: finite; bound: not NaN, +-inf allowed (a one-sided clip); pos: > 0;
     # nonneg: >= 0; nonzero: finite and != 0; max: >= 0, inf or None for none;
+    # limit: > 0, inf or None for none; bool: a bool;
     # approx: 'none' | 'tanh'; axis: an int; alpha: prelu's slope (scalar or array)
     kind: str
     doc: str
+    kwonly: bool = False        # keyword-only in the public signatures
 
 
 class Activation(NamedTuple):
@@ -48,8 +50,8 @@ class Activation(NamedTuple):
     cases: Tuple[dict, ...] = ()
 
 
-def _p(name, default, kind, doc=""):
-    return Param(name, default, kind, doc)
+def _p(name, default, kind, doc="", kwonly=False):
+    return Param(name, default, kind, doc, kwonly)
 
 
 def _always(*_):
@@ -90,6 +92,22 @@ def _hard_sigmoid_kernel(slope, offset):
 
 def _gelu_kernel(approximate):
     return ("gelu_erf" if approximate == "none" else "gelu_tanh"), (0.0, 0.0, 0.0, 0.0)
+
+
+# The gated rows map their values to (kernel name, gate id, (p0, p1, p2),
+# interleaved); the gate ids are those of src/loops/gated.h.
+_NO_GATE_P = (0.0, 0.0, 0.0)
+
+
+def _swiglu_kernel(ax, alpha, limit, bias, interleaved):
+    """Today's silu(a)*b loop for alpha=1 without limit or bias (bit for bit
+    what swiglu always computed), else the clamped loop.  bias 0 is passed as
+    -0.0, which b + bias leaves exactly b (a -0.0 b included)."""
+    if limit == INF:
+        limit = None
+    if alpha == 1.0 and limit is None and bias == 0:
+        return "swiglu", 1, _NO_GATE_P, interleaved
+    return "swiglu", 4, (alpha, INF if limit is None else limit, -0.0 if bias == 0 else bias), interleaved
 
 
 def _simple(kernel):
@@ -171,12 +189,13 @@ TABLE = (
                peers='`F.hardshrink` / `hard_shrink` / -',
                ulp=(0, 0),
                cases=({'lambd': 1.5},)),
-    Activation("prelu", (_p("alpha", None, "alpha", "slope for x <= 0: scalar or 1-D per channel"),
+    Activation("prelu", (_p("alpha", None, "alpha", "slope for x <= 0: scalar, 1-D per channel, or "
+                                                    "ndim >= 2 broadcast against x"),
                          _p("axis", 1, "axis", "channel axis of a per-channel alpha")),
                "prelu", None, _never, "cheap", '`x > 0 ? x : alpha[c]*x`',
                "F.prelu(x, weight) (channels on axis 1)",
                peers='`F.prelu` / `PReLU` / -',
-               params_doc='`alpha` (scalar or 1-D per channel), `axis=1`'),
+               params_doc='`alpha` (scalar, 1-D per channel or broadcast), `axis=1`'),
     # exp-based activations (src/formulas/)
     Activation("sigmoid", (), "elementwise", _simple("sigmoid"), _always, "transc",
                '`1 / (1 + exp(-x))`', "torch.sigmoid",
@@ -247,14 +266,21 @@ TABLE = (
                ulp=(8, 8)),
     # gated: x is split in two halves a, b along `axis`; output has half the length
     Activation("glu", (_p("axis", -1, "axis", "axis split into the halves a, b"),), "gated",
-               lambda ax: ("glu", 0), _never, "transc", '`a * sigmoid(b)`, `a, b` = the halves of `x` along `axis`', "F.glu(dim=)",
+               lambda ax: ("glu", 0, _NO_GATE_P, False), _never, "transc", '`a * sigmoid(b)`, `a, b` = the halves of `x` along `axis`', "F.glu(dim=)",
                peers='`F.glu(dim=)` / `glu` / `jax.nn.glu`'),
-    Activation("swiglu", (_p("axis", -1, "axis", "axis split into the halves a, b"),), "gated",
-               lambda ax: ("swiglu", 1), _never, "transc", '`silu(a) * b`', "F.silu(a) * b",
-               peers='`F.silu(a) * b`'),
+    Activation("swiglu", (_p("axis", -1, "axis", "axis split into the halves a, b"),
+                          _p("alpha", 1.0, "real", "a * sigmoid(alpha * a)", kwonly=True),
+                          _p("limit", None, "limit", "clamps a <= limit, -limit <= b <= limit (None: none)",
+                             kwonly=True),
+                          _p("bias", 0.0, "real", "added to b after the clamp", kwonly=True),
+                          _p("interleaved", False, "bool", "a = x[0::2], b = x[1::2] along axis", kwonly=True)),
+               "gated", _swiglu_kernel, _never, "transc",
+               '`a*sigmoid(alpha*a) * (b + bias)`, `a, b` clamped to `limit`', "F.silu(a) * b",
+               peers='`F.silu(a) * b`; GPT-OSS: `alpha=1.702, limit=7, bias=1, interleaved=True`',
+               params_doc='`axis=-1, *, alpha=1.0, limit=None, bias=0.0, interleaved=False`'),
     Activation("geglu", (_p("axis", -1, "axis", "axis split into the halves a, b"),
                          _p("approximate", "none", "approx", "gelu form: 'none' (erf) or 'tanh'")),
-               "gated", lambda ax, ap: ("geglu", 2 if ap == "none" else 3), _never, "transc",
+               "gated", lambda ax, ap: ("geglu", 2 if ap == "none" else 3, _NO_GATE_P, False), _never, "transc",
                '`gelu(a) * b`', "F.gelu(a) * b",
                peers='`F.gelu(a) * b`'),
     Activation("softmax", (_p("axis", -1, "axis", "axis of the rows"),), "softmax", None, _always,

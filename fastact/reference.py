@@ -191,7 +191,11 @@ def hardshrink_d(x, lambd=0.5):
 
 
 def _alpha_b(x, alpha, axis):
+    """The slope broadcast against x: ndim >= 2 by NumPy's rule, else one
+    slope or one per channel along axis."""
     a = _f(alpha)
+    if a.ndim >= 2:
+        return a
     if a.ndim == 0 or a.size == 1:
         return a.reshape(())
     shape = [1] * x.ndim
@@ -210,9 +214,14 @@ def prelu_d(x, alpha, axis=1):
 
 
 def prelu_grad_alpha(grad, x, alpha, axis=1):
-    """dL/dalpha: sum of grad*x over x <= 0, per channel (or in total)."""
+    """dL/dalpha: sum of grad*x over x <= 0, per channel, per slope of a
+    broadcast alpha (or in total)."""
     x, g, a = _f(x), _f(grad), _f(alpha)
     t = np.where(x > 0, 0.0, x * g)
+    if a.ndim >= 2:             # summed over the axes alpha is broadcast along
+        lead = x.ndim - a.ndim
+        axes = tuple(range(lead)) + tuple(lead + i for i, d in enumerate(a.shape) if d == 1)
+        return t.sum(axis=axes, keepdims=True).reshape(a.shape)
     if a.ndim == 0 or a.size == 1:
         return t.sum().reshape(a.shape)
     axes = tuple(i for i in range(x.ndim) if i != axis % x.ndim)
@@ -461,13 +470,58 @@ _GATES = {
 }
 
 
-def _split(x, axis):
-    a, b = np.split(_f(x), 2, axis=axis)
+def _split(x, axis, interleaved=False):
+    """The halves a, b of x along axis, or (interleaved) its even and odd entries."""
+    x = _f(x)
+    if interleaved:
+        ax = axis % x.ndim
+        return (x[(slice(None),) * ax + (slice(0, None, 2),)], x[(slice(None),) * ax + (slice(1, None, 2),)])
+    a, b = np.split(x, 2, axis=axis)
     return a, b
 
 
-def gated(name, x, axis=-1, approximate="none"):
-    """glu / swiglu / geglu of the two halves of x along axis."""
+def _join(da, db, axis, interleaved):
+    """The inverse of _split: da, db back into x's layout."""
+    if not interleaved:
+        return np.concatenate([da, db], axis=axis)
+    ax = axis % da.ndim
+    return np.stack([da, db], axis=ax + 1).reshape(da.shape[:ax] + (2 * da.shape[ax],) + da.shape[ax + 1:])
+
+
+def _swiglu_clamped(a, b, alpha, limit, bias):
+    """ac = min(a, limit), bc = clip(b, -limit, limit), kept NaN; and the
+    masks where the clamps pass the gradient (torch.clamp: at the limit too)."""
+    if limit is None:
+        return a, b, np.ones(a.shape, bool), np.ones(b.shape, bool)
+    ac = np.where(a > limit, limit, a)
+    bc = np.where(b > limit, limit, np.where(b < -limit, -limit, b))
+    return ac, bc, ~(a > limit), ~((b > limit) | (b < -limit))
+
+
+def swiglu(x, axis=-1, alpha=1.0, limit=None, bias=0.0, interleaved=False):
+    """swiglu with GPT-OSS's options: ac*sigmoid(alpha*ac) * (bc + bias)."""
+    a, b = _split(x, axis, interleaved)
+    ac, bc, _, _ = _swiglu_clamped(a, b, alpha, limit, bias)
+    with np.errstate(all="ignore"):
+        return swish(ac, alpha) * (bc + bias)
+
+
+def swiglu_backward(grad, x, axis=-1, alpha=1.0, limit=None, bias=0.0, interleaved=False):
+    """dL/dx of swiglu: zero where a clamp cuts its input off (strictly outside the limits)."""
+    a, b = _split(x, axis, interleaved)
+    ac, bc, ma, mb = _swiglu_clamped(a, b, alpha, limit, bias)
+    g = _f(grad)
+    with np.errstate(all="ignore"):
+        da = np.where(ma, g * swish_d(ac, alpha) * (bc + bias), 0.0)
+        db = np.where(mb, g * swish(ac, alpha), 0.0)
+    return _join(da, db, axis, interleaved)
+
+
+def gated(name, x, axis=-1, approximate="none", **swiglu_params):
+    """glu / swiglu / geglu of the two halves of x along axis (swiglu: also
+    its alpha, limit, bias, interleaved)."""
+    if name == "swiglu" and swiglu_params:
+        return swiglu(x, axis, **swiglu_params)
     a, b = _split(x, axis)
     with np.errstate(all="ignore"):
         if name == "geglu":
@@ -475,8 +529,10 @@ def gated(name, x, axis=-1, approximate="none"):
         return _GATES[name][0](a, b)
 
 
-def gated_backward(name, grad, x, axis=-1, approximate="none"):
+def gated_backward(name, grad, x, axis=-1, approximate="none", **swiglu_params):
     """dL/dx (the shape of x) of a gated activation."""
+    if name == "swiglu" and swiglu_params:
+        return swiglu_backward(grad, x, axis, **swiglu_params)
     a, b = _split(x, axis)
     g = _f(grad)
     with np.errstate(all="ignore"):

@@ -240,7 +240,8 @@ def test_gated_nan_rule(name, dtype, data):
     g2, x = data.draw(nan_case(dtype, count=2))
     x = np.concatenate([x, x[:, ::-1]], axis=1)         # NaNs in both halves, some in both
     f = fastact.get(name)
-    for p in ({}, {"approximate": "tanh"}) if name == "geglu" else ({},):
+    cases = {"geglu": ({}, {"approximate": "tanh"}), "swiglu": ({}, {"alpha": 1.702, "limit": 7.0, "bias": 1.0})}
+    for p in cases.get(name, ({},)):
         for axis in (-1, 0):
             xa = x if axis == -1 else np.ascontiguousarray(x.T)
             h = xa.shape[axis] // 2

@@ -10,9 +10,14 @@ from .._params import _check_param
 from .._table import GRAIN
 from .elementwise import _remember
 
+
 def _gated_setup(act, fname, vals, x):
+    """Checks; the gate id, its parameters, the output's shape and the view
+    of x the loops walk: (outer, 2, M) halves (stride 1), or for interleaved
+    pairs (outer, M, 2) (stride 2) when they are adjacent in memory (nothing
+    after the axis), else (outer*H, 2, inner) (stride 1)."""
     clean = tuple(_check_param(fname, p, v) for p, v in zip(act.params, vals))
-    _, gid = act.kernel(*clean)
+    _, gid, gp, interleaved = act.kernel(*clean)
     axis = clean[0]
     if x.ndim == 0:
         raise ValueError(f"{fname}: x must have at least one dimension to split")
@@ -24,13 +29,19 @@ def _gated_setup(act, fname, vals, x):
         raise ValueError(f"{fname}: x has odd length {n} on axis {axis}; it is split into two halves")
     half = x.shape[:axis] + (n // 2,) + x.shape[axis + 1:]
     outer = math.prod(x.shape[:axis])
-    M = (n // 2) * math.prod(x.shape[axis + 1:])
-    return gid, half, outer, M
+    inner = math.prod(x.shape[axis + 1:])
+    M, s = (n // 2) * inner, 1
+    if interleaved:
+        if inner == 1:
+            s = 2
+        else:
+            outer, M = outer * (n // 2), inner
+    return gid, gp, interleaved, half, (outer, M, s)
 
 
 def gated_forward(act, fname, vals, x, out, n_threads):
     x = _as_array(fname, "x", x, writable=False)
-    gid, half, outer, M = _gated_setup(act, fname, vals, x)
+    gid, gp, interleaved, half, (outer, M, s) = _gated_setup(act, fname, vals, x)
     if out is not None:
         if not isinstance(out, np.ndarray):
             raise TypeError(f"{fname}: out must be a NumPy array, got {type(out).__name__}")
@@ -45,15 +56,16 @@ def gated_forward(act, fname, vals, x, out, n_threads):
     xc = _contig(x)
     res = _target(out, half, xc.dtype)
     if x.size:
-        _front.gated(gid, 0, None, xc, res, outer, M, nt, GRAIN["transc"])
-    _remember(act, vals, gid)    # validated: later calls with these values may take fast_gated
+        _front.gated(gid, 0, None, xc, res, outer, M, s, *gp, nt, GRAIN["transc"])
+    # validated: later calls with values of these types and bits may take fast_gated
+    _remember(act, vals, _front.Spec(gid, gp + (1.0 if interleaved else 0.0,), False, GRAIN["transc"], vals))
     return _deliver(res, out, x.dtype)
 
 
 def gated_backward(act, fname, vals, grad, x, out, n_threads):
     grad = _as_array(fname, "grad", grad, writable=False)
     x = _as_array(fname, "x", x, writable=False)
-    gid, half, outer, M = _gated_setup(act, fname, vals, x)
+    gid, gp, _, half, (outer, M, s) = _gated_setup(act, fname, vals, x)
     if grad.shape != half:
         raise ValueError(f"{fname}: grad has shape {grad.shape}, expected {half} (half of x on the axis)")
     if grad.dtype != x.dtype:
@@ -66,5 +78,5 @@ def gated_backward(act, fname, vals, grad, x, out, n_threads):
     xc, gc = _contig(x), _contig(grad)
     res = _target(out, x.shape, xc.dtype)
     if x.size:
-        _front.gated(gid, 1, gc, xc, res, outer, M, nt, GRAIN["transc"])
+        _front.gated(gid, 1, gc, xc, res, outer, M, s, *gp, nt, GRAIN["transc"])
     return _deliver(res, out, x.dtype)

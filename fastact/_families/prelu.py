@@ -1,5 +1,8 @@
-"""prelu: one slope (leaky_relu's kernel) or one per channel along an axis;
-its backward also returns dL/dalpha, summed in float64 in a fixed order."""
+"""prelu: one slope (leaky_relu's kernel), one per channel along an axis, or
+a slope array broadcast against x (ONNX PRelu); its backward also returns
+dL/dalpha, summed in float64 in a fixed order.  A broadcast slope runs on the
+per-channel loops: x is viewed as (outer, C, inner) around the span of axes
+where alpha is not 1, C the span's size (alpha broadcast over that span)."""
 import math
 from typing import NamedTuple, Optional
 
@@ -12,10 +15,16 @@ from .._table import GRAIN, INF
 
 
 class PreluSpec(NamedTuple):
-    alpha: np.ndarray            # checked: finite, 0-d or 1-D
-    axis: Optional[int]          # the channel axis, None for one slope
+    alpha: np.ndarray            # checked, finite: 0-d or 1-D (the C slopes of the channel span)
+    axis: Optional[int]          # the first axis of the channel span, None for one slope
     y_reason: Optional[str]      # why y= cannot stand for x (grad_alpha needs x)
     grain: int
+    last: Optional[int] = None   # the last axis of the channel span (default: axis)
+    ashape: Optional[tuple] = None      # the shape of the user's alpha, grad_alpha's shape
+    # a broadcast alpha: the span's shape, and the axes of the span alpha is
+    # broadcast over (grad_alpha sums them); None for a 1-D per-axis alpha
+    span: Optional[tuple] = None
+    summed: tuple = ()
 
 
 def _prelu_spec(act, fname, vals, x):
@@ -28,6 +37,8 @@ def _prelu_spec(act, fname, vals, x):
     else:
         a = _prelu_alpha(fname, alpha)
     axis = _check_param(fname, act.params[1], axis)
+    if a.ndim >= 2:
+        return _prelu_broadcast_spec(fname, a, axis, x)
     if a.ndim == 1 and a.size != 1:
         if x.ndim == 0 or not -x.ndim <= axis < x.ndim:
             raise ValueError(f"{fname}: axis {axis} is out of range for an array with {x.ndim} "
@@ -37,30 +48,53 @@ def _prelu_spec(act, fname, vals, x):
             raise ValueError(f"{fname}: alpha has {a.size} values but x has {x.shape[axis]} "
                              f"channels on axis {axis}")
     else:
-        # one slope: the axis is unused but still checked, against at least two
-        # dimensions so the default axis=1 fits 0-d and 1-d x (as F.prelu)
-        nd = max(x.ndim, 2)
-        if not -nd <= axis < nd:
-            raise ValueError(f"{fname}: axis {axis} is out of range for an array with {x.ndim} "
-                             "dimensions")
+        _check_scalar_axis(fname, axis, x)
         axis = None
-    return PreluSpec(a, axis, _PRELU_Y, GRAIN["cheap"])
+    return PreluSpec(a, axis, _PRELU_Y, GRAIN["cheap"], ashape=a.shape)
 
 
 _PRELU_Y = "grad_alpha needs x"
 
 
+def _check_scalar_axis(fname, axis, x):
+    """The axis of one slope is unused but still checked, against at least two
+    dimensions so the default axis=1 fits 0-d and 1-d x (as F.prelu)."""
+    nd = max(x.ndim, 2)
+    if not -nd <= axis < nd:
+        raise ValueError(f"{fname}: axis {axis} is out of range for an array with {x.ndim} dimensions")
+
+
+def _prelu_broadcast_spec(fname, a, axis, x):
+    """alpha with ndim >= 2: NumPy broadcasting against x (alpha's trailing
+    axes line up with x's), which must leave x's shape unchanged."""
+    lead = x.ndim - a.ndim
+    if lead < 0 or any(d != 1 and d != xd for d, xd in zip(a.shape, x.shape[lead:])):
+        raise ValueError(f"{fname}: alpha of shape {a.shape} does not broadcast to x's shape {x.shape}")
+    _check_scalar_axis(fname, axis, x)
+    full = (1,) * lead + a.shape
+    used = [i for i, d in enumerate(full) if d != 1]
+    if not used:                # one slope (every axis 1, x empty or not)
+        return PreluSpec(a, None, _PRELU_Y, GRAIN["cheap"], ashape=a.shape)
+    first, last = used[0], used[-1]
+    span = x.shape[first:last + 1]
+    summed = tuple(i for i in range(len(span)) if full[first + i] == 1)
+    flat = a.reshape(full[first:last + 1])
+    if summed:                  # broadcast inside the span: the slopes of every channel of it
+        flat = np.broadcast_to(flat, span)
+    flat = np.ascontiguousarray(flat).reshape(-1)
+    return PreluSpec(flat, first, _PRELU_Y, GRAIN["cheap"], last=last, ashape=a.shape, span=span,
+                     summed=summed)
+
+
 def _prelu_alpha(fname, alpha):
-    """alpha as a checked real array of at most one dimension."""
+    """alpha as a checked real array."""
     if alpha is None:
         raise TypeError(f"{fname}: alpha is required")
     if isinstance(alpha, (bool, np.bool_)):
-        raise TypeError(f"{fname}: alpha must be a real number or a 1-D array, got bool")
+        raise TypeError(f"{fname}: alpha must be a real number or an array, got bool")
     a = np.asarray(alpha)
     if a.dtype.kind not in "fiu":
-        raise TypeError(f"{fname}: alpha must be real (a number or a 1-D float array), got dtype {a.dtype}")
-    if a.ndim > 1:
-        raise ValueError(f"{fname}: alpha must be a scalar or 1-D, got shape {a.shape}")
+        raise TypeError(f"{fname}: alpha must be real (a number or a float array), got dtype {a.dtype}")
     if not np.isfinite(a).all():      # one reduction when all is well (each costs ~2 us)
         if np.isnan(a).any():
             raise ValueError(f"{fname}: alpha must not contain NaN")
@@ -71,27 +105,29 @@ def _prelu_alpha(fname, alpha):
 _PRELU_ROW = 1 << 14   # elements per partial sum of a scalar-alpha gradient
 
 
-def _prelu_layout(x, axis, C):
-    """(outer, C, inner) of a C-contiguous x viewed around the channel axis."""
-    outer = math.prod(x.shape[:axis])
-    inner = math.prod(x.shape[axis + 1:])
+def _prelu_layout(x, spec, C):
+    """(outer, C, inner) of a C-contiguous x viewed around the channel axis
+    (or span of axes)."""
+    last = spec.axis if spec.last is None else spec.last
+    outer = math.prod(x.shape[:spec.axis])
+    inner = math.prod(x.shape[last + 1:])
     return outer, C, inner
 
 
 def _prelu_fwd(spec, x, out, nt):
-    a, axis, _, grain = spec
+    a, axis, _, grain = spec[:4]
     K = _front
     ct = x.dtype
     if axis is None:
-        K.elementwise(_kernel_id("relu"), Mode.FWD, x, None, out, INF, float(a.reshape(())
-                      if a.ndim == 0 else a[0]), 0.0, 0.0, nt, grain)
+        K.elementwise(_kernel_id("relu"), Mode.FWD, x, None, out, INF, float(a.reshape(-1)[0]),
+                      0.0, 0.0, nt, grain)
         return
     xc = np.ascontiguousarray(x)
     oc = out if out.flags.c_contiguous else np.empty_like(xc)
     al = np.ascontiguousarray(a, dtype=ct)
     if np.may_share_memory(al, oc):     # alpha inside the output (in place): read a copy
         al = al.copy()
-    outer, C, inner = _prelu_layout(xc, axis, a.size)
+    outer, C, inner = _prelu_layout(xc, spec, a.size)
     if xc.size:
         if inner == 1:
             rpc = max(1, _PRELU_ROW // C)
@@ -103,7 +139,7 @@ def _prelu_fwd(spec, x, out, nt):
 
 
 def _prelu_bwd(spec, g, x, from_y, out, nt):
-    a, axis, _, grain = spec
+    a, axis, _, grain = spec[:4]
     K = _front
     ct = g.dtype
     gc = np.ascontiguousarray(g)
@@ -114,7 +150,7 @@ def _prelu_bwd(spec, g, x, from_y, out, nt):
         al = al.copy()
     n = gc.size
     if n == 0:                          # nothing to compute, nothing to sum
-        return np.zeros(a.shape, dtype=ct)
+        return np.zeros(spec.ashape, dtype=ct)
     if axis is None:
         L = _PRELU_ROW
         nfull, tail = divmod(n, L)
@@ -126,21 +162,27 @@ def _prelu_bwd(spec, g, x, from_y, out, nt):
         if tail:
             K.prelu_rows(1, gf[nfull * L:], xf[nfull * L:], of[nfull * L:], al, gsum[nfull:],
                          1, 1, tail, 1, grain)
-        galpha = np.asarray(gsum.sum(), dtype=ct).reshape(a.shape)
+        galpha = np.asarray(gsum.sum(), dtype=ct).reshape(spec.ashape)
     else:
-        outer, C, inner = _prelu_layout(gc, axis, a.size)
+        outer, C, inner = _prelu_layout(gc, spec, a.size)
         if inner == 1:
             rpc = max(1, _PRELU_ROW // C)
             nch = (outer + rpc - 1) // rpc
             gsum = np.zeros((max(nch, 1), C), dtype=np.float64)
             if n:
                 K.prelu_cols(1, gc, xc, oc, al, gsum, outer, C, rpc, nt, grain)
-            galpha = gsum.sum(axis=0).astype(ct)
+            galpha = gsum.sum(axis=0)
         else:
             gsum = np.zeros(max(outer * C, 1), dtype=np.float64)
             if n:
                 K.prelu_rows(1, gc, xc, oc, al, gsum, outer * C, C, inner, nt, grain)
-            galpha = gsum[:outer * C].reshape(outer, C).sum(axis=0).astype(ct)
+            galpha = gsum[:outer * C].reshape(outer, C).sum(axis=0)
+        if spec.span is not None:       # a broadcast alpha: its own shape, the broadcast axes summed
+            galpha = galpha.reshape(spec.span)
+            if spec.summed:
+                galpha = galpha.sum(axis=spec.summed, keepdims=True)
+            galpha = galpha.reshape(spec.ashape)
+        galpha = galpha.astype(ct)
     if oc is not out:
         np.copyto(out, oc)
     return galpha

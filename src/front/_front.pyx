@@ -86,12 +86,14 @@ cdef extern from "fa_table.h":
                                float *out, fa_tidx nrow, fa_tidx ncol, const double *p) noexcept nogil
         int (*bias_bwd_rows_d)(int k, int from_y, const double *g, const double *s, const double *bias,
                                double *out, fa_tidx nrow, fa_tidx ncol, const double *p) noexcept nogil
-        int (*gated_fwd_f)(int k, const float *a, const float *b, float *out, fa_tidx n) noexcept nogil
-        int (*gated_fwd_d)(int k, const double *a, const double *b, double *out, fa_tidx n) noexcept nogil
+        int (*gated_fwd_f)(int k, const float *a, const float *b, float *out, fa_tidx n, fa_tidx s,
+                           const double *p) noexcept nogil
+        int (*gated_fwd_d)(int k, const double *a, const double *b, double *out, fa_tidx n, fa_tidx s,
+                           const double *p) noexcept nogil
         int (*gated_bwd_f)(int k, const float *g, const float *a, const float *b, float *da, float *db,
-                           fa_tidx n) noexcept nogil
+                           fa_tidx n, fa_tidx s, const double *p) noexcept nogil
         int (*gated_bwd_d)(int k, const double *g, const double *a, const double *b, double *da,
-                           double *db, fa_tidx n) noexcept nogil
+                           double *db, fa_tidx n, fa_tidx s, const double *p) noexcept nogil
 
 cdef extern from *:
     """

@@ -15,7 +15,7 @@
 
 /* Raised whenever the struct below changes: a table of another layout is
  * refused at load time instead of being called through wrong offsets. */
-#define FA_TABLE_ABI 1
+#define FA_TABLE_ABI 2
 #define FA_TABLE_CAPSULE "fastact.loop_table"
 
 /* Constants the front's chunking shares with the loops (fa_table_impl.c
@@ -78,13 +78,17 @@ typedef struct fa_loop_table {
                            float *out, fa_tidx nrow, fa_tidx ncol, const double *p);
     int (*bias_bwd_rows_d)(int k, int from_y, const double *g, const double *s, const double *bias,
                            double *out, fa_tidx nrow, fa_tidx ncol, const double *p);
-    /* gated activations: out = gate(a, b) and its backward into (da, db) */
-    int (*gated_fwd_f)(int k, const float *a, const float *b, float *out, fa_tidx n);
-    int (*gated_fwd_d)(int k, const double *a, const double *b, double *out, fa_tidx n);
+    /* gated activations: out = gate(a, b) and its backward into (da, db); a, b,
+     * da, db with element stride s (1, or 2 for interleaved pairs), p the
+     * gate's parameters (clamped swiglu: alpha, limit, bias) */
+    int (*gated_fwd_f)(int k, const float *a, const float *b, float *out, fa_tidx n, fa_tidx s,
+                       const double *p);
+    int (*gated_fwd_d)(int k, const double *a, const double *b, double *out, fa_tidx n, fa_tidx s,
+                       const double *p);
     int (*gated_bwd_f)(int k, const float *g, const float *a, const float *b, float *da, float *db,
-                       fa_tidx n);
+                       fa_tidx n, fa_tidx s, const double *p);
     int (*gated_bwd_d)(int k, const double *g, const double *a, const double *b, double *da,
-                       double *db, fa_tidx n);
+                       double *db, fa_tidx n, fa_tidx s, const double *p);
 } fa_loop_table;
 
 #endif /* FA_TABLE_H */

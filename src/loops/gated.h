@@ -6,15 +6,62 @@
  * prelu, softmax, bias, gated. */
 
 /* Gated activations on two halves a, b of n elements each:
- * glu a*sigmoid(b), swiglu silu(a)*b, geglu gelu(a)*b. */
+ * glu a*sigmoid(b), swiglu silu(a)*b, geglu gelu(a)*b, and the clamped,
+ * offset swiglu (GPT-OSS) with p = (alpha, limit, bias):
+ *   ac = min(a, limit), bc = clip(b, -limit, limit),
+ *   out = ac*sigmoid(alpha*ac) * (bc + bias).
+ * The ids are also written in the gated rows of fastact/_table.py.
+ * a[i*s], b[i*s] (and da, db) are read and written with the element stride
+ * s: 1 for halves, 2 for interleaved pairs (a = x[0::2], b = x[1::2]); the
+ * stride-2 loops exist for the swiglu gates only (the one interleaved gate),
+ * a constant stride the compiler vectorizes with shuffles.  Returns -1 for
+ * an unknown (k, s). */
 #ifndef FA_GATED_IDS
 #define FA_GATED_IDS
-enum { FA_G_GLU = 0, FA_G_SWIGLU = 1, FA_G_GEGLU_ERF = 2, FA_G_GEGLU_TANH = 3 };
+enum { FA_G_GLU = 0, FA_G_SWIGLU = 1, FA_G_GEGLU_ERF = 2, FA_G_GEGLU_TANH = 3, FA_G_SWIGLU_CLAMP = 4 };
 #endif
 
-static int FA_F(fa_gated_fwd)(int k, const T *a, const T *b, T *out, fa_idx n)
+/* The clamped swiglu of one pair.  limit = inf clamps nothing; the selects
+ * keep a NaN a or b (NaN > limit is false), so the NaN reaches the result.
+ * bias = -0.0 stands for no bias: b + -0.0 is b exactly, -0.0 included. */
+FA_INLINE T FA_F(fa__swiglu_cl_fwd)(T a, T b, T alpha, T lim, T bias)
+{
+    T ac = a > lim ? lim : a;
+    T bc = b > lim ? lim : (b < -lim ? -lim : b);
+    return FA_F(fa_nan_of2)(FA_F(fa_swish_fwd)(ac, alpha, 0, 0, 0) * (bc + bias), a, b);
+}
+/* Its derivatives; a clamp passes the gradient at the limit itself and
+ * zeroes it strictly outside (torch.clamp's backward: +0.0 there). */
+FA_INLINE void FA_F(fa__swiglu_cl_bwd)(T g, T a, T b, T alpha, T lim, T bias, T *da, T *db)
+{
+    T ac = a > lim ? lim : a;
+    T bc = b > lim ? lim : (b < -lim ? -lim : b);
+    T nan = FA_F(fa_nan_first3)(g, a, b);
+    T va = FA_F(fa_swish_bwd)(g * (bc + bias), ac, alpha, 0, 0, 0);
+    T vb = g * FA_F(fa_swish_fwd)(ac, alpha, 0, 0, 0);
+    va = a > lim ? (T)0 : va;
+    vb = (b > lim || b < -lim) ? (T)0 : vb;
+    *da = va != va ? nan : va;
+    *db = vb != vb ? nan : vb;
+}
+
+static int FA_F(fa_gated_fwd)(int k, const T *a, const T *b, T *out, fa_idx n, fa_idx s, const double *p)
 {
     const T z = (T)0;
+    const T alpha = (T)p[0], lim = (T)p[1], bias = (T)p[2];
+    if (s == 2) {
+        switch (k) {
+        case FA_G_SWIGLU:
+            FA_IVDEP for (fa_idx i = 0; i < n; i++) out[i] = FA_F(fa_nan_of2)(FA_F(fa_silu_fwd)(a[2 * i], z, z, z, z) * b[2 * i], a[2 * i], b[2 * i]);
+            return 0;
+        case FA_G_SWIGLU_CLAMP:
+            FA_IVDEP for (fa_idx i = 0; i < n; i++) out[i] = FA_F(fa__swiglu_cl_fwd)(a[2 * i], b[2 * i], alpha, lim, bias);
+            return 0;
+        default: return -1;
+        }
+    }
+    if (s != 1)
+        return -1;
     switch (k) {
     case FA_G_GLU:
         FA_IVDEP for (fa_idx i = 0; i < n; i++) out[i] = FA_F(fa_nan_of2)(a[i] * FA_F(fa_sigmoid_fwd)(b[i], z, z, z, z), a[i], b[i]);
@@ -28,14 +75,38 @@ static int FA_F(fa_gated_fwd)(int k, const T *a, const T *b, T *out, fa_idx n)
     case FA_G_GEGLU_TANH:
         FA_IVDEP for (fa_idx i = 0; i < n; i++) out[i] = FA_F(fa_nan_of2)(FA_F(fa_gelu_tanh_fwd)(a[i], z, z, z, z) * b[i], a[i], b[i]);
         return 0;
+    case FA_G_SWIGLU_CLAMP:
+        FA_IVDEP for (fa_idx i = 0; i < n; i++) out[i] = FA_F(fa__swiglu_cl_fwd)(a[i], b[i], alpha, lim, bias);
+        return 0;
     default: return -1;
     }
 }
 
 /* da = dL/da, db = dL/db from the incoming gradient g of the gated output. */
-static int FA_F(fa_gated_bwd)(int k, const T *g, const T *a, const T *b, T *da, T *db, fa_idx n)
+static int FA_F(fa_gated_bwd)(int k, const T *g, const T *a, const T *b, T *da, T *db, fa_idx n, fa_idx s,
+                              const double *p)
 {
     const T z = (T)0;
+    const T alpha = (T)p[0], lim = (T)p[1], bias = (T)p[2];
+    if (s == 2) {
+        switch (k) {
+        case FA_G_SWIGLU:
+            FA_IVDEP for (fa_idx i = 0; i < n; i++) {
+                T gi = g[i], ai = a[2 * i], bi = b[2 * i];
+                T nan = FA_F(fa_nan_first3)(gi, ai, bi);
+                { T v = FA_F(fa_silu_bwd)(gi * bi, ai, z, z, z, z); da[2 * i] = v != v ? nan : v; }
+                { T v = gi * FA_F(fa_silu_fwd)(ai, z, z, z, z); db[2 * i] = v != v ? nan : v; }
+            }
+            return 0;
+        case FA_G_SWIGLU_CLAMP:
+            FA_IVDEP for (fa_idx i = 0; i < n; i++)
+                FA_F(fa__swiglu_cl_bwd)(g[i], a[2 * i], b[2 * i], alpha, lim, bias, &da[2 * i], &db[2 * i]);
+            return 0;
+        default: return -1;
+        }
+    }
+    if (s != 1)
+        return -1;
     switch (k) {
     case FA_G_GLU:
         FA_IVDEP for (fa_idx i = 0; i < n; i++) {
@@ -68,6 +139,10 @@ static int FA_F(fa_gated_bwd)(int k, const T *g, const T *a, const T *b, T *da, 
             { T v = FA_F(fa_gelu_tanh_bwd)(gi * bi, ai, z, z, z, z); da[i] = v != v ? nan : v; }
             { T v = gi * FA_F(fa_gelu_tanh_fwd)(ai, z, z, z, z); db[i] = v != v ? nan : v; }
         }
+        return 0;
+    case FA_G_SWIGLU_CLAMP:
+        FA_IVDEP for (fa_idx i = 0; i < n; i++)
+            FA_F(fa__swiglu_cl_bwd)(g[i], a[i], b[i], alpha, lim, bias, &da[i], &db[i]);
         return 0;
     default: return -1;
     }
