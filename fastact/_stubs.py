@@ -50,12 +50,17 @@ def bias_act_backward_(grad: Array, x: Optional[ArrayLike] = ..., *, y: Optional
 
 _TYPES = {"real": "float", "bound": "float", "pos": "float", "nonneg": "float", "nonzero": "float",
           "max": "Optional[float]", "approx": "Literal['none', 'tanh']", "axis": "int",
-          "alpha": "Union[float, ArrayLike]"}
+          "alpha": "Union[float, ArrayLike]", "axes": "Union[int, Tuple[int, ...]]",
+          "where": "Optional[ArrayLike]", "scale": "float"}
 
 
-def _params(act, required_ok=True):
+def _params(act, required_ok=True, kwonly=False):
+    """The parameters as stub text: the positional ones, or (kwonly) the
+    keyword-only ones (where=, scale= of the softmax family)."""
     out = []
     for p in act.params:
+        if (p.kind in ("where", "scale")) != kwonly:
+            continue
         t = _TYPES[p.kind]
         out.append(f"{p.name}: {t}" if (p.kind == "alpha" and required_ok) else f"{p.name}: {t} = ...")
     return "".join(s + ", " for s in out)
@@ -64,20 +69,20 @@ def _params(act, required_ok=True):
 def render():
     lines = [_HEAD]
     for act in TABLE:
-        ps = _params(act)
+        ps, kw = _params(act), _params(act, kwonly=True)
         ret = "Tuple[Array, Array]" if act.kind == "prelu" else "Array"
-        lines.append(f"def {act.name}(x: ArrayLike, {ps}*, out: Optional[Array] = ..., "
+        lines.append(f"def {act.name}(x: ArrayLike, {ps}*, {kw}out: Optional[Array] = ..., "
                      f"n_threads: Threads = ...) -> Array: ...")
         if act.kind == "gated":
             lines.append(f"def {act.name}_backward(grad: ArrayLike, x: ArrayLike, *, {ps}"
                          f"out: Optional[Array] = ..., n_threads: Threads = ...) -> Array: ...")
             continue
-        lines.append(f"def {act.name}_(x: Array, {ps}*, n_threads: Threads = ...) -> Array: ...")
+        lines.append(f"def {act.name}_(x: Array, {ps}*, {kw}n_threads: Threads = ...) -> Array: ...")
         lines.append(f"def {act.name}_backward(grad: ArrayLike, x: Optional[ArrayLike] = ..., *, "
-                     f"y: Optional[ArrayLike] = ..., {ps}out: Optional[Array] = ..., "
+                     f"y: Optional[ArrayLike] = ..., {ps}{kw}out: Optional[Array] = ..., "
                      f"n_threads: Threads = ...) -> {ret}: ...")
         lines.append(f"def {act.name}_backward_(grad: Array, x: Optional[ArrayLike] = ..., *, "
-                     f"y: Optional[ArrayLike] = ..., {ps}n_threads: Threads = ...) -> {ret}: ...")
+                     f"y: Optional[ArrayLike] = ..., {ps}{kw}n_threads: Threads = ...) -> {ret}: ...")
     return "\n".join(lines) + "\n"
 
 
