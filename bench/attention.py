@@ -74,8 +74,12 @@ def whole_block(B, H, T, d, nt):
             fastact.softmax_(s, where=causal, scale=sc, n_threads=nt)
             return s @ v
 
+    def mm():           # the two matmuls alone: what of the block is NumPy's
+        with threadpool_limits(nt, user_api="blas"):
+            return (q @ kt) @ v
+
     tq, tk, tv = torch.from_numpy(q), torch.from_numpy(k), torch.from_numpy(v)
-    cs = [Contender("numpy+fastact", fa),
+    cs = [Contender("numpy+fastact", fa), Contender("numpy matmuls alone", mm),
           Contender("torch SDPA", lambda: torch.nn.functional.scaled_dot_product_attention(tq, tk, tv,
                                                                                           is_causal=True))]
     race(cs, budget=1.0, min_reps=15, max_reps=400)
@@ -88,8 +92,8 @@ def main():
     ncpu = usable_cpus()
     step = ["| B, H, T | threads | fastact µs | torch masked_fill+softmax µs | ratio | JAX jit µs | ratio |",
             "|---|---|---|---|---|---|---|"]
-    block = ["| B, H, T, d | threads | NumPy matmuls + fastact µs | torch SDPA µs | ratio |",
-             "|---|---|---|---|---|"]
+    block = ["| B, H, T, d | threads | NumPy matmuls + fastact µs | of which matmuls alone µs | torch SDPA µs "
+             "| ratio |", "|---|---|---|---|---|---|"]
     for nt in sorted({1, ncpu}):
         torch.set_num_threads(nt)
         for B, H, T, d in CASES:
@@ -106,13 +110,16 @@ def main():
             print(step[-1], flush=True)
             cs = whole_block(B, H, T, d, nt)
             f, fs = _fmt(cs[0])
-            t, ts = _fmt(cs[1])
-            block.append(f"| {B}, {H}, {T}, {d} | {nt} | {fs} | {ts} | {t / f:.2f} |")
+            _, ms = _fmt(cs[1])
+            t, ts = _fmt(cs[2])
+            block.append(f"| {B}, {H}, {T}, {d} | {nt} | {fs} | {ms} | {ts} | {t / f:.2f} |")
             print(block[-1], flush=True)
     head = ["# Causal attention: the masked, scaled softmax step (bench/attention.py)", "",
             f"{platform.processor() or platform.machine()}, {ncpu} usable CPUs; fastact kernels "
             f"`{fastact._dispatch.state.variant}`, NumPy {np.__version__} (BLAS limited to the row's threads), PyTorch {torch.__version__}"
-            + (f", JAX {jax.__version__}" if jax is not None else "") + ".",
+            + (f", JAX {jax.__version__}" if jax is not None else "")
+            + f"; OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}, load average "
+            f"{os.getloadavg()[0]:.1f} at the end.",
             "float32 scores (B, H, T, T) with a (T, T) causal mask broadcast over batch and heads, "
             "scale 1/sqrt(64). Median µs per call (25-75 % range); ratio = peer time / fastact time "
             "(> 1: fastact faster). JAX runs on XLA's own thread pool whatever the row's thread count.",
