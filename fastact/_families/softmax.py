@@ -54,10 +54,12 @@ def _mask(fname, where, shape):
         raise TypeError(f"{fname}: where must be a boolean array, got {type(where).__name__}") from None
     if w.dtype != np.bool_:
         raise TypeError(f"{fname}: where must be a boolean array, got dtype {w.dtype}")
-    try:
-        ok = np.broadcast_shapes(w.shape, shape) == tuple(shape)
-    except ValueError:
-        ok = False
+    ok = w.shape == tuple(shape)
+    if not ok:
+        try:
+            ok = np.broadcast_shapes(w.shape, shape) == tuple(shape)
+        except ValueError:
+            pass
     if not ok:
         raise ValueError(f"{fname}: where of shape {w.shape} does not broadcast to x's shape {tuple(shape)}")
     return w
@@ -118,7 +120,9 @@ def _softmax_call(mode, spec, a, b, out, nt):
     axes = spec.axis
     if a.size == 0:
         return
-    mask = None if spec.where is None else np.broadcast_to(spec.where, a.shape)
+    mask = spec.where
+    if mask is not None and mask.shape != a.shape:
+        mask = np.broadcast_to(mask, a.shape)      # a zero-stride view, not a copy
     if a.ndim == 0:
         a, out = a.reshape(1), out.reshape(1)
         b = b.reshape(1) if b is not None else None
