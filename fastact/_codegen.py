@@ -93,44 +93,71 @@ _PRELU_PRE = {
 }
 
 
-# softmax / log_softmax: the C-contiguous call with an int axis is decided and
-# run in C (fast_softmax); anything else, or anything it declines, takes the
-# general path.  Backward from x (which needs a forward first) always does.
+# softmax / log_softmax: the C-contiguous call with an int axis, no mask and
+# scale 1.0 is decided and run in C (fast_softmax); anything else, or anything
+# it declines, takes the general path.  Backward from x (which needs a forward
+# first) always does.
 _TEMPLATE_SOFTMAX = '''
-def {name}(x, axis=-1, *, out=None, n_threads=None, **_kw):
+def {name}(x, axis=-1, *, where=None, scale=1.0, out=None, n_threads=None, **_kw):
     if _kw:
         _unexpected(_act, "{name}", _kw)
-    if type(x) is _ndarray and type(axis) is int and (out is None or type(out) is _ndarray):
+    if (type(x) is _ndarray and type(axis) is int and where is None and type(scale) is float and scale == 1.0
+            and (out is None or type(out) is _ndarray)):
         y = _ksoft(0, x, None, out, axis, _LOG, n_threads, _GRAIN, _empty_like)
         if y is not None:
             return y
-    return _forward(_act, "{name}", (axis, ), x, out, n_threads, False)
+    return _forward(_act, "{name}", (axis, where, scale), x, out, n_threads, False)
 
-def {name}_(x, axis=-1, *, n_threads=None, **_kw):
+def {name}_(x, axis=-1, *, where=None, scale=1.0, n_threads=None, **_kw):
     if _kw:
         _unexpected(_act, "{name}_", _kw)
-    if (type(x) is _ndarray and type(axis) is int
+    if (type(x) is _ndarray and type(axis) is int and where is None and type(scale) is float and scale == 1.0
             and _ksoft(0, x, None, x, axis, _LOG, n_threads, _GRAIN, _empty_like) is not None):
         return x
-    return _forward(_act, "{name}_", (axis, ), x, None, n_threads, True)
+    return _forward(_act, "{name}_", (axis, where, scale), x, None, n_threads, True)
 
-def {name}_backward(grad, x=None, *, y=None, axis=-1, out=None, n_threads=None, **_kw):
+def {name}_backward(grad, x=None, *, y=None, axis=-1, where=None, scale=1.0, out=None, n_threads=None, **_kw):
     if _kw:
         _unexpected(_act, "{name}_backward", _kw)
     if (x is None and type(grad) is _ndarray and type(y) is _ndarray and type(axis) is int
+            and where is None and type(scale) is float and scale == 1.0
             and (out is None or type(out) is _ndarray)):
         r = _ksoft(2, grad, y, out, axis, _LOG, n_threads, _GRAIN, _empty_like)
         if r is not None:
             return r
-    return _backward(_act, "{name}_backward", (axis, ), grad, x, y, out, n_threads, False)
+    return _backward(_act, "{name}_backward", (axis, where, scale), grad, x, y, out, n_threads, False)
 
-def {name}_backward_(grad, x=None, *, y=None, axis=-1, n_threads=None, **_kw):
+def {name}_backward_(grad, x=None, *, y=None, axis=-1, where=None, scale=1.0, n_threads=None, **_kw):
     if _kw:
         _unexpected(_act, "{name}_backward_", _kw)
     if (x is None and type(grad) is _ndarray and type(y) is _ndarray and type(axis) is int
+            and where is None and type(scale) is float and scale == 1.0
             and _ksoft(2, grad, y, grad, axis, _LOG, n_threads, _GRAIN, _empty_like) is not None):
         return grad
-    return _backward(_act, "{name}_backward_", (axis, ), grad, x, y, None, n_threads, True)
+    return _backward(_act, "{name}_backward_", (axis, where, scale), grad, x, y, None, n_threads, True)
+'''
+
+# softmin = softmax with the scale negated: always the general path
+_TEMPLATE_SOFTMIN = '''
+def {name}(x, axis=-1, *, where=None, scale=1.0, out=None, n_threads=None, **_kw):
+    if _kw:
+        _unexpected(_act, "{name}", _kw)
+    return _forward(_act, "{name}", (axis, where, scale), x, out, n_threads, False)
+
+def {name}_(x, axis=-1, *, where=None, scale=1.0, n_threads=None, **_kw):
+    if _kw:
+        _unexpected(_act, "{name}_", _kw)
+    return _forward(_act, "{name}_", (axis, where, scale), x, None, n_threads, True)
+
+def {name}_backward(grad, x=None, *, y=None, axis=-1, where=None, scale=1.0, out=None, n_threads=None, **_kw):
+    if _kw:
+        _unexpected(_act, "{name}_backward", _kw)
+    return _backward(_act, "{name}_backward", (axis, where, scale), grad, x, y, out, n_threads, False)
+
+def {name}_backward_(grad, x=None, *, y=None, axis=-1, where=None, scale=1.0, n_threads=None, **_kw):
+    if _kw:
+        _unexpected(_act, "{name}_backward_", _kw)
+    return _backward(_act, "{name}_backward_", (axis, where, scale), grad, x, y, None, n_threads, True)
 '''
 
 
@@ -265,7 +292,8 @@ def render():
             src = _TEMPLATE_GATED.format(name=act.name, pos=pos, kwo=kwo, kw=pos + kwo, vals=vals)
             grain = GRAIN["transc"]
         else:
-            template = _TEMPLATE_SOFTMAX if act.kind == "softmax" else _TEMPLATE
+            template = (_TEMPLATE if act.kind != "softmax" else
+                        _TEMPLATE_SOFTMIN if act.name == "softmin" else _TEMPLATE_SOFTMAX)
             pre = _PRELU_PRE if act.kind == "prelu" else {"pre_fwd": "", "pre_ip": ""}
             src = template.format(name=act.name, pos=pos, kw=pos, vals=vals, **pre)
             grain = GRAIN["cheap"] if act.kind == "prelu" else GRAIN["transc"]

@@ -2657,7 +2657,7 @@ def geglu_backward(grad, x, *, axis=-1, approximate='none', out=None, n_threads=
 
 _softmax = _ROWS['softmax']
 
-def softmax(x, axis=-1, *, out=None, n_threads=None, **_kw):
+def softmax(x, axis=-1, *, where=None, scale=1.0, out=None, n_threads=None, **_kw):
     """softmax(x): out-of-place forward; returns a new array (or fills `out`).
 
     f(x) = `exp(x - max) / sum(exp(x - max))` along `axis`
@@ -2665,18 +2665,21 @@ def softmax(x, axis=-1, *, out=None, n_threads=None, **_kw):
     Backward from y= (the forward output): depends on the parameters (see the README).
 
     Parameters
-    axis : default -1. axis of the rows
+    axis : default -1. axis of the rows, or a tuple of axes (softmax over their joint extent)
+    where : default None. boolean array broadcastable to x: the entries that take part (others give 0 / -inf; None: all)
+    scale : default 1.0. finite factor applied to x first, f(scale*x) (attention's 1/sqrt(d))
     n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
     """
     if _kw:
         _unexpected(_softmax, "softmax", _kw)
-    if type(x) is _ndarray and type(axis) is int and (out is None or type(out) is _ndarray):
+    if (type(x) is _ndarray and type(axis) is int and where is None and type(scale) is float and scale == 1.0
+            and (out is None or type(out) is _ndarray)):
         y = _ksoft(0, x, None, out, axis, False, n_threads, 65536, _empty_like)
         if y is not None:
             return y
-    return _forward(_softmax, "softmax", (axis, ), x, out, n_threads, False)
+    return _forward(_softmax, "softmax", (axis, where, scale), x, out, n_threads, False)
 
-def softmax_(x, axis=-1, *, n_threads=None, **_kw):
+def softmax_(x, axis=-1, *, where=None, scale=1.0, n_threads=None, **_kw):
     """softmax_(x): forward in place; overwrites x and returns it.
 
     f(x) = `exp(x - max) / sum(exp(x - max))` along `axis`
@@ -2684,17 +2687,19 @@ def softmax_(x, axis=-1, *, n_threads=None, **_kw):
     Backward from y= (the forward output): depends on the parameters (see the README).
 
     Parameters
-    axis : default -1. axis of the rows
+    axis : default -1. axis of the rows, or a tuple of axes (softmax over their joint extent)
+    where : default None. boolean array broadcastable to x: the entries that take part (others give 0 / -inf; None: all)
+    scale : default 1.0. finite factor applied to x first, f(scale*x) (attention's 1/sqrt(d))
     n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
     """
     if _kw:
         _unexpected(_softmax, "softmax_", _kw)
-    if (type(x) is _ndarray and type(axis) is int
+    if (type(x) is _ndarray and type(axis) is int and where is None and type(scale) is float and scale == 1.0
             and _ksoft(0, x, None, x, axis, False, n_threads, 65536, _empty_like) is not None):
         return x
-    return _forward(_softmax, "softmax_", (axis, ), x, None, n_threads, True)
+    return _forward(_softmax, "softmax_", (axis, where, scale), x, None, n_threads, True)
 
-def softmax_backward(grad, x=None, *, y=None, axis=-1, out=None, n_threads=None, **_kw):
+def softmax_backward(grad, x=None, *, y=None, axis=-1, where=None, scale=1.0, out=None, n_threads=None, **_kw):
     """softmax_backward(grad, x | y=): returns grad * f'(x).
 
     f(x) = `exp(x - max) / sum(exp(x - max))` along `axis`
@@ -2702,19 +2707,22 @@ def softmax_backward(grad, x=None, *, y=None, axis=-1, out=None, n_threads=None,
     Backward from y= (the forward output): depends on the parameters (see the README).
 
     Parameters
-    axis : default -1. axis of the rows
+    axis : default -1. axis of the rows, or a tuple of axes (softmax over their joint extent)
+    where : default None. boolean array broadcastable to x: the entries that take part (others give 0 / -inf; None: all)
+    scale : default 1.0. finite factor applied to x first, f(scale*x) (attention's 1/sqrt(d))
     n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
     """
     if _kw:
         _unexpected(_softmax, "softmax_backward", _kw)
     if (x is None and type(grad) is _ndarray and type(y) is _ndarray and type(axis) is int
+            and where is None and type(scale) is float and scale == 1.0
             and (out is None or type(out) is _ndarray)):
         r = _ksoft(2, grad, y, out, axis, False, n_threads, 65536, _empty_like)
         if r is not None:
             return r
-    return _backward(_softmax, "softmax_backward", (axis, ), grad, x, y, out, n_threads, False)
+    return _backward(_softmax, "softmax_backward", (axis, where, scale), grad, x, y, out, n_threads, False)
 
-def softmax_backward_(grad, x=None, *, y=None, axis=-1, n_threads=None, **_kw):
+def softmax_backward_(grad, x=None, *, y=None, axis=-1, where=None, scale=1.0, n_threads=None, **_kw):
     """softmax_backward_(grad, x | y=): writes grad * f'(x) into grad, returns it.
 
     f(x) = `exp(x - max) / sum(exp(x - max))` along `axis`
@@ -2722,22 +2730,25 @@ def softmax_backward_(grad, x=None, *, y=None, axis=-1, n_threads=None, **_kw):
     Backward from y= (the forward output): depends on the parameters (see the README).
 
     Parameters
-    axis : default -1. axis of the rows
+    axis : default -1. axis of the rows, or a tuple of axes (softmax over their joint extent)
+    where : default None. boolean array broadcastable to x: the entries that take part (others give 0 / -inf; None: all)
+    scale : default 1.0. finite factor applied to x first, f(scale*x) (attention's 1/sqrt(d))
     n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
     """
     if _kw:
         _unexpected(_softmax, "softmax_backward_", _kw)
     if (x is None and type(grad) is _ndarray and type(y) is _ndarray and type(axis) is int
+            and where is None and type(scale) is float and scale == 1.0
             and _ksoft(2, grad, y, grad, axis, False, n_threads, 65536, _empty_like) is not None):
         return grad
-    return _backward(_softmax, "softmax_backward_", (axis, ), grad, x, y, None, n_threads, True)
+    return _backward(_softmax, "softmax_backward_", (axis, where, scale), grad, x, y, None, n_threads, True)
 
 
 # ----------------------------------------------------------- log_softmax
 
 _log_softmax = _ROWS['log_softmax']
 
-def log_softmax(x, axis=-1, *, out=None, n_threads=None, **_kw):
+def log_softmax(x, axis=-1, *, where=None, scale=1.0, out=None, n_threads=None, **_kw):
     """log_softmax(x): out-of-place forward; returns a new array (or fills `out`).
 
     f(x) = `x - max - log(sum(exp(x - max)))`
@@ -2745,18 +2756,21 @@ def log_softmax(x, axis=-1, *, out=None, n_threads=None, **_kw):
     Backward from y= (the forward output): depends on the parameters (see the README).
 
     Parameters
-    axis : default -1. axis of the rows
+    axis : default -1. axis of the rows, or a tuple of axes (softmax over their joint extent)
+    where : default None. boolean array broadcastable to x: the entries that take part (others give 0 / -inf; None: all)
+    scale : default 1.0. finite factor applied to x first, f(scale*x) (attention's 1/sqrt(d))
     n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
     """
     if _kw:
         _unexpected(_log_softmax, "log_softmax", _kw)
-    if type(x) is _ndarray and type(axis) is int and (out is None or type(out) is _ndarray):
+    if (type(x) is _ndarray and type(axis) is int and where is None and type(scale) is float and scale == 1.0
+            and (out is None or type(out) is _ndarray)):
         y = _ksoft(0, x, None, out, axis, True, n_threads, 65536, _empty_like)
         if y is not None:
             return y
-    return _forward(_log_softmax, "log_softmax", (axis, ), x, out, n_threads, False)
+    return _forward(_log_softmax, "log_softmax", (axis, where, scale), x, out, n_threads, False)
 
-def log_softmax_(x, axis=-1, *, n_threads=None, **_kw):
+def log_softmax_(x, axis=-1, *, where=None, scale=1.0, n_threads=None, **_kw):
     """log_softmax_(x): forward in place; overwrites x and returns it.
 
     f(x) = `x - max - log(sum(exp(x - max)))`
@@ -2764,17 +2778,19 @@ def log_softmax_(x, axis=-1, *, n_threads=None, **_kw):
     Backward from y= (the forward output): depends on the parameters (see the README).
 
     Parameters
-    axis : default -1. axis of the rows
+    axis : default -1. axis of the rows, or a tuple of axes (softmax over their joint extent)
+    where : default None. boolean array broadcastable to x: the entries that take part (others give 0 / -inf; None: all)
+    scale : default 1.0. finite factor applied to x first, f(scale*x) (attention's 1/sqrt(d))
     n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
     """
     if _kw:
         _unexpected(_log_softmax, "log_softmax_", _kw)
-    if (type(x) is _ndarray and type(axis) is int
+    if (type(x) is _ndarray and type(axis) is int and where is None and type(scale) is float and scale == 1.0
             and _ksoft(0, x, None, x, axis, True, n_threads, 65536, _empty_like) is not None):
         return x
-    return _forward(_log_softmax, "log_softmax_", (axis, ), x, None, n_threads, True)
+    return _forward(_log_softmax, "log_softmax_", (axis, where, scale), x, None, n_threads, True)
 
-def log_softmax_backward(grad, x=None, *, y=None, axis=-1, out=None, n_threads=None, **_kw):
+def log_softmax_backward(grad, x=None, *, y=None, axis=-1, where=None, scale=1.0, out=None, n_threads=None, **_kw):
     """log_softmax_backward(grad, x | y=): returns grad * f'(x).
 
     f(x) = `x - max - log(sum(exp(x - max)))`
@@ -2782,19 +2798,22 @@ def log_softmax_backward(grad, x=None, *, y=None, axis=-1, out=None, n_threads=N
     Backward from y= (the forward output): depends on the parameters (see the README).
 
     Parameters
-    axis : default -1. axis of the rows
+    axis : default -1. axis of the rows, or a tuple of axes (softmax over their joint extent)
+    where : default None. boolean array broadcastable to x: the entries that take part (others give 0 / -inf; None: all)
+    scale : default 1.0. finite factor applied to x first, f(scale*x) (attention's 1/sqrt(d))
     n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
     """
     if _kw:
         _unexpected(_log_softmax, "log_softmax_backward", _kw)
     if (x is None and type(grad) is _ndarray and type(y) is _ndarray and type(axis) is int
+            and where is None and type(scale) is float and scale == 1.0
             and (out is None or type(out) is _ndarray)):
         r = _ksoft(2, grad, y, out, axis, True, n_threads, 65536, _empty_like)
         if r is not None:
             return r
-    return _backward(_log_softmax, "log_softmax_backward", (axis, ), grad, x, y, out, n_threads, False)
+    return _backward(_log_softmax, "log_softmax_backward", (axis, where, scale), grad, x, y, out, n_threads, False)
 
-def log_softmax_backward_(grad, x=None, *, y=None, axis=-1, n_threads=None, **_kw):
+def log_softmax_backward_(grad, x=None, *, y=None, axis=-1, where=None, scale=1.0, n_threads=None, **_kw):
     """log_softmax_backward_(grad, x | y=): writes grad * f'(x) into grad, returns it.
 
     f(x) = `x - max - log(sum(exp(x - max)))`
@@ -2802,15 +2821,91 @@ def log_softmax_backward_(grad, x=None, *, y=None, axis=-1, n_threads=None, **_k
     Backward from y= (the forward output): depends on the parameters (see the README).
 
     Parameters
-    axis : default -1. axis of the rows
+    axis : default -1. axis of the rows, or a tuple of axes (softmax over their joint extent)
+    where : default None. boolean array broadcastable to x: the entries that take part (others give 0 / -inf; None: all)
+    scale : default 1.0. finite factor applied to x first, f(scale*x) (attention's 1/sqrt(d))
     n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
     """
     if _kw:
         _unexpected(_log_softmax, "log_softmax_backward_", _kw)
     if (x is None and type(grad) is _ndarray and type(y) is _ndarray and type(axis) is int
+            and where is None and type(scale) is float and scale == 1.0
             and _ksoft(2, grad, y, grad, axis, True, n_threads, 65536, _empty_like) is not None):
         return grad
-    return _backward(_log_softmax, "log_softmax_backward_", (axis, ), grad, x, y, None, n_threads, True)
+    return _backward(_log_softmax, "log_softmax_backward_", (axis, where, scale), grad, x, y, None, n_threads, True)
+
+
+# --------------------------------------------------------------- softmin
+
+_softmin = _ROWS['softmin']
+
+def softmin(x, axis=-1, *, where=None, scale=1.0, out=None, n_threads=None, **_kw):
+    """softmin(x): out-of-place forward; returns a new array (or fills `out`).
+
+    f(x) = `softmax(-x)`
+    PyTorch: F.softmin(dim=)
+    Backward from y= (the forward output): depends on the parameters (see the README).
+
+    Parameters
+    axis : default -1. axis of the rows, or a tuple of axes (softmax over their joint extent)
+    where : default None. boolean array broadcastable to x: the entries that take part (others give 0 / -inf; None: all)
+    scale : default 1.0. finite factor applied to x first, f(scale*x) (attention's 1/sqrt(d))
+    n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
+    """
+    if _kw:
+        _unexpected(_softmin, "softmin", _kw)
+    return _forward(_softmin, "softmin", (axis, where, scale), x, out, n_threads, False)
+
+def softmin_(x, axis=-1, *, where=None, scale=1.0, n_threads=None, **_kw):
+    """softmin_(x): forward in place; overwrites x and returns it.
+
+    f(x) = `softmax(-x)`
+    PyTorch: F.softmin(dim=)
+    Backward from y= (the forward output): depends on the parameters (see the README).
+
+    Parameters
+    axis : default -1. axis of the rows, or a tuple of axes (softmax over their joint extent)
+    where : default None. boolean array broadcastable to x: the entries that take part (others give 0 / -inf; None: all)
+    scale : default 1.0. finite factor applied to x first, f(scale*x) (attention's 1/sqrt(d))
+    n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
+    """
+    if _kw:
+        _unexpected(_softmin, "softmin_", _kw)
+    return _forward(_softmin, "softmin_", (axis, where, scale), x, None, n_threads, True)
+
+def softmin_backward(grad, x=None, *, y=None, axis=-1, where=None, scale=1.0, out=None, n_threads=None, **_kw):
+    """softmin_backward(grad, x | y=): returns grad * f'(x).
+
+    f(x) = `softmax(-x)`
+    PyTorch: F.softmin(dim=)
+    Backward from y= (the forward output): depends on the parameters (see the README).
+
+    Parameters
+    axis : default -1. axis of the rows, or a tuple of axes (softmax over their joint extent)
+    where : default None. boolean array broadcastable to x: the entries that take part (others give 0 / -inf; None: all)
+    scale : default 1.0. finite factor applied to x first, f(scale*x) (attention's 1/sqrt(d))
+    n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
+    """
+    if _kw:
+        _unexpected(_softmin, "softmin_backward", _kw)
+    return _backward(_softmin, "softmin_backward", (axis, where, scale), grad, x, y, out, n_threads, False)
+
+def softmin_backward_(grad, x=None, *, y=None, axis=-1, where=None, scale=1.0, n_threads=None, **_kw):
+    """softmin_backward_(grad, x | y=): writes grad * f'(x) into grad, returns it.
+
+    f(x) = `softmax(-x)`
+    PyTorch: F.softmin(dim=)
+    Backward from y= (the forward output): depends on the parameters (see the README).
+
+    Parameters
+    axis : default -1. axis of the rows, or a tuple of axes (softmax over their joint extent)
+    where : default None. boolean array broadcastable to x: the entries that take part (others give 0 / -inf; None: all)
+    scale : default 1.0. finite factor applied to x first, f(scale*x) (attention's 1/sqrt(d))
+    n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
+    """
+    if _kw:
+        _unexpected(_softmin, "softmin_backward_", _kw)
+    return _backward(_softmin, "softmin_backward_", (axis, where, scale), grad, x, y, None, n_threads, True)
 
 
 __all__ = [
@@ -2924,6 +3019,10 @@ __all__ = [
     'log_softmax_',
     'log_softmax_backward',
     'log_softmax_backward_',
+    'softmin',
+    'softmin_',
+    'softmin_backward',
+    'softmin_backward_',
 ]
 
 

@@ -50,11 +50,13 @@ def bias_act_backward_(grad: Array, x: Optional[ArrayLike] = ..., *, y: Optional
 
 _TYPES = {"real": "float", "bound": "float", "pos": "float", "nonneg": "float", "nonzero": "float",
           "max": "Optional[float]", "approx": "Literal['none', 'tanh']", "axis": "int",
-          "alpha": "Union[float, ArrayLike]", "limit": "Optional[float]", "bool": "bool"}
+          "alpha": "Union[float, ArrayLike]", "limit": "Optional[float]", "bool": "bool",
+          "axes": "Union[int, Tuple[int, ...]]", "where": "Optional[ArrayLike]", "scale": "float"}
 
 
 def _params(act, required_ok=True, kwonly=False):
-    """The positional parameters, or (kwonly) those after the `*`."""
+    """The parameters as stub text: the positional ones, or (kwonly) those
+    after the `*` (Param.kwonly: swiglu's clamp, softmax's where= and scale=)."""
     out = []
     for p in act.params:
         if p.kwonly != kwonly:
@@ -67,20 +69,20 @@ def _params(act, required_ok=True, kwonly=False):
 def render():
     lines = [_HEAD]
     for act in TABLE:
-        ps, kwo = _params(act), _params(act, kwonly=True)
+        ps, kw = _params(act), _params(act, kwonly=True)
         ret = "Tuple[Array, Array]" if act.kind == "prelu" else "Array"
-        lines.append(f"def {act.name}(x: ArrayLike, {ps}*, {kwo}out: Optional[Array] = ..., "
+        lines.append(f"def {act.name}(x: ArrayLike, {ps}*, {kw}out: Optional[Array] = ..., "
                      f"n_threads: Threads = ...) -> Array: ...")
         if act.kind == "gated":
-            lines.append(f"def {act.name}_backward(grad: ArrayLike, x: ArrayLike, *, {ps}{kwo}"
+            lines.append(f"def {act.name}_backward(grad: ArrayLike, x: ArrayLike, *, {ps}{kw}"
                          f"out: Optional[Array] = ..., n_threads: Threads = ...) -> Array: ...")
             continue
-        lines.append(f"def {act.name}_(x: Array, {ps}*, n_threads: Threads = ...) -> Array: ...")
+        lines.append(f"def {act.name}_(x: Array, {ps}*, {kw}n_threads: Threads = ...) -> Array: ...")
         lines.append(f"def {act.name}_backward(grad: ArrayLike, x: Optional[ArrayLike] = ..., *, "
-                     f"y: Optional[ArrayLike] = ..., {ps}out: Optional[Array] = ..., "
+                     f"y: Optional[ArrayLike] = ..., {ps}{kw}out: Optional[Array] = ..., "
                      f"n_threads: Threads = ...) -> {ret}: ...")
         lines.append(f"def {act.name}_backward_(grad: Array, x: Optional[ArrayLike] = ..., *, "
-                     f"y: Optional[ArrayLike] = ..., {ps}n_threads: Threads = ...) -> {ret}: ...")
+                     f"y: Optional[ArrayLike] = ..., {ps}{kw}n_threads: Threads = ...) -> {ret}: ...")
     return "\n".join(lines) + "\n"
 
 

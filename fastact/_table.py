@@ -18,7 +18,8 @@ class Param(NamedTuple):
     # real: finite; bound: not NaN, +-inf allowed (a one-sided clip); pos: > 0;
     # nonneg: >= 0; nonzero: finite and != 0; max: >= 0, inf or None for none;
     # limit: > 0, inf or None for none; bool: a bool;
-    # approx: 'none' | 'tanh'; axis: an int; alpha: prelu's slope (scalar or array)
+    # approx: 'none' | 'tanh'; axis: an int; alpha: prelu's slope (scalar or array);
+    # axes: an int or a tuple of ints; where: a boolean mask or None; scale: finite
     kind: str
     doc: str
     kwonly: bool = False        # keyword-only in the public signatures
@@ -114,6 +115,15 @@ def _simple(kernel):
     """A kernel without parameters."""
     return lambda: (kernel, (0.0, 0.0, 0.0, 0.0))
 
+
+# softmax, log_softmax, softmin: f(where(mask, scale*x, -inf)) along the axes
+_SOFTMAX_PARAMS = (
+    _p("axis", -1, "axes", "axis of the rows, or a tuple of axes (softmax over their joint extent)"),
+    _p("where", None, "where", "boolean array broadcastable to x: the entries that take part "
+                               "(others give 0 / -inf; None: all)", kwonly=True),
+    _p("scale", 1.0, "scale", "finite factor applied to x first, f(scale*x) (attention's 1/sqrt(d))",
+       kwonly=True))
+_SOFTMAX_DOC = "`axis=-1` (int or tuple), `where=None`, `scale=1.0`"
 
 TABLE = (
     Activation("relu", (_p("max", None, "max", "upper clip (None: none)"),
@@ -283,12 +293,18 @@ TABLE = (
                "gated", lambda ax, ap: ("geglu", 2 if ap == "none" else 3, _NO_GATE_P, False), _never, "transc",
                '`gelu(a) * b`', "F.gelu(a) * b",
                peers='`F.gelu(a) * b`'),
-    Activation("softmax", (_p("axis", -1, "axis", "axis of the rows"),), "softmax", None, _always,
+    Activation("softmax", _SOFTMAX_PARAMS, "softmax", None, _always,
                "transc", '`exp(x - max) / sum(exp(x - max))` along `axis`', "F.softmax(dim=)",
-               peers='`F.softmax(dim=)` / `softmax` / `jax.nn.softmax`'),
-    Activation("log_softmax", (_p("axis", -1, "axis", "axis of the rows"),), "softmax", None, _always,
+               peers='`F.softmax(dim=)` / `softmax` / `jax.nn.softmax`',
+               params_doc=_SOFTMAX_DOC, ulp=(4, 4)),
+    Activation("log_softmax", _SOFTMAX_PARAMS, "softmax", None, _always,
                "transc", '`x - max - log(sum(exp(x - max)))`', "F.log_softmax(dim=)",
-               peers='`F.log_softmax(dim=)` / `log_softmax` / `jax.nn.log_softmax`'),
+               peers='`F.log_softmax(dim=)` / `log_softmax` / `jax.nn.log_softmax`',
+               params_doc=_SOFTMAX_DOC, ulp=(4, 4)),
+    Activation("softmin", _SOFTMAX_PARAMS, "softmax", None, _always,
+               "transc", '`softmax(-x)`', "F.softmin(dim=)",
+               peers='`F.softmin(dim=)` / - / -',
+               params_doc=_SOFTMAX_DOC, ulp=(4, 4)),
 )
 
 BY_NAME = {a.name: a for a in TABLE}

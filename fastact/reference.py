@@ -430,8 +430,35 @@ def tanhshrink_d(x):
 
 # ---------------------------------------------------------------- softmax
 
-def softmax(x, axis=-1):
-    x = _ld(x)
+def _scaled(x, scale):
+    """scale*x rounded to the dtype the kernels compute in (float32 for
+    float32, float16 and bfloat16 input, as `F.softmax(x * scale)` does),
+    in extended precision."""
+    if scale == 1.0:
+        return _ld(x)
+    a = np.asarray(x)
+    ct = np.float64 if a.dtype == np.float64 or a.dtype.kind not in "fV" else np.float32
+    if a.dtype.kind == "V":         # ml_dtypes.bfloat16 reports kind 'V'
+        a = a.astype(np.float32)
+    with np.errstate(all="ignore"):
+        return _ld(a.astype(ct) * ct(scale))
+
+
+def _sm_in(x, axis, where, scale):
+    """(where(mask, scale*x, -inf), axis as NumPy takes it, the mask or None)."""
+    z = _scaled(x, scale)
+    axis = tuple(axis) if isinstance(axis, list) else axis
+    w = None
+    if where is not None:
+        w = np.broadcast_to(np.asarray(where, dtype=bool), z.shape)
+        z = np.where(w, z, LD(-np.inf))
+    return z, axis, w
+
+
+def softmax(x, axis=-1, where=None, scale=1.0):
+    """softmax(scale*x) over `axis` (an int or a tuple: their joint extent);
+    masked-out entries take no part and give 0, a row without entries 0."""
+    x, axis, _ = _sm_in(x, axis, where, scale)
     m = np.max(x, axis=axis, keepdims=True, initial=-np.inf)
     dead = m == -np.inf                    # all -inf (or empty) rows give 0
     with np.errstate(invalid="ignore"):
@@ -440,8 +467,8 @@ def softmax(x, axis=-1):
         return np.where(dead, 0, e / s).astype(np.float64)
 
 
-def log_softmax(x, axis=-1):
-    x = _ld(x)
+def log_softmax(x, axis=-1, where=None, scale=1.0):
+    x, axis, _ = _sm_in(x, axis, where, scale)
     m = np.max(x, axis=axis, keepdims=True, initial=-np.inf)
     dead = m == -np.inf
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -450,16 +477,30 @@ def log_softmax(x, axis=-1):
         return np.where(dead, -np.inf, x - mm - lse).astype(np.float64)
 
 
-def softmax_backward(grad, x, axis=-1):
-    y = softmax(x, axis)
-    g = _f(grad)
-    return y * (g - (g * y).sum(axis=axis, keepdims=True))
+def softmin(x, axis=-1, where=None, scale=1.0):
+    """softmax(-x) (PyTorch F.softmin)."""
+    return softmax(x, axis, where, -scale)
 
 
-def log_softmax_backward(grad, x, axis=-1):
-    y = softmax(x, axis)
-    g = _f(grad)
-    return g - y * g.sum(axis=axis, keepdims=True)
+def softmax_backward(grad, x, axis=-1, where=None, scale=1.0):
+    """scale * J^T grad, J the softmax Jacobian at scale*x; 0 where masked."""
+    y = softmax(x, axis, where, scale)
+    _, axis, w = _sm_in(x, axis, where, scale)
+    g = _f(grad) if w is None else np.where(w, _f(grad), 0.0)
+    r = scale * (y * (g - (g * y).sum(axis=axis, keepdims=True)))
+    return r if w is None else np.where(w, r, 0.0)
+
+
+def log_softmax_backward(grad, x, axis=-1, where=None, scale=1.0):
+    y = softmax(x, axis, where, scale)
+    _, axis, w = _sm_in(x, axis, where, scale)
+    g = _f(grad) if w is None else np.where(w, _f(grad), 0.0)
+    r = scale * (g - y * g.sum(axis=axis, keepdims=True))
+    return r if w is None else np.where(w, r, 0.0)
+
+
+def softmin_backward(grad, x, axis=-1, where=None, scale=1.0):
+    return softmax_backward(grad, x, axis, where, -scale)
 
 
 # ------------------------------------------------------------ gated, fused
@@ -576,7 +617,7 @@ def derivative(name, x, **params):
 def backward(name, grad, x, **params):
     """grad * f'(x) in float64 (softmax rows: the row-wise backward; prelu:
     (grad_x, grad_alpha))."""
-    if name in ("softmax", "log_softmax"):
+    if name in ("softmax", "log_softmax", "softmin"):
         with np.errstate(all="ignore"):
             return globals()[name + "_backward"](grad, x, **params)
     g = _f(grad)

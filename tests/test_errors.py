@@ -275,8 +275,8 @@ def _impostors(v):
 
 
 _REAL_PARAMS = [(a.name, p.name, 6.0 if p.default is None else float(p.default))
-                for a in fastact._table.TABLE if a.kind in ("elementwise", "gated")
-                for p in a.params if p.kind in ("real", "bound", "pos", "nonneg", "nonzero", "max", "limit")]
+                for a in fastact._table.TABLE if a.kind in ("elementwise", "gated", "softmax")
+                for p in a.params if p.kind in ("real", "bound", "pos", "nonneg", "nonzero", "max", "limit", "scale")]
 
 
 @pytest.mark.parametrize("name,param,value", _REAL_PARAMS)

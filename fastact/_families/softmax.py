@@ -1,6 +1,8 @@
-"""softmax / log_softmax along any axis of any layout."""
+"""softmax / log_softmax / softmin along any axis or axes of any layout, with
+an optional mask (where=) and scale."""
 import math
-from typing import NamedTuple, Optional
+import operator
+from typing import NamedTuple, Optional, Tuple
 
 import numpy as np
 
@@ -10,50 +12,148 @@ from .._table import GRAIN
 
 
 class SoftmaxSpec(NamedTuple):
-    axis: int                    # normalized, 0 <= axis < max(ndim, 1)
+    axis: Tuple[int, ...]        # the reduced axes, normalized, ascending, 0 <= a < max(ndim, 1)
     log_form: bool
     y_reason: Optional[str]      # always None: y determines the backward
     grain: int
+    where: Optional[np.ndarray]  # a bool array that broadcasts to x, or None
+    scale: Optional[float]       # the factor on x (softmin: negated); None: 1, the plain kernels
+
+
+def _axes(fname, v, ndim):
+    """The reduced axes of `axis=` (an int or a tuple/list of ints), ascending."""
+    nd = max(ndim, 1)
+    many = isinstance(v, (tuple, list))
+    items = tuple(v) if many else (v,)
+    if many and not items:
+        raise ValueError(f"{fname}: axis must name at least one axis, got {v!r}")
+    out = []
+    for a in items:
+        if isinstance(a, (bool, np.bool_)):
+            raise TypeError(f"{fname}: axis must be an int or a tuple of ints, got bool")
+        try:
+            a = operator.index(a)
+        except TypeError:
+            raise TypeError(f"{fname}: axis must be an int or a tuple of ints, got "
+                            f"{type(a).__name__}") from None
+        if not -nd <= a < nd:
+            raise ValueError(f"{fname}: axis {a} is out of range for an array with {ndim} dimensions")
+        out.append(a % nd)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{fname}: axis {v!r} names an axis twice")
+    return tuple(sorted(out))
+
+
+def _mask(fname, where, shape):
+    """`where` as a bool array that broadcasts to `shape` (not expanded)."""
+    if where is None:
+        return None
+    try:
+        w = where if isinstance(where, np.ndarray) else np.asarray(where)
+    except Exception:           # noqa: BLE001 -- ragged lists and the like: named below
+        raise TypeError(f"{fname}: where must be a boolean array, got {type(where).__name__}") from None
+    if w.dtype != np.bool_:
+        raise TypeError(f"{fname}: where must be a boolean array, got dtype {w.dtype}")
+    ok = w.shape == tuple(shape)
+    if not ok:
+        try:
+            ok = np.broadcast_shapes(w.shape, shape) == tuple(shape)
+        except ValueError:
+            pass
+    if not ok:
+        raise ValueError(f"{fname}: where of shape {w.shape} does not broadcast to x's shape {tuple(shape)}")
+    return w
 
 
 def _softmax_spec(act, fname, vals, x):
-    axis = _check_param(fname, act.params[0], vals[0])
-    nd = max(x.ndim, 1)
-    if not -nd <= axis < nd:
-        raise ValueError(f"{fname}: axis {axis} is out of range for an array with {x.ndim} dimensions")
-    return SoftmaxSpec(axis % nd, act.name == "log_softmax", None, GRAIN["transc"])
+    axis, where, scale = vals
+    axes = _axes(fname, axis, x.ndim)
+    w = _mask(fname, where, x.shape)
+    s = _check_param(fname, act.params[2], scale)
+    if act.name == "softmin":
+        s = -s
+    # scale 1 is the plain kernels: the same bits as a call without it
+    return SoftmaxSpec(axes, act.name == "log_softmax", None, GRAIN["transc"], w,
+                       None if s == 1.0 else s)
 
 
-def _blocks(shape, axis):
-    """(nouter, L, inner) of a C-ordered array of `shape` reduced over `axis`."""
-    return math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:])
+def _merged_stride(shape, strides):
+    """The one byte stride that walks dims `shape` (C order) of a view with
+    `strides`, or None when they do not merge (e.g. a zero stride over a
+    nonzero one)."""
+    dims = [(n, s) for n, s in zip(shape, strides) if n != 1]
+    if not dims:
+        return 0
+    for (n0, s0), (n1, s1) in zip(dims, dims[1:]):
+        if s0 != s1 * n1:
+            return None
+    return dims[-1][1]
+
+
+def _run(mode, a, b, out, k0, k1, mask, spec, nt):
+    """The kernels on C-contiguous a, b, out reduced over the dims [k0, k1);
+    mask: None or a bool view of a's shape (zero strides allowed)."""
+    shape = a.shape
+    nouter, L, inner = math.prod(shape[:k0]), math.prod(shape[k0:k1]), math.prod(shape[k1:])
+    if mask is None and spec.scale is None:
+        _front.softmax_blocks(mode, a, b, out, nouter, L, inner, spec.log_form, nt, spec.grain)
+        return
+    mbase, oshape, ostride, ml, mi = 0, (), (), 0, 0
+    if mask is not None:
+        if np.may_share_memory(mask, out):     # out is written before the mask is read
+            mask = mask.copy()
+        ml = _merged_stride(shape[k0:k1], mask.strides[k0:k1])
+        mi = _merged_stride(shape[k1:], mask.strides[k1:])
+        if ml is None or mi is None:       # a broadcast inside the reduced or inner dims
+            mask = np.ascontiguousarray(mask)
+            ml = _merged_stride(shape[k0:k1], mask.strides[k0:k1])
+            mi = _merged_stride(shape[k1:], mask.strides[k1:])
+        outer = [(n, s) for n, s in zip(shape[:k0], mask.strides[:k0]) if n != 1]
+        oshape, ostride = tuple(n for n, _ in outer), tuple(s for _, s in outer)
+        mbase = mask.__array_interface__["data"][0]
+    scale = 1.0 if spec.scale is None else spec.scale
+    _front.softmax_masked(mode, a, b, out, mbase, oshape, ostride, ml, mi, nouter, L, inner, spec.log_form,
+                          scale, nt, spec.grain)
 
 
 def _softmax_call(mode, spec, a, b, out, nt):
-    axis, log_form, _, grain = spec
+    axes = spec.axis
     if a.size == 0:
         return
+    mask = spec.where
+    if mask is not None and mask.shape != a.shape:
+        mask = np.broadcast_to(mask, a.shape)      # a zero-stride view, not a copy
     if a.ndim == 0:
         a, out = a.reshape(1), out.reshape(1)
         b = b.reshape(1) if b is not None else None
+        mask = mask.reshape(1) if mask is not None else None
+    if (mask is not None or spec.scale is not None) and b is not None and np.may_share_memory(out, b):
+        b = b.copy()            # grad is y: the prologue writes out before y is read
     arrs = (a, out) if b is None else (a, out, b)
-    K = _front
+    k0, k1 = axes[0], axes[-1] + 1
     # the kernels walk C order with any axis (a non-last axis is vectorized
     # along the contiguous inner axes, no transpose); an F-ordered set is
-    # the C-ordered transpose with the axis mirrored
-    if all(t.flags.c_contiguous for t in arrs):
-        K.softmax_blocks(mode, a, b, out, *_blocks(a.shape, axis), log_form, nt, grain)
+    # the C-ordered transpose with the axis mirrored.  Several axes reduce
+    # over their joint extent in C order of the ascending axes: direct when
+    # they are adjacent in a C-ordered set, else staged with them last.
+    if k1 - k0 == len(axes) and all(t.flags.c_contiguous for t in arrs):
+        _run(mode, a, b, out, k0, k1, mask, spec, nt)
         return
-    if all(t.flags.f_contiguous for t in arrs):
-        K.softmax_blocks(mode, a.T, b.T if b is not None else None, out.T,
-                         *_blocks(a.shape[::-1], a.ndim - 1 - axis), log_form, nt, grain)
+    if len(axes) == 1 and all(t.flags.f_contiguous for t in arrs):
+        n = a.ndim
+        _run(mode, a.T, b.T if b is not None else None, out.T, n - 1 - k0, n - k0,
+             mask.T if mask is not None else None, spec, nt)
         return
     # staged path: compute on a private C-ordered copy (np.array always copies,
     # so the caller's `a` is never written), then store into out
-    ta = np.array(a, order="C")
-    tb = np.ascontiguousarray(b) if b is not None else None
-    K.softmax_blocks(mode, ta, tb, ta, *_blocks(ta.shape, axis), log_form, nt, grain)
-    np.copyto(out, ta)
+    n = a.ndim
+    perm = tuple(range(n)) if len(axes) == 1 else tuple(i for i in range(n) if i not in axes) + axes
+    ta = np.array(a.transpose(perm), order="C")
+    tb = np.ascontiguousarray(b.transpose(perm)) if b is not None else None
+    tm = mask.transpose(perm) if mask is not None else None
+    j0 = perm.index(axes[0])
+    _run(mode, ta, tb, ta, j0, j0 + len(axes), tm, spec, nt)
+    np.copyto(out.transpose(perm), ta)
 
 
 def _softmax_fwd(spec, x, out, nt):

@@ -15,7 +15,7 @@ from cpython.bool cimport PyBool_Check
 from cpython.float cimport PyFloat_Check
 from cpython.long cimport PyLong_Check, PyLong_CheckExact, PyLong_AsLongAndOverflow
 from libc.limits cimport INT_MAX
-from libc.math cimport isfinite
+from libc.math cimport isfinite, INFINITY
 from libc.string cimport memcmp
 from cpython.unicode cimport PyUnicode_CheckExact
 from cython.parallel cimport prange
@@ -64,6 +64,10 @@ cdef extern from "fa_table.h":
                                    fa_tidx w, int log_form) noexcept nogil
         void (*softmax_bwd_cols_d)(const double *g, const double *y, double *out, fa_tidx L,
                                    fa_tidx inner, fa_tidx w, int log_form) noexcept nogil
+        void (*softmax_prep_f)(const float *x, float *y, const unsigned char *m, fa_tidx ms, fa_tidx n,
+                               float s, float fill) noexcept nogil
+        void (*softmax_prep_d)(const double *x, double *y, const unsigned char *m, fa_tidx ms, fa_tidx n,
+                               double s, double fill) noexcept nogil
         void (*prelu_cols_f)(const float *x, float *y, fa_tidx nrow, fa_tidx ncol,
                              const float *alpha) noexcept nogil
         void (*prelu_cols_d)(const double *x, double *y, fa_tidx nrow, fa_tidx ncol,

@@ -109,3 +109,155 @@ cdef inline void _softmax_item(const fa_loop_table *tb, int mode, bint dbl, bint
         tb.softmax_bwd_cols_d(<const double *>a, <const double *>b, <double *>o, L, inner, w, log_form)
     else:
         tb.softmax_bwd_cols_f(<const float *>a, <const float *>b, <float *>o, L, inner, w, log_form)
+
+
+# ---- masked / scaled softmax ----------------------------------------------
+# The mask is a read-only byte array (NumPy bool) of x's shape, usually a
+# broadcast view: the byte of (outer o, l, c) is at
+#   mbase + _moff(o) + l*ml + c*mi,
+# _moff summing the outer dims' strides (any number of them, zero strides
+# included), so a broadcast mask is never expanded.
+
+cdef enum:
+    _SM_MAXD = 64           # NumPy's dimension limit (NPY_MAXDIMS)
+
+
+cdef struct _SmMask:
+    const unsigned char *base  # NULL: no mask (scale only)
+    int nd                     # outer dims of size > 1
+    Py_ssize_t shp[_SM_MAXD]
+    Py_ssize_t st[_SM_MAXD]
+    Py_ssize_t ml, mi          # byte strides along the reduced axis and the inner axis
+
+
+cdef inline const unsigned char *_sm_mrow(const _SmMask *mk, Py_ssize_t o) noexcept nogil:
+    """The mask byte of (o, 0, 0): o split over the outer dims, last fastest."""
+    cdef Py_ssize_t off = 0, q
+    cdef int k
+    if mk.base == NULL:
+        return NULL
+    for k in range(mk.nd - 1, -1, -1):
+        q = o // mk.shp[k]
+        off += (o - q * mk.shp[k]) * mk.st[k]
+        o = q
+    return mk.base + off
+
+
+cdef inline void _sm_prep(const fa_loop_table *tb, bint dbl, const char *x, char *y, const unsigned char *m,
+                          Py_ssize_t ms, Py_ssize_t n, double s, double fill) noexcept nogil:
+    if dbl:
+        tb.softmax_prep_d(<const double *>x, <double *>y, m, ms, n, s, fill)
+    else:
+        tb.softmax_prep_f(<const float *>x, <float *>y, m, ms, n, <float>s, <float>fill)
+
+
+def softmax_masked(int mode, a, b, out, size_t mbase, tuple oshape, tuple ostride, Py_ssize_t ml,
+                   Py_ssize_t mi, Py_ssize_t nouter, Py_ssize_t L, Py_ssize_t inner, bint log_form,
+                   double scale, int nthreads, Py_ssize_t grain):
+    """softmax_blocks with a mask and a scale: mode 0 out = softmax(where(mask,
+    scale*a, -inf)); mode 2 out = where(mask, J(y = b)^T (scale*a), 0), the
+    backward from y.  mbase 0: no mask.  The caller keeps the mask alive
+    and guarantees out does not overlap b or the mask (out is written
+    before b is read)."""
+    cdef const fa_loop_table *tb = _table()
+    cdef Py_buffer va, vb, vo
+    cdef _SmMask mk
+    cdef int k
+    mk.base = <const unsigned char *>mbase
+    mk.nd = len(oshape)
+    if mk.nd > _SM_MAXD:
+        raise ValueError("softmax: too many dimensions")
+    for k in range(mk.nd):
+        mk.shp[k] = oshape[k]
+        mk.st[k] = ostride[k]
+    mk.ml, mk.mi = ml, mi
+    PyObject_GetBuffer(a, &va, PyBUF_RECORDS_RO)
+    try:
+        PyObject_GetBuffer(b if mode != 0 else a, &vb, PyBUF_RECORDS_RO)
+        try:
+            PyObject_GetBuffer(out, &vo, PyBUF_RECORDS)
+            try:
+                with nogil:
+                    _smm_run(tb, &mk, mode, vo.itemsize == 8, <char *>va.buf, <char *>vb.buf, <char *>vo.buf,
+                             nouter, L, inner, log_form, scale, nthreads, grain)
+            finally:
+                PyBuffer_Release(&vo)
+        finally:
+            PyBuffer_Release(&vb)
+    finally:
+        PyBuffer_Release(&va)
+    return out
+
+
+cdef void _smm_run(const fa_loop_table *tb, const _SmMask *mk, int mode, bint dbl, char *pa, char *pb,
+                   char *po, Py_ssize_t nouter, Py_ssize_t L, Py_ssize_t inner, bint log_form, double scale,
+                   int nthreads, Py_ssize_t grain) noexcept nogil:
+    """The items of _softmax_run (row blocks, or column strips of one outer
+    block), each prepared by _sm_prep just before its kernel runs, so the
+    prepared block is read back from cache; items are independent, so
+    threads never change results."""
+    cdef bint rows = inner == 1
+    cdef Py_ssize_t it
+    cdef Py_ssize_t isz = 8 if dbl else 4
+    cdef Py_ssize_t rb = 4096 // L if L > 0 else 1
+    if rb > FA_TABLE_SMC:
+        rb = FA_TABLE_SMC
+    if rb < 1 or not rows:
+        rb = 1
+    cdef Py_ssize_t nstrip = 1 if rows else (inner + FA_TABLE_SMC - 1) // FA_TABLE_SMC
+    cdef Py_ssize_t nitem = (nouter + rb - 1) // rb * nstrip
+    cdef Py_ssize_t nth = _nchunks(nouter * L * inner, isz, nthreads, grain)
+    if nth > nitem:
+        nth = nitem if nitem > 0 else 1
+    if nth <= 1:
+        for it in range(nitem):
+            _smm_item(tb, mk, it, mode, dbl, rows, pa, pb, po, nouter, L, inner, rb, nstrip, log_form, scale)
+        return
+    for it in prange(nitem, schedule='static', num_threads=nth):
+        _smm_item(tb, mk, it, mode, dbl, rows, pa, pb, po, nouter, L, inner, rb, nstrip, log_form, scale)
+
+
+cdef void _smm_item(const fa_loop_table *tb, const _SmMask *mk, Py_ssize_t it, int mode, bint dbl, bint rows,
+                    char *pa, char *pb, char *po, Py_ssize_t nouter, Py_ssize_t L, Py_ssize_t inner,
+                    Py_ssize_t rb, Py_ssize_t nstrip, bint log_form, double scale) noexcept nogil:
+    cdef Py_ssize_t isz = 8 if dbl else 4
+    cdef Py_ssize_t r, w, l, c0, ob, off
+    cdef Py_ssize_t rs = L * isz, ls = inner * isz
+    cdef const unsigned char *m
+    cdef double fill = -INFINITY if mode == 0 else 0.0
+    if rows:
+        w = nouter - it * rb
+        if w > rb:
+            w = rb
+        off = it * rb * rs
+        for r in range(w):
+            _sm_prep(tb, dbl, pa + off + r * rs, po + off + r * rs, _sm_mrow(mk, it * rb + r), mk.ml, L,
+                     scale, fill)
+        if mode == 0:
+            _softmax_item(tb, 0, dbl, True, po + off, NULL, po + off, L, 1, w, log_form, 0)
+        else:
+            _softmax_item(tb, 2, dbl, True, po + off, pb + off, po + off, L, 1, w, log_form, 0)
+            if mk.base != NULL:
+                for r in range(w):
+                    _sm_prep(tb, dbl, po + off + r * rs, po + off + r * rs, _sm_mrow(mk, it * rb + r), mk.ml,
+                             L, 1.0, 0.0)
+        return
+    ob = it // nstrip
+    c0 = (it % nstrip) * FA_TABLE_SMC
+    w = inner - c0
+    if w > FA_TABLE_SMC:
+        w = FA_TABLE_SMC
+    off = (ob * L * inner + c0) * isz
+    m = _sm_mrow(mk, ob)
+    if m != NULL:
+        m = m + c0 * mk.mi
+    for l in range(L):
+        _sm_prep(tb, dbl, pa + off + l * ls, po + off + l * ls, m + l * mk.ml if m != NULL else NULL, mk.mi, w,
+                 scale, fill)
+    if mode == 0:
+        _softmax_item(tb, 0, dbl, False, po + off, NULL, po + off, L, inner, w, log_form, 0)
+    else:
+        _softmax_item(tb, 2, dbl, False, po + off, pb + off, po + off, L, inner, w, log_form, 0)
+        if m != NULL:
+            for l in range(L):
+                _sm_prep(tb, dbl, po + off + l * ls, po + off + l * ls, m + l * mk.ml, mk.mi, w, 1.0, 0.0)

@@ -58,6 +58,11 @@ typedef struct fa_loop_table {
                                fa_tidx w, int log_form);
     void (*softmax_bwd_cols_d)(const double *g, const double *y, double *out, fa_tidx L, fa_tidx inner,
                                fa_tidx w, int log_form);
+    /* the masked / scaled softmax's prologue: y[i] = keep ? s*x[i] : fill */
+    void (*softmax_prep_f)(const float *x, float *y, const unsigned char *m, fa_tidx ms, fa_tidx n, float s,
+                           float fill);
+    void (*softmax_prep_d)(const double *x, double *y, const unsigned char *m, fa_tidx ms, fa_tidx n, double s,
+                           double fill);
     /* prelu with a per-channel alpha: channels last (cols) or one channel per row */
     void (*prelu_cols_f)(const float *x, float *y, fa_tidx nrow, fa_tidx ncol, const float *alpha);
     void (*prelu_cols_d)(const double *x, double *y, fa_tidx nrow, fa_tidx ncol, const double *alpha);

@@ -36,6 +36,7 @@ const fa_loop_table FA_TABLE_SYMBOL = {
     fa_softmax_bwd_row_f, fa_softmax_bwd_row_d,
     fa_softmax_cols_f, fa_softmax_cols_d,
     fa_softmax_bwd_cols_f, fa_softmax_bwd_cols_d,
+    fa_softmax_prep_f, fa_softmax_prep_d,
     fa_prelu_cols_f, fa_prelu_cols_d,
     fa_prelu_cols_bwd_f, fa_prelu_cols_bwd_d,
     fa_prelu_row_f, fa_prelu_row_d,

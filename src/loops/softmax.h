@@ -423,3 +423,40 @@ static void FA_F(fa_softmax_bwd_cols)(const T *g, const T *y, T *out, fa_idx L, 
     }
 }
 #undef FA__COLSUM
+
+/* The masked / scaled softmax's prologue (and the backward's epilogue) over
+ * one row or one line of a column strip, n elements:
+ *     y[i] = keep_i ? s*x[i] : fill,   keep_i = m == NULL || m[i*ms] != 0.
+ * The forward fills -inf, so a masked entry takes no part in the max or the
+ * sum and the unmasked kernels then give 0 (softmax) / -inf (log_softmax)
+ * there and, for a row with every entry masked, their all--inf-row result
+ * (zeros / -inf): masked softmax is the plain kernel on
+ * where(mask, fl(s*x), -inf).  The backward fills 0 (masked entries then
+ * add nothing to the row sums), and the same call with s = 1 (exact) zeroes
+ * the masked outputs afterwards.  The caller runs it on a block that the
+ * kernel reads next while it is in cache; y may be x.  ms == 1 (a mask
+ * contiguous along the line) and ms == 0 (one mask value for the line)
+ * are the vectorized cases; other strides are gathered element by element. */
+#if FA_IS_DOUBLE
+typedef long long FA_F(fa__mk_t);
+#else
+typedef int FA_F(fa__mk_t);
+#endif
+static void FA_F(fa_softmax_prep)(const T *x, T *y, const unsigned char *m, fa_idx ms, fa_idx n, T s, T fill)
+{
+    if (m == NULL || (ms == 0 && m[0])) {
+        FA_IVDEP for (fa_idx i = 0; i < n; i++) y[i] = s * x[i];
+    } else if (ms == 0) {
+        FA_IVDEP for (fa_idx i = 0; i < n; i++) y[i] = fill;
+    } else if (ms == 1) {
+        /* the product before the select and the mask byte widened to T's
+         * width: SSE2 if-converts and vectorizes only this form */
+        FA_IVDEP for (fa_idx i = 0; i < n; i++) {
+            const T v = s * x[i];
+            const FA_F(fa__mk_t) k = m[i];
+            y[i] = k != 0 ? v : fill;
+        }
+    } else {
+        for (fa_idx i = 0; i < n; i++) y[i] = m[i * ms] ? s * x[i] : fill;
+    }
+}
