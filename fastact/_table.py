@@ -95,8 +95,8 @@ def _gelu_kernel(approximate):
     return ("gelu_erf" if approximate == "none" else "gelu_tanh"), (0.0, 0.0, 0.0, 0.0)
 
 
-# The gated rows map their values to (kernel name, gate id, (p0, p1, p2),
-# interleaved); the gate ids are those of src/loops/gated.h.
+# The gated rows map their values to (kernel name, gate loop, (p0, p1, p2),
+# interleaved); the gate loops are named as in src/fa_kernels.h (FA_GATES).
 _NO_GATE_P = (0.0, 0.0, 0.0)
 
 
@@ -107,8 +107,8 @@ def _swiglu_kernel(ax, alpha, limit, bias, interleaved):
     if limit == INF:
         limit = None
     if alpha == 1.0 and limit is None and bias == 0:
-        return "swiglu", 1, _NO_GATE_P, interleaved
-    return "swiglu", 4, (alpha, INF if limit is None else limit, -0.0 if bias == 0 else bias), interleaved
+        return "swiglu", "swiglu", _NO_GATE_P, interleaved
+    return "swiglu", "swiglu_clamp", (alpha, INF if limit is None else limit, -0.0 if bias == 0 else bias), interleaved
 
 
 def _simple(kernel):
@@ -276,7 +276,7 @@ TABLE = (
                ulp=(8, 8)),
     # gated: x is split in two halves a, b along `axis`; output has half the length
     Activation("glu", (_p("axis", -1, "axis", "axis split into the halves a, b"),), "gated",
-               lambda ax: ("glu", 0, _NO_GATE_P, False), _never, "transc", '`a * sigmoid(b)`, `a, b` = the halves of `x` along `axis`', "F.glu(dim=)",
+               lambda ax: ("glu", "glu", _NO_GATE_P, False), _never, "transc", '`a * sigmoid(b)`, `a, b` = the halves of `x` along `axis`', "F.glu(dim=)",
                peers='`F.glu(dim=)` / `glu` / `jax.nn.glu`'),
     Activation("swiglu", (_p("axis", -1, "axis", "axis split into the halves a, b"),
                           _p("alpha", 1.0, "real", "a * sigmoid(alpha * a)", kwonly=True),
@@ -290,7 +290,7 @@ TABLE = (
                params_doc='`axis=-1, *, alpha=1.0, limit=None, bias=0.0, interleaved=False`'),
     Activation("geglu", (_p("axis", -1, "axis", "axis split into the halves a, b"),
                          _p("approximate", "none", "approx", "gelu form: 'none' (erf) or 'tanh'")),
-               "gated", lambda ax, ap: ("geglu", 2 if ap == "none" else 3, _NO_GATE_P, False), _never, "transc",
+               "gated", lambda ax, ap: ("geglu", "geglu_erf" if ap == "none" else "geglu_tanh", _NO_GATE_P, False), _never, "transc",
                '`gelu(a) * b`', "F.gelu(a) * b",
                peers='`F.gelu(a) * b`'),
     Activation("softmax", _SOFTMAX_PARAMS, "softmax", None, _always,

@@ -31,16 +31,19 @@
 enum fa_kernel_id { FA_KERNELS(FA_ENUM_ENTRY) FA_K_COUNT };
 #undef FA_ENUM_ENTRY
 
-/* Names by id, and whether a kernel has a from-output backward: Python reads
- * the element-wise ids by name (fastact/_params.py), never by number.  The
- * four gate loops (glu, swiglu, geglu erf/tanh) are numbered 0-3 in
- * src/loops/gated.h and in the gated rows of fastact/_table.py. */
+/* The gate loops of src/loops/gated.h (out = gate(a, b) on two halves). */
+#define FA_GATES(X) X(glu) X(swiglu) X(geglu_erf) X(geglu_tanh) X(swiglu_clamp)
+#define FA_GATE_ENTRY(name) FA_G_##name,
+enum fa_gate_id { FA_GATES(FA_GATE_ENTRY) FA_G_COUNT };
+#undef FA_GATE_ENTRY
+
+/* Names by id: Python reads the kernel and gate ids by name (the loop table
+ * carries these arrays; fastact/_params.py, fastact/_families/gated.py),
+ * never by number. */
 #define FA_NAME_ENTRY(name) #name,
 static const char *const fa_kernel_names[] = { FA_KERNELS(FA_NAME_ENTRY) "" };
+static const char *const fa_gate_names[] = { FA_GATES(FA_NAME_ENTRY) "" };
 #undef FA_NAME_ENTRY
-#define FA_BWDY_ENTRY(name) FA_K_##name,
-static const int fa_bwdy_ids[] = { FA_BWDY_KERNELS(FA_BWDY_ENTRY) -1 };
-#undef FA_BWDY_ENTRY
 
 /* Elements per stack buffer on the strided path (gather, contiguous kernel,
  * scatter): small enough for the stack, big enough to amortize the switch. */

@@ -10,6 +10,8 @@ from .._params import _check_param
 from .._table import GRAIN
 from .elementwise import _remember
 
+_GATE_IDS = _front.gate_ids()      # by name: the C catalogue numbers them
+
 
 def _gated_setup(act, fname, vals, x):
     """Checks; the gate id, its parameters, the output's shape and the view
@@ -17,7 +19,8 @@ def _gated_setup(act, fname, vals, x):
     pairs (outer, M, 2) (stride 2) when they are adjacent in memory (nothing
     after the axis), else (outer*H, 2, inner) (stride 1)."""
     clean = tuple(_check_param(fname, p, v) for p, v in zip(act.params, vals))
-    _, gid, gp, interleaved = act.kernel(*clean)
+    _, gate, gp, interleaved = act.kernel(*clean)
+    gid = _GATE_IDS[gate]
     axis = clean[0]
     if x.ndim == 0:
         raise ValueError(f"{fname}: x must have at least one dimension to split")

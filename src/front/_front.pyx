@@ -34,6 +34,8 @@ cdef extern from "fa_table.h":
         const char *target
         int kernel_count
         const char *const *kernel_names
+        int gate_count
+        const char *const *gate_names
         int (*fwd_block_f)(int k, const float *x, float *y, fa_tidx n, const double *p) noexcept nogil
         int (*fwd_block_d)(int k, const double *x, double *y, fa_tidx n, const double *p) noexcept nogil
         int (*bwd_block_f)(int k, int from_y, const float *g, const float *s, float *out, fa_tidx n,
@@ -143,7 +145,8 @@ def set_table(capsule):
     if t.abi != FA_TABLE_ABI:
         raise ImportError(f"fastact: loop table {t.target.decode()!r} has layout {t.abi}, "
                           f"the front expects {FA_TABLE_ABI} (a stale build?)")
-    names = tuple(t.kernel_names[i].decode() for i in range(t.kernel_count))
+    names = (tuple(t.kernel_names[i].decode() for i in range(t.kernel_count)),
+             tuple(t.gate_names[i].decode() for i in range(t.gate_count)))
     if _names is not None and names != _names:
         raise ImportError(f"fastact: loop table {t.target.decode()!r} numbers its kernels "
                           f"differently from the first table loaded (a stale build?)")
@@ -168,7 +171,13 @@ cdef inline const fa_loop_table *_table() except NULL:
 def kernel_ids():
     """{kernel name: id}: the same in every target's table (set_table checks it)."""
     _table()
-    return {name: i for i, name in enumerate(_names)}
+    return {name: i for i, name in enumerate(_names[0])}
+
+
+def gate_ids():
+    """{gate loop name: id} (src/fa_kernels.h FA_GATES): the same in every table."""
+    _table()
+    return {name: i for i, name in enumerate(_names[1])}
 
 
 def openmp_enabled():

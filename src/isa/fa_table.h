@@ -15,7 +15,7 @@
 
 /* Raised whenever the struct below changes: a table of another layout is
  * refused at load time instead of being called through wrong offsets. */
-#define FA_TABLE_ABI 2
+#define FA_TABLE_ABI 3
 #define FA_TABLE_CAPSULE "fastact.loop_table"
 
 /* Constants the front's chunking shares with the loops (fa_table_impl.c
@@ -30,6 +30,8 @@ typedef struct fa_loop_table {
     const char *target;             /* "baseline", "x86_64_v3", ... */
     int kernel_count;               /* FA_K_COUNT */
     const char *const *kernel_names;    /* by id, kernel_count entries */
+    int gate_count;                 /* FA_G_COUNT */
+    const char *const *gate_names;      /* gate loops by id, gate_count entries */
 
     /* element-wise, contiguous blocks: 0 on success, nonzero for an unknown k */
     int (*fwd_block_f)(int k, const float *x, float *y, fa_tidx n, const double *p);

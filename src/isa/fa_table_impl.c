@@ -28,6 +28,8 @@ const fa_loop_table FA_TABLE_SYMBOL = {
     FA__STR(FA_TARGET),
     FA_K_COUNT,
     fa_kernel_names,
+    FA_G_COUNT,
+    fa_gate_names,
     fa_fwd_block_f, fa_fwd_block_d,
     fa_bwd_block_f, fa_bwd_block_d,
     fa_fwd_strided_f, fa_fwd_strided_d,

@@ -10,17 +10,13 @@
  * offset swiglu (GPT-OSS) with p = (alpha, limit, bias):
  *   ac = min(a, limit), bc = clip(b, -limit, limit),
  *   out = ac*sigmoid(alpha*ac) * (bc + bias).
- * The ids are also written in the gated rows of fastact/_table.py.
+ * The gate ids come from the catalogue (FA_GATES in src/fa_kernels.h);
+ * Python finds them by name (_front.gate_ids()).
  * a[i*s], b[i*s] (and da, db) are read and written with the element stride
  * s: 1 for halves, 2 for interleaved pairs (a = x[0::2], b = x[1::2]); the
  * stride-2 loops exist for the swiglu gates only (the one interleaved gate),
  * a constant stride the compiler vectorizes with shuffles.  Returns -1 for
  * an unknown (k, s). */
-#ifndef FA_GATED_IDS
-#define FA_GATED_IDS
-enum { FA_G_GLU = 0, FA_G_SWIGLU = 1, FA_G_GEGLU_ERF = 2, FA_G_GEGLU_TANH = 3, FA_G_SWIGLU_CLAMP = 4 };
-#endif
-
 /* The clamped swiglu of one pair.  limit = inf clamps nothing; the selects
  * keep a NaN a or b (NaN > limit is false), so the NaN reaches the result.
  * bias = -0.0 stands for no bias: b + -0.0 is b exactly, -0.0 included. */
@@ -51,10 +47,10 @@ static int FA_F(fa_gated_fwd)(int k, const T *a, const T *b, T *out, fa_idx n, f
     const T alpha = (T)p[0], lim = (T)p[1], bias = (T)p[2];
     if (s == 2) {
         switch (k) {
-        case FA_G_SWIGLU:
+        case FA_G_swiglu:
             FA_IVDEP for (fa_idx i = 0; i < n; i++) out[i] = FA_F(fa_nan_of2)(FA_F(fa_silu_fwd)(a[2 * i], z, z, z, z) * b[2 * i], a[2 * i], b[2 * i]);
             return 0;
-        case FA_G_SWIGLU_CLAMP:
+        case FA_G_swiglu_clamp:
             FA_IVDEP for (fa_idx i = 0; i < n; i++) out[i] = FA_F(fa__swiglu_cl_fwd)(a[2 * i], b[2 * i], alpha, lim, bias);
             return 0;
         default: return -1;
@@ -63,19 +59,19 @@ static int FA_F(fa_gated_fwd)(int k, const T *a, const T *b, T *out, fa_idx n, f
     if (s != 1)
         return -1;
     switch (k) {
-    case FA_G_GLU:
+    case FA_G_glu:
         FA_IVDEP for (fa_idx i = 0; i < n; i++) out[i] = FA_F(fa_nan_of2)(a[i] * FA_F(fa_sigmoid_fwd)(b[i], z, z, z, z), a[i], b[i]);
         return 0;
-    case FA_G_SWIGLU:
+    case FA_G_swiglu:
         FA_IVDEP for (fa_idx i = 0; i < n; i++) out[i] = FA_F(fa_nan_of2)(FA_F(fa_silu_fwd)(a[i], z, z, z, z) * b[i], a[i], b[i]);
         return 0;
-    case FA_G_GEGLU_ERF:
+    case FA_G_geglu_erf:
         FA_IVDEP for (fa_idx i = 0; i < n; i++) out[i] = FA_F(fa_nan_of2)(FA_F(fa_gelu_erf_fwd)(a[i], z, z, z, z) * b[i], a[i], b[i]);
         return 0;
-    case FA_G_GEGLU_TANH:
+    case FA_G_geglu_tanh:
         FA_IVDEP for (fa_idx i = 0; i < n; i++) out[i] = FA_F(fa_nan_of2)(FA_F(fa_gelu_tanh_fwd)(a[i], z, z, z, z) * b[i], a[i], b[i]);
         return 0;
-    case FA_G_SWIGLU_CLAMP:
+    case FA_G_swiglu_clamp:
         FA_IVDEP for (fa_idx i = 0; i < n; i++) out[i] = FA_F(fa__swiglu_cl_fwd)(a[i], b[i], alpha, lim, bias);
         return 0;
     default: return -1;
@@ -90,7 +86,7 @@ static int FA_F(fa_gated_bwd)(int k, const T *g, const T *a, const T *b, T *da, 
     const T alpha = (T)p[0], lim = (T)p[1], bias = (T)p[2];
     if (s == 2) {
         switch (k) {
-        case FA_G_SWIGLU:
+        case FA_G_swiglu:
             FA_IVDEP for (fa_idx i = 0; i < n; i++) {
                 T gi = g[i], ai = a[2 * i], bi = b[2 * i];
                 T nan = FA_F(fa_nan_first3)(gi, ai, bi);
@@ -98,7 +94,7 @@ static int FA_F(fa_gated_bwd)(int k, const T *g, const T *a, const T *b, T *da, 
                 { T v = gi * FA_F(fa_silu_fwd)(ai, z, z, z, z); db[2 * i] = v != v ? nan : v; }
             }
             return 0;
-        case FA_G_SWIGLU_CLAMP:
+        case FA_G_swiglu_clamp:
             FA_IVDEP for (fa_idx i = 0; i < n; i++)
                 FA_F(fa__swiglu_cl_bwd)(g[i], a[2 * i], b[2 * i], alpha, lim, bias, &da[2 * i], &db[2 * i]);
             return 0;
@@ -108,7 +104,7 @@ static int FA_F(fa_gated_bwd)(int k, const T *g, const T *a, const T *b, T *da, 
     if (s != 1)
         return -1;
     switch (k) {
-    case FA_G_GLU:
+    case FA_G_glu:
         FA_IVDEP for (fa_idx i = 0; i < n; i++) {
             T gi = g[i], ai = a[i], bi = b[i];
             T nan = FA_F(fa_nan_first3)(gi, ai, bi);
@@ -116,7 +112,7 @@ static int FA_F(fa_gated_bwd)(int k, const T *g, const T *a, const T *b, T *da, 
             { T v = FA_F(fa_sigmoid_bwd)(gi * ai, bi, z, z, z, z); db[i] = v != v ? nan : v; }
         }
         return 0;
-    case FA_G_SWIGLU:
+    case FA_G_swiglu:
         FA_IVDEP for (fa_idx i = 0; i < n; i++) {
             T gi = g[i], ai = a[i], bi = b[i];
             T nan = FA_F(fa_nan_first3)(gi, ai, bi);
@@ -124,7 +120,7 @@ static int FA_F(fa_gated_bwd)(int k, const T *g, const T *a, const T *b, T *da, 
             { T v = gi * FA_F(fa_silu_fwd)(ai, z, z, z, z); db[i] = v != v ? nan : v; }
         }
         return 0;
-    case FA_G_GEGLU_ERF:
+    case FA_G_geglu_erf:
         FA_IVDEP for (fa_idx i = 0; i < n; i++) {
             T gi = g[i], ai = a[i], bi = b[i];
             T nan = FA_F(fa_nan_first3)(gi, ai, bi);
@@ -132,7 +128,7 @@ static int FA_F(fa_gated_bwd)(int k, const T *g, const T *a, const T *b, T *da, 
             { T v = gi * FA_F(fa_gelu_erf_fwd)(ai, z, z, z, z); db[i] = v != v ? nan : v; }
         }
         return 0;
-    case FA_G_GEGLU_TANH:
+    case FA_G_geglu_tanh:
         FA_IVDEP for (fa_idx i = 0; i < n; i++) {
             T gi = g[i], ai = a[i], bi = b[i];
             T nan = FA_F(fa_nan_first3)(gi, ai, bi);
@@ -140,7 +136,7 @@ static int FA_F(fa_gated_bwd)(int k, const T *g, const T *a, const T *b, T *da, 
             { T v = gi * FA_F(fa_gelu_tanh_fwd)(ai, z, z, z, z); db[i] = v != v ? nan : v; }
         }
         return 0;
-    case FA_G_SWIGLU_CLAMP:
+    case FA_G_swiglu_clamp:
         FA_IVDEP for (fa_idx i = 0; i < n; i++)
             FA_F(fa__swiglu_cl_bwd)(g[i], a[i], b[i], alpha, lim, bias, &da[i], &db[i]);
         return 0;
