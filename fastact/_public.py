@@ -2505,6 +2505,110 @@ def tanhshrink_backward_(grad, x=None, *, y=None, n_threads=None, **_kw):
     return _backward(_tanhshrink, "tanhshrink_backward_", (), grad, x, y, None, n_threads, True)
 
 
+# ------------------------------------------------------------ squareplus
+
+_squareplus = _ROWS['squareplus']
+_squareplus_fc = _FAST['squareplus']
+_squareplus_fcb = _squareplus_fc
+
+def squareplus(x, b=4.0, *, out=None, n_threads=None, **_kw):
+    """squareplus(x): out-of-place forward; returns a new array (or fills `out`).
+
+    f(x) = `(x + sqrt(x^2 + b)) / 2`
+    PyTorch: no PyTorch op; jax.nn.squareplus
+    Backward from y= (the forward output): depends on the parameters (see the README).
+
+    Parameters
+    b : default 4.0. smoothness (b = 0: relu)
+    n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
+    """
+    if _kw:
+        _unexpected(_squareplus, "squareplus", _kw)
+    if type(x) is _ndarray and (out is None or type(out) is _ndarray):
+        v = (b, )
+        try:
+            spec = _squareplus_fc.get(v)
+        except TypeError:       # unhashable (a list, an array): the general path names it
+            spec = None
+        if spec is not None:
+            y = _kcall(spec, v, 0, x, None, out, n_threads, _empty_like)
+            if y is not None:
+                return y
+    return _forward(_squareplus, "squareplus", (b, ), x, out, n_threads, False)
+
+def squareplus_(x, b=4.0, *, n_threads=None, **_kw):
+    """squareplus_(x): forward in place; overwrites x and returns it.
+
+    f(x) = `(x + sqrt(x^2 + b)) / 2`
+    PyTorch: no PyTorch op; jax.nn.squareplus
+    Backward from y= (the forward output): depends on the parameters (see the README).
+
+    Parameters
+    b : default 4.0. smoothness (b = 0: relu)
+    n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
+    """
+    if _kw:
+        _unexpected(_squareplus, "squareplus_", _kw)
+    v = (b, )
+    try:
+        spec = _squareplus_fc.get(v)
+    except TypeError:
+        spec = None
+    if spec is not None and _kfast(spec, v, x, n_threads) is not None:
+        return x
+    return _forward(_squareplus, "squareplus_", (b, ), x, None, n_threads, True)
+
+def squareplus_backward(grad, x=None, *, y=None, b=4.0, out=None, n_threads=None, **_kw):
+    """squareplus_backward(grad, x | y=): returns grad * f'(x).
+
+    f(x) = `(x + sqrt(x^2 + b)) / 2`
+    PyTorch: no PyTorch op; jax.nn.squareplus
+    Backward from y= (the forward output): depends on the parameters (see the README).
+
+    Parameters
+    b : default 4.0. smoothness (b = 0: relu)
+    n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
+    """
+    if _kw:
+        _unexpected(_squareplus, "squareplus_backward", _kw)
+    if type(grad) is _ndarray and (out is None or type(out) is _ndarray):
+        v = (b, )
+        try:
+            spec = _squareplus_fcb.get(v)
+        except TypeError:       # unhashable (a list, an array): the general path names it
+            spec = None
+        if spec is not None and (x is None) != (y is None) and type(y if x is None else x) is _ndarray:
+            r = _kcall(spec, v, 1 if y is None else 2, grad, y if x is None else x, out, n_threads, _empty_like)
+            if r is not None:
+                return r
+    return _backward(_squareplus, "squareplus_backward", (b, ), grad, x, y, out, n_threads, False)
+
+def squareplus_backward_(grad, x=None, *, y=None, b=4.0, n_threads=None, **_kw):
+    """squareplus_backward_(grad, x | y=): writes grad * f'(x) into grad, returns it.
+
+    f(x) = `(x + sqrt(x^2 + b)) / 2`
+    PyTorch: no PyTorch op; jax.nn.squareplus
+    Backward from y= (the forward output): depends on the parameters (see the README).
+
+    Parameters
+    b : default 4.0. smoothness (b = 0: relu)
+    n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
+    """
+    if _kw:
+        _unexpected(_squareplus, "squareplus_backward_", _kw)
+    if type(grad) is _ndarray:
+        v = (b, )
+        try:
+            spec = _squareplus_fcb.get(v)
+        except TypeError:       # unhashable (a list, an array): the general path names it
+            spec = None
+        if (spec is not None and (x is None) != (y is None) and type(y if x is None else x) is _ndarray
+                and _kcall(spec, v, 1 if y is None else 2, grad, y if x is None else x, grad, n_threads,
+                           _empty_like) is not None):
+            return grad
+    return _backward(_squareplus, "squareplus_backward_", (b, ), grad, x, y, None, n_threads, True)
+
+
 # ------------------------------------------------------------------- glu
 
 _glu = _ROWS['glu']
@@ -2902,6 +3006,10 @@ __all__ = [
     'tanhshrink_',
     'tanhshrink_backward',
     'tanhshrink_backward_',
+    'squareplus',
+    'squareplus_',
+    'squareplus_backward',
+    'squareplus_backward_',
     'glu',
     'glu_backward',
     'swiglu',

@@ -245,6 +245,12 @@ TABLE = (
                '`x - tanh(x)`', "F.tanhshrink",
                peers='`F.tanhshrink` / `tanh_shrink` / -',
                ulp=(8, 8)),
+    Activation("squareplus", (_p("b", 4.0, "nonneg", "smoothness (b = 0: relu)"),), "elementwise",
+               lambda b: ("squareplus", (b, 0.0, 0.0, 0.0)), _always, "transc",
+               '`(x + sqrt(x^2 + b)) / 2`', "no PyTorch op; jax.nn.squareplus",
+               peers='- / `squareplus` / `jax.nn.squareplus`',
+               ulp=(3, 3),
+               cases=({'b': 0.0}, {'b': 0.25}, {'b': 1e6})),
     # gated: x is split in two halves a, b along `axis`; output has half the length
     Activation("glu", (_p("axis", -1, "axis", "axis split into the halves a, b"),), "gated",
                lambda ax: ("glu", 0), _never, "transc", '`a * sigmoid(b)`, `a, b` = the halves of `x` along `axis`', "F.glu(dim=)",

@@ -419,6 +419,29 @@ def tanhshrink_d(x):
     return (t * t).astype(np.float64)
 
 
+def squareplus(x, b=4.0):
+    """(x + sqrt(x^2 + b))/2 in extended precision (x^2 does not overflow
+    there); b/(2(s - x)) for x <= 0, free of cancellation; relu when b = 0."""
+    x = _f(x)
+    xl, bl = _ld(x), LD(b)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = np.sqrt(xl * xl + bl)
+        v = np.where(x > 0, (xl + s) / 2, bl / (2 * (s - xl)))
+    v = np.where(x <= 0, 0.0, v) if b == 0 else v
+    return v.astype(np.float64)
+
+
+def squareplus_d(x, b=4.0):
+    """(1 + x/s)/2, as b/(2 s (s - x)) for x <= 0; 1 at +inf; relu's when b = 0."""
+    x = _f(x)
+    xl, bl = _ld(x), LD(b)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = np.sqrt(xl * xl + bl)
+        d = np.where(x > 0, (1 + xl / s) / 2, bl / (2 * s * (s - xl))).astype(np.float64)
+    d = _limit(x, d, 0.0, 1.0)
+    return _nan_keep(x, np.where(x <= 0, 0.0, d) if b == 0 else d)
+
+
 # ---------------------------------------------------------------- softmax
 
 def softmax(x, axis=-1):
@@ -498,12 +521,6 @@ def bias_act_backward(grad, x, bias, act, **params):
 
 
 # ------------------------------------------------------------ look-ups
-
-_ELEMENTWISE = ("relu", "relu6", "leaky_relu", "thresholded_relu", "hardtanh", "linear",
-                "hard_sigmoid", "softsign", "hard_swish", "softshrink", "hardshrink",
-                "sigmoid", "tanh", "softplus", "log_sigmoid", "elu", "selu", "celu", "gelu",
-                "silu", "swish", "mish", "tanhshrink")
-
 
 def forward(name, x, **params):
     """The reference f(x) of activation `name` in float64."""

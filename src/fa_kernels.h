@@ -23,9 +23,11 @@
 
 #define FA_TRANSC_KERNELS(X) \
     X(sigmoid) X(tanh) X(softplus) X(log_sigmoid) X(elu) X(selu) X(celu) X(celu_neg) \
-    X(gelu_erf) X(gelu_tanh) X(silu) X(swish) X(mish) X(tanhshrink)
+    X(gelu_erf) X(gelu_tanh) X(silu) X(swish) X(mish) X(tanhshrink) \
+    X(squareplus)
 #define FA_TRANSC_BWDY_KERNELS(X) \
-    X(sigmoid) X(tanh) X(softplus) X(log_sigmoid) X(elu) X(selu) X(celu) X(celu_neg)
+    X(sigmoid) X(tanh) X(softplus) X(log_sigmoid) X(elu) X(selu) X(celu) X(celu_neg) \
+    X(squareplus)
 
 #define FA_ENUM_ENTRY(name) FA_K_##name,
 enum fa_kernel_id { FA_KERNELS(FA_ENUM_ENTRY) FA_K_COUNT };

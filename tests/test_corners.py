@@ -37,6 +37,7 @@ Y_EDGE = {
                  {"beta": 0.5, "threshold": -1.0}],
     "elu": [{"alpha": 0.0}, {"alpha": 2.0}],
     "celu": [{"alpha": 0.5}, {"alpha": -1.0}, {"alpha": -2.5}],
+    "squareplus": [{"b": 1e-30}, {"b": 100.0}],
 }
 Y_CASES = [(n, p) for n in ELEMENTWISE for p in CASES[n] + Y_EDGE.get(n, [])]
 
@@ -57,7 +58,8 @@ def y_documented(name, p):
     }
     if name in rules:
         return rules[name]()
-    return name in ("relu6", "linear", "hard_sigmoid", "sigmoid", "tanh", "log_sigmoid", "selu", "celu")
+    return name in ("relu6", "linear", "hard_sigmoid", "sigmoid", "tanh", "log_sigmoid", "selu", "celu",
+                    "squareplus")
 
 
 def kink_grid(dtype, params):

@@ -189,3 +189,77 @@ FA_INLINE T FA_F(fa_hardshrink_bwd)(T g, T x, T l, T p1, T p2, T p3)
     (void)p1; (void)p2; (void)p3;
     return FA_F(fa_shrink_mask_bwd)(g, x, l);
 }
+
+/* squareplus(b=p0) = (x + sqrt(x^2 + b)) / 2 (jax.nn.squareplus), b >= 0.
+ * With c = sqrt(b) and s = sqrt(x^2 + c^2), x and c are scaled by a power of
+ * two sc chosen from m = max(|x|, c), so that their squares neither overflow
+ * (m > HI) nor underflow (m < LO), and every ratio below is scale-free:
+ *   x > 0:  (x + s) / 2,
+ *   x <= 0: b / (2(s - x)) = c*q/2 with q = c/(s - x) in [0, 1]: s - x adds
+ *           two non-negative terms, so there is no cancellation for x << 0.
+ * b = 0 is relu: q = 0 for x <= 0 (0/0 at x = 0 is not taken). */
+#if FA_IS_DOUBLE
+#  define FA__SQP_HI 0x1p+500
+#  define FA__SQP_LO 0x1p-500
+#  define FA__SQP_DN 0x1p-520      /* m' <= 2^504: m'^2 + m'^2 finite */
+#  define FA__SQP_UP 0x1p+600      /* m' >= 2^-474: m'^2 normal */
+#else
+#  define FA__SQP_HI 0x1p+62f
+#  define FA__SQP_LO 0x1p-50f
+#  define FA__SQP_DN 0x1p-66f
+#  define FA__SQP_UP 0x1p+100f
+#endif
+/* s' = sqrt(x'^2 + c'^2) of the scaled x' = x*sc, c' = c*sc; returns sc. */
+FA_INLINE T FA_F(fa__sqp_scaled)(T x, T c, T *xs, T *ss)
+{
+    T ax = FA_F(fa_abs)(x);
+    T m = ax > c ? ax : c;
+    T sc = m > FA__SQP_HI ? FA__SQP_DN : (m < FA__SQP_LO ? FA__SQP_UP : (T)1);
+    T xv = x * sc, cv = c * sc;
+    *xs = xv;
+    *ss = FA_F(fa_sqrt)(xv * xv + cv * cv);
+    return sc;
+}
+/* q = c/(s - x) = (c/(s' - x'))*sc, in [0, 1] for x <= 0 (0 when b = 0) */
+FA_INLINE T FA_F(fa__sqp_q)(T c, T xs, T ss, T sc)
+{
+    T q = (c / (ss - xs)) * sc;
+    return c == (T)0 ? (T)0 : q;
+}
+FA_INLINE T FA_F(fa_squareplus_fwd)(T x, T b, T p1, T p2, T p3)
+{
+    (void)p1; (void)p2; (void)p3;
+    T c = FA_F(fa_sqrt)(b), xs, ss;
+    T sc = FA_F(fa__sqp_scaled)(x, c, &xs, &ss);
+    T half_inv = sc == (T)1 ? (T)0.5 : (sc == FA__SQP_DN ? (T)0.5 / FA__SQP_DN : (T)0.5 / FA__SQP_UP);
+    T pos = (xs + ss) * half_inv;
+    T neg = (c * FA_F(fa__sqp_q)(c, xs, ss, sc)) * (T)0.5;
+    return x > (T)0 ? pos : neg;
+}
+/* f' = (1 + x/s)/2: x > 0 as written (both terms >= 0; 1 at +inf);
+ * x <= 0: b/(2 s (s - x)) = q*p/2 with p = c/s = (c/s')*sc (0 when b = 0). */
+FA_INLINE T FA_F(fa_squareplus_bwd)(T g, T x, T b, T p1, T p2, T p3)
+{
+    (void)p1; (void)p2; (void)p3;
+    T c = FA_F(fa_sqrt)(b), xs, ss;
+    T sc = FA_F(fa__sqp_scaled)(x, c, &xs, &ss);
+    T pos = x == (T)INFINITY ? (T)1 : ((T)1 + xs / ss) * (T)0.5;
+    T p = (c / ss) * sc;
+    T neg = c == (T)0 ? (T)0 : (FA_F(fa__sqp_q)(c, xs, ss, sc) * p) * (T)0.5;
+    T d = g * (x > (T)0 ? pos : neg);
+    return x != x ? x : d;              /* b = 0 would select 0 for NaN */
+}
+/* y > 0 determines x = y - b/(4y), and f' = y/s = 1/(1 + b/(4y^2)): no
+ * square of y (no overflow); 1 at y = inf; 0 at y = 0 (x <= 0 when b = 0,
+ * the underflowed tail otherwise). */
+FA_INLINE T FA_F(fa_squareplus_bwdy)(T g, T y, T b, T p1, T p2, T p3)
+{
+    (void)p1; (void)p2; (void)p3;
+    T u = ((b / y) / y) * (T)0.25;
+    T d = (T)1 / ((T)1 + u);
+    return g * (y == (T)0 ? (T)0 : d);
+}
+#undef FA__SQP_HI
+#undef FA__SQP_LO
+#undef FA__SQP_DN
+#undef FA__SQP_UP
