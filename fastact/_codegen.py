@@ -15,7 +15,7 @@ import os
 import re
 import sys
 
-from ._table import GRAIN, TABLE
+from ._table import GRAIN, REQUIRED, TABLE
 
 _TEMPLATE = '''
 def {name}(x, {pos}*, out=None, n_threads=None, **_kw):
@@ -137,7 +137,7 @@ def {name}_backward_(grad, x=None, *, y=None, axis=-1, n_threads=None, **_kw):
 def _param_list(act, required_ok):
     parts = []
     for p in act.params:
-        if p.kind == "alpha" and required_ok:
+        if (p.kind == "alpha" or p.default is REQUIRED) and required_ok:
             parts.append(p.name)
         else:
             parts.append(f"{p.name}={p.default!r}")
@@ -153,7 +153,8 @@ def _y_note(act):
 
 
 def _doc(act, form):
-    params = "".join(f"\n    {p.name} : default {p.default!r}. {p.doc}" for p in act.params)
+    params = "".join(f"\n    {p.name} : {'required' if p.default is REQUIRED else f'default {p.default!r}'}. {p.doc}"
+                     for p in act.params)
     heads = {
         "": f"{act.name}(x): out-of-place forward; returns a new array (or fills `out`).",
         "_": f"{act.name}_(x): forward in place; overwrites x and returns it.",

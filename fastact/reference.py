@@ -190,6 +190,38 @@ def hardshrink_d(x, lambd=0.5):
     return softshrink_d(x, lambd)
 
 
+def shrink(x, lambd=0.5, bias=0.0):
+    """ONNX Shrink; x*0 in the dead zone (softshrink's signed zero)."""
+    x = _f(x)
+    return np.where(x > lambd, x - bias, np.where(x < -lambd, x + bias, x * 0.0))
+
+
+def shrink_d(x, lambd=0.5, bias=0.0):
+    return softshrink_d(x, lambd)
+
+
+def sparse_plus(x):
+    x = _f(x)
+    with np.errstate(invalid="ignore", over="ignore"):
+        mid = (_ld(x) + 1) ** 2 / 4
+    return np.where(x <= -1, 0.0, np.where(x >= 1, x, mid.astype(np.float64)))
+
+
+def sparse_plus_d(x):
+    x = _f(x)
+    return _nan_keep(x, np.where(x <= -1, 0.0, np.where(x >= 1, 1.0, ((_ld(x) + 1) / 2).astype(np.float64))))
+
+
+def threshold(x, threshold, value):
+    x = _f(x)
+    return np.where(x > threshold, x, np.where(np.isnan(x), x, value))
+
+
+def threshold_d(x, threshold, value):
+    x = _f(x)
+    return _nan_keep(x, np.where(x > threshold, 1.0, 0.0))
+
+
 def _alpha_b(x, alpha, axis):
     a = _f(alpha)
     if a.ndim == 0 or a.size == 1:
@@ -286,12 +318,18 @@ def elu_d(x, alpha=1.0):
     return _elu_d_ld(x, alpha, 1, 1)
 
 
-def selu(x):
-    return _elu_ld(x, LD("1.6732632423543772848170429916717"), LD("1.0507009873554804934193349852946"), 1)
+_SELU_ALPHA_LD = LD("1.6732632423543772848170429916717")
+_SELU_SCALE_LD = LD("1.0507009873554804934193349852946")
 
 
-def selu_d(x):
-    return _elu_d_ld(x, LD("1.6732632423543772848170429916717"), LD("1.0507009873554804934193349852946"), 1)
+def selu(x, alpha=_SELU_ALPHA_LD, scale=_SELU_SCALE_LD):
+    """scale*x for x > 0, scale*alpha*expm1(x) else; the defaults are the
+    exact constants (fastact's default pair stands for them)."""
+    return _elu_ld(x, alpha, scale, 1)
+
+
+def selu_d(x, alpha=_SELU_ALPHA_LD, scale=_SELU_SCALE_LD):
+    return _elu_d_ld(x, alpha, scale, 1)
 
 
 def celu(x, alpha=1.0):

@@ -14,11 +14,11 @@
 /* Every element-wise kernel with fwd and bwd (from x). */
 #define FA_KERNELS(X) \
     X(relu) X(relu0) X(hardtanh) X(linear) X(hard_sigmoid) X(softsign) X(hard_swish) \
-    X(softshrink) X(hardshrink) \
+    X(shrink) X(hardshrink) X(sparse_plus) X(threshold) \
     FA_TRANSC_KERNELS(X)
 /* Kernels whose derivative can be computed from the forward output. */
 #define FA_BWDY_KERNELS(X) \
-    X(relu) X(relu0) X(hardtanh) X(linear) X(hard_sigmoid) \
+    X(relu) X(relu0) X(hardtanh) X(linear) X(hard_sigmoid) X(shrink) X(sparse_plus) X(threshold) \
     FA_TRANSC_BWDY_KERNELS(X)
 
 #define FA_TRANSC_KERNELS(X) \

@@ -161,22 +161,31 @@ FA_INLINE T FA_F(fa_hard_swish_bwd)(T g, T x, T p0, T p1, T p2, T p3)
     return x != x ? x : v;
 }
 
-/* softshrink(lambd=p0): x -+ lambd outside [-lambd, lambd], x*0 inside. */
-FA_INLINE T FA_F(fa_softshrink_fwd)(T x, T l, T p1, T p2, T p3)
+/* shrink(lambd=p0, bias=p1) (ONNX Shrink): x - bias above lambd, x + bias
+ * below -lambd, x*0 between (softshrink is bias = lambd, hardshrink's zone). */
+FA_INLINE T FA_F(fa_shrink_fwd)(T x, T l, T b, T p2, T p3)
 {
-    (void)p1; (void)p2; (void)p3;
-    T v = x < -l ? x + l : x * (T)0;
-    return x > l ? x - l : v;
+    (void)p2; (void)p3;
+    T v = x < -l ? x + b : x * (T)0;
+    return x > l ? x - b : v;
 }
 FA_INLINE T FA_F(fa_shrink_mask_bwd)(T g, T x, T l)
 {
     T v = (x >= -l && x <= l) ? (T)0 : g;
     return x != x ? x : v;
 }
-FA_INLINE T FA_F(fa_softshrink_bwd)(T g, T x, T l, T p1, T p2, T p3)
+FA_INLINE T FA_F(fa_shrink_bwd)(T g, T x, T l, T b, T p2, T p3)
 {
-    (void)p1; (void)p2; (void)p3;
+    (void)b; (void)p2; (void)p3;
     return FA_F(fa_shrink_mask_bwd)(g, x, l);
+}
+/* From y (valid when bias <= lambd): outside the zone y = x -+ bias is
+ * non-zero (x > lambd >= bias, x < -lambd <= -bias), inside y = +-0. */
+FA_INLINE T FA_F(fa_shrink_bwdy)(T g, T y, T l, T b, T p2, T p3)
+{
+    (void)l; (void)b; (void)p2; (void)p3;
+    T v = y == (T)0 ? (T)0 : g;
+    return y != y ? y : v;
 }
 /* hardshrink(lambd=p0): 0 on [-lambd, lambd], x elsewhere. */
 FA_INLINE T FA_F(fa_hardshrink_fwd)(T x, T l, T p1, T p2, T p3)
@@ -263,3 +272,48 @@ FA_INLINE T FA_F(fa_squareplus_bwdy)(T g, T y, T b, T p1, T p2, T p3)
 #undef FA__SQP_LO
 #undef FA__SQP_DN
 #undef FA__SQP_UP
+
+/* sparse_plus = 0 for x <= -1, (x + 1)^2/4 for -1 < x < 1, x for x >= 1
+ * (jax.nn.sparse_plus).  f' = 0, (x + 1)/2, 1 is continuous: the kinks need
+ * no convention.  x + 1 is exact on [-1, -1/2] (the small results). */
+FA_INLINE T FA_F(fa_sparse_plus_fwd)(T x, T p0, T p1, T p2, T p3)
+{
+    (void)p0; (void)p1; (void)p2; (void)p3;
+    T u = x + (T)1;
+    T v = x <= (T)-1 ? (T)0 : (u * u) * (T)0.25;
+    return x >= (T)1 ? x : v;
+}
+/* NaN x reaches the middle branch: (x + 1)/2 is NaN */
+FA_INLINE T FA_F(fa_sparse_plus_bwd)(T g, T x, T p0, T p1, T p2, T p3)
+{
+    (void)p0; (void)p1; (void)p2; (void)p3;
+    T v = x <= (T)-1 ? (T)0 : g * ((x + (T)1) * (T)0.5);
+    return x >= (T)1 ? g : v;
+}
+/* y = 0 exactly for x <= -1 ((x + 1)^2/4 >= 2^-50 (float) above -1), and
+ * (x + 1)/2 = sqrt(y) in between; 1 from y >= 1 */
+FA_INLINE T FA_F(fa_sparse_plus_bwdy)(T g, T y, T p0, T p1, T p2, T p3)
+{
+    (void)p0; (void)p1; (void)p2; (void)p3;
+    T r = FA_F(fa_sqrt)(y);
+    return g * (y >= (T)1 ? (T)1 : r);
+}
+
+/* threshold(threshold=p0, value=p1) (PyTorch F.threshold): x > t ? x : v;
+ * f' = 1 above t, 0 at and below it (PyTorch threshold_backward). */
+FA_INLINE T FA_F(fa_threshold_fwd)(T x, T t, T v, T p2, T p3)
+{
+    (void)p2; (void)p3;
+    return x > t ? x : v;
+}
+FA_INLINE T FA_F(fa_threshold_bwd)(T g, T x, T t, T v, T p2, T p3)
+{
+    (void)v; (void)p2; (void)p3;
+    T d = x > t ? g : (T)0;
+    return x != x ? x : d;
+}
+/* From y (valid when value <= t): y > t exactly when x > t. */
+FA_INLINE T FA_F(fa_threshold_bwdy)(T g, T y, T t, T v, T p2, T p3)
+{
+    return FA_F(fa_threshold_bwd)(g, y, t, v, p2, p3);
+}
