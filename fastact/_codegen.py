@@ -166,6 +166,30 @@ def _doc(act, form):
             f"\n    Parameters{params}\n    n_threads : None (default), an int >= 1, or -1 (all usable CPUs).\n")
 
 
+# sparsemax: every form takes the general path (the family moves the axis last).
+_TEMPLATE_PLAIN = '''
+def {name}(x, {pos}*, out=None, n_threads=None, **_kw):
+    if _kw:
+        _unexpected(_act, "{name}", _kw)
+    return _forward(_act, "{name}", ({vals}), x, out, n_threads, False)
+
+def {name}_(x, {pos}*, n_threads=None, **_kw):
+    if _kw:
+        _unexpected(_act, "{name}_", _kw)
+    return _forward(_act, "{name}_", ({vals}), x, None, n_threads, True)
+
+def {name}_backward(grad, x=None, *, y=None, {kw}out=None, n_threads=None, **_kw):
+    if _kw:
+        _unexpected(_act, "{name}_backward", _kw)
+    return _backward(_act, "{name}_backward", ({vals}), grad, x, y, out, n_threads, False)
+
+def {name}_backward_(grad, x=None, *, y=None, {kw}n_threads=None, **_kw):
+    if _kw:
+        _unexpected(_act, "{name}_backward_", _kw)
+    return _backward(_act, "{name}_backward_", ({vals}), grad, x, y, None, n_threads, True)
+'''
+
+
 _TEMPLATE_GATED = '''
 def {name}(x, {pos}*, out=None, n_threads=None, **_kw):
     if _kw:
@@ -261,7 +285,7 @@ def render():
             src = _TEMPLATE_GATED.format(name=act.name, pos=pos, kw=pos, vals=vals)
             grain = GRAIN["transc"]
         else:
-            template = _TEMPLATE_SOFTMAX if act.kind == "softmax" else _TEMPLATE
+            template = {"softmax": _TEMPLATE_SOFTMAX, "sparsemax": _TEMPLATE_PLAIN}.get(act.kind, _TEMPLATE)
             pre = _PRELU_PRE if act.kind == "prelu" else {"pre_fwd": "", "pre_ip": ""}
             src = template.format(name=act.name, pos=pos, kw=pos, vals=vals, **pre)
             grain = GRAIN["cheap"] if act.kind == "prelu" else GRAIN["transc"]

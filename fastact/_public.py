@@ -3233,6 +3233,71 @@ def log_softmax_backward_(grad, x=None, *, y=None, axis=-1, n_threads=None, **_k
     return _backward(_log_softmax, "log_softmax_backward_", (axis, ), grad, x, y, None, n_threads, True)
 
 
+# ------------------------------------------------------------- sparsemax
+
+_sparsemax = _ROWS['sparsemax']
+
+def sparsemax(x, axis=-1, *, out=None, n_threads=None, **_kw):
+    """sparsemax(x): out-of-place forward; returns a new array (or fills `out`).
+
+    f(x) = `max(x - tau, 0)`, `tau` making each row sum to 1
+    PyTorch: no PyTorch op; Keras sparsemax
+    Backward from y= (the forward output): depends on the parameters (see the README).
+
+    Parameters
+    axis : default -1. axis of the rows
+    n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
+    """
+    if _kw:
+        _unexpected(_sparsemax, "sparsemax", _kw)
+    return _forward(_sparsemax, "sparsemax", (axis, ), x, out, n_threads, False)
+
+def sparsemax_(x, axis=-1, *, n_threads=None, **_kw):
+    """sparsemax_(x): forward in place; overwrites x and returns it.
+
+    f(x) = `max(x - tau, 0)`, `tau` making each row sum to 1
+    PyTorch: no PyTorch op; Keras sparsemax
+    Backward from y= (the forward output): depends on the parameters (see the README).
+
+    Parameters
+    axis : default -1. axis of the rows
+    n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
+    """
+    if _kw:
+        _unexpected(_sparsemax, "sparsemax_", _kw)
+    return _forward(_sparsemax, "sparsemax_", (axis, ), x, None, n_threads, True)
+
+def sparsemax_backward(grad, x=None, *, y=None, axis=-1, out=None, n_threads=None, **_kw):
+    """sparsemax_backward(grad, x | y=): returns grad * f'(x).
+
+    f(x) = `max(x - tau, 0)`, `tau` making each row sum to 1
+    PyTorch: no PyTorch op; Keras sparsemax
+    Backward from y= (the forward output): depends on the parameters (see the README).
+
+    Parameters
+    axis : default -1. axis of the rows
+    n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
+    """
+    if _kw:
+        _unexpected(_sparsemax, "sparsemax_backward", _kw)
+    return _backward(_sparsemax, "sparsemax_backward", (axis, ), grad, x, y, out, n_threads, False)
+
+def sparsemax_backward_(grad, x=None, *, y=None, axis=-1, n_threads=None, **_kw):
+    """sparsemax_backward_(grad, x | y=): writes grad * f'(x) into grad, returns it.
+
+    f(x) = `max(x - tau, 0)`, `tau` making each row sum to 1
+    PyTorch: no PyTorch op; Keras sparsemax
+    Backward from y= (the forward output): depends on the parameters (see the README).
+
+    Parameters
+    axis : default -1. axis of the rows
+    n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
+    """
+    if _kw:
+        _unexpected(_sparsemax, "sparsemax_backward_", _kw)
+    return _backward(_sparsemax, "sparsemax_backward_", (axis, ), grad, x, y, None, n_threads, True)
+
+
 __all__ = [
     'relu',
     'relu_',
@@ -3360,6 +3425,10 @@ __all__ = [
     'log_softmax_',
     'log_softmax_backward',
     'log_softmax_backward_',
+    'sparsemax',
+    'sparsemax_',
+    'sparsemax_backward',
+    'sparsemax_backward_',
 ]
 
 

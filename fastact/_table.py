@@ -338,6 +338,9 @@ TABLE = (
     Activation("log_softmax", (_p("axis", -1, "axis", "axis of the rows"),), "softmax", None, _always,
                "transc", '`x - max - log(sum(exp(x - max)))`', "F.log_softmax(dim=)",
                peers='`F.log_softmax(dim=)` / `log_softmax` / `jax.nn.log_softmax`'),
+    Activation("sparsemax", (_p("axis", -1, "axis", "axis of the rows"),), "sparsemax", None, _always,
+               "transc", '`max(x - tau, 0)`, `tau` making each row sum to 1', "no PyTorch op; Keras sparsemax",
+               peers='- / `sparsemax` / -'),
 )
 
 BY_NAME = {a.name: a for a in TABLE}

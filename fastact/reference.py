@@ -514,6 +514,48 @@ def log_softmax_backward(grad, x, axis=-1):
     return g - y * g.sum(axis=axis, keepdims=True)
 
 
+def sparsemax(x, axis=-1):
+    """Euclidean projection of each row onto the simplex (Martins & Astudillo
+    2016), by sorting in extended precision: tau = (cumsum(z_sorted)[k] - 1)/k
+    for the largest k with z_sorted[k] > tau.  A NaN or +inf in a row gives
+    a NaN row; a row of all -inf gives zeros; 0-d x is one row."""
+    if np.ndim(x) == 0:
+        return sparsemax(np.reshape(x, 1)).reshape(())
+    x = np.moveaxis(_ld(x), axis, -1)
+    shape = x.shape
+    r = x.reshape(-1, shape[-1]) if x.ndim else x.reshape(1, 1)
+    out = np.zeros(r.shape, LD)
+    for i, row in enumerate(r):
+        if np.isnan(row).any() or (row == np.inf).any():
+            out[i] = np.nan
+            continue
+        if row.size == 0 or (row == -np.inf).all():
+            continue
+        z = row - row.max()
+        zs = np.sort(z[np.isfinite(z)])[::-1]
+        k = np.arange(1, zs.size + 1)
+        cs = np.cumsum(zs)
+        ok = 1 + k * zs > cs
+        kk = k[ok][-1]
+        tau = (cs[kk - 1] - 1) / kk
+        out[i] = np.maximum(z - tau, 0)
+    return np.moveaxis(out.reshape(shape), -1, axis).astype(np.float64)
+
+
+def sparsemax_backward(grad, x, axis=-1):
+    """s*(g - sum(s*g)/|S|), s = the support; NaN rows stay NaN."""
+    if np.ndim(x) == 0:
+        return sparsemax_backward(np.reshape(grad, 1), np.reshape(x, 1)).reshape(())
+    y = sparsemax(x, axis)
+    s = y > 0
+    g = _f(grad)
+    gs = np.where(s, g, 0.0)
+    n = s.sum(axis=axis, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v = gs.sum(axis=axis, keepdims=True) / np.where(n > 0, n, 1)
+    return np.where(np.isnan(y), np.nan, np.where(s, g - v, 0.0))
+
+
 # ------------------------------------------------------------ gated, fused
 
 _GATES = {
@@ -575,7 +617,7 @@ def derivative(name, x, **params):
 def backward(name, grad, x, **params):
     """grad * f'(x) in float64 (softmax rows: the row-wise backward; prelu:
     (grad_x, grad_alpha))."""
-    if name in ("softmax", "log_softmax"):
+    if name in ("softmax", "log_softmax", "sparsemax"):
         with np.errstate(all="ignore"):
             return globals()[name + "_backward"](grad, x, **params)
     g = _f(grad)

@@ -57,6 +57,7 @@ static const int fa_bwdy_ids[] = { FA_BWDY_KERNELS(FA_BWDY_ENTRY) -1 };
 #include "loops/elementwise.h"
 #include "loops/prelu.h"
 #include "loops/softmax.h"
+#include "loops/sparsemax.h"
 #include "loops/bias.h"
 #include "loops/gated.h"
 #undef T
@@ -72,6 +73,7 @@ static const int fa_bwdy_ids[] = { FA_BWDY_KERNELS(FA_BWDY_ENTRY) -1 };
 #include "loops/elementwise.h"
 #include "loops/prelu.h"
 #include "loops/softmax.h"
+#include "loops/sparsemax.h"
 #include "loops/bias.h"
 #include "loops/gated.h"
 #undef T

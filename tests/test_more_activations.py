@@ -228,3 +228,74 @@ def test_as_jax(dtype):
     assert np.array_equal(_jax_grad(jax.nn.sparse_plus, x, g), [np.nan, 0, 1, np.nan], equal_nan=True)
     assert np.isnan(np.asarray(jax.nn.squareplus(jnp.asarray(x[:1]))))[0]   # fastact: 0
     assert fastact.squareplus(x[:1])[0] == 0
+
+
+# -------------------------------------------------------------- sparsemax
+
+def _sparsemax_inputs(rng, dtype):
+    """(x, axis): rows of several lengths (vector body and tails), every axis
+    of a 3-d array, F order, a view with negative steps, ties, -inf entries,
+    large offsets."""
+    out = []
+    for L in (1, 2, 3, 15, 16, 17, 33, 64, 100, 1000):
+        out.append(((rng.standard_normal((7, L)) * 3).astype(dtype), -1))
+    cube = (rng.standard_normal((5, 6, 7)) * 2).astype(dtype)
+    out += [(cube, 0), (cube, 1), (cube, 2), (np.asfortranarray(cube), 1), (cube[::-1, :, ::-2], 2)]
+    ties = np.array([[1.0, 1.0, 1.0, 0.0], [2.0, 2.0, -5.0, 2.0], [0.3, 0.3, 0.3, 0.3]], dtype)
+    out.append((ties, -1))
+    mixed = (rng.standard_normal((4, 40)) * 5).astype(dtype)
+    mixed[:, ::3] = -np.inf
+    out.append((mixed, -1))
+    out.append(((rng.standard_normal((3, 50)) + 1e4).astype(dtype), -1))
+    out.append((np.array(2.5, dtype), 0))
+    return out
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sparsemax_matches_the_sorting_reference(dtype):
+    """Against the extended-precision sort-based reference: results within a
+    few eps of the row (they are in [0, 1]), rows summing to 1, the support
+    exact away from ties with tau, the backward from x and from y the same."""
+    rng = np.random.default_rng(11)
+    eps = np.finfo(dtype).eps
+    for x, axis in _sparsemax_inputs(rng, dtype):
+        y = fastact.sparsemax(x, axis=axis)
+        r = ref.sparsemax(x, axis)
+        tol = 4 * eps * max(1.0, float(np.abs(x[np.isfinite(x)]).max(initial=0.0)))
+        np.testing.assert_allclose(y, r, rtol=0, atol=tol, err_msg=f"{x.shape} axis={axis}")
+        np.testing.assert_allclose(y.sum(axis=axis), 1.0, rtol=0, atol=tol * max(x.shape or (1,)))
+        g = rng.standard_normal(x.shape).astype(dtype)
+        b = fastact.sparsemax_backward(g, x, axis=axis)
+        np.testing.assert_allclose(b, ref.sparsemax_backward(g, x, axis), rtol=0, atol=8 * eps)
+        assert fastact.sparsemax_backward(g, y=y, axis=axis).tobytes() == b.tobytes()
+        xi = x.copy()
+        assert fastact.sparsemax_(xi, axis=axis) is xi and xi.tobytes() == np.ascontiguousarray(y).tobytes()
+        gi = g.copy()
+        assert fastact.sparsemax_backward_(gi, y=y, axis=axis) is gi and gi.tobytes() == b.tobytes()
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sparsemax_special_rows_and_threads(dtype):
+    x = np.array([[1, 2, np.nan], [1, np.inf, 0], [-INF, -INF, -INF], [-INF, 0, 3], [0, 0, 0],
+                  [0.1, 0.2, 0.3]], dtype)
+    y = fastact.sparsemax(x)
+    np.testing.assert_array_equal(np.isnan(y), [[1] * 3, [1] * 3, [0] * 3, [0] * 3, [0] * 3, [0] * 3])
+    np.testing.assert_array_equal(y[2:5], [[0, 0, 0], [0, 0, 1], [1 / 3, 1 / 3, 1 / 3]] if dtype == np.float64
+                                  else np.array([[0, 0, 0], [0, 0, 1], [1 / 3] * 3], dtype))
+    g = np.ones_like(x)
+    d = fastact.sparsemax_backward(g, x)
+    assert np.isnan(d[:2]).all() and not np.isnan(d[2:]).any()
+    big = (np.random.default_rng(12).standard_normal((3000, 97)) * 2).astype(dtype)
+    one = fastact.sparsemax(big, n_threads=1)
+    assert fastact.sparsemax(big, n_threads=2).tobytes() == one.tobytes()
+    assert fastact.sparsemax(np.ascontiguousarray(big.T), axis=0, n_threads=2).T.tobytes() == one.tobytes()
+    assert fastact.sparsemax(np.empty((0, 4), dtype)).shape == (0, 4)
+    assert fastact.sparsemax(np.empty((4, 0), dtype)).shape == (4, 0)
+    with pytest.raises(ValueError, match="sparsemax: axis 2 is out of range"):
+        fastact.sparsemax(big, axis=2)
+
+
+def test_sparsemax_half_precision_is_the_float32_result_rounded():
+    x = (np.random.default_rng(13).standard_normal((9, 21)) * 2).astype(np.float16)
+    want = fastact.sparsemax(x.astype(np.float32)).astype(np.float16)
+    assert fastact.sparsemax(x).tobytes() == want.tobytes()

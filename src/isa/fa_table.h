@@ -15,7 +15,7 @@
 
 /* Raised whenever the struct below changes: a table of another layout is
  * refused at load time instead of being called through wrong offsets. */
-#define FA_TABLE_ABI 1
+#define FA_TABLE_ABI 2
 #define FA_TABLE_CAPSULE "fastact.loop_table"
 
 /* Constants the front's chunking shares with the loops (fa_table_impl.c
@@ -85,6 +85,11 @@ typedef struct fa_loop_table {
                        fa_tidx n);
     int (*gated_bwd_d)(int k, const double *g, const double *a, const double *b, double *da,
                        double *db, fa_tidx n);
+    /* sparsemax over nr contiguous rows of length L; backward from y */
+    void (*sparsemax_rows_f)(const float *x, float *y, fa_tidx nr, fa_tidx L);
+    void (*sparsemax_rows_d)(const double *x, double *y, fa_tidx nr, fa_tidx L);
+    void (*sparsemax_bwd_rows_f)(const float *g, const float *y, float *out, fa_tidx nr, fa_tidx L);
+    void (*sparsemax_bwd_rows_d)(const double *g, const double *y, double *out, fa_tidx nr, fa_tidx L);
 } fa_loop_table;
 
 #endif /* FA_TABLE_H */
