@@ -315,7 +315,8 @@ TABLE = (
                peers='`F.tanhshrink` / `tanh_shrink` / -',
                ulp=(8, 8)),
     Activation("squareplus", (_p("b", 4.0, "nonneg", "smoothness (b = 0: relu)"),), "elementwise",
-               lambda b: ("squareplus", (b, 0.0, 0.0, 0.0)), _always, "transc",
+               # sqrt(b) once per call (correctly rounded for a b exact in the dtype)
+               lambda b: ("squareplus", (b, math.sqrt(b), 0.0, 0.0)), _always, "transc",
                '`(x + sqrt(x^2 + b)) / 2`', "no PyTorch op; jax.nn.squareplus",
                peers='- / `squareplus` / `jax.nn.squareplus`',
                ulp=(3, 3),

@@ -199,31 +199,42 @@ FA_INLINE T FA_F(fa_hardshrink_bwd)(T g, T x, T l, T p1, T p2, T p3)
     return FA_F(fa_shrink_mask_bwd)(g, x, l);
 }
 
-/* squareplus(b=p0) = (x + sqrt(x^2 + b)) / 2 (jax.nn.squareplus), b >= 0.
- * With c = sqrt(b) and s = sqrt(x^2 + c^2), x and c are scaled by a power of
- * two sc chosen from m = max(|x|, c), so that their squares neither overflow
- * (m > HI) nor underflow (m < LO), and every ratio below is scale-free:
- *   x > 0:  (x + s) / 2,
- *   x <= 0: b / (2(s - x)) = c*q/2 with q = c/(s - x) in [0, 1]: s - x adds
- *           two non-negative terms, so there is no cancellation for x << 0.
+/* squareplus(b=p0, c=p1=sqrt(b)) = (x + sqrt(x^2 + b)) / 2 (jax.nn.squareplus),
+ * b >= 0.  With s = sqrt(x^2 + c^2), x and c are scaled by sc = 2^-E, E the
+ * exponent of m = max(|x|, c) clamped to the normal range below 2^MAXE
+ * (bit operations, no select of constants: GCC would split one sqrt into
+ * three), so that x' = x*sc, c' = c*sc are below 4 and the larger is at least
+ * 2^-23: their squares neither overflow nor underflow, and every ratio below
+ * is scale-free:
+ *   x > 0:  (x + s) / 2 = ((x' + s')/2) / sc,
+ *   x <= 0: b / (2(s - x)) = c*q/2 with q = c/(s - x) = (c/(s' - x'))*sc in
+ *           [0, 1]: s - x adds two non-negative terms, no cancellation for
+ *           x << 0.
  * b = 0 is relu: q = 0 for x <= 0 (0/0 at x = 0 is not taken). */
 #if FA_IS_DOUBLE
-#  define FA__SQP_HI 0x1p+500
-#  define FA__SQP_LO 0x1p-500
-#  define FA__SQP_DN 0x1p-520      /* m' <= 2^504: m'^2 + m'^2 finite */
-#  define FA__SQP_UP 0x1p+600      /* m' >= 2^-474: m'^2 normal */
+#  define FA__SQP_LO 0x1p-1022
+#  define FA__SQP_HI 0x1p+1022
+#  define FA__SQP_EXP 0x7ff0000000000000ull
+#  define FA__SQP_K 0x7fe0000000000000ull    /* bits of 2^(1023 - E) = K - bits of 2^E */
+#  define FA__SQP_U(v) fa_d2u(v)
+#  define FA__SQP_F(u) fa_u2d(u)
 #else
-#  define FA__SQP_HI 0x1p+62f
-#  define FA__SQP_LO 0x1p-50f
-#  define FA__SQP_DN 0x1p-66f
-#  define FA__SQP_UP 0x1p+100f
+#  define FA__SQP_LO 0x1p-126f
+#  define FA__SQP_HI 0x1p+126f
+#  define FA__SQP_EXP 0x7f800000u
+#  define FA__SQP_K 0x7f000000u
+#  define FA__SQP_U(v) fa_f2u(v)
+#  define FA__SQP_F(u) fa_u2f(u)
 #endif
-/* s' = sqrt(x'^2 + c'^2) of the scaled x' = x*sc, c' = c*sc; returns sc. */
-FA_INLINE T FA_F(fa__sqp_scaled)(T x, T c, T *xs, T *ss)
+/* s' = sqrt(x'^2 + c'^2) of x' = x*sc, c' = c*sc; returns sc, *inv = 1/sc. */
+FA_INLINE T FA_F(fa__sqp_scaled)(T x, T c, T *xs, T *ss, T *inv)
 {
     T ax = FA_F(fa_abs)(x);
     T m = ax > c ? ax : c;
-    T sc = m > FA__SQP_HI ? FA__SQP_DN : (m < FA__SQP_LO ? FA__SQP_UP : (T)1);
+    m = m < FA__SQP_LO ? FA__SQP_LO : m;
+    m = m > FA__SQP_HI ? FA__SQP_HI : m;     /* +inf too: x' = inf, s' = inf */
+    T sc = FA__SQP_F(FA__SQP_K - (FA__SQP_U(m) & FA__SQP_EXP));
+    *inv = FA__SQP_F(FA__SQP_U(m) & FA__SQP_EXP);
     T xv = x * sc, cv = c * sc;
     *xs = xv;
     *ss = FA_F(fa_sqrt)(xv * xv + cv * cv);
@@ -235,23 +246,23 @@ FA_INLINE T FA_F(fa__sqp_q)(T c, T xs, T ss, T sc)
     T q = (c / (ss - xs)) * sc;
     return c == (T)0 ? (T)0 : q;
 }
-FA_INLINE T FA_F(fa_squareplus_fwd)(T x, T b, T p1, T p2, T p3)
+FA_INLINE T FA_F(fa_squareplus_fwd)(T x, T b, T c, T p2, T p3)
 {
-    (void)p1; (void)p2; (void)p3;
-    T c = FA_F(fa_sqrt)(b), xs, ss;
-    T sc = FA_F(fa__sqp_scaled)(x, c, &xs, &ss);
-    T half_inv = sc == (T)1 ? (T)0.5 : (sc == FA__SQP_DN ? (T)0.5 / FA__SQP_DN : (T)0.5 / FA__SQP_UP);
-    T pos = (xs + ss) * half_inv;
+    (void)b; (void)p2; (void)p3;
+    T xs, ss, inv;
+    T sc = FA_F(fa__sqp_scaled)(x, c, &xs, &ss, &inv);
+    T pos = ((xs + ss) * (T)0.5) * inv;
     T neg = (c * FA_F(fa__sqp_q)(c, xs, ss, sc)) * (T)0.5;
     return x > (T)0 ? pos : neg;
 }
 /* f' = (1 + x/s)/2: x > 0 as written (both terms >= 0; 1 at +inf);
  * x <= 0: b/(2 s (s - x)) = q*p/2 with p = c/s = (c/s')*sc (0 when b = 0). */
-FA_INLINE T FA_F(fa_squareplus_bwd)(T g, T x, T b, T p1, T p2, T p3)
+FA_INLINE T FA_F(fa_squareplus_bwd)(T g, T x, T b, T c, T p2, T p3)
 {
-    (void)p1; (void)p2; (void)p3;
-    T c = FA_F(fa_sqrt)(b), xs, ss;
-    T sc = FA_F(fa__sqp_scaled)(x, c, &xs, &ss);
+    (void)b; (void)p2; (void)p3;
+    T xs, ss, inv;
+    T sc = FA_F(fa__sqp_scaled)(x, c, &xs, &ss, &inv);
+    (void)inv;
     T pos = x == (T)INFINITY ? (T)1 : ((T)1 + xs / ss) * (T)0.5;
     T p = (c / ss) * sc;
     T neg = c == (T)0 ? (T)0 : (FA_F(fa__sqp_q)(c, xs, ss, sc) * p) * (T)0.5;
@@ -261,17 +272,19 @@ FA_INLINE T FA_F(fa_squareplus_bwd)(T g, T x, T b, T p1, T p2, T p3)
 /* y > 0 determines x = y - b/(4y), and f' = y/s = 1/(1 + b/(4y^2)): no
  * square of y (no overflow); 1 at y = inf; 0 at y = 0 (x <= 0 when b = 0,
  * the underflowed tail otherwise). */
-FA_INLINE T FA_F(fa_squareplus_bwdy)(T g, T y, T b, T p1, T p2, T p3)
+FA_INLINE T FA_F(fa_squareplus_bwdy)(T g, T y, T b, T c, T p2, T p3)
 {
-    (void)p1; (void)p2; (void)p3;
+    (void)c; (void)p2; (void)p3;
     T u = ((b / y) / y) * (T)0.25;
     T d = (T)1 / ((T)1 + u);
     return g * (y == (T)0 ? (T)0 : d);
 }
-#undef FA__SQP_HI
 #undef FA__SQP_LO
-#undef FA__SQP_DN
-#undef FA__SQP_UP
+#undef FA__SQP_HI
+#undef FA__SQP_EXP
+#undef FA__SQP_K
+#undef FA__SQP_U
+#undef FA__SQP_F
 
 /* sparse_plus = 0 for x <= -1, (x + 1)^2/4 for -1 < x < 1, x for x >= 1
  * (jax.nn.sparse_plus).  f' = 0, (x + 1)/2, 1 is continuous: the kinks need
