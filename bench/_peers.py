@@ -274,6 +274,16 @@ def entries():
         numpy=_np(lambda a: a * (np.abs(a) > 0.5)),
         numexpr=_ne("where(abs(a) > l, a, 0)", l=0.5),
         torch_=_t_out(torch.hardshrink, 0.5) if T else None)
+    add("shrink(bias=0.25)", "shrink", {"lambd": 0.5, "bias": 0.25},
+        numpy=_np(lambda a: np.where(a > 0.5, a - 0.25, np.where(a < -0.5, a + 0.25, 0)).astype(a.dtype, copy=False)),
+        numexpr=_ne("where(a > l, a - b, where(a < -l, a + b, 0))", l=0.5, b=0.25))
+    add("sparse_plus", "sparse_plus",
+        numpy=_np(lambda a: np.where(a <= -1, 0, np.where(a >= 1, a, (a + 1) ** 2 / 4)).astype(a.dtype, copy=False)),
+        numexpr=_ne("where(a <= -1, 0, where(a >= 1, a, (a + 1) * (a + 1) * q))", q=0.25))
+    add("threshold(0.5, -1)", "threshold", {"threshold": 0.5, "value": -1.0},
+        numpy=_np(lambda a: np.where(a > 0.5, a, -1.0).astype(a.dtype, copy=False)),
+        numexpr=_ne("where(a > t, a, v)", t=0.5, v=-1.0),
+        torch_=_t(lambda t: F.threshold_(t, 0.5, -1.0), lambda t: F.threshold(t, 0.5, -1.0)) if T else None)
     add("prelu(scalar 0.25)", "prelu", {"alpha": 0.25},
         numpy=Impl(ip=lambda a: np.maximum(a, 0.25 * a, out=a), oop=lambda a: np.maximum(a, 0.25 * a)),
         numexpr=_ne("where(a > 0, a, k * a)", k=0.25),
@@ -360,6 +370,9 @@ def entries():
         numpy=Impl(ip=lambda a: np.subtract(a, np.tanh(a), out=a), oop=lambda a: a - np.tanh(a)),
         numexpr=_ne("a - tanh(a)"),
         torch_=_t(lambda t: t.sub_(torch.tanh(t)), F.tanhshrink) if T else None)
+    add("squareplus", "squareplus",
+        numpy=_np(lambda a: (a + np.sqrt(a * a + 4)) / 2),
+        numexpr=_ne("(a + sqrt(a * a + b)) * h", b=4.0, h=0.5))
     add("softmax(rows 1000)", "softmax", {"axis": -1},
         numpy=_merge(Impl(ip=np_softmax_ip, oop=np_softmax),
                      Impl(bip=lambda g, s: _np_softmax_bwd_ip(g, s), boop=lambda g, s: _np_softmax_bwd(g, s))),
@@ -374,6 +387,7 @@ def entries():
                    oop=lambda a: sps.log_softmax(a, axis=-1)) if sps else None,
         torch_=Impl(ip=lambda t: torch._log_softmax(t, -1, False, out=t), oop=lambda t: torch.log_softmax(t, -1)) if T else None,
         rows=True)
+    add("sparsemax(rows 1000)", "sparsemax", {"axis": -1}, rows=True)   # no NumPy/PyTorch op
     return E
 
 

@@ -15,7 +15,7 @@ import os
 import re
 import sys
 
-from ._table import GRAIN, TABLE
+from ._table import GRAIN, REQUIRED, TABLE
 
 _TEMPLATE = '''
 def {name}(x, {pos}*, out=None, n_threads=None, **_kw):
@@ -168,7 +168,7 @@ def _param_list(act, required_ok, kwonly=False):
     for p in act.params:
         if p.kwonly != kwonly:
             continue
-        if p.kind == "alpha" and required_ok:
+        if (p.kind == "alpha" or p.default is REQUIRED) and required_ok:
             parts.append(p.name)
         else:
             parts.append(f"{p.name}={p.default!r}")
@@ -184,7 +184,8 @@ def _y_note(act):
 
 
 def _doc(act, form):
-    params = "".join(f"\n    {p.name} : default {p.default!r}. {p.doc}" for p in act.params)
+    params = "".join(f"\n    {p.name} : {'required' if p.default is REQUIRED else f'default {p.default!r}'}. {p.doc}"
+                     for p in act.params)
     heads = {
         "": f"{act.name}(x): out-of-place forward; returns a new array (or fills `out`).",
         "_": f"{act.name}_(x): forward in place; overwrites x and returns it.",
@@ -194,6 +195,30 @@ def _doc(act, form):
     return (f"{heads[form]}\n\n    f(x) = {act.formula}\n    PyTorch: {act.pytorch}\n"
             f"    Backward from y= (the forward output): {_y_note(act)}.\n"
             f"\n    Parameters{params}\n    n_threads : None (default), an int >= 1, or -1 (all usable CPUs).\n")
+
+
+# sparsemax: every form takes the general path (the family moves the axis last).
+_TEMPLATE_PLAIN = '''
+def {name}(x, {pos}*, out=None, n_threads=None, **_kw):
+    if _kw:
+        _unexpected(_act, "{name}", _kw)
+    return _forward(_act, "{name}", ({vals}), x, out, n_threads, False)
+
+def {name}_(x, {pos}*, n_threads=None, **_kw):
+    if _kw:
+        _unexpected(_act, "{name}_", _kw)
+    return _forward(_act, "{name}_", ({vals}), x, None, n_threads, True)
+
+def {name}_backward(grad, x=None, *, y=None, {kw}out=None, n_threads=None, **_kw):
+    if _kw:
+        _unexpected(_act, "{name}_backward", _kw)
+    return _backward(_act, "{name}_backward", ({vals}), grad, x, y, out, n_threads, False)
+
+def {name}_backward_(grad, x=None, *, y=None, {kw}n_threads=None, **_kw):
+    if _kw:
+        _unexpected(_act, "{name}_backward_", _kw)
+    return _backward(_act, "{name}_backward_", ({vals}), grad, x, y, None, n_threads, True)
+'''
 
 
 _TEMPLATE_GATED = '''
@@ -292,8 +317,8 @@ def render():
             src = _TEMPLATE_GATED.format(name=act.name, pos=pos, kwo=kwo, kw=pos + kwo, vals=vals)
             grain = GRAIN["transc"]
         else:
-            template = (_TEMPLATE if act.kind != "softmax" else
-                        _TEMPLATE_SOFTMIN if act.name == "softmin" else _TEMPLATE_SOFTMAX)
+            template = (_TEMPLATE_SOFTMIN if act.name == "softmin" else
+                        {"softmax": _TEMPLATE_SOFTMAX, "sparsemax": _TEMPLATE_PLAIN}.get(act.kind, _TEMPLATE))
             pre = _PRELU_PRE if act.kind == "prelu" else {"pre_fwd": "", "pre_ip": ""}
             src = template.format(name=act.name, pos=pos, kw=pos, vals=vals, **pre)
             grain = GRAIN["cheap"] if act.kind == "prelu" else GRAIN["transc"]

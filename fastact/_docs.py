@@ -26,7 +26,7 @@ def _y_cell(act):
         return act.y_doc
     if act.kind in ("prelu", "gated"):
         return "no"
-    if act.kind == "softmax":
+    if act.kind in ("softmax", "sparsemax"):
         return "yes"
     default = tuple(p.default for p in act.params)
     return "yes" if act.y_ok(*default) is None else "no"

@@ -11,7 +11,7 @@ from typing import NamedTuple, Optional, Tuple
 import numpy as np
 
 from . import _dispatch
-from ._table import GRAIN
+from ._table import GRAIN, REQUIRED
 
 
 class Mode(enum.IntEnum):
@@ -41,6 +41,8 @@ def _real(fname, name, v):
 
 
 def _check_param(fname, p, v):
+    if v is REQUIRED:           # a required parameter left out (bias_act's **params)
+        raise TypeError(f"{fname}: the parameter {p.name} is required")
     kind = p.kind
     if kind == "approx":
         if v not in ("none", "tanh"):

@@ -1166,6 +1166,322 @@ def hardshrink_backward_(grad, x=None, *, y=None, lambd=0.5, n_threads=None, **_
     return _backward(_hardshrink, "hardshrink_backward_", (lambd, ), grad, x, y, None, n_threads, True)
 
 
+# ---------------------------------------------------------------- shrink
+
+_shrink = _ROWS['shrink']
+_shrink_fc = _FAST['shrink']
+_shrink_fcb = _shrink_fc
+
+def shrink(x, lambd=0.5, bias=0.0, *, out=None, n_threads=None, **_kw):
+    """shrink(x): out-of-place forward; returns a new array (or fills `out`).
+
+    f(x) = `x > l ? x - bias : x < -l ? x + bias : 0`
+    PyTorch: ONNX Shrink; bias=lambd: F.softshrink
+    Backward from y= (the forward output): depends on the parameters (see the README).
+
+    Parameters
+    lambd : default 0.5. half-width of the dead zone
+    bias : default 0.0. subtracted above lambd, added below -lambd
+    n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
+    """
+    if _kw:
+        _unexpected(_shrink, "shrink", _kw)
+    if type(x) is _ndarray and (out is None or type(out) is _ndarray):
+        v = (lambd, bias, )
+        try:
+            spec = _shrink_fc.get(v)
+        except TypeError:       # unhashable (a list, an array): the general path names it
+            spec = None
+        if spec is not None:
+            y = _kcall(spec, v, 0, x, None, out, n_threads, _empty_like)
+            if y is not None:
+                return y
+    return _forward(_shrink, "shrink", (lambd, bias, ), x, out, n_threads, False)
+
+def shrink_(x, lambd=0.5, bias=0.0, *, n_threads=None, **_kw):
+    """shrink_(x): forward in place; overwrites x and returns it.
+
+    f(x) = `x > l ? x - bias : x < -l ? x + bias : 0`
+    PyTorch: ONNX Shrink; bias=lambd: F.softshrink
+    Backward from y= (the forward output): depends on the parameters (see the README).
+
+    Parameters
+    lambd : default 0.5. half-width of the dead zone
+    bias : default 0.0. subtracted above lambd, added below -lambd
+    n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
+    """
+    if _kw:
+        _unexpected(_shrink, "shrink_", _kw)
+    v = (lambd, bias, )
+    try:
+        spec = _shrink_fc.get(v)
+    except TypeError:
+        spec = None
+    if spec is not None and _kfast(spec, v, x, n_threads) is not None:
+        return x
+    return _forward(_shrink, "shrink_", (lambd, bias, ), x, None, n_threads, True)
+
+def shrink_backward(grad, x=None, *, y=None, lambd=0.5, bias=0.0, out=None, n_threads=None, **_kw):
+    """shrink_backward(grad, x | y=): returns grad * f'(x).
+
+    f(x) = `x > l ? x - bias : x < -l ? x + bias : 0`
+    PyTorch: ONNX Shrink; bias=lambd: F.softshrink
+    Backward from y= (the forward output): depends on the parameters (see the README).
+
+    Parameters
+    lambd : default 0.5. half-width of the dead zone
+    bias : default 0.0. subtracted above lambd, added below -lambd
+    n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
+    """
+    if _kw:
+        _unexpected(_shrink, "shrink_backward", _kw)
+    if type(grad) is _ndarray and (out is None or type(out) is _ndarray):
+        v = (lambd, bias, )
+        try:
+            spec = _shrink_fcb.get(v)
+        except TypeError:       # unhashable (a list, an array): the general path names it
+            spec = None
+        if spec is not None and (x is None) != (y is None) and type(y if x is None else x) is _ndarray:
+            r = _kcall(spec, v, 1 if y is None else 2, grad, y if x is None else x, out, n_threads, _empty_like)
+            if r is not None:
+                return r
+    return _backward(_shrink, "shrink_backward", (lambd, bias, ), grad, x, y, out, n_threads, False)
+
+def shrink_backward_(grad, x=None, *, y=None, lambd=0.5, bias=0.0, n_threads=None, **_kw):
+    """shrink_backward_(grad, x | y=): writes grad * f'(x) into grad, returns it.
+
+    f(x) = `x > l ? x - bias : x < -l ? x + bias : 0`
+    PyTorch: ONNX Shrink; bias=lambd: F.softshrink
+    Backward from y= (the forward output): depends on the parameters (see the README).
+
+    Parameters
+    lambd : default 0.5. half-width of the dead zone
+    bias : default 0.0. subtracted above lambd, added below -lambd
+    n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
+    """
+    if _kw:
+        _unexpected(_shrink, "shrink_backward_", _kw)
+    if type(grad) is _ndarray:
+        v = (lambd, bias, )
+        try:
+            spec = _shrink_fcb.get(v)
+        except TypeError:       # unhashable (a list, an array): the general path names it
+            spec = None
+        if (spec is not None and (x is None) != (y is None) and type(y if x is None else x) is _ndarray
+                and _kcall(spec, v, 1 if y is None else 2, grad, y if x is None else x, grad, n_threads,
+                           _empty_like) is not None):
+            return grad
+    return _backward(_shrink, "shrink_backward_", (lambd, bias, ), grad, x, y, None, n_threads, True)
+
+
+# ----------------------------------------------------------- sparse_plus
+
+_sparse_plus = _ROWS['sparse_plus']
+_sparse_plus_fc = _FAST['sparse_plus']
+_sparse_plus_fcb = _sparse_plus_fc
+
+def sparse_plus(x, *, out=None, n_threads=None, **_kw):
+    """sparse_plus(x): out-of-place forward; returns a new array (or fills `out`).
+
+    f(x) = `x <= -1 ? 0 : x >= 1 ? x : (x + 1)^2 / 4`
+    PyTorch: no PyTorch op; jax.nn.sparse_plus
+    Backward from y= (the forward output): yes.
+
+    Parameters
+    n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
+    """
+    if _kw:
+        _unexpected(_sparse_plus, "sparse_plus", _kw)
+    if type(x) is _ndarray and (out is None or type(out) is _ndarray):
+        v = ()
+        try:
+            spec = _sparse_plus_fc.get(v)
+        except TypeError:       # unhashable (a list, an array): the general path names it
+            spec = None
+        if spec is not None:
+            y = _kcall(spec, v, 0, x, None, out, n_threads, _empty_like)
+            if y is not None:
+                return y
+    return _forward(_sparse_plus, "sparse_plus", (), x, out, n_threads, False)
+
+def sparse_plus_(x, *, n_threads=None, **_kw):
+    """sparse_plus_(x): forward in place; overwrites x and returns it.
+
+    f(x) = `x <= -1 ? 0 : x >= 1 ? x : (x + 1)^2 / 4`
+    PyTorch: no PyTorch op; jax.nn.sparse_plus
+    Backward from y= (the forward output): yes.
+
+    Parameters
+    n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
+    """
+    if _kw:
+        _unexpected(_sparse_plus, "sparse_plus_", _kw)
+    v = ()
+    try:
+        spec = _sparse_plus_fc.get(v)
+    except TypeError:
+        spec = None
+    if spec is not None and _kfast(spec, v, x, n_threads) is not None:
+        return x
+    return _forward(_sparse_plus, "sparse_plus_", (), x, None, n_threads, True)
+
+def sparse_plus_backward(grad, x=None, *, y=None, out=None, n_threads=None, **_kw):
+    """sparse_plus_backward(grad, x | y=): returns grad * f'(x).
+
+    f(x) = `x <= -1 ? 0 : x >= 1 ? x : (x + 1)^2 / 4`
+    PyTorch: no PyTorch op; jax.nn.sparse_plus
+    Backward from y= (the forward output): yes.
+
+    Parameters
+    n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
+    """
+    if _kw:
+        _unexpected(_sparse_plus, "sparse_plus_backward", _kw)
+    if type(grad) is _ndarray and (out is None or type(out) is _ndarray):
+        v = ()
+        try:
+            spec = _sparse_plus_fcb.get(v)
+        except TypeError:       # unhashable (a list, an array): the general path names it
+            spec = None
+        if spec is not None and (x is None) != (y is None) and type(y if x is None else x) is _ndarray:
+            r = _kcall(spec, v, 1 if y is None else 2, grad, y if x is None else x, out, n_threads, _empty_like)
+            if r is not None:
+                return r
+    return _backward(_sparse_plus, "sparse_plus_backward", (), grad, x, y, out, n_threads, False)
+
+def sparse_plus_backward_(grad, x=None, *, y=None, n_threads=None, **_kw):
+    """sparse_plus_backward_(grad, x | y=): writes grad * f'(x) into grad, returns it.
+
+    f(x) = `x <= -1 ? 0 : x >= 1 ? x : (x + 1)^2 / 4`
+    PyTorch: no PyTorch op; jax.nn.sparse_plus
+    Backward from y= (the forward output): yes.
+
+    Parameters
+    n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
+    """
+    if _kw:
+        _unexpected(_sparse_plus, "sparse_plus_backward_", _kw)
+    if type(grad) is _ndarray:
+        v = ()
+        try:
+            spec = _sparse_plus_fcb.get(v)
+        except TypeError:       # unhashable (a list, an array): the general path names it
+            spec = None
+        if (spec is not None and (x is None) != (y is None) and type(y if x is None else x) is _ndarray
+                and _kcall(spec, v, 1 if y is None else 2, grad, y if x is None else x, grad, n_threads,
+                           _empty_like) is not None):
+            return grad
+    return _backward(_sparse_plus, "sparse_plus_backward_", (), grad, x, y, None, n_threads, True)
+
+
+# ------------------------------------------------------------- threshold
+
+_threshold = _ROWS['threshold']
+_threshold_fc = _FAST['threshold']
+_threshold_fcb = _threshold_fc
+
+def threshold(x, threshold, value, *, out=None, n_threads=None, **_kw):
+    """threshold(x): out-of-place forward; returns a new array (or fills `out`).
+
+    f(x) = `x > threshold ? x : value`
+    PyTorch: F.threshold(x, threshold, value)
+    Backward from y= (the forward output): depends on the parameters (see the README).
+
+    Parameters
+    threshold : required. x at or below it becomes value
+    value : required. the output at or below threshold
+    n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
+    """
+    if _kw:
+        _unexpected(_threshold, "threshold", _kw)
+    if type(x) is _ndarray and (out is None or type(out) is _ndarray):
+        v = (threshold, value, )
+        try:
+            spec = _threshold_fc.get(v)
+        except TypeError:       # unhashable (a list, an array): the general path names it
+            spec = None
+        if spec is not None:
+            y = _kcall(spec, v, 0, x, None, out, n_threads, _empty_like)
+            if y is not None:
+                return y
+    return _forward(_threshold, "threshold", (threshold, value, ), x, out, n_threads, False)
+
+def threshold_(x, threshold, value, *, n_threads=None, **_kw):
+    """threshold_(x): forward in place; overwrites x and returns it.
+
+    f(x) = `x > threshold ? x : value`
+    PyTorch: F.threshold(x, threshold, value)
+    Backward from y= (the forward output): depends on the parameters (see the README).
+
+    Parameters
+    threshold : required. x at or below it becomes value
+    value : required. the output at or below threshold
+    n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
+    """
+    if _kw:
+        _unexpected(_threshold, "threshold_", _kw)
+    v = (threshold, value, )
+    try:
+        spec = _threshold_fc.get(v)
+    except TypeError:
+        spec = None
+    if spec is not None and _kfast(spec, v, x, n_threads) is not None:
+        return x
+    return _forward(_threshold, "threshold_", (threshold, value, ), x, None, n_threads, True)
+
+def threshold_backward(grad, x=None, *, y=None, threshold, value, out=None, n_threads=None, **_kw):
+    """threshold_backward(grad, x | y=): returns grad * f'(x).
+
+    f(x) = `x > threshold ? x : value`
+    PyTorch: F.threshold(x, threshold, value)
+    Backward from y= (the forward output): depends on the parameters (see the README).
+
+    Parameters
+    threshold : required. x at or below it becomes value
+    value : required. the output at or below threshold
+    n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
+    """
+    if _kw:
+        _unexpected(_threshold, "threshold_backward", _kw)
+    if type(grad) is _ndarray and (out is None or type(out) is _ndarray):
+        v = (threshold, value, )
+        try:
+            spec = _threshold_fcb.get(v)
+        except TypeError:       # unhashable (a list, an array): the general path names it
+            spec = None
+        if spec is not None and (x is None) != (y is None) and type(y if x is None else x) is _ndarray:
+            r = _kcall(spec, v, 1 if y is None else 2, grad, y if x is None else x, out, n_threads, _empty_like)
+            if r is not None:
+                return r
+    return _backward(_threshold, "threshold_backward", (threshold, value, ), grad, x, y, out, n_threads, False)
+
+def threshold_backward_(grad, x=None, *, y=None, threshold, value, n_threads=None, **_kw):
+    """threshold_backward_(grad, x | y=): writes grad * f'(x) into grad, returns it.
+
+    f(x) = `x > threshold ? x : value`
+    PyTorch: F.threshold(x, threshold, value)
+    Backward from y= (the forward output): depends on the parameters (see the README).
+
+    Parameters
+    threshold : required. x at or below it becomes value
+    value : required. the output at or below threshold
+    n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
+    """
+    if _kw:
+        _unexpected(_threshold, "threshold_backward_", _kw)
+    if type(grad) is _ndarray:
+        v = (threshold, value, )
+        try:
+            spec = _threshold_fcb.get(v)
+        except TypeError:       # unhashable (a list, an array): the general path names it
+            spec = None
+        if (spec is not None and (x is None) != (y is None) and type(y if x is None else x) is _ndarray
+                and _kcall(spec, v, 1 if y is None else 2, grad, y if x is None else x, grad, n_threads,
+                           _empty_like) is not None):
+            return grad
+    return _backward(_threshold, "threshold_backward_", (threshold, value, ), grad, x, y, None, n_threads, True)
+
+
 # ----------------------------------------------------------------- prelu
 
 _prelu = _ROWS['prelu']
@@ -1799,20 +2115,22 @@ _selu = _ROWS['selu']
 _selu_fc = _FAST['selu']
 _selu_fcb = _selu_fc
 
-def selu(x, *, out=None, n_threads=None, **_kw):
+def selu(x, alpha=1.6732632423543772, scale=1.0507009873554805, *, out=None, n_threads=None, **_kw):
     """selu(x): out-of-place forward; returns a new array (or fills `out`).
 
-    f(x) = `1.0507*elu(x, 1.6733)`
-    PyTorch: F.selu
-    Backward from y= (the forward output): yes.
+    f(x) = `x > 0 ? scale*x : scale*alpha*expm1(x)`
+    PyTorch: F.selu (fixed constants); ONNX Selu
+    Backward from y= (the forward output): depends on the parameters (see the README).
 
     Parameters
+    alpha : default 1.6732632423543772. scale of the negative part (before scale)
+    scale : default 1.0507009873554805. overall scale
     n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
     """
     if _kw:
         _unexpected(_selu, "selu", _kw)
     if type(x) is _ndarray and (out is None or type(out) is _ndarray):
-        v = ()
+        v = (alpha, scale, )
         try:
             spec = _selu_fc.get(v)
         except TypeError:       # unhashable (a list, an array): the general path names it
@@ -1821,43 +2139,47 @@ def selu(x, *, out=None, n_threads=None, **_kw):
             y = _kcall(spec, v, 0, x, None, out, n_threads, _empty_like)
             if y is not None:
                 return y
-    return _forward(_selu, "selu", (), x, out, n_threads, False)
+    return _forward(_selu, "selu", (alpha, scale, ), x, out, n_threads, False)
 
-def selu_(x, *, n_threads=None, **_kw):
+def selu_(x, alpha=1.6732632423543772, scale=1.0507009873554805, *, n_threads=None, **_kw):
     """selu_(x): forward in place; overwrites x and returns it.
 
-    f(x) = `1.0507*elu(x, 1.6733)`
-    PyTorch: F.selu
-    Backward from y= (the forward output): yes.
+    f(x) = `x > 0 ? scale*x : scale*alpha*expm1(x)`
+    PyTorch: F.selu (fixed constants); ONNX Selu
+    Backward from y= (the forward output): depends on the parameters (see the README).
 
     Parameters
+    alpha : default 1.6732632423543772. scale of the negative part (before scale)
+    scale : default 1.0507009873554805. overall scale
     n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
     """
     if _kw:
         _unexpected(_selu, "selu_", _kw)
-    v = ()
+    v = (alpha, scale, )
     try:
         spec = _selu_fc.get(v)
     except TypeError:
         spec = None
     if spec is not None and _kfast(spec, v, x, n_threads) is not None:
         return x
-    return _forward(_selu, "selu_", (), x, None, n_threads, True)
+    return _forward(_selu, "selu_", (alpha, scale, ), x, None, n_threads, True)
 
-def selu_backward(grad, x=None, *, y=None, out=None, n_threads=None, **_kw):
+def selu_backward(grad, x=None, *, y=None, alpha=1.6732632423543772, scale=1.0507009873554805, out=None, n_threads=None, **_kw):
     """selu_backward(grad, x | y=): returns grad * f'(x).
 
-    f(x) = `1.0507*elu(x, 1.6733)`
-    PyTorch: F.selu
-    Backward from y= (the forward output): yes.
+    f(x) = `x > 0 ? scale*x : scale*alpha*expm1(x)`
+    PyTorch: F.selu (fixed constants); ONNX Selu
+    Backward from y= (the forward output): depends on the parameters (see the README).
 
     Parameters
+    alpha : default 1.6732632423543772. scale of the negative part (before scale)
+    scale : default 1.0507009873554805. overall scale
     n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
     """
     if _kw:
         _unexpected(_selu, "selu_backward", _kw)
     if type(grad) is _ndarray and (out is None or type(out) is _ndarray):
-        v = ()
+        v = (alpha, scale, )
         try:
             spec = _selu_fcb.get(v)
         except TypeError:       # unhashable (a list, an array): the general path names it
@@ -1866,22 +2188,24 @@ def selu_backward(grad, x=None, *, y=None, out=None, n_threads=None, **_kw):
             r = _kcall(spec, v, 1 if y is None else 2, grad, y if x is None else x, out, n_threads, _empty_like)
             if r is not None:
                 return r
-    return _backward(_selu, "selu_backward", (), grad, x, y, out, n_threads, False)
+    return _backward(_selu, "selu_backward", (alpha, scale, ), grad, x, y, out, n_threads, False)
 
-def selu_backward_(grad, x=None, *, y=None, n_threads=None, **_kw):
+def selu_backward_(grad, x=None, *, y=None, alpha=1.6732632423543772, scale=1.0507009873554805, n_threads=None, **_kw):
     """selu_backward_(grad, x | y=): writes grad * f'(x) into grad, returns it.
 
-    f(x) = `1.0507*elu(x, 1.6733)`
-    PyTorch: F.selu
-    Backward from y= (the forward output): yes.
+    f(x) = `x > 0 ? scale*x : scale*alpha*expm1(x)`
+    PyTorch: F.selu (fixed constants); ONNX Selu
+    Backward from y= (the forward output): depends on the parameters (see the README).
 
     Parameters
+    alpha : default 1.6732632423543772. scale of the negative part (before scale)
+    scale : default 1.0507009873554805. overall scale
     n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
     """
     if _kw:
         _unexpected(_selu, "selu_backward_", _kw)
     if type(grad) is _ndarray:
-        v = ()
+        v = (alpha, scale, )
         try:
             spec = _selu_fcb.get(v)
         except TypeError:       # unhashable (a list, an array): the general path names it
@@ -1890,7 +2214,7 @@ def selu_backward_(grad, x=None, *, y=None, n_threads=None, **_kw):
                 and _kcall(spec, v, 1 if y is None else 2, grad, y if x is None else x, grad, n_threads,
                            _empty_like) is not None):
             return grad
-    return _backward(_selu, "selu_backward_", (), grad, x, y, None, n_threads, True)
+    return _backward(_selu, "selu_backward_", (alpha, scale, ), grad, x, y, None, n_threads, True)
 
 
 # ------------------------------------------------------------------ celu
@@ -2505,6 +2829,110 @@ def tanhshrink_backward_(grad, x=None, *, y=None, n_threads=None, **_kw):
     return _backward(_tanhshrink, "tanhshrink_backward_", (), grad, x, y, None, n_threads, True)
 
 
+# ------------------------------------------------------------ squareplus
+
+_squareplus = _ROWS['squareplus']
+_squareplus_fc = _FAST['squareplus']
+_squareplus_fcb = _squareplus_fc
+
+def squareplus(x, b=4.0, *, out=None, n_threads=None, **_kw):
+    """squareplus(x): out-of-place forward; returns a new array (or fills `out`).
+
+    f(x) = `(x + sqrt(x^2 + b)) / 2`
+    PyTorch: no PyTorch op; jax.nn.squareplus
+    Backward from y= (the forward output): depends on the parameters (see the README).
+
+    Parameters
+    b : default 4.0. smoothness (b = 0: relu)
+    n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
+    """
+    if _kw:
+        _unexpected(_squareplus, "squareplus", _kw)
+    if type(x) is _ndarray and (out is None or type(out) is _ndarray):
+        v = (b, )
+        try:
+            spec = _squareplus_fc.get(v)
+        except TypeError:       # unhashable (a list, an array): the general path names it
+            spec = None
+        if spec is not None:
+            y = _kcall(spec, v, 0, x, None, out, n_threads, _empty_like)
+            if y is not None:
+                return y
+    return _forward(_squareplus, "squareplus", (b, ), x, out, n_threads, False)
+
+def squareplus_(x, b=4.0, *, n_threads=None, **_kw):
+    """squareplus_(x): forward in place; overwrites x and returns it.
+
+    f(x) = `(x + sqrt(x^2 + b)) / 2`
+    PyTorch: no PyTorch op; jax.nn.squareplus
+    Backward from y= (the forward output): depends on the parameters (see the README).
+
+    Parameters
+    b : default 4.0. smoothness (b = 0: relu)
+    n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
+    """
+    if _kw:
+        _unexpected(_squareplus, "squareplus_", _kw)
+    v = (b, )
+    try:
+        spec = _squareplus_fc.get(v)
+    except TypeError:
+        spec = None
+    if spec is not None and _kfast(spec, v, x, n_threads) is not None:
+        return x
+    return _forward(_squareplus, "squareplus_", (b, ), x, None, n_threads, True)
+
+def squareplus_backward(grad, x=None, *, y=None, b=4.0, out=None, n_threads=None, **_kw):
+    """squareplus_backward(grad, x | y=): returns grad * f'(x).
+
+    f(x) = `(x + sqrt(x^2 + b)) / 2`
+    PyTorch: no PyTorch op; jax.nn.squareplus
+    Backward from y= (the forward output): depends on the parameters (see the README).
+
+    Parameters
+    b : default 4.0. smoothness (b = 0: relu)
+    n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
+    """
+    if _kw:
+        _unexpected(_squareplus, "squareplus_backward", _kw)
+    if type(grad) is _ndarray and (out is None or type(out) is _ndarray):
+        v = (b, )
+        try:
+            spec = _squareplus_fcb.get(v)
+        except TypeError:       # unhashable (a list, an array): the general path names it
+            spec = None
+        if spec is not None and (x is None) != (y is None) and type(y if x is None else x) is _ndarray:
+            r = _kcall(spec, v, 1 if y is None else 2, grad, y if x is None else x, out, n_threads, _empty_like)
+            if r is not None:
+                return r
+    return _backward(_squareplus, "squareplus_backward", (b, ), grad, x, y, out, n_threads, False)
+
+def squareplus_backward_(grad, x=None, *, y=None, b=4.0, n_threads=None, **_kw):
+    """squareplus_backward_(grad, x | y=): writes grad * f'(x) into grad, returns it.
+
+    f(x) = `(x + sqrt(x^2 + b)) / 2`
+    PyTorch: no PyTorch op; jax.nn.squareplus
+    Backward from y= (the forward output): depends on the parameters (see the README).
+
+    Parameters
+    b : default 4.0. smoothness (b = 0: relu)
+    n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
+    """
+    if _kw:
+        _unexpected(_squareplus, "squareplus_backward_", _kw)
+    if type(grad) is _ndarray:
+        v = (b, )
+        try:
+            spec = _squareplus_fcb.get(v)
+        except TypeError:       # unhashable (a list, an array): the general path names it
+            spec = None
+        if (spec is not None and (x is None) != (y is None) and type(y if x is None else x) is _ndarray
+                and _kcall(spec, v, 1 if y is None else 2, grad, y if x is None else x, grad, n_threads,
+                           _empty_like) is not None):
+            return grad
+    return _backward(_squareplus, "squareplus_backward_", (b, ), grad, x, y, None, n_threads, True)
+
+
 # ------------------------------------------------------------------- glu
 
 _glu = _ROWS['glu']
@@ -2908,6 +3336,71 @@ def softmin_backward_(grad, x=None, *, y=None, axis=-1, where=None, scale=1.0, n
     return _backward(_softmin, "softmin_backward_", (axis, where, scale), grad, x, y, None, n_threads, True)
 
 
+# ------------------------------------------------------------- sparsemax
+
+_sparsemax = _ROWS['sparsemax']
+
+def sparsemax(x, axis=-1, *, out=None, n_threads=None, **_kw):
+    """sparsemax(x): out-of-place forward; returns a new array (or fills `out`).
+
+    f(x) = `max(x - tau, 0)`, `tau` making each row sum to 1
+    PyTorch: no PyTorch op; Keras sparsemax
+    Backward from y= (the forward output): depends on the parameters (see the README).
+
+    Parameters
+    axis : default -1. axis of the rows
+    n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
+    """
+    if _kw:
+        _unexpected(_sparsemax, "sparsemax", _kw)
+    return _forward(_sparsemax, "sparsemax", (axis, ), x, out, n_threads, False)
+
+def sparsemax_(x, axis=-1, *, n_threads=None, **_kw):
+    """sparsemax_(x): forward in place; overwrites x and returns it.
+
+    f(x) = `max(x - tau, 0)`, `tau` making each row sum to 1
+    PyTorch: no PyTorch op; Keras sparsemax
+    Backward from y= (the forward output): depends on the parameters (see the README).
+
+    Parameters
+    axis : default -1. axis of the rows
+    n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
+    """
+    if _kw:
+        _unexpected(_sparsemax, "sparsemax_", _kw)
+    return _forward(_sparsemax, "sparsemax_", (axis, ), x, None, n_threads, True)
+
+def sparsemax_backward(grad, x=None, *, y=None, axis=-1, out=None, n_threads=None, **_kw):
+    """sparsemax_backward(grad, x | y=): returns grad * f'(x).
+
+    f(x) = `max(x - tau, 0)`, `tau` making each row sum to 1
+    PyTorch: no PyTorch op; Keras sparsemax
+    Backward from y= (the forward output): depends on the parameters (see the README).
+
+    Parameters
+    axis : default -1. axis of the rows
+    n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
+    """
+    if _kw:
+        _unexpected(_sparsemax, "sparsemax_backward", _kw)
+    return _backward(_sparsemax, "sparsemax_backward", (axis, ), grad, x, y, out, n_threads, False)
+
+def sparsemax_backward_(grad, x=None, *, y=None, axis=-1, n_threads=None, **_kw):
+    """sparsemax_backward_(grad, x | y=): writes grad * f'(x) into grad, returns it.
+
+    f(x) = `max(x - tau, 0)`, `tau` making each row sum to 1
+    PyTorch: no PyTorch op; Keras sparsemax
+    Backward from y= (the forward output): depends on the parameters (see the README).
+
+    Parameters
+    axis : default -1. axis of the rows
+    n_threads : None (default), an int >= 1, or -1 (all usable CPUs).
+    """
+    if _kw:
+        _unexpected(_sparsemax, "sparsemax_backward_", _kw)
+    return _backward(_sparsemax, "sparsemax_backward_", (axis, ), grad, x, y, None, n_threads, True)
+
+
 __all__ = [
     'relu',
     'relu_',
@@ -2953,6 +3446,18 @@ __all__ = [
     'hardshrink_',
     'hardshrink_backward',
     'hardshrink_backward_',
+    'shrink',
+    'shrink_',
+    'shrink_backward',
+    'shrink_backward_',
+    'sparse_plus',
+    'sparse_plus_',
+    'sparse_plus_backward',
+    'sparse_plus_backward_',
+    'threshold',
+    'threshold_',
+    'threshold_backward',
+    'threshold_backward_',
     'prelu',
     'prelu_',
     'prelu_backward',
@@ -3005,6 +3510,10 @@ __all__ = [
     'tanhshrink_',
     'tanhshrink_backward',
     'tanhshrink_backward_',
+    'squareplus',
+    'squareplus_',
+    'squareplus_backward',
+    'squareplus_backward_',
     'glu',
     'glu_backward',
     'swiglu',

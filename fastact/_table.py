@@ -7,7 +7,11 @@ A row maps the user's parameters onto one native kernel (src/fa_kernels.h)
 and up to four numbers the kernel reads (p0..p3).
 """
 import math
+import sys
+from fractions import Fraction
 from typing import Callable, NamedTuple, Optional, Tuple
+
+import numpy as np
 
 INF = math.inf
 
@@ -51,6 +55,15 @@ class Activation(NamedTuple):
     cases: Tuple[dict, ...] = ()
 
 
+class _Required:
+    """The default of a parameter the caller must give (as PyTorch's F.threshold)."""
+    def __repr__(self):
+        return "REQUIRED"
+
+
+REQUIRED = _Required()
+
+
 def _p(name, default, kind, doc="", kwonly=False):
     return Param(name, default, kind, doc, kwonly)
 
@@ -89,6 +102,25 @@ def _hard_sigmoid_kernel(slope, offset):
         c = min(max(offset, 0.0), 1.0)
         return "hardtanh", (c, c, 0.0, 0.0)
     return "hard_sigmoid", (slope, offset, 0.0, 0.0)
+
+
+# SELU's constants (Klambauer et al. 2017) as float64, the ONNX Selu defaults
+SELU_ALPHA = 1.6732632423543772
+SELU_SCALE = 1.0507009873554805
+# scale*alpha of the exact constants, rounded once: one ulp above the product
+# of the float64 values above, and what selu has always used
+_SELU_LA = float.fromhex("0x1.c212cc640f031p+0")
+
+
+def _selu_kernel(alpha, scale):
+    """p0 = scale, p1 = scale*alpha rounded once (the exact constants' product
+    for the default pair, so the defaults keep their results bit for bit)."""
+    if alpha == SELU_ALPHA and scale == SELU_SCALE:
+        return "selu", (scale, _SELU_LA, 0.0, 0.0)
+    la = Fraction(alpha) * Fraction(scale)
+    if abs(la) > Fraction(sys.float_info.max):
+        raise ValueError(f"alpha*scale ({alpha!r}*{scale!r}) is out of the float range")
+    return "selu", (scale, float(la), 0.0, 0.0)
 
 
 def _gelu_kernel(approximate):
@@ -188,7 +220,7 @@ TABLE = (
                peers='`F.hardswish` / `hard_silu` / `jax.nn.hard_silu`',
                ulp=(2, 2)),
     Activation("softshrink", (_p("lambd", 0.5, "nonneg", "half-width of the dead zone"),),
-               "elementwise", lambda l: ("softshrink", (l, 0.0, 0.0, 0.0)), _never, "cheap",
+               "elementwise", lambda l: ("shrink", (l, l, 0.0, 0.0)), _always, "cheap",
                '`x > l ? x - l : x < -l ? x + l : 0`', "F.softshrink",
                peers='`F.softshrink` / `soft_shrink` / -',
                ulp=(1, 1),
@@ -199,6 +231,32 @@ TABLE = (
                peers='`F.hardshrink` / `hard_shrink` / -',
                ulp=(0, 0),
                cases=({'lambd': 1.5},)),
+    Activation("shrink", (_p("lambd", 0.5, "nonneg", "half-width of the dead zone"),
+                          _p("bias", 0.0, "real", "subtracted above lambd, added below -lambd")),
+               "elementwise", lambda l, b: ("shrink", (l, b, 0.0, 0.0)),
+               lambda l, b: _y_if(b <= l, "y= needs bias <= lambd (else y = x - bias is 0 "
+                                          "for x = bias, outside the dead zone)"), "cheap",
+               '`x > l ? x - bias : x < -l ? x + bias : 0`', "ONNX Shrink; bias=lambd: F.softshrink",
+               peers='`F.softshrink` (bias=lambd) / - / - (ONNX `Shrink`)',
+               y_doc='if `bias <= lambd`',
+               ulp=(1, 1),
+               cases=({'lambd': 1.5, 'bias': 0.25}, {'lambd': 0.0}, {'bias': 2.0})),
+    Activation("sparse_plus", (), "elementwise", _simple("sparse_plus"), _always, "cheap",
+               '`x <= -1 ? 0 : x >= 1 ? x : (x + 1)^2 / 4`', "no PyTorch op; jax.nn.sparse_plus",
+               peers='- / `sparse_plus` / `jax.nn.sparse_plus`',
+               ulp=(2, 2)),
+    Activation("threshold", (_p("threshold", REQUIRED, "real", "x at or below it becomes value"),
+                             _p("value", REQUIRED, "real", "the output at or below threshold")),
+               "elementwise", lambda t, v: ("threshold", (t, v, 0.0, 0.0)),
+               lambda t, v: _y_if(v <= t, "y= needs value <= threshold (else y = value is also "
+                                          "the output of an x above threshold)"), "cheap",
+               '`x > threshold ? x : value`', "F.threshold(x, threshold, value)",
+               peers='`F.threshold` / `ops.threshold` / -',
+               y_doc='if `value <= threshold`',
+               params_doc='`threshold, value` (required)',
+               ulp=(0, 0),
+               cases=({'threshold': 0.5, 'value': -2.0}, {'threshold': -1.0, 'value': 3.0},
+                      {'threshold': 0.0, 'value': 0.0})),
     Activation("prelu", (_p("alpha", None, "alpha", "slope for x <= 0: scalar, 1-D per channel, or "
                                                     "ndim >= 2 broadcast against x"),
                          _p("axis", 1, "axis", "channel axis of a per-channel alpha")),
@@ -238,10 +296,21 @@ TABLE = (
                y_doc='if `alpha >= 0`',
                ulp=(3, 3),
                cases=({'alpha': 0.5}, {'alpha': -0.3})),
-    Activation("selu", (), "elementwise", _simple("selu"), _always, "transc",
-               '`1.0507*elu(x, 1.6733)`', "F.selu",
+    Activation("selu", (_p("alpha", SELU_ALPHA, "real", "scale of the negative part (before scale)"),
+                        _p("scale", SELU_SCALE, "real", "overall scale")), "elementwise",
+               _selu_kernel,
+               # y > 0 exactly when x > 0 needs alpha >= 0 and scale*x > 0 for
+               # every x > 0: scale, rounded to float32 (float16/bfloat16 compute
+               # there), above 1/2, else scale*x rounds to 0 at the smallest subnormal
+               lambda a, sc: _y_if(a >= 0 and (sc >= 1 or float(np.float32(sc)) > 0.5),
+                                   "y= needs alpha >= 0 and scale > 0.5 (a smaller scale rounds "
+                                   "scale*x to 0 for the smallest subnormal x > 0)"), "transc",
+               '`x > 0 ? scale*x : scale*alpha*expm1(x)`', "F.selu (fixed constants); ONNX Selu",
                peers='`F.selu` / `selu` / `jax.nn.selu`',
-               ulp=(3, 3)),
+               y_doc='if `alpha >= 0` and `scale > 0.5`',
+               params_doc='`alpha=1.6733, scale=1.0507` (ONNX Selu)',
+               ulp=(3, 3),
+               cases=({'alpha': 1.0, 'scale': 2.0}, {'alpha': -0.5, 'scale': 0.75})),
     Activation("celu", (_p("alpha", 1.0, "nonzero", "scale (!= 0; < 0 as PyTorch)"),), "elementwise",
                lambda a: ("celu" if a > 0 else "celu_neg", (a, 1.0 / a, 0.0, 0.0)), _always, "transc",
                '`x > 0 ? x : alpha*expm1(x/alpha)`', "F.celu",
@@ -274,6 +343,13 @@ TABLE = (
                '`x - tanh(x)`', "F.tanhshrink",
                peers='`F.tanhshrink` / `tanh_shrink` / -',
                ulp=(8, 8)),
+    Activation("squareplus", (_p("b", 4.0, "nonneg", "smoothness (b = 0: relu)"),), "elementwise",
+               # sqrt(b) once per call (correctly rounded for a b exact in the dtype)
+               lambda b: ("squareplus", (b, math.sqrt(b), 0.0, 0.0)), _always, "transc",
+               '`(x + sqrt(x^2 + b)) / 2`', "no PyTorch op; jax.nn.squareplus",
+               peers='- / `squareplus` / `jax.nn.squareplus`',
+               ulp=(3, 3),
+               cases=({'b': 0.0}, {'b': 0.25}, {'b': 1e6})),
     # gated: x is split in two halves a, b along `axis`; output has half the length
     Activation("glu", (_p("axis", -1, "axis", "axis split into the halves a, b"),), "gated",
                lambda ax: ("glu", "glu", _NO_GATE_P, False), _never, "transc", '`a * sigmoid(b)`, `a, b` = the halves of `x` along `axis`', "F.glu(dim=)",
@@ -305,6 +381,9 @@ TABLE = (
                "transc", '`softmax(-x)`', "F.softmin(dim=)",
                peers='`F.softmin(dim=)` / - / -',
                params_doc=_SOFTMAX_DOC, ulp=(4, 4)),
+    Activation("sparsemax", (_p("axis", -1, "axis", "axis of the rows"),), "sparsemax", None, _always,
+               "transc", '`max(x - tau, 0)`, `tau` making each row sum to 1', "no PyTorch op; Keras sparsemax",
+               peers='- / `sparsemax` / -'),
 )
 
 BY_NAME = {a.name: a for a in TABLE}

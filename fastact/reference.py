@@ -190,6 +190,38 @@ def hardshrink_d(x, lambd=0.5):
     return softshrink_d(x, lambd)
 
 
+def shrink(x, lambd=0.5, bias=0.0):
+    """ONNX Shrink; x*0 in the dead zone (softshrink's signed zero)."""
+    x = _f(x)
+    return np.where(x > lambd, x - bias, np.where(x < -lambd, x + bias, x * 0.0))
+
+
+def shrink_d(x, lambd=0.5, bias=0.0):
+    return softshrink_d(x, lambd)
+
+
+def sparse_plus(x):
+    x = _f(x)
+    with np.errstate(invalid="ignore", over="ignore"):
+        mid = (_ld(x) + 1) ** 2 / 4
+    return np.where(x <= -1, 0.0, np.where(x >= 1, x, mid.astype(np.float64)))
+
+
+def sparse_plus_d(x):
+    x = _f(x)
+    return _nan_keep(x, np.where(x <= -1, 0.0, np.where(x >= 1, 1.0, ((_ld(x) + 1) / 2).astype(np.float64))))
+
+
+def threshold(x, threshold, value):
+    x = _f(x)
+    return np.where(x > threshold, x, np.where(np.isnan(x), x, value))
+
+
+def threshold_d(x, threshold, value):
+    x = _f(x)
+    return _nan_keep(x, np.where(x > threshold, 1.0, 0.0))
+
+
 def _alpha_b(x, alpha, axis):
     """The slope broadcast against x: ndim >= 2 by NumPy's rule, else one
     slope or one per channel along axis."""
@@ -295,12 +327,18 @@ def elu_d(x, alpha=1.0):
     return _elu_d_ld(x, alpha, 1, 1)
 
 
-def selu(x):
-    return _elu_ld(x, LD("1.6732632423543772848170429916717"), LD("1.0507009873554804934193349852946"), 1)
+_SELU_ALPHA_LD = LD("1.6732632423543772848170429916717")
+_SELU_SCALE_LD = LD("1.0507009873554804934193349852946")
 
 
-def selu_d(x):
-    return _elu_d_ld(x, LD("1.6732632423543772848170429916717"), LD("1.0507009873554804934193349852946"), 1)
+def selu(x, alpha=_SELU_ALPHA_LD, scale=_SELU_SCALE_LD):
+    """scale*x for x > 0, scale*alpha*expm1(x) else; the defaults are the
+    exact constants (fastact's default pair stands for them)."""
+    return _elu_ld(x, alpha, scale, 1)
+
+
+def selu_d(x, alpha=_SELU_ALPHA_LD, scale=_SELU_SCALE_LD):
+    return _elu_d_ld(x, alpha, scale, 1)
 
 
 def celu(x, alpha=1.0):
@@ -428,6 +466,29 @@ def tanhshrink_d(x):
     return (t * t).astype(np.float64)
 
 
+def squareplus(x, b=4.0):
+    """(x + sqrt(x^2 + b))/2 in extended precision (x^2 does not overflow
+    there); b/(2(s - x)) for x <= 0, free of cancellation; relu when b = 0."""
+    x = _f(x)
+    xl, bl = _ld(x), LD(b)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = np.sqrt(xl * xl + bl)
+        v = np.where(x > 0, (xl + s) / 2, bl / (2 * (s - xl)))
+    v = np.where(x <= 0, 0.0, v) if b == 0 else v
+    return v.astype(np.float64)
+
+
+def squareplus_d(x, b=4.0):
+    """(1 + x/s)/2, as b/(2 s (s - x)) for x <= 0; 1 at +inf; relu's when b = 0."""
+    x = _f(x)
+    xl, bl = _ld(x), LD(b)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = np.sqrt(xl * xl + bl)
+        d = np.where(x > 0, (1 + xl / s) / 2, bl / (2 * s * (s - xl))).astype(np.float64)
+    d = _limit(x, d, 0.0, 1.0)
+    return _nan_keep(x, np.where(x <= 0, 0.0, d) if b == 0 else d)
+
+
 # ---------------------------------------------------------------- softmax
 
 def _scaled(x, scale):
@@ -501,6 +562,48 @@ def log_softmax_backward(grad, x, axis=-1, where=None, scale=1.0):
 
 def softmin_backward(grad, x, axis=-1, where=None, scale=1.0):
     return softmax_backward(grad, x, axis, where, -scale)
+
+
+def sparsemax(x, axis=-1):
+    """Euclidean projection of each row onto the simplex (Martins & Astudillo
+    2016), by sorting in extended precision: tau = (cumsum(z_sorted)[k] - 1)/k
+    for the largest k with z_sorted[k] > tau.  A NaN or +inf in a row gives
+    a NaN row; a row of all -inf gives zeros; 0-d x is one row."""
+    if np.ndim(x) == 0:
+        return sparsemax(np.reshape(x, 1)).reshape(())
+    x = np.moveaxis(_ld(x), axis, -1)
+    shape = x.shape
+    r = x.reshape(-1, shape[-1]) if x.ndim else x.reshape(1, 1)
+    out = np.zeros(r.shape, LD)
+    for i, row in enumerate(r):
+        if np.isnan(row).any() or (row == np.inf).any():
+            out[i] = np.nan
+            continue
+        if row.size == 0 or (row == -np.inf).all():
+            continue
+        z = row - row.max()
+        zs = np.sort(z[np.isfinite(z)])[::-1]
+        k = np.arange(1, zs.size + 1)
+        cs = np.cumsum(zs)
+        ok = 1 + k * zs > cs
+        kk = k[ok][-1]
+        tau = (cs[kk - 1] - 1) / kk
+        out[i] = np.maximum(z - tau, 0)
+    return np.moveaxis(out.reshape(shape), -1, axis).astype(np.float64)
+
+
+def sparsemax_backward(grad, x, axis=-1):
+    """s*(g - sum(s*g)/|S|), s = the support; NaN rows stay NaN."""
+    if np.ndim(x) == 0:
+        return sparsemax_backward(np.reshape(grad, 1), np.reshape(x, 1)).reshape(())
+    y = sparsemax(x, axis)
+    s = y > 0
+    g = _f(grad)
+    gs = np.where(s, g, 0.0)
+    n = s.sum(axis=axis, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v = gs.sum(axis=axis, keepdims=True) / np.where(n > 0, n, 1)
+    return np.where(np.isnan(y), np.nan, np.where(s, g - v, 0.0))
 
 
 # ------------------------------------------------------------ gated, fused
@@ -596,12 +699,6 @@ def bias_act_backward(grad, x, bias, act, **params):
 
 # ------------------------------------------------------------ look-ups
 
-_ELEMENTWISE = ("relu", "relu6", "leaky_relu", "thresholded_relu", "hardtanh", "linear",
-                "hard_sigmoid", "softsign", "hard_swish", "softshrink", "hardshrink",
-                "sigmoid", "tanh", "softplus", "log_sigmoid", "elu", "selu", "celu", "gelu",
-                "silu", "swish", "mish", "tanhshrink")
-
-
 def forward(name, x, **params):
     """The reference f(x) of activation `name` in float64."""
     with np.errstate(all="ignore"):    # overflow to inf and inf*0 are expected at the edges
@@ -617,7 +714,7 @@ def derivative(name, x, **params):
 def backward(name, grad, x, **params):
     """grad * f'(x) in float64 (softmax rows: the row-wise backward; prelu:
     (grad_x, grad_alpha))."""
-    if name in ("softmax", "log_softmax", "softmin"):
+    if name in ("softmax", "log_softmax", "softmin", "sparsemax"):
         with np.errstate(all="ignore"):
             return globals()[name + "_backward"](grad, x, **params)
     g = _f(grad)

@@ -87,4 +87,14 @@ FA_INLINE double fa_copysign_d(double a, double b) {
     return fa_u2d((fa_d2u(a) & 0x7fffffffffffffffull) | (fa_d2u(b) & 0x8000000000000000ull));
 }
 
+/* Correctly rounded IEEE square root: one instruction (packed in vector
+ * loops) under -fno-math-errno, never a libm call with errno. */
+#if defined(__GNUC__) || defined(__clang__)
+FA_INLINE float fa_sqrt_f(float x) { return __builtin_sqrtf(x); }
+FA_INLINE double fa_sqrt_d(double x) { return __builtin_sqrt(x); }
+#else
+FA_INLINE float fa_sqrt_f(float x) { return sqrtf(x); }
+FA_INLINE double fa_sqrt_d(double x) { return sqrt(x); }
+#endif
+
 #endif /* FA_DEFS_H */

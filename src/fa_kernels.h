@@ -14,18 +14,20 @@
 /* Every element-wise kernel with fwd and bwd (from x). */
 #define FA_KERNELS(X) \
     X(relu) X(relu0) X(hardtanh) X(linear) X(hard_sigmoid) X(softsign) X(hard_swish) \
-    X(softshrink) X(hardshrink) \
+    X(shrink) X(hardshrink) X(sparse_plus) X(threshold) \
     FA_TRANSC_KERNELS(X)
 /* Kernels whose derivative can be computed from the forward output. */
 #define FA_BWDY_KERNELS(X) \
-    X(relu) X(relu0) X(hardtanh) X(linear) X(hard_sigmoid) \
+    X(relu) X(relu0) X(hardtanh) X(linear) X(hard_sigmoid) X(shrink) X(sparse_plus) X(threshold) \
     FA_TRANSC_BWDY_KERNELS(X)
 
 #define FA_TRANSC_KERNELS(X) \
     X(sigmoid) X(tanh) X(softplus) X(log_sigmoid) X(elu) X(selu) X(celu) X(celu_neg) \
-    X(gelu_erf) X(gelu_tanh) X(silu) X(swish) X(mish) X(tanhshrink)
+    X(gelu_erf) X(gelu_tanh) X(silu) X(swish) X(mish) X(tanhshrink) \
+    X(squareplus)
 #define FA_TRANSC_BWDY_KERNELS(X) \
-    X(sigmoid) X(tanh) X(softplus) X(log_sigmoid) X(elu) X(selu) X(celu) X(celu_neg)
+    X(sigmoid) X(tanh) X(softplus) X(log_sigmoid) X(elu) X(selu) X(celu) X(celu_neg) \
+    X(squareplus)
 
 #define FA_ENUM_ENTRY(name) FA_K_##name,
 enum fa_kernel_id { FA_KERNELS(FA_ENUM_ENTRY) FA_K_COUNT };
@@ -58,6 +60,7 @@ static const char *const fa_gate_names[] = { FA_GATES(FA_NAME_ENTRY) "" };
 #include "loops/elementwise.h"
 #include "loops/prelu.h"
 #include "loops/softmax.h"
+#include "loops/sparsemax.h"
 #include "loops/bias.h"
 #include "loops/gated.h"
 #undef T
@@ -73,6 +76,7 @@ static const char *const fa_gate_names[] = { FA_GATES(FA_NAME_ENTRY) "" };
 #include "loops/elementwise.h"
 #include "loops/prelu.h"
 #include "loops/softmax.h"
+#include "loops/sparsemax.h"
 #include "loops/bias.h"
 #include "loops/gated.h"
 #undef T

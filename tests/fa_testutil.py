@@ -5,9 +5,11 @@ import numpy as np
 import fastact
 from fastact import reference as ref
 
-# Parameter sets exercised for every activation (the first is the default),
-# from the table rows
-CASES = {a.name: [{}] + [dict(c) for c in a.cases] for a in fastact._TABLE if a.kind == "elementwise"}
+# Parameter sets exercised for every activation, from the table rows: the
+# first is the default ({}), or the row's first case where a parameter is
+# required (threshold); tests call with **CASES[name][0] for "the default"
+CASES = {a.name: ([] if any(p.default is fastact._table.REQUIRED for p in a.params) else [{}])
+         + [dict(c) for c in a.cases] for a in fastact._TABLE if a.kind == "elementwise"}
 
 ELEMENTWISE = [a.name for a in fastact._TABLE if a.kind == "elementwise"]
 
@@ -128,7 +130,9 @@ BWD_LIMIT = 8
 # other forms/parameters the limits are promised for
 ACCURACY_CASES = [(n, CASES[n][0]) for n in ELEMENTWISE] + [
     ("gelu", {"approximate": "tanh"}), ("swish", {"beta": 1.702}),
-    ("softplus", {"beta": 2.0, "threshold": 5.0}), ("elu", {"alpha": 0.5}), ("celu", {"alpha": 2.0})]
+    ("softplus", {"beta": 2.0, "threshold": 5.0}), ("elu", {"alpha": 0.5}), ("celu", {"alpha": 2.0}),
+    ("squareplus", {"b": 0.25}), ("squareplus", {"b": 1e6}), ("selu", {"alpha": 1.0, "scale": 2.0}),
+    ("shrink", {"lambd": 1.5, "bias": 0.25})]
 
 
 def sweep_inputs(dtype, n=1_000_000, lo_exp=None, hi_exp=None, seed=0):

@@ -13,7 +13,7 @@ import pytest
 
 import fastact
 from fastact import reference as ref
-from fastact._table import BY_NAME, TABLE
+from fastact._table import BY_NAME, REQUIRED, TABLE
 from fa_testutil import BWD_LIMIT, CASES, ELEMENTWISE, assert_ulp, in_dtype, params_id
 
 INF = math.inf
@@ -37,6 +37,14 @@ Y_EDGE = {
                  {"beta": 0.5, "threshold": -1.0}],
     "elu": [{"alpha": 0.0}, {"alpha": 2.0}],
     "celu": [{"alpha": 0.5}, {"alpha": -1.0}, {"alpha": -2.5}],
+    "squareplus": [{"b": 1e-30}, {"b": 100.0}],
+    # scale*x rounds to 0 at the smallest subnormal for scale <= 0.5 (float32)
+    "selu": [{"alpha": 0.0}, {"alpha": -0.1}, {"scale": 0.5}, {"scale": 0.25}, {"scale": 0.5000001},
+             {"scale": 0.6}, {"scale": -1.0}],
+    "shrink": [{"bias": 0.5}, {"bias": 0.6}, {"lambd": 0.0, "bias": 0.0}, {"lambd": 1.0, "bias": -1.0},
+               {"lambd": 0.0, "bias": 1e-30}],
+    "threshold": [{"threshold": 1.0, "value": 1.0}, {"threshold": 1.0, "value": 1.5},
+                  {"threshold": 2.0, "value": -3.0}, {"threshold": -0.0, "value": 0.0}],
 }
 Y_CASES = [(n, p) for n in ELEMENTWISE for p in CASES[n] + Y_EDGE.get(n, [])]
 
@@ -54,10 +62,14 @@ def y_documented(name, p):
         "hardtanh": lambda: get("min", -1.0) < get("max", 1.0),
         "softplus": lambda: get("threshold", 20.0) == INF,
         "elu": lambda: get("alpha", 1.0) >= 0,
+        "selu": lambda: get("alpha", 1.0) >= 0 and float(np.float32(get("scale", 1.0))) > 0.5,
+        "shrink": lambda: get("bias", 0.0) <= get("lambd", 0.5),
+        "threshold": lambda: get("value", 0.0) <= get("threshold", 0.0),
     }
     if name in rules:
         return rules[name]()
-    return name in ("relu6", "linear", "hard_sigmoid", "sigmoid", "tanh", "log_sigmoid", "selu", "celu")
+    return name in ("relu6", "linear", "hard_sigmoid", "sigmoid", "tanh", "log_sigmoid", "celu",
+                    "squareplus", "sparse_plus", "softshrink")
 
 
 def kink_grid(dtype, params):
@@ -253,6 +265,9 @@ def _base_kwargs(act, pname):
     kw = {}
     if act.kind == "prelu" and pname != "alpha":
         kw["alpha"] = 0.25
+    for p in act.params:        # the other required parameters (threshold's), from the row's first case
+        if p.default is REQUIRED and p.name != pname:
+            kw[p.name] = act.cases[0][p.name]
     return kw
 
 
@@ -294,12 +309,13 @@ def _callers(x):
     """(label, call) for every form that writes into x (in place or out=x-like)."""
     out = []
     for name in ELEMENTWISE + ["softmax", "log_softmax"]:
-        fns = fastact.get(name)
-        out.append((f"{name}_", lambda f=fns: f.forward_(x)))
-        out.append((f"{name} out=", lambda f=fns: f.forward(np.ones(x.shape, x.dtype), out=x)))
-        out.append((f"{name}_backward_", lambda f=fns: f.backward_(x, np.ones(x.shape, x.dtype))))
+        fns, kw = fastact.get(name), CASES[name][0] if name in CASES else {}
+        out.append((f"{name}_", lambda f=fns, kw=kw: f.forward_(x, **kw)))
+        out.append((f"{name} out=", lambda f=fns, kw=kw: f.forward(np.ones(x.shape, x.dtype), out=x, **kw)))
+        out.append((f"{name}_backward_", lambda f=fns, kw=kw: f.backward_(x, np.ones(x.shape, x.dtype), **kw)))
         out.append((f"{name}_backward out=",
-                    lambda f=fns: f.backward(np.ones(x.shape, x.dtype), np.ones(x.shape, x.dtype), out=x)))
+                    lambda f=fns, kw=kw: f.backward(np.ones(x.shape, x.dtype), np.ones(x.shape, x.dtype), out=x,
+                                                    **kw)))
     out.append(("prelu_", lambda: fastact.prelu_(x, np.array([0.1, 0.2, 0.3], x.dtype), axis=1)))
     out.append(("bias_act_", lambda: fastact.bias_act_(x, np.ones(3, x.dtype), "gelu")))
     out.append(("glu out=", lambda: fastact.glu(np.ones((3, 6), x.dtype), out=x)))
@@ -336,11 +352,11 @@ EMPTY_SHAPES = [(0,), (0, 5), (5, 0), (2, 0, 3), (0, 0)]
 def test_every_function_on_empty_arrays(shape):
     x = np.zeros(shape, np.float32)
     for name in ELEMENTWISE:
-        fns = fastact.get(name)
-        assert fns.forward(x).shape == shape
-        assert fns.forward_(x.copy()).shape == shape
-        assert fns.backward(x, x).shape == shape
-        assert fns.backward_(x.copy(), x).shape == shape
+        fns, kw = fastact.get(name), CASES[name][0]
+        assert fns.forward(x, **kw).shape == shape
+        assert fns.forward_(x.copy(), **kw).shape == shape
+        assert fns.backward(x, x, **kw).shape == shape
+        assert fns.backward_(x.copy(), x, **kw).shape == shape
     for name in ("softmax", "log_softmax"):
         fns = fastact.get(name)
         for ax in range(-len(shape), len(shape)):
@@ -397,11 +413,11 @@ _REAL_PARAMS = [(a.name, p.name) for a in TABLE for p in a.params
 
 @pytest.mark.parametrize("name,param", _REAL_PARAMS)
 def test_parameters_beyond_the_float_range(name, param):
-    fns = fastact.get(name)
+    fns, kw = fastact.get(name), CASES[name][0] if name in CASES else {}
     x = np.ones(4, np.float32)
-    calls = [lambda: fns.forward(x, **{param: 10**400})]
+    calls = [lambda: fns.forward(x, **{**kw, param: 10**400})]
     if fns.forward_ is not None:        # the gated activations have no in-place form
-        calls.append(lambda: fns.forward_(x, **{param: -10**400}))
+        calls.append(lambda: fns.forward_(x, **{**kw, param: -10**400}))
     for call in calls:
         with pytest.raises(ValueError, match=f"{name}_?: {param} is out of the float range"):
             call()

@@ -48,7 +48,7 @@ def test_nan_propagates_forward_and_backward(name):
 
 KEEPS_NEG_ZERO = {"relu", "relu6", "leaky_relu", "hardtanh", "linear", "softsign", "hard_swish",
                   "softshrink", "tanh", "silu", "swish", "gelu", "mish", "elu", "selu", "celu",
-                  "tanhshrink"}
+                  "tanhshrink", "shrink"}
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
@@ -56,7 +56,7 @@ KEEPS_NEG_ZERO = {"relu", "relu6", "leaky_relu", "hardtanh", "linear", "softsign
 def test_signed_zero(name, dtype):
     fns = fastact.get(name)
     x = np.array([-0.0] * 19 + [0.0] * 19, dtype)
-    y = fns.forward(x)
+    y = fns.forward(x, **CASES[name][0])
     if name in KEEPS_NEG_ZERO:
         assert np.all(y == 0) and np.all(np.signbit(y[:19])) and not np.any(np.signbit(y[19:])), \
             f"{name}(-0.0) must be -0.0 and {name}(+0.0) +0.0 (as PyTorch), got {y}"
@@ -94,6 +94,10 @@ KINKS = [
     ("celu", {"alpha": 2.0}, 0.0, 1.0), ("softshrink", {}, 0.5, 0.0), ("softshrink", {}, -0.5, 0.0),
     ("hardshrink", {}, 0.5, 0.0), ("hardshrink", {}, -0.5, 0.0),
     ("softplus", {"beta": 1.0, "threshold": 2.0}, 2.0, float(ref.sigmoid(2.0))),
+    ("selu", {"alpha": 2.0, "scale": 3.0}, 0.0, 6.0), ("shrink", {"bias": 0.25}, 0.5, 0.0),
+    ("shrink", {"bias": 0.25}, -0.5, 0.0), ("sparse_plus", {}, -1.0, 0.0), ("sparse_plus", {}, 1.0, 1.0),
+    ("threshold", {"threshold": 0.5, "value": 2.0}, 0.5, 0.0), ("squareplus", {}, 0.0, 0.5),
+    ("squareplus", {"b": 0.0}, 0.0, 0.0),
 ]
 
 

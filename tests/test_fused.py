@@ -50,7 +50,8 @@ def test_gated_errors():
 @pytest.mark.parametrize("act", ELEMENTWISE)
 def test_bias_act_matches_two_pass(act, dtype):
     rng = np.random.default_rng(9)
-    params = CASES[act][-1]
+    # shrink's bias= is bias_act's own argument: it cannot reach the activation there
+    params = {k: v for k, v in CASES[act][-1].items() if k != "bias"}
     for shape in [(7, 13), (3, 4, 129), (50000, 4), (16,)]:
         x = (rng.standard_normal(shape) * 2).astype(dtype)
         b = rng.standard_normal(shape[-1]).astype(dtype)

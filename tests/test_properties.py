@@ -118,10 +118,10 @@ def test_partial_overlap_rejected_exact_alias_allowed(data, shift):
     buf = data.draw(hnp.arrays(dtype, 40, elements=st.floats(-5, 5, width=32 if dtype == np.float32 else 64)))
     before = buf.tobytes()
     with pytest.raises(ValueError, match="overlaps"):
-        fastact.get(name).forward(buf[:30], out=buf[shift:30 + shift])
+        fastact.get(name).forward(buf[:30], out=buf[shift:30 + shift], **CASES[name][0])
     assert buf.tobytes() == before
-    y = fastact.get(name).forward(buf[:30])
-    fastact.get(name).forward(buf[:30], out=buf[:30])
+    y = fastact.get(name).forward(buf[:30], **CASES[name][0])
+    fastact.get(name).forward(buf[:30], out=buf[:30], **CASES[name][0])
     assert np.array_equal(buf[:30], y, equal_nan=True)
 
 
@@ -133,9 +133,10 @@ def test_zero_stride_in_place_rejected(data):
     v = np.lib.stride_tricks.as_strided(base, shape=(data.draw(st.integers(2, 6)), 5), strides=(0, 4))
     before = base.tobytes()
     with pytest.raises(ValueError, match="zero stride"):
-        fastact.get(name).forward_(v)
+        fastact.get(name).forward_(v, **CASES[name][0])
     assert base.tobytes() == before
-    np.testing.assert_array_equal(fastact.get(name).forward(v)[0], fastact.get(name).forward(base))
+    np.testing.assert_array_equal(fastact.get(name).forward(v, **CASES[name][0])[0],
+                                  fastact.get(name).forward(base, **CASES[name][0]))
 
 
 BAD = [

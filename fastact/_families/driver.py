@@ -8,9 +8,9 @@ from .. import _threads
 from .._arrays import (_as_array, _backward_operands, _compute_dtype, _direct, _is_staged_dtype, _staged,
                        _store, _written)
 from .._params import _y_refused
-from . import elementwise, prelu, softmax
+from . import elementwise, prelu, softmax, sparsemax
 
-FAMILY = {"elementwise": elementwise, "softmax": softmax, "prelu": prelu}
+FAMILY = {"elementwise": elementwise, "softmax": softmax, "prelu": prelu, "sparsemax": sparsemax}
 
 
 def forward(act, fname, vals, x, out, n_threads, inplace):

@@ -27,35 +27,31 @@ FA_INLINE T FA_F(fa_elu_bwdy)(T g, T y, T alpha, T p1, T p2, T p3)
     return y > 0 ? g : g * (y + alpha);
 }
 
-/* ======================= selu ======================= */
-#if FA_IS_DOUBLE
-#  define FA__SELU_L 0x1.0cfabd6a91132p+0      /* 1.0507009873554804934... */
-#  define FA__SELU_LA 0x1.c212cc640f031p+0     /* scale*alpha = 1.7580993408473766 */
-#else
-#  define FA__SELU_L ((float)0x1.0cfabd6a91132p+0)
-#  define FA__SELU_LA ((float)0x1.c212cc640f031p+0)
-#endif
-FA_INLINE T FA_F(fa_selu_fwd)(T x, T p0, T p1, T p2, T p3)
+/* ============ selu (p0=scale, p1=scale*alpha, rounded once) ============
+ * The defaults (fastact/_table.py) pass the product of the exact SELU
+ * constants, 0x1.c212cc640f031p+0: one ulp above the product of their
+ * float64 roundings. */
+FA_INLINE T FA_F(fa_selu_fwd)(T x, T l, T la, T p2, T p3)
 {
-    FA__UNUSED4(p0, p1, p2, p3);
+    (void)p2; (void)p3;
     T z = x > 0 ? (T)0 : x;
     T m = FA_F(fa_expm1_neg)(z);
-    return x > 0 ? FA__SELU_L * x : FA__SELU_LA * m;
+    return x > 0 ? l * x : la * m;
 }
 /* e = exp(-|x|) as in fa_elu_bwd */
-FA_INLINE T FA_F(fa_selu_bwd)(T g, T x, T p0, T p1, T p2, T p3)
+FA_INLINE T FA_F(fa_selu_bwd)(T g, T x, T l, T la, T p2, T p3)
 {
-    FA__UNUSED4(p0, p1, p2, p3);
+    (void)p2; (void)p3;
     T e = FA_F(fa_exp_nabs)(x);
-    return x > 0 ? g * FA__SELU_L : g * (FA__SELU_LA * e);
+    return x > 0 ? g * l : g * (la * e);
 }
-FA_INLINE T FA_F(fa_selu_bwdy)(T g, T y, T p0, T p1, T p2, T p3)
+/* valid for alpha >= 0 and scale > 1/2: y > 0 exactly when x > 0 (a
+ * smaller scale rounds scale*x to 0 for the smallest subnormal x) */
+FA_INLINE T FA_F(fa_selu_bwdy)(T g, T y, T l, T la, T p2, T p3)
 {
-    FA__UNUSED4(p0, p1, p2, p3);
-    return y > 0 ? g * FA__SELU_L : g * (y + FA__SELU_LA);
+    (void)p2; (void)p3;
+    return y > 0 ? g * l : g * (y + la);
 }
-#undef FA__SELU_L
-#undef FA__SELU_LA
 
 /* ======================= celu (p0=alpha, p1=1/alpha) ======================= */
 FA_INLINE T FA_F(fa_celu_fwd)(T x, T alpha, T inv_alpha, T p2, T p3)

@@ -161,22 +161,31 @@ FA_INLINE T FA_F(fa_hard_swish_bwd)(T g, T x, T p0, T p1, T p2, T p3)
     return x != x ? x : v;
 }
 
-/* softshrink(lambd=p0): x -+ lambd outside [-lambd, lambd], x*0 inside. */
-FA_INLINE T FA_F(fa_softshrink_fwd)(T x, T l, T p1, T p2, T p3)
+/* shrink(lambd=p0, bias=p1) (ONNX Shrink): x - bias above lambd, x + bias
+ * below -lambd, x*0 between (softshrink is bias = lambd, hardshrink's zone). */
+FA_INLINE T FA_F(fa_shrink_fwd)(T x, T l, T b, T p2, T p3)
 {
-    (void)p1; (void)p2; (void)p3;
-    T v = x < -l ? x + l : x * (T)0;
-    return x > l ? x - l : v;
+    (void)p2; (void)p3;
+    T v = x < -l ? x + b : x * (T)0;
+    return x > l ? x - b : v;
 }
 FA_INLINE T FA_F(fa_shrink_mask_bwd)(T g, T x, T l)
 {
     T v = (x >= -l && x <= l) ? (T)0 : g;
     return x != x ? x : v;
 }
-FA_INLINE T FA_F(fa_softshrink_bwd)(T g, T x, T l, T p1, T p2, T p3)
+FA_INLINE T FA_F(fa_shrink_bwd)(T g, T x, T l, T b, T p2, T p3)
 {
-    (void)p1; (void)p2; (void)p3;
+    (void)b; (void)p2; (void)p3;
     return FA_F(fa_shrink_mask_bwd)(g, x, l);
+}
+/* From y (valid when bias <= lambd): outside the zone y = x -+ bias is
+ * non-zero (x > lambd >= bias, x < -lambd <= -bias), inside y = +-0. */
+FA_INLINE T FA_F(fa_shrink_bwdy)(T g, T y, T l, T b, T p2, T p3)
+{
+    (void)l; (void)b; (void)p2; (void)p3;
+    T v = y == (T)0 ? (T)0 : g;
+    return y != y ? y : v;
 }
 /* hardshrink(lambd=p0): 0 on [-lambd, lambd], x elsewhere. */
 FA_INLINE T FA_F(fa_hardshrink_fwd)(T x, T l, T p1, T p2, T p3)
@@ -188,4 +197,136 @@ FA_INLINE T FA_F(fa_hardshrink_bwd)(T g, T x, T l, T p1, T p2, T p3)
 {
     (void)p1; (void)p2; (void)p3;
     return FA_F(fa_shrink_mask_bwd)(g, x, l);
+}
+
+/* squareplus(b=p0, c=p1=sqrt(b)) = (x + sqrt(x^2 + b)) / 2 (jax.nn.squareplus),
+ * b >= 0.  With s = sqrt(x^2 + c^2), x and c are scaled by sc = 2^-E, E the
+ * exponent of m = max(|x|, c) clamped to the normal range below 2^MAXE
+ * (bit operations, no select of constants: GCC would split one sqrt into
+ * three), so that x' = x*sc, c' = c*sc are below 4 and the larger is at least
+ * 2^-23: their squares neither overflow nor underflow, and every ratio below
+ * is scale-free:
+ *   x > 0:  (x + s) / 2 = ((x' + s')/2) / sc,
+ *   x <= 0: b / (2(s - x)) = c*q/2 with q = c/(s - x) = (c/(s' - x'))*sc in
+ *           [0, 1]: s - x adds two non-negative terms, no cancellation for
+ *           x << 0.
+ * b = 0 is relu: q = 0 for x <= 0 (0/0 at x = 0 is not taken). */
+#if FA_IS_DOUBLE
+#  define FA__SQP_LO 0x1p-1022
+#  define FA__SQP_HI 0x1p+1022
+#  define FA__SQP_EXP 0x7ff0000000000000ull
+#  define FA__SQP_K 0x7fe0000000000000ull    /* bits of 2^(1023 - E) = K - bits of 2^E */
+#  define FA__SQP_U(v) fa_d2u(v)
+#  define FA__SQP_F(u) fa_u2d(u)
+#else
+#  define FA__SQP_LO 0x1p-126f
+#  define FA__SQP_HI 0x1p+126f
+#  define FA__SQP_EXP 0x7f800000u
+#  define FA__SQP_K 0x7f000000u
+#  define FA__SQP_U(v) fa_f2u(v)
+#  define FA__SQP_F(u) fa_u2f(u)
+#endif
+/* s' = sqrt(x'^2 + c'^2) of x' = x*sc, c' = c*sc; returns sc, *inv = 1/sc. */
+FA_INLINE T FA_F(fa__sqp_scaled)(T x, T c, T *xs, T *ss, T *inv)
+{
+    T ax = FA_F(fa_abs)(x);
+    T m = ax > c ? ax : c;
+    m = m < FA__SQP_LO ? FA__SQP_LO : m;
+    m = m > FA__SQP_HI ? FA__SQP_HI : m;     /* +inf too: x' = inf, s' = inf */
+    T sc = FA__SQP_F(FA__SQP_K - (FA__SQP_U(m) & FA__SQP_EXP));
+    *inv = FA__SQP_F(FA__SQP_U(m) & FA__SQP_EXP);
+    T xv = x * sc, cv = c * sc;
+    *xs = xv;
+    *ss = FA_F(fa_sqrt)(xv * xv + cv * cv);
+    return sc;
+}
+/* q = c/(s - x) = (c/(s' - x'))*sc, in [0, 1] for x <= 0 (0 when b = 0) */
+FA_INLINE T FA_F(fa__sqp_q)(T c, T xs, T ss, T sc)
+{
+    T q = (c / (ss - xs)) * sc;
+    return c == (T)0 ? (T)0 : q;
+}
+FA_INLINE T FA_F(fa_squareplus_fwd)(T x, T b, T c, T p2, T p3)
+{
+    (void)b; (void)p2; (void)p3;
+    T xs, ss, inv;
+    T sc = FA_F(fa__sqp_scaled)(x, c, &xs, &ss, &inv);
+    T pos = ((xs + ss) * (T)0.5) * inv;
+    T neg = (c * FA_F(fa__sqp_q)(c, xs, ss, sc)) * (T)0.5;
+    return x > (T)0 ? pos : neg;
+}
+/* f' = (1 + x/s)/2: x > 0 as written (both terms >= 0; 1 at +inf);
+ * x <= 0: b/(2 s (s - x)) = q*p/2 with p = c/s = (c/s')*sc (0 when b = 0). */
+FA_INLINE T FA_F(fa_squareplus_bwd)(T g, T x, T b, T c, T p2, T p3)
+{
+    (void)b; (void)p2; (void)p3;
+    T xs, ss, inv;
+    T sc = FA_F(fa__sqp_scaled)(x, c, &xs, &ss, &inv);
+    (void)inv;
+    T pos = x == (T)INFINITY ? (T)1 : ((T)1 + xs / ss) * (T)0.5;
+    T p = (c / ss) * sc;
+    T neg = c == (T)0 ? (T)0 : (FA_F(fa__sqp_q)(c, xs, ss, sc) * p) * (T)0.5;
+    T d = g * (x > (T)0 ? pos : neg);
+    return x != x ? x : d;              /* b = 0 would select 0 for NaN */
+}
+/* y > 0 determines x = y - b/(4y), and f' = y/s = 1/(1 + b/(4y^2)): no
+ * square of y (no overflow); 1 at y = inf; 0 at y = 0 (x <= 0 when b = 0,
+ * the underflowed tail otherwise). */
+FA_INLINE T FA_F(fa_squareplus_bwdy)(T g, T y, T b, T c, T p2, T p3)
+{
+    (void)c; (void)p2; (void)p3;
+    T u = ((b / y) / y) * (T)0.25;
+    T d = (T)1 / ((T)1 + u);
+    return g * (y == (T)0 ? (T)0 : d);
+}
+#undef FA__SQP_LO
+#undef FA__SQP_HI
+#undef FA__SQP_EXP
+#undef FA__SQP_K
+#undef FA__SQP_U
+#undef FA__SQP_F
+
+/* sparse_plus = 0 for x <= -1, (x + 1)^2/4 for -1 < x < 1, x for x >= 1
+ * (jax.nn.sparse_plus).  f' = 0, (x + 1)/2, 1 is continuous: the kinks need
+ * no convention.  x + 1 is exact on [-1, -1/2] (the small results). */
+FA_INLINE T FA_F(fa_sparse_plus_fwd)(T x, T p0, T p1, T p2, T p3)
+{
+    (void)p0; (void)p1; (void)p2; (void)p3;
+    T u = x + (T)1;
+    T v = x <= (T)-1 ? (T)0 : (u * u) * (T)0.25;
+    return x >= (T)1 ? x : v;
+}
+/* NaN x reaches the middle branch: (x + 1)/2 is NaN */
+FA_INLINE T FA_F(fa_sparse_plus_bwd)(T g, T x, T p0, T p1, T p2, T p3)
+{
+    (void)p0; (void)p1; (void)p2; (void)p3;
+    T v = x <= (T)-1 ? (T)0 : g * ((x + (T)1) * (T)0.5);
+    return x >= (T)1 ? g : v;
+}
+/* y = 0 exactly for x <= -1 ((x + 1)^2/4 >= 2^-50 (float) above -1), and
+ * (x + 1)/2 = sqrt(y) in between; 1 from y >= 1 */
+FA_INLINE T FA_F(fa_sparse_plus_bwdy)(T g, T y, T p0, T p1, T p2, T p3)
+{
+    (void)p0; (void)p1; (void)p2; (void)p3;
+    T r = FA_F(fa_sqrt)(y);
+    return g * (y >= (T)1 ? (T)1 : r);
+}
+
+/* threshold(threshold=p0, value=p1) (PyTorch F.threshold): x > t ? x : v;
+ * f' = 1 above t, 0 at and below it (PyTorch threshold_backward). */
+FA_INLINE T FA_F(fa_threshold_fwd)(T x, T t, T v, T p2, T p3)
+{
+    (void)p2; (void)p3;
+    return x > t ? x : v;
+}
+FA_INLINE T FA_F(fa_threshold_bwd)(T g, T x, T t, T v, T p2, T p3)
+{
+    (void)v; (void)p2; (void)p3;
+    T d = x > t ? g : (T)0;
+    return x != x ? x : d;
+}
+/* From y (valid when value <= t): y > t exactly when x > t. */
+FA_INLINE T FA_F(fa_threshold_bwdy)(T g, T y, T t, T v, T p2, T p3)
+{
+    return FA_F(fa_threshold_bwd)(g, y, t, v, p2, p3);
 }

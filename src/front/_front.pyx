@@ -100,6 +100,12 @@ cdef extern from "fa_table.h":
                            fa_tidx n, fa_tidx s, const double *p) noexcept nogil
         int (*gated_bwd_d)(int k, const double *g, const double *a, const double *b, double *da,
                            double *db, fa_tidx n, fa_tidx s, const double *p) noexcept nogil
+        void (*sparsemax_rows_f)(const float *x, float *y, fa_tidx nr, fa_tidx L) noexcept nogil
+        void (*sparsemax_rows_d)(const double *x, double *y, fa_tidx nr, fa_tidx L) noexcept nogil
+        void (*sparsemax_bwd_rows_f)(const float *g, const float *y, float *out, fa_tidx nr,
+                                     fa_tidx L) noexcept nogil
+        void (*sparsemax_bwd_rows_d)(const double *g, const double *y, double *out, fa_tidx nr,
+                                     fa_tidx L) noexcept nogil
 
 cdef extern from *:
     """
@@ -194,6 +200,7 @@ def omp_max_threads():
 include "threads.pxi"
 include "elementwise.pxi"
 include "softmax.pxi"
+include "sparsemax.pxi"
 include "prelu.pxi"
 include "bias.pxi"
 include "gated.pxi"

@@ -96,6 +96,11 @@ typedef struct fa_loop_table {
                        fa_tidx n, fa_tidx s, const double *p);
     int (*gated_bwd_d)(int k, const double *g, const double *a, const double *b, double *da,
                        double *db, fa_tidx n, fa_tidx s, const double *p);
+    /* sparsemax over nr contiguous rows of length L; backward from y */
+    void (*sparsemax_rows_f)(const float *x, float *y, fa_tidx nr, fa_tidx L);
+    void (*sparsemax_rows_d)(const double *x, double *y, fa_tidx nr, fa_tidx L);
+    void (*sparsemax_bwd_rows_f)(const float *g, const float *y, float *out, fa_tidx nr, fa_tidx L);
+    void (*sparsemax_bwd_rows_d)(const double *g, const double *y, double *out, fa_tidx nr, fa_tidx L);
 } fa_loop_table;
 
 #endif /* FA_TABLE_H */

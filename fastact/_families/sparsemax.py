@@ -1,0 +1,56 @@
+"""sparsemax along any axis: C-contiguous rows along the last axis go to the
+front directly; any other axis or layout is computed on a private C-ordered
+copy with the axis moved last, then stored into out."""
+from typing import NamedTuple, Optional
+
+import numpy as np
+
+from .. import _front
+from .._table import GRAIN
+from .softmax import _softmax_spec
+
+
+class SparsemaxSpec(NamedTuple):
+    axis: int                    # normalized, 0 <= axis < max(ndim, 1)
+    y_reason: Optional[str]      # always None: y's support determines the backward
+    grain: int
+
+
+def spec(act, fname, vals, x):
+    s = _softmax_spec(act, fname, vals, x)       # the same axis check
+    return SparsemaxSpec(s.axis, None, GRAIN[act.cost])
+
+
+def _call(mode, spec, a, b, out, nt):
+    axis, _, grain = spec
+    if a.size == 0:
+        return
+    if a.ndim == 0:
+        a, out = a.reshape(1), out.reshape(1)
+        b = b.reshape(1) if b is not None else None
+    L = a.shape[axis]
+    arrs = (a, out) if b is None else (a, out, b)
+    if axis == a.ndim - 1 and all(t.flags.c_contiguous for t in arrs):
+        _front.sparsemax_rows(mode, a, b, out, a.size // L, L, nt, grain)
+        return
+    # np.array always copies: the caller's a is never written
+    ta = np.array(np.moveaxis(a, axis, -1), order="C")
+    tb = np.ascontiguousarray(np.moveaxis(b, axis, -1)) if b is not None else None
+    _front.sparsemax_rows(mode, ta, tb, ta, ta.size // L, L, nt, grain)
+    np.copyto(out, np.moveaxis(ta, -1, axis))
+
+
+def fwd(spec, x, out, nt):
+    _call(0, spec, x, None, out, nt)
+
+
+def bwd(spec, g, s, from_y, out, nt):
+    if not from_y:
+        y = np.empty_like(s)
+        _call(0, spec, s, None, y, nt)
+        s = y
+    _call(2, spec, g, s, out, nt)
+
+
+def remember(act, vals, spec, forward):
+    """No value cache: every call takes the general path."""
