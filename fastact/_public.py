@@ -3532,6 +3532,10 @@ __all__ = [
     'softmin_',
     'softmin_backward',
     'softmin_backward_',
+    'sparsemax',
+    'sparsemax_',
+    'sparsemax_backward',
+    'sparsemax_backward_',
 ]
 
 
