@@ -6,8 +6,8 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from .. import _front
+from .._params import _check_param
 from .._table import GRAIN
-from .softmax import _softmax_spec
 
 
 class SparsemaxSpec(NamedTuple):
@@ -17,8 +17,11 @@ class SparsemaxSpec(NamedTuple):
 
 
 def spec(act, fname, vals, x):
-    s = _softmax_spec(act, fname, vals, x)       # the same axis check
-    return SparsemaxSpec(s.axis, None, GRAIN[act.cost])
+    axis = _check_param(fname, act.params[0], vals[0])
+    nd = max(x.ndim, 1)
+    if not -nd <= axis < nd:
+        raise ValueError(f"{fname}: axis {axis} is out of range for an array with {x.ndim} dimensions")
+    return SparsemaxSpec(axis % nd, None, GRAIN[act.cost])
 
 
 def _call(mode, spec, a, b, out, nt):
