@@ -387,6 +387,20 @@ def entries():
                    oop=lambda a: sps.log_softmax(a, axis=-1)) if sps else None,
         torch_=Impl(ip=lambda t: torch._log_softmax(t, -1, False, out=t), oop=lambda t: torch.log_softmax(t, -1)) if T else None,
         rows=True)
+    add("softmin(rows 1000)", "softmin", {"axis": -1},
+        numpy=Impl(ip=lambda a: np_softmax_ip(np.negative(a, out=a)), oop=lambda a: np_softmax(-a)),
+        torch_=Impl(ip=lambda t: torch._softmax(t.neg_(), -1, False, out=t),
+                    oop=lambda t: F.softmin(t, -1)) if T else None,
+        rows=True)
+    # attention's softmax step: a key mask (the same for every row) and 1/sqrt(64)
+    keep = np.arange(1000) < 750
+    keep_t = torch.from_numpy(~keep) if T else None
+    add("softmax(rows 1000) where= scale=1/8", "softmax", {"axis": -1, "where": keep, "scale": 0.125},
+        numpy=Impl(ip=lambda a: np_softmax_ip(np.multiply(np.where(keep, a, -np.inf), 0.125, out=a)),
+                   oop=lambda a: np_softmax(np.where(keep, a, -np.inf) * 0.125)),
+        torch_=Impl(ip=lambda t: torch._softmax(t.mul_(0.125).masked_fill_(keep_t, float("-inf")), -1, False, out=t),
+                    oop=lambda t: torch.softmax((t * 0.125).masked_fill_(keep_t, float("-inf")), -1)) if T else None,
+        rows=True)
     add("sparsemax(rows 1000)", "sparsemax", {"axis": -1}, rows=True)   # no NumPy/PyTorch op
     return E
 
