@@ -50,30 +50,31 @@ def test_gated_errors():
 @pytest.mark.parametrize("act", ELEMENTWISE)
 def test_bias_act_matches_two_pass(act, dtype):
     rng = np.random.default_rng(9)
-    # shrink's bias= is bias_act's own argument: it cannot reach the activation there
-    params = {k: v for k, v in CASES[act][-1].items() if k != "bias"}
+    # the parameters go in act_params, where shrink's bias= reaches the activation
+    params = dict(CASES[act][-1])
+    ap = {"act_params": params}
     for shape in [(7, 13), (3, 4, 129), (50000, 4), (16,)]:
         x = (rng.standard_normal(shape) * 2).astype(dtype)
         b = rng.standard_normal(shape[-1]).astype(dtype)
         two_pass = fastact.get(act).forward(x + b, **params)
-        y = fastact.bias_act(x, b, act, **params)
+        y = fastact.bias_act(x, b, act, **ap)
         assert np.array_equal(y, two_pass, equal_nan=True), f"bias_act({act}) {shape}"
         xi = x.copy()
-        assert fastact.bias_act_(xi, b, act, **params) is xi and np.array_equal(xi, y, equal_nan=True)
+        assert fastact.bias_act_(xi, b, act, **ap) is xi and np.array_equal(xi, y, equal_nan=True)
         xf = np.asfortranarray(x.copy()) if x.ndim > 1 else x.copy()
-        fastact.bias_act_(xf, b, act, **params)
+        fastact.bias_act_(xf, b, act, **ap)
         assert np.array_equal(xf, y, equal_nan=True)
         g = rng.standard_normal(shape).astype(dtype)
-        gx, gb = fastact.bias_act_backward(g, x, bias=b, act=act, **params)
+        gx, gb = fastact.bias_act_backward(g, x, bias=b, act=act, **ap)
         assert np.array_equal(gx, fastact.get(act).backward(g, x + b, **params), equal_nan=True)
         np.testing.assert_allclose(gb, gx.reshape(-1, shape[-1]).sum(0, dtype=np.float64),
                                    rtol=1e-6 if dtype == np.float32 else 1e-13)
         gi = g.copy()
-        r = fastact.bias_act_backward_(gi, x, bias=b, act=act, **params)
+        r = fastact.bias_act_backward_(gi, x, bias=b, act=act, **ap)
         assert r[0] is gi and np.array_equal(gi, gx, equal_nan=True)
         from fa_testutil import y_ok
         if y_ok(act, params):
-            gy, _ = fastact.bias_act_backward(g, y=y, bias=b, act=act, **params)
+            gy, _ = fastact.bias_act_backward(g, y=y, bias=b, act=act, **ap)
             assert np.array_equal(gy, fastact.get(act).backward(g, y=y, **params), equal_nan=True)
 
 
@@ -132,3 +133,16 @@ def test_bias_act_fast_path(act, dtype):
         fastact.bias_act(keep, keep[0], act, n_threads=0)
     with pytest.raises(TypeError, match="bias_act: bias must be real"):
         fastact.bias_act(keep, keep[0].astype(np.complex64), act)
+
+
+def test_bias_act_act_params():
+    """act_params carries parameters named like bias_act's own arguments."""
+    x = np.linspace(-2, 2, 12, dtype=np.float32).reshape(3, 4)
+    b = np.full(4, 0.25, np.float32)
+    want = fastact.shrink(x + b, lambd=0.5, bias=0.125)
+    assert np.array_equal(fastact.bias_act(x, b, "shrink", act_params={"bias": 0.125}), want)
+    assert np.array_equal(fastact.bias_act(x, b, "shrink", lambd=0.5, act_params={"bias": 0.125}), want)
+    with pytest.raises(TypeError, match="bias_act: 'lambd' given both as a keyword and in act_params"):
+        fastact.bias_act(x, b, "shrink", lambd=0.5, act_params={"lambd": 0.5})
+    with pytest.raises(TypeError, match="bias_act_: act_params must be a dict"):
+        fastact.bias_act_(x, b, "shrink", act_params=[("bias", 0.1)])

@@ -60,10 +60,26 @@ def _bias_setup(fname, x, bias, act, params):
     return row, spec, b
 
 
-def bias_act(x, bias, act="linear", *, out=None, n_threads=None, **params):
+def _act_params(fname, act_params, params):
+    """The activation's parameters: the keywords, plus act_params, a dict for
+    the names bias_act takes itself (shrink's `bias`)."""
+    if act_params is None:
+        return params
+    if not isinstance(act_params, dict):
+        raise TypeError(f"{fname}: act_params must be a dict of the activation's parameters, "
+                        f"got {type(act_params).__name__}")
+    both = sorted(set(act_params) & set(params))
+    if both:
+        raise TypeError(f"{fname}: {both[0]!r} given both as a keyword and in act_params")
+    return {**params, **act_params}
+
+
+def bias_act(x, bias, act="linear", *, out=None, n_threads=None, act_params=None, **params):
     """bias_act(x, bias, act, **params): act(x + bias) with bias on the last
     axis, in one pass over memory.  `act` is an element-wise activation name
-    (or fastact.get(name)); its parameters are passed as keywords."""
+    (or fastact.get(name)); its parameters are passed as keywords, or in the
+    dict act_params (for a name bias_act takes itself, e.g. shrink's bias)."""
+    params = _act_params("bias_act", act_params, params)
     if not params and out is None and type(x) is np.ndarray and type(act) is str:
         hit = _BIAS_DEFAULT.get(act)        # validated before: the C path may take it
         if hit is not None:
@@ -73,8 +89,9 @@ def bias_act(x, bias, act="linear", *, out=None, n_threads=None, **params):
     return _bias_forward("bias_act", x, bias, act, params, out, n_threads, False)
 
 
-def bias_act_(x, bias, act="linear", *, n_threads=None, **params):
+def bias_act_(x, bias, act="linear", *, n_threads=None, act_params=None, **params):
     """bias_act_(x, bias, act, **params): x = act(x + bias), in place."""
+    params = _act_params("bias_act_", act_params, params)
     if not params and type(x) is np.ndarray and type(act) is str:
         hit = _BIAS_DEFAULT.get(act)
         if hit is not None and _front.fast_bias(hit[2], x, bias, x, n_threads,
@@ -108,14 +125,18 @@ def _bias_forward(fname, x, bias, act, params, out, n_threads, inplace):
     return out
 
 
-def bias_act_backward(grad, x=None, *, y=None, bias, act="linear", out=None, n_threads=None, **params):
+def bias_act_backward(grad, x=None, *, y=None, bias, act="linear", out=None, n_threads=None,
+                      act_params=None, **params):
     """(grad_x, grad_bias) of act(x + bias): x is the PRE-bias input, or give
     y= (the forward output) where the activation's backward accepts it."""
+    params = _act_params("bias_act_backward", act_params, params)
     return _bias_backward("bias_act_backward", grad, x, y, bias, act, params, out, n_threads, False)
 
 
-def bias_act_backward_(grad, x=None, *, y=None, bias, act="linear", n_threads=None, **params):
+def bias_act_backward_(grad, x=None, *, y=None, bias, act="linear", n_threads=None,
+                       act_params=None, **params):
     """In place: writes grad_x into grad, returns (grad, grad_bias)."""
+    params = _act_params("bias_act_backward_", act_params, params)
     return _bias_backward("bias_act_backward_", grad, x, y, bias, act, params, None, n_threads, True)
 
 
