@@ -77,7 +77,8 @@ class Entry:
         else:
             bip = lambda g, s: f.backward_(g, s, n_threads=nt, **bkw)
             boop = lambda g, s: f.backward(g, s, n_threads=nt, **bkw)
-        return Impl(ip=lambda a: f.forward_(a, n_threads=nt, **kw),
+        # the gated functions have no in-place form: their output is half of x
+        return Impl(ip=(lambda a: f.forward_(a, n_threads=nt, **kw)) if f.forward_ is not None else None,
                     oop=lambda a: f.forward(a, n_threads=nt, **kw), bip=bip, boop=boop)
 
     def reference_forward(self, x):
@@ -402,7 +403,30 @@ def entries():
                     oop=lambda t: torch.softmax((t * 0.125).masked_fill_(keep_t, float("-inf")), -1)) if T else None,
         rows=True)
     add("sparsemax(rows 1000)", "sparsemax", {"axis": -1}, rows=True)   # no NumPy/PyTorch op
+    # gated, out of place (output: half of each row)
+    h = SOFTMAX_ROW // 2
+    add("glu(rows 1000)", "glu",
+        numpy=Impl(oop=lambda a: a[:, :h] / (1 + np.exp(-a[:, h:]))),
+        torch_=Impl(oop=lambda t: F.glu(t, -1)) if T else None, rows=True)
+    add("swiglu(rows 1000)", "swiglu",
+        numpy=Impl(oop=lambda a: a[:, :h] / (1 + np.exp(-a[:, :h])) * a[:, h:]),
+        torch_=Impl(oop=lambda t: F.silu(t[:, :h]) * t[:, h:]) if T else None, rows=True)
+    add("swiglu GPT-OSS(rows 1000)", "swiglu", {"alpha": 1.702, "limit": 7.0, "bias": 1.0, "interleaved": True},
+        numpy=Impl(oop=lambda a: _np_gptoss(a)),
+        torch_=Impl(oop=lambda t: _t_gptoss(t)) if T else None, rows=True)
+    add("geglu(rows 1000)", "geglu",
+        torch_=Impl(oop=lambda t: F.gelu(t[:, :h]) * t[:, h:]) if T else None, rows=True)
     return E
+
+
+def _np_gptoss(x):
+    a, b = np.minimum(x[:, 0::2], 7.0), np.clip(x[:, 1::2], -7.0, 7.0)
+    return a / (1 + np.exp(-1.702 * a)) * (b + 1)
+
+
+def _t_gptoss(t):
+    a, b = t[:, 0::2].clamp(max=7.0), t[:, 1::2].clamp(-7.0, 7.0)
+    return a * torch.sigmoid(1.702 * a) * (b + 1)
 
 
 def _np_gelu_tanh_grad(x):
