@@ -17,6 +17,8 @@ A peer missing a form is simply not timed in that mode.  Nothing here is
 imported by fastact itself.
 """
 import math
+import os
+import sys
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Optional
 
@@ -39,9 +41,24 @@ except ImportError:          # pragma: no cover
     torch = None
     F = None
 
-LIBS = ["fastact", "numpy", "scipy", "numexpr", "torch"]
+# JAX (jax.jit on the CPU backend): XLA takes its thread count at start-up, so a bench
+# process runs JAX at FASTACT_BENCH_JAX_THREADS threads (default 1) and JAX enters only
+# the cells of that thread count (JAX_THREADS).
+JAX_THREADS = int(os.environ.get("FASTACT_BENCH_JAX_THREADS", "1"))
+try:
+    if "jax" not in sys.modules:
+        os.environ.setdefault("JAX_PLATFORMS", "cpu")
+        if JAX_THREADS == 1:
+            os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false"
+                                       " intra_op_parallelism_threads=1").strip()
+    import jax
+    import jax.numpy as jnp
+except ImportError:          # pragma: no cover
+    jax = jnp = None
+
+LIBS = ["fastact", "numpy", "scipy", "numexpr", "torch", "jax"]
 AVAILABLE = {"fastact": True, "numpy": True, "scipy": sps is not None,
-             "numexpr": ne is not None, "torch": torch is not None}
+             "numexpr": ne is not None, "torch": torch is not None, "jax": jax is not None}
 # single-threaded whatever the thread setting (their time is reused for "all threads")
 SINGLE_THREADED = {"numpy", "scipy"}
 
@@ -210,6 +227,48 @@ def _t_bwd(op, *args):
                 boop=lambda g, s: op(g, s, *args))
 
 
+# ---------------------------------------------------------------- JAX
+
+def _jax_fns():
+    """{bench label: the JAX function of one array} (jax.nn where it has the function)."""
+    if jax is None:
+        return {}
+    nn = jax.nn
+    h = SOFTMAX_ROW // 2
+    return {
+        "relu": nn.relu, "relu(max=6)": lambda x: jnp.clip(x, 0, 6), "relu6": nn.relu6,
+        "leaky_relu": lambda x: nn.leaky_relu(x, 0.01), "hardtanh": nn.hard_tanh,
+        "hard_sigmoid(1/6)": nn.hard_sigmoid, "softsign": nn.soft_sign, "hard_swish": nn.hard_swish,
+        "sigmoid": nn.sigmoid, "tanh": jnp.tanh, "softplus": nn.softplus,
+        "log_sigmoid": nn.log_sigmoid, "elu": nn.elu, "selu": nn.selu, "celu": nn.celu,
+        "gelu(erf)": lambda x: nn.gelu(x, approximate=False),
+        "gelu(tanh)": lambda x: nn.gelu(x, approximate=True), "silu": nn.silu,
+        "swish(beta=1.5)": lambda x: x * nn.sigmoid(1.5 * x), "mish": nn.mish,
+        "tanhshrink": lambda x: x - jnp.tanh(x), "squareplus": nn.squareplus,
+        "sparse_plus": nn.sparse_plus,
+        "softmax(rows 1000)": lambda x: nn.softmax(x, axis=-1),
+        "log_softmax(rows 1000)": lambda x: nn.log_softmax(x, axis=-1),
+        "softmin(rows 1000)": lambda x: nn.softmax(-x, axis=-1),
+        "softmax(rows 1000) where= scale=1/8":
+            lambda x: nn.softmax(x * 0.125, axis=-1, where=jnp.asarray(np.arange(SOFTMAX_ROW) < 750)),
+        "glu(rows 1000)": lambda x: x[:, :h] * nn.sigmoid(x[:, h:]),
+        "swiglu(rows 1000)": lambda x: nn.silu(x[:, :h]) * x[:, h:],
+        "geglu(rows 1000)": lambda x: nn.gelu(x[:, :h], approximate=False) * x[:, h:],
+    }
+
+
+def _jax_impl(label):
+    """Impl of jit-compiled JAX: out of place (JAX arrays are immutable), the backward as
+    the VJP of the forward at the saved input; every call waits for its result."""
+    f = _jax_fns().get(label)
+    if f is None:
+        return None
+    fwd = jax.jit(f)
+    bwd = jax.jit(lambda g, s: jax.vjp(f, s)[1](g)[0])
+    return Impl(oop=lambda a: fwd(a).block_until_ready(),
+                boop=lambda g, s: bwd(g, s).block_until_ready())
+
+
 # ---------------------------------------------------------------- entries
 
 def entries():
@@ -219,9 +278,12 @@ def entries():
     A = AVAILABLE
 
     def add(label, fa, kw=None, numpy=None, scipy=None, numexpr=None, torch_=None, bwd_from=None,
-            rows=False):
+            rows=False, jax_=None):
         peers = {}
-        for lib, im in (("numpy", numpy), ("scipy", scipy), ("numexpr", numexpr), ("torch", torch_)):
+        if jax_ is None and A["jax"]:
+            jax_ = _jax_impl(label)
+        for lib, im in (("numpy", numpy), ("scipy", scipy), ("numexpr", numexpr), ("torch", torch_),
+                        ("jax", jax_)):
             if im is not None and A[lib]:
                 peers[lib] = im
         E.append(Entry(label, fa, kw or {}, peers, bwd_from, rows))

@@ -80,6 +80,11 @@ def _torch(a):
     return _peers.torch.from_numpy(a)
 
 
+def _jax(a):
+    """A JAX device array of a (copied once, outside the timing)."""
+    return _peers.jnp.asarray(a)
+
+
 def run_cell(entry, n, dtype, nt, direction, mode, libs, cache):
     """{lib: median seconds} for one cell (libs already filtered)."""
     shape = _shape(entry, n)
@@ -101,9 +106,13 @@ def run_cell(entry, n, dtype, nt, direction, mode, libs, cache):
             if lib in _peers.SINGLE_THREADED and nt != 1 and (key, lib) in cache:
                 out[lib] = cache[(key, lib)]
                 continue
+            if lib == "jax" and nt != _peers.JAX_THREADS:
+                continue
             arg = work if mode == "inplace" else src
             if lib == "torch":
                 arg = _torch(arg)
+            elif lib == "jax":
+                arg = _jax(arg)
             contenders.append(Contender(lib, (lambda f=fn, a=arg: f(a)), refill))
     else:
         s = src if entry.bwd_from == "x" else entry.reference_forward(src)
@@ -118,10 +127,14 @@ def run_cell(entry, n, dtype, nt, direction, mode, libs, cache):
             if lib in _peers.SINGLE_THREADED and nt != 1 and (key, lib) in cache:
                 out[lib] = cache[(key, lib)]
                 continue
+            if lib == "jax" and nt != _peers.JAX_THREADS:
+                continue
             g = gwork if mode == "inplace" else gsrc
             ss = s
             if lib == "torch":
                 g, ss = _torch(g), _torch(s)
+            elif lib == "jax":     # no backward from y in JAX: the VJP at x
+                g, ss = _jax(g), _jax(src)
             contenders.append(Contender(lib, (lambda f=fn, a=g, b=ss: f(a, b)), refill))
     budget, min_reps = budget_for(n)
     with np.errstate(all="ignore"):
@@ -217,8 +230,26 @@ def machine_info():
     return info, buf.getvalue()
 
 
+def _peer_ulp():
+    """{label: {dir: {lib: [max ULP, specials]}}} of bench/peer_ulp.py, if it was run."""
+    import json
+    path = os.path.join(RESULTS, "peer_ulp.json")
+    if not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        return json.load(f)
+
+
+def _cell(t, u):
+    """A time, with the contender's max ULP on the same sweep (bench/peer_ulp.py) beside it."""
+    if u is None or t is None:
+        return fmt_t(t)
+    return f"{fmt_t(t)} ({u[0]:.3g}{'+' if u[1] else ''})"
+
+
 def table_lines(results, libs, roof):
-    hdr = ("| function | n | dtype | thr | dir | mode | " + " | ".join(f"{l} µs" for l in libs)
+    ulps = _peer_ulp()
+    hdr = ("| function | n | dtype | thr | dir | mode | " + " | ".join(f"{l} µs (ULP)" for l in libs)
            + " | fastact GB/s | % of stream | best peer | fastact speed-up |")
     sep = "|" + "---|" * (6 + len(libs) + 4)
     lines = [hdr, sep]
@@ -234,7 +265,8 @@ def table_lines(results, libs, roof):
             if ref:
                 frac = f"{100 * gbs / ref[1]:.0f}%"
         cells = [r["func"], fmt_n(r["n"]), r["dtype"].replace("float", "f"), str(r["thr"]), r["dir"], r["mode"]]
-        cells += [fmt_t(times.get(l)) for l in libs]
+        u = ulps.get(r["func"], {}).get(r["dir"], {}) if r["dtype"] == "float32" else {}
+        cells += [_cell(times.get(l), u.get(l)) for l in libs]
         cells += [f"{gbs:.1f}" if gbs else "-", frac,
                   best[0] if best else "-",
                   f"{best[1] / fa:.2f}x" if (best and fa) else "-"]
@@ -435,7 +467,10 @@ def main(argv=None):
                 else:
                     cells.append("-")
         md.append(f"| {e.label} | " + " | ".join(cells) + " |")
-    md += ["", f"(dtype {dtypes[0]}; in parentheses the fastest peer)", "", "## All cells", ""]
+    md += ["", f"(dtype {dtypes[0]}; in parentheses the fastest peer)", "", "## All cells", "",
+           "Beside each float32 time: that contender's max ULP on the accuracy sweep of "
+           "bench/peer_ulp.py (`+`: it also returns NaN/inf where the true result is finite, or the "
+           "reverse; see bench/results/peer_ulp.md).", ""]
     md += table_lines(results, libs, roof)
     with open(args.out, "w") as f:
         f.write("\n".join(md) + "\n")
