@@ -41,7 +41,8 @@ def pytest_generate_tests(metafunc):
     # indirect: the value goes to the `variant` fixture below, which switches
     # the kernels; a direct parameter shadows the fixture, and every variant
     # ran the default module (tests/test_fastpath.py checks the switch)
-    if "variant" in metafunc.fixturenames:
+    # (a module that sets KERNEL_INDEPENDENT = True tests nothing the loops compute: once)
+    if "variant" in metafunc.fixturenames and not getattr(metafunc.module, "KERNEL_INDEPENDENT", False):
         metafunc.parametrize("variant", _variants(metafunc.config), scope="module", indirect=True)
 
 
