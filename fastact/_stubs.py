@@ -29,6 +29,7 @@ class _DLPack(Protocol):
     def __dlpack__(self, *args: Any, **kwargs: Any) -> Any: ...
 
 _W = TypeVar("_W", bound=_DLPack)
+_PyFloats = Union[float, Sequence[float], Sequence[Sequence[float]], Sequence[Sequence[Sequence[float]]]]
 
 __version__: str
 ACTIVATIONS: Tuple[str, ...]
@@ -87,8 +88,11 @@ def _pair(act, t):
 
 
 def _two(name, head, tail, typed, ret_typed, ret_any):
-    """An overloaded pair: a float array keeps its dtype; anything else gives Array."""
+    """The overloads: a float array keeps its dtype, Python floats (a scalar, nested lists)
+    give float64, anything else (a tensor, an integer array: rejected at run time) Array."""
+    f64 = ret_any.replace("Array", "npt.NDArray[np.float64]")
     return [f"@overload\ndef {name}({head.format(typed)}{tail}) -> {ret_typed}: ...",
+            f"@overload\ndef {name}({head.format('_PyFloats')}{tail}) -> {f64}: ...",
             f"@overload\ndef {name}({head.format('ArrayLike')}{tail}) -> {ret_any}: ..."]
 
 
