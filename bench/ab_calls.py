@@ -20,6 +20,13 @@ res["relu_(16) ns"] = best("fastact.relu_(x16)", 20000) * 1e9
 res["relu(16) ns"] = best("fastact.relu(x16)", 20000) * 1e9
 res["sigmoid_backward(16) ns"] = best("fastact.sigmoid_backward(g16, x16)", 20000) * 1e9
 res["softmax(16) ns"] = best("fastact.softmax(x16)", 20000) * 1e9
+try:                        # a CPU tensor in place (the path through Tensor.numpy())
+    import torch
+    t16 = torch.from_numpy(x16.copy())
+    res["relu_(tensor 16) ns"] = best("fastact.relu_(t16, max=6.0)", 20000) * 1e9
+    res["torch clamp_(16) ns"] = best("t16.clamp_(0, 6)", 20000) * 1e9
+except ImportError:
+    pass
 with fastact.threads(1):
     for name in ("relu", "sigmoid", "tanh", "silu", "gelu"):
         f = getattr(fastact, name); fb = getattr(fastact, name + "_backward")

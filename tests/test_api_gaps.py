@@ -150,3 +150,27 @@ def test_ragged_list_names_function_and_argument(fname, argname, call):
     with pytest.raises(ValueError) as e:
         call(getattr(fastact, fname), [[1.0, 2.0], [3.0]])
     assert str(e.value).startswith(f"{fname}: {argname} must be a rectangular array of numbers")
+
+
+@needs_torch
+def test_torch_tensor_in_place_fast_path():
+    """relu_(tensor) on a plain CPU tensor takes the C fast path through Tensor.numpy():
+    same bits as on the NumPy array, the tensor itself returned, every layout and refusal as
+    on the general path."""
+    import torch
+    x = np.linspace(-8, 8, 1001, dtype=np.float32)
+    want = fastact.gelu(x, approximate="tanh")
+    for _ in range(2):              # the first call learns the tensor type, the second is fast
+        t = torch.from_numpy(x.copy())
+        assert fastact.gelu_(t, approximate="tanh") is t
+        assert np.array_equal(t.numpy(), want)
+    s = torch.from_numpy(x.copy())[::2]          # strided: the general path, same bits
+    fastact.gelu_(s, approximate="tanh")
+    assert np.array_equal(s.numpy(), want[::2])
+    g = torch.from_numpy(x.copy()).requires_grad_()
+    with pytest.raises(ValueError, match="gelu_: x could not be shared through DLPack"):
+        fastact.gelu_(g, approximate="tanh")
+    h = torch.from_numpy(x.copy()).half()        # no fast path for float16: staged, rounded once
+    fastact.gelu_(h, approximate="tanh")
+    x16 = x.astype(np.float16).astype(np.float32)
+    assert np.array_equal(h.numpy(), fastact.gelu(x16, approximate="tanh").astype(np.float16))

@@ -22,6 +22,7 @@ from cython.parallel cimport prange
 from cpython.pycapsule cimport PyCapsule_GetPointer
 from cpython.contextvars cimport get_value
 import os
+import sys
 
 cdef extern from "fa_table.h":
     ctypedef Py_ssize_t fa_tidx
