@@ -1,10 +1,13 @@
-"""Edge values: NaN, +-0, +-inf, subnormals, float max, kinks (the README's semantics section)."""
+"""Edge values: NaN, +-0, +-inf, subnormals, float max, kinks and the roots of
+f' (the README's semantics section), from the rows' kinks, roots and zero_sign."""
 import numpy as np
 import pytest
 
 import fastact
 from fastact import reference as ref
-from fa_testutil import in_dtype, ABS_TOL, BWD_ULP, CASES, DEFAULT_ULP, ELEMENTWISE, FWD_ULP, assert_bwd, assert_ulp
+from fastact._table import BY_NAME
+from fa_testutil import (in_dtype, ABS_TOL, BWD_ULP, CASES, DEFAULT_ULP, ELEMENTWISE, FWD_ULP, assert_bwd, assert_ulp,
+                         derivative_roots, kinks, params_id, row_fact)
 
 DTYPES = [np.float32, np.float64]
 
@@ -46,20 +49,26 @@ def test_nan_propagates_forward_and_backward(name):
                 assert np.isnan(fns.backward(np.ones_like(x), x, **params)).all(), name + " backward"
 
 
-KEEPS_NEG_ZERO = {"relu", "relu6", "leaky_relu", "hardtanh", "linear", "softsign", "hard_swish",
-                  "softshrink", "tanh", "silu", "swish", "gelu", "mish", "elu", "selu", "celu",
-                  "tanhshrink", "shrink"}
+ZERO_CASES = [(n, p) for n in ELEMENTWISE for p in CASES[n]]
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
-@pytest.mark.parametrize("name", ELEMENTWISE)
-def test_signed_zero(name, dtype):
+@pytest.mark.parametrize("name,params", ZERO_CASES, ids=[f"{n}-{params_id(p)}" for n, p in ZERO_CASES])
+def test_signed_zero(name, params, dtype):
+    """f(-0.0) and f(+0.0) as the row's zero_sign says, sign included (a -0.0
+    where PyTorch keeps it), in the vector body and the scalar tail."""
     fns = fastact.get(name)
+    want = row_fact(name, "zero_sign", params)
     x = np.array([-0.0] * 19 + [0.0] * 19, dtype)
-    y = fns.forward(x, **CASES[name][0])
-    if name in KEEPS_NEG_ZERO:
-        assert np.all(y == 0) and np.all(np.signbit(y[:19])) and not np.any(np.signbit(y[19:])), \
-            f"{name}(-0.0) must be -0.0 and {name}(+0.0) +0.0 (as PyTorch), got {y}"
+    y = fns.forward(x, **params)
+    for zero, half, w in ((-0.0, y[:19], want[0]), (0.0, y[19:], want[1])):
+        what = f"{name}({params}) at {zero}: expected {w}, got {half}"
+        if w == 0:
+            assert np.all(half == 0) and np.all(np.signbit(half) == np.signbit(w)), what
+        else:
+            assert_ulp(half, np.full(19, w), dtype, FWD_ULP.get(name, DEFAULT_ULP), what)
+    if want[0] == want[1] and np.signbit(want[0]) == np.signbit(want[1]):   # one value, the same bits
+        assert np.unique(y.view(f"u{y.itemsize}")).size == 1, f"{name}({params}): {y}"
 
 
 def test_relu_of_negative_is_positive_zero():
@@ -84,28 +93,17 @@ def test_softsign_limits():
     assert fastact.softsign_backward(np.ones(2, np.float32), np.array([-np.inf, np.inf], np.float32)).tolist() == [0, 0]
 
 
-KINKS = [
-    ("relu", {}, 0.0, 0.0), ("relu6", {}, 0.0, 0.0), ("relu6", {}, 6.0, 0.0),
-    ("relu", {"max": 2.0}, 2.0, 0.0), ("leaky_relu", {}, 0.0, 0.01), ("leaky_relu", {"alpha": 0.3}, 0.0, 0.3),
-    ("thresholded_relu", {}, 1.0, 0.0), ("hardtanh", {}, -1.0, 0.0), ("hardtanh", {}, 1.0, 0.0),
-    ("hard_swish", {}, -3.0, 0.0), ("hard_swish", {}, 3.0, 1.0),
-    ("hard_sigmoid", {"slope": 0.2, "offset": 0.5}, 2.5, 0.0), ("hard_sigmoid", {"slope": 0.25, "offset": 0.5}, -2.0, 0.0),
-    ("selu", {}, 0.0, ref.SELU_ALPHA * ref.SELU_SCALE), ("elu", {}, 0.0, 1.0), ("elu", {"alpha": 0.5}, 0.0, 0.5),
-    ("celu", {"alpha": 2.0}, 0.0, 1.0), ("softshrink", {}, 0.5, 0.0), ("softshrink", {}, -0.5, 0.0),
-    ("hardshrink", {}, 0.5, 0.0), ("hardshrink", {}, -0.5, 0.0),
-    ("softplus", {"beta": 1.0, "threshold": 2.0}, 2.0, float(ref.sigmoid(2.0))),
-    ("selu", {"alpha": 2.0, "scale": 3.0}, 0.0, 6.0), ("shrink", {"bias": 0.25}, 0.5, 0.0),
-    ("shrink", {"bias": 0.25}, -0.5, 0.0), ("sparse_plus", {}, -1.0, 0.0), ("sparse_plus", {}, 1.0, 1.0),
-    ("threshold", {"threshold": 0.5, "value": 2.0}, 0.5, 0.0), ("squareplus", {}, 0.0, 0.5),
-    ("squareplus", {"b": 0.0}, 0.0, 0.0),
-]
+KINK_CASES = [(n, p, x0, d) for n in ELEMENTWISE for p in CASES[n] for x0, d in kinks(n, p)]
 
 
-@pytest.mark.parametrize("name,params,x0,expected", KINKS)
+@pytest.mark.parametrize("name,params,x0,expected", KINK_CASES,
+                         ids=[f"{n}-{params_id(p)}-{x0}" for n, p, x0, _ in KINK_CASES])
 def test_kink_derivatives_as_pytorch(name, params, x0, expected):
+    """At every kink of every parameter set the backward returns the row's
+    f'(x0) (the one-sided derivative PyTorch takes)."""
     for dtype in DTYPES:
         d = fastact.get(name).backward(np.ones(3, dtype), np.full(3, x0, dtype), **params)
-        np.testing.assert_allclose(d, expected, rtol=2e-7, err_msg=f"{name}'({x0})")
+        np.testing.assert_allclose(d, expected, rtol=2e-7, atol=0, err_msg=f"{name}({params})'({x0})")
 
 
 def test_softplus_switches_strictly_above_threshold():
