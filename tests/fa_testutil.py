@@ -44,12 +44,13 @@ def row_fact(name, field, params):
 
 def kinks(name, params):
     """((x0, f'(x0)), ...) at the finite kinks of the row."""
-    return [(float(x0), float(d)) for x0, d in row_fact(name, "kinks", params) if np.isfinite(x0)]
+    # a row without kinks (None) fails test_every_elementwise_row_has_kinks_roots_and_zero_sign
+    return [(float(x0), float(d)) for x0, d in row_fact(name, "kinks", params) or () if np.isfinite(x0)]
 
 
 def derivative_roots(name, params):
     """The isolated zeros of f' (the row's roots)."""
-    return [float(r) for r in row_fact(name, "roots", params)]
+    return [float(r) for r in row_fact(name, "roots", params) or ()]
 
 
 def params_id(p):

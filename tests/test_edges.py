@@ -173,3 +173,51 @@ def test_exp_nabs_tails_of_backward_passes(dtype):
         got = _assert_tail_close(getattr(fastact, name + "_backward")(g, x, **params), ref, x, 8,
                                  (name, params))
         assert not np.isnan(got).any(), name
+
+
+# ------------------------------------------- the rows' kinks and roots themselves
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_every_elementwise_row_has_kinks_roots_and_zero_sign(name):
+    """A new row cannot leave them out: each is given (a constant or a
+    function of the parameters) and has its shape for every parameter set."""
+    act = BY_NAME[name]
+    for field in ("kinks", "roots", "zero_sign"):
+        assert getattr(act, field) is not None, f"{name}: the row has no {field}"
+    for params in CASES[name]:
+        ks = row_fact(name, "kinks", params)
+        assert isinstance(ks, tuple) and all(len(k) == 2 for k in ks), (name, params, ks)
+        assert all(isinstance(float(x0), float) and np.isfinite(d) for x0, d in ks), (name, params, ks)
+        rs = row_fact(name, "roots", params)
+        assert isinstance(rs, tuple) and all(np.isfinite(r) for r in rs), (name, params, rs)
+        z = row_fact(name, "zero_sign", params)
+        assert isinstance(z, tuple) and len(z) == 2 and all(np.isfinite(v) for v in z), (name, params, z)
+
+
+ROOT_GRID = np.linspace(-8.0, 8.0, 16_001)
+
+
+@pytest.mark.parametrize("name,params", ZERO_CASES, ids=[f"{n}-{params_id(p)}" for n, p in ZERO_CASES])
+def test_rows_list_every_root_and_kink_of_the_reference(name, params):
+    """On [-8, 8] (step 1e-3) every sign change of the reference's f' is a
+    listed root or kink, every jump of f' (by 5% of it, at least 0.05) a
+    listed kink, and each listed root
+    is a zero of f' (a sign change, or f' = 0 there)."""
+    t = ROOT_GRID
+    d = ref.derivative(name, t, **params)
+    marks = [x0 for x0, _ in kinks(name, params)] + derivative_roots(name, params)
+
+    def listed(x, among):
+        return any(abs(x - m) <= 2e-3 for m in among)
+    s = np.sign(d)
+    cross = np.nonzero(s[:-1] * s[1:] < 0)[0]
+    touch = np.nonzero((s[1:-1] == 0) & (s[:-2] != 0) & (s[2:] != 0))[0] + 1
+    for i in list(cross) + list(touch):
+        assert listed(t[i], marks), f"{name}({params}): f' changes sign or is 0 at {t[i]}, not a listed root or kink"
+    jumps = np.nonzero(np.abs(np.diff(d)) > 0.05 * np.maximum(1, np.maximum(np.abs(d[:-1]), np.abs(d[1:]))))[0]
+    for i in jumps:
+        assert listed(t[i], [x0 for x0, _ in kinks(name, params)]), \
+            f"{name}({params}): f' jumps from {d[i]} to {d[i + 1]} at {t[i]}, not a listed kink"
+    for r in derivative_roots(name, params):
+        around = ref.derivative(name, np.array([r - 1e-7, r, r + 1e-7]), **params)
+        assert around[1] == 0 or around[0] * around[2] < 0, f"{name}({params}): f' at the root {r}: {around}"
