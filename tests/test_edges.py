@@ -221,3 +221,46 @@ def test_rows_list_every_root_and_kink_of_the_reference(name, params):
     for r in derivative_roots(name, params):
         around = ref.derivative(name, np.array([r - 1e-7, r, r + 1e-7]), **params)
         assert around[1] == 0 or around[0] * around[2] < 0, f"{name}({params}): f' at the root {r}: {around}"
+
+
+def _readme_bullet(title):
+    import os
+    import re
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    m = re.search(r"^- \*\*" + re.escape(title) + r"\*\*(.*?)(?=^- |^\n|^#)", text, re.S | re.M)
+    assert m, f"README has no '{title}' bullet"
+    return m.group(1)
+
+
+def test_readme_derivatives_at_kinks_are_the_rows():
+    """Each `NAME'(a)=...=v` of the README's "Derivatives at kinks" is a kink
+    of the row at its defaults with that derivative (a, v: numbers or
+    parameters, v maybe a product of them)."""
+    import re
+    claims = re.findall(r"`([^`]*'\([^`]*\)=[^`]*)`", _readme_bullet("Derivatives at kinks"))
+    assert len(claims) >= 8, claims
+    for claim in claims:
+        *points, v = claim.split("=")
+        for pt in points:
+            name, arg = re.fullmatch(r"(\w+)'\((-?[\w.]+)\)", pt).groups()
+            act = BY_NAME[name]
+            defaults = {p.name: p.default for p in act.params}
+
+            def val(t):
+                return float(np.prod([defaults[f] if f in defaults else float(f) for f in t.split("*")]))
+            ks = kinks(name, {})
+            assert any(x0 == val(arg) and np.isclose(d, val(v), rtol=1e-12, atol=0) for x0, d in ks), \
+                f"README says {pt}={v}; the row's kinks at the defaults: {ks}"
+
+
+def test_readme_signed_zero_names_are_the_rows():
+    """The activations the README's "Signed zero" line names keep -0.0."""
+    import re
+    text = _readme_bullet("Signed zero")
+    names = re.search(r"where PyTorch keeps it \(([^)]*)\)", text).group(1)
+    names = [n.strip() for n in names.split(",") if n.strip() != "..."]
+    assert names
+    for name in names:
+        assert np.signbit(row_fact(name, "zero_sign", {})[0]), f"README: {name}(-0.0) = -0.0; the row says otherwise"
