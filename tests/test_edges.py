@@ -1,5 +1,8 @@
 """Edge values: NaN, +-0, +-inf, subnormals, float max, kinks and the roots of
 f' (the README's semantics section), from the rows' kinks, roots and zero_sign."""
+import os
+import re
+
 import numpy as np
 import pytest
 
@@ -224,8 +227,6 @@ def test_rows_list_every_root_and_kink_of_the_reference(name, params):
 
 
 def _readme_bullet(title):
-    import os
-    import re
     path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
     with open(path, encoding="utf-8") as f:
         text = f.read()
@@ -238,7 +239,6 @@ def test_readme_derivatives_at_kinks_are_the_rows():
     """Each `NAME'(a)=...=v` of the README's "Derivatives at kinks" is a kink
     of the row at its defaults with that derivative (a, v: numbers or
     parameters, v maybe a product of them)."""
-    import re
     claims = re.findall(r"`([^`]*'\([^`]*\)=[^`]*)`", _readme_bullet("Derivatives at kinks"))
     assert len(claims) >= 8, claims
     for claim in claims:
@@ -257,7 +257,6 @@ def test_readme_derivatives_at_kinks_are_the_rows():
 
 def test_readme_signed_zero_names_are_the_rows():
     """The activations the README's "Signed zero" line names keep -0.0."""
-    import re
     text = _readme_bullet("Signed zero")
     names = re.search(r"where PyTorch keeps it \(([^)]*)\)", text).group(1)
     names = [n.strip() for n in names.split(",") if n.strip() != "..."]
