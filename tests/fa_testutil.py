@@ -32,6 +32,27 @@ def in_dtype(params, dtype):
     return {k: (float(ct(v)) if isinstance(v, float) else v) for k, v in params.items()}
 
 
+def row_fact(name, field, params):
+    """The row's kinks, roots or zero_sign (fastact/_table.py) for these
+    parameters: the field itself, or its function of the parameter values."""
+    act = fastact._table.BY_NAME[name]
+    v = getattr(act, field)
+    if callable(v):
+        v = v(*(params.get(p.name, p.default) for p in act.params))
+    return v
+
+
+def kinks(name, params):
+    """((x0, f'(x0)), ...) at the finite kinks of the row."""
+    # a row without kinks (None) fails test_every_elementwise_row_has_kinks_roots_and_zero_sign
+    return [(float(x0), float(d)) for x0, d in row_fact(name, "kinks", params) or () if np.isfinite(x0)]
+
+
+def derivative_roots(name, params):
+    """The isolated zeros of f' (the row's roots)."""
+    return [float(r) for r in row_fact(name, "roots", params) or ()]
+
+
 def params_id(p):
     return ",".join(f"{k}={v}" for k, v in p.items()) or "default"
 
@@ -126,13 +147,9 @@ F32_LIMITS = {a.name: a.ulp[0] for a in fastact._TABLE if a.kind == "elementwise
 F64_LIMITS = {a.name: a.ulp[1] for a in fastact._TABLE if a.kind == "elementwise"}
 BWD_LIMIT = 8
 
-# (name, params) swept for accuracy: every activation at its defaults plus the
-# other forms/parameters the limits are promised for
-ACCURACY_CASES = [(n, CASES[n][0]) for n in ELEMENTWISE] + [
-    ("gelu", {"approximate": "tanh"}), ("swish", {"beta": 1.702}),
-    ("softplus", {"beta": 2.0, "threshold": 5.0}), ("elu", {"alpha": 0.5}), ("celu", {"alpha": 2.0}),
-    ("squareplus", {"b": 0.25}), ("squareplus", {"b": 1e6}), ("selu", {"alpha": 1.0, "scale": 2.0}),
-    ("shrink", {"lambd": 1.5, "bias": 0.25})]
+# (name, params) swept for accuracy: every activation at every parameter set
+# of its row, the ones its limits are promised for
+ACCURACY_CASES = [(n, p) for n in ELEMENTWISE for p in CASES[n]]
 
 
 def sweep_inputs(dtype, n=1_000_000, lo_exp=None, hi_exp=None, seed=0):
@@ -176,23 +193,3 @@ def measure(name, params, dtype, x, backward=False):
     floor = np.where(near, np.finfo(dtype).eps * np.abs(g.astype(np.float64)), 0.0)
     got = np.where(np.abs(got - exp) <= floor, exp, got)
     return ulp_error(got, exp, dtype)
-
-
-_ROOTS = {}
-
-
-def derivative_roots(name, params):
-    """Where f' changes sign (found on a fine grid of the reference)."""
-    if name not in ("gelu", "silu", "swish", "mish", "hard_swish", "tanhshrink"):
-        return []
-    key = (name, tuple(sorted(params.items())))
-    if key not in _ROOTS:
-        _ROOTS[key] = _find_roots(name, params)
-    return _ROOTS[key]
-
-
-def _find_roots(name, params):
-    t = np.linspace(-8, 8, 16_001)
-    d = ref.derivative(name, t, **params)
-    idx = np.nonzero(np.sign(d[:-1]) * np.sign(d[1:]) <= 0)[0]
-    return [float(t[i]) for i in idx]

@@ -4,6 +4,7 @@ empty arrays, foreign error messages and the parameters peers accept."""
 import math
 import os
 import pickle
+import re
 import struct
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import pytest
 import fastact
 from fastact import reference as ref
 from fastact._table import BY_NAME, REQUIRED, TABLE
-from fa_testutil import BWD_LIMIT, CASES, ELEMENTWISE, assert_ulp, in_dtype, params_id
+from fa_testutil import BWD_LIMIT, CASES, ELEMENTWISE, assert_ulp, in_dtype, kinks, params_id
 
 INF = math.inf
 
@@ -49,33 +50,61 @@ Y_EDGE = {
 Y_CASES = [(n, p) for n in ELEMENTWISE for p in CASES[n] + Y_EDGE.get(n, [])]
 
 
+_README = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
+_OPS = {">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
+        "<": lambda a, b: a < b, "=": lambda a, b: a == b}
+_TERM = r"[A-Za-z_]\w*|-?\d+(?:\.\d+)?|inf"
+_CLAUSE = re.compile(rf"`({_TERM}) ?(>=|<=|>|<|=) ?({_TERM})`|`(\w+)` is None or (>=|<=|>|<) ({_TERM})")
+
+
+def _readme_y_rules():
+    """name -> the README API table's "backward from `y=`" cell ("yes", "no"
+    or "if <clauses>"), read from the README text."""
+    with open(_README, encoding="utf-8") as f:
+        text = f.read()
+    table = text[text.index("<!-- api-table -->"):text.index("<!-- /api-table -->")]
+    rules = {}
+    for line in table.splitlines()[3:]:
+        cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+        rules[cells[0].strip("`")] = cells[3]
+    return rules
+
+
+_Y_RULES = _readme_y_rules()
+
+
 def y_documented(name, p):
-    """Where the README says y= is accepted."""
-    def get(k, d):
-        v = p.get(k, d)
-        return INF if v is None else v
-    rules = {
-        "relu": lambda: (get("negative_slope", 0.0) >= 0 and get("threshold", 0.0) >= 0
-                         and get("max", None) > get("threshold", 0.0)),
-        "leaky_relu": lambda: get("alpha", 0.01) >= 0 and get("max", None) > 0,
-        "thresholded_relu": lambda: get("theta", 1.0) >= 0,
-        "hardtanh": lambda: get("min", -1.0) < get("max", 1.0),
-        "softplus": lambda: get("threshold", 20.0) == INF,
-        "elu": lambda: get("alpha", 1.0) >= 0,
-        "selu": lambda: get("alpha", 1.0) >= 0 and float(np.float32(get("scale", 1.0))) > 0.5,
-        "shrink": lambda: get("bias", 0.0) <= get("lambd", 0.5),
-        "threshold": lambda: get("value", 0.0) <= get("threshold", 0.0),
-    }
-    if name in rules:
-        return rules[name]()
-    return name in ("relu6", "linear", "hard_sigmoid", "sigmoid", "tanh", "log_sigmoid", "celu",
-                    "squareplus", "sparse_plus", "softshrink")
+    """Where the README says y= is accepted: its API table's cell, "yes",
+    "no" or "if" clauses joined by "," / "and" (`a OP b` over the
+    parameters, None read as inf; `name` is None or OP b), evaluated on the
+    parameters.  An independent check of the rows' y_ok against the words."""
+    act = BY_NAME[name]
+    cell = _Y_RULES[name]
+    if cell in ("yes", "no"):
+        return cell == "yes"
+    assert cell.startswith("if "), (name, cell)
+    vals = {q.name: p.get(q.name, q.default) for q in act.params}
+
+    def term(t):
+        if t in vals:
+            return INF if vals[t] is None else vals[t]
+        return float(t)
+    rest, ok = cell[3:], True
+    for m in _CLAUSE.finditer(rest):
+        if m.group(1):
+            ok &= _OPS[m.group(2)](term(m.group(1)), term(m.group(3)))
+        else:
+            ok &= vals[m.group(4)] is None or _OPS[m.group(5)](vals[m.group(4)], term(m.group(6)))
+    leftover = _CLAUSE.sub("", rest).replace(",", "").replace("and", "").strip()
+    assert not leftover, f"{name}: README y= rule {cell!r} has words this test cannot read: {leftover!r}"
+    return ok
 
 
-def kink_grid(dtype, params):
-    """A dense grid over [-30, 30] plus every kink the parameters make (and
-    its neighbours), +-inf."""
+def kink_grid(dtype, name, params):
+    """A dense grid over [-30, 30] plus the row's kinks and every point the
+    parameters could make one (and their neighbours), +-inf."""
     pts = {0.0, 1.0, -1.0, 3.0, -3.0, 6.0, -6.0, 20.0, -20.0}
+    pts.update(x0 for x0, _ in kinks(name, params))
     for v in params.values():
         if isinstance(v, float) and math.isfinite(v):
             pts.update({v, -v, v / 3, -v / 3, v / 2, -v / 2})   # beta*x thresholds too
@@ -96,7 +125,7 @@ def test_y_form_equals_x_form_or_is_refused(name, params, dtype):
     bound, or eps*|grad| times the largest |f'| absolute: y carries the
     forward's rounding); elsewhere it raises ValueError saying why."""
     fns = fastact.get(name)
-    x = kink_grid(dtype, params)
+    x = kink_grid(dtype, name, params)
     g = np.random.default_rng(3).uniform(0.5, 2.0, x.size).astype(dtype)
     y = fns.forward(x, **params)
     bx = fns.backward(g, x, **params)
@@ -104,7 +133,7 @@ def test_y_form_equals_x_form_or_is_refused(name, params, dtype):
     if not y_documented(name, params):
         with pytest.raises(ValueError, match=f"{name}_backward: y= cannot stand for x") as e:
             fns.backward(g, y=y, **params)
-        if params and y_documented(name, {}):   # names the parameter that prevents it
+        if _Y_RULES[name].startswith("if "):   # names the parameter that prevents it
             assert any(p.name in str(e.value) for p in act.params), str(e.value)
         return
     by = fns.backward(g, y=y, **params)

@@ -1,10 +1,16 @@
-"""Edge values: NaN, +-0, +-inf, subnormals, float max, kinks (the README's semantics section)."""
+"""Edge values: NaN, +-0, +-inf, subnormals, float max, kinks and the roots of
+f' (the README's semantics section), from the rows' kinks, roots and zero_sign."""
+import os
+import re
+
 import numpy as np
 import pytest
 
 import fastact
 from fastact import reference as ref
-from fa_testutil import in_dtype, ABS_TOL, BWD_ULP, CASES, DEFAULT_ULP, ELEMENTWISE, FWD_ULP, assert_bwd, assert_ulp
+from fastact._table import BY_NAME
+from fa_testutil import (in_dtype, ABS_TOL, BWD_ULP, CASES, DEFAULT_ULP, ELEMENTWISE, FWD_ULP, assert_bwd, assert_ulp,
+                         derivative_roots, kinks, params_id, row_fact)
 
 DTYPES = [np.float32, np.float64]
 
@@ -46,20 +52,26 @@ def test_nan_propagates_forward_and_backward(name):
                 assert np.isnan(fns.backward(np.ones_like(x), x, **params)).all(), name + " backward"
 
 
-KEEPS_NEG_ZERO = {"relu", "relu6", "leaky_relu", "hardtanh", "linear", "softsign", "hard_swish",
-                  "softshrink", "tanh", "silu", "swish", "gelu", "mish", "elu", "selu", "celu",
-                  "tanhshrink", "shrink"}
+ZERO_CASES = [(n, p) for n in ELEMENTWISE for p in CASES[n]]
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
-@pytest.mark.parametrize("name", ELEMENTWISE)
-def test_signed_zero(name, dtype):
+@pytest.mark.parametrize("name,params", ZERO_CASES, ids=[f"{n}-{params_id(p)}" for n, p in ZERO_CASES])
+def test_signed_zero(name, params, dtype):
+    """f(-0.0) and f(+0.0) as the row's zero_sign says, sign included (a -0.0
+    where PyTorch keeps it), in the vector body and the scalar tail."""
     fns = fastact.get(name)
+    want = row_fact(name, "zero_sign", params)
     x = np.array([-0.0] * 19 + [0.0] * 19, dtype)
-    y = fns.forward(x, **CASES[name][0])
-    if name in KEEPS_NEG_ZERO:
-        assert np.all(y == 0) and np.all(np.signbit(y[:19])) and not np.any(np.signbit(y[19:])), \
-            f"{name}(-0.0) must be -0.0 and {name}(+0.0) +0.0 (as PyTorch), got {y}"
+    y = fns.forward(x, **params)
+    for zero, half, w in ((-0.0, y[:19], want[0]), (0.0, y[19:], want[1])):
+        what = f"{name}({params}) at {zero}: expected {w}, got {half}"
+        if w == 0:
+            assert np.all(half == 0) and np.all(np.signbit(half) == np.signbit(w)), what
+        else:
+            assert_ulp(half, np.full(19, w), dtype, FWD_ULP.get(name, DEFAULT_ULP), what)
+    if want[0] == want[1] and np.signbit(want[0]) == np.signbit(want[1]):   # one value, the same bits
+        assert np.unique(y.view(f"u{y.itemsize}")).size == 1, f"{name}({params}): {y}"
 
 
 def test_relu_of_negative_is_positive_zero():
@@ -84,28 +96,17 @@ def test_softsign_limits():
     assert fastact.softsign_backward(np.ones(2, np.float32), np.array([-np.inf, np.inf], np.float32)).tolist() == [0, 0]
 
 
-KINKS = [
-    ("relu", {}, 0.0, 0.0), ("relu6", {}, 0.0, 0.0), ("relu6", {}, 6.0, 0.0),
-    ("relu", {"max": 2.0}, 2.0, 0.0), ("leaky_relu", {}, 0.0, 0.01), ("leaky_relu", {"alpha": 0.3}, 0.0, 0.3),
-    ("thresholded_relu", {}, 1.0, 0.0), ("hardtanh", {}, -1.0, 0.0), ("hardtanh", {}, 1.0, 0.0),
-    ("hard_swish", {}, -3.0, 0.0), ("hard_swish", {}, 3.0, 1.0),
-    ("hard_sigmoid", {"slope": 0.2, "offset": 0.5}, 2.5, 0.0), ("hard_sigmoid", {"slope": 0.25, "offset": 0.5}, -2.0, 0.0),
-    ("selu", {}, 0.0, ref.SELU_ALPHA * ref.SELU_SCALE), ("elu", {}, 0.0, 1.0), ("elu", {"alpha": 0.5}, 0.0, 0.5),
-    ("celu", {"alpha": 2.0}, 0.0, 1.0), ("softshrink", {}, 0.5, 0.0), ("softshrink", {}, -0.5, 0.0),
-    ("hardshrink", {}, 0.5, 0.0), ("hardshrink", {}, -0.5, 0.0),
-    ("softplus", {"beta": 1.0, "threshold": 2.0}, 2.0, float(ref.sigmoid(2.0))),
-    ("selu", {"alpha": 2.0, "scale": 3.0}, 0.0, 6.0), ("shrink", {"bias": 0.25}, 0.5, 0.0),
-    ("shrink", {"bias": 0.25}, -0.5, 0.0), ("sparse_plus", {}, -1.0, 0.0), ("sparse_plus", {}, 1.0, 1.0),
-    ("threshold", {"threshold": 0.5, "value": 2.0}, 0.5, 0.0), ("squareplus", {}, 0.0, 0.5),
-    ("squareplus", {"b": 0.0}, 0.0, 0.0),
-]
+KINK_CASES = [(n, p, x0, d) for n in ELEMENTWISE for p in CASES[n] for x0, d in kinks(n, p)]
 
 
-@pytest.mark.parametrize("name,params,x0,expected", KINKS)
+@pytest.mark.parametrize("name,params,x0,expected", KINK_CASES,
+                         ids=[f"{n}-{params_id(p)}-{x0}" for n, p, x0, _ in KINK_CASES])
 def test_kink_derivatives_as_pytorch(name, params, x0, expected):
+    """At every kink of every parameter set the backward returns the row's
+    f'(x0) (the one-sided derivative PyTorch takes)."""
     for dtype in DTYPES:
         d = fastact.get(name).backward(np.ones(3, dtype), np.full(3, x0, dtype), **params)
-        np.testing.assert_allclose(d, expected, rtol=2e-7, err_msg=f"{name}'({x0})")
+        np.testing.assert_allclose(d, expected, rtol=2e-7, atol=0, err_msg=f"{name}({params})'({x0})")
 
 
 def test_softplus_switches_strictly_above_threshold():
@@ -175,3 +176,90 @@ def test_exp_nabs_tails_of_backward_passes(dtype):
         got = _assert_tail_close(getattr(fastact, name + "_backward")(g, x, **params), ref, x, 8,
                                  (name, params))
         assert not np.isnan(got).any(), name
+
+
+# ------------------------------------------- the rows' kinks and roots themselves
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_every_elementwise_row_has_kinks_roots_and_zero_sign(name):
+    """A new row cannot leave them out: each is given (a constant or a
+    function of the parameters) and has its shape for every parameter set."""
+    act = BY_NAME[name]
+    for field in ("kinks", "roots", "zero_sign"):
+        assert getattr(act, field) is not None, f"{name}: the row has no {field}"
+    for params in CASES[name]:
+        ks = row_fact(name, "kinks", params)
+        assert isinstance(ks, tuple) and all(len(k) == 2 for k in ks), (name, params, ks)
+        assert all(isinstance(float(x0), float) and np.isfinite(d) for x0, d in ks), (name, params, ks)
+        rs = row_fact(name, "roots", params)
+        assert isinstance(rs, tuple) and all(np.isfinite(r) for r in rs), (name, params, rs)
+        z = row_fact(name, "zero_sign", params)
+        assert isinstance(z, tuple) and len(z) == 2 and all(np.isfinite(v) for v in z), (name, params, z)
+
+
+ROOT_GRID = np.linspace(-8.0, 8.0, 16_001)
+
+
+@pytest.mark.parametrize("name,params", ZERO_CASES, ids=[f"{n}-{params_id(p)}" for n, p in ZERO_CASES])
+def test_rows_list_every_root_and_kink_of_the_reference(name, params):
+    """On [-8, 8] (step 1e-3) every sign change of the reference's f' is a
+    listed root or kink, every jump of f' (by 5% of it, at least 0.05) a
+    listed kink, and each listed root
+    is a zero of f' (a sign change, or f' = 0 there)."""
+    t = ROOT_GRID
+    d = ref.derivative(name, t, **params)
+    marks = [x0 for x0, _ in kinks(name, params)] + derivative_roots(name, params)
+
+    def listed(x, among):
+        return any(abs(x - m) <= 2e-3 for m in among)
+    s = np.sign(d)
+    cross = np.nonzero(s[:-1] * s[1:] < 0)[0]
+    touch = np.nonzero((s[1:-1] == 0) & (s[:-2] != 0) & (s[2:] != 0))[0] + 1
+    for i in list(cross) + list(touch):
+        assert listed(t[i], marks), f"{name}({params}): f' changes sign or is 0 at {t[i]}, not a listed root or kink"
+    jumps = np.nonzero(np.abs(np.diff(d)) > 0.05 * np.maximum(1, np.maximum(np.abs(d[:-1]), np.abs(d[1:]))))[0]
+    for i in jumps:
+        assert listed(t[i], [x0 for x0, _ in kinks(name, params)]), \
+            f"{name}({params}): f' jumps from {d[i]} to {d[i + 1]} at {t[i]}, not a listed kink"
+    for r in derivative_roots(name, params):
+        around = ref.derivative(name, np.array([r - 1e-7, r, r + 1e-7]), **params)
+        assert around[1] == 0 or around[0] * around[2] < 0, f"{name}({params}): f' at the root {r}: {around}"
+
+
+def _readme_bullet(title):
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    m = re.search(r"^- \*\*" + re.escape(title) + r"\*\*(.*?)(?=^- |^\n|^#)", text, re.S | re.M)
+    assert m, f"README has no '{title}' bullet"
+    return m.group(1)
+
+
+def test_readme_derivatives_at_kinks_are_the_rows():
+    """Each `NAME'(a)=...=v` of the README's "Derivatives at kinks" is a kink
+    of the row at its defaults with that derivative (a, v: numbers or
+    parameters, v maybe a product of them)."""
+    claims = re.findall(r"`([^`]*'\([^`]*\)=[^`]*)`", _readme_bullet("Derivatives at kinks"))
+    assert len(claims) >= 8, claims
+    for claim in claims:
+        *points, v = claim.split("=")
+        for pt in points:
+            name, arg = re.fullmatch(r"(\w+)'\((-?[\w.]+)\)", pt).groups()
+            act = BY_NAME[name]
+            defaults = {p.name: p.default for p in act.params}
+
+            def val(t):
+                return float(np.prod([defaults[f] if f in defaults else float(f) for f in t.split("*")]))
+            ks = kinks(name, {})
+            assert any(x0 == val(arg) and np.isclose(d, val(v), rtol=1e-12, atol=0) for x0, d in ks), \
+                f"README says {pt}={v}; the row's kinks at the defaults: {ks}"
+
+
+def test_readme_signed_zero_names_are_the_rows():
+    """The activations the README's "Signed zero" line names keep -0.0."""
+    text = _readme_bullet("Signed zero")
+    names = re.search(r"where PyTorch keeps it \(([^)]*)\)", text).group(1)
+    names = [n.strip() for n in names.split(",") if n.strip() != "..."]
+    assert names
+    for name in names:
+        assert np.signbit(row_fact(name, "zero_sign", {})[0]), f"README: {name}(-0.0) = -0.0; the row says otherwise"
