@@ -14,6 +14,11 @@
 # (it checks PyErr_Occurred after legacy loops).  Broadcast parameters (stride
 # 0, the common case) are resolved once per inner-loop call; per-element ones
 # once per run of bit-equal values.
+#
+# Floating-point flags: the kernels raise them in intermediate steps (exp
+# overflowing where the result is exact) and the main API never warns, so each
+# loop call restores the calling thread's flags as it found them (NumPy's own
+# casts keep theirs) and np.errstate never sees fastact's arithmetic.
 
 cdef extern from *:
     """
@@ -33,6 +38,13 @@ cdef extern from *:
     char NPY_DOUBLE
 
 from cpython.ref cimport PyObject
+
+cdef extern from "<fenv.h>" nogil:
+    ctypedef struct fexcept_t:
+        pass
+    int FE_ALL_EXCEPT
+    int fegetexceptflag(fexcept_t *flagp, int excepts)
+    int fesetexceptflag(const fexcept_t *flagp, int excepts)
 from cpython.exc cimport PyErr_Occurred
 from libc.stdlib cimport malloc
 from libc.string cimport memcmp as _uf_memcmp
@@ -76,7 +88,13 @@ cdef inline void _uf_vals(_UF *u, char **args, const npy_intp *steps, int na, np
 
 
 cdef void _uf_loop(char **args, const npy_intp *dims, const npy_intp *steps, void *data) noexcept nogil:
-    cdef _UF *u = <_UF *>data
+    cdef fexcept_t flags
+    fegetexceptflag(&flags, FE_ALL_EXCEPT)
+    _uf_run(args, dims, steps, <_UF *>data)
+    fesetexceptflag(&flags, FE_ALL_EXCEPT)
+
+
+cdef void _uf_run(char **args, const npy_intp *dims, const npy_intp *steps, _UF *u) noexcept nogil:
     cdef const fa_loop_table *tb = _T
     cdef _uf_prepare_t prep = <_uf_prepare_t>_uf_prepare
     cdef npy_intp n = dims[0], i, j
