@@ -54,6 +54,13 @@ ctypedef struct _UF:
     int mode                # 0: out = f(x); 1: out = grad * f'(x)
     int npar                # numeric parameters (float64 inputs after the arrays)
     bint dbl                # the float64 loop
+    # the last tuple resolved (read and written with the GIL held): resolve is
+    # a pure function of the parameters' bits, so equal bits reuse its result
+    bint hit_ok
+    double hit_vals[8]
+    int hit_k
+    double hit_p[4]
+    Py_ssize_t hit_grain
 
 cdef int _uf_numpy_ready = 0
 cdef list _uf_keep = []     # names, docs and resolvers the ufuncs point to: alive with the module
@@ -66,11 +73,20 @@ cdef int _uf_prepare(_UF *u, const double *vals, int *k, double *p, int *nt,
     cdef int i
     if PyErr_Occurred() != NULL:    # an earlier inner loop of this call failed
         return -1
-    r = (<object>u.resolve)(*[vals[i] for i in range(u.npar)])
-    k[0] = r[0]
+    if not (u.hit_ok and _uf_memcmp(u.hit_vals, vals, u.npar * sizeof(double)) == 0):
+        u.hit_ok = False
+        r = (<object>u.resolve)(*[vals[i] for i in range(u.npar)])
+        for i in range(u.npar):
+            u.hit_vals[i] = vals[i]
+        u.hit_k = r[0]
+        for i in range(4):
+            u.hit_p[i] = r[1][i]
+        u.hit_grain = r[2]
+        u.hit_ok = True
+    k[0] = u.hit_k
     for i in range(4):
-        p[i] = r[1][i]
-    grain[0] = r[2]
+        p[i] = u.hit_p[i]
+    grain[0] = u.hit_grain
     nt[0] = _threads_now()
     return 0
 
@@ -168,6 +184,7 @@ def make_ufunc(str name, str doc, resolve, int mode, int npar):
         u[t].mode = mode
         u[t].npar = npar
         u[t].dbl = t == 1
+        u[t].hit_ok = False
         funcs[t] = _uf_loop
         data[t] = &u[t]
         for j in range(nargs):
