@@ -64,6 +64,7 @@ def test_every_elementwise_activation_is_a_ufunc():
         assert u.nin == npar + (2 if n.endswith("_backward") else 1)
         assert sorted(t[-1] for t in u.types) == ["d", "f"]
         assert u.__doc__ and "fastact" in u.__doc__
+        assert getattr(fastact.ufuncs, n) is u      # also an attribute of the package
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
