@@ -16,11 +16,15 @@ They are genuine ``numpy.ufunc`` objects: ``out=``, ``where=``, ``dtype=``,
 ``casting=``, broadcasting and ``__array_ufunc__`` overrides (dask, xarray,
 pandas, ...) work as for ``np.exp``.  The loops are float32 and float64 (the
 parameters always enter as float64, as in the main API); other dtypes are cast
-by NumPy (float16 computes in float32 and rounds once, as the main API).  The
-results are bit for bit those of the main API for the same values.  Parameters
-are checked as by the main API (same errors); with per-element parameters,
-every distinct value is checked.  Contiguous operands with broadcast
-parameters run on the front's threads under fastact's thread policy.
+by NumPy as for any ufunc: float16 or integer x selects the float32 or float64
+loop and a new output has that dtype (a float16 ``out=`` holds the main API's
+float16 bits), and a bool or integer parameter arrives as its float64 value.
+The results are bit for bit those of the main API for the same values.
+Parameter values are checked as by the main API (same ValueErrors, naming
+``ufuncs.NAME``); with per-element parameters every distinct value is checked.
+Contiguous operands with broadcast parameters run on the front's threads under
+fastact's thread policy (``n_threads`` is not a ufunc argument: use
+``fastact.threads(n)``); buffered or strided inner loops run on one thread.
 """
 from . import _front
 from ._params import _spec

@@ -234,3 +234,28 @@ def test_pickle_and_threads():
     assert not errs
     with fastact.threads(2):
         assert _bits_equal(ufuncs.softplus(x, 2.0, 5.0), want)
+
+
+def test_dask_xarray_pandas():
+    """The duck arrays of the [dask] extra (item 3 of issue 18 installs it in
+    CI); Tagged above covers __array_ufunc__ without them."""
+    da = pytest.importorskip("dask.array")
+    xr = pytest.importorskip("xarray")
+    pd = pytest.importorskip("pandas")
+    x = np.random.default_rng(8).standard_normal((400, 60)).astype(np.float32)
+    d = da.from_array(x, chunks=(100, 30))
+    r = ufuncs.gelu_tanh(d)
+    assert isinstance(r, da.Array) and r.chunks == d.chunks       # lazy, chunked
+    assert _bits_equal(r.compute(), fastact.gelu(x, approximate="tanh"))
+    alpha = np.linspace(0.1, 2.0, 60)
+    rb = ufuncs.elu_backward(d, d, da.from_array(alpha, chunks=30))
+    want = np.stack([fastact.elu_backward(x[:, j], x[:, j], alpha=alpha[j]) for j in range(60)], 1)
+    assert _bits_equal(rb.compute(), want)
+    X = xr.DataArray(x, dims=("b", "f"), coords={"f": np.arange(60)}, attrs={"units": "m"})
+    rx = ufuncs.relu(X, 6.0, 0.0, 0.0)
+    assert isinstance(rx, xr.DataArray) and rx.dims == ("b", "f") and rx.coords["f"].equals(X.coords["f"])
+    assert _bits_equal(rx.values, fastact.relu(x, max=6.0))
+    s = pd.Series(x[0], index=[f"i{i}" for i in range(60)])
+    rs = ufuncs.sigmoid(s)
+    assert isinstance(rs, pd.Series) and rs.index.equals(s.index)
+    assert _bits_equal(rs.to_numpy(), fastact.sigmoid(x[0]))
