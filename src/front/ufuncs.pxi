@@ -22,6 +22,9 @@
 
 cdef extern from *:
     """
+    /* the oldest NumPy fastact supports (pyproject: numpy>=1.22); NumPy 2's
+       headers otherwise target a newer API and import_array refuses 1.22 */
+    #define NPY_TARGET_VERSION NPY_1_22_API_VERSION
     #define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
     #include <numpy/arrayobject.h>
     #include <numpy/ufuncobject.h>
