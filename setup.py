@@ -29,6 +29,7 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 from Cython.Build import cythonize
+import numpy
 
 
 def env_flag(name):
@@ -142,8 +143,9 @@ FRONT_PARTS = [os.path.join("src", "front", f) for f in sorted(os.listdir(os.pat
                if f.endswith(".pxi")]
 
 # the front module: _front.pyx and its Cython include files (src/front/*.pxi)
+# (NumPy's headers: src/front/ufuncs.pxi builds the ufuncs with its C API)
 front = Extension("fastact._front", [os.path.join("src", "front", "_front.pyx")],
-                  include_dirs=[os.path.join("src", "isa")],
+                  include_dirs=[os.path.join("src", "isa"), numpy.get_include()],
                   depends=[os.path.join("src", "isa", "fa_table.h")] + FRONT_PARTS)
 loops = [
     Extension(TGT.module_name(t), [os.path.join("src", "isa", "fa_loops_module.c")],

@@ -42,6 +42,7 @@ def _lazy_module(name):
 
 
 reference = _lazy_module(__name__ + ".reference")
+ufuncs = _lazy_module(__name__ + ".ufuncs")      # NumPy ufuncs, built on first use
 
 
 __all__ = (["ACTIVATIONS", "get", "get_num_threads", "set_num_threads", "threads", "show_config",
