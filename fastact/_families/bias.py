@@ -129,7 +129,8 @@ def bias_act_backward_(grad, x=None, *, y=None, bias, act="linear", n_threads=No
 
 def _bias_backward(fname, grad, x, y, bias, act, params, out, n_threads, inplace, check=False):
     """check=True: the checks alone, nothing computed (dask proxies)."""
-    if _duck.first_kind(grad, x, y) is not None:
+    if (not (type(grad) is np.ndarray and type(x if y is None else y) is np.ndarray)
+            and _duck.first_kind(grad, x, y) is not None):
         sname = "y" if x is None else "x"
         return _duck.call(fname, inplace, out, {"grad": grad, sname: y if x is None else x},
                           dict(params, bias=bias, act=act, n_threads=n_threads),

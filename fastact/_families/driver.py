@@ -52,7 +52,8 @@ def forward(act, fname, vals, x, out, n_threads, inplace, check=False):
 
 
 def backward(act, fname, vals, grad, x, y, out, n_threads, inplace, check=False):
-    if _duck.first_kind(grad, x, y) is not None:
+    if (not (type(grad) is np.ndarray and type(x if y is None else y) is np.ndarray)
+            and _duck.first_kind(grad, x, y) is not None):
         kw = dict(zip((p.name for p in act.params), vals), n_threads=n_threads)
         s = "y" if x is None else "x"
         return _duck.call(fname, inplace, out, {"grad": grad, s: y if x is None else x}, kw,
