@@ -86,9 +86,9 @@ def call(fname, inplace, out, arrays, kw, check, template="x", axes=(), half=Non
     `second`: 'bias' or 'alpha' for the (grad_x, grad_param) backwards."""
     k = first_kind(*arrays.values(), kw.get("where"))
     if inplace:
-        raise TypeError(f"{fname}: {next(iter(arrays))} is a {type(arrays[next(iter(arrays))]).__name__}, "
-                        f"which cannot be modified in place; use {fname[:-1]}(...), which returns a new "
-                        f"{type(arrays[next(iter(arrays))]).__name__}")
+        n, a = next((n, a) for n, a in arrays.items() if a is not None and kind(a) is not None)
+        raise TypeError(f"{fname}: {n} is a {type(a).__name__}, which fastact does not modify in place; "
+                        f"use {fname[:-1]}(...), which returns a new {type(a).__name__}")
     if out is not None:
         raise TypeError(f"{fname}: out= is for NumPy arrays; with a {k} operand the result is returned "
                         "(drop out=)")

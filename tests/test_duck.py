@@ -165,9 +165,9 @@ def test_dask_bad_parameters_raise_at_call_time(no_compute):
 def test_dask_in_place_forms_name_the_out_of_place_form():
     x = da.from_array(_data((4, 4)), chunks=2)
     for call, name in [(lambda: fastact.relu_(x), "relu("), (lambda: fastact.softmax_(x), "softmax("),
-                       (lambda: fastact.gelu_backward_(x, x), "gelu_backward("),
+                       (lambda: fastact.gelu_backward_(x.compute(), x), "gelu_backward("),
                        (lambda: fastact.bias_act_(x, np.zeros(4, np.float32), "relu"), "bias_act(")]:
-        with pytest.raises(TypeError, match=r"in place; use " + name.replace("(", r"\(")):
+        with pytest.raises(TypeError, match=r"x is a Array.*in place; use " + name.replace("(", r"\(")):
             call()
     with pytest.raises(TypeError, match="out="):
         fastact.relu(x, out=np.empty((4, 4), np.float32))
