@@ -2,7 +2,7 @@
 pass over memory, for any element-wise activation, and its backward."""
 import numpy as np
 
-from .. import _front, _threads
+from .. import _duck, _front, _threads
 from .._arrays import (_as_array, _backward_operands, _compute_dtype, _contig, _deliver, _direct, _staged,
                        _store, _written)
 from .._params import _did_you_mean, _keyword_hint, _spec, _y_refused
@@ -100,11 +100,19 @@ def bias_act_(x, bias, act="linear", *, n_threads=None, act_params=None, **param
     return _bias_forward("bias_act_", x, bias, act, params, None, n_threads, True)
 
 
-def _bias_forward(fname, x, bias, act, params, out, n_threads, inplace):
+def _bias_forward(fname, x, bias, act, params, out, n_threads, inplace, check=False):
+    """check=True: the checks alone, nothing computed (dask proxies)."""
+    if type(x) is not np.ndarray and _duck.kind(x) is not None:
+        return _duck.call(fname, inplace, out, {"x": x}, dict(params, bias=bias, act=act, n_threads=n_threads),
+                          lambda a, k: _bias_forward(fname, a["x"], bias, act, params, None, n_threads, False,
+                                                     True),
+                          axes=(-1,))
     x = _as_array(fname, "x", x, writable=inplace)
     row, spec, b = _bias_setup(fname, x, bias, act, params)
     out = _written(fname, x, "x", out, inplace)
     nt = _threads.resolve(n_threads, fname)
+    if check:
+        return None
     k, p, _, grain = spec
     if out is None:
         out = np.empty(x.shape, dtype=x.dtype)
@@ -140,12 +148,23 @@ def bias_act_backward_(grad, x=None, *, y=None, bias, act="linear", n_threads=No
     return _bias_backward("bias_act_backward_", grad, x, y, bias, act, params, None, n_threads, True)
 
 
-def _bias_backward(fname, grad, x, y, bias, act, params, out, n_threads, inplace):
+def _bias_backward(fname, grad, x, y, bias, act, params, out, n_threads, inplace, check=False):
+    """check=True: the checks alone, nothing computed (dask proxies)."""
+    if (not (type(grad) is np.ndarray and type(x if y is None else y) is np.ndarray)
+            and _duck.first_kind(grad, x, y) is not None):
+        sname = "y" if x is None else "x"
+        return _duck.call(fname, inplace, out, {"grad": grad, sname: y if x is None else x},
+                          dict(params, bias=bias, act=act, n_threads=n_threads),
+                          lambda a, k: _bias_backward(fname, a["grad"], a.get("x"), a.get("y"), bias, act, params,
+                                                      None, n_threads, False, True),
+                          template="grad", axes=(-1,), second="bias")
     grad, s, from_y, out = _backward_operands(fname, grad, x, y, out, inplace)
     row, spec, b = _bias_setup(fname, s, bias, act, params)
     if from_y and spec.y_reason is not None:
         raise _y_refused(fname, row.name, spec.y_reason)
     nt = _threads.resolve(n_threads, fname)
+    if check:
+        return None
     k, p, _, grain = spec
     C = s.shape[-1]
     K = _front

@@ -4,7 +4,7 @@ parameters), and only then write: a failed call never leaves an array
 half-modified."""
 import numpy as np
 
-from .. import _threads
+from .. import _duck, _threads
 from .._arrays import (_as_array, _backward_operands, _compute_dtype, _direct, _is_staged_dtype, _staged,
                        _store, _written)
 from .._params import _y_refused
@@ -13,7 +13,23 @@ from . import elementwise, prelu, softmax, sparsemax
 FAMILY = {"elementwise": elementwise, "softmax": softmax, "prelu": prelu, "sparsemax": sparsemax}
 
 
-def forward(act, fname, vals, x, out, n_threads, inplace):
+def _duck_axes(act, kw, ndim):
+    if act.kind == "softmax" or act.kind == "sparsemax":
+        return _duck.softmax_axes(kw["axis"])
+    if act.kind == "prelu":
+        return _duck.prelu_axes(kw["alpha"], kw["axis"], ndim)
+    return ()
+
+
+def forward(act, fname, vals, x, out, n_threads, inplace, check=False):
+    """check=True: the checks alone, nothing computed (dask proxies)."""
+    if type(x) is not np.ndarray and _duck.kind(x) is not None:
+        kw = dict(zip((p.name for p in act.params), vals), n_threads=n_threads)
+        return _duck.call(fname, inplace, out, {"x": x}, kw,
+                          lambda a, k: forward(act, fname, vals[:1] + (k.get("where"),) + vals[2:]
+                                               if act.kind == "softmax" else vals, a["x"], None, n_threads,
+                                               False, True),
+                          axes=_duck_axes(act, kw, x.ndim))
     given = x
     x = _as_array(fname, "x", x, writable=inplace)
     out = _written(fname, x, "x", out, inplace)
@@ -21,6 +37,8 @@ def forward(act, fname, vals, x, out, n_threads, inplace):
     spec = fam.spec(act, fname, vals, x)
     fam.remember(act, vals, spec, True)
     nt = _threads.resolve(n_threads, fname)
+    if check:
+        return None
     # ---- nothing above writes; everything below is past validation ----
     if out is None:
         out = np.empty_like(x, dtype=_compute_dtype(x.dtype) if not _is_staged_dtype(x.dtype) else x.dtype)
@@ -33,7 +51,17 @@ def forward(act, fname, vals, x, out, n_threads, inplace):
     return given if inplace else out   # in place on a tensor returns the tensor
 
 
-def backward(act, fname, vals, grad, x, y, out, n_threads, inplace):
+def backward(act, fname, vals, grad, x, y, out, n_threads, inplace, check=False):
+    if (not (type(grad) is np.ndarray and type(x if y is None else y) is np.ndarray)
+            and _duck.first_kind(grad, x, y) is not None):
+        kw = dict(zip((p.name for p in act.params), vals), n_threads=n_threads)
+        s = "y" if x is None else "x"
+        return _duck.call(fname, inplace, out, {"grad": grad, s: y if x is None else x}, kw,
+                          lambda a, k: backward(act, fname, vals[:1] + (k.get("where"),) + vals[2:]
+                                                if act.kind == "softmax" else vals, a["grad"], a.get("x"),
+                                                a.get("y"), None, n_threads, False, True),
+                          template="grad", axes=_duck_axes(act, kw, np.ndim(grad)),
+                          second="alpha" if act.kind == "prelu" else None)
     given = grad
     grad, s, from_y, out = _backward_operands(fname, grad, x, y, out, inplace)
     fam = FAMILY[act.kind]
@@ -42,6 +70,8 @@ def backward(act, fname, vals, grad, x, y, out, n_threads, inplace):
     if from_y and spec.y_reason is not None:
         raise _y_refused(fname, act.name, spec.y_reason)
     nt = _threads.resolve(n_threads, fname)
+    if check:
+        return None
     # ---- nothing above writes; everything below is past validation ----
     if out is None:
         out = np.empty_like(grad, dtype=_compute_dtype(grad.dtype) if not _is_staged_dtype(grad.dtype)

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from .. import _front, _threads
+from .. import _duck, _front, _threads
 from .._arrays import _as_array, _check_out, _check_self_overlap, _contig, _deliver, _target
 from .._params import _check_param
 from .._table import GRAIN
@@ -42,7 +42,20 @@ def _gated_setup(act, fname, vals, x):
     return gid, gp, interleaved, half, (outer, M, s)
 
 
-def gated_forward(act, fname, vals, x, out, n_threads):
+def _duck_call(act, fname, vals, arrays, out, n_threads, check, template, half):
+    kw = dict(zip((p.name for p in act.params), vals), n_threads=n_threads)
+    ax = _check_param(fname, act.params[0], vals[0])
+    return _duck.call(fname, False, out, arrays, kw, check, template=template, axes=(ax,),
+                      half=ax % max(arrays["x"].ndim, 1) if half else None)
+
+
+def gated_forward(act, fname, vals, x, out, n_threads, check=False):
+    """check=True: the checks alone, nothing computed (dask proxies)."""
+    if type(x) is not np.ndarray and _duck.kind(x) is not None:
+        if x.ndim == 0:
+            raise ValueError(f"{fname}: x must have at least one dimension to split")
+        return _duck_call(act, fname, vals, {"x": x}, out, n_threads,
+                          lambda a, k: gated_forward(act, fname, vals, a["x"], None, n_threads, True), "x", True)
     x = _as_array(fname, "x", x, writable=False)
     gid, gp, interleaved, half, (outer, M, s) = _gated_setup(act, fname, vals, x)
     if out is not None:
@@ -56,6 +69,8 @@ def gated_forward(act, fname, vals, x, out, n_threads):
         if np.may_share_memory(out, x):
             raise ValueError(f"{fname}: out overlaps x")
     nt = _threads.resolve(n_threads, fname)
+    if check:
+        return None
     xc = _contig(x)
     res = _target(out, half, xc.dtype)
     if x.size:
@@ -65,7 +80,14 @@ def gated_forward(act, fname, vals, x, out, n_threads):
     return _deliver(res, out, x.dtype)
 
 
-def gated_backward(act, fname, vals, grad, x, out, n_threads):
+def gated_backward(act, fname, vals, grad, x, out, n_threads, check=False):
+    """check=True: the checks alone, nothing computed (dask proxies)."""
+    if not (type(grad) is np.ndarray and type(x) is np.ndarray) and _duck.first_kind(grad, x) is not None:
+        if np.ndim(x) == 0:
+            raise ValueError(f"{fname}: x must have at least one dimension to split")
+        return _duck_call(act, fname, vals, {"grad": grad, "x": x}, out, n_threads,
+                          lambda a, k: gated_backward(act, fname, vals, a["grad"], a["x"], None, n_threads, True),
+                          "x", False)
     grad = _as_array(fname, "grad", grad, writable=False)
     x = _as_array(fname, "x", x, writable=False)
     gid, gp, _, half, (outer, M, s) = _gated_setup(act, fname, vals, x)
@@ -78,6 +100,8 @@ def gated_backward(act, fname, vals, grad, x, out, n_threads):
         if np.may_share_memory(out, x) or np.may_share_memory(out, grad):
             raise ValueError(f"{fname}: out overlaps an input")
     nt = _threads.resolve(n_threads, fname)
+    if check:
+        return None
     xc, gc = _contig(x), _contig(grad)
     res = _target(out, x.shape, xc.dtype)
     if x.size:
