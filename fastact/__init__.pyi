@@ -7,6 +7,7 @@ import numpy.typing as npt
 
 # the float64 oracles (untyped NumPy code, imported lazily)
 reference: Any
+from . import ufuncs as ufuncs
 
 Array = npt.NDArray[np.floating[Any]]
 ArrayLike = npt.ArrayLike

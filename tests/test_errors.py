@@ -241,6 +241,11 @@ def test_stubs_are_current():
     path = os.path.join(os.path.dirname(fastact.__file__), "__init__.pyi")
     with open(path) as f:
         assert f.read() == _stubs.render(), "regenerate: python -m fastact._stubs > fastact/__init__.pyi"
+    with open(os.path.join(os.path.dirname(fastact.__file__), "ufuncs.pyi")) as f:
+        assert f.read() == _stubs.render_ufuncs(), \
+            "regenerate: python -m fastact._stubs --ufuncs > fastact/ufuncs.pyi"
+    from fastact import ufuncs
+    assert sorted(_stubs.ufunc_names()) == sorted(ufuncs.__all__)
     assert os.path.exists(os.path.join(os.path.dirname(fastact.__file__), "py.typed"))
 
 
