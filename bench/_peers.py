@@ -465,6 +465,14 @@ def entries():
                     oop=lambda t: torch.softmax((t * 0.125).masked_fill_(keep_t, float("-inf")), -1)) if T else None,
         rows=True)
     add("sparsemax(rows 1000)", "sparsemax", {"axis": -1}, rows=True)   # no NumPy/PyTorch op
+    # prelu with a broadcast slope (ONNX PRelu): one slope per column, alpha of shape (1, 1000)
+    slope = np.linspace(0.05, 0.5, SOFTMAX_ROW).reshape(1, -1)
+    slope_t = torch.from_numpy(slope.astype(np.float32)) if T else None
+    add("prelu(alpha 1x1000)", "prelu", {"alpha": slope},
+        numpy=Impl(ip=lambda a: np.copyto(a, np.where(a > 0, a, slope.astype(a.dtype) * a)),
+                   oop=lambda a: np.where(a > 0, a, slope.astype(a.dtype) * a)),
+        torch_=Impl(oop=lambda t: torch.where(t > 0, t, slope_t.to(t.dtype) * t)) if T else None,
+        rows=True)
     # gated, out of place (output: half of each row)
     h = SOFTMAX_ROW // 2
     add("glu(rows 1000)", "glu",
