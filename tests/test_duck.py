@@ -296,3 +296,35 @@ def test_distributed_worker_thread_budget(client):
     assert res == [1, 1, 1, 1], res
     info = client.run(os.environ.get, "OMP_NUM_THREADS")
     assert sorted(info.values()) == ["1", "1"], info
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_distributed_worker_forked_after_a_parallel_call(tmp_path, variant):
+    # GNU OpenMP cannot start a team in a child forked after its parent ran one
+    # (GCC bug 58378): a worker process forked ("fork" start method) by a client
+    # that has called fastact on 2 threads must compute, not hang.  Its own
+    # process, under a timeout, so that a hang fails this test.
+    code = textwrap.dedent("""
+        import numpy as np, dask, dask.array as da, fastact
+        from dask.distributed import LocalCluster, Client
+        if __name__ == "__main__":
+            xn = np.random.default_rng(0).standard_normal((1 << 20,)).astype(np.float32)
+            ref = fastact.gelu(xn, n_threads=2)            # the parent runs a parallel region
+            with dask.config.set({"distributed.worker.multiprocessing-method": "fork"}), \\
+                    LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
+                                 dashboard_address=None) as cluster, Client(cluster) as c:
+                pids = c.run(__import__("os").getpid)
+                y = c.compute(fastact.gelu(da.from_array(xn, chunks=1 << 19))).result(timeout=60)
+                n = c.submit(fastact.get_num_threads, pure=False).result(timeout=60)
+            assert __import__("os").getpid() not in pids.values()
+            assert np.array_equal(y, ref)
+            print("ok", n)
+    """)
+    script = tmp_path / "forked_worker.py"
+    script.write_text(code)
+    env = dict(os.environ, PYTHONWARNINGS="ignore", FASTACT_CPU=variant)
+    r = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                       cwd=tmp_path, env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    # a forked worker runs fastact on one thread (documented), whatever its budget
+    assert r.stdout.split() == ["ok", "1"], r.stdout
