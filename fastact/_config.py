@@ -1,7 +1,7 @@
 """show_config(): what this installation runs on."""
 import sys
 
-from . import _dispatch, _threads
+from . import _dispatch, _openmp, _threads
 
 
 def config():
@@ -16,6 +16,7 @@ def config():
         "built variants": ", ".join(v for v in _dispatch.VARIANTS if _dispatch.built(v)),
         "openmp": "yes" if k.openmp_enabled() else "no (single-threaded build)",
         "openmp runtime": _openmp_runtime(),
+        "openmp wait policy": _openmp.state["policy"],
         "threads (default)": _threads.get_num_threads(),
         "usable cpus": _threads.usable_cpus(),
     }

@@ -17,10 +17,11 @@ import importlib.util
 import os
 import platform
 
-from . import _targets
+from . import _openmp, _targets
 
 try:
-    from . import _front
+    with _openmp.loading():     # the front loads the OpenMP runtime: its wait policy
+        from . import _front
 except ImportError:         # not compiled: _choose says why (an uncompiled source tree?)
     _front = None
 

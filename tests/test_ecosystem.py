@@ -161,3 +161,64 @@ def test_fork_after_import_keeps_threads(tmp_path):
     """
     r = _run(code, tmp_path, timeout=60)
     assert r.returncode == 0 and r.stdout.strip() == "0", r.stderr
+
+
+# ------------------------------------------------------------------ OpenMP wait policy
+
+_SPIN = """
+    import os, time, numpy as np, fastact
+    assert "GOMP_SPINCOUNT" not in os.environ or os.environ.get("KEEP") == "1"   # restored after import
+    x = np.random.rand(1 << 22).astype(np.float32)
+    cpu = []
+    for _ in range(5):
+        fastact.sigmoid_(x, n_threads=2)            # a parallel region, then its workers idle
+        c0 = time.process_time(); time.sleep(0.1); cpu.append(time.process_time() - c0)
+    print(sorted(cpu)[2] * 1e3, fastact._openmp._private_runtime() is not None)
+"""
+
+
+def _idle_cpu_ms(tmp_path, **env):
+    """CPU time (ms, median of 5) the process burns in a 100 ms sleep right
+    after a 2-thread region: what its idle OpenMP workers spin."""
+    base = {k: v for k, v in os.environ.items()
+            if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "FASTACT_WAIT_POLICY")}
+    r = subprocess.run([sys.executable, "-c", textwrap.dedent(_SPIN)], capture_output=True, text=True,
+                       timeout=120, cwd=tmp_path, env=dict(base, FASTACT_STALL_GUARD="0", **env))
+    assert r.returncode == 0, r.stderr
+    ms, private = r.stdout.split()
+    return float(ms), private == "True"
+
+
+@pytest.mark.skipif(fastact._threads.usable_cpus() < 2 or not fastact._dispatch.state.kernels.openmp_enabled(),
+                    reason="needs 2 CPUs and an OpenMP build")
+def test_wait_policy_of_the_bundled_runtime_only(tmp_path):
+    ms_default, private = _idle_cpu_ms(tmp_path)
+    ms_active, _ = _idle_cpu_ms(tmp_path, FASTACT_WAIT_POLICY="active")
+    ms_user_active, _ = _idle_cpu_ms(tmp_path, OMP_WAIT_POLICY="active", KEEP="1")
+    assert ms_user_active > 50, ms_user_active           # the user's setting reaches the runtime
+    if private:
+        # a wheel's own libgomp: passive by default (no spinning that would take the
+        # cores from OpenBLAS or PyTorch), FASTACT_WAIT_POLICY=active spins
+        assert ms_default < 2, ms_default
+        assert ms_active > 50, ms_active
+    else:
+        # the system's libgomp (a source build), which PyTorch's libgomp.so.1 then
+        # shares: fastact leaves its policy alone (libgomp's own spin, ~ms), and
+        # FASTACT_WAIT_POLICY does not reach it
+        assert ms_active < 50, ms_active
+        assert abs(ms_active - ms_default) < 40
+
+
+def test_wait_policy_decision(monkeypatch):
+    from fastact import _openmp
+    monkeypatch.setattr(_openmp, "_private_runtime", lambda: "/x/fastact.libs/libgomp-0.so")
+    assert _openmp.decide({})[0] == "0"
+    assert _openmp.decide({"FASTACT_WAIT_POLICY": "active"})[0] == "infinity"
+    assert _openmp.decide({"FASTACT_WAIT_POLICY": " 20000 "})[0] == "20000"
+    assert _openmp.decide({"FASTACT_WAIT_POLICY": "runtime"})[0] is None
+    assert _openmp.decide({"OMP_WAIT_POLICY": "active"})[0] is None      # the user's, for every runtime
+    assert _openmp.decide({"GOMP_SPINCOUNT": "10"})[0] is None
+    with pytest.raises(ImportError, match="FASTACT_WAIT_POLICY='often'"):
+        _openmp.decide({"FASTACT_WAIT_POLICY": "often"})
+    monkeypatch.setattr(_openmp, "_private_runtime", lambda: None)
+    assert _openmp.decide({"FASTACT_WAIT_POLICY": "active"})[0] is None
