@@ -15,13 +15,26 @@ Cases (each in a fresh process, so import order and environment are real):
 - ``torch ops``:     a torch MLP (`torch.mm`, torch's threads) with fastact's
                      `bias_act_` on the tensors in place against
                      `h.add_(b).clamp_(0, 6)`.
+- ``back to back``:  no neighbour work: `sigmoid_` then `relu_(max=6)` on 1M
+                     and 256K float32, fastact against PyTorch's in-place ops
+                     (what a passive wait policy costs fastact itself: a
+                     wake-up per parallel region).
+
+Each case runs under each wait-policy setting: fastact's default, fastact's
+bundled runtime at the runtime's own default (FASTACT_WAIT_POLICY=runtime),
+and OMP_WAIT_POLICY=PASSIVE / ACTIVE for every runtime.  "runtimes" says
+whether fastact and PyTorch share one libgomp (a source build links the
+system's libgomp.so.1, which PyTorch's wheel shares) or each has its own (a
+wheel bundles a private copy).
 
 The MLP is 1024-4096-4096-1024 at batch 64 and 256 (float32).  The ratio is
 (loop time with the neighbour's activation) / (loop time with fastact's): >= 1
 means fastact's loop is as fast or faster.  Repeats alternate the two loops;
 medians and the spread (min-max of the per-pair ratios) are reported.
 
-    python bench/coexist.py [--reps N] [--no-write]   # writes bench/results/coexist.{md,json}
+    python bench/coexist.py [--reps N] [--no-write]
+        # writes bench/results/coexist_wheel.{md,json} (a wheel: fastact's own libgomp)
+        # or coexist_source.{md,json} (a source build: the system's libgomp)
 """
 import argparse
 import json
@@ -32,10 +45,9 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-OUT_MD = os.path.join(HERE, "results", "coexist.md")
-OUT_JSON = os.path.join(HERE, "results", "coexist.json")
-CASES = ("torch first", "fastact first", "OpenBLAS", "torch ops")
-POLICIES = ("unset", "PASSIVE", "ACTIVE")
+OUT = os.path.join(HERE, "results", "coexist_{}.{}")   # wheel (bundled libgomp) or source build
+CASES = ("torch first", "fastact first", "OpenBLAS", "torch ops", "back to back")
+POLICIES = ("fastact default", "FASTACT_WAIT_POLICY=runtime", "OMP_WAIT_POLICY=PASSIVE", "OMP_WAIT_POLICY=ACTIVE")
 BATCHES = (64, 256)
 DIMS = (1024, 4096, 4096, 1024)
 
@@ -47,7 +59,7 @@ def _child(case, nthreads, reps):
         import torch
         import numpy as np
         import fastact
-    elif case in ("fastact first", "torch ops"):
+    elif case in ("fastact first", "torch ops", "back to back"):
         import numpy as np
         import fastact
         import torch
@@ -62,9 +74,22 @@ def _child(case, nthreads, reps):
           for a, b in zip(DIMS[:-1], DIMS[1:])]
     bs = [rng.standard_normal(b, dtype=np.float32) * 0.1 for b in DIMS[1:]]
     res = {}
-    for batch in BATCHES:
+    for batch in ((1 << 20, 1 << 18) if case == "back to back" else BATCHES):
         x = rng.standard_normal((batch, DIMS[0]), dtype=np.float32)
-        if case == "torch ops":
+        if case == "back to back":
+            x = rng.standard_normal(batch, dtype=np.float32)
+            tx = torch.from_numpy(x)
+
+            def run(use_fastact):
+                for _ in range(8):
+                    if use_fastact:
+                        fastact.sigmoid_(x)
+                        fastact.relu_(x, max=6)
+                    else:
+                        tx.sigmoid_()
+                        tx.clamp_(0, 6)
+                return x
+        elif case == "torch ops":
             tW = [torch.from_numpy(W) for W in Ws]
             tb = [torch.from_numpy(b) for b in bs]
             tx = torch.from_numpy(x)
@@ -99,7 +124,8 @@ def _child(case, nthreads, reps):
                 return h
 
         a, b = run(True), run(False)     # warm up both, and they agree
-        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-4)
+        if case != "back to back":       # (in place on the same data there)
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-4)
         inner = 4
         tf, tp = [], []
         for r in range(reps):
@@ -110,6 +136,12 @@ def _child(case, nthreads, reps):
                 dt = (time.perf_counter() - t0) / inner
                 (tf if use else tp).append(dt)
         res[batch] = {"fastact": tf, "peer": tp}
+    try:
+        from threadpoolctl import threadpool_info
+        omp = {i["filepath"] for i in threadpool_info() if i.get("user_api") == "openmp"}
+        res["runtimes"] = "one" if len(omp) == 1 else f"{len(omp)}"
+    except ImportError:
+        res["runtimes"] = "?"
     return res
 
 
@@ -123,10 +155,11 @@ def _median(v):
 
 def _run_case(case, nthreads, policy, reps):
     env = dict(os.environ)
-    env.pop("OMP_WAIT_POLICY", None)
-    env.pop("GOMP_SPINCOUNT", None)
-    if policy != "unset":
-        env["OMP_WAIT_POLICY"] = policy
+    for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "FASTACT_WAIT_POLICY"):
+        env.pop(k, None)
+    if "=" in policy:
+        k, v = policy.split("=")
+        env[k] = v
     env["OMP_NUM_THREADS"] = str(nthreads)
     env["OPENBLAS_NUM_THREADS"] = str(nthreads)
     env["MKL_NUM_THREADS"] = str(nthreads)
@@ -163,31 +196,36 @@ def main():
         for policy in a.policies.split(","):
             for nt in (int(t) for t in a.threads.split(",")):
                 out = _run_case(case, nt, policy, a.reps)
+                runtimes = out.pop("runtimes")
                 for batch, d in out.items():
                     s = _summary(d)
-                    s.update(case=case, policy=policy, threads=nt, batch=int(batch))
+                    s.update(case=case, policy=policy, threads=nt, batch=int(batch), runtimes=runtimes)
                     rows.append(s)
-                    print(f"{case:14s} {policy:8s} {nt}t batch {batch:>4}: fastact {s['fastact_ms']:7.2f} ms  "
+                    print(f"{case:14s} {policy:28s} {nt}t {runtimes} rt, batch {batch:>4}: fastact {s['fastact_ms']:7.2f} ms  "
                           f"peer {s['peer_ms']:7.2f} ms  ratio {s['ratio']:.3f} [{s['lo']:.3f}, {s['hi']:.3f}]",
                           flush=True)
-    lines = ["# Neighbours in one process", "",
+    kind = "a wheel (fastact's own libgomp)" if fastact._openmp._private_runtime() else \
+        "a source build (the system's libgomp)"
+    lines = [f"# Neighbours in one process: {kind}", "",
              f"`python bench/coexist.py --reps {a.reps}`: {platform.processor() or platform.machine()}, "
              f"{os.cpu_count()} CPUs, fastact {fastact.__version__} (`{fastact._dispatch.state.variant}`), "
              f"NumPy {__import__('numpy').__version__}. MLP {'-'.join(map(str, DIMS))} float32; ratio = loop time "
              "with the neighbour's activation / with fastact's (>= 1: fastact's loop is as fast); median over "
              "alternating repeats, [min, max] of the per-pair ratios. OMP_WAIT_POLICY applies to every OpenMP "
-             "runtime in the process.", "",
-             "| case | OMP_WAIT_POLICY | threads | batch | fastact loop ms | peer loop ms | ratio [min, max] |",
-             "|---|---|---|---|---|---|---|"]
+             "runtime in the process, FASTACT_WAIT_POLICY to the wheel's bundled libgomp only. "
+             f"fastact's wait policy here: {fastact._openmp.state['policy']}.", "",
+             "| case | wait policy | OpenMP runtimes | threads | batch / n | fastact loop ms | peer loop ms | ratio [min, max] |",
+             "|---|---|---|---|---|---|---|---|"]
     for s in rows:
-        lines.append(f"| {s['case']} | {s['policy']} | {s['threads']} | {s['batch']} | {s['fastact_ms']:.2f} | "
+        lines.append(f"| {s['case']} | {s['policy']} | {s['runtimes']} | {s['threads']} | {s['batch']} | {s['fastact_ms']:.2f} | "
                      f"{s['peer_ms']:.2f} | {s['ratio']:.3f} [{s['lo']:.3f}, {s['hi']:.3f}] |")
     text = "\n".join(lines) + "\n"
     print(text)
     if not a.no_write:
-        with open(OUT_MD, "w", encoding="utf-8") as f:
+        kind = "wheel" if fastact._openmp._private_runtime() else "source"
+        with open(OUT.format(kind, "md"), "w", encoding="utf-8") as f:
             f.write(text)
-        with open(OUT_JSON, "w", encoding="utf-8") as f:
+        with open(OUT.format(kind, "json"), "w", encoding="utf-8") as f:
             json.dump(rows, f, indent=1)
 
 
