@@ -4,6 +4,8 @@ import re
 
 from fastact import _docs
 
+KERNEL_INDEPENDENT = True       # documents, not loops: run once
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 README = os.path.join(ROOT, "README.md")
 
@@ -43,3 +45,20 @@ def test_no_exec_or_eval_in_the_package():
         if name.endswith(".py"):
             with open(os.path.join(pkg, name), encoding="utf-8") as f:
                 assert not re.search(r"\b(exec|eval)\(", f.read()), name
+
+
+def test_readme_examples_run(tmp_path):
+    # the README's Python blocks, in order, as one program (the scaling-out
+    # block reuses the first block's arrays); in its own process: the dask
+    # block starts a local cluster
+    import subprocess
+    import sys
+    blocks = re.findall(r"```python\n(.*?)```", _readme(), re.S)
+    assert len(blocks) == 2, len(blocks)
+    code = blocks[0] + 'if __name__ == "__main__":\n' + "".join("    " + l + "\n" for l in blocks[1].splitlines())
+    (tmp_path / "readme_example.py").write_text(code)
+    r = subprocess.run([sys.executable, "readme_example.py"], cwd=tmp_path, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr[-3000:]
+    means = [float(v) for v in r.stdout.strip().strip("[]").split()]
+    assert len(means) == 4 and all(0 < m < 1 for m in means), r.stdout    # softmax rows: probabilities
