@@ -12,9 +12,10 @@ The peers are "the straightforward expression" in each library: NumPy ufunc
 chains with out= (so float32 stays float32 and no temporaries are made where
 the expression allows), scipy.special where it has the function, numexpr
 evaluate(..., out=), and PyTorch's own CPU kernels (in place through the
-`_` / inplace=True / out= forms on torch.from_numpy views of the same memory).
-A peer missing a form is simply not timed in that mode.  Nothing here is
-imported by fastact itself.
+`_` / inplace=True / out= forms on torch.from_numpy views of the same memory),
+jit-compiled JAX, and ONNX Runtime running one-node ONNX models (below).
+A peer missing a form is simply not timed in that mode; an Impl with `dtypes`
+is timed only for those dtypes.  Nothing here is imported by fastact itself.
 """
 import math
 import os
@@ -55,10 +56,18 @@ try:
     import jax.numpy as jnp
 except ImportError:          # pragma: no cover
     jax = jnp = None
+try:
+    import onnx
+    import onnxruntime as ort
+    from onnx import helper as onnx_helper, numpy_helper as onnx_numpy_helper
+    from onnxruntime.capi import onnxruntime_pybind11_state as _ORT_ERR
+except ImportError:          # pragma: no cover
+    onnx = ort = onnx_helper = onnx_numpy_helper = _ORT_ERR = None
 
-LIBS = ["fastact", "numpy", "scipy", "numexpr", "torch", "jax"]
+LIBS = ["fastact", "numpy", "scipy", "numexpr", "torch", "jax", "onnxruntime"]
 AVAILABLE = {"fastact": True, "numpy": True, "scipy": sps is not None,
-             "numexpr": ne is not None, "torch": torch is not None, "jax": jax is not None}
+             "numexpr": ne is not None, "torch": torch is not None, "jax": jax is not None,
+             "onnxruntime": ort is not None}
 # single-threaded whatever the thread setting (their time is reused for "all threads")
 SINGLE_THREADED = {"numpy", "scipy"}
 
@@ -73,6 +82,7 @@ class Impl:
     oop: Optional[Callable] = None
     bip: Optional[Callable] = None
     boop: Optional[Callable] = None
+    dtypes: Optional[tuple] = None  # dtype names it runs (None: every dtype)
 
 
 @dataclass
@@ -269,6 +279,166 @@ def _jax_impl(label):
                 boop=lambda g, s: bwd(g, s).block_until_ready())
 
 
+# ---------------------------------------------------------------- ONNX Runtime
+#
+# One-node ONNX models (built in memory with onnx.helper) of the operators whose ONNX
+# definition is the entry's function, run by ONNX Runtime's CPU execution provider.
+# - One InferenceSession per (entry, dtype, thread count), created on first use and kept;
+#   the model's dims are symbolic, so one session serves every size.  SessionOptions:
+#   intra_op_num_threads = the cell's thread count (set_threads; 1 runs on the calling
+#   thread, without a pool), inter_op_num_threads = 1; "session.intra_op.allow_spinning"
+#   is left at its default ("1": after a run the pool's threads spin a while before they
+#   sleep, as in a user's session; on 2 cores that spinning can bill the next contender,
+#   which the settle pause of _timing.race before each block absorbs).
+# - Out of place only, through IOBinding: the input array and a preallocated output are
+#   bound, so the output's allocation and first touch are not timed (the other peers'
+#   out-of-place forms pay them); binding the input costs ~1 us a call.  The output is one
+#   buffer per dtype and size shared by the ORT peers: the array returned is overwritten by
+#   the next ORT call.  No in-place form (ORT has no documented contract for an output bound
+#   to its input's memory) and no backward (ORT's inference build has no gradient kernels).
+# - Where ORT has no kernel for an operator and dtype, it runs the operator's ONNX function
+#   body (what a user of that model gets): float32 HardSwish as HardSigmoid, Mul; Mish as
+#   Softplus, Tanh, Mul; Swish as Mul, Sigmoid, Mul; and most float64 models (Elu, Softsign,
+#   ThresholdedRelu, PRelu, Mish, Swish) as their elementary nodes.  float64 is timed
+#   (Impl.dtypes) only where ORT runs it and the float64 model is the entry's float64
+#   function (OrtOp.f64): not where the constants are ONNX float32 attributes (LeakyRelu's
+#   0.01, HardSigmoid's and HardSwish's 1/6, Selu's, Gelu tanh's), not Softplus (no
+#   threshold), not Shrink (ORT's float64 kernel rounds x to float32), and not Celu or Gelu
+#   erf (no float64 kernel or function).  peer_ulp measures float32 only; in float64 ORT's
+#   Sigmoid (and Swish on it) loses relative accuracy for x < 0 and gives 0 below x ~ -37,
+#   and Elu's exp(x) - 1 cancels near 0.
+
+ORT_THREADS = 1          # the thread count of the ORT sessions used next (set_threads)
+ORT_IR_VERSION = 10      # the models' IR version (ORT 1.32 runs it with every opset used here)
+
+
+@dataclass
+class OrtOp:
+    op: str
+    opset: int = 18              # ONNX opset (ORT warns below 7); each operator here has had
+                                 # its current definition since 18 or earlier, Gelu since 20, Swish 24
+    attrs: dict = field(default_factory=dict)
+    consts: tuple = ()           # constant inputs after x (initializers of x's dtype)
+    f64: bool = True             # False: the float64 model is not the float64 function
+
+
+def _ort_ops():
+    """{bench label: the ONNX operator (ONNX's definition checked against the fastact row)}."""
+    sl = np.linspace(0.05, 0.5, SOFTMAX_ROW).reshape(1, -1)   # prelu(alpha 1x1000)'s slope
+    return {
+        "relu": OrtOp("Relu"),
+        "relu(max=6)": OrtOp("Clip", consts=(0.0, 6.0)),
+        "relu6": OrtOp("Clip", consts=(0.0, 6.0)),
+        "leaky_relu": OrtOp("LeakyRelu", attrs={"alpha": 0.01}, f64=False),
+        "thresholded_relu": OrtOp("ThresholdedRelu", attrs={"alpha": 1.0}),
+        "hardtanh": OrtOp("Clip", consts=(-1.0, 1.0)),
+        "hard_sigmoid(1/6)": OrtOp("HardSigmoid", attrs={"alpha": 1 / 6, "beta": 0.5}, f64=False),
+        "softsign": OrtOp("Softsign"),
+        "hard_swish": OrtOp("HardSwish", f64=False),     # its function body: HardSigmoid(1/6)
+        "softshrink": OrtOp("Shrink", attrs={"lambd": 0.5, "bias": 0.5}, f64=False),
+        "hardshrink": OrtOp("Shrink", attrs={"lambd": 0.5, "bias": 0.0}, f64=False),
+        "shrink(bias=0.25)": OrtOp("Shrink", attrs={"lambd": 0.5, "bias": 0.25}, f64=False),
+        "prelu(scalar 0.25)": OrtOp("PRelu", consts=(np.array([0.25]),)),
+        "prelu(alpha 1x1000)": OrtOp("PRelu", consts=(sl,)),
+        "sigmoid": OrtOp("Sigmoid"),
+        "tanh": OrtOp("Tanh"),
+        # no threshold in ONNX: log(1 + exp(x)) and x differ by less than half a float32 ulp
+        # for x > 20 (fastact's default threshold), by more than a float64 one
+        "softplus": OrtOp("Softplus", f64=False),
+        "elu": OrtOp("Elu", attrs={"alpha": 1.0}),
+        "selu": OrtOp("Selu", attrs={"alpha": 1.6732632423543772, "gamma": 1.0507009873554805}, f64=False),
+        "celu": OrtOp("Celu", attrs={"alpha": 1.0}),
+        "gelu(erf)": OrtOp("Gelu", 20, attrs={"approximate": "none"}),
+        "gelu(tanh)": OrtOp("Gelu", 20, attrs={"approximate": "tanh"}, f64=False),
+        "silu": OrtOp("Swish", 24, attrs={"alpha": 1.0}),
+        "swish(beta=1.5)": OrtOp("Swish", 24, attrs={"alpha": 1.5}),
+        "mish": OrtOp("Mish"),
+        "softmax(rows 1000)": OrtOp("Softmax", attrs={"axis": -1}),
+        "log_softmax(rows 1000)": OrtOp("LogSoftmax", attrs={"axis": -1}),
+    }
+
+
+def _ort_model(spec, dtype, rank):
+    """Serialized one-node model y = op(x, *consts) with symbolic dims."""
+    et = onnx_helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+    dims = [f"d{i}" for i in range(rank)]
+    names = ["x"] + [f"c{i}" for i in range(len(spec.consts))]
+    inits = [onnx_numpy_helper.from_array(np.asarray(c, dtype=dtype), nm)
+             for nm, c in zip(names[1:], spec.consts)]
+    node = onnx_helper.make_node(spec.op, names, ["y"], **spec.attrs)
+    graph = onnx_helper.make_graph([node], spec.op, [onnx_helper.make_tensor_value_info("x", et, dims)],
+                                   [onnx_helper.make_tensor_value_info("y", et, dims)], initializer=inits)
+    model = onnx_helper.make_model(graph, opset_imports=[onnx_helper.make_opsetid("", spec.opset)])
+    model.ir_version = ORT_IR_VERSION
+    onnx.checker.check_model(model)
+    return model.SerializeToString()
+
+
+_ORT_SESSIONS = {}   # (label, dtype name, threads) -> InferenceSession, or None: ORT cannot run it
+_ORT_OUT = {}        # (dtype name, size) -> the preallocated output shared by the ORT peers
+_ORT_BOUND = {}      # (label, dtype char, shape, threads) -> (session, IOBinding, output view)
+
+
+def _ort_session(label, spec, dtype, rank, nt):
+    key = (label, np.dtype(dtype).name, nt)
+    if key not in _ORT_SESSIONS:
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = nt
+        so.inter_op_num_threads = 1
+        so.log_severity_level = 3    # the failed probe of a missing kernel is not a warning here
+        try:
+            _ORT_SESSIONS[key] = ort.InferenceSession(_ort_model(spec, dtype, rank), so,
+                                                      providers=["CPUExecutionProvider"])
+        except (_ORT_ERR.NotImplemented, _ORT_ERR.InvalidGraph):   # no kernel for this dtype
+            _ORT_SESSIONS[key] = None
+    return _ORT_SESSIONS[key]
+
+
+class _OrtRun:
+    """oop(a) of one entry: bind a (bind_cpu_input: no copy) beside the bound output, run,
+    return the output."""
+
+    def __init__(self, label, spec, rank):
+        self.label, self.spec, self.rank = label, spec, rank
+
+    def binding(self, key, dtype, shape, nt):
+        sess = _ort_session(self.label, self.spec, dtype, self.rank, nt)
+        size = int(np.prod(shape))
+        buf = _ORT_OUT.get((dtype.name, size))
+        if buf is None:
+            buf = _ORT_OUT[(dtype.name, size)] = np.empty(size, dtype)
+        out = buf.reshape(shape)
+        io = sess.io_binding()
+        io.bind_output("y", "cpu", 0, dtype.type, shape, out.ctypes.data)
+        while len(_ORT_BOUND) >= 2:     # an IOBinding keeps its last input alive
+            del _ORT_BOUND[next(iter(_ORT_BOUND))]
+        b = _ORT_BOUND[key] = (sess, io, out)
+        return b
+
+    def __call__(self, a):
+        key = (self.label, a.dtype.char, a.shape, ORT_THREADS)
+        b = _ORT_BOUND.get(key)
+        if b is None:
+            b = self.binding(key, a.dtype, a.shape, ORT_THREADS)
+        sess, io, out = b
+        io.bind_cpu_input("x", a)
+        sess.run_with_iobinding(io)
+        return out
+
+
+def _ort_impl(label, rows):
+    """Impl of ONNX Runtime for the entry, with the dtypes ORT runs (None: no such operator)."""
+    spec = _ort_ops().get(label)
+    if spec is None:
+        return None
+    rank = 2 if rows else 1
+    dts = tuple(d for d in ("float32", "float64")
+                if (d == "float32" or spec.f64) and _ort_session(label, spec, d, rank, 1) is not None)
+    if not dts:
+        return None
+    return Impl(oop=_OrtRun(label, spec, rank), dtypes=dts)
+
+
 # ---------------------------------------------------------------- entries
 
 def entries():
@@ -282,8 +452,9 @@ def entries():
         peers = {}
         if jax_ is None and A["jax"]:
             jax_ = _jax_impl(label)
+        ort_ = _ort_impl(label, rows) if A["onnxruntime"] else None
         for lib, im in (("numpy", numpy), ("scipy", scipy), ("numexpr", numexpr), ("torch", torch_),
-                        ("jax", jax_)):
+                        ("jax", jax_), ("onnxruntime", ort_)):
             if im is not None and A[lib]:
                 peers[lib] = im
         E.append(Entry(label, fa, kw or {}, peers, bwd_from, rows))
@@ -521,7 +692,9 @@ def _np_softmax_bwd_ip(g, y):
 
 
 def set_threads(n):
-    """Thread count of the multi-threaded peers."""
+    """Thread count of the multi-threaded peers (JAX's is fixed at start-up: JAX_THREADS)."""
+    global ORT_THREADS
+    ORT_THREADS = n
     if torch is not None:
         torch.set_num_threads(n)
     if ne is not None:
@@ -537,4 +710,8 @@ def versions():
         v["numexpr"] = ne.__version__
     if torch is not None:
         v["torch"] = f"{torch.__version__} (CPU capability {torch.backends.cpu.get_cpu_capability()})"
+    if jax is not None:
+        v["jax"] = f"{jax.__version__} ({JAX_THREADS} thread(s))"
+    if ort is not None:
+        v["onnxruntime"] = f"{ort.__version__} (CPU execution provider; onnx {onnx.__version__})"
     return v

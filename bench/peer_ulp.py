@@ -151,7 +151,8 @@ def main():
                 "inputs as zero. The error is relative (ULP of the true result, floor at the smallest "
                 "normal number): where a result cancels to near 0 (hard_sigmoid at its root, "
                 "sparsemax near its threshold) every contender shows a large figure; fastact's "
-                "absolute bounds there are in docs/accuracy.md.\n\n")
+                "absolute bounds there are in docs/accuracy.md. ONNX Runtime runs a one-node ONNX "
+                "model of the operator (forward only; bench/_peers.py lists them).\n\n")
         with open(MD, "w") as f:
             f.write(head + "\n".join(lines) + "\n")
         print(f"wrote {MD} and {JSON}")

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""fastact speed benchmark against NumPy, SciPy, numexpr and PyTorch (CPU).
+"""fastact speed benchmark against NumPy, SciPy, numexpr, PyTorch, JAX and ONNX Runtime (CPU).
 
     python bench/run.py                      # full grid, ~5 min on 2 cores
     python bench/run.py --quick              # a smaller grid, ~1 min
@@ -14,7 +14,8 @@ Byte convention for GB/s: in place counts read + write = 2 x itemsize per elemen
 (8 B for float32); out of place counts read + write-allocate + write = 3 x itemsize
 (12 B for float32); backward in place reads grad and x|y and writes grad (3 x),
 out of place 4 x.  Out of place means `y = f(x)` returning a fresh array in every
-library (allocation and first-touch page faults included, as a user pays them).
+library (allocation and first-touch page faults included, as a user pays them), except
+ONNX Runtime, which writes into an output bound once through IOBinding (bench/_peers.py).
 """
 import argparse
 import os
@@ -101,7 +102,7 @@ def run_cell(entry, n, dtype, nt, direction, mode, libs, cache):
         for lib in libs:
             im = impls.get(lib)
             fn = getattr(im, "ip" if mode == "inplace" else "oop", None) if im else None
-            if fn is None:
+            if fn is None or (im.dtypes is not None and np.dtype(dtype).name not in im.dtypes):
                 continue
             if lib in _peers.SINGLE_THREADED and nt != 1 and (key, lib) in cache:
                 out[lib] = cache[(key, lib)]
@@ -122,7 +123,7 @@ def run_cell(entry, n, dtype, nt, direction, mode, libs, cache):
         for lib in libs:
             im = impls.get(lib)
             fn = getattr(im, "bip" if mode == "inplace" else "boop", None) if im else None
-            if fn is None:
+            if fn is None or (im.dtypes is not None and np.dtype(dtype).name not in im.dtypes):
                 continue
             if lib in _peers.SINGLE_THREADED and nt != 1 and (key, lib) in cache:
                 out[lib] = cache[(key, lib)]
@@ -288,7 +289,8 @@ def write_plot(results, libs, path, threads):
     ncol = 3
     nrow = (len(funcs) + ncol - 1) // ncol
     fig, axes = plt.subplots(nrow, ncol, figsize=(5 * ncol, 3.8 * nrow), squeeze=False)
-    colors = {"fastact": "C3", "numpy": "C0", "scipy": "C2", "numexpr": "C4", "torch": "C1"}
+    colors = {"fastact": "C3", "numpy": "C0", "scipy": "C2", "numexpr": "C4", "torch": "C1", "jax": "C5",
+              "onnxruntime": "C6"}
     for ax, f in zip(axes.flat, funcs):
         for lib in libs:
             for nt, ls in zip(sorted(threads), ("-", "--", ":")):
@@ -385,7 +387,7 @@ def main(argv=None):
     results = []
     cache = {}
     hdr = f"{'function':<24}{'n':>6} {'dtype':<8}{'thr':>3} {'dir':<4}{'mode':<8}" + "".join(
-        f"{l:>11}" for l in libs) + f"{'GB/s':>8}{'vs best':>9}"
+        f"{l:>12}" for l in libs) + f"{'GB/s':>8}{'vs best':>9}"
     print("\ntimes in µs (median); 'vs best' = best peer time / fastact time")
     print(hdr)
     for nt in threads:
@@ -409,7 +411,7 @@ def main(argv=None):
                             gbs = n * r["bpe"] / fa / 1e9 if fa else float("nan")
                             vs = f"{min(peers) / fa:8.2f}x" if (peers and fa) else "       -"
                             print(f"{e.label[:24]:<24}{fmt_n(n):>6} {dt:<8}{nt:>3} {direction:<4}{mode:<8}"
-                                  + "".join(f"{fmt_t(times.get(l)):>11}" for l in libs)
+                                  + "".join(f"{fmt_t(times.get(l)):>12}" for l in libs)
                                   + f"{gbs:8.1f}{vs}", flush=True)
     elapsed = time.perf_counter() - t_start
     print(f"\nelapsed {elapsed:.0f} s")
@@ -423,7 +425,11 @@ def main(argv=None):
           "```", "",
           "Peers (only when installed): NumPy ufunc expressions, SciPy (scipy.special), numexpr "
           "(`evaluate(..., out=)`), PyTorch CPU (in place through `torch.X_` / `inplace=True` / `out=` "
-          "on `torch.from_numpy` views of the same memory, `torch.set_num_threads` matched). "
+          "on `torch.from_numpy` views of the same memory, `torch.set_num_threads` matched), JAX "
+          f"(`jax.jit`, out of place, {_peers.JAX_THREADS} thread(s): only the cells of that thread count), "
+          "ONNX Runtime (a one-node ONNX model per operator ONNX defines, out of place into an output "
+          "bound once through IOBinding, so its out-of-place time excludes the allocation the others "
+          "pay; `intra_op_num_threads` matched). "
           "NumPy and SciPy are single-threaded: their 1-thread time is repeated in the all-threads rows.", "",
           f"Input: standard normal x 3; softmax rows of {_peers.SOFTMAX_ROW}. Times are medians (µs) of "
           "adaptive repeats, interleaved round-robin between libraries; in-place inputs are refilled "
