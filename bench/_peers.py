@@ -54,6 +54,9 @@ try:
                                        " intra_op_parallelism_threads=1").strip()
     import jax
     import jax.numpy as jnp
+    # float64 cells compute in float64 (without x64 JAX silently runs them in float32);
+    # float32 arrays stay float32 (Python constants are weakly typed)
+    jax.config.update("jax_enable_x64", True)
 except ImportError:          # pragma: no cover
     jax = jnp = None
 try:
