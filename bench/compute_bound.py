@@ -25,7 +25,7 @@ float64, on the loop module this CPU dispatches to (and the SSE2 baseline module
    for 2N elements; the difference per instruction of the loop module, divided by N, is
    that instruction's executions per element of the steady state (the fixed cost of the
    call, alignment head and tail cancel).  Instructions are classified from `objdump -d`
-   of the same .so: FMA/mul, add/sub, compare/min/max/blend, logic, integer vector
+   of the same .so: FMA/mul, add/sub, compare/min/max, blend, logic, integer vector
    (add/shift/compare), convert/round, div/sqrt, shuffles/permutes, loads (incl. folded
    memory operands), stores, and scalar instructions (loop overhead; counted as macro-ops).
    Counts include everything per element the loop does (the backward's NaN look per
@@ -33,18 +33,26 @@ float64, on the loop module this CPU dispatches to (and the SSE2 baseline module
 3. **The bound.**  A throughput bound of that instruction stream on AMD Zen 3, from
    the execution resources of LLVM's Zen 3 scheduling model
    (llvm/lib/Target/X86/X86ScheduleZnver3.td, itself citing AMD's Software
-   Optimization Guide for Family 19h): FP pipes P0 P1 (FMUL/FMA, FP compare, min/max,
-   blendv), P2 P3 (FADD, convert, round), all four for logic and integer add/compare,
-   P1 P2 for shifts and in-lane shuffles, P1 for lane-crossing permutes and the divide /
-   square-root unit, P0 for vextractf128; 3 loads and 1 FP store per cycle; 6 macro-ops
-   dispatched per cycle.  The divider's occupancy per vdiv/vsqrt is measured here (a
-   throughput loop of independent instructions, `probe` below) and the LLVM figures are
+   Optimization Guide for Family 19h): FP pipes P0 P1 (FMUL/FMA, blendv), P2 P3 (FADD,
+   convert, round), all four for logic and integer add/compare, P1 P2 for shifts and
+   in-lane shuffles, P1 for lane-crossing permutes and the divide / square-root unit, P0
+   for vextractf128; 3 loads and 1 FP store per cycle; 6 macro-ops dispatched per cycle.
+   Where this CPU disagrees with that model the measurement wins: `probe` below times
+   pairs of instructions interleaved (4 cycles per loop: separate pipes, 8: shared), which
+   puts FP compares and min/max on the FADD pipes P2 P3 (LLVM: P0 P1), and times the
+   divider's occupancy per vdiv/vsqrt (a loop of independent instructions); the LLVM
+   figures are
    printed beside it.  Bound (cycles/element) = max over resources of (uops per element
    that must use the resource / its count per cycle); for the FP pipes the max over
    every subset S of {P0..P3} of (uops whose allowed pipes lie within S) / |S|.
    ns = cycles / the core clock measured by a chain of dependent integer adds
    (1 cycle each) during the run.  The bound ignores latency: with enough independent
    iterations in flight the loop could reach it; measured/bound says how far it is.
+4. **Latency (estimates).**  The largest loop executed (a run of equally often executed
+   instructions ending in a jump back to its start) gives the longest dependency chain
+   through one iteration (registers only, Zen 3 latencies, `LAT`), and a crude estimate of
+   the time if every FP op of an iteration waited one whole chain in the 128-entry FP window:
+   ops x chain / 128 per iteration.  It only says whether latency can explain the gap.
 
     python bench/compute_bound.py [--variants best,baseline] [--kernels sigmoid,tanh]
                                   [--rounds 7] [--no-count] [--docs]
@@ -206,6 +214,33 @@ static double clock_ghz(long iters)
 #define I_SQRTPD_X(r) "vsqrtpd %%xmm8, %%xmm" #r "\n\t"
 #define I_MULPS_Y(r) "vmulps %%ymm9, %%ymm8, %%ymm" #r "\n\t"
 #define I_ADDPS_Y(r) "vaddps %%ymm9, %%ymm8, %%ymm" #r "\n\t"
+#define I_FMA_Y(r) "vfmadd231ps %%ymm9, %%ymm8, %%ymm" #r "\n\t"
+#define I_BLENDV_Y(r) "vblendvps %%ymm9, %%ymm8, %%ymm9, %%ymm" #r "\n\t"
+#define I_CMP_Y(r) "vcmpltps %%ymm9, %%ymm8, %%ymm" #r "\n\t"
+#define I_MAX_Y(r) "vmaxps %%ymm9, %%ymm8, %%ymm" #r "\n\t"
+#define I_CVT_Y(r) "vcvtdq2ps %%ymm8, %%ymm" #r "\n\t"
+/* pairs: 8 FMA chains (ymm0..7) interleaved with 8 independent B (ymm10..15, 10, 11), or
+ * 8 independent adds with B: 4 cycles per loop if B has pipes of its own, 8 if it shares */
+#define PAIR(name, A, B) do { \
+        static const float c15 = 1.5f, c125 = 1.25f; \
+        long it = 400000; \
+        double t0 = now(); \
+        __asm__ volatile( \
+            "vbroadcastss %1, %%ymm8\n\t" \
+            "vbroadcastss %2, %%ymm9\n\t" \
+            "mov %0, %%rcx\n" \
+            "1:\n\t" \
+            A(0) B(10) A(1) B(11) A(2) B(12) A(3) B(13) A(4) B(14) A(5) B(15) A(6) B(10) \
+            A(7) B(11) \
+            "dec %%rcx\n\t" \
+            "jnz 1b\n\t" \
+            "vzeroupper\n" \
+            : : "r"(it), "m"(c15), "m"(c125) \
+            : "rcx", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", \
+              "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15"); \
+        double t = now() - t0; \
+        printf("PAIR %s %.3f\n", name, t * ghz * 1e9 / it); \
+    } while (0)
 
 int main(int argc, char **argv)
 {
@@ -228,6 +263,16 @@ int main(int argc, char **argv)
         printf("CLOCK 0 %.4f\n", ghz);
         PROBE("vmulps_ymm", I_MULPS_Y);
         PROBE("vaddps_ymm", I_ADDPS_Y);
+        PROBE("vfmadd231ps_ymm", I_FMA_Y);      /* 8 chains of latency 4: 0.5 at best */
+        PROBE("vblendvps_ymm", I_BLENDV_Y);
+        PROBE("vcmpltps_ymm", I_CMP_Y);
+        PAIR("vfmadd231ps+vblendvps", I_FMA_Y, I_BLENDV_Y);
+        PAIR("vfmadd231ps+vcmpltps", I_FMA_Y, I_CMP_Y);
+        PAIR("vfmadd231ps+vmaxps", I_FMA_Y, I_MAX_Y);
+        PAIR("vaddps+vcmpltps", I_ADDPS_Y, I_CMP_Y);
+        PAIR("vaddps+vmaxps", I_ADDPS_Y, I_MAX_Y);
+        PAIR("vaddps+vcvtdq2ps", I_ADDPS_Y, I_CVT_Y);
+        PAIR("vaddps+vblendvps", I_ADDPS_Y, I_BLENDV_Y);
         PROBE("vdivps_ymm", I_DIVPS_Y);
         PROBE("vdivpd_ymm", I_DIVPD_Y);
         PROBE("vsqrtps_ymm", I_SQRTPS_Y);
@@ -305,8 +350,9 @@ LLVM_DIV = {"divps": 3, "divpd": 5, "sqrtps": 5, "sqrtpd": 9,
             "divss": 3, "divsd": 5, "sqrtss": 5, "sqrtsd": 9}
 
 # display class -> short label
-CLASSES = ("fma", "add", "cmp", "logic", "int", "cvt", "div", "shuf", "ld", "st", "scalar")
-LABEL = {"fma": "fma/mul", "add": "add/sub", "cmp": "cmp/min/max/blend", "logic": "logic",
+CLASSES = ("fma", "add", "cmp", "blend", "logic", "int", "cvt", "div", "shuf", "ld", "st", "scalar")
+LABEL = {"fma": "fma/mul", "add": "add/sub", "cmp": "compare/min/max", "blend": "blend",
+         "logic": "logic",
          "int": "int add/shift/cmp", "cvt": "cvt/round", "div": "div/sqrt",
          "shuf": "shuffle/permute", "ld": "load", "st": "store", "scalar": "scalar (macro-ops)"}
 
@@ -337,16 +383,22 @@ def classify(mn, ops):
         return ("fma", P01, 1, None, ld, 0, 1)
     if re.match(r"(add|sub|addsub)(p|s)[sd]$", m):
         return ("add", P23, 1, None, ld, 0, 1)
-    if re.match(r"(cmp\w*(p|s)[sd]|min(p|s)[sd]|max(p|s)[sd]|blendv?p[sd]|rcp(p|s)s)$", m):
-        return ("cmp", P01, 1, None, ld, 0, 1)
+    # compares and min/max share the FADD pipes on Zen 3 (the probes below; LLVM's model
+    # puts them on P0/P1), variable blends the FMA pipes
+    if re.match(r"(cmp\w*(p|s)[sd]|min(p|s)[sd]|max(p|s)[sd])$", m):
+        return ("cmp", P23, 1, None, ld, 0, 1)
+    if re.match(r"blendv?p[sd]$", m):
+        return ("blend", P01, 1, None, ld, 0, 1)
+    if re.match(r"rcp(p|s)s$", m):
+        return ("fma", P01, 1, None, ld, 0, 1)
     if re.match(r"(div|sqrt)(p|s)[sd]$", m):
         return ("div", P1, 1, m, ld, 0, 1)
     if re.match(r"(and|andn|or|xor)p[sd]$|p(and|andn|or|xor)[dq]?$", m):
         return ("logic", P0123, 1, None, ld, 0, 1)
     if m == "pblendd":
-        return ("cmp", P0123, 1, None, ld, 0, 1)
+        return ("blend", P0123, 1, None, ld, 0, 1)
     if m == "pblendvb":
-        return ("cmp", P03, 1, None, ld, 0, 1)
+        return ("blend", P03, 1, None, ld, 0, 1)
     if re.match(r"p(add|sub)[bwdq]$|pcmp(eq|gt)[bwdq]$|p(min|max)[su][bwd]$|pabs[bwd]$", m):
         return ("int", P0123, 1, None, ld, 0, 1)
     if re.match(r"ps(ll|rl|ra)v?[wdq]$", m):
@@ -359,7 +411,7 @@ def classify(mn, ops):
     if re.match(r"movmskp[sd]$|pmovmskb$", m):
         return ("shuf", P2, 1, None, 0, 0, 1)
     if re.match(r"u?comis[sd]$", m):                   # scalar compare into flags
-        return ("cmp", P01, 1, None, ld, 0, 1)
+        return ("cmp", P23, 1, None, ld, 0, 1)
     if re.match(r"p[sr]l?l?dq$|ps[lr]ldq$", m):        # byte shifts are shuffles
         return ("shuf", P12, 1, None, ld, 0, 1)
     if re.match(r"(p?test|testp[sd])$", m):
@@ -380,6 +432,118 @@ def classify(mn, ops):
     if m == "zeroupper":
         return ("scalar", None, 0, None, 0, 0, 1)
     return ("other:" + mn, P0123, 1, None, ld, 0, 1)   # unknown: any FP pipe (reported)
+
+
+# Latencies (cycles) on Zen 3 for the critical path of one loop iteration, from the same
+# LLVM model: FMA 4, mul/add/convert/round 3, compare/blend/logic/integer/shift 1, vector
+# load 8 (7 when folded into an instruction), div 11 (ps) / 13 (pd), sqrt 15 / 21.
+LAT = {"fma": 4, "add": 3, "cvt": 3, "cmp": 1, "blend": 1, "logic": 1, "int": 1, "shuf": 1,
+       "ld": 8}
+LAT_DIV = {"divps": 11, "divpd": 13, "sqrtps": 15, "sqrtpd": 21,
+           "divss": 11, "divsd": 13, "sqrtss": 15, "sqrtsd": 21}
+FOLDED_LOAD = 7
+# Zen 3 FP ops that may wait for operands: 64 scheduler entries (2 x 32) plus the 64-entry
+# non-scheduling queue (AMD SOG 19h, 2.11), the window of the estimate below
+FP_WINDOW = 128
+
+# two-operand SSE instructions whose destination is written only
+_WRITE_ONLY = re.compile(r"(mov\w*|cvt\w*|sqrt\w*|pshuf[dhl]w?|pshufd|rcp\w*|rsqrt\w*|"
+                         r"broadcast\w*|pbroadcast\w*|round\w*|perm\w*|extract\w*|movmsk\w*|"
+                         r"pmovmskb|lea\w*)$")
+
+
+def _regs(op):
+    return [("v" + r[3:]) if r[:3] in ("xmm", "ymm", "zmm") else r
+            for r in re.findall(r"%(\w+)", op)]
+
+
+def _split_ops(ops):
+    out, depth, cur = [], 0, ""
+    for ch in ops:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if ch == "," and depth == 0:
+            out.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    if cur.strip():
+        out.append(cur.strip())
+    return out
+
+
+def critical_path(body):
+    """longest dependency chain (cycles) through one iteration of a loop body
+    [(mnemonic, operands)], registers only; memory operands start a chain at the
+    load latency; the loop counter's one-cycle carried chain is ignored"""
+    ready = collections.defaultdict(float)
+    longest = waits = 0.0
+    for mn, ops in body:
+        k, _, _, dkey, ld, st, _ = classify(mn, ops)
+        if mn.startswith("j") or k == "scalar":
+            continue
+        parts = _split_ops(ops)
+        if not parts:
+            continue
+        mem = [x for x in parts if "(" in x]
+        regs = [x for x in parts if x.startswith("%")]
+        dst = None if (st or (parts[-1].startswith("(") or "(" in parts[-1])) else parts[-1]
+        m = mn[1:] if mn.startswith("v") else mn
+        srcs = [x for x in parts[:-1] if x.startswith("%")] if dst else regs
+        vex = mn.startswith("v")
+        if dst and (re.match(r"fn?m(add|sub)", m) or (not vex and not _WRITE_ONLY.match(m)
+                                                     and len(parts) == 2)):
+            srcs = srcs + [dst]
+        t0 = max([ready[_regs(x)[0]] for x in srcs if _regs(x)] + [0.0])
+        if mem and k != "st":
+            t0 = max(t0, float(FOLDED_LOAD if k != "ld" else 0))
+        if k == "ld":
+            lat = LAT["ld"]
+        elif k == "st":
+            lat = 0
+        elif dkey:
+            lat = LAT_DIV.get(dkey, 13)
+        elif k == "shuf" and ("perm" in m and "%ymm" in ops):
+            lat = 4
+        elif k == "shuf" and re.match(r"mov(aps|apd|ups|upd|dqa|dqu)$", m):
+            lat = 0
+        else:
+            lat = LAT.get(k, 1)
+        t = t0 + lat
+        waits += t0
+        if dst and _regs(dst):
+            ready[_regs(dst)[0]] = t
+        longest = max(longest, t)
+    return longest, waits
+
+
+def main_loop(per_elem, ins):
+    """the largest loop among the executed code: a run of consecutive instructions (in
+    disassembly order) executed equally often whose last instruction jumps back to its
+    first; returns (body, executions per element)"""
+    addrs = sorted(ins)
+    pos = {a: i for i, a in enumerate(addrs)}
+    runs, run, prev = [], [], None
+    for a in sorted(per_elem):
+        if run and (pos[a] != pos[prev] + 1 or abs(per_elem[a] - per_elem[prev]) > 1e-12):
+            runs.append(run)
+            run = []
+        run.append(a)
+        prev = a
+    if run:
+        runs.append(run)
+    loops = []
+    for r in runs:
+        mn, ops = ins[r[-1]]
+        m = re.match(r"([0-9a-f]+)", ops)
+        if mn.startswith("j") and m and int(m.group(1), 16) == r[0]:
+            loops.append(r)
+    if not loops:
+        return [], 0
+    best = max(loops, key=len)
+    return [ins[a] for a in best], per_elem[best[0]]
 
 
 def fp_bound(uops):
@@ -549,10 +713,23 @@ def analyse(per_elem, ins, divcost):
            "dispatch": mops / DISPATCH_PER_CYCLE}
     limit = max(res, key=res.get)
     hottest = max(per_elem.values()) if per_elem else 0
+    body, per = main_loop(per_elem, ins)
+    chain, waits = critical_path(body)
+    fp_ops = sum(1 for mn, ops in body if classify(mn, ops)[1] is not None
+                 or classify(mn, ops)[0] in ("ld", "st"))
+    epi = 1 / per if per else 0          # elements per iteration of that loop
     return {"classes": dict(cls), "instr_per_elem": sum(per_elem.values()),
             "vector_per_elem": vec,
             "elems_per_iter": 1 / hottest if hottest else 0,
             "cycles": res, "bound_cycles": res[limit], "limit": limit,
+            "loop": {"instructions": len(body), "elems_per_iter": epi, "chain_cycles": chain,
+                     "fp_ops": fp_ops,
+                     # to run at the bound, chain/bound iterations must overlap: that many
+                     # times fp_ops FP ops in flight; over FP_WINDOW they cannot
+                     "fp_in_flight": fp_ops * chain / (res[limit] * epi) if res[limit] else 0,
+                     "window_cycles_per_elem": fp_ops * chain / FP_WINDOW / epi if epi else 0,
+                     "waits": waits,
+                     "little_cycles_per_elem": waits / FP_WINDOW / epi if epi else 0},
             "unknown": dict(unknown)}
 
 
@@ -635,10 +812,11 @@ def fmt_classes(cl):
     return ", ".join(parts)
 
 
-def table_lines(rows, variant):
+def table_lines(rows, variant, ghz):
     out = ["| kernel | form | dtype | ns/elem measured: median [min, max] | via `_front` ns/elem | "
-           "vector instr/elem (by class) | scalar/elem | bound ns/elem | measured/bound | limit |",
-           "|---|---|---|---|---|---|---|---|---|---|"]
+           "vector instr/elem (by class) | scalar/elem | bound ns/elem | measured/bound | limit | "
+           "main loop: instr, elem/iter, chain cycles | window estimate ns/elem |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if r["variant"] != variant:
             continue
@@ -652,10 +830,13 @@ def table_lines(rows, variant):
             ratio = f"{r['ns_median'] / r['bound_ns']:.2f}" if r.get("ns_median") else "-"
             lim = a["limit"]
             sc = f"{a['classes'].get('scalar', 0):.2f}"
+            lp = a["loop"]
+            loop = f"{lp['instructions']}, {lp['elems_per_iter']:g}, {lp['chain_cycles']:.0f}"
+            win = f"{lp['window_cycles_per_elem'] / ghz:.3f}"
         else:
-            vec = bound = ratio = lim = sc = "-"
+            vec = bound = ratio = lim = sc = loop = win = "-"
         out.append(f"| {r['kernel']} | {r['form']} | {r['dtype']} | {meas} | {front} | {vec} | {sc} | "
-                   f"{bound} | {ratio} | {lim} |")
+                   f"{bound} | {ratio} | {lim} | {loop} | {win} |")
     return out
 
 
@@ -698,16 +879,20 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         driver = build_driver(tmp)
         probe = subprocess.run([driver, "probe"], capture_output=True, text=True, check=True).stdout
-        divcost = {}
+        divcost, pairs = {}, {}
         for line in probe.splitlines():
             f = line.split()
             if f[0] == "PROBE":
                 divcost[f[1]] = float(f[2])
+            elif f[0] == "PAIR":
+                pairs[f[1]] = float(f[2])
         print("throughput probe (cycles/instruction):", divcost, flush=True)
         # the divider key per instruction: name_{x,y}mm; scalar forms take the xmm figure
         divkeys = {}
         for k, v in divcost.items():
             base, w = k.split("_")
+            if not re.match(r"v(div|sqrt)", base):
+                continue
             divkeys[base[1:] + "_" + w] = v
             if w == "xmm":
                 divkeys[base[1:].replace("ps", "ss").replace("pd", "sd") + "_xmm"] = v
@@ -763,28 +948,48 @@ def main():
         "an arithmetic instruction counts once, under its class, and again under `ld`). "
         "Classes: " + "; ".join(f"`{k}` {LABEL[k]}" for k in CLASSES if k != "scalar") + ".",
         "- Bound: the instruction stream's throughput bound on Zen 3 (FP pipes P0/P1: fma, mul, "
-        "compare, min/max, blendv; P2/P3: add, convert, round; P0-P3: logic, integer add; P1/P2: "
+        "blendv; P2/P3: add, compare, min/max, convert, round; P0-P3: logic, integer add; P1/P2: "
         f"shifts, in-lane shuffles; P1: permutes, divider; {LOADS_PER_CYCLE} loads, "
         f"{STORES_PER_CYCLE} store, {DISPATCH_PER_CYCLE} macro-ops per cycle) from LLVM's "
-        "X86ScheduleZnver3.td (after AMD's Software Optimization Guide for family 19h); "
-        "divider occupancy measured here (table below). `limit` names the binding resource. "
+        "X86ScheduleZnver3.td (after AMD's Software Optimization Guide for family 19h), "
+        "corrected by the probes below where this CPU differs (compares, min/max); divider "
+        "occupancy measured here. `limit` names the binding resource. "
         "It is a bound for the instructions the compiler emitted, not for the best possible "
         "code of the formula; latency is ignored (enough independent iterations assumed).",
+        "- Main loop (estimates): the largest loop executed, its instructions, elements per "
+        "iteration and the longest dependency chain through one iteration (cycles, Zen 3 "
+        "latencies of the LLVM model: FMA 4, add/mul/convert 3, logic/compare/blend 1, vector "
+        "load 8, div 11/13, sqrt 15/21). `window estimate`: the time per element if every FP "
+        f"op of an iteration stayed a whole chain in Zen 3's {FP_WINDOW}-entry FP window "
+        "(64 scheduler + 64 non-scheduling queue entries): ops x chain / window. It is a crude "
+        "upper estimate (too high for long loops, whose ops do not all wait a whole chain); "
+        "where it exceeds the bound, latency rather than the ports can explain the gap.",
     ]
     if warnings:
         head += ["", *("**" + w + "**" for w in warnings)]
     probe_lines = ["", "Divider and pipe probes (cycles per instruction, 8 independent copies in a "
                    "loop; LLVM's model in brackets):", "",
                    "| instruction | measured | LLVM Zen 3 |", "|---|---|---|"]
-    llvm_probe = {"vmulps_ymm": 0.5, "vaddps_ymm": 0.5}
+    llvm_probe = {"vmulps_ymm": 0.5, "vaddps_ymm": 0.5, "vfmadd231ps_ymm": 0.5,
+                  "vblendvps_ymm": 0.5, "vcmpltps_ymm": 0.5}
     for k, v in divcost.items():
         base = k.split("_")[0][1:]
         ref = llvm_probe.get(k, LLVM_DIV.get(base))
         probe_lines.append(f"| {k.replace('_', ' ')} | {v:.2f} | {ref} |")
+    llvm_pair = {"vfmadd231ps+vblendvps": 8, "vfmadd231ps+vcmpltps": 8, "vfmadd231ps+vmaxps": 8,
+                 "vaddps+vcmpltps": 4, "vaddps+vmaxps": 4, "vaddps+vcvtdq2ps": 8,
+                 "vaddps+vblendvps": 4}
+    probe_lines += ["", "Pipe sharing (8 of each, interleaved, ymm; cycles per loop: 4 = separate "
+                    "pipes, 8 = the same two pipes; LLVM's model predicts the last column). "
+                    "The bound uses what is measured here: compares and min/max on the FADD pipes "
+                    "P2/P3, blendv on the FMA pipes P0/P1.", "",
+                    "| pair | measured cycles | LLVM Zen 3 |", "|---|---|---|"]
+    for k, v in pairs.items():
+        probe_lines.append(f"| {k.replace('+', ' + ')} | {v:.2f} | {llvm_pair.get(k, '-')} |")
     body = []
     for v, _ in mods:
         body += ["", f"## {v}" + (" (dispatched on this CPU)" if v == best else ""), ""]
-        body += table_lines(rows, v)
+        body += table_lines(rows, v, ghz)
     unknown = collections.Counter()
     for r in rows:
         if r["analysis"]:
@@ -800,6 +1005,7 @@ def main():
             f.write(text)
         with open(OUT_JSON, "w") as f:
             json.dump({"cpu": cpu, "ghz_median": ghz, "ghz_samples": clocks, "probe": divcost,
+                       "pairs": pairs,
                        "dispatched": best, "rows": rows}, f, indent=1)
         print(f"wrote {OUT_MD} and {OUT_JSON}")
     if args.docs:
