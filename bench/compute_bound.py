@@ -858,6 +858,11 @@ def main():
     params = kernel_params()
     mods, best = loop_modules(args.variants.split(","))
     warnings = [w for _, so in mods if (w := stale_warning(so))]
+    info = dict(ln.split(":", 1) for ln in open("/proc/cpuinfo") if ":" in ln)
+    info = {k.strip(): v.strip() for k, v in info.items()}
+    if info.get("vendor_id") != "AuthenticAMD" or info.get("cpu family") != "25":
+        warnings.append("WARNING: not an AMD family 19h (Zen 3/4) CPU: the bound's port model is "
+                        "Zen 3's and does not describe this one")
     for w in warnings:
         print(w, file=sys.stderr)
     have_vg = shutil.which("valgrind") is not None and not args.no_count
