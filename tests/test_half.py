@@ -191,3 +191,29 @@ def test_no_full_size_temporary(fmt):
         assert x.nbytes <= peak < x.nbytes + small, peak
     finally:
         tracemalloc.stop()
+
+
+def test_float16_takes_the_c_fast_paths_with_the_same_bits():
+    """float16 (a buffer NumPy exports) runs the fast paths' half loops;
+    bfloat16 (no buffer format) the general path; both the same bits."""
+    from fastact._families.elementwise import _FAST
+    for fmt, (dtype, _) in sorted(DTYPES.items()):
+        x, g = every(dtype)
+        with np.errstate(all="ignore"):
+            want = bits(staged(lambda a: fastact.gelu(a, n_threads=1), dtype, x))
+            want_b = bits(staged(lambda a, b: fastact.gelu_backward(a, b, n_threads=1), dtype, g, x))
+            fastact.gelu(x[:4])                               # a validated spec for the defaults
+            spec = _FAST["gelu"][("none",)]
+            a = x.copy()
+            r = _front.fast_inplace(spec, ("none",), a, None)
+            assert (r is a) if fmt == "float16" else (r is None), fmt
+            if r is not None:
+                assert (bits(a) == want).all()
+                y = _front.fast_call(spec, ("none",), 0, x, None, None, None, np.empty_like)
+                assert y.dtype == dtype and (bits(y) == want).all()
+                gb = _front.fast_call(spec, ("none",), 1, g, x, None, None, np.empty_like)
+                assert (bits(gb) == want_b).all()
+            c = x.copy()
+            fastact.gelu_(c)                                  # whichever path: the same bits
+            assert (bits(c) == want).all() and (bits(fastact.gelu(x)) == want).all()
+            assert (bits(fastact.gelu_backward(g, x)) == want_b).all()
