@@ -120,6 +120,20 @@ def _from_dlpack(fname, argname, t, writable):
     return a
 
 
+_HALF_F16 = np.dtype(np.float16)
+
+
+def _half_code(a):
+    """1 (float16) or 2 (bfloat16) when the element-wise half loops can run on
+    `a` itself (native byte order, aligned; _front.elementwise's half=), else 0."""
+    dt = a.dtype
+    if dt.itemsize != 2 or not a.flags.aligned:
+        return 0
+    if dt == _HALF_F16:
+        return 1
+    return 2 if _is_bf16(dt) else 0
+
+
 def _direct(a):
     """True when the kernel can run on `a` itself (native float32/64, aligned)."""
     return a.dtype in _NATIVE and a.flags.aligned

@@ -83,4 +83,27 @@ static const char *const fa_gate_names[] = { FA_GATES(FA_NAME_ENTRY) "" };
 #undef FA_F
 #undef FA_IS_DOUBLE
 
+/* float16 and bfloat16 storage (uint16_t bits), computed through the float32
+ * loops above block by block (loops/half.h, conversions in fa_half.h). */
+#include "fa_half.h"
+#define FA_H(name) name##_h
+#define FA_H_TO_F fa_f16_to_f
+#define FA_H_FROM_F fa_f_to_f16
+#define FA_H_F16C FA_HAVE_F16C
+#include "loops/half.h"
+#undef FA_H
+#undef FA_H_TO_F
+#undef FA_H_FROM_F
+#undef FA_H_F16C
+
+#define FA_H(name) name##_b
+#define FA_H_TO_F fa_bf16_to_f
+#define FA_H_FROM_F fa_f_to_bf16
+#define FA_H_F16C 0
+#include "loops/half.h"
+#undef FA_H
+#undef FA_H_TO_F
+#undef FA_H_FROM_F
+#undef FA_H_F16C
+
 #endif /* FA_KERNELS_H */

@@ -5,8 +5,8 @@ half-modified."""
 import numpy as np
 
 from .. import _duck, _threads
-from .._arrays import (_as_array, _backward_operands, _compute_dtype, _direct, _is_staged_dtype, _staged,
-                       _store, _written)
+from .._arrays import (_as_array, _backward_operands, _compute_dtype, _direct, _half_code, _is_staged_dtype,
+                       _staged, _store, _written)
 from .._params import _y_refused
 from . import elementwise, prelu, softmax, sparsemax
 
@@ -44,6 +44,8 @@ def forward(act, fname, vals, x, out, n_threads, inplace, check=False):
         out = np.empty_like(x, dtype=_compute_dtype(x.dtype) if not _is_staged_dtype(x.dtype) else x.dtype)
     if _direct(x) and _direct(out):
         fam.fwd(spec, x, out, nt)
+    elif fam is elementwise and _half_code(x) and _half_code(out):
+        elementwise.fwd_half(spec, x, out, nt, _half_code(x))   # converted block by block
     else:
         tmp = _staged(x)
         fam.fwd(spec, tmp, tmp, nt)
@@ -78,6 +80,8 @@ def backward(act, fname, vals, grad, x, y, out, n_threads, inplace, check=False)
                             else grad.dtype)
     if _direct(grad) and _direct(s) and _direct(out):
         extra = fam.bwd(spec, grad, s, from_y, out, nt)
+    elif fam is elementwise and _half_code(grad) and _half_code(s) and _half_code(out):
+        extra = elementwise.bwd_half(spec, grad, s, from_y, out, nt, _half_code(grad))
     else:
         tg = _staged(grad)
         extra = fam.bwd(spec, tg, _staged(s), from_y, tg, nt)

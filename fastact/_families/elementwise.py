@@ -2,6 +2,8 @@
 run in the front; validated parameter values are remembered so later calls
 with the same values (same types and bits, checked again in C) go straight
 to the front's fast paths."""
+import numpy as np
+
 from .. import _front
 from .._params import Mode, _spec
 from .._table import TABLE
@@ -44,6 +46,19 @@ def _elementwise_bwd(spec, g, s, from_y, out, nt):
     k, p, _, grain = spec
     _front.elementwise(k, Mode.BWDY if from_y else Mode.BWD, g, s, out,
                                         p[0], p[1], p[2], p[3], nt, grain)
+
+
+def fwd_half(spec, x, out, nt, half):
+    """float16 (half=1) / bfloat16 (2) arrays of one dtype, on their own memory."""
+    k, p, _, grain = spec
+    _front.elementwise(k, Mode.FWD, x.view(np.uint16), None, out.view(np.uint16), p[0], p[1], p[2], p[3],
+                       nt, grain, half)
+
+
+def bwd_half(spec, g, s, from_y, out, nt, half):
+    k, p, _, grain = spec
+    _front.elementwise(k, Mode.BWDY if from_y else Mode.BWD, g.view(np.uint16), s.view(np.uint16),
+                       out.view(np.uint16), p[0], p[1], p[2], p[3], nt, grain, half)
 
 
 def remember(act, vals, spec, forward):

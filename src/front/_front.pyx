@@ -17,6 +17,7 @@ from cpython.long cimport PyLong_Check, PyLong_CheckExact, PyLong_AsLongAndOverf
 from libc.limits cimport INT_MAX
 from libc.math cimport isfinite, INFINITY
 from libc.string cimport memcmp
+from libc.stdint cimport uint16_t
 from cpython.unicode cimport PyUnicode_CheckExact
 from cython.parallel cimport prange
 from cpython.pycapsule cimport PyCapsule_GetPointer
@@ -107,6 +108,24 @@ cdef extern from "fa_table.h":
                                      fa_tidx L) noexcept nogil
         void (*sparsemax_bwd_rows_d)(const double *g, const double *y, double *out, fa_tidx nr,
                                      fa_tidx L) noexcept nogil
+        int (*fwd_block_h)(int k, const uint16_t *x, uint16_t *y, fa_tidx n, const double *p) noexcept nogil
+        int (*fwd_block_b)(int k, const uint16_t *x, uint16_t *y, fa_tidx n, const double *p) noexcept nogil
+        int (*bwd_block_h)(int k, int from_y, const uint16_t *g, const uint16_t *s, uint16_t *out, fa_tidx n,
+                           const double *p) noexcept nogil
+        int (*bwd_block_b)(int k, int from_y, const uint16_t *g, const uint16_t *s, uint16_t *out, fa_tidx n,
+                           const double *p) noexcept nogil
+        int (*fwd_strided_h)(int k, const char *x, fa_tidx sx, char *y, fa_tidx sy, fa_tidx n,
+                             const double *p) noexcept nogil
+        int (*fwd_strided_b)(int k, const char *x, fa_tidx sx, char *y, fa_tidx sy, fa_tidx n,
+                             const double *p) noexcept nogil
+        int (*bwd_strided_h)(int k, int from_y, const char *g, fa_tidx sg, const char *x, fa_tidx sx,
+                             char *out, fa_tidx so, fa_tidx n, const double *p) noexcept nogil
+        int (*bwd_strided_b)(int k, int from_y, const char *g, fa_tidx sg, const char *x, fa_tidx sx,
+                             char *out, fa_tidx so, fa_tidx n, const double *p) noexcept nogil
+        void (*widen_h)(const uint16_t *h, float *f, fa_tidx n) noexcept nogil
+        void (*widen_b)(const uint16_t *h, float *f, fa_tidx n) noexcept nogil
+        void (*narrow_h)(const float *f, uint16_t *h, fa_tidx n) noexcept nogil
+        void (*narrow_b)(const float *f, uint16_t *h, fa_tidx n) noexcept nogil
 
 cdef extern from *:
     """

@@ -3,32 +3,63 @@
 # chunked flat run, the N-d strided walk, and elementwise().
 
 
-cdef inline int _block(const fa_loop_table *tb, int k, int mode, bint dbl, char *a, char *b, char *o,
+# The storage type of an element-wise call's arrays (`dt`): float32 and
+# float64 run their own loops; float16 and bfloat16 (uint16_t bits) run the
+# half loops, which compute in float32 blocks (src/loops/half.h).
+cdef enum:
+    DT_F32 = 0
+    DT_F64 = 1
+    DT_F16 = 2
+    DT_BF16 = 3
+
+
+cdef inline Py_ssize_t _dt_size(int dt) noexcept nogil:
+    return 4 if dt == DT_F32 else 8 if dt == DT_F64 else 2
+
+
+cdef inline int _block(const fa_loop_table *tb, int k, int mode, int dt, char *a, char *b, char *o,
                        Py_ssize_t n, const double *p) noexcept nogil:
-    if dbl:
+    if dt == DT_F32:
+        if mode == 0:
+            return tb.fwd_block_f(k, <const float *>a, <float *>o, n, p)
+        return tb.bwd_block_f(k, mode == 2, <const float *>a, <const float *>b, <float *>o, n, p)
+    if dt == DT_F64:
         if mode == 0:
             return tb.fwd_block_d(k, <const double *>a, <double *>o, n, p)
         return tb.bwd_block_d(k, mode == 2, <const double *>a, <const double *>b, <double *>o, n, p)
+    if dt == DT_F16:
+        if mode == 0:
+            return tb.fwd_block_h(k, <const uint16_t *>a, <uint16_t *>o, n, p)
+        return tb.bwd_block_h(k, mode == 2, <const uint16_t *>a, <const uint16_t *>b, <uint16_t *>o, n, p)
     if mode == 0:
-        return tb.fwd_block_f(k, <const float *>a, <float *>o, n, p)
-    return tb.bwd_block_f(k, mode == 2, <const float *>a, <const float *>b, <float *>o, n, p)
+        return tb.fwd_block_b(k, <const uint16_t *>a, <uint16_t *>o, n, p)
+    return tb.bwd_block_b(k, mode == 2, <const uint16_t *>a, <const uint16_t *>b, <uint16_t *>o, n, p)
 
 
-cdef inline int _strided(const fa_loop_table *tb, int k, int mode, bint dbl, char *a, Py_ssize_t sa, char *b, Py_ssize_t sb,
+cdef inline int _strided(const fa_loop_table *tb, int k, int mode, int dt, char *a, Py_ssize_t sa, char *b, Py_ssize_t sb,
                          char *o, Py_ssize_t so, Py_ssize_t n, const double *p) noexcept nogil:
-    if dbl:
+    if dt == DT_F32:
+        if mode == 0:
+            return tb.fwd_strided_f(k, a, sa, o, so, n, p)
+        return tb.bwd_strided_f(k, mode == 2, a, sa, b, sb, o, so, n, p)
+    if dt == DT_F64:
         if mode == 0:
             return tb.fwd_strided_d(k, a, sa, o, so, n, p)
         return tb.bwd_strided_d(k, mode == 2, a, sa, b, sb, o, so, n, p)
+    if dt == DT_F16:
+        if mode == 0:
+            return tb.fwd_strided_h(k, a, sa, o, so, n, p)
+        return tb.bwd_strided_h(k, mode == 2, a, sa, b, sb, o, so, n, p)
     if mode == 0:
-        return tb.fwd_strided_f(k, a, sa, o, so, n, p)
-    return tb.bwd_strided_f(k, mode == 2, a, sa, b, sb, o, so, n, p)
+        return tb.fwd_strided_b(k, a, sa, o, so, n, p)
+    return tb.bwd_strided_b(k, mode == 2, a, sa, b, sb, o, so, n, p)
 
 
-cdef int _run_flat(const fa_loop_table *tb, int k, int mode, bint dbl, char *a, char *b, char *o, Py_ssize_t n,
+cdef int _run_flat(const fa_loop_table *tb, int k, int mode, int dt, char *a, char *b, char *o, Py_ssize_t n,
                    const double *p, int nthreads, Py_ssize_t grain) noexcept nogil:
-    cdef Py_ssize_t isz = 8 if dbl else 4
-    cdef Py_ssize_t nch = _nchunks(n, isz, nthreads, grain)
+    cdef Py_ssize_t isz = _dt_size(dt)
+    # a half element costs a float32 one (it is computed as one): split by float32 bytes
+    cdef Py_ssize_t nch = _nchunks(n, 8 if dt == DT_F64 else 4, nthreads, grain)
     cdef Py_ssize_t chunk = (n + nch - 1) // nch
     chunk = (chunk + CHUNK_ALIGN - 1) // CHUNK_ALIGN * CHUNK_ALIGN
     nch = (n + chunk - 1) // chunk if n > 0 else 0
@@ -39,7 +70,7 @@ cdef int _run_flat(const fa_loop_table *tb, int k, int mode, bint dbl, char *a, 
     if nch <= 1:
         # no parallel region at all: even an if(0) OpenMP region costs more
         # than a small array's whole computation
-        return _block(tb, k, mode, dbl, a, b, o, n, p)
+        return _block(tb, k, mode, dt, a, b, o, n, p)
     t_region = omp_get_wtime()
     tt[0] = tt[1] = t_region
     for c in prange(nch, nogil=True, schedule='static', num_threads=nthreads):
@@ -49,7 +80,7 @@ cdef int _run_flat(const fa_loop_table *tb, int k, int mode, bint dbl, char *a, 
         m = n - start
         if m > chunk:
             m = chunk
-        rc |= _block(tb, k, mode, dbl, a + start * isz, b + start * isz if b != NULL else NULL,
+        rc |= _block(tb, k, mode, dt, a + start * isz, b + start * isz if b != NULL else NULL,
                      o + start * isz, m, p)
         if c == 0:
             tt[0] = omp_get_wtime()
@@ -58,7 +89,7 @@ cdef int _run_flat(const fa_loop_table *tb, int k, int mode, bint dbl, char *a, 
     return rc
 
 
-cdef int _run_nd(const fa_loop_table *tb, int k, int mode, bint dbl, Py_buffer *va, Py_buffer *vb, Py_buffer *vo,
+cdef int _run_nd(const fa_loop_table *tb, int k, int mode, int dt, Py_buffer *va, Py_buffer *vb, Py_buffer *vo,
                  const double *p) noexcept nogil:
     # Any shape and strides: walk the outer axes with an odometer and run the
     # gather/compute/scatter kernel along the axis where `out` has the smallest
@@ -90,7 +121,7 @@ cdef int _run_nd(const fa_loop_table *tb, int k, int mode, bint dbl, Py_buffer *
                 if vb != NULL:
                     pb += idx[i] * vb.strides[i]
                 po += idx[i] * vo.strides[i]
-        rc |= _strided(tb, k, mode, dbl, pa, va.strides[inner],
+        rc |= _strided(tb, k, mode, dt, pa, va.strides[inner],
                        pb, vb.strides[inner] if vb != NULL else 0,
                        po, vo.strides[inner], L, p)
         # advance the odometer over the outer axes (last axis fastest)
@@ -107,16 +138,18 @@ cdef int _run_nd(const fa_loop_table *tb, int k, int mode, bint dbl, Py_buffer *
 
 
 def elementwise(int k, int mode, a, b, out, double p0, double p1, double p2, double p3,
-                int nthreads, Py_ssize_t grain):
+                int nthreads, Py_ssize_t grain, int half=0):
     """mode 0: out = f(a); 1: out = a * f'(b) with b = x; 2: the same with b = y.
-    a, b, out: NumPy arrays of one float dtype and shape, checked by the caller."""
+    a, b, out: NumPy arrays of one float dtype and shape, checked by the caller;
+    half=1 (float16) or 2 (bfloat16): uint16 views of arrays of that format."""
     cdef const fa_loop_table *tb = _table()
     cdef Py_buffer va, vb, vo
     cdef Py_buffer *pvb = NULL
     cdef double p[4]
     p[0] = p0; p[1] = p1; p[2] = p2; p[3] = p3
     cdef int rc = 0
-    cdef bint dbl, flat
+    cdef bint flat
+    cdef int dt
     cdef Py_ssize_t n
     PyObject_GetBuffer(a, &va, PyBUF_RECORDS_RO)
     try:
@@ -126,7 +159,13 @@ def elementwise(int k, int mode, a, b, out, double p0, double p1, double p2, dou
         try:
             PyObject_GetBuffer(out, &vo, PyBUF_RECORDS)
             try:
-                dbl = vo.itemsize == 8
+                if half:
+                    if not (va.itemsize == vo.itemsize == 2 and (pvb == NULL or vb.itemsize == 2)):
+                        raise ValueError("fastact internal error: half=%d on arrays of %d bytes"
+                                         % (half, vo.itemsize))
+                    dt = DT_F16 if half == 1 else DT_BF16
+                else:
+                    dt = DT_F64 if vo.itemsize == 8 else DT_F32
                 n = vo.len // vo.itemsize
                 flat = ((PyBuffer_IsContiguous(&va, b'C') and PyBuffer_IsContiguous(&vo, b'C')
                          and (pvb == NULL or PyBuffer_IsContiguous(pvb, b'C')))
@@ -134,11 +173,11 @@ def elementwise(int k, int mode, a, b, out, double p0, double p1, double p2, dou
                             and (pvb == NULL or PyBuffer_IsContiguous(pvb, b'F'))))
                 with nogil:
                     if flat:
-                        rc = _run_flat(tb, k, mode, dbl, <char *>va.buf,
+                        rc = _run_flat(tb, k, mode, dt, <char *>va.buf,
                                        <char *>vb.buf if pvb != NULL else NULL,
                                        <char *>vo.buf, n, p, nthreads, grain)
                     else:
-                        rc = _run_nd(tb, k, mode, dbl, &va, pvb, &vo, p)
+                        rc = _run_nd(tb, k, mode, dt, &va, pvb, &vo, p)
             finally:
                 PyBuffer_Release(&vo)
         finally:
@@ -149,3 +188,31 @@ def elementwise(int k, int mode, a, b, out, double p0, double p1, double p2, dou
     if rc != 0:
         raise RuntimeError(f"fastact internal error: kernel {k} mode {mode} not compiled")
     return out
+
+
+def half_convert(int half, src, dst):
+    """dst = src through the active table's conversions (for the tests):
+    half=1 float16, 2 bfloat16; a uint16 src widens into a float32 dst, a
+    float32 src rounds into a uint16 dst.  C-contiguous, equal sizes."""
+    cdef const fa_loop_table *tb = _table()
+    cdef Py_buffer vs, vd
+    PyObject_GetBuffer(src, &vs, PyBUF_RECORDS_RO)
+    try:
+        PyObject_GetBuffer(dst, &vd, PyBUF_RECORDS)
+        try:
+            if not (PyBuffer_IsContiguous(&vs, b'C') and PyBuffer_IsContiguous(&vd, b'C')
+                    and vs.len // vs.itemsize == vd.len // vd.itemsize
+                    and {vs.itemsize, vd.itemsize} == {2, 4} and half in (1, 2)):
+                raise ValueError("half_convert: C-contiguous uint16 and float32 arrays of one size")
+            with nogil:
+                if vs.itemsize == 2:
+                    (tb.widen_h if half == 1 else tb.widen_b)(<const uint16_t *>vs.buf, <float *>vd.buf,
+                                                              vd.len // 4)
+                else:
+                    (tb.narrow_h if half == 1 else tb.narrow_b)(<const float *>vs.buf, <uint16_t *>vd.buf,
+                                                                vs.len // 4)
+        finally:
+            PyBuffer_Release(&vd)
+    finally:
+        PyBuffer_Release(&vs)
+    return dst

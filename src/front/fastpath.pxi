@@ -29,9 +29,14 @@ cdef class Spec:
         return (self.p[0], self.p[1], self.p[2], self.p[3])
 
 
-cdef inline bint _fast_ok(Py_buffer *v) noexcept:
+cdef inline bint _fast_ok(Py_buffer *v, bint half=False) noexcept:
+    """A native float32/float64 (half: also float16) buffer, aligned and
+    contiguous.  Only the element-wise paths take float16 (its half loops)."""
     cdef const char *f = v.format
-    if v.itemsize == 4:
+    if v.itemsize == 2:
+        if not (half and f[0] == b'e' and f[1] == 0):
+            return False
+    elif v.itemsize == 4:
         if not (f[0] == b'f' and f[1] == 0):
             return False
     elif v.itemsize == 8:
@@ -151,11 +156,11 @@ def fast_inplace(Spec spec not None, tuple vals not None, x, n_threads):
         except Exception:
             return None
     try:
-        if not _fast_ok(&v):
+        if not _fast_ok(&v, True):
             return None
         nt = _fast_nt(t)
         with nogil:
-            rc = _run_flat(tb, spec.k, 0, v.itemsize == 8, <char *>v.buf, NULL, <char *>v.buf,
+            rc = _run_flat(tb, spec.k, 0, _ew_dt(v.itemsize), <char *>v.buf, NULL, <char *>v.buf,
                            v.len // v.itemsize, spec.p, nt, spec.grain)
     finally:
         PyBuffer_Release(&v)
@@ -202,17 +207,24 @@ cdef inline bint _same_or_apart(Py_buffer *a, Py_buffer *b) noexcept:
     return pa == pb or pa + a.len <= pb or pb + b.len <= pa
 
 
-cdef object _fast_operands(a, b, out, empty_like, Py_buffer *va, Py_buffer *vb, Py_buffer *vo):
+cdef inline int _ew_dt(Py_ssize_t itemsize) noexcept nogil:
+    """The element-wise storage type of a buffer _fast_ok(v, True) accepted."""
+    return DT_F64 if itemsize == 8 else DT_F16 if itemsize == 2 else DT_F32
+
+
+cdef object _fast_operands(a, b, out, empty_like, Py_buffer *va, Py_buffer *vb, Py_buffer *vo,
+                           bint half=False):
     """The operands of a fast path (b may be None): out (a new array from
     empty_like(a) when None) with every buffer held, or None with none held
-    when an operand is not native float32/64, aligned and contiguous with one
-    layout, or out is neither an input's very memory nor apart from it."""
+    when an operand is not native float32/64 (half: or float16), aligned and
+    contiguous with one layout, or out is neither an input's very memory nor
+    apart from it."""
     cdef bint have_b = b is not None, ok
     try:
         PyObject_GetBuffer(a, va, PyBUF_RECORDS_RO)
     except Exception:
         return None
-    if not _fast_ok(va):
+    if not _fast_ok(va, half):
         _fast_release(va, NULL, NULL)
         return None
     if have_b:
@@ -221,7 +233,7 @@ cdef object _fast_operands(a, b, out, empty_like, Py_buffer *va, Py_buffer *vb, 
         except Exception:
             _fast_release(va, NULL, NULL)
             return None
-        if not (_fast_ok(vb) and _same_layout(va, vb)):
+        if not (_fast_ok(vb, half) and _same_layout(va, vb)):
             _fast_release(va, vb, NULL)
             return None
     try:
@@ -231,7 +243,7 @@ cdef object _fast_operands(a, b, out, empty_like, Py_buffer *va, Py_buffer *vb, 
     except Exception:
         _fast_release(va, vb if have_b else NULL, NULL)
         return None
-    ok = _fast_ok(vo) and _same_layout(va, vo) and _same_or_apart(va, vo)
+    ok = _fast_ok(vo, half) and _same_layout(va, vo) and _same_or_apart(va, vo)
     if have_b:
         ok = ok and _same_or_apart(vb, vo)
     if not ok:
@@ -299,13 +311,13 @@ def fast_call(Spec spec not None, tuple vals not None, int mode, a, b, out, n_th
     cdef int t = _fast_threads(n_threads)
     if t < 0 or not _same_values(vals, spec.vals) or (mode == 2 and not spec.y_ok):
         return None
-    out = _fast_operands(a, b if have_b else None, out, empty_like, &va, &vb, &vo)
+    out = _fast_operands(a, b if have_b else None, out, empty_like, &va, &vb, &vo, True)
     if out is None:
         return None
     try:
         nt = _fast_nt(t)
         with nogil:
-            rc = _run_flat(tb, spec.k, mode, va.itemsize == 8, <char *>va.buf,
+            rc = _run_flat(tb, spec.k, mode, _ew_dt(va.itemsize), <char *>va.buf,
                            <char *>vb.buf if have_b else NULL, <char *>vo.buf,
                            va.len // va.itemsize, spec.p, nt, spec.grain)
     finally:

@@ -12,10 +12,11 @@
 #define FA_TABLE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Raised whenever the struct below changes: a table of another layout is
  * refused at load time instead of being called through wrong offsets. */
-#define FA_TABLE_ABI 3
+#define FA_TABLE_ABI 4
 #define FA_TABLE_CAPSULE "fastact.loop_table"
 
 /* Constants the front's chunking shares with the loops (fa_table_impl.c
@@ -101,6 +102,29 @@ typedef struct fa_loop_table {
     void (*sparsemax_rows_d)(const double *x, double *y, fa_tidx nr, fa_tidx L);
     void (*sparsemax_bwd_rows_f)(const float *g, const float *y, float *out, fa_tidx nr, fa_tidx L);
     void (*sparsemax_bwd_rows_d)(const double *g, const double *y, double *out, fa_tidx nr, fa_tidx L);
+    /* element-wise on float16 (_h) and bfloat16 (_b) storage, as uint16_t
+     * bits: computed in float32 blocks that stay in L1 (src/loops/half.h),
+     * rounded as fastact/_arrays.py's staging rounds; the same forms and
+     * return values as the float32 loops above */
+    int (*fwd_block_h)(int k, const uint16_t *x, uint16_t *y, fa_tidx n, const double *p);
+    int (*fwd_block_b)(int k, const uint16_t *x, uint16_t *y, fa_tidx n, const double *p);
+    int (*bwd_block_h)(int k, int from_y, const uint16_t *g, const uint16_t *s, uint16_t *out, fa_tidx n,
+                       const double *p);
+    int (*bwd_block_b)(int k, int from_y, const uint16_t *g, const uint16_t *s, uint16_t *out, fa_tidx n,
+                       const double *p);
+    int (*fwd_strided_h)(int k, const char *x, fa_tidx sx, char *y, fa_tidx sy, fa_tidx n,
+                         const double *p);
+    int (*fwd_strided_b)(int k, const char *x, fa_tidx sx, char *y, fa_tidx sy, fa_tidx n,
+                         const double *p);
+    int (*bwd_strided_h)(int k, int from_y, const char *g, fa_tidx sg, const char *x, fa_tidx sx,
+                         char *out, fa_tidx so, fa_tidx n, const double *p);
+    int (*bwd_strided_b)(int k, int from_y, const char *g, fa_tidx sg, const char *x, fa_tidx sx,
+                         char *out, fa_tidx so, fa_tidx n, const double *p);
+    /* the conversions alone (the tests compare them with NumPy's) */
+    void (*widen_h)(const uint16_t *h, float *f, fa_tidx n);
+    void (*widen_b)(const uint16_t *h, float *f, fa_tidx n);
+    void (*narrow_h)(const float *f, uint16_t *h, fa_tidx n);
+    void (*narrow_b)(const float *f, uint16_t *h, fa_tidx n);
 } fa_loop_table;
 
 #endif /* FA_TABLE_H */

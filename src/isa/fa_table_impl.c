@@ -49,4 +49,10 @@ const fa_loop_table FA_TABLE_SYMBOL = {
     fa_gated_bwd_f, fa_gated_bwd_d,
     fa_sparsemax_rows_f, fa_sparsemax_rows_d,
     fa_sparsemax_bwd_rows_f, fa_sparsemax_bwd_rows_d,
+    fa_fwd_block_h, fa_fwd_block_b,
+    fa_bwd_block_h, fa_bwd_block_b,
+    fa_fwd_strided_h, fa_fwd_strided_b,
+    fa_bwd_strided_h, fa_bwd_strided_b,
+    fa_widen_h, fa_widen_b,
+    fa_narrow_h, fa_narrow_b,
 };

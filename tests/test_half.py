@@ -1,0 +1,219 @@
+"""float16 and bfloat16 through the half loops (src/loops/half.h): converted
+block by block inside the kernels, bit for bit what the staged computation
+gives (widened to float32 by fastact/_arrays.py's _staged, computed in
+float32, rounded back by _store), for every one of the 65536 bit patterns of
+each format, NaN payloads, signed zeros, subnormals and infinities included;
+and no full-size temporary."""
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import fastact
+from fastact import _front
+from fastact._arrays import _staged, _store
+from fa_testutil import CASES, ELEMENTWISE, y_ok
+
+ml_dtypes = pytest.importorskip("ml_dtypes")
+
+DTYPES = {"float16": (np.dtype(np.float16), 1), "bfloat16": (np.dtype(ml_dtypes.bfloat16), 2)}
+ALL = np.arange(1 << 16, dtype=np.uint32).astype(np.uint16)
+PERM = np.random.default_rng(19).permutation(1 << 16)
+
+
+def every(dtype):
+    """The 65536 bit patterns, and a permutation of them (for grad)."""
+    return ALL.view(dtype), ALL[PERM].view(dtype)
+
+
+def bits(a):
+    return np.ascontiguousarray(a).view(np.uint16)
+
+
+def staged(fn, dtype, *arrays):
+    """The result of the staged path: float32 copies, float32 kernels, _store."""
+    r = fn(*(_staged(a) for a in arrays))
+    out = np.empty(r.shape, dtype)
+    _store(out, r)
+    return out
+
+
+@pytest.mark.parametrize("fmt", sorted(DTYPES))
+def test_widening_is_exact_for_every_pattern(fmt):
+    dtype, code = DTYPES[fmt]
+    got = _front.half_convert(code, ALL, np.empty(ALL.size, np.float32))
+    np.testing.assert_array_equal(got.view(np.uint32), _staged(ALL.view(dtype)).view(np.uint32))
+
+
+@pytest.mark.parametrize("fmt", sorted(DTYPES))
+def test_rounding_equals_store_for_every_kind_of_float32(fmt):
+    """Every sign, exponent and top 11 mantissa bits (what the result and
+    its rounding bit depend on) with low bits that make ties, just-below and
+    just-above ties and sticky bits (NaN payloads of every shape included),
+    blocks of odd lengths (the vector tails)."""
+    dtype, code = DTYPES[fmt]
+    hi = np.arange(1 << 20, dtype=np.uint32) << 12
+    rng = np.random.default_rng(5)
+    for low in (0, 1, 0x7ff, 0x800, 0x801, 0xfff, None):
+        lo = rng.integers(0, 1 << 12, hi.size, dtype=np.uint32) if low is None else np.uint32(low)
+        f = (hi | lo).view(np.float32)
+        want = np.empty(f.size, dtype)
+        with np.errstate(over="ignore"):
+            _store(want, f)
+        for n in (f.size, f.size - 5):         # a multiple of every vector width, and a tail
+            got = _front.half_convert(code, f[:n], np.empty(n, np.uint16))
+            bad = np.flatnonzero(got != want.view(np.uint16)[:n])
+            assert bad.size == 0, [(hex(f.view(np.uint32)[i]), hex(got[i]), hex(want.view(np.uint16)[i]))
+                                   for i in bad[:5]]
+
+
+def _forms(name, p, dtype):
+    """(label, half call, staged reference call, operands) of every form."""
+    f = fastact.get(name)
+    x, g = every(dtype)
+    yield ("forward", lambda a: f.forward(a, n_threads=1, **p),
+           lambda a: f.forward(a, n_threads=1, **p), (x,))
+    yield ("backward", lambda a, b: f.backward(a, b, n_threads=1, **p),
+           lambda a, b: f.backward(a, b, n_threads=1, **p), (g, x))
+    if y_ok(name, p):
+        y = f.forward(x, n_threads=1, **p)
+        yield ("backward(y=)", lambda a, b: f.backward(a, y=b, n_threads=1, **p),
+               lambda a, b: f.backward(a, y=b, n_threads=1, **p), (g, y))
+
+
+@pytest.mark.parametrize("fmt", sorted(DTYPES))
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_every_pattern_equals_the_staged_computation(name, fmt):
+    dtype, _ = DTYPES[fmt]
+    with np.errstate(all="ignore"):
+        for p in CASES[name]:
+            for label, fn, ref_fn, ops in _forms(name, p, dtype):
+                want = bits(staged(ref_fn, dtype, *ops))
+                got = fn(*ops)
+                assert got.dtype == dtype
+                bad = np.flatnonzero(bits(got) != want)
+                assert bad.size == 0, (f"{name}{p} {label}: at inputs "
+                                       f"{[hex(ops[-1].view(np.uint16)[i]) for i in bad[:4]]} "
+                                       f"got {[hex(bits(got)[i]) for i in bad[:4]]}, "
+                                       f"want {[hex(want[i]) for i in bad[:4]]}")
+
+
+def _place(a, how):
+    """a's values in the layout `how` (a 1-D array of 65536 elements)."""
+    if how == "F":
+        return np.asfortranarray(a.reshape(256, 256))
+    if how == "strided":
+        buf = np.empty(2 * a.size, a.dtype)
+        buf[::2] = a
+        return buf[::2]
+    if how == "reversed":
+        return a[::-1].copy()[::-1]
+    if how == "3d":                           # no contiguous axis order: the N-d walk
+        return np.ascontiguousarray(a.reshape(16, 64, 64).transpose(1, 0, 2))
+    return a.copy()
+
+
+def _flat(a, how):
+    """The values of _place(a, how)'s layout back in a's order."""
+    return a.transpose(1, 0, 2).reshape(-1) if how == "3d" else np.ravel(a)
+
+
+@pytest.mark.parametrize("fmt", sorted(DTYPES))
+@pytest.mark.parametrize("name", ["gelu", "relu", "sigmoid", "elu", "softplus", "hardtanh", "linear"])
+def test_layouts_forms_and_threads(name, fmt):
+    """In place, out of place, out=, C/F/strided/reversed/N-d layouts, and
+    two threads over more than one chunk: the bits of the 1-D call."""
+    dtype, _ = DTYPES[fmt]
+    f = fastact.get(name)
+    x, g = every(dtype)
+    with np.errstate(all="ignore"):
+        want_f = bits(staged(lambda a: f.forward(a, n_threads=1), dtype, x))
+        want_b = bits(staged(lambda a, b: f.backward(a, b, n_threads=1), dtype, g, x))
+        for how in ("C", "F", "strided", "reversed", "3d"):
+            xa, ga = _place(x, how), _place(g, how)
+            assert (bits(_flat(f.forward(xa, n_threads=1), how)) == want_f).all(), how
+            out = _place(np.zeros_like(x), how)
+            f.forward(xa, out=out, n_threads=1)
+            assert (bits(_flat(out, how)) == want_f).all(), how
+            a = xa.copy(order="K") if how != "strided" else _place(x, how)
+            f.forward_(a, n_threads=1)
+            assert (bits(_flat(a, how)) == want_f).all(), how
+            assert (bits(_flat(f.backward(ga, xa, n_threads=1), how)) == want_b).all(), how
+            gg = _place(g, how)
+            f.backward_(gg, xa, n_threads=1)
+            assert (bits(_flat(gg, how)) == want_b).all(), how
+        # 2 threads: 8 copies of the patterns are more than one chunk of every cost class
+        big, bigg = np.tile(x, 8), np.tile(g, 8)
+        assert fastact._front.planned_chunks(big.size, 2, fastact._table.GRAIN["transc"]) == 2
+        assert fastact._front.planned_chunks(big.size, 2, fastact._table.GRAIN["cheap"]) == 2
+        assert (bits(f.forward(big, n_threads=2)) == np.tile(want_f, 8)).all()
+        assert (bits(f.backward(bigg, big, n_threads=2)) == np.tile(want_b, 8)).all()
+        c = big.copy()
+        f.forward_(c, n_threads=2)
+        assert (bits(c) == np.tile(want_f, 8)).all()
+
+
+def test_torch_bfloat16_tensor_in_place():
+    torch = pytest.importorskip("torch")
+    x = torch.linspace(-4, 4, 1001, dtype=torch.bfloat16)
+    want = staged(lambda a: fastact.gelu(a), np.dtype(ml_dtypes.bfloat16),
+                  x.view(torch.int16).numpy().view(ml_dtypes.bfloat16))
+    assert fastact.gelu_(x) is x
+    assert (x.view(torch.int16).numpy().view(np.uint16) == want.view(np.uint16)).all()
+
+
+@pytest.mark.parametrize("fmt", sorted(DTYPES))
+def test_no_full_size_temporary(fmt):
+    """tracemalloc sees NumPy's allocations: in place nothing but small
+    objects, out of place the result alone."""
+    dtype, _ = DTYPES[fmt]
+    x = np.random.default_rng(3).standard_normal(1 << 20).astype(np.float32).astype(dtype)   # 2 MiB
+    g = x.copy()
+    fastact.gelu_(x.copy())
+    fastact.gelu_backward(g, x)             # warm: specs cached, modules loaded
+    small = 16 << 10
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        fastact.gelu_(x)
+        fastact.gelu_backward_(g, x)
+        fastact.sigmoid_backward_(g, y=x)
+        _, peak = tracemalloc.get_traced_memory()
+        assert peak < small, f"in place allocated {peak} bytes"
+        tracemalloc.reset_peak()
+        y = fastact.gelu(x)
+        _, peak = tracemalloc.get_traced_memory()
+        assert x.nbytes <= peak < x.nbytes + small, peak          # exactly one output
+        del y
+        tracemalloc.reset_peak()
+        y = fastact.gelu_backward(g, x)
+        _, peak = tracemalloc.get_traced_memory()
+        assert x.nbytes <= peak < x.nbytes + small, peak
+    finally:
+        tracemalloc.stop()
+
+
+def test_float16_takes_the_c_fast_paths_with_the_same_bits():
+    """float16 (a buffer NumPy exports) runs the fast paths' half loops;
+    bfloat16 (no buffer format) the general path; both the same bits."""
+    from fastact._families.elementwise import _FAST
+    for fmt, (dtype, _) in sorted(DTYPES.items()):
+        x, g = every(dtype)
+        with np.errstate(all="ignore"):
+            want = bits(staged(lambda a: fastact.gelu(a, n_threads=1), dtype, x))
+            want_b = bits(staged(lambda a, b: fastact.gelu_backward(a, b, n_threads=1), dtype, g, x))
+            fastact.gelu(x[:4])                               # a validated spec for the defaults
+            spec = _FAST["gelu"][("none",)]
+            a = x.copy()
+            r = _front.fast_inplace(spec, ("none",), a, None)
+            assert (r is a) if fmt == "float16" else (r is None), fmt
+            if r is not None:
+                assert (bits(a) == want).all()
+                y = _front.fast_call(spec, ("none",), 0, x, None, None, None, np.empty_like)
+                assert y.dtype == dtype and (bits(y) == want).all()
+                gb = _front.fast_call(spec, ("none",), 1, g, x, None, None, np.empty_like)
+                assert (bits(gb) == want_b).all()
+            c = x.copy()
+            fastact.gelu_(c)                                  # whichever path: the same bits
+            assert (bits(c) == want).all() and (bits(fastact.gelu(x)) == want).all()
+            assert (bits(fastact.gelu_backward(g, x)) == want_b).all()
