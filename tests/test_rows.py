@@ -118,6 +118,36 @@ def test_log_softmax_row_sum_log(L):
             assert err <= np.spacing(np.abs(dtype(want))), (L, dtype, err)
 
 
+@pytest.mark.parametrize("L", [7, 40, 700])
+def test_softmax_far_entries_and_huge_max(L):
+    """float32 softmax raises entries more than ~115 below the max to that
+    bound (the exp then needs no range check) and gives rows and column strips
+    with |max| >= 2^28 a second form of the same bits: entries far below the
+    max, -inf, subnormal outputs and huge maxima against the reference, and
+    columns (strips mixing both forms) bit for bit equal to the rows."""
+    rng = np.random.default_rng(3)
+    bases = (0.0, 3e3, -3e3, 2.0**27, 2.0**28, -2.0**28, 3e9, 1e30, -1e30)
+    rows = []
+    for base in bases:
+        for spread in (20.0, 95.0, 130.0, 1e4):
+            r = (base + rng.uniform(-spread, 0, L)).astype(np.float32)
+            r[0] = np.float32(base)
+            if L > 3:
+                r[2] = -np.inf
+                r[3] = np.float32(base) - np.float32(100.0)   # a subnormal output
+            rows.append(r)
+    x = np.array(rows, np.float32)
+    y = fastact.softmax(x)
+    assert_ulp(y, ref.forward("softmax", x, axis=-1), np.float32, 4, "far entries")
+    assert np.all(y[:, 2] == 0) if L > 3 else True
+    for nt in (1, 2):
+        assert np.array_equal(fastact.softmax(np.ascontiguousarray(x.T), axis=0, n_threads=nt).T, y)
+    # one huge-max column in a strip of ordinary ones
+    x2 = x.copy()
+    x2[5] = x[-1]
+    assert np.array_equal(fastact.softmax(np.ascontiguousarray(x2.T), axis=0).T, fastact.softmax(x2))
+
+
 def test_softmax_special_rows():
     x = np.array([[-np.inf, -np.inf, -np.inf], [-np.inf, 0, 0], [1000, 0, -1000],
                   [np.nan, 0, 1], [np.inf, 0, 1]], np.float32)

@@ -4,18 +4,74 @@
 
 /* ======================= gelu (tanh approximation) ======================= */
 /* 0.5x(1+tanh(v)) == x * sigmoid(w), w = 2v (no cancellation).
- * x is not clamped before z: a clamp select there makes GCC specialize every
- * later operation for the constant arm (a dozen extra blends per vector);
- * huge |x| give z = -inf or garbage zl, which exp's z < -104 select zeroes. */
+ * double: x is not clamped before z: a clamp select there makes GCC
+ * specialize every later operation for the constant arm (a dozen extra
+ * blends per vector); huge |x| give z = -inf or garbage zl, which exp's
+ * z < -746 select zeroes.  float clamps |x| on its bits instead (below). */
+#if !FA_IS_DOUBLE
+/* float: a = min(|x|, 10.8125) on the bits (an unsigned min; NaN becomes
+ * 10.8125 there and returns through the x arm of the final select): below
+ * -10.8 gelu_tanh(x) < 2^-150 rounds to -0, above 10.8 to x, and the bound
+ * keeps z = -a s >= -108, so the exp needs no range check.  With FMA, -s =
+ * -(c1 + c2 a^2) is a float pair from one FMA: c1h lies on the 2^-20 grid,
+ * which makes c1h - sh exact for every sh in [1.59, 9.94] (Sterbenz up to
+ * 3.19, beyond both are multiples of ulp(sh) and the difference has at most
+ * 24 bits), and the FMA's rounding error is fma(c2h, a^2, c1h - sh) to 2^-48.
+ * The reduction t = a s - n ln2 takes a*sh exactly inside one FMA and adds
+ * the small terms once, so z is never formed as a pair (n comes from the
+ * rounded a*sh).  Without FMA, z comes from double arithmetic.  The exp's
+ * scale is 2^(n+64) (normal for z >= -131); the x < 0 arm multiplies by
+ * -2^-64 last, so results near the underflow threshold are rounded once. */
+FA_INLINE float fa__gelu_tanh_fwd_f(float x)
+{
+    uint32_t ub = fa_f2u(x) & 0x7fffffffu;
+    ub = ub < 0x412D0000u ? ub : 0x412D0000u;                  /* 10.8125 */
+    const float a = fa_u2f(ub);
+#if FA_HAVE_FMA
+    const float c1h = -0x1.98845p+0f, c1l = -0x1.9ea1b2p-23f;   /* -2 sqrt(2/pi) */
+    const float c2h = -0x1.2444f2p-4f, c2l = -0x1.49b16ap-29f;  /* -c1 * 0.044715 */
+    float x2h = a * a;
+    float x2l = fmaf(a, a, -x2h);
+    float sh = fmaf(c2h, x2h, c1h);                             /* -s, rounded once */
+    float d = c1h - sh;                                         /* exact */
+    float sl = fmaf(c2h, x2h, d) + fmaf(c2h, x2l, fmaf(c2l, x2h, c1l));
+    float zh = a * sh;
+    float nb = fmaf(zh, FA_F_LOG2E, FA_F_MAGIC_B + 64.0f);     /* n + 191 in the low bits */
+    float n = nb - (FA_F_MAGIC_B + 64.0f);
+    /* n ln2hi is exact; two roundings, as for the pair z */
+    float t = fmaf(a, sh, n * -FA_F_LN2_HI) + fmaf(a, sl, n * -FA_F_LN2_LO);
+#else
+    double ad = (double)a;
+    double z = ad * (-0x1.9884533d43651p+0 + -0x1.2444f2a4d8b4bp-4 * (ad * ad));
+    float zh = (float)z;
+    float zl = (float)(z - (double)zh);
+    float nb = zh * FA_F_LOG2E + (FA_F_MAGIC_B + 64.0f);
+    float n = nb - (FA_F_MAGIC_B + 64.0f);
+    float t = n * -FA_F_LN2_HI + zh;                            /* exact */
+    t = n * -FA_F_LN2_LO + t;
+    t = t + zl;
+#endif
+    float sc = fa_u2f(fa_f2u(nb) << 23);                        /* 2^(n+64) */
+    float p = fa_expm1_poly_f(t);
+    float ea = fa_fma_f(fa_fma_f(p, t, t), sc, sc);             /* exp(z) 2^64 */
+    /* x < 0, not <= 0: +0 and -0 return themselves */
+    float num = x < 0 ? (a * ea) * -0x1p-64f : x;
+    return num / fa_fma_f(ea, 0x1p-64f, 1.0f);
+}
+#endif
 FA_INLINE T FA_F(fa_gelu_tanh_fwd)(T x, T p0, T p1, T p2, T p3)
 {
     FA__UNUSED4(p0, p1, p2, p3);
+#if !FA_IS_DOUBLE
+    return fa__gelu_tanh_fwd_f(x);
+#else
     T zl, s2;
     T zh = FA_F(fa__gelut_z)(x, &zl);
     T a = FA_F(fa_exp_neg_lo_parts)(zh, zl, &s2);
     T xm = FA_F(fa__clamp_lo)(x, -FA__MAXV);          /* -inf * 0 would be NaN */
     T num = x > 0 ? x : (xm * a) * s2;
     return num / FA_F(fa_fma)(a, s2, (T)1);
+#endif
 }
 /* d = s(w) (1 + x w' s(-w)),  w' = 2k(1 + 3*0.044715 x^2) */
 FA_INLINE T FA_F(fa_gelu_tanh_bwd)(T g, T x, T p0, T p1, T p2, T p3)

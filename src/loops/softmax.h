@@ -98,6 +98,38 @@ FA_INLINE T FA_F(fa_exp_diff)(T x, T m)
     return e + e * d;
 }
 
+#if !FA_IS_DOUBLE
+/* float: exp(x - m) * 2^64, the exp's 2^(n+64) scale left on (the output
+ * pass multiplies by r = 1/sum, which then carries the 2^-64: subnormal
+ * results are rounded once).  x is first raised to mlo (NaN passes), so
+ * that hi = xc - m is finite and d, TwoSum's residual, is never NaN (x =
+ * -inf).  Where |m| < 2^28 (FA__SM_FAST), mlo = fl(m - 115) lies within 8
+ * of m - 115, so hi >= -123 and the exp needs no range check (2^(n+64)
+ * stays normal); raised entries give at most exp(-107) 2^64, whose y rounds
+ * to 0 and which is below the sum's rounding.  Elsewhere (a larger |m|,
+ * where m - 115 may round to m) mlo = -FLT_MAX and safe = 1 bounds hi at
+ * -124 and drops d there (hi may even be -inf); the safe form gives the
+ * fast form's bits wherever FA__SM_FAST holds, so a column strip mixing
+ * both kinds of columns takes it and each column keeps its row's bits.
+ * Against fa_exp_diff: no NaN select on d, no range check, no 2^-64
+ * product (4-5 operations of ~25). */
+#define FA__SM_FAST(m) (fa_abs_f(m) < 0x1p28f)
+#define FA__SM_MLO(m) (FA__SM_FAST(m) ? (m) - 115.0f : -0x1.fffffep+127f)
+FA_INLINE float fa_exp_diff64_f(float x, float m, float mlo, int safe)
+{
+    float xc = x < mlo ? mlo : x;
+    float hi = xc - m;
+    float bb = hi - xc;
+    float d = (xc - (hi - bb)) + (-m - bb);
+    if (safe) {
+        d = hi < -124.0f ? 0.0f : d;
+        hi = hi < -124.0f ? -124.0f : hi;
+    }
+    float a = fa__exp_neg_s64_core_f(hi, 0.0f, 0);
+    return fa_fma_f(a, d, a);
+}
+#endif
+
 /* x - m - ls with the rounding error of x - m put back. */
 FA_INLINE T FA_F(fa_logsm)(T x, T m, T ls)
 {
@@ -117,8 +149,17 @@ FA_INLINE T FA_F(fa_logsm)(T x, T m, T ls)
 
 /* y[i] = exp(x[i] - m); returns the sum, accumulated in double (FA_ACC
  * partial sums in a fixed order, so the result never depends on threads). */
-FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m, int nacc, const T *pfp)
+/* form (a constant at every call): 0 fa_exp_diff (double), 1 / 2 float's
+ * fa_exp_diff64 with safe = 0 / 1 (the sum then carries 2^64) */
+FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m, int nacc, const T *pfp, int form)
 {
+#if FA_IS_DOUBLE
+#define FA__EXPD(v) FA_F(fa_exp_diff)((v), m)
+    (void)form;
+#else
+    const float mlo = FA__SM_MLO(m);
+#define FA__EXPD(v) (form ? fa_exp_diff64_f((v), m, mlo, form == 2) : FA_F(fa_exp_diff)((v), m))
+#endif
     double acc[FA_ACC];
     T et[16];
     const fa_idx t = L % nacc, r = L % FA_TV;
@@ -133,13 +174,13 @@ FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m, int nacc, 
     const int ov = ser && nacc >= FA_TV && r >= FA_OV_MIN && L >= FA_TV;
     const int eb = !ser && t <= FA_TV;
     const int e16 = !ser && !eb && nacc == 16;
-    if (ov || eb) FA__JLOOP(FA_TV, et[j] = FA_F(fa_exp_diff)(x[L - FA_TV + j], m));
-    if (e16) FA__JLOOP(16, et[j] = FA_F(fa_exp_diff)(x[L - 16 + j], m));
+    if (ov || eb) FA__JLOOP(FA_TV, et[j] = FA__EXPD(x[L - FA_TV + j]));
+    if (e16) FA__JLOOP(16, et[j] = FA__EXPD(x[L - 16 + j]));
     for (int j = 0; j < nacc; j++) acc[j] = 0;
     fa_idx i = 0;
     for (; i + nacc <= L; i += nacc) {
         FA__PF_STEP(pfp, i, nacc);
-        FA__JLOOP(nacc, T e = FA_F(fa_exp_diff)(x[i + j], m); y[i + j] = e; acc[j] += (double)e);
+        FA__JLOOP(nacc, T e = FA__EXPD(x[i + j]); y[i + j] = e; acc[j] += (double)e);
     }
     /* the tail's exps as vectors where possible (a scalar exp per element
      * made rows of 31 cost 2.3 ns/element against 0.8 for rows of 32) */
@@ -147,14 +188,14 @@ FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m, int nacc, 
     /* FA_TV-blocks: tails of 64 (double: 16 or 64) partials, serial or
      * longer than FA_TV; one loop for both, so it exists in every build */
     if (nacc > FA_TV && t > FA_TV - 1 && !eb && !e16)
-        FA_IVDEP for (fa_idx k = i; k < L - r; k++) y[k] = FA_F(fa_exp_diff)(x[k], m);
+        FA_IVDEP for (fa_idx k = i; k < L - r; k++) y[k] = FA__EXPD(x[k]);
     if (ser) {                        /* (rows without a tail skip it all: rows of 16 8% faster) */
         if (nacc >= FA_TV && i < L) {
             if (ov) FA__JLOOP(FA_TV, y[L - FA_TV + j] = et[j]);
             const fa_idx ie = ov ? L : L - r;
             for (; i < ie; i++) s += (double)y[i];
         }
-        for (; i < L; i++) { T e = FA_F(fa_exp_diff)(x[i], m); y[i] = e; s += (double)e; }
+        for (; i < L; i++) { T e = FA__EXPD(x[i]); y[i] = e; s += (double)e; }
     } else if (eb) {
         FA__JLOOP(FA_TV, y[L - FA_TV + j] = et[j]);
         FA__TAIL_ADD(double, FA_TV, nacc - FA_TV, t, et[j]);
@@ -162,12 +203,13 @@ FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m, int nacc, 
         FA__JLOOP(16, y[L - 16 + j] = et[j]);
         FA__TAIL_ADD(double, 16, 0, t, et[j]);
     } else {                          /* 64 partials, t > FA_TV: FA_TV-blocks, the rest, one add */
-        for (fa_idx k = L - r; k < L; k++) y[k] = FA_F(fa_exp_diff)(x[k], m);
+        for (fa_idx k = L - r; k < L; k++) y[k] = FA__EXPD(x[k]);
         FA__TAIL_ADD(double, nacc, 0, t, y[L - nacc + j]);
     }
     for (int w = nacc / 2; w >= 1; w /= 2)
         for (int j = 0; j < w; j++) acc[j] += acc[j + w];
     return s + acc[0];
+#undef FA__EXPD
 }
 
 FA_INLINE T FA_F(fa_row_dot)(const T *a, const T *b, fa_idx L, int nacc)
@@ -274,8 +316,15 @@ FA_INLINE void FA_F(fa__softmax_rows_n)(const T *x, T *y, fa_idx nr, fa_idx L, i
     for (fa_idx r = 0; r < nr; r++) {
         const T *p = FA__SM_PFP(r);
         FA__SM_PF(r, p);
-        s[r] = m[r] == (T)-INFINITY ? 1.0 : FA_F(fa_row_expsum)(x + r * L, y + r * L, L, m[r], nacc,
-                                                                in_loop ? p : NULL);
+        const T *xr = x + r * L, *pr = in_loop ? p : NULL;
+        T *yr = y + r * L;
+#if FA_IS_DOUBLE
+        s[r] = m[r] == (T)-INFINITY ? 1.0 : FA_F(fa_row_expsum)(xr, yr, L, m[r], nacc, pr, 0);
+#else
+        s[r] = m[r] == (T)-INFINITY ? 1.0
+             : FA__SM_FAST(m[r]) ? FA_F(fa_row_expsum)(xr, yr, L, m[r], nacc, pr, 1)
+             : FA_F(fa_row_expsum)(xr, yr, L, m[r], nacc, pr, 2);
+#endif
     }
     for (fa_idx r = 0; r < nr; r++) v[r] = (T)(1.0 / s[r]);
     for (fa_idx r = 0; r < nr; r++) {
@@ -283,6 +332,11 @@ FA_INLINE void FA_F(fa__softmax_rows_n)(const T *x, T *y, fa_idx nr, fa_idx L, i
         const T rr = v[r];
         if (m[r] == (T)-INFINITY)
             for (fa_idx i = 0; i < L; i++) yr[i] = (T)0;
+#if !FA_IS_DOUBLE
+        /* a finite m and sum: every y is finite, no NaN to canonicalize */
+        else if (FA__SM_FAST(m[r]) && s[r] == s[r])
+            FA_IVDEP for (fa_idx i = 0; i < L; i++) yr[i] = yr[i] * rr;
+#endif
         else
             FA_IVDEP for (fa_idx i = 0; i < L; i++) yr[i] = FA_F(fa_nan_canon)(yr[i] * rr);
     }
@@ -389,8 +443,23 @@ static void FA_F(fa_softmax_cols)(const T *x, T *y, fa_idx L, fa_idx inner, fa_i
     } else {
         double s[FA_SMC];
         T r[FA_SMC];
-        /* y = exp(x - m) is stored by the summing pass itself */
+        /* y = exp(x - m) is stored by the summing pass itself (float: times
+         * 2^64, in the form of the rows: the safe form, same bits where the
+         * fast one applies, for a strip with any column outside FA__SM_FAST) */
+#if FA_IS_DOUBLE
         FA__COLSUM(double, nacc, L, w, s, (y[l * inner + c] = FA_F(fa_exp_diff)(x[l * inner + c], m[c])));
+#else
+        T mlo[FA_SMC];
+        int fast = 1;
+        for (fa_idx c = 0; c < w; c++) {
+            mlo[c] = FA__SM_MLO(m[c]);
+            fast &= FA__SM_FAST(m[c]);
+        }
+        if (fast)
+            FA__COLSUM(double, nacc, L, w, s, (y[l * inner + c] = fa_exp_diff64_f(x[l * inner + c], m[c], mlo[c], 0)));
+        else
+            FA__COLSUM(double, nacc, L, w, s, (y[l * inner + c] = fa_exp_diff64_f(x[l * inner + c], m[c], mlo[c], 1)));
+#endif
         for (fa_idx c = 0; c < w; c++) r[c] = (T)(1.0 / s[c]);
         for (fa_idx l = 0; l < L; l++) {
             T *yr = y + l * inner;
