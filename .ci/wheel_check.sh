@@ -22,7 +22,8 @@ set -euo pipefail
 
 START=$SECONDS
 PYTHON=${PYTHON:-python3}
-TEST_DEPS=(pytest hypothesis mpmath threadpoolctl)
+# torch (pinned CPU build): its libgomp.so.1 beside the bundled one (tests/test_ecosystem.py)
+TEST_DEPS=(pytest hypothesis mpmath threadpoolctl torch==2.13.0)
 
 say() { printf '\n=== wheel_check: %s\n' "$*"; }
 die() { printf '\nwheel_check: FAIL: %s\n' "$*" >&2; exit 1; }

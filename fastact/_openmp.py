@@ -21,11 +21,13 @@ Nothing is changed when:
 - FASTACT_WAIT_POLICY=runtime (the runtime's own default).
 
 FASTACT_WAIT_POLICY=passive (the default), active, or a spin count selects
-the policy of the private copy.
+the policy of the private copy.  The front binds to its private copy even when
+another library has put its own libgomp's symbols in the global scope first.
 """
 import contextlib
 import glob
 import os
+import sys
 
 # Spin counts for GOMP_SPINCOUNT: passive sleeps at once (a futex wake-up per
 # region, a few microseconds), active spins without end, as libgomp defines them.
@@ -66,11 +68,21 @@ def loading():
     """Around the import of the module that loads the OpenMP runtime."""
     spin, why = decide()
     state["policy"] = why
-    if spin is None:
+    if _private_runtime() is None:
         yield
         return
-    os.environ["GOMP_SPINCOUNT"] = spin
+    # A library loaded earlier with RTLD_GLOBAL (PyTorch loads its libgomp.so.1 so)
+    # would otherwise provide the GOMP_* symbols the front calls: fastact's regions would
+    # run on that runtime's threads under its wait policy.  RTLD_DEEPBIND makes the front
+    # resolve them in its own dependencies first, the bundled copy.
+    flags = sys.getdlopenflags()
+    deep = getattr(os, "RTLD_DEEPBIND", 0)
+    if spin is not None:
+        os.environ["GOMP_SPINCOUNT"] = spin
     try:
+        sys.setdlopenflags(flags | deep)
         yield
     finally:
-        os.environ.pop("GOMP_SPINCOUNT", None)
+        sys.setdlopenflags(flags)
+        if spin is not None:
+            os.environ.pop("GOMP_SPINCOUNT", None)

@@ -166,7 +166,10 @@ def test_fork_after_import_keeps_threads(tmp_path):
 # ------------------------------------------------------------------ OpenMP wait policy
 
 _SPIN = """
-    import os, time, numpy as np, fastact
+    import os
+    if os.environ.get("FIRST") == "torch":
+        import torch                                 # its libgomp.so.1 in the global scope first
+    import time, numpy as np, fastact
     assert "GOMP_SPINCOUNT" not in os.environ or os.environ.get("KEEP") == "1"   # restored after import
     x = np.random.rand(1 << 22).astype(np.float32)
     cpu = []
@@ -196,11 +199,18 @@ def test_wait_policy_of_the_bundled_runtime_only(tmp_path):
     ms_active, _ = _idle_cpu_ms(tmp_path, FASTACT_WAIT_POLICY="active")
     ms_user_active, _ = _idle_cpu_ms(tmp_path, OMP_WAIT_POLICY="active", KEEP="1")
     assert ms_user_active > 50, ms_user_active           # the user's setting reaches the runtime
+    try:
+        import torch  # noqa: F401
+        ms_torch_first, _ = _idle_cpu_ms(tmp_path, FIRST="torch")
+    except ImportError:
+        ms_torch_first = None
     if private:
         # a wheel's own libgomp: passive by default (no spinning that would take the
-        # cores from OpenBLAS or PyTorch), FASTACT_WAIT_POLICY=active spins
+        # cores from OpenBLAS or PyTorch), FASTACT_WAIT_POLICY=active spins; with
+        # torch imported first too (fastact binds to its own copy, not torch's)
         assert ms_default < 2, ms_default
         assert ms_active > 50, ms_active
+        assert ms_torch_first is None or ms_torch_first < 2, ms_torch_first
     else:
         # the system's libgomp (a source build), which PyTorch's libgomp.so.1 then
         # shares: fastact leaves its policy alone (libgomp's own spin, ~ms), and
