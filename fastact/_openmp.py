@@ -20,8 +20,8 @@ Nothing is changed when:
   setting it would change how the neighbours wait);
 - FASTACT_WAIT_POLICY=runtime (the runtime's own default).
 
-FASTACT_WAIT_POLICY=passive (the default), active, or a spin count selects
-the policy of the private copy.  The front binds to its private copy even when
+FASTACT_WAIT_POLICY=short (the default), passive, active, or a spin count
+selects the policy of the private copy.  The front binds to its private copy even when
 another library has put its own libgomp's symbols in the global scope first.
 """
 import contextlib
@@ -29,10 +29,14 @@ import glob
 import os
 import sys
 
-# Spin counts for GOMP_SPINCOUNT: passive sleeps at once (a futex wake-up per
-# region, a few microseconds), active spins without end, as libgomp defines them.
-_POLICIES = {"passive": "0", "active": "infinity"}
-DEFAULT = "passive"
+# Spin counts for GOMP_SPINCOUNT.  passive: sleep at once (a futex wake-up, ~15-20 us
+# on 2 cores, for every region); short: spin ~0.1 ms (3000 spins), so back-to-back
+# calls find their workers awake while a neighbour's next call loses at most that;
+# active: spin without end.  bench/coexist.py chose short: neighbours' loops within
+# 4% of their own activation's, back-to-back fastact calls as fast as libgomp's
+# default 300,000 spins (~9 ms, which cost OpenBLAS's loops up to 2x).
+_POLICIES = {"passive": "0", "short": "3000", "active": "infinity"}
+DEFAULT = "short"
 
 
 def _private_runtime():
@@ -54,8 +58,8 @@ def decide(environ=os.environ):
     spin = _POLICIES.get(want)
     if spin is None:
         if not want.isdigit():
-            raise ImportError(f"fastact: FASTACT_WAIT_POLICY={want!r} is not one of passive, active, "
-                              "runtime or a spin count (a non-negative integer)")
+            raise ImportError(f"fastact: FASTACT_WAIT_POLICY={want!r} is not one of short, passive, "
+                              "active, runtime or a spin count (a non-negative integer)")
         spin = want
     return spin, f"{want} (bundled libgomp, GOMP_SPINCOUNT={spin} for it alone)"
 

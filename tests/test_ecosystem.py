@@ -205,8 +205,8 @@ def test_wait_policy_of_the_bundled_runtime_only(tmp_path):
     except ImportError:
         ms_torch_first = None
     if private:
-        # a wheel's own libgomp: passive by default (no spinning that would take the
-        # cores from OpenBLAS or PyTorch), FASTACT_WAIT_POLICY=active spins; with
+        # a wheel's own libgomp: a ~0.1 ms spin by default (not libgomp's ~9 ms that
+        # would take the cores from OpenBLAS or PyTorch), FASTACT_WAIT_POLICY=active spins; with
         # torch imported first too (fastact binds to its own copy, not torch's)
         assert ms_default < 2, ms_default
         assert ms_active > 50, ms_active
@@ -222,7 +222,8 @@ def test_wait_policy_of_the_bundled_runtime_only(tmp_path):
 def test_wait_policy_decision(monkeypatch):
     from fastact import _openmp
     monkeypatch.setattr(_openmp, "_private_runtime", lambda: "/x/fastact.libs/libgomp-0.so")
-    assert _openmp.decide({})[0] == "0"
+    assert _openmp.decide({})[0] == "3000"
+    assert _openmp.decide({"FASTACT_WAIT_POLICY": "passive"})[0] == "0"
     assert _openmp.decide({"FASTACT_WAIT_POLICY": "active"})[0] == "infinity"
     assert _openmp.decide({"FASTACT_WAIT_POLICY": " 20000 "})[0] == "20000"
     assert _openmp.decide({"FASTACT_WAIT_POLICY": "runtime"})[0] is None
