@@ -217,6 +217,7 @@ def omp_max_threads():
 
 
 # The module's parts, by job (Cython include: textual, in this order).
+include "ndarray.pxi"
 include "threads.pxi"
 include "elementwise.pxi"
 include "softmax.pxi"

@@ -128,23 +128,47 @@ cdef inline bint _axis_of(object axis, long *ax) noexcept:
     return not overflow
 
 
+# Below this many elements a fast path runs its one block holding the GIL:
+# releasing and retaking it, and reading the thread policy, cost more than
+# such a block (~1 us at the dearest kernel; NumPy's ufuncs hold the GIL below 500).
+cdef enum:
+    FAST_HOLD_N = 1024
+
+
+cdef int _run_fast(const fa_loop_table *tb, Spec spec, int mode, int dt, char *a, char *b, char *o,
+                   Py_ssize_t n, int t) except -1:
+    """_run_flat for a fast path (t from _fast_threads, >= 0); its return code."""
+    cdef int nt, rc
+    if n <= FAST_HOLD_N and spec.grain > 0 and n * _dt_size(dt) // 4 < 2 * spec.grain:
+        return _block(tb, spec.k, mode, dt, a, b, o, n, spec.p)     # one chunk, as _run_flat would
+    nt = _fast_nt(t)
+    with nogil:
+        rc = _run_flat(tb, spec.k, mode, dt, a, b, o, n, spec.p, nt, spec.grain)
+    return rc
+
+
 def fast_inplace(Spec spec not None, tuple vals not None, x, n_threads):
     """x = f(x) in place when x qualifies for the fast path, else None.
     vals: the parameter values spec was found under (_same_values).
     n_threads: as given by the caller (_fast_threads).
-    fast_call(spec, vals, 0, x, None, x, ...) computes the same, but its second
-    buffer and layout checks cost ~50 ns: relu_ on 16 elements went from
-    0.51x to 0.65x of np.maximum (target <= 0.6x), so in place keeps its own."""
+    fast_call(spec, vals, 0, x, None, x, ...) computes the same, but checks a
+    second operand and the layouts; in place needs neither."""
     cdef const fa_loop_table *tb = _table()
     cdef Py_buffer v
-    cdef int nt, rc = 0
+    cdef char *data
+    cdef Py_ssize_t n, isz
+    cdef int dt, rc = 0
     cdef int t = _fast_threads(n_threads)
     if t < 0 or not _same_values(vals, spec.vals):
         return None
-    # a torch tensor (type known once one was seen) skips the failing buffer request
+    if fa_nd_flat(x, 1, 1, &data, &n, &isz, &dt):
+        return x if _run_fast(tb, spec, 0, dt, data, NULL, data, n, t) == 0 else None
+    # other buffers; a torch tensor (type known once one was seen) skips the failing buffer request
     view = x if type(x) is not _torch_tensor else _tensor_view(x)
     if view is None:
         return None
+    if fa_nd_flat(view, 1, 1, &data, &n, &isz, &dt):
+        return x if _run_fast(tb, spec, 0, dt, data, NULL, data, n, t) == 0 else None
     try:
         PyObject_GetBuffer(view, &v, PyBUF_RECORDS)
     except Exception:       # not a writable buffer: a CPU tensor's view, or the general path explains
@@ -158,13 +182,11 @@ def fast_inplace(Spec spec not None, tuple vals not None, x, n_threads):
     try:
         if not _fast_ok(&v, True):
             return None
-        nt = _fast_nt(t)
-        with nogil:
-            rc = _run_flat(tb, spec.k, 0, _ew_dt(v.itemsize), <char *>v.buf, NULL, <char *>v.buf,
-                           v.len // v.itemsize, spec.p, nt, spec.grain)
+        rc = _run_fast(tb, spec, 0, _ew_dt(v.itemsize), <char *>v.buf, NULL, <char *>v.buf,
+                       v.len // v.itemsize, t)
     finally:
         PyBuffer_Release(&v)
-    return x
+    return x if rc == 0 else None
 
 
 cdef object _torch_tensor = None
@@ -205,6 +227,11 @@ cdef inline bint _same_or_apart(Py_buffer *a, Py_buffer *b) noexcept:
     cdef char *pa = <char *>a.buf
     cdef char *pb = <char *>b.buf
     return pa == pb or pa + a.len <= pb or pb + b.len <= pa
+
+
+cdef inline bint _nd_same_or_apart(char *a, char *b, Py_ssize_t nbytes) noexcept:
+    """Two blocks of nbytes: the same memory or no common byte."""
+    return a == b or a + nbytes <= b or b + nbytes <= a
 
 
 cdef inline int _ew_dt(Py_ssize_t itemsize) noexcept nogil:
@@ -260,6 +287,36 @@ cdef inline void _fast_release(Py_buffer *va, Py_buffer *vb, Py_buffer *vo) noex
         PyBuffer_Release(vo)
 
 
+cdef object _nd_operands(a, b, out, bint half, bint c_only, char **pa, char **pb, char **po,
+                         Py_ssize_t *n, int *dt):
+    """_fast_operands for exact ndarrays, read from their structs: False when
+    an operand is not an exact ndarray (the caller tries the buffer protocol),
+    None when they do not qualify (the general path decides), else out (a new
+    array like a when None) with the data pointers, the element count and the
+    storage type.  c_only: C order only (softmax's axis walk)."""
+    cdef Py_ssize_t nb, no, isz
+    cdef int dtb, dto
+    if not fa_nd_flat(a, 0, half, pa, n, &isz, dt):
+        return False
+    if c_only and not fa_nd_c_contig(a):
+        return None
+    if b is not None:
+        if not fa_nd_flat(b, 0, half, pb, &nb, &isz, &dtb):
+            return False
+        if dtb != dt[0] or not fa_nd_same_layout(a, b):
+            return None
+    if out is None:
+        out = PyArray_NewLikeArray(a, NPY_KEEPORDER, NULL, 1)
+        po[0] = fa_nd_data(out)
+        return out
+    if not fa_nd_flat(out, 1, half, po, &no, &isz, &dto):
+        return False
+    if (dto != dt[0] or not fa_nd_same_layout(a, out) or not _nd_same_or_apart(pa[0], po[0], n[0] * isz)
+            or (b is not None and not _nd_same_or_apart(pb[0], po[0], n[0] * isz))):
+        return None
+    return out
+
+
 def fast_softmax(int mode, a, b, out, axis_obj, bint log_form, n_threads, Py_ssize_t grain,
                  empty_like):
     """softmax / log_softmax (mode 0) or their backward from y = b (mode 2)
@@ -272,8 +329,32 @@ def fast_softmax(int mode, a, b, out, axis_obj, bint log_form, n_threads, Py_ssi
     cdef Py_ssize_t nouter = 1, L, inner = 1
     cdef int t = _fast_threads(n_threads)
     cdef long axis
+    cdef char *pa
+    cdef char *pb = NULL
+    cdef char *po
+    cdef Py_ssize_t n
+    cdef int dt, nd
     if t < 0 or not _axis_of(axis_obj, &axis):
         return None
+    r = _nd_operands(a, b if have_b else None, out, False, True, &pa, &pb, &po, &n, &dt)
+    if r is not False:          # plain ndarrays (the common call), read from their structs
+        nd = fa_nd_ndim(a)
+        if r is None or not (nd >= 1 and n > 0 and -nd <= axis < nd):
+            return None
+        if axis < 0:
+            axis += nd
+        for i in range(axis):
+            nouter *= fa_nd_dim(a, i)
+        L = fa_nd_dim(a, axis)
+        for i in range(axis + 1, nd):
+            inner *= fa_nd_dim(a, i)
+        if n <= FAST_HOLD_N:    # small: one thread, the GIL held (see FAST_HOLD_N)
+            _softmax_run(tb, mode, dt == DT_F64, pa, pb, po, nouter, L, inner, log_form, 1, grain)
+        else:
+            nt = _fast_nt(t)
+            with nogil:
+                _softmax_run(tb, mode, dt == DT_F64, pa, pb, po, nouter, L, inner, log_form, nt, grain)
+        return r
     out = _fast_operands(a, b if have_b else None, out, empty_like, &va, &vb, &vo)
     if out is None:
         return None
@@ -309,8 +390,18 @@ def fast_call(Spec spec not None, tuple vals not None, int mode, a, b, out, n_th
     cdef int nt, rc = 0
     cdef bint have_b = mode != 0
     cdef int t = _fast_threads(n_threads)
+    cdef char *pa
+    cdef char *pb = NULL
+    cdef char *po
+    cdef Py_ssize_t n
+    cdef int dt
     if t < 0 or not _same_values(vals, spec.vals) or (mode == 2 and not spec.y_ok):
         return None
+    r = _nd_operands(a, b if have_b else None, out, True, False, &pa, &pb, &po, &n, &dt)
+    if r is not False:          # plain ndarrays (the common call), read from their structs
+        if r is None or _run_fast(tb, spec, mode, dt, pa, pb, po, n, t) != 0:
+            return None         # (kernel not compiled: the general path raises)
+        return r
     out = _fast_operands(a, b if have_b else None, out, empty_like, &va, &vb, &vo, True)
     if out is None:
         return None

@@ -21,21 +21,11 @@
 # casts keep theirs) and np.errstate never sees fastact's arithmetic.
 
 cdef extern from *:
-    """
-    /* the oldest NumPy fastact supports (pyproject: numpy>=1.22); NumPy 2's
-       headers otherwise target a newer API and import_array refuses 1.22 */
-    #define NPY_TARGET_VERSION NPY_1_22_API_VERSION
-    #define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
-    #include <numpy/arrayobject.h>
-    #include <numpy/ufuncobject.h>
-    """
     ctypedef Py_ssize_t npy_intp
     ctypedef void (*PyUFuncGenericFunction)(char **, const npy_intp *, const npy_intp *, void *) noexcept nogil
     object PyUFunc_FromFuncAndData(PyUFuncGenericFunction *func, void **data, char *types, int ntypes,
                                    int nin, int nout, int identity, const char *name, const char *doc,
                                    int unused)
-    int _import_array() except -1
-    int _import_umath() except -1
     int PyUFunc_None
     char NPY_FLOAT
     char NPY_DOUBLE
@@ -169,7 +159,6 @@ def make_ufunc(str name, str doc, resolve, int mode, int npar):
     if npar > 8 or mode not in (0, 1):
         raise ValueError("make_ufunc: at most 8 parameters, mode 0 or 1")
     if not _uf_numpy_ready:
-        _import_array()
         _import_umath()
         _uf_numpy_ready = 1
     bname = name.encode()
