@@ -306,7 +306,7 @@ cdef object _nd_operands(a, b, out, bint half, bint c_only, char **pa, char **pb
         if dtb != dt[0] or not fa_nd_same_layout(a, b):
             return None
     if out is None:
-        out = PyArray_NewLikeArray(a, NPY_KEEPORDER, NULL, 1)
+        out = fa_nd_empty_like(a)
         po[0] = fa_nd_data(out)
         return out
     if not fa_nd_flat(out, 1, half, po, &no, &isz, &dto):

@@ -47,6 +47,11 @@ cdef extern from *:
     }
 
     static inline char *fa_nd_data(PyObject *o) { return (char *)PyArray_DATA((PyArrayObject *)o); }
+    /* np.empty_like(o) of an exact ndarray (its dtype and memory order) */
+    static inline PyObject *fa_nd_empty_like(PyObject *o)
+    {
+        return PyArray_NewLikeArray((PyArrayObject *)o, NPY_KEEPORDER, NULL, 1);
+    }
     static inline int fa_nd_c_contig(PyObject *o) { return PyArray_IS_C_CONTIGUOUS((PyArrayObject *)o); }
     static inline int fa_nd_ndim(PyObject *o) { return PyArray_NDIM((PyArrayObject *)o); }
     static inline Py_ssize_t fa_nd_dim(PyObject *o, int i) { return PyArray_DIM((PyArrayObject *)o, i); }
@@ -73,8 +78,7 @@ cdef extern from *:
     int fa_nd_c_contig(object o) noexcept
     int fa_nd_ndim(object o) noexcept
     Py_ssize_t fa_nd_dim(object o, int i) noexcept
-    object PyArray_NewLikeArray(object a, int order, void *descr, int subok)
-    int NPY_KEEPORDER
+    object fa_nd_empty_like(object o)
     int _import_array() except -1
     int _import_umath() except -1
 
