@@ -7,14 +7,58 @@
 /* y = f(x + bias[j]) over rows of length ncol (bias on the last axis): the
  * add and the activation in one pass over memory.  y may be x.  Beyond the
  * caches it prefetches like fa_fwd_block (16M float32 gelu(tanh), AVX2, 2
- * threads: 20 -> 9.3 ms; the hardware prefetcher falls behind slow kernels). */
+ * threads: 20 -> 9.3 ms; the hardware prefetcher falls behind slow kernels).
+ * The NaN rule (loops/common.h: a NaN sum gives the first NaN of x and bias,
+ * else fa_qnan) is applied as fa_bwd_block applies it: the vectorized loop
+ * stores the bare formula and notes a NaN sum, and only a sub-block with one
+ * is fixed up (in the loop it made relu's pass 3x slower).  The fix-up reads
+ * x as it was, so in place the sub-block is computed into a stack buffer
+ * and copied out (as fast as keeping x in the buffer, and faster than
+ * looking for a NaN sum before the loop). */
+#undef FA__SUM_NAN_SEEN
+#if FA_IS_DOUBLE
+#define FA__SUM_NAN_SEEN(bad, x, b, m) FA_F(fa__any_nan_sum)(x, b, m)
+#else
+#define FA__SUM_NAN_SEEN(bad, x, b, m) (bad)
+#endif
+
+/* whether any x[j] + b[j], j < m, is NaN */
+FA_INLINE int FA_F(fa__any_nan_sum)(const T *x, const T *b, fa_idx m)
+{
+    T seen = 0;
+    FA_IVDEP for (fa_idx j = 0; j < m; j++) {
+        const T t = x[j] + b[j];
+        seen = t != t ? (T)1 : seen;
+    }
+    return seen != 0;
+}
+
+/* d[j] = the NaN rule's result where x[j] + b[j] is NaN (d[j] elsewhere) */
+static void FA_F(fa__nan_fix_sum)(T *d, const T *x, const T *b, fa_idx m)
+{
+    for (fa_idx j = 0; j < m; j++) {
+        const T t = x[j] + b[j];
+        if (t != t)
+            d[j] = FA_F(fa_nan_of2)(t, x[j], b[j]);
+    }
+}
+
+/* one sub-block D[j] = f(xc[j] + bc[j]), j < m, noting a NaN sum in bad */
+#define FA__BIAS_SUB(name, D) \
+    FA_IVDEP for (fa_idx j = 0; j < m; j++) { \
+        const T t_ = xc[j] + bc[j]; \
+        D[j] = FA_F(fa_##name##_fwd)(t_, p0, p1, p2, p3); \
+        FA__NAN_NOTE(bad, t_); \
+    }
+
 static int FA_F(fa_bias_fwd_rows)(int k, const T *x, const T *bias, T *y, fa_idx nrow, fa_idx ncol,
                                   const double *p)
 {
     const T p0 = (T)p[0], p1 = (T)p[1], p2 = (T)p[2], p3 = (T)p[3];
     const fa_idx n = nrow * ncol;
-    const int pf = FA__PF_ON(k, n);
+    const int pf = FA__PF_ON(k, n), alias = x == y;
     fa_idx done = 0;
+    FA_ALIGN64 T tmp[FA_NAN_SUB];
     switch (k) {
 #define FA_CASE(name) case FA_K_##name: \
         for (fa_idx r = 0; r < nrow; r++) { \
@@ -22,9 +66,14 @@ static int FA_F(fa_bias_fwd_rows)(int k, const T *x, const T *bias, T *y, fa_idx
             for (fa_idx j0 = 0; j0 < ncol; j0 += FA_PF_BLOCK) { \
                 fa_idx je = ncol - j0 < FA_PF_BLOCK ? ncol : j0 + FA_PF_BLOCK; \
                 if (pf) FA_F(fa__prefetch_upto)(x, NULL, &done, r * ncol + j0 + (FA_PF_AHEAD + 1) * FA_PF_BLOCK, n); \
-                FA_IVDEP for (fa_idx j = j0; j < je; j++) { \
-                    const T t_ = FA_F(fa_nan_of2)(xr[j] + bias[j], xr[j], bias[j]); \
-                    yr[j] = FA_F(fa_nan_in)(t_, FA_F(fa_##name##_fwd)(t_, p0, p1, p2, p3)); \
+                for (fa_idx c = j0; c < je; c += FA_NAN_SUB) { \
+                    const fa_idx m = je - c < FA_NAN_SUB ? je - c : FA_NAN_SUB; \
+                    const T *xc = xr + c, *bc = bias + c; \
+                    T *yc = yr + c, *d = alias ? tmp : yc; \
+                    int bad = 0; \
+                    FA__BIAS_SUB(name, d) \
+                    if (FA__SUM_NAN_SEEN(bad, xc, bc, m)) FA_F(fa__nan_fix_sum)(d, xc, bc, m); \
+                    if (alias) memcpy(yc, tmp, (size_t)m * sizeof(T)); \
                 } \
             } \
         } \
@@ -65,3 +114,4 @@ static int FA_F(fa_bias_bwd_rows)(int k, int from_y, const T *g, const T *s, con
     default: return -1;
     }
 }
+#undef FA__BIAS_SUB

@@ -111,3 +111,30 @@ FA_INLINE T FA_F(fa_nan_first3)(T a, T b, T c)
 {
     return a != a ? a : b != b ? b : c != c ? c : FA_F(fa_qnan)();
 }
+
+/* The NaN rule outside the vectorized loop, for loops that store a bare
+ * formula: per sub-block of FA_NAN_SUB elements the loop notes a NaN
+ * (FA__NAN_NOTE: float ORs an int flag in the same loop; double looks again,
+ * FA__NAN_SEEN, because GCC vectorizes neither an int flag beside double
+ * lanes on SSE2 nor a flag in the same loop as some double formulas), and
+ * only a sub-block that has one is fixed up.  The rule in the loop itself
+ * costs three compares and three selects per element. */
+#define FA_NAN_SUB 256
+#undef FA__NAN_NOTE
+#undef FA__NAN_SEEN
+#if FA_IS_DOUBLE
+#define FA__NAN_NOTE(bad, r) ((void)(bad))
+#define FA__NAN_SEEN(bad, d, m) FA_F(fa__any_nan)(d, m)
+#else
+#define FA__NAN_NOTE(bad, r) bad |= (r) != (r)
+#define FA__NAN_SEEN(bad, d, m) (bad)
+#endif
+
+/* whether any of d[0..m) is NaN */
+FA_INLINE int FA_F(fa__any_nan)(const T *d, fa_idx m)
+{
+    T seen = 0;
+    FA_IVDEP for (fa_idx j = 0; j < m; j++) seen = d[j] != d[j] ? (T)1 : seen;
+    return seen != 0;
+}
+

@@ -32,25 +32,11 @@ static int FA_F(fa_fwd_block)(int k, const T *x, T *y, fa_idx n, const double *p
 }
 
 /* One backward block [b, e) of kernel `name`'s FORM (bwd or bwdy), walked in
- * sub-blocks of FA_NAN_SUB elements: the vectorized loop stores the bare
- * formula, a second look finds whether any result of the sub-block is NaN,
- * and only such a sub-block is passed again through fa_nan_of2 (the NaN rule
- * of loops/common.h).  The rule in the loop itself costs three compares and
- * three selects per element, a tenth to a quarter of a backward pass; the
- * look costs one compare and one OR (float: an int flag ORed in the same
- * loop) or one load, compare and select (double: a separate loop over the
- * sub-block in L1, because GCC vectorizes neither an int flag beside double
- * lanes on SSE2 nor a flag in the same loop as some double formulas).  The
- * fix-up needs the inputs as they were, so when out is g or s (in place) the
- * sub-block is computed into a stack buffer and copied out. */
-#define FA_NAN_SUB 256
-#if FA_IS_DOUBLE
-#define FA__NAN_NOTE(bad, r) ((void)0)
-#define FA__NAN_SEEN(bad, d, m) FA_F(fa__any_nan)(d, m)
-#else
-#define FA__NAN_NOTE(bad, r) bad |= (r) != (r)
-#define FA__NAN_SEEN(bad, d, m) (bad)
-#endif
+ * sub-blocks of FA_NAN_SUB elements with the NaN rule applied only to a
+ * sub-block that has a NaN result (loops/common.h; the rule in the loop cost
+ * a tenth to a quarter of a backward pass).  The fix-up needs the inputs as
+ * they were, so when out is g or s (in place) the sub-block is computed into
+ * a stack buffer and copied out. */
 #define FA__BWD_RANGE(name, FORM) do { \
         for (fa_idx c = b; c < e; c += FA_NAN_SUB) { \
             const fa_idx m = e - c < FA_NAN_SUB ? e - c : FA_NAN_SUB; \
@@ -66,14 +52,6 @@ static int FA_F(fa_fwd_block)(int k, const T *x, T *y, fa_idx n, const double *p
             if (alias) memcpy(out + c, tmp, (size_t)m * sizeof(T)); \
         } \
     } while (0)
-
-/* whether any of d[0..m) is NaN */
-FA_INLINE int FA_F(fa__any_nan)(const T *d, fa_idx m)
-{
-    T seen = 0;
-    FA_IVDEP for (fa_idx j = 0; j < m; j++) seen = d[j] != d[j] ? (T)1 : seen;
-    return seen != 0;
-}
 
 /* d[j] = the NaN rule applied to d[j] = f(g[j], s[j]) */
 static void FA_F(fa__nan_fix2)(T *d, const T *g, const T *s, fa_idx m)
@@ -154,5 +132,3 @@ static int FA_F(fa_bwd_strided)(int k, int from_y, const char *g, fa_idx sg,
     return rc;
 }
 
-#undef FA__NAN_NOTE
-#undef FA__NAN_SEEN

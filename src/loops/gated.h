@@ -41,6 +41,25 @@ FA_INLINE void FA_F(fa__swiglu_cl_bwd)(T g, T a, T b, T alpha, T lim, T bias, T 
     *db = vb != vb ? nan : vb;
 }
 
+/* out[i] = EXPR for i < n, the NaN rule (fa_nan_of2 with operands A, B)
+ * applied as fa_bwd_block applies it: the vectorized loop stores the bare
+ * product and notes a NaN, and only a sub-block with one is fixed up.  out
+ * never overlaps a or b (the callers refuse it), so the fix-up reads them as
+ * they were. */
+#define FA__GATED_FWD(EXPR, A, B) do { \
+        for (fa_idx c = 0; c < n; c += FA_NAN_SUB) { \
+            const fa_idx e_ = n - c < FA_NAN_SUB ? n : c + FA_NAN_SUB; \
+            int bad = 0; \
+            FA_IVDEP for (fa_idx i = c; i < e_; i++) { \
+                const T r_ = (EXPR); \
+                out[i] = r_; \
+                FA__NAN_NOTE(bad, r_); \
+            } \
+            if (FA__NAN_SEEN(bad, out + c, e_ - c)) \
+                for (fa_idx i = c; i < e_; i++) out[i] = FA_F(fa_nan_of2)(out[i], A, B); \
+        } \
+    } while (0)
+
 static int FA_F(fa_gated_fwd)(int k, const T *a, const T *b, T *out, fa_idx n, fa_idx s, const double *p)
 {
     const T z = (T)0;
@@ -48,7 +67,7 @@ static int FA_F(fa_gated_fwd)(int k, const T *a, const T *b, T *out, fa_idx n, f
     if (s == 2) {
         switch (k) {
         case FA_G_swiglu:
-            FA_IVDEP for (fa_idx i = 0; i < n; i++) out[i] = FA_F(fa_nan_of2)(FA_F(fa_silu_fwd)(a[2 * i], z, z, z, z) * b[2 * i], a[2 * i], b[2 * i]);
+            FA__GATED_FWD(FA_F(fa_silu_fwd)(a[2 * i], z, z, z, z) * b[2 * i], a[2 * i], b[2 * i]);
             return 0;
         case FA_G_swiglu_clamp:
             FA_IVDEP for (fa_idx i = 0; i < n; i++) out[i] = FA_F(fa__swiglu_cl_fwd)(a[2 * i], b[2 * i], alpha, lim, bias);
@@ -60,16 +79,16 @@ static int FA_F(fa_gated_fwd)(int k, const T *a, const T *b, T *out, fa_idx n, f
         return -1;
     switch (k) {
     case FA_G_glu:
-        FA_IVDEP for (fa_idx i = 0; i < n; i++) out[i] = FA_F(fa_nan_of2)(a[i] * FA_F(fa_sigmoid_fwd)(b[i], z, z, z, z), a[i], b[i]);
+        FA__GATED_FWD(a[i] * FA_F(fa_sigmoid_fwd)(b[i], z, z, z, z), a[i], b[i]);
         return 0;
     case FA_G_swiglu:
-        FA_IVDEP for (fa_idx i = 0; i < n; i++) out[i] = FA_F(fa_nan_of2)(FA_F(fa_silu_fwd)(a[i], z, z, z, z) * b[i], a[i], b[i]);
+        FA__GATED_FWD(FA_F(fa_silu_fwd)(a[i], z, z, z, z) * b[i], a[i], b[i]);
         return 0;
     case FA_G_geglu_erf:
-        FA_IVDEP for (fa_idx i = 0; i < n; i++) out[i] = FA_F(fa_nan_of2)(FA_F(fa_gelu_erf_fwd)(a[i], z, z, z, z) * b[i], a[i], b[i]);
+        FA__GATED_FWD(FA_F(fa_gelu_erf_fwd)(a[i], z, z, z, z) * b[i], a[i], b[i]);
         return 0;
     case FA_G_geglu_tanh:
-        FA_IVDEP for (fa_idx i = 0; i < n; i++) out[i] = FA_F(fa_nan_of2)(FA_F(fa_gelu_tanh_fwd)(a[i], z, z, z, z) * b[i], a[i], b[i]);
+        FA__GATED_FWD(FA_F(fa_gelu_tanh_fwd)(a[i], z, z, z, z) * b[i], a[i], b[i]);
         return 0;
     case FA_G_swiglu_clamp:
         FA_IVDEP for (fa_idx i = 0; i < n; i++) out[i] = FA_F(fa__swiglu_cl_fwd)(a[i], b[i], alpha, lim, bias);
