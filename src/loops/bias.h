@@ -12,9 +12,9 @@
  * else fa_qnan) is applied as fa_bwd_block applies it: the vectorized loop
  * stores the bare formula and notes a NaN sum, and only a sub-block with one
  * is fixed up (in the loop it made relu's pass 3x slower).  The fix-up reads
- * x as it was, so in place the sub-block is computed into a stack buffer
- * and copied out (as fast as keeping x in the buffer, and faster than
- * looking for a NaN sum before the loop). */
+ * x as it was, so in place the loop also keeps x in a stack buffer (one
+ * store per element: faster than computing into the buffer and copying
+ * out, or than looking for a NaN sum before the loop). */
 #undef FA__SUM_NAN_SEEN
 #if FA_IS_DOUBLE
 #define FA__SUM_NAN_SEEN(bad, x, b, m) FA_F(fa__any_nan_sum)(x, b, m)
@@ -43,11 +43,14 @@ static void FA_F(fa__nan_fix_sum)(T *d, const T *x, const T *b, fa_idx m)
     }
 }
 
-/* one sub-block D[j] = f(xc[j] + bc[j]), j < m, noting a NaN sum in bad */
-#define FA__BIAS_SUB(name, D) \
+/* one sub-block yc[j] = f(xc[j] + bc[j]), j < m, noting a NaN sum in bad;
+ * KEEP runs in each iteration before yc[j] is written (in place it keeps
+ * xc[j] in tmp for the fix-up) */
+#define FA__BIAS_SUB(name, KEEP) \
     FA_IVDEP for (fa_idx j = 0; j < m; j++) { \
         const T t_ = xc[j] + bc[j]; \
-        D[j] = FA_F(fa_##name##_fwd)(t_, p0, p1, p2, p3); \
+        KEEP; \
+        yc[j] = FA_F(fa_##name##_fwd)(t_, p0, p1, p2, p3); \
         FA__NAN_NOTE(bad, t_); \
     }
 
@@ -69,11 +72,15 @@ static int FA_F(fa_bias_fwd_rows)(int k, const T *x, const T *bias, T *y, fa_idx
                 for (fa_idx c = j0; c < je; c += FA_NAN_SUB) { \
                     const fa_idx m = je - c < FA_NAN_SUB ? je - c : FA_NAN_SUB; \
                     const T *xc = xr + c, *bc = bias + c; \
-                    T *yc = yr + c, *d = alias ? tmp : yc; \
+                    T *yc = yr + c; \
                     int bad = 0; \
-                    FA__BIAS_SUB(name, d) \
-                    if (FA__SUM_NAN_SEEN(bad, xc, bc, m)) FA_F(fa__nan_fix_sum)(d, xc, bc, m); \
-                    if (alias) memcpy(yc, tmp, (size_t)m * sizeof(T)); \
+                    const T *xs = alias ? tmp : xc;     /* x as it was */ \
+                    if (alias) { \
+                        FA__BIAS_SUB(name, tmp[j] = xc[j]) \
+                    } else { \
+                        FA__BIAS_SUB(name, (void)0) \
+                    } \
+                    if (FA__SUM_NAN_SEEN(bad, xs, bc, m)) FA_F(fa__nan_fix_sum)(yc, xs, bc, m); \
                 } \
             } \
         } \
