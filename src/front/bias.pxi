@@ -12,10 +12,10 @@ def bias_rows(int k, int mode, a, b, bias, out, Py_ssize_t nrow, Py_ssize_t ncol
     cdef double p[4]
     p[0] = p0; p[1] = p1; p[2] = p2; p[3] = p3
     cdef int rc = 0
-    PyObject_GetBuffer(a, &va, PyBUF_RECORDS_RO)
-    PyObject_GetBuffer(b if mode != 0 else a, &vb, PyBUF_RECORDS_RO)
-    PyObject_GetBuffer(bias, &vbias, PyBUF_RECORDS_RO)
-    PyObject_GetBuffer(out, &vo, PyBUF_RECORDS)
+    _get_buffer(a, &va, PyBUF_RECORDS_RO)
+    _get_buffer(b if mode != 0 else a, &vb, PyBUF_RECORDS_RO)
+    _get_buffer(bias, &vbias, PyBUF_RECORDS_RO)
+    _get_buffer(out, &vo, PyBUF_RECORDS)
     try:
         with nogil:
             rc = _bias_run(tb, k, mode, vo.itemsize == 8, <char *>va.buf, <char *>vb.buf, <char *>vbias.buf,
@@ -42,7 +42,7 @@ def fast_bias(Spec spec not None, x, bias, out, n_threads, empty_like):
     if t < 0:
         return None
     try:
-        PyObject_GetBuffer(x, &vx, PyBUF_RECORDS_RO)
+        _get_buffer(x, &vx, PyBUF_RECORDS_RO)
     except Exception:
         return None
     try:
@@ -50,7 +50,7 @@ def fast_bias(Spec spec not None, x, bias, out, n_threads, empty_like):
             return None
         C = vx.shape[vx.ndim - 1]
         try:
-            PyObject_GetBuffer(bias, &vb, PyBUF_RECORDS_RO)
+            _get_buffer(bias, &vb, PyBUF_RECORDS_RO)
         except Exception:
             return None
         try:
@@ -60,7 +60,7 @@ def fast_bias(Spec spec not None, x, bias, out, n_threads, empty_like):
             if out is None:
                 out = empty_like(x)
             try:
-                PyObject_GetBuffer(out, &vo, PyBUF_RECORDS)
+                _get_buffer(out, &vo, PyBUF_RECORDS)
             except Exception:
                 return None
             try:

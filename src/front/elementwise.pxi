@@ -151,13 +151,13 @@ def elementwise(int k, int mode, a, b, out, double p0, double p1, double p2, dou
     cdef bint flat
     cdef int dt
     cdef Py_ssize_t n
-    PyObject_GetBuffer(a, &va, PyBUF_RECORDS_RO)
+    _get_buffer(a, &va, PyBUF_RECORDS_RO)
     try:
         if mode != 0:
-            PyObject_GetBuffer(b, &vb, PyBUF_RECORDS_RO)
+            _get_buffer(b, &vb, PyBUF_RECORDS_RO)
             pvb = &vb
         try:
-            PyObject_GetBuffer(out, &vo, PyBUF_RECORDS)
+            _get_buffer(out, &vo, PyBUF_RECORDS)
             try:
                 if half:
                     if not (va.itemsize == vo.itemsize == 2 and (pvb == NULL or vb.itemsize == 2)):
@@ -196,9 +196,9 @@ def half_convert(int half, src, dst):
     float32 src rounds into a uint16 dst.  C-contiguous, equal sizes."""
     cdef const fa_loop_table *tb = _table()
     cdef Py_buffer vs, vd
-    PyObject_GetBuffer(src, &vs, PyBUF_RECORDS_RO)
+    _get_buffer(src, &vs, PyBUF_RECORDS_RO)
     try:
-        PyObject_GetBuffer(dst, &vd, PyBUF_RECORDS)
+        _get_buffer(dst, &vd, PyBUF_RECORDS)
         try:
             if not (PyBuffer_IsContiguous(&vs, b'C') and PyBuffer_IsContiguous(&vd, b'C')
                     and vs.len // vs.itemsize == vd.len // vd.itemsize

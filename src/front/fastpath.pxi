@@ -170,13 +170,13 @@ def fast_inplace(Spec spec not None, tuple vals not None, x, n_threads):
     if fa_nd_flat(view, 1, 1, &data, &n, &isz, &dt):
         return x if _run_fast(tb, spec, 0, dt, data, NULL, data, n, t) == 0 else None
     try:
-        PyObject_GetBuffer(view, &v, PyBUF_RECORDS)
+        _get_buffer(view, &v, PyBUF_RECORDS)
     except Exception:       # not a writable buffer: a CPU tensor's view, or the general path explains
         view = _tensor_view(x)
         if view is None:
             return None
         try:
-            PyObject_GetBuffer(view, &v, PyBUF_RECORDS)
+            _get_buffer(view, &v, PyBUF_RECORDS)
         except Exception:
             return None
     try:
@@ -248,7 +248,7 @@ cdef object _fast_operands(a, b, out, empty_like, Py_buffer *va, Py_buffer *vb, 
     apart from it."""
     cdef bint have_b = b is not None, ok
     try:
-        PyObject_GetBuffer(a, va, PyBUF_RECORDS_RO)
+        _get_buffer(a, va, PyBUF_RECORDS_RO)
     except Exception:
         return None
     if not _fast_ok(va, half):
@@ -256,7 +256,7 @@ cdef object _fast_operands(a, b, out, empty_like, Py_buffer *va, Py_buffer *vb, 
         return None
     if have_b:
         try:
-            PyObject_GetBuffer(b, vb, PyBUF_RECORDS_RO)
+            _get_buffer(b, vb, PyBUF_RECORDS_RO)
         except Exception:
             _fast_release(va, NULL, NULL)
             return None
@@ -266,7 +266,7 @@ cdef object _fast_operands(a, b, out, empty_like, Py_buffer *va, Py_buffer *vb, 
     try:
         if out is None:
             out = empty_like(a)
-        PyObject_GetBuffer(out, vo, PyBUF_RECORDS)
+        _get_buffer(out, vo, PyBUF_RECORDS)
     except Exception:
         _fast_release(va, vb if have_b else NULL, NULL)
         return None

@@ -17,9 +17,9 @@ def gated(int k, int mode, g, x, out, Py_ssize_t outer, Py_ssize_t M, int s, dou
     p[0] = p0
     p[1] = p1
     p[2] = p2
-    PyObject_GetBuffer(g if mode != 0 else x, &vg, PyBUF_RECORDS_RO)
-    PyObject_GetBuffer(x, &vx, PyBUF_RECORDS_RO)
-    PyObject_GetBuffer(out, &vo, PyBUF_RECORDS)
+    _get_buffer(g if mode != 0 else x, &vg, PyBUF_RECORDS_RO)
+    _get_buffer(x, &vx, PyBUF_RECORDS_RO)
+    _get_buffer(out, &vo, PyBUF_RECORDS)
     try:
         with nogil:
             rc = _gated_run(tb, k, mode, vo.itemsize == 8, <char *>vg.buf, <char *>vx.buf, <char *>vo.buf,
@@ -47,7 +47,7 @@ def fast_gated(Spec spec not None, tuple vals not None, x, axis, n_threads, empt
     if t < 0 or not _same_values(vals, spec.vals) or not _axis_of(axis, &ax):
         return None
     try:
-        PyObject_GetBuffer(x, &vx, PyBUF_RECORDS_RO)
+        _get_buffer(x, &vx, PyBUF_RECORDS_RO)
     except Exception:
         return None
     try:
@@ -71,7 +71,7 @@ def fast_gated(Spec spec not None, tuple vals not None, x, axis, n_threads, empt
                 M = inner
         out = empty(tuple([vx.shape[i] // 2 if i == ax else vx.shape[i] for i in range(vx.ndim)]),
                     dtype=x.dtype)
-        PyObject_GetBuffer(out, &vo, PyBUF_RECORDS)
+        _get_buffer(out, &vo, PyBUF_RECORDS)
         t = _fast_nt(t)
         try:
             with nogil:

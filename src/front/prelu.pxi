@@ -17,11 +17,11 @@ def prelu_cols(int mode, a, b, out, alpha, gsum, Py_ssize_t nrow, Py_ssize_t nco
     cdef char *po
     cdef char *pal
     cdef double *pg = NULL
-    PyObject_GetBuffer(a, &va, PyBUF_RECORDS_RO)
-    PyObject_GetBuffer(b if mode != 0 else a, &vb, PyBUF_RECORDS_RO)
-    PyObject_GetBuffer(out, &vo, PyBUF_RECORDS)
-    PyObject_GetBuffer(alpha, &val, PyBUF_RECORDS_RO)
-    PyObject_GetBuffer(gsum if mode != 0 else alpha, &vg, PyBUF_RECORDS_RO)
+    _get_buffer(a, &va, PyBUF_RECORDS_RO)
+    _get_buffer(b if mode != 0 else a, &vb, PyBUF_RECORDS_RO)
+    _get_buffer(out, &vo, PyBUF_RECORDS)
+    _get_buffer(alpha, &val, PyBUF_RECORDS_RO)
+    _get_buffer(gsum if mode != 0 else alpha, &vg, PyBUF_RECORDS_RO)
     try:
         dbl = vo.itemsize == 8
         isz = vo.itemsize
@@ -87,7 +87,7 @@ def fast_prelu(x, alpha, axis, out, n_threads, Py_ssize_t grain, Py_ssize_t prel
     if t < 0 or not _axis_of(axis, &ax):
         return None
     try:
-        PyObject_GetBuffer(x, &vx, PyBUF_RECORDS_RO)
+        _get_buffer(x, &vx, PyBUF_RECORDS_RO)
     except Exception:
         return None
     try:
@@ -99,7 +99,7 @@ def fast_prelu(x, alpha, axis, out, n_threads, Py_ssize_t grain, Py_ssize_t prel
         C = vx.shape[ax]
         dbl = vx.itemsize == 8
         try:
-            PyObject_GetBuffer(alpha, &va, PyBUF_RECORDS_RO)
+            _get_buffer(alpha, &va, PyBUF_RECORDS_RO)
         except Exception:
             return None
         try:
@@ -119,7 +119,7 @@ def fast_prelu(x, alpha, axis, out, n_threads, Py_ssize_t grain, Py_ssize_t prel
             if out is None:
                 out = empty_like(x)
             try:
-                PyObject_GetBuffer(out, &vo, PyBUF_RECORDS)
+                _get_buffer(out, &vo, PyBUF_RECORDS)
             except Exception:
                 return None
             try:
@@ -181,11 +181,11 @@ def prelu_rows(int mode, a, b, out, alpha, gsum, Py_ssize_t nrow, Py_ssize_t nch
     cdef char *po
     cdef char *pal
     cdef double *pg = NULL
-    PyObject_GetBuffer(a, &va, PyBUF_RECORDS_RO)
-    PyObject_GetBuffer(b if mode != 0 else a, &vb, PyBUF_RECORDS_RO)
-    PyObject_GetBuffer(out, &vo, PyBUF_RECORDS)
-    PyObject_GetBuffer(alpha, &val, PyBUF_RECORDS_RO)
-    PyObject_GetBuffer(gsum if mode != 0 else alpha, &vg, PyBUF_RECORDS_RO)
+    _get_buffer(a, &va, PyBUF_RECORDS_RO)
+    _get_buffer(b if mode != 0 else a, &vb, PyBUF_RECORDS_RO)
+    _get_buffer(out, &vo, PyBUF_RECORDS)
+    _get_buffer(alpha, &val, PyBUF_RECORDS_RO)
+    _get_buffer(gsum if mode != 0 else alpha, &vg, PyBUF_RECORDS_RO)
     try:
         dbl = vo.itemsize == 8
         isz = vo.itemsize

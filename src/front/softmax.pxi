@@ -9,11 +9,11 @@ def softmax_blocks(int mode, a, b, out, Py_ssize_t nouter, Py_ssize_t L, Py_ssiz
     and y b)."""
     cdef const fa_loop_table *tb = _table()
     cdef Py_buffer va, vb, vo
-    PyObject_GetBuffer(a, &va, PyBUF_RECORDS_RO)
+    _get_buffer(a, &va, PyBUF_RECORDS_RO)
     try:
-        PyObject_GetBuffer(b if mode != 0 else a, &vb, PyBUF_RECORDS_RO)
+        _get_buffer(b if mode != 0 else a, &vb, PyBUF_RECORDS_RO)
         try:
-            PyObject_GetBuffer(out, &vo, PyBUF_RECORDS)
+            _get_buffer(out, &vo, PyBUF_RECORDS)
             try:
                 with nogil:
                     _softmax_run(tb, mode, vo.itemsize == 8, <char *>va.buf, <char *>vb.buf, <char *>vo.buf,
@@ -171,11 +171,11 @@ def softmax_masked(int mode, a, b, out, size_t mbase, tuple oshape, tuple ostrid
         mk.shp[k] = oshape[k]
         mk.st[k] = ostride[k]
     mk.ml, mk.mi = ml, mi
-    PyObject_GetBuffer(a, &va, PyBUF_RECORDS_RO)
+    _get_buffer(a, &va, PyBUF_RECORDS_RO)
     try:
-        PyObject_GetBuffer(b if mode != 0 else a, &vb, PyBUF_RECORDS_RO)
+        _get_buffer(b if mode != 0 else a, &vb, PyBUF_RECORDS_RO)
         try:
-            PyObject_GetBuffer(out, &vo, PyBUF_RECORDS)
+            _get_buffer(out, &vo, PyBUF_RECORDS)
             try:
                 with nogil:
                     _smm_run(tb, &mk, mode, vo.itemsize == 8, <char *>va.buf, <char *>vb.buf, <char *>vo.buf,

@@ -7,11 +7,11 @@ def sparsemax_rows(int mode, a, b, out, Py_ssize_t nr, Py_ssize_t L, int nthread
     sparsemax(a)) or its backward from y (mode 2: out from grad a and y b)."""
     cdef const fa_loop_table *tb = _table()
     cdef Py_buffer va, vb, vo
-    PyObject_GetBuffer(a, &va, PyBUF_RECORDS_RO)
+    _get_buffer(a, &va, PyBUF_RECORDS_RO)
     try:
-        PyObject_GetBuffer(b if mode != 0 else a, &vb, PyBUF_RECORDS_RO)
+        _get_buffer(b if mode != 0 else a, &vb, PyBUF_RECORDS_RO)
         try:
-            PyObject_GetBuffer(out, &vo, PyBUF_RECORDS)
+            _get_buffer(out, &vo, PyBUF_RECORDS)
             try:
                 with nogil:
                     _spm_run(tb, mode, vo.itemsize == 8, <char *>va.buf, <char *>vb.buf, <char *>vo.buf,
