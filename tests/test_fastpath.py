@@ -360,3 +360,66 @@ def test_prelu_per_channel_fast_path(dtype):
         fastact.prelu_(ro, al5, axis=1)
     with pytest.raises(ValueError, match="prelu: n_threads must be >= 1"):
         fastact.prelu(x, al5, axis=1, n_threads=0)
+
+
+class _Sub(np.ndarray):
+    pass
+
+
+def _misaligned(a):
+    """a's values in a writable array whose data is not aligned to its itemsize."""
+    buf = bytearray(a.nbytes + 1)
+    m = np.ndarray(a.shape, dtype=a.dtype, buffer=buf, offset=1)
+    m[...] = a
+    return m
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("make", [
+    lambda a: a.copy(),                          # the struct read
+    lambda a: a.view(_Sub),                      # subclass: the buffer protocol
+    _misaligned,                                 # declined: the general path
+    lambda a: np.asfortranarray(a),              # F order: element-wise flat, softmax general
+    lambda a: a.astype(a.dtype.newbyteorder()),  # byte-swapped: declined
+])
+def test_fast_paths_read_every_ndarray_layout_right(dtype, make):
+    # the fast paths read plain ndarrays from their structs and anything else
+    # through the buffer protocol; each kind gives the plain array's results
+    x0 = np.linspace(-4, 4, 8 * 64).reshape(8, 64).astype(dtype)
+    b = np.linspace(-1, 1, 64).astype(dtype)
+    alpha = np.linspace(0.1, 0.3, 8).astype(dtype)
+    calls = {
+        "relu": lambda x: fastact.relu(x, max=6.0),
+        "relu_": lambda x: fastact.relu_(x, max=6.0),
+        "relu_backward": lambda x: fastact.relu_backward(x, x, max=6.0),
+        "softmax": lambda x: fastact.softmax(x),
+        "softmax_": lambda x: fastact.softmax_(x),
+        "glu": lambda x: fastact.glu(x),
+        "bias_act_": lambda x: fastact.bias_act_(x, b, "gelu"),
+        "prelu_": lambda x: fastact.prelu_(x, alpha, 0),
+    }
+    for name, f in calls.items():
+        f(x0.copy())                             # the fast path's cache filled
+        f(x0.copy())
+        want = np.asarray(f(x0.copy()), np.float64)
+        x = make(x0)
+        got = f(x)
+        assert np.array_equal(np.asarray(got, np.float64), want), name
+        if name.endswith("_"):
+            assert got is x and np.array_equal(np.asarray(x, np.float64), want), name
+
+
+def test_fast_paths_refuse_read_only_and_take_empty_arrays():
+    x = np.linspace(-4, 4, 64, dtype=np.float32).reshape(4, 16)
+    for f in (fastact.relu_, fastact.softmax_, lambda a: fastact.bias_act_(a, np.ones(16, np.float32), "relu"),
+              lambda a: fastact.prelu_(a, np.full(4, 0.25, np.float32), 0)):
+        f(x.copy())
+        ro = x.copy()
+        ro.flags.writeable = False
+        with pytest.raises(ValueError, match="read-only"):
+            f(ro)
+        assert np.array_equal(ro, x)
+    e = np.empty((0,), np.float32)
+    fastact.relu_(e)
+    assert fastact.relu_(e) is e and fastact.relu(e).shape == (0,)
+    assert fastact.relu_backward(e, e).shape == (0,)

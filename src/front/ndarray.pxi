@@ -18,7 +18,7 @@ cdef extern from *:
        data pointer, element count and storage type (0 f32, 1 f64, 2 f16, the
        DT_* codes of elementwise.pxi).  0: anything else, including
        subclasses, which take the buffer protocol. */
-    static inline int fa_nd_flat(PyObject *o, int write, int half,
+    static CYTHON_INLINE int fa_nd_flat(PyObject *o, int write, int half,
                                  char **data, Py_ssize_t *n, Py_ssize_t *isz, int *dt)
     {
         PyArrayObject *a;
@@ -46,22 +46,22 @@ cdef extern from *:
         return 1;
     }
 
-    static inline char *fa_nd_data(PyObject *o) { return (char *)PyArray_DATA((PyArrayObject *)o); }
+    static CYTHON_INLINE char *fa_nd_data(PyObject *o) { return (char *)PyArray_DATA((PyArrayObject *)o); }
     /* np.empty_like(o) of an exact ndarray (its dtype and memory order) */
-    static inline PyObject *fa_nd_empty_like(PyObject *o)
+    static CYTHON_INLINE PyObject *fa_nd_empty_like(PyObject *o)
     {
         return PyArray_NewLikeArray((PyArrayObject *)o, NPY_KEEPORDER, NULL, 1);
     }
-    static inline int fa_nd_c_contig(PyObject *o) { return PyArray_IS_C_CONTIGUOUS((PyArrayObject *)o); }
-    static inline int fa_nd_ndim(PyObject *o) { return PyArray_NDIM((PyArrayObject *)o); }
-    static inline Py_ssize_t fa_nd_dim(PyObject *o, int i) { return PyArray_DIM((PyArrayObject *)o, i); }
+    static CYTHON_INLINE int fa_nd_c_contig(PyObject *o) { return PyArray_IS_C_CONTIGUOUS((PyArrayObject *)o); }
+    static CYTHON_INLINE int fa_nd_ndim(PyObject *o) { return PyArray_NDIM((PyArrayObject *)o); }
+    static CYTHON_INLINE Py_ssize_t fa_nd_dim(PyObject *o, int i) { return PyArray_DIM((PyArrayObject *)o, i); }
 
     /* The Py_buffer PyObject_GetBuffer(o, v, flags) would give for an exact
        ndarray of native float32, float64 or float16 (writeable when flags
        ask it), filled from its struct; obj NULL (PyBuffer_Release does
        nothing: the caller's reference keeps the array alive).  0: anything
        else, which takes the protocol. */
-    static inline int fa_nd_buffer(PyObject *o, Py_buffer *v, int flags)
+    static CYTHON_INLINE int fa_nd_buffer(PyObject *o, Py_buffer *v, int flags)
     {
         PyArrayObject *a;
         PyArray_Descr *d;
@@ -97,7 +97,7 @@ cdef extern from *:
 
     /* Two exact ndarrays of one shape whose elements sit at the same offsets
        (strides compared where the extent is > 1). */
-    static inline int fa_nd_same_layout(PyObject *a, PyObject *b)
+    static CYTHON_INLINE int fa_nd_same_layout(PyObject *a, PyObject *b)
     {
         PyArrayObject *x = (PyArrayObject *)a, *y = (PyArrayObject *)b;
         int i, nd = PyArray_NDIM(x);
