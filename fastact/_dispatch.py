@@ -104,6 +104,41 @@ state = _State()
 _front.set_table(_table(state.variant))
 
 
+def _last_level_cache():
+    """The last-level cache's size in bytes, from Linux's sysfs (0 where it
+    does not say: other systems, or a sandbox without it)."""
+    best = (0, 0)
+    base = "/sys/devices/system/cpu/cpu0/cache"
+    try:
+        names = os.listdir(base)
+    except OSError:
+        return 0
+    for name in names:
+        try:
+            with open(os.path.join(base, name, "level")) as f:
+                level = int(f.read())
+            with open(os.path.join(base, name, "type")) as f:
+                kind = f.read().strip()
+            with open(os.path.join(base, name, "size")) as f:
+                text = f.read().strip()
+        except (OSError, ValueError):
+            continue
+        scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1:], 1)
+        try:
+            size = int(text.rstrip("KMG")) * scale
+        except ValueError:
+            continue
+        if kind != "Instruction" and (level, size) > best:
+            best = (level, size)
+    return best[1]
+
+
+# out-of-place forward results that outgrow the last-level cache are streamed
+# past it (non-temporal stores); where its size is unknown, never
+LLC_BYTES = _last_level_cache()
+_front.set_stream_min(LLC_BYTES)
+
+
 def use(variant):
     """Switch the loop table the front runs (tests use this to run every
     variant).  Nothing else changes: caches, thread policy and stall guard

@@ -36,6 +36,15 @@
 #  define FA_NOUNROLL
 #endif
 
+/* Non-temporal (streaming) stores: every x86-64 target has SSE2's; the
+ * wider forms follow the target's vector width.  Elsewhere plain stores. */
+#if defined(__x86_64__) || defined(_M_X64) || defined(__SSE2__)
+#  include <immintrin.h>
+#  define FA_HAVE_STREAM 1
+#else
+#  define FA_HAVE_STREAM 0
+#endif
+
 /* A stack buffer on a cache-line boundary (full-width aligned stores). */
 #if defined(_MSC_VER) && !defined(__clang__)
 #  define FA_ALIGN64 __declspec(align(64))

@@ -423,3 +423,39 @@ def test_fast_paths_refuse_read_only_and_take_empty_arrays():
     fastact.relu_(e)
     assert fastact.relu_(e) is e and fastact.relu(e).shape == (0,)
     assert fastact.relu_backward(e, e).shape == (0,)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_streamed_out_gives_the_same_bits(variant, dtype):
+    # out-of-place forwards into the caller's out= of at least the stream
+    # threshold (the last-level cache's size) take the non-temporal-store loops;
+    # a tiny threshold sends every kernel there, on every variant, from the
+    # fast path and the general path, with heads that are not 64-byte aligned
+    from fastact import _front
+    rng = np.random.default_rng(5)
+    n = 3000
+    x = (rng.standard_normal(n + 8) * 4).astype(dtype)
+    x[[3, 100, 2000]] = [np.nan, np.inf, -np.inf]
+    x = x[5:5 + n]
+    big = np.empty(n + 16, dtype)
+    names = [a.name for a in fastact._TABLE if a.kind == "elementwise"]
+    for shift in (0, 3):
+        out = big[shift:shift + n]
+        want = {}
+        old = _front.set_stream_min(0)
+        try:
+            for name in names:
+                if any(p.default is fastact._table.REQUIRED for p in BY_NAME[name].params):
+                    continue
+                f = getattr(fastact, name)
+                want[name] = f(x).copy()
+            _front.set_stream_min(64)
+            for name, w in want.items():
+                f = getattr(fastact, name)
+                _fresh(name)
+                for _ in range(2):                  # the general path, then the fast path
+                    out[...] = 0
+                    assert f(x, out=out) is out
+                    assert np.array_equal(out.view(np.uint8), w.view(np.uint8)), (name, shift)
+        finally:
+            _front.set_stream_min(old)

@@ -40,10 +40,14 @@ def forward(act, fname, vals, x, out, n_threads, inplace, check=False):
     if check:
         return None
     # ---- nothing above writes; everything below is past validation ----
+    own_out = out is not None and out is not x
     if out is None:
         out = np.empty_like(x, dtype=_compute_dtype(x.dtype) if not _is_staged_dtype(x.dtype) else x.dtype)
     if _direct(x) and _direct(out):
-        fam.fwd(spec, x, out, nt)
+        if fam is elementwise:
+            fam.fwd(spec, x, out, nt, own_out)      # the caller's out= may be streamed to
+        else:
+            fam.fwd(spec, x, out, nt)
     elif fam is elementwise and _half_code(x) and _half_code(out):
         elementwise.fwd_half(spec, x, out, nt, _half_code(x))   # converted block by block
     else:

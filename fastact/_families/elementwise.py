@@ -37,9 +37,10 @@ def spec(act, fname, vals, x):
     return _spec(act, fname, vals)
 
 
-def _elementwise_fwd(spec, x, out, nt):
+def _elementwise_fwd(spec, x, out, nt, stream=False):
+    """stream: out is the caller's own array (non-temporal stores when large)."""
     k, p, _, grain = spec
-    _front.elementwise(k, Mode.FWD, x, None, out, p[0], p[1], p[2], p[3], nt, grain)
+    _front.elementwise(k, Mode.FWD, x, None, out, p[0], p[1], p[2], p[3], nt, grain, 0, stream)
 
 
 def _elementwise_bwd(spec, g, s, from_y, out, nt):

@@ -126,6 +126,8 @@ cdef extern from "fa_table.h":
         void (*widen_b)(const uint16_t *h, float *f, fa_tidx n) noexcept nogil
         void (*narrow_h)(const float *f, uint16_t *h, fa_tidx n) noexcept nogil
         void (*narrow_b)(const float *f, uint16_t *h, fa_tidx n) noexcept nogil
+        int (*fwd_block_nt_f)(int k, const float *x, float *y, fa_tidx n, const double *p) noexcept nogil
+        int (*fwd_block_nt_d)(int k, const double *x, double *y, fa_tidx n, const double *p) noexcept nogil
 
 cdef extern from *:
     """

@@ -136,14 +136,15 @@ cdef enum:
 
 
 cdef int _run_fast(const fa_loop_table *tb, Spec spec, int mode, int dt, char *a, char *b, char *o,
-                   Py_ssize_t n, int t) except -1:
-    """_run_flat for a fast path (t from _fast_threads, >= 0); its return code."""
+                   Py_ssize_t n, int t, bint stream=False) except -1:
+    """_run_flat for a fast path (t from _fast_threads, >= 0; stream: o is the
+    caller's out=); its return code."""
     cdef int nt, rc
     if n <= FAST_HOLD_N and spec.grain > 0 and n * _dt_size(dt) // 4 < 2 * spec.grain:
         return _block(tb, spec.k, mode, dt, a, b, o, n, spec.p)     # one chunk, as _run_flat would
     nt = _fast_nt(t)
     with nogil:
-        rc = _run_flat(tb, spec.k, mode, dt, a, b, o, n, spec.p, nt, spec.grain)
+        rc = _run_flat(tb, spec.k, mode, dt, a, b, o, n, spec.p, nt, spec.grain, stream)
     return rc
 
 
@@ -397,9 +398,10 @@ def fast_call(Spec spec not None, tuple vals not None, int mode, a, b, out, n_th
     cdef int dt
     if t < 0 or not _same_values(vals, spec.vals) or (mode == 2 and not spec.y_ok):
         return None
+    cdef bint own_out = out is not None
     r = _nd_operands(a, b if have_b else None, out, True, False, &pa, &pb, &po, &n, &dt)
     if r is not False:          # plain ndarrays (the common call), read from their structs
-        if r is None or _run_fast(tb, spec, mode, dt, pa, pb, po, n, t) != 0:
+        if r is None or _run_fast(tb, spec, mode, dt, pa, pb, po, n, t, own_out) != 0:
             return None         # (kernel not compiled: the general path raises)
         return r
     out = _fast_operands(a, b if have_b else None, out, empty_like, &va, &vb, &vo, True)
@@ -410,7 +412,7 @@ def fast_call(Spec spec not None, tuple vals not None, int mode, a, b, out, n_th
         with nogil:
             rc = _run_flat(tb, spec.k, mode, _ew_dt(va.itemsize), <char *>va.buf,
                            <char *>vb.buf if have_b else NULL, <char *>vo.buf,
-                           va.len // va.itemsize, spec.p, nt, spec.grain)
+                           va.len // va.itemsize, spec.p, nt, spec.grain, own_out)
     finally:
         _fast_release(&va, &vb if have_b else NULL, &vo)
     if rc != 0:         # kernel not compiled: the general path raises

@@ -130,6 +130,32 @@ FA_INLINE T FA_F(fa_nan_first3)(T a, T b, T c)
 #define FA__NAN_SEEN(bad, d, m) (bad)
 #endif
 
+/* dst[0..m) = src[0..m) with non-temporal stores where the target has
+ * them (dst 64-byte aligned, src the L1 buffer of fa_fwd_block_nt); the
+ * caller fences once after its last block. */
+FA_INLINE void FA_F(fa__stream)(T *dst, const T *src, fa_idx m)
+{
+    fa_idx j = 0;
+#if FA_HAVE_STREAM && FA_IS_DOUBLE
+#  if defined(__AVX512F__)
+    for (; j + 8 <= m; j += 8) _mm512_stream_pd(dst + j, _mm512_load_pd(src + j));
+#  elif defined(__AVX__)
+    for (; j + 4 <= m; j += 4) _mm256_stream_pd(dst + j, _mm256_load_pd(src + j));
+#  else
+    for (; j + 2 <= m; j += 2) _mm_stream_pd(dst + j, _mm_load_pd(src + j));
+#  endif
+#elif FA_HAVE_STREAM
+#  if defined(__AVX512F__)
+    for (; j + 16 <= m; j += 16) _mm512_stream_ps(dst + j, _mm512_load_ps(src + j));
+#  elif defined(__AVX__)
+    for (; j + 8 <= m; j += 8) _mm256_stream_ps(dst + j, _mm256_load_ps(src + j));
+#  else
+    for (; j + 4 <= m; j += 4) _mm_stream_ps(dst + j, _mm_load_ps(src + j));
+#  endif
+#endif
+    for (; j < m; j++) dst[j] = src[j];
+}
+
 /* whether any of d[0..m) is NaN */
 FA_INLINE int FA_F(fa__any_nan)(const T *d, fa_idx m)
 {
