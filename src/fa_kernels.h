@@ -11,11 +11,13 @@
 #include "fa_defs.h"
 #include "fa_math.h"
 
-/* Every element-wise kernel with fwd and bwd (from x). */
-#define FA_KERNELS(X) \
+/* Every element-wise kernel with fwd and bwd (from x): the cheap ones
+ * (piecewise and rational: memory-bound on large arrays), then the
+ * exp/tanh/erf/log-based ones. */
+#define FA_KERNELS(X) FA_CHEAP_KERNELS(X) FA_TRANSC_KERNELS(X)
+#define FA_CHEAP_KERNELS(X) \
     X(relu) X(relu0) X(hardtanh) X(linear) X(hard_sigmoid) X(softsign) X(hard_swish) \
-    X(shrink) X(hardshrink) X(sparse_plus) X(threshold) \
-    FA_TRANSC_KERNELS(X)
+    X(shrink) X(hardshrink) X(sparse_plus) X(threshold)
 /* Kernels whose derivative can be computed from the forward output. */
 #define FA_BWDY_KERNELS(X) \
     X(relu) X(relu0) X(hardtanh) X(linear) X(hard_sigmoid) X(shrink) X(sparse_plus) X(threshold) \

@@ -33,7 +33,8 @@ static int FA_F(fa_fwd_block)(int k, const T *x, T *y, fa_idx n, const double *p
 
 /* fa_fwd_block for an output that is not read again soon (the front takes it
  * for out-of-place results larger than the last-level cache): blocks of
- * FA_NT_SUB elements are computed into an L1 buffer by the same vectorized
+ * FA_NT_SUB elements of a cheap (not exp/tanh/erf-based) kernel are computed
+ * into an L1 buffer by the same vectorized
  * formula and written with non-temporal stores, which skip reading y's lines
  * before writing them (relu6 on 16M float32 out of place, AVX2: 1.4x at 2
  * threads).  Blocks this short keep the loads and the streaming stores
@@ -42,28 +43,27 @@ static int FA_F(fa_fwd_block)(int k, const T *x, T *y, fa_idx n, const double *p
 #define FA_NT_SUB 64
 static int FA_F(fa_fwd_block_nt)(int k, const T *x, T *y, fa_idx n, const double *p)
 {
-    if (!FA_HAVE_STREAM || x == y || n < 2 * FA_NT_SUB || (uintptr_t)y % sizeof(T))
+    /* the exp/tanh/erf kernels are not memory-bound: streaming gained nothing
+     * there (sigmoid 16M, 2 threads: 0.94-0.97x); only FA_CHEAP_KERNELS stream */
+    if (!FA_HAVE_STREAM || x == y || n < 2 * FA_NT_SUB || (uintptr_t)y % sizeof(T) || fa__pf_kernel(k))
         return FA_F(fa_fwd_block)(k, x, y, n, p);
     /* y[0..h) with plain stores, so every streamed block starts 64-byte aligned */
     const fa_idx h = (fa_idx)((64 - ((uintptr_t)y & 63)) & 63) / (fa_idx)sizeof(T);
     if (h && FA_F(fa_fwd_block)(k, x, y, h, p))
         return -1;
     const T p0 = (T)p[0], p1 = (T)p[1], p2 = (T)p[2], p3 = (T)p[3];
-    const int pf = FA__PF_ON(k, n);
-    fa_idx done = h + FA_PF_AHEAD * FA_PF_BLOCK;
     FA_ALIGN64 T tmp[FA_NT_SUB];
     switch (k) {
 #define FA_CASE(name) case FA_K_##name: \
         for (fa_idx c = h; c < n; c += FA_NT_SUB) { \
             const fa_idx m = n - c < FA_NT_SUB ? n - c : FA_NT_SUB; \
             const T *xc = x + c; \
-            if (pf) FA_F(fa__prefetch_upto)(x, NULL, &done, c + (FA_PF_AHEAD + 1) * FA_PF_BLOCK, n); \
             FA_IVDEP for (fa_idx j = 0; j < m; j++) \
                 tmp[j] = FA_F(fa_nan_in)(xc[j], FA_F(fa_##name##_fwd)(xc[j], p0, p1, p2, p3)); \
             FA_F(fa__stream)(y + c, tmp, m); \
         } \
         break;
-    FA_KERNELS(FA_CASE)
+    FA_CHEAP_KERNELS(FA_CASE)
 #undef FA_CASE
     default: return -1;
     }
