@@ -1,10 +1,16 @@
 #!/usr/bin/env python
-"""float16 and bfloat16 against float32: the half loops (src/loops/half.h)
-convert block by block inside the kernels.  Target: gelu_ on 1M (2**20)
+"""float16 and bfloat16 against float32: the element-wise half loops
+(src/loops/half.h) convert block by block inside the kernels; softmax, the
+gated functions, bias_act and prelu stage blocks of rows of at most 64K
+elements (fastact/_arrays.py's _half_rows).  Target: gelu_ on 1M (2**20)
 float16 at most 1.5x the float32 time, one thread.
 
-    python bench/half.py                  # gelu_, relu_, sigmoid_ and gelu_backward_, 1M, 1 thread
+    python bench/half.py                  # element-wise and row-staged functions, 1M, 1 thread
     python bench/half.py --funcs gelu --n 16e6 --trials 7
+
+The row-staged functions run on (n/1024, 1024): softmax_ and its backward
+from y, glu out of place (into out=) and its backward, bias_act_ (gelu) and
+prelu_ with one slope per column.
 
 Each trial is one interleaved race (_timing.race) of every dtype on the same
 values; the reported time and ratio are the medians over the trials, with the
@@ -22,7 +28,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 import numpy as np  # noqa: E402
 
 import fastact  # noqa: E402
-from fastact._arrays import _staged, _store  # noqa: E402
+from fastact._arrays import _staged_np, _store_np  # noqa: E402
 from _timing import Contender, make_input, race  # noqa: E402
 
 try:
@@ -34,14 +40,57 @@ except ImportError:     # pragma: no cover
 TARGET = 1.5
 
 
-def contenders(name, n, backward):
-    f = fastact.get(name)
-    src32 = make_input(n, np.float32)
+ROW = 1024
+# name: call(a, x, out) on (n/ROW, ROW) arrays of one dtype; a is refilled
+# before every call, x is the same values, out an array of glu's output shape
+ROWWISE = {
+    "softmax": lambda a, x, o: fastact.softmax_(a, n_threads=1),
+    "softmax_backward": lambda a, x, o: fastact.softmax_backward_(a, y=x, n_threads=1),
+    "glu": lambda a, x, o: fastact.glu(x, out=o, n_threads=1),
+    "glu_backward": lambda a, x, o: fastact.glu_backward(o, x, n_threads=1),
+    "bias_act": lambda a, x, o: fastact.bias_act_(a, BIAS[a.dtype], act="gelu", n_threads=1),
+    "prelu": lambda a, x, o: fastact.prelu_(a, ALPHA[a.dtype], axis=1, n_threads=1),
+}
+BIAS, ALPHA = {}, {}
+
+
+def rowwise_contenders(name, n):
+    src32 = make_input(n, np.float32).reshape(-1, ROW) / 3
     out = []
+    for label, dt in _dtypes():
+        src = src32.astype(dt)
+        a, x, o = src.copy(), src.copy(), src[:, :ROW // 2].copy()
+        BIAS[a.dtype] = np.linspace(-1, 1, ROW).astype(dt)
+        ALPHA[a.dtype] = np.linspace(0, 0.5, ROW).astype(dt)
+
+        def prep(a=a, src=src):
+            np.copyto(a, src)
+        out.append(Contender(label, lambda a=a, x=x, o=o: ROWWISE[name](a, x, o), prep))
+        if label == "float16":
+            s16 = (a.copy(), x, o)
+
+    def staged(a, x, o):
+        r = ROWWISE[name](_staged_np(a), _staged_np(x), _staged_np(o))
+        with np.errstate(over="ignore"):        # a is not refilled: repeated calls may overflow it
+            _store_np(a if r.shape == a.shape else o, r)
+    out.append(Contender("float16 staged", lambda: staged(*s16[:3]), lambda: None))
+    return out
+
+
+def _dtypes():
     dtypes = [("float32", np.dtype(np.float32)), ("float16", np.dtype(np.float16))]
     if BF16 is not None:
         dtypes.append(("bfloat16", BF16))
-    for label, dt in dtypes:
+    return dtypes
+
+
+def contenders(name, n, backward):
+    if name + ("_backward" if backward else "") in ROWWISE:
+        return rowwise_contenders(name + ("_backward" if backward else ""), n)
+    f = fastact.get(name)
+    src32 = make_input(n, np.float32)
+    out = []
+    for label, dt in _dtypes():
         src = src32.astype(dt)
         a = src.copy()
         x = src.copy()
@@ -58,16 +107,16 @@ def contenders(name, n, backward):
         s16 = a16.copy()
 
         def staged(a=a16):
-            t = _staged(a)
+            t = _staged_np(a)
             f.forward_(t, n_threads=1)
-            _store(a, t)
+            _store_np(a, t)
         out.append(Contender("float16 staged", staged, lambda a=a16, s=s16: np.copyto(a, s)))
     return out
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--funcs", default="gelu,relu,sigmoid,gelu_backward")
+    ap.add_argument("--funcs", default="gelu,relu,sigmoid,gelu_backward," + ",".join(ROWWISE))
     ap.add_argument("--n", default="1048576")
     ap.add_argument("--trials", type=int, default=5)
     args = ap.parse_args()
@@ -84,7 +133,7 @@ def main():
             for k, v in race(cs, budget=0.15, min_reps=9).items():
                 times.setdefault(k, []).append(v)
         base = np.array(times["float32"])
-        print(f"\n{name}{'_backward' if backward else ''}_:")
+        print(f"\n{spec}{'' if spec in ('glu', 'glu_backward') else '_'}:")
         for k, ts in times.items():
             ts = np.array(ts)
             r = ts / base

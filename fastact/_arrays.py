@@ -3,6 +3,8 @@ rules, half-precision staging, and the checks on what a call writes (shape,
 dtype, writability, aliasing, self-overlap)."""
 import numpy as np
 
+from . import _front
+
 _NATIVE = {np.dtype(np.float32): 4, np.dtype(np.float64): 8}
 
 
@@ -179,7 +181,19 @@ def _is_bf16(dt):
 
 
 def _staged(a, order="K"):
-    """A native, aligned copy in the compute dtype (memory order `order`).
+    """A native, aligned copy in the compute dtype (memory order `order`)."""
+    code = _half_code(a)
+    if code and a.flags.c_contiguous:
+        # the loop table's block conversions (F16C where the CPU has it):
+        # _staged_np's bits, several times faster
+        f = np.empty(a.shape, np.float32)
+        _front.half_convert(code, a.reshape(-1).view(np.uint16), f.reshape(-1))
+        return f
+    return _staged_np(a, order)
+
+
+def _staged_np(a, order="K"):
+    """_staged in NumPy, the definition the loop table's conversions meet.
     bfloat16 widens by its bits (exact for every value, NaN payloads and
     signaling NaNs included, which ml_dtypes' cast turns into one NaN)."""
     if _is_bf16(a.dtype):
@@ -190,7 +204,17 @@ def _staged(a, order="K"):
 
 
 def _store(dst, src):
-    """Write the computed values back into `dst`, rounding to its dtype
+    """Write the computed values back into `dst`, rounding to its dtype."""
+    code = _half_code(dst)
+    if (code and dst.flags.c_contiguous and type(src) is np.ndarray and src.dtype == np.float32
+            and src.flags.c_contiguous and src.shape == dst.shape):
+        _front.half_convert(code, src.reshape(-1), dst.reshape(-1).view(np.uint16))
+        return
+    _store_np(dst, src)
+
+
+def _store_np(dst, src):
+    """_store in NumPy, the definition the loop table's conversions meet
     (bfloat16: to nearest even by bits; a NaN keeps its sign and top payload
     bits, quieted only if they would read as infinity)."""
     if _is_bf16(dst.dtype):
@@ -204,10 +228,44 @@ def _store(dst, src):
     np.copyto(dst, src, casting="unsafe")
 
 
+# float32 elements staged at a time by _half_rows: 256 KB, which stays in L2
+# and is spread over few enough calls that their Python cost stays small.
+HALF_ROWS = 1 << 16
+
+
+def _half_rows(code, ins, outs, run, step_elems=None):
+    """Run a float32 computation on float16 (code 1) / bfloat16 (2) arrays in
+    blocks of leading rows, so no temporary is larger than a block.  ins and
+    outs are C-contiguous arrays of that format with one leading extent n
+    (an out may be an in: every block is read whole before it is written);
+    run(i, j, fins, fouts) computes rows [i, j) of every out, as float32
+    arrays of their row shapes, from rows [i, j) of every in.  A block holds
+    at most HALF_ROWS elements of the widest array, and one row at least."""
+    n = ins[0].shape[0]
+    per = [a.size // n if n else 0 for a in ins + outs]
+    step = max(1, (step_elems or HALF_ROWS) // max(1, max(per)))
+    m0 = min(step, n)
+    hin = [a.reshape(-1).view(np.uint16) for a in ins]
+    hout = [a.reshape(-1).view(np.uint16) for a in outs]
+    fin = [np.empty((m0,) + a.shape[1:], np.float32) for a in ins]
+    fout = [np.empty((m0,) + a.shape[1:], np.float32) for a in outs]
+    conv = _front.half_convert
+    for i in range(0, n, step):
+        j = min(n, i + step)
+        m = j - i
+        fi = fin if m == m0 else [f[:m] for f in fin]
+        fo = fout if m == m0 else [f[:m] for f in fout]
+        for h, f, q in zip(hin, fi, per):
+            conv(code, h[i * q:j * q], f.reshape(-1))
+        run(i, j, fi, fo)
+        for h, f, q in zip(hout, fo, per[len(ins):]):
+            conv(code, f.reshape(-1), h[i * q:j * q])
+
+
 def _contig(a):
     """C-contiguous, aligned, native compute-dtype array with a's values
     (a itself when it already is one)."""
-    if _is_bf16(a.dtype):
+    if _is_staged_dtype(a.dtype):
         return _staged(a, order="C")
     return np.ascontiguousarray(a, dtype=_compute_dtype(a.dtype))
 

@@ -11,7 +11,7 @@ import pytest
 
 import fastact
 from fastact import _front
-from fastact._arrays import _staged, _store
+from fastact._arrays import _staged_np as _staged, _store_np as _store
 from fa_testutil import CASES, ELEMENTWISE, y_ok
 
 ml_dtypes = pytest.importorskip("ml_dtypes")
@@ -217,3 +217,143 @@ def test_float16_takes_the_c_fast_paths_with_the_same_bits():
             fastact.gelu_(c)                                  # whichever path: the same bits
             assert (bits(c) == want).all() and (bits(fastact.gelu(x)) == want).all()
             assert (bits(fastact.gelu_backward(g, x)) == want_b).all()
+
+
+# softmax, the gated functions, bias_act and prelu stage float16/bfloat16 by
+# blocks of rows (fastact/_arrays.py's _half_rows).  Blocks of 5 rows of 37
+# (2 of the gated functions' rows of 74) with a short last block: several
+# blocks per call, each call equal bit for bit to the staged computation.
+ROWS = (23, 37)
+W37 = np.arange(37) % 3 != 0
+
+
+def _row_cases(dtype, rng):
+    b = rng.standard_normal(37).astype(dtype)
+    al = rng.uniform(0, 0.5, 37).astype(dtype)
+    x3 = lambda x: np.ascontiguousarray(x[:, :36]).reshape(23, 4, 9)  # noqa: E731
+    return {
+        "softmax": (lambda x: fastact.softmax(x), lambda x: fastact.softmax_(x)),
+        "log_softmax": (lambda x: fastact.log_softmax(x), lambda x: fastact.log_softmax_(x)),
+        "softmax axis 1 of 3": (lambda x: fastact.softmax(x3(x), axis=1), None),
+        "softmax where, scale": (lambda x: fastact.softmax(x, where=W37, scale=0.5),
+                                 lambda x: fastact.softmax_(x, where=W37, scale=0.5)),
+        "glu": (lambda x: fastact.glu(np.concatenate([x, x[:, ::-1]], axis=1)), None),
+        "swiglu gpt-oss": (lambda x: fastact.swiglu(np.concatenate([x, x[:, ::-1]], axis=1), alpha=1.702,
+                                                    limit=7.0, bias=1.0, interleaved=True), None),
+        "geglu tanh": (lambda x: fastact.geglu(np.concatenate([x, x[:, ::-1]], axis=1), approximate="tanh"),
+                       None),
+        "bias_act gelu": (lambda x: fastact.bias_act(x, b, act="gelu"),
+                          lambda x: fastact.bias_act_(x, b, act="gelu")),
+        "prelu per column": (lambda x: fastact.prelu(x, al, axis=1), lambda x: fastact.prelu_(x, al, axis=1)),
+    }
+
+
+_c = np.ascontiguousarray
+
+
+def _row_backward_cases(dtype, rng):
+    return {
+        "softmax_backward y": lambda g, x: fastact.softmax_backward(g, y=x),
+        "log_softmax_backward x": lambda g, x: fastact.log_softmax_backward(g, x),
+        "softmax_backward where": lambda g, x: fastact.softmax_backward(g, x, where=W37, scale=0.5),
+        "glu_backward": lambda g, x: fastact.glu_backward(_c(g[:, :18]), _c(x[:, :36])),
+        "swiglu_backward": lambda g, x: fastact.swiglu_backward(_c(g[:, :18]), _c(x[:, :36]), alpha=1.702,
+                                                                limit=7.0, bias=1.0, interleaved=True),
+    }
+
+
+@pytest.mark.parametrize("fmt", sorted(DTYPES))
+def test_row_staged_families_equal_the_staged_computation(fmt, monkeypatch):
+    import fastact._arrays as arrays
+    monkeypatch.setattr(arrays, "HALF_ROWS", 5 * 37)
+    dtype, _ = DTYPES[fmt]
+    rng = np.random.default_rng(23)
+    calls = []
+    real = arrays._half_rows
+    monkeypatch.setattr(arrays, "_half_rows", lambda *a, **k: (calls.append(1), real(*a, **k))[1])
+    import fastact._families.driver as driver
+    import fastact._families.gated as gated
+    import fastact._families.bias as bias
+    for mod in (driver, gated, bias):
+        monkeypatch.setattr(mod, "_half_rows", arrays._half_rows)
+    # values of every kind: normal ones, and a slice of every bit pattern
+    # (NaN payloads, infinities, subnormals, signed zeros)
+    x = (rng.standard_normal(ROWS) * 3).astype(dtype)
+    x.reshape(-1)[::7] = every(dtype)[1][:x.size // 7 + 1]
+    g = (rng.standard_normal(ROWS)).astype(dtype)
+    with np.errstate(all="ignore"):
+        for name, (fn, fn_) in _row_cases(dtype, rng).items():
+            want = bits(staged(fn, dtype, x))
+            n0 = len(calls)
+            got = fn(x)
+            assert got.dtype == dtype and (bits(got) == want).all(), name
+            assert len(calls) > n0, f"{name}: not staged by rows"
+            if fn_ is not None:
+                a = x.copy()
+                fn_(a)
+                assert (bits(a) == want).all(), name + " in place"
+        for name, fn in _row_backward_cases(dtype, rng).items():
+            want = bits(staged(fn, dtype, g, x))
+            n0 = len(calls)
+            got = fn(g, x)
+            assert got.dtype == dtype and (bits(got) == want).all(), name
+            assert len(calls) > n0, f"{name}: not staged by rows"
+
+
+@pytest.mark.parametrize("fmt", sorted(DTYPES))
+def test_row_staged_families_make_no_full_size_temporary(fmt):
+    """At most the output and two blocks of HALF_ROWS float32 elements (a
+    full float32 copy of x would be twice x's size)."""
+    from fastact._arrays import HALF_ROWS
+    dtype, _ = DTYPES[fmt]
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((1024, 1024)).astype(dtype)            # 2 MiB
+    b = rng.standard_normal(1024).astype(np.float32)
+    al = rng.uniform(0, 0.5, 1024).astype(np.float32)
+    g = x[:, :512].copy()
+    inplace = [lambda a: fastact.softmax_(a), lambda a: fastact.bias_act_(a, b, act="gelu"),
+               lambda a: fastact.prelu_(a, al, axis=1), lambda a: fastact.softmax_backward_(a, y=x)]
+    outof = [(lambda: fastact.softmax(x), x.nbytes), (lambda: fastact.glu(x), x.nbytes // 2),
+             (lambda: fastact.glu_backward(g, x), x.nbytes)]
+    blocks = 3 * HALF_ROWS * 4 + (64 << 10)
+    assert blocks < x.nbytes
+    for f in inplace:
+        f(x.copy())
+    for f, _ in outof:
+        f()
+    tracemalloc.start()
+    try:
+        for i, f in enumerate(inplace):
+            a = x.copy()
+            tracemalloc.reset_peak()
+            base, _ = tracemalloc.get_traced_memory()
+            f(a)
+            _, peak = tracemalloc.get_traced_memory()
+            assert peak - base < blocks, (i, peak - base)
+            del a
+        for i, (f, size) in enumerate(outof):
+            tracemalloc.reset_peak()
+            base, _ = tracemalloc.get_traced_memory()
+            y = f()
+            _, peak = tracemalloc.get_traced_memory()
+            assert size <= peak - base < size + blocks, (i, peak - base)
+            del y
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("fmt", sorted(DTYPES))
+def test_slopes_and_bias_of_the_half_formats_are_taken(fmt):
+    """A bias or alpha array of x's half format is widened exactly, as
+    PyTorch takes them in the tensor's own dtype."""
+    dtype, _ = DTYPES[fmt]
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((6, 8)).astype(dtype)
+    b = rng.standard_normal(8).astype(dtype)
+    al = rng.uniform(0, 0.5, 8).astype(dtype)
+    assert (bits(fastact.bias_act(x, b, act="silu")) ==
+            bits(fastact.bias_act(x, _staged(b), act="silu"))).all()
+    assert (bits(fastact.prelu(x, al, axis=1)) == bits(fastact.prelu(x, _staged(al), axis=1))).all()
+    gx, ga = fastact.prelu_backward(x, x, alpha=al, axis=1)
+    gx32, ga32 = fastact.prelu_backward(x, x, alpha=_staged(al), axis=1)
+    assert (bits(gx) == bits(gx32)).all() and (bits(ga) == bits(ga32)).all()

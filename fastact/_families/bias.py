@@ -3,8 +3,8 @@ pass over memory, for any element-wise activation, and its backward."""
 import numpy as np
 
 from .. import _duck, _front, _threads
-from .._arrays import (_as_array, _backward_operands, _compute_dtype, _contig, _deliver, _direct, _staged,
-                       _store, _written)
+from .._arrays import (_as_array, _backward_operands, _compute_dtype, _contig, _deliver, _direct, _half_code,
+                       _half_rows, _is_bf16, _staged, _store, _written)
 from .._params import _did_you_mean, _keyword_hint, _spec, _y_refused
 from .._table import BY_NAME
 
@@ -50,6 +50,8 @@ def _bias_setup(fname, x, bias, act, params):
     if isinstance(bias, (bool, np.bool_)):
         raise TypeError(f"{fname}: bias must be a 1-D float array")
     b = np.asarray(bias)
+    if _is_bf16(b.dtype):               # ml_dtypes.bfloat16: widened exactly
+        b = b.astype(np.float32)
     if b.dtype.kind not in "fiu":
         raise TypeError(f"{fname}: bias must be real, got dtype {b.dtype}")
     if b.shape != (x.shape[-1],):
@@ -124,6 +126,13 @@ def _bias_forward(fname, x, bias, act, params, out, n_threads, inplace, check=Fa
         if x.size:
             K.bias_rows(k, 0, x.reshape(-1, C), None, b, out.reshape(-1, C), x.size // C, C,
                         p[0], p[1], p[2], p[3], nt, grain)
+        return out
+    code = _half_code(x)
+    if code and x.size and x.flags.c_contiguous and _half_code(out) == code and out.flags.c_contiguous:
+        # float16 / bfloat16 staged by blocks of rows
+        _half_rows(code, [x.reshape(-1, C)], [out.reshape(-1, C)],
+                   lambda i, j, fi, fo: K.bias_rows(k, 0, fi[0], None, b, fo[0], j - i, C,
+                                                    p[0], p[1], p[2], p[3], nt, grain))
         return out
     t = _staged(x, order="C")
     if t.size:

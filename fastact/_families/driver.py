@@ -5,8 +5,8 @@ half-modified."""
 import numpy as np
 
 from .. import _duck, _threads
-from .._arrays import (_as_array, _backward_operands, _compute_dtype, _direct, _half_code, _is_staged_dtype,
-                       _staged, _store, _written)
+from .._arrays import (_as_array, _backward_operands, _compute_dtype, _direct, _half_code, _half_rows,
+                       _is_staged_dtype, _staged, _store, _written)
 from .._params import _y_refused
 from . import elementwise, prelu, softmax, sparsemax
 
@@ -50,11 +50,21 @@ def forward(act, fname, vals, x, out, n_threads, inplace, check=False):
             fam.fwd(spec, x, out, nt)
     elif fam is elementwise and _half_code(x) and _half_code(out):
         elementwise.fwd_half(spec, x, out, nt, _half_code(x))   # converted block by block
+    elif _half_ok(x, out) and (rows := fam.half_rows(spec, x.shape, True)) is not None:
+        _half_rows(_half_code(x), [x], [out], lambda i, j, fi, fo: fam.fwd(rows(i, j), fi[0], fo[0], nt))
     else:
         tmp = _staged(x)
         fam.fwd(spec, tmp, tmp, nt)
         _store(out, tmp)
     return given if inplace else out   # in place on a tensor returns the tensor
+
+
+def _half_ok(*arrays):
+    """float16 or bfloat16 arrays of one format, C-contiguous, not empty,
+    at least 1-D: _arrays._half_rows can stage them by rows."""
+    code = _half_code(arrays[0])
+    return bool(code) and arrays[0].ndim > 0 and arrays[0].size > 0 and all(
+        _half_code(a) == code and a.flags.c_contiguous for a in arrays)
 
 
 def backward(act, fname, vals, grad, x, y, out, n_threads, inplace, check=False):
@@ -86,6 +96,10 @@ def backward(act, fname, vals, grad, x, y, out, n_threads, inplace, check=False)
         extra = fam.bwd(spec, grad, s, from_y, out, nt)
     elif fam is elementwise and _half_code(grad) and _half_code(s) and _half_code(out):
         extra = elementwise.bwd_half(spec, grad, s, from_y, out, nt, _half_code(grad))
+    elif _half_ok(grad, s, out) and (rows := fam.half_rows(spec, grad.shape, False)) is not None:
+        extra = None
+        _half_rows(_half_code(grad), [grad, s], [out],
+                   lambda i, j, fi, fo: fam.bwd(rows(i, j), fi[0], fi[1], from_y, fo[0], nt))
     else:
         tg = _staged(grad)
         extra = fam.bwd(spec, tg, _staged(s), from_y, tg, nt)

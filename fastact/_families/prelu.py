@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import _front
 from .._params import ElementwiseSpec, Mode, _check_param, _kernel_id
+from .._arrays import _is_bf16
 from .elementwise import _remember_fast
 from .._table import GRAIN, INF
 
@@ -93,6 +94,8 @@ def _prelu_alpha(fname, alpha):
     if isinstance(alpha, (bool, np.bool_)):
         raise TypeError(f"{fname}: alpha must be a real number or an array, got bool")
     a = np.asarray(alpha)
+    if _is_bf16(a.dtype):               # ml_dtypes.bfloat16: widened exactly
+        a = a.astype(np.float32)
     if a.dtype.kind not in "fiu":
         raise TypeError(f"{fname}: alpha must be real (a number or a float array), got dtype {a.dtype}")
     if not np.isfinite(a).all():      # one reduction when all is well (each costs ~2 us)
@@ -186,6 +189,15 @@ def _prelu_bwd(spec, g, x, from_y, out, nt):
     if oc is not out:
         np.copyto(out, oc)
     return galpha
+
+
+def half_rows(spec, shape, forward):
+    """The forward of rows [i, j) of axis 0 is the rows' own call when the
+    slopes lie along later axes.  The backward is not split: grad_alpha's
+    float64 sums run in a fixed order over the whole array."""
+    if not forward or not shape or spec.axis == 0:
+        return None
+    return lambda i, j: spec
 
 
 spec = _prelu_spec

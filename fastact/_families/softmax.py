@@ -168,6 +168,17 @@ def _softmax_bwd(spec, g, s, from_y, out, nt):
     _softmax_call(2, spec, g, s, out, nt)
 
 
+def half_rows(spec, shape, forward):
+    """The spec for rows [i, j) of axis 0, when those rows are independent
+    calls (axis 0 is not reduced), else None (_arrays._half_rows)."""
+    if len(shape) < 2 or 0 in spec.axis:
+        return None
+    if spec.where is None:
+        return lambda i, j: spec
+    w = np.broadcast_to(spec.where, shape)
+    return lambda i, j: spec._replace(where=w[i:j])
+
+
 spec = _softmax_spec
 fwd, bwd = _softmax_fwd, _softmax_bwd
 
