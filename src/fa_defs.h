@@ -67,7 +67,7 @@
 
 /* Bytes in one SIMD vector of the build target: softmax row tails are
  * computed in blocks of one vector (two would double the work of a tail of
- * one vector: AVX2 float32 rows of 24 21% slower). */
+ * one vector). */
 #if defined(__AVX512F__)
 #  define FA_VEC_BYTES 64
 #elif defined(__AVX__)

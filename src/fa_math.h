@@ -319,9 +319,8 @@ FA_INLINE double fa_exp_nabs_z_parts_d(double x, double *s2, double *z)
 FA_INLINE double fa_exp_nabs_parts_d(double x, double *s2)
 {
 #if defined(__AVX512F__)
-    /* AVX-512 makes the checked exp's clamp and select masked operations:
-     * there it measured 0.5-3% faster (sigmoid, log_sigmoid), elsewhere
-     * 3-20% slower than the form below */
+    /* AVX-512 makes the checked exp's clamp and select masked operations,
+     * which makes it the faster form there; elsewhere the form below is */
     return fa_exp_neg_parts_d(-fa_abs_d(x), s2);
 #else
     double z;

@@ -41,8 +41,8 @@
 #  define FA__GE_AMAX 14.5f             /* exp(-a^2/2) < 2^-150 beyond */
 #  define FA__BIGX 1e6f
 #  define FA__BIGP 1e30f
-/* log1p(exp(-|x|)) in softplus/log_sigmoid: reduction-free, ~2x fewer ops;
- * f32 forward max error 1.6 -> 2.3 ULP (2.8 on SSE2), limit 4 */
+/* log1p(exp(-|x|)) in softplus/log_sigmoid: reduction-free, about half the
+ * operations, within the float32 bound of 4 ULP (bench/ulp) */
 #  define FA__LOG1P_E(e) fa_log1p_01_fast_f(e)
 #endif
 
@@ -55,9 +55,8 @@
  * on the bits (vpminud) instead of a compare and a blend: negative floats
  * grow in bits as they grow in magnitude, positive ones are below them; the
  * NaNs with the sign bit sort last and become lo, but every caller's result
- * is NaN through exp's NaN anyway (tested).  In L1, AVX-512, on silu (which
- * has since lost its clamp): 0.247 -> 0.238 ns/element.  SSE2 has no pminud,
- * double no vpminuq before AVX-512. */
+ * is NaN through exp's NaN anyway (tested).  SSE2 has no pminud, double no
+ * vpminuq before AVX-512. */
 #if FA_IS_DOUBLE || (defined(__SSE2__) && !defined(__SSE4_1__))
 FA_INLINE T FA_F(fa__clamp_lo)(T x, T lo) { return x < lo ? lo : x; }
 #else
@@ -209,7 +208,7 @@ FA_INLINE double fa__gelut_z_d(double x, double *zl)
 }
 #elif FA_HAVE_FMA
 /* float with FMA: w as a float pair, no double conversions (each cvtps2pd /
- * cvtpd2ps is 2 uops and halves the vector width): 0.65 -> 0.4 ns/elem.
+ * cvtpd2ps is 2 uops and halves the vector width).
  * w is odd, so w(-|x|) = -|w(x)| = z directly.  s = c1 + c2 x^2 is kept as
  * sh + sl (TwoSum: c2 x^2 can exceed c1), then z = x s with the exact
  * product; every neglected term is below 2^-40 |z|. */

@@ -71,8 +71,9 @@ FA_INLINE T FA_F(fa_tanh_fwd)(T x, T p0, T p1, T p2, T p3)
 #endif
 }
 /* sech^2(x) = 4e/(1+e)^2, e = exp(-2|x|).  exp_nabs (float: 4e rounds to 0
- * where it stops at exp(-110)) is 17% faster with AVX2, but 5% slower with
- * AVX-512, where the checked exp's clamp and select are masked operations. */
+ * where it stops at exp(-110)) saves the checked exp's clamp and select,
+ * except with AVX-512, where those are masked operations and the checked
+ * form is the faster one. */
 FA_INLINE T FA_F(fa_tanh_bwd)(T g, T x, T p0, T p1, T p2, T p3)
 {
     FA__UNUSED4(p0, p1, p2, p3);

@@ -84,9 +84,9 @@ cdef inline int _block_out(const fa_loop_table *tb, bint nt, int k, int mode, in
 
 cdef int _run_flat(const fa_loop_table *tb, int k, int mode, int dt, char *a, char *b, char *o, Py_ssize_t n,
                    const double *p, int nthreads, Py_ssize_t grain, bint stream=False) noexcept nogil:
-    # stream: o is the caller's own array (out=), whose pages exist: streaming
-    # into a new array's first-touched pages, which the kernel has just zeroed
-    # through the cache, measured slower (0.8x at 16M, one thread)
+    # stream: o is the caller's own array (out=), whose pages exist; a new
+    # array's first-touched pages are zeroed by the kernel through the cache,
+    # so streaming into them would write each line twice
     cdef Py_ssize_t isz = _dt_size(dt)
     cdef bint nt = (stream and mode == 0 and a != o and (dt == DT_F32 or dt == DT_F64)
                     and _stream_min > 0 and n * isz >= _stream_min)

@@ -1,7 +1,7 @@
 # ndarray.pxi: included by src/front/_front.pyx (one module, compiled once).
 # NumPy's C API: the fast paths read a plain ndarray's flags, dtype, data and
-# size from its struct (the buffer protocol costs ~60 ns per operand, more
-# than a 16-element kernel), and the ufuncs (ufuncs.pxi) are made with it.
+# size from its struct (the buffer protocol costs more per operand than a
+# 16-element kernel), and the ufuncs (ufuncs.pxi) are made with it.
 
 cdef extern from *:
     """
@@ -127,7 +127,7 @@ _import_array()
 
 cdef inline int _get_buffer(object o, Py_buffer *v, int flags) except -1:
     """PyObject_GetBuffer, filled from the struct for a plain float ndarray
-    (fa_nd_buffer; the protocol costs ~60 ns per operand)."""
+    (fa_nd_buffer: cheaper than the protocol)."""
     if fa_nd_buffer(o, v, flags):
         return 0
     return PyObject_GetBuffer(o, v, flags)

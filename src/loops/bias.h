@@ -6,15 +6,15 @@
 
 /* y = f(x + bias[j]) over rows of length ncol (bias on the last axis): the
  * add and the activation in one pass over memory.  y may be x.  Beyond the
- * caches it prefetches like fa_fwd_block (16M float32 gelu(tanh), AVX2, 2
- * threads: 20 -> 9.3 ms; the hardware prefetcher falls behind slow kernels).
+ * caches it prefetches like fa_fwd_block (the hardware prefetcher falls
+ * behind slow kernels).
  * The NaN rule (loops/common.h: a NaN sum gives the first NaN of x and bias,
  * else fa_qnan) is applied as fa_bwd_block applies it: the vectorized loop
  * stores the bare formula and notes a NaN sum, and only a sub-block with one
- * is fixed up (in the loop it made relu's pass 3x slower).  The fix-up reads
- * x as it was, so in place the loop also keeps x in a stack buffer (one
- * store per element: faster than computing into the buffer and copying
- * out, or than looking for a NaN sum before the loop). */
+ * is fixed up (the rule in the loop costs more than a cheap activation).
+ * The fix-up reads x as it was, so in place the loop also keeps x in a stack
+ * buffer: one store per element, less than computing into the buffer and
+ * copying out or looking for a NaN sum before the loop. */
 #undef FA__SUM_NAN_SEEN
 #if FA_IS_DOUBLE
 #define FA__SUM_NAN_SEEN(bad, x, b, m) FA_F(fa__any_nan_sum)(x, b, m)

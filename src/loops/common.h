@@ -13,12 +13,9 @@
 /* Arrays beyond the L2 cache are walked in blocks of FA_PF_BYTES, each block
  * first prefetching (into L1) the block FA_PF_AHEAD blocks ahead.  The
  * hardware prefetcher does not run far enough ahead of a slow, compute-bound
- * loop: on the development machine (1 thread, float32, in place) sigmoid ran
- * at 0.28 -> 0.25 ns/element on 1M elements (4 MB) and 0.83 -> 0.36 on 16M,
- * gelu(erf) 0.45 -> 0.34 and 1.23 -> 0.43.  A block is 16 cache lines: with
- * 32 the burst of prefetches overflows the line-fill buffers and loses most
- * of the gain.  Below FA_PF_MIN_BYTES the data is in L2 and the prefetches
- * only cost issue slots (1-3%). */
+ * loop.  A block is 16 cache lines: a burst of 32 overflows the line-fill
+ * buffers.  Below FA_PF_MIN_BYTES the data is in L2 and the prefetches would
+ * only cost issue slots. */
 #define FA_PF_BYTES 1024
 #define FA_PF_BLOCK ((fa_idx)(FA_PF_BYTES / sizeof(T)))
 #define FA_PF_AHEAD 2
@@ -26,8 +23,8 @@
 #define FA_PF_LINE (64 / (fa_idx)sizeof(T))
 
 /* Only the transcendental kernels prefetch: the cheap ones are memory-bound
- * and keep up with the hardware prefetcher, where the extra prefetches cost
- * them ~8% (16M float32 relu_(max=6), 2 threads: 2.05 -> 2.2-2.4 ms). */
+ * and keep up with the hardware prefetcher, so extra prefetches only cost
+ * them issue slots and line-fill buffers. */
 #ifndef FA__PF_KERNEL
 #define FA__PF_KERNEL
 static int fa__pf_kernel(int k)
@@ -64,9 +61,8 @@ FA_INLINE void FA_F(fa__prefetch_upto)(const T *a, const T *b, fa_idx *done, fa_
 
 /* Elements before the first 64-byte boundary of the output: NumPy's large
  * arrays start 16 bytes past a page, so every AVX-512 store (and load, in
- * place) would straddle two cache lines; peeling this head first gained
- * 2-8% (1M float32 sigmoid 0.30 -> 0.26 ns/element in one run).  Not for
- * short arrays, where the extra loop entry costs more than it saves. */
+ * place) would straddle two cache lines, so this head is peeled first.  Not
+ * for short arrays, where the extra loop entry costs more than it saves. */
 FA_INLINE fa_idx FA_F(fa__align_head)(const T *y, fa_idx n)
 {
     fa_idx h = (fa_idx)((64 - ((uintptr_t)y & 63)) & 63) / (fa_idx)sizeof(T);

@@ -36,15 +36,14 @@ static int FA_F(fa_fwd_block)(int k, const T *x, T *y, fa_idx n, const double *p
  * FA_NT_SUB elements of a cheap (not exp/tanh/erf-based) kernel are computed
  * into an L1 buffer by the same vectorized
  * formula and written with non-temporal stores, which skip reading y's lines
- * before writing them (relu6 on 16M float32 out of place, AVX2: 1.4x at 2
- * threads).  Blocks this short keep the loads and the streaming stores
- * interleaved; 1024-element blocks gained only 1.1x.  Same bits as
- * fa_fwd_block. */
+ * before writing them.  Blocks this short keep the loads and the streaming
+ * stores interleaved (long blocks alternate read and write bursts).  Same
+ * bits as fa_fwd_block. */
 #define FA_NT_SUB 64
 static int FA_F(fa_fwd_block_nt)(int k, const T *x, T *y, fa_idx n, const double *p)
 {
-    /* the exp/tanh/erf kernels are not memory-bound: streaming gained nothing
-     * there (sigmoid 16M, 2 threads: 0.94-0.97x); only FA_CHEAP_KERNELS stream */
+    /* the exp/tanh/erf kernels are not memory-bound, so skipping the
+     * write-allocate does not pay: only FA_CHEAP_KERNELS stream */
     if (!FA_HAVE_STREAM || x == y || n < 2 * FA_NT_SUB || (uintptr_t)y % sizeof(T) || fa__pf_kernel(k))
         return FA_F(fa_fwd_block)(k, x, y, n, p);
     /* y[0..h) with plain stores, so every streamed block starts 64-byte aligned */

@@ -15,16 +15,15 @@
  * folding 64 partials costs more than the row, 4 under 16 (FA_NACC below). */
 #define FA_ACC 64
 /* the vector block of the row tails: one vector of the target (AVX-512: 16
- * floats, 8 doubles; 16 doubles made float64 rows of 24 14% slower) */
+ * floats, 8 doubles; two vectors of doubles cost short rows more) */
 #define FA_TV (FA_VEC_BYTES / (int)sizeof(T))
 /* The tail of t = L % nacc elements of a row reduction goes into the
  * partials aligned to their end: element k into partial k - L + nacc, each
  * partial getting at most one, as one masked vector step over the block
  * [L - FA_TV, L) or [L - nacc, L).  A serial sum of the tail is a latency
- * chain of t dependent adds (rows of 31: 15), but for short tails it is
- * cheaper than the vector step (in-process A/B, 1M elements: t = 1 rows of
- * 17 10% slower, float64 t = 4..8 9-28%; float64 on AVX2 and float32 on
- * SSE2 rows of 24 13-26%), so only tails of at least FA_TAIL_MIN with 16
+ * chain of t dependent adds (rows of 31: 15), but for short tails, and for
+ * float64 on AVX2 and float32 on SSE2, it is cheaper than the vector step,
+ * so only tails of at least FA_TAIL_MIN with 16
  * or 64 partials, float32 on AVX2/AVX-512 and float64 on AVX-512, are
  * end-aligned; the others keep the serial sum, added after the fold.  The
  * column kernels follow the same rule, so both give the same bits. */
@@ -34,15 +33,15 @@
  * of w lanes ending at the row's end (V may use j).  The lanes before the
  * tail add +0, which leaves a partial as it is (partials start at +0 and
  * are never -0).  The lane test is in TS, the partials' type, so that its
- * mask has their lane width; V is computed before the select (inside it,
- * log_softmax rows of 31 ran 5% slower). */
+ * mask has their lane width; V is computed before the select, so that GCC
+ * does not compute it under the mask. */
 #define FA__TAIL_ADD(TS, w, off, t, V) \
     do { \
         const TS j0_ = (TS)((w) - (int)(t)); \
         FA__JLOOP(w, const TS v_ = (TS)(V); acc[(off) + j] += (TS)j >= j0_ ? v_ : (TS)0); \
     } while (0)
 /* a serial tail's last r elements take the block ending at the row's end
- * from r = 3 (shorter: scalar; rows of 17: 16 exps cost 7% more than 1) */
+ * from r = 3 (shorter: scalar, where a vector of exps costs more than r) */
 #define FA_OV_MIN 3
 #ifndef FA_SMC
 #define FA_SMC 64          /* rows per row block; columns per column strip */
@@ -51,9 +50,8 @@
 /* BODY for j in [0, nacc): the step over the nacc partials of a row
  * reduction.  Below 64 partials as a loop GCC must not unroll (FA_NOUNROLL):
  * then it vectorizes it with the partials in registers, where the fully
- * unrolled SLP form was scalar or went through the stack (1M float32 in rows
- * of 64, 1 thread: softmax 0.82 -> 0.59 ns/element, rows of 16 1.29 -> 1.07).
- * With 64 the plain loop is faster (rows of 1024: 0.45 vs 0.47). */
+ * unrolled SLP form was scalar or went through the stack.  With 64 the
+ * plain loop is the faster one. */
 #ifndef FA__JLOOP
 #define FA__JLOOP(nacc, BODY) \
     do { \
@@ -170,7 +168,7 @@ FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m, int nacc, 
      * tail whose last r >= 3 elements fill it (ov), for an end-aligned tail
      * within it (eb), or any end-aligned tail of 16 partials (e16).  Longer
      * tails (64 partials) reload their exps from y (with 16 partials that
-     * made float64 rows of 31 54% slower). */
+     * reload costs more than the row). */
     const int ov = ser && nacc >= FA_TV && r >= FA_OV_MIN && L >= FA_TV;
     const int eb = !ser && t <= FA_TV;
     const int e16 = !ser && !eb && nacc == 16;
@@ -182,14 +180,14 @@ FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m, int nacc, 
         FA__PF_STEP(pfp, i, nacc);
         FA__JLOOP(nacc, T e = FA__EXPD(x[i + j]); y[i + j] = e; acc[j] += (double)e);
     }
-    /* the tail's exps as vectors where possible (a scalar exp per element
-     * made rows of 31 cost 2.3 ns/element against 0.8 for rows of 32) */
+    /* the tail's exps as vectors where possible: a scalar exp per element
+     * costs several times a vector lane */
     double s = 0;
     /* FA_TV-blocks: tails of 64 (double: 16 or 64) partials, serial or
      * longer than FA_TV; one loop for both, so it exists in every build */
     if (nacc > FA_TV && t > FA_TV - 1 && !eb && !e16)
         FA_IVDEP for (fa_idx k = i; k < L - r; k++) y[k] = FA__EXPD(x[k]);
-    if (ser) {                        /* (rows without a tail skip it all: rows of 16 8% faster) */
+    if (ser) {                        /* rows without a tail skip it all */
         if (nacc >= FA_TV && i < L) {
             if (ov) FA__JLOOP(FA_TV, y[L - FA_TV + j] = et[j]);
             const fa_idx ie = ov ? L : L - r;
@@ -278,8 +276,7 @@ FA_INLINE T FA_F(fa_row_logsum)(const T *x, fa_idx L, T m, int nacc, const T *pf
  * that may be prefetched.  The sum phase, the compute-bound one, prefetches
  * each row's counterpart in the next block as it goes, so the next block's
  * maxima do not wait for memory: the hardware prefetcher stops while the
- * phases work on cached rows (16M float32 in rows of 64, 1 thread:
- * 1.14 -> 0.89 ns/element).  Rows under one cache line per nacc step
+ * phases work on cached rows.  Rows under one cache line per nacc step
  * prefetch their counterpart before the sum instead. */
 FA_INLINE void FA_F(fa__softmax_rows_n)(const T *x, T *y, fa_idx nr, fa_idx L, int log_form, int nacc,
                                         fa_idx pf)
