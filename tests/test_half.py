@@ -357,3 +357,68 @@ def test_slopes_and_bias_of_the_half_formats_are_taken(fmt):
     gx, ga = fastact.prelu_backward(x, x, alpha=al, axis=1)
     gx32, ga32 = fastact.prelu_backward(x, x, alpha=_staged(al), axis=1)
     assert (bits(gx) == bits(gx32)).all() and (bits(ga) == bits(ga32)).all()
+
+
+@pytest.mark.parametrize("fmt", sorted(DTYPES))
+def test_row_staged_parameters_inside_the_output_are_read_before_it_is_written(fmt, monkeypatch):
+    """A prelu slope or a softmax mask that is a view of the output: every
+    block sees the values from before the call (as float32 arrays do)."""
+    import fastact._arrays as arrays
+    monkeypatch.setattr(arrays, "HALF_ROWS", 4 * 32)
+    dtype, _ = DTYPES[fmt]
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((21, 32)).astype(dtype)
+    x[0] = -np.abs(x[0]) / 4           # slopes in (-1, 0]: row 0 changes when written
+    want = bits(staged(lambda a: fastact.prelu(a, a[0].copy(), axis=1), dtype, x))
+    a = x.copy()
+    fastact.prelu_(a, a[0], axis=1)
+    assert (bits(a) == want).all()
+    a = x.copy()
+    fastact.prelu_(a, a[0, :1])
+    assert (bits(a) == bits(staged(lambda v: fastact.prelu(v, v[0, :1].copy()), dtype, x))).all()
+    o = np.zeros_like(x)
+    o[0] = x[0]
+    fastact.prelu(x, o[0], axis=1, out=o)
+    assert (bits(o) == want).all()
+    a = x.copy()
+    mask = a.view(np.uint8)[0, :32]     # the bytes of row 0's first 16 elements
+    mask[:] = rng.integers(0, 2, 32)
+    mask[0] = 1
+    want = bits(staged(lambda v: fastact.softmax(v, where=mask.astype(bool)), dtype, a))
+    fastact.softmax_(a, where=mask.view(bool))
+    assert (bits(a) == want).all()
+
+
+@pytest.mark.parametrize("fmt", sorted(DTYPES))
+def test_row_staged_out_and_layouts(fmt, monkeypatch):
+    """out= given, interleaved pairs with inner axes, a broadcast prelu
+    slope, and an unaligned out (staged whole, same bits)."""
+    import fastact._arrays as arrays
+    monkeypatch.setattr(arrays, "HALF_ROWS", 3 * 40)
+    dtype, _ = DTYPES[fmt]
+    rng = np.random.default_rng(9)
+    x = (rng.standard_normal((13, 8, 5)) * 3).astype(dtype)
+    cases = [
+        (lambda v, **k: fastact.softmax(v, axis=(1, 2), **k), x.shape),
+        (lambda v, **k: fastact.log_softmax(v, axis=1, **k), x.shape),
+        (lambda v, **k: fastact.glu(v, axis=1, **k), (13, 4, 5)),
+        (lambda v, **k: fastact.swiglu(v, axis=1, interleaved=True, limit=2.0, **k), (13, 4, 5)),
+        (lambda v, **k: fastact.bias_act(v, np.linspace(-1, 1, 5).astype(dtype), act="elu", **k), x.shape),
+        (lambda v, **k: fastact.prelu(v, np.linspace(0, 0.5, 8).astype(np.float32).reshape(8, 1), **k),
+         x.shape),
+    ]
+    with np.errstate(all="ignore"):
+        for i, (fn, shape) in enumerate(cases):
+            want = bits(staged(fn, dtype, x))
+            assert (bits(fn(x)) == want).all(), i
+            o = np.empty(shape, dtype)
+            assert fn(x, out=o) is o and (bits(o) == want).all(), i
+            raw = np.zeros(o.nbytes + 1, np.uint8)[1:].view(dtype).reshape(shape)   # unaligned
+            assert not raw.flags.aligned
+            fn(x, out=raw)
+            assert (bits(raw) == want).all(), i
+        g = rng.standard_normal((13, 4, 5)).astype(dtype)
+        f = lambda gg, xx, **k: fastact.swiglu_backward(gg, xx, axis=1, interleaved=True, **k)  # noqa: E731
+        want = bits(staged(f, dtype, g, x))
+        o = np.empty(x.shape, dtype)
+        assert f(g, x, out=o) is o and (bits(o) == want).all()

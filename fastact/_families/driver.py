@@ -50,7 +50,7 @@ def forward(act, fname, vals, x, out, n_threads, inplace, check=False):
             fam.fwd(spec, x, out, nt)
     elif fam is elementwise and _half_code(x) and _half_code(out):
         elementwise.fwd_half(spec, x, out, nt, _half_code(x))   # converted block by block
-    elif _half_ok(x, out) and (rows := fam.half_rows(spec, x.shape, True)) is not None:
+    elif _half_ok(x, out) and (rows := fam.half_rows(spec, x.shape, True, out)) is not None:
         _half_rows(_half_code(x), [x], [out], lambda i, j, fi, fo: fam.fwd(rows(i, j), fi[0], fo[0], nt))
     else:
         tmp = _staged(x)
@@ -96,7 +96,7 @@ def backward(act, fname, vals, grad, x, y, out, n_threads, inplace, check=False)
         extra = fam.bwd(spec, grad, s, from_y, out, nt)
     elif fam is elementwise and _half_code(grad) and _half_code(s) and _half_code(out):
         extra = elementwise.bwd_half(spec, grad, s, from_y, out, nt, _half_code(grad))
-    elif _half_ok(grad, s, out) and (rows := fam.half_rows(spec, grad.shape, False)) is not None:
+    elif _half_ok(grad, s, out) and (rows := fam.half_rows(spec, grad.shape, False, out)) is not None:
         extra = None
         _half_rows(_half_code(grad), [grad, s], [out],
                    lambda i, j, fi, fo: fam.bwd(rows(i, j), fi[0], fi[1], from_y, fo[0], nt))

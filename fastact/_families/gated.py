@@ -73,7 +73,8 @@ def gated_forward(act, fname, vals, x, out, n_threads, check=False):
     if check:
         return None
     code = _half_code(x)
-    if code and x.size and x.flags.c_contiguous and (out is None or out.flags.c_contiguous):
+    if (code and x.size and x.flags.c_contiguous
+            and (out is None or (_half_code(out) == code and out.flags.c_contiguous))):
         # float16 / bfloat16 staged by blocks of rows of (outer, 2M) -> (outer, M)
         res = out if out is not None else np.empty(half, x.dtype)
         _half_rows(code, [x.reshape(outer, -1)], [res.reshape(outer, -1)],
@@ -114,7 +115,7 @@ def gated_backward(act, fname, vals, grad, x, out, n_threads, check=False):
         return None
     code = _half_code(x)
     if (code and x.size and x.flags.c_contiguous and _half_code(grad) == code and grad.flags.c_contiguous
-            and (out is None or out.flags.c_contiguous)):
+            and (out is None or (_half_code(out) == code and out.flags.c_contiguous))):
         res = out if out is not None else np.empty(x.shape, x.dtype)
         _half_rows(code, [grad.reshape(outer, -1), x.reshape(outer, -1)], [res.reshape(outer, -1)],
                    lambda i, j, fi, fo: _front.gated(gid, 1, fi[0], fi[1], fo[0], j - i, M, s, *gp, nt,

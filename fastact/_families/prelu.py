@@ -191,12 +191,16 @@ def _prelu_bwd(spec, g, x, from_y, out, nt):
     return galpha
 
 
-def half_rows(spec, shape, forward):
+def half_rows(spec, shape, forward, out):
     """The forward of rows [i, j) of axis 0 is the rows' own call when the
-    slopes lie along later axes.  The backward is not split: grad_alpha's
-    float64 sums run in a fixed order over the whole array."""
+    slopes lie along later axes (slopes inside `out` are copied first: the
+    blocks write out before later blocks read them).  The backward is not
+    split: grad_alpha's float64 sums run in a fixed order over the whole
+    array."""
     if not forward or not shape or spec.axis == 0:
         return None
+    if isinstance(spec.alpha, np.ndarray) and np.may_share_memory(spec.alpha, out):
+        spec = spec._replace(alpha=spec.alpha.copy())
     return lambda i, j: spec
 
 

@@ -168,14 +168,19 @@ def _softmax_bwd(spec, g, s, from_y, out, nt):
     _softmax_call(2, spec, g, s, out, nt)
 
 
-def half_rows(spec, shape, forward):
+def half_rows(spec, shape, forward, out):
     """The spec for rows [i, j) of axis 0, when those rows are independent
-    calls (axis 0 is not reduced), else None (_arrays._half_rows)."""
+    calls (axis 0 is not reduced), else None (_arrays._half_rows).  A mask
+    inside `out` is copied first: the blocks write out before later blocks
+    read the mask."""
     if len(shape) < 2 or 0 in spec.axis:
         return None
-    if spec.where is None:
+    w = spec.where
+    if w is None:
         return lambda i, j: spec
-    w = np.broadcast_to(spec.where, shape)
+    if np.may_share_memory(w, out):
+        w = w.copy()
+    w = np.broadcast_to(w, shape)
     return lambda i, j: spec._replace(where=w[i:j])
 
 
