@@ -22,11 +22,9 @@
  * rounded a*sh).  Without FMA, z comes from double arithmetic.  The exp's
  * scale is 2^(n+64) (normal for z >= -131); the x < 0 arm multiplies by
  * -2^-64 last, so results near the underflow threshold are rounded once. */
-FA_INLINE float fa__gelu_tanh_fwd_f(float x)
+/* exp(z) 2^64 for z = -a s(a), 0 <= a <= 11.5 (z >= -127) */
+FA_INLINE float fa__gelut_ea_f(float a)
 {
-    uint32_t ub = fa_f2u(x) & 0x7fffffffu;
-    ub = ub < 0x412D0000u ? ub : 0x412D0000u;                  /* 10.8125 */
-    const float a = fa_u2f(ub);
 #if FA_HAVE_FMA
     const float c1h = -0x1.98845p+0f, c1l = -0x1.9ea1b2p-23f;   /* -2 sqrt(2/pi) */
     const float c2h = -0x1.2444f2p-4f, c2l = -0x1.49b16ap-29f;  /* -c1 * 0.044715 */
@@ -53,10 +51,39 @@ FA_INLINE float fa__gelu_tanh_fwd_f(float x)
 #endif
     float sc = fa_u2f(fa_f2u(nb) << 23);                        /* 2^(n+64) */
     float p = fa_expm1_poly_f(t);
-    float ea = fa_fma_f(fa_fma_f(p, t, t), sc, sc);             /* exp(z) 2^64 */
+    return fa_fma_f(fa_fma_f(p, t, t), sc, sc);
+}
+
+FA_INLINE float fa__gelu_tanh_fwd_f(float x)
+{
+    uint32_t ub = fa_f2u(x) & 0x7fffffffu;
+    ub = ub < 0x412D0000u ? ub : 0x412D0000u;                  /* 10.8125 */
+    const float a = fa_u2f(ub);
+    float ea = fa__gelut_ea_f(a);                               /* exp(z) 2^64 */
     /* x < 0, not <= 0: +0 and -0 return themselves */
     float num = x < 0 ? (a * ea) * -0x1p-64f : x;
     return num / fa_fma_f(ea, 0x1p-64f, 1.0f);
+}
+
+/* d = s(w) (1 + x w' s(-w)) = num / D^2 with e = exp(-|w|) = ea 2^-64 from
+ * fa__gelut_ea_f, D = 1 + e, S = w' = 2k(1 + 3*0.044715 x^2).  |x|
+ * is clamped at 11.5 on the bits for the exp (below -11.5 the result
+ * rounds to -0, above 11.5 to g; a NaN becomes 11.5 there and reaches the
+ * result through xa, which the compare-and-select clamp passes).  The x <= 0
+ * arm scales by 2^-64 last, so results near the underflow threshold are
+ * rounded there once. */
+FA_INLINE float fa__gelu_tanh_bwd_f(float g, float x)
+{
+    uint32_t ub = fa_f2u(x) & 0x7fffffffu;
+    ub = ub < 0x41380000u ? ub : 0x41380000u;                  /* 11.5 */
+    const float ea = fa__gelut_ea_f(fa_u2f(ub));
+    const float D = fa_fma_f(ea, 0x1p-64f, 1.0f);
+    float xa = fa_abs_f(x);
+    xa = xa > FA__GT_XMAX ? FA__GT_XMAX : xa;
+    const float S = fa_fma_f((float)0x1.b6676bf7450f0p-3, xa * xa, (float)0x1.9884533d43651p+0);
+    const float num = x > 0 ? fa_fma_f((xa * S) * 0x1p-64f, ea, D)
+                            : (ea * fa_fma_f(-xa, S, D)) * 0x1p-64f;
+    return g * (num / (D * D));
 }
 #endif
 FA_INLINE T FA_F(fa_gelu_tanh_fwd)(T x, T p0, T p1, T p2, T p3)
@@ -77,6 +104,9 @@ FA_INLINE T FA_F(fa_gelu_tanh_fwd)(T x, T p0, T p1, T p2, T p3)
 FA_INLINE T FA_F(fa_gelu_tanh_bwd)(T g, T x, T p0, T p1, T p2, T p3)
 {
     FA__UNUSED4(p0, p1, p2, p3);
+#if !FA_IS_DOUBLE
+    return fa__gelu_tanh_bwd_f(g, x);
+#else
     T zl, s2;
     T zh = FA_F(fa__gelut_z)(x, &zl);
     T a = FA_F(fa_exp_neg_lo_parts)(zh, zl, &s2);
@@ -88,6 +118,7 @@ FA_INLINE T FA_F(fa_gelu_tanh_bwd)(T g, T x, T p0, T p1, T p2, T p3)
     /* x <= 0: D + x S cancels (by ~2x near x = -1.2): one rounding, not two */
     T num = x > 0 ? FA_F(fa_fma)(xa * S, e, D) : (a * FA_F(fa_fma)(-xa, S, D)) * s2;
     return g * (num / (D * D));
+#endif
 }
 
 /* ======================= gelu (erf, exact) ======================= */
