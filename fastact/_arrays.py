@@ -228,6 +228,15 @@ def _store_np(dst, src):
     np.copyto(dst, src, casting="unsafe")
 
 
+def _half_ok(*arrays):
+    """float16 or bfloat16 arrays of one format, C-contiguous, not empty,
+    at least 1-D: _half_rows can stage them by rows (None: no array)."""
+    code = _half_code(arrays[0])
+    a0 = arrays[0]
+    return bool(code) and a0.ndim > 0 and a0.size > 0 and a0.flags.c_contiguous and all(
+        a is None or (_half_code(a) == code and a.flags.c_contiguous) for a in arrays[1:])
+
+
 # float32 elements staged at a time by _half_rows: 256 KB, which stays in L2
 # and is spread over few enough calls that their Python cost stays small.
 HALF_ROWS = 1 << 16

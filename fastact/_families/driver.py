@@ -5,7 +5,7 @@ half-modified."""
 import numpy as np
 
 from .. import _duck, _threads
-from .._arrays import (_as_array, _backward_operands, _compute_dtype, _direct, _half_code, _half_rows,
+from .._arrays import (_as_array, _backward_operands, _compute_dtype, _direct, _half_code, _half_ok, _half_rows,
                        _is_staged_dtype, _staged, _store, _written)
 from .._params import _y_refused
 from . import elementwise, prelu, softmax, sparsemax
@@ -57,14 +57,6 @@ def forward(act, fname, vals, x, out, n_threads, inplace, check=False):
         fam.fwd(spec, tmp, tmp, nt)
         _store(out, tmp)
     return given if inplace else out   # in place on a tensor returns the tensor
-
-
-def _half_ok(*arrays):
-    """float16 or bfloat16 arrays of one format, C-contiguous, not empty,
-    at least 1-D: _arrays._half_rows can stage them by rows."""
-    code = _half_code(arrays[0])
-    return bool(code) and arrays[0].ndim > 0 and arrays[0].size > 0 and all(
-        _half_code(a) == code and a.flags.c_contiguous for a in arrays)
 
 
 def backward(act, fname, vals, grad, x, y, out, n_threads, inplace, check=False):

@@ -5,8 +5,8 @@ import math
 import numpy as np
 
 from .. import _duck, _front, _threads
-from .._arrays import (_as_array, _check_out, _check_self_overlap, _contig, _deliver, _half_code, _half_rows,
-                       _target)
+from .._arrays import (_as_array, _check_out, _check_self_overlap, _contig, _deliver, _half_code, _half_ok,
+                       _half_rows, _target)
 from .._params import _check_param
 from .._table import GRAIN
 from .elementwise import _remember
@@ -72,9 +72,8 @@ def gated_forward(act, fname, vals, x, out, n_threads, check=False):
     nt = _threads.resolve(n_threads, fname)
     if check:
         return None
-    code = _half_code(x)
-    if (code and x.size and x.flags.c_contiguous
-            and (out is None or (_half_code(out) == code and out.flags.c_contiguous))):
+    if _half_ok(x, out):
+        code = _half_code(x)
         # float16 / bfloat16 staged by blocks of rows of (outer, 2M) -> (outer, M)
         res = out if out is not None else np.empty(half, x.dtype)
         _half_rows(code, [x.reshape(outer, -1)], [res.reshape(outer, -1)],
@@ -113,9 +112,8 @@ def gated_backward(act, fname, vals, grad, x, out, n_threads, check=False):
     nt = _threads.resolve(n_threads, fname)
     if check:
         return None
-    code = _half_code(x)
-    if (code and x.size and x.flags.c_contiguous and _half_code(grad) == code and grad.flags.c_contiguous
-            and (out is None or (_half_code(out) == code and out.flags.c_contiguous))):
+    if _half_ok(x, grad, out):
+        code = _half_code(x)
         res = out if out is not None else np.empty(x.shape, x.dtype)
         _half_rows(code, [grad.reshape(outer, -1), x.reshape(outer, -1)], [res.reshape(outer, -1)],
                    lambda i, j, fi, fo: _front.gated(gid, 1, fi[0], fi[1], fo[0], j - i, M, s, *gp, nt,
