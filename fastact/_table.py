@@ -96,9 +96,12 @@ def _max(mx):
 
 
 def _relu_kernel(mx, s, t):
-    """The two-instruction kernel when there is no slope and no threshold."""
+    """The two-instruction kernel when there is no slope and no threshold, the
+    short leaky one for a nonzero slope at threshold 0 (and max > 0)."""
     if s == 0 and t == 0:
         return "relu0", (_max(mx), 0.0, 0.0, 0.0)
+    if t == 0 and _max(mx) > 0:
+        return "leaky", (_max(mx), s, 0.0, 0.0)
     return "relu", (_max(mx), s, t, 0.0)
 
 
@@ -202,7 +205,7 @@ TABLE = (
                zero_sign=_KEEPS),
     Activation("leaky_relu", (_p("alpha", 0.01, "real", "slope for x <= 0"),
                               _p("max", None, "max", "upper clip (None: none)")),
-               "elementwise", lambda a, mx: ("relu", (_max(mx), a, 0.0, 0.0)),
+               "elementwise", lambda a, mx: _relu_kernel(mx, a, 0.0),
                lambda a, mx: _y_if(a >= 0 and _max(mx) > 0, "y= needs alpha >= 0 and max > 0 (or None)"),
                "cheap", '`x > 0 ? min(x, max) : alpha*x`',
                "F.leaky_relu(negative_slope=0.01); Keras default 0.2/0.3!",

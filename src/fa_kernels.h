@@ -16,11 +16,11 @@
  * exp/tanh/erf/log-based ones. */
 #define FA_KERNELS(X) FA_CHEAP_KERNELS(X) FA_TRANSC_KERNELS(X)
 #define FA_CHEAP_KERNELS(X) \
-    X(relu) X(relu0) X(hardtanh) X(linear) X(hard_sigmoid) X(softsign) X(hard_swish) \
+    X(relu) X(relu0) X(leaky) X(hardtanh) X(linear) X(hard_sigmoid) X(softsign) X(hard_swish) \
     X(shrink) X(hardshrink) X(sparse_plus) X(threshold)
 /* Kernels whose derivative can be computed from the forward output. */
 #define FA_BWDY_KERNELS(X) \
-    X(relu) X(relu0) X(hardtanh) X(linear) X(hard_sigmoid) X(shrink) X(sparse_plus) X(threshold) \
+    X(relu) X(relu0) X(leaky) X(hardtanh) X(linear) X(hard_sigmoid) X(shrink) X(sparse_plus) X(threshold) \
     FA_TRANSC_BWDY_KERNELS(X)
 
 #define FA_TRANSC_KERNELS(X) \

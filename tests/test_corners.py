@@ -537,3 +537,72 @@ def test_celu_negative_alpha(dtype, alpha):
     assert math.copysign(1, y[x.size - 5]) == -1.0 and math.copysign(1, y[x.size - 4]) == 1.0
     with pytest.raises(ValueError, match="celu: alpha must not be 0"):
         fastact.celu(x, alpha=0.0)
+
+
+# ------------------------------- the short kernels agree with the general one
+
+def _relu_bits(kname, mode, x, g, p, dtype):
+    from fastact import _front
+    from fastact._params import _kernel_id
+    out = np.empty_like(x)
+    _front.elementwise(_kernel_id(kname), mode, x if mode == 0 else g, None if mode == 0 else x, out,
+                       *p, 1, 1 << 30)
+    return out.view(np.uint32 if dtype == np.float32 else np.uint64)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_leaky_kernel_is_the_general_relu_formula(dtype):
+    """leaky_relu, relu(negative_slope=) and prelu take a short kernel when the
+    threshold is 0, the slope nonzero and max > 0: the same bits as the general
+    relu formula (-0.0, -inf, NaN payloads, products that underflow to -0)."""
+    from fastact._table import _relu_kernel
+    fi = np.finfo(dtype)
+    rng = np.random.default_rng(7)
+    special = [-INF, INF, -0.0, 0.0, fi.max, -fi.max, fi.tiny, -fi.tiny, fi.smallest_subnormal,
+               -fi.smallest_subnormal, -1e-30, -3.0, 5.0, 4.0]
+    x = np.concatenate([special, rng.standard_normal(1000) * 10, -rng.random(60) * float(fi.tiny)])
+    x = x.astype(dtype)
+    x[7::97] = np.array([np.nan], dtype)
+    bits = x.view(np.uint32 if dtype == np.float32 else np.uint64)
+    bits[11::131] ^= 1 << (fi.nmant - 1) | 5          # signalling NaNs and payloads
+    bits[11::131] |= np.array(0xff800000 if dtype == np.float32 else 0xfff0000000000000, bits.dtype)
+    g = rng.standard_normal(x.size).astype(dtype)
+    slopes = [0.01, 0.25, -0.5, 1.0, 3.0, INF, -INF, math.nan, float(fi.smallest_subnormal), 1e30, -1e-30]
+    for s in slopes:
+        for mx in (INF, 4.0, 1e-30, float(fi.max)):
+            k, p = _relu_kernel(mx, s, 0.0)
+            assert k == "leaky", (s, mx)
+            for mode in (0, 1):
+                got = _relu_bits("leaky", mode, x, g, p, dtype)
+                exp = _relu_bits("relu", mode, x, g, p, dtype)
+                bad = np.flatnonzero(got != exp)
+                assert bad.size == 0, (s, mx, mode, x[bad[:4]], got[bad[:4]], exp[bad[:4]])
+            if s >= 0:                                    # y= is offered for slope >= 0
+                y = _relu_bits("relu", 0, x, None, p, dtype).view(dtype)
+                got = _relu_bits("leaky", 2, y, g, p, dtype)
+                exp = _relu_bits("relu", 2, y, g, p, dtype)
+                assert (got == exp).all(), (s, mx)
+    assert _relu_kernel(None, 0.0, 0.0)[0] == "relu0"
+    assert _relu_kernel(0.0, 0.3, 0.0)[0] == "relu"       # max <= 0: -0.0 would become +0
+    assert _relu_kernel(None, 0.3, 0.5)[0] == "relu"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("zero", [False, True])
+def test_prelu_per_column_is_the_general_relu_formula(dtype, zero):
+    """prelu's per-column loop takes the short formula unless a slope is 0
+    (0 * -inf would be NaN): per column, the same bits as the general kernel."""
+    rng = np.random.default_rng(3)
+    C = 37
+    x = (rng.standard_normal((29, C)) * 5).astype(dtype)
+    x[0, :6] = [-INF, INF, -0.0, 0.0, np.nan, -1e-30]
+    x[1, :6] = -INF
+    alpha = rng.uniform(-2, 2, C).astype(dtype)
+    alpha[:3] = [float(np.finfo(dtype).max), -1e-30, float(np.finfo(dtype).smallest_subnormal)]
+    if zero:
+        alpha[5] = 0.0
+    got = fastact.prelu(x, alpha, axis=1).view(np.uint32 if dtype == np.float32 else np.uint64)
+    for j in range(C):
+        col = np.ascontiguousarray(x[:, j])
+        exp = _relu_bits("relu", 0, col, None, (INF, float(alpha[j]), 0.0, 0.0), dtype)
+        assert (got[:, j] == exp).all(), (j, alpha[j], col, got[:, j], exp)

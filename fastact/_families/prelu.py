@@ -12,7 +12,7 @@ from .. import _front
 from .._params import ElementwiseSpec, Mode, _check_param, _kernel_id
 from .._arrays import _is_bf16
 from .elementwise import _remember_fast
-from .._table import GRAIN, INF
+from .._table import GRAIN, _relu_kernel
 
 
 class PreluSpec(NamedTuple):
@@ -122,8 +122,8 @@ def _prelu_fwd(spec, x, out, nt):
     K = _front
     ct = x.dtype
     if axis is None:
-        K.elementwise(_kernel_id("relu"), Mode.FWD, x, None, out, INF, float(a.reshape(-1)[0]),
-                      0.0, 0.0, nt, grain)
+        k, p = _relu_kernel(None, float(a.reshape(-1)[0]), 0.0)
+        K.elementwise(_kernel_id(k), Mode.FWD, x, None, out, *p, nt, grain)
         return
     xc = np.ascontiguousarray(x)
     oc = out if out.flags.c_contiguous else np.empty_like(xc)
@@ -214,5 +214,5 @@ def remember(act, vals, spec, forward):
     backward also returns grad_alpha and stays here)."""
     if (forward and spec.axis is None and type(vals[0]) in (float, int) and type(vals[1]) is int
             and -2 <= vals[1] <= 1):
-        _remember_fast(act, vals, ElementwiseSpec(_kernel_id("relu"), (INF, float(spec.alpha), 0.0, 0.0),
-                                                  spec.y_reason, spec.grain))
+        k, p = _relu_kernel(None, float(spec.alpha), 0.0)
+        _remember_fast(act, vals, ElementwiseSpec(_kernel_id(k), p, spec.y_reason, spec.grain))

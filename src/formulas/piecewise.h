@@ -67,6 +67,29 @@ FA_INLINE T FA_F(fa_relu0_bwdy)(T g, T y, T mx, T p1, T p2, T p3)
     return FA_F(fa_relu_bwdy)(g, y, mx, (T)0, (T)0, p3);
 }
 
+/* leaky: relu with threshold 0 and a nonzero slope p1 (leaky_relu, prelu),
+ * p0 = max > 0.  Same values as fa_relu_fwd with t = 0 in a third of its
+ * instructions: the general formula keeps the memory-bound leaky_relu and
+ * prelu off streaming speed.  x = -0.0 is not < 0 and keeps its sign; s == 0
+ * is excluded because 0*(-inf) would be NaN (relu0 takes it). */
+FA_INLINE T FA_F(fa_leaky_fwd)(T x, T mx, T s, T p2, T p3)
+{
+    (void)p2; (void)p3;
+    T hi = x < mx ? x : mx;
+    T neg = s * x + (T)0;
+    return x < (T)0 ? neg : hi;
+}
+FA_INLINE T FA_F(fa_leaky_bwd)(T g, T x, T mx, T s, T p2, T p3)
+{
+    (void)p2;
+    return FA_F(fa_relu_bwd)(g, x, mx, s, (T)0, p3);
+}
+FA_INLINE T FA_F(fa_leaky_bwdy)(T g, T y, T mx, T s, T p2, T p3)
+{
+    (void)p2;
+    return FA_F(fa_relu_bwdy)(g, y, mx, s, (T)0, p3);
+}
+
 /* hardtanh(min=p0, max=p1) = clamp; NaN passes through both compares. */
 FA_INLINE T FA_F(fa_hardtanh_fwd)(T x, T lo, T hi, T p2, T p3)
 {
