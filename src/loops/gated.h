@@ -45,11 +45,22 @@ FA_INLINE void FA_F(fa__swiglu_cl_bwd)(T g, T a, T b, T alpha, T lim, T bias, T 
  * applied as fa_bwd_block applies it: the vectorized loop stores the bare
  * product and notes a NaN, and only a sub-block with one is fixed up.  out
  * never overlaps a or b (the callers refuse it), so the fix-up reads them as
- * they were. */
+ * they were.
+ * pfrow: a and b are the halves of one short row, and the next row follows
+ * (b == a + n): each 4 KB page then holds two streams that restart at every
+ * row, which the hardware prefetcher does not follow, so each sub-block
+ * prefetches the same span of the next row.  Sub-blocks of FA_GATED_PF_SUB
+ * elements spread those prefetches (a longer burst fills the line-fill
+ * buffers, loops/common.h). */
+#define FA_GATED_PF_SUB 64
+#define FA_GATED_PF_ROW 65536   /* bytes of a row (both halves) up to which pfrow holds */
 #define FA__GATED_FWD(EXPR, A, B) do { \
-        for (fa_idx c = 0; c < n; c += FA_NAN_SUB) { \
-            const fa_idx e_ = n - c < FA_NAN_SUB ? n : c + FA_NAN_SUB; \
+        const fa_idx sub_ = pfrow ? FA_GATED_PF_SUB : FA_NAN_SUB; \
+        fa_idx done_ = 0; \
+        for (fa_idx c = 0; c < n; c += sub_) { \
+            const fa_idx e_ = n - c < sub_ ? n : c + sub_; \
             int bad = 0; \
+            if (pfrow) FA_F(fa__prefetch_upto)(a + 2 * n, b + 2 * n, &done_, e_, n); \
             FA_IVDEP for (fa_idx i = c; i < e_; i++) { \
                 const T r_ = (EXPR); \
                 out[i] = r_; \
@@ -65,6 +76,7 @@ static int FA_F(fa_gated_fwd)(int k, const T *a, const T *b, T *out, fa_idx n, f
     const T z = (T)0;
     const T alpha = (T)p[0], lim = (T)p[1], bias = (T)p[2];
     if (s == 2) {
+        const int pfrow = 0;
         switch (k) {
         case FA_G_swiglu:
             FA__GATED_FWD(FA_F(fa_silu_fwd)(a[2 * i], z, z, z, z) * b[2 * i], a[2 * i], b[2 * i]);
@@ -77,6 +89,7 @@ static int FA_F(fa_gated_fwd)(int k, const T *a, const T *b, T *out, fa_idx n, f
     }
     if (s != 1)
         return -1;
+    const int pfrow = b == a + n && 2 * n * (fa_idx)sizeof(T) <= FA_GATED_PF_ROW;
     switch (k) {
     case FA_G_glu:
         FA__GATED_FWD(a[i] * FA_F(fa_sigmoid_fwd)(b[i], z, z, z, z), a[i], b[i]);
