@@ -74,8 +74,8 @@ def expected_per_line():
                 want[name, i] = 2 * n_all
             elif "FA_BWDY_KERNELS(FA_CASE)" in line:
                 want[name, i] = 2 * n_y
-            elif "FA_IVDEP for" in line or "FA__GATED_FWD(" in line:
-                want[name, i] = 2       # (the gated forward's loop is reported where the macro is used)
+            elif "FA_IVDEP for" in line or "FA__GATED_FWD(" in line or "FA__GATED_BWD(" in line:
+                want[name, i] = 2       # (the gated loops are reported where their macro is used)
     return want
 
 

@@ -55,14 +55,18 @@
 #endif
 
 /* Prefetch for reading into the L1 cache (a hint: never faults); into L2
- * only (T1) gained half as much on the development machine. */
+ * only (T1) gained half as much on the development machine.  FA_PREFETCH_W:
+ * for a line about to be written (prefetchw where the target has it). */
 #if defined(__GNUC__) || defined(__clang__)
 #  define FA_PREFETCH(addr) __builtin_prefetch((addr), 0, 3)
+#  define FA_PREFETCH_W(addr) __builtin_prefetch((addr), 1, 3)
 #elif defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86))
 #  include <xmmintrin.h>
 #  define FA_PREFETCH(addr) _mm_prefetch((const char *)(addr), _MM_HINT_T0)
+#  define FA_PREFETCH_W(addr) _mm_prefetch((const char *)(addr), _MM_HINT_T0)
 #else
 #  define FA_PREFETCH(addr) ((void)(addr))
+#  define FA_PREFETCH_W(addr) ((void)(addr))
 #endif
 
 /* Bytes in one SIMD vector of the build target: softmax row tails are

@@ -41,7 +41,8 @@ def test_gated_forward_backward(name, params, dtype):
 def test_gated_rows_are_the_flat_formula(name, params, dtype):
     """Short rows (each one's halves in one page, prefetched a row ahead in
     short sub-blocks) give the same bits, NaN payloads included, as one long
-    pair of halves (the transposed layout, split along axis 0)."""
+    pair of halves (the transposed layout, split along axis 0), forward and
+    backward."""
     rng = np.random.default_rng(5)
     f = fastact.get(name)
     u = np.uint32 if dtype == np.float32 else np.uint64
@@ -58,6 +59,11 @@ def test_gated_rows_are_the_flat_formula(name, params, dtype):
         out = np.empty_like(rows)
         f.forward(x, axis=-1, out=out, n_threads=2, **params)
         assert (out.view(u) == rows.view(u)).all(), M
+        g = (rng.standard_normal(rows.shape) * 2).astype(dtype)
+        g.reshape(-1)[rng.integers(0, g.size, 7)] = np.nan
+        d_rows = f.backward(g, x, axis=-1, n_threads=2, **params)
+        d_cols = f.backward(np.ascontiguousarray(g.T), np.ascontiguousarray(x.T), axis=0, **params).T
+        assert (d_rows.view(u) == np.ascontiguousarray(d_cols).view(u)).all(), M
 
 
 def test_gated_errors():

@@ -71,6 +71,26 @@ FA_INLINE void FA_F(fa__swiglu_cl_bwd)(T g, T a, T b, T alpha, T lim, T bias, T 
         } \
     } while (0)
 
+/* The backward's loop (BODY per i < n) in the forward's sub-blocks, when
+ * pfrow prefetching the next row of g (g + n), a and b, and of da and db,
+ * whose halves share each page the same way. */
+#define FA__GATED_BWD(...) do { \
+        const fa_idx sub_ = pfrow ? FA_GATED_PF_SUB : n; \
+        fa_idx done_ = 0, gdone_ = 0, wdone_ = 0; \
+        for (fa_idx c = 0; c < n; c += sub_) { \
+            const fa_idx e_ = n - c < sub_ ? n : c + sub_; \
+            if (pfrow) { \
+                FA_F(fa__prefetch_upto)(a + 2 * n, b + 2 * n, &done_, e_, n); \
+                FA_F(fa__prefetch_upto)(g + n, NULL, &gdone_, e_, n); \
+                for (; wdone_ < e_; wdone_ += FA_PF_LINE) { \
+                    FA_PREFETCH_W(da + 2 * n + wdone_); \
+                    FA_PREFETCH_W(db + 2 * n + wdone_); \
+                } \
+            } \
+            FA_IVDEP for (fa_idx i = c; i < e_; i++) __VA_ARGS__ \
+        } \
+    } while (0)
+
 static int FA_F(fa_gated_fwd)(int k, const T *a, const T *b, T *out, fa_idx n, fa_idx s, const double *p)
 {
     const T z = (T)0;
@@ -135,38 +155,39 @@ static int FA_F(fa_gated_bwd)(int k, const T *g, const T *a, const T *b, T *da, 
     }
     if (s != 1)
         return -1;
+    const int pfrow = b == a + n && 2 * n * (fa_idx)sizeof(T) <= FA_GATED_PF_ROW;
     switch (k) {
     case FA_G_glu:
-        FA_IVDEP for (fa_idx i = 0; i < n; i++) {
+        FA__GATED_BWD({
             T gi = g[i], ai = a[i], bi = b[i];
             T nan = FA_F(fa_nan_first3)(gi, ai, bi);
             { T v = gi * FA_F(fa_sigmoid_fwd)(bi, z, z, z, z); da[i] = v != v ? nan : v; }
             { T v = FA_F(fa_sigmoid_bwd)(gi * ai, bi, z, z, z, z); db[i] = v != v ? nan : v; }
-        }
+        });
         return 0;
     case FA_G_swiglu:
-        FA_IVDEP for (fa_idx i = 0; i < n; i++) {
+        FA__GATED_BWD({
             T gi = g[i], ai = a[i], bi = b[i];
             T nan = FA_F(fa_nan_first3)(gi, ai, bi);
             { T v = FA_F(fa_silu_bwd)(gi * bi, ai, z, z, z, z); da[i] = v != v ? nan : v; }
             { T v = gi * FA_F(fa_silu_fwd)(ai, z, z, z, z); db[i] = v != v ? nan : v; }
-        }
+        });
         return 0;
     case FA_G_geglu_erf:
-        FA_IVDEP for (fa_idx i = 0; i < n; i++) {
+        FA__GATED_BWD({
             T gi = g[i], ai = a[i], bi = b[i];
             T nan = FA_F(fa_nan_first3)(gi, ai, bi);
             { T v = FA_F(fa_gelu_erf_bwd)(gi * bi, ai, z, z, z, z); da[i] = v != v ? nan : v; }
             { T v = gi * FA_F(fa_gelu_erf_fwd)(ai, z, z, z, z); db[i] = v != v ? nan : v; }
-        }
+        });
         return 0;
     case FA_G_geglu_tanh:
-        FA_IVDEP for (fa_idx i = 0; i < n; i++) {
+        FA__GATED_BWD({
             T gi = g[i], ai = a[i], bi = b[i];
             T nan = FA_F(fa_nan_first3)(gi, ai, bi);
             { T v = FA_F(fa_gelu_tanh_bwd)(gi * bi, ai, z, z, z, z); da[i] = v != v ? nan : v; }
             { T v = gi * FA_F(fa_gelu_tanh_fwd)(ai, z, z, z, z); db[i] = v != v ? nan : v; }
-        }
+        });
         return 0;
     case FA_G_swiglu_clamp:
         FA_IVDEP for (fa_idx i = 0; i < n; i++)
