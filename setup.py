@@ -127,7 +127,8 @@ class BuildExt(build_ext):
             else:
                 # a target's loops: no OpenMP, no Python beyond the module init
                 target = ext.name.rsplit("_loops_", 1)[-1]
-                ext.extra_compile_args = base + TGT.TARGETS[target]["msvc" if msvc else "gnu"]
+                ext.extra_compile_args = base + (TGT.TARGETS[target]["msvc"] if msvc
+                                                  else TGT.gnu_flags(target, platform.machine()))
                 ext.extra_link_args = san_link
         super().build_extensions()
 

@@ -12,6 +12,7 @@ dtype for the others.  Exits non-zero and names the loops that are not.
 """
 import importlib.util
 import os
+import platform
 import re
 import subprocess
 import sys
@@ -32,7 +33,7 @@ def load_targets():
 
 TGT = load_targets()
 FLAGS = TGT.GNU_BASE + TGT.GNU_OPT
-TARGETS = {name: (t["gnu"], t["vec_bytes"]) for name, t in TGT.TARGETS.items()}
+TARGETS = {name: (TGT.gnu_flags(name, platform.machine()), t["vec_bytes"]) for name, t in TGT.TARGETS.items()}
 
 
 def count_kernels(macro):

@@ -15,6 +15,7 @@ src/.  The loop tables must share this front's ABI (src/isa/fa_table.h).
 import argparse
 import importlib.util
 import os
+import platform
 import subprocess
 import sys
 import tempfile
@@ -42,7 +43,7 @@ def build(src, target, tmp, i):
     d = os.path.join(tmp, f"t{i}")
     os.makedirs(d)
     name = f"_loops_ab{i}"
-    flags = _targets.GNU_BASE + _targets.GNU_OPT + _targets.TARGETS[target]["gnu"]
+    flags = _targets.GNU_BASE + _targets.GNU_OPT + _targets.gnu_flags(target, platform.machine())
     isa = os.path.join(src, "isa")
     with open(os.path.join(d, "setup.py"), "w") as f:
         f.write(SETUP.format(name=name, mod=os.path.join(isa, "fa_loops_module.c"), src=src,

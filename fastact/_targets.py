@@ -67,6 +67,21 @@ def targets_for(machine):
     return ["baseline"]
 
 
+# x86-64 loops never touch the x87 unit.  GCC may otherwise keep a float in
+# an x87 register where it runs out of SSE ones (seen at -O1, the debug
+# build), and an x87 load quiets a signalling NaN, breaking the NaN rule's
+# promise to return the input NaN's bits.  The release loops hold no x87
+# instruction either way; the flag makes that independent of the optimizer.
+X86_64_GNU = ["-mno-80387"]
+
+
+def gnu_flags(target, machine):
+    """GCC/clang flags of `target`'s loops on `machine` (platform.machine()),
+    beyond GNU_BASE and the optimization level."""
+    extra = X86_64_GNU if machine.lower() in X86_64_MACHINES else []
+    return extra + TARGETS[target]["gnu"]
+
+
 def module_name(target):
     """The extension module that holds `target`'s loop table."""
     return f"fastact._loops_{target}"

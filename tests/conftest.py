@@ -22,6 +22,7 @@ if not any(_dispatch.built(v) for v in _dispatch.VARIANTS):  # pragma: no cover
 def pytest_addoption(parser):
     parser.addoption("--fastact-variant", default="all",
                      help="kernel variant(s) to test: 'all' (every variant this CPU runs), "
+                          "'chosen' (the one fastact picks at import here), "
                           "or a comma list such as baseline,x86_64_v3")
 
 
@@ -30,6 +31,8 @@ def _variants(config):
     avail = _dispatch.available()
     if opt == "all":
         return avail
+    if opt == "chosen":
+        return [_dispatch._choose()]
     wanted = [v.strip() for v in opt.split(",") if v.strip()]
     missing = [v for v in wanted if v not in avail]
     if missing:
