@@ -97,6 +97,7 @@ class Impl:
     oop: Optional[Callable] = None
     bip: Optional[Callable] = None
     boop: Optional[Callable] = None
+    into: Optional[Callable] = None  # into(a, o): the forward written into a preallocated o
     dtypes: Optional[tuple] = None  # dtype names it runs (None: every dtype)
 
 
@@ -121,7 +122,8 @@ class Entry:
             boop = lambda g, s: f.backward(g, s, n_threads=nt, **bkw)
         # the gated functions have no in-place form: their output is half of x
         return Impl(ip=(lambda a: f.forward_(a, n_threads=nt, **kw)) if f.forward_ is not None else None,
-                    oop=lambda a: f.forward(a, n_threads=nt, **kw), bip=bip, boop=boop)
+                    oop=lambda a: f.forward(a, n_threads=nt, **kw), bip=bip, boop=boop,
+                    into=lambda a, o: f.forward(a, out=o, n_threads=nt, **kw))
 
     def reference_forward(self, x):
         """Forward output used as the saved `y` of a from-y backward."""
@@ -154,7 +156,7 @@ def _merge(*impls):
     for im in impls:
         if im is None:
             continue
-        for k in ("ip", "oop", "bip", "boop"):
+        for k in ("ip", "oop", "bip", "boop", "into"):
             if getattr(im, k) is not None:
                 setattr(out, k, getattr(im, k))
     return out
@@ -239,7 +241,8 @@ def _np(oop, ip=None):
 
 def _t_out(fn, *args, **kw):
     """torch form with out=: in place (out= the input) and out of place."""
-    return Impl(ip=lambda t: fn(t, *args, out=t, **kw), oop=lambda t: fn(t, *args, **kw))
+    return Impl(ip=lambda t: fn(t, *args, out=t, **kw), oop=lambda t: fn(t, *args, **kw),
+                into=lambda t, o: fn(t, *args, out=o, **kw))
 
 
 def _t(ip, oop):
@@ -305,9 +308,9 @@ def _jax_impl(label):
 #   is left at its default ("1": after a run the pool's threads spin a while before they
 #   sleep, as in a user's session; on 2 cores that spinning can bill the next contender,
 #   which the settle pause of _timing.race before each block absorbs).
-# - Out of place only, through IOBinding: the input array and a preallocated output are
-#   bound, so the output's allocation and first touch are not timed (the other peers'
-#   out-of-place forms pay them); binding the input costs ~1 us a call.  The output is one
+# - Into a preallocated output only (the grid's `into` cells, beside fastact's `out=`),
+#   through IOBinding: the input array and a preallocated output are bound, so the output's
+#   allocation and first touch are not timed; binding the input costs ~1 us a call.  The output is one
 #   buffer per dtype and size shared by the ORT peers: the array returned is overwritten by
 #   the next ORT call.  No in-place form (ORT has no documented contract for an output bound
 #   to its input's memory) and no backward (ORT's inference build has no gradient kernels).
@@ -430,7 +433,9 @@ class _OrtRun:
         b = _ORT_BOUND[key] = (sess, io, out)
         return b
 
-    def __call__(self, a):
+    def __call__(self, a, o=None):
+        # o: the grid's preallocated output of an `into` cell; ORT writes into its own
+        # bound buffer of the same size instead (binding per call would be timed)
         key = (self.label, a.dtype.char, a.shape, ORT_THREADS)
         b = _ORT_BOUND.get(key)
         if b is None:
@@ -451,7 +456,7 @@ def _ort_impl(label, rows):
                 if (d == "float32" or spec.f64) and _ort_session(label, spec, d, rank, 1) is not None)
     if not dts:
         return None
-    return Impl(oop=_OrtRun(label, spec, rank), dtypes=dts)
+    return Impl(into=_OrtRun(label, spec, rank), dtypes=dts)
 
 
 # ---------------------------------------------------------------- entries

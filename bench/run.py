@@ -13,9 +13,11 @@ Writes bench/results/results.md (machine, roofline, tables) and bench/results/th
 Byte convention for GB/s: in place counts read + write = 2 x itemsize per element
 (8 B for float32); out of place counts read + write-allocate + write = 3 x itemsize
 (12 B for float32); backward in place reads grad and x|y and writes grad (3 x),
-out of place 4 x.  Out of place means `y = f(x)` returning a fresh array in every
-library (allocation and first-touch page faults included, as a user pays them), except
-ONNX Runtime, which writes into an output bound once through IOBinding (bench/_peers.py).
+out of place 4 x.  Modes: `inplace`; `out`, `y = f(x)` returning a fresh array in every
+library (allocation and first-touch page faults included, as a user pays them); `into`
+(forward only), the result written into an output allocated and touched once: fastact's
+`out=`, PyTorch's `out=` where its function has one, and ONNX Runtime, which writes into an
+output bound once through IOBinding (bench/_peers.py).
 """
 import argparse
 import os
@@ -37,7 +39,7 @@ from _timing import Contender, make_input, race, usable_cpus  # noqa: E402
 
 DEFAULT_SIZES = [1_000, 10_000, 100_000, 1_000_000, 16_000_000]
 PLOT_FUNCS = ["relu", "sigmoid", "tanh", "gelu(tanh)", "silu", "softmax(rows 1000)"]
-MODES = {"fwd": ["inplace", "out"], "bwd": ["inplace", "out"]}
+MODES = ["inplace", "out", "into"]     # into: forward only, into a preallocated output
 ROOF_N = 16_000_000
 TARGETS_BEGIN, TARGETS_END = "<!-- targets:begin -->", "<!-- targets:end -->"
 
@@ -47,7 +49,7 @@ def parse_size(s):
 
 
 def bytes_per_elem(direction, mode, itemsize):
-    k = {("fwd", "inplace"): 2, ("fwd", "out"): 3, ("bwd", "inplace"): 3, ("bwd", "out"): 4}
+    k = {("fwd", "inplace"): 2, ("fwd", "out"): 3, ("fwd", "into"): 3, ("bwd", "inplace"): 3, ("bwd", "out"): 4}
     return k[(direction, mode)] * itemsize
 
 
@@ -99,9 +101,11 @@ def run_cell(entry, n, dtype, nt, direction, mode, libs, cache):
     if direction == "fwd":
         work = np.empty_like(src)
         refill = (lambda: np.copyto(work, src)) if mode == "inplace" else None
+        if mode == "into":      # the output, allocated and touched once, outside the timing
+            dst = np.array(fa.oop(src))
         for lib in libs:
             im = impls.get(lib)
-            fn = getattr(im, "ip" if mode == "inplace" else "oop", None) if im else None
+            fn = getattr(im, {"inplace": "ip", "out": "oop", "into": "into"}[mode], None) if im else None
             if fn is None or (im.dtypes is not None and np.dtype(dtype).name not in im.dtypes):
                 continue
             if lib in _peers.SINGLE_THREADED and nt != 1 and (key, lib) in cache:
@@ -110,6 +114,10 @@ def run_cell(entry, n, dtype, nt, direction, mode, libs, cache):
             if lib == "jax" and nt != _peers.JAX_THREADS:
                 continue
             arg = work if mode == "inplace" else src
+            if mode == "into":
+                a, o = (_torch(src), _torch(dst)) if lib == "torch" else (src, dst)
+                contenders.append(Contender(lib, (lambda f=fn, a=a, o=o: f(a, o)), None))
+                continue
             if lib == "torch":
                 arg = _torch(arg)
             elif lib == "jax":
@@ -122,7 +130,7 @@ def run_cell(entry, n, dtype, nt, direction, mode, libs, cache):
         refill = (lambda: np.copyto(gwork, gsrc)) if mode == "inplace" else None
         for lib in libs:
             im = impls.get(lib)
-            fn = getattr(im, "bip" if mode == "inplace" else "boop", None) if im else None
+            fn = getattr(im, {"inplace": "bip", "out": "boop"}.get(mode, ""), None) if im else None
             if fn is None or (im.dtypes is not None and np.dtype(dtype).name not in im.dtypes):
                 continue
             if lib in _peers.SINGLE_THREADED and nt != 1 and (key, lib) in cache:
@@ -151,7 +159,8 @@ def run_cell(entry, n, dtype, nt, direction, mode, libs, cache):
 
 def roofline(thread_list, n=ROOF_N):
     """Streaming kernels on n float32: {(kind, nt): (name, seconds, GB/s)}.
-    kind 'inplace' (8 B/elem) or 'out' (12 B/elem: an allocating copy)."""
+    kind 'inplace' (8 B/elem), 'out' (12 B/elem: an allocating copy) or 'into' (12 B/elem:
+    a copy into a preallocated array)."""
     torch = _peers.torch
     x = make_input(n, np.float32)
     w = np.empty_like(x)
@@ -174,13 +183,13 @@ def roofline(thread_list, n=ROOF_N):
         np.copyto(w, x)
         t = race(cs, budget=0.15, min_reps=7, max_reps=40, **race_opts(nt, n))
         for name, sec in t.items():
-            kind = "out" if ("copy" in name or "clone" in name) else "inplace"
-            bpe = 12 if kind == "out" else 8
+            kind = ("into" if "prealloc" in name else "out") if ("copy" in name or "clone" in name) else "inplace"
+            bpe = 8 if kind == "inplace" else 12
             rows.append((name, nt, kind, sec, n * bpe / sec / 1e9))
         # the roofline per kind = the best of the plain streaming kernels
-        for kind in ("inplace", "out"):
+        for kind in ("inplace", "out", "into"):
             cand = [(r[4], r[0]) for r in rows if r[1] == nt and r[2] == kind
-                    and not r[0].endswith("relu_") and "prealloc" not in r[0]]
+                    and not r[0].endswith("relu_")]
             gbs, name = max(cand)
             res[(kind, nt)] = (name, gbs)
     return res, rows
@@ -337,7 +346,7 @@ def main(argv=None):
     ap.add_argument("--sizes", help="comma-separated element counts, e.g. 1e3,1e6,1.6e7")
     ap.add_argument("--threads", help="comma-separated thread counts; 'all' = usable CPUs (default: 1,all)")
     ap.add_argument("--dtypes", help="float32,float64 (default both)")
-    ap.add_argument("--modes", help="inplace,out (default both)")
+    ap.add_argument("--modes", help="inplace,out,into (default all three)")
     ap.add_argument("--big-all", action="store_true",
                     help="also out-of-place and backward rows at sizes >= 8M (slow: page faults)")
     ap.add_argument("--no-backward", action="store_true", help="skip the backward rows")
@@ -367,7 +376,7 @@ def main(argv=None):
         if v not in threads:
             threads.append(v)
     dtypes = args.dtypes.split(",") if args.dtypes else (["float32"] if args.quick else ["float32", "float64"])
-    modes = args.modes.split(",") if args.modes else ["inplace", "out"]
+    modes = args.modes.split(",") if args.modes else MODES
     libs = [l for l in _peers.LIBS if _peers.AVAILABLE[l]]
     if args.libs:
         libs = ["fastact"] + [l for l in args.libs.split(",") if l in libs and l != "fastact"]
@@ -398,7 +407,7 @@ def main(argv=None):
                     for direction in (["fwd"] + ([] if (args.no_backward or e.bwd_from is None) else ["bwd"])):
                         for mode in modes:
                             if n >= 8_000_000 and (mode == "out" or direction == "bwd") and not args.big_all:
-                                continue   # default grid: 16M rows are forward in place only
+                                continue   # default grid: 16M rows are forward, in place and into
                             times = run_cell(e, n, dt, nt, direction, mode, libs, cache)
                             if not times:
                                 continue
@@ -427,9 +436,8 @@ def main(argv=None):
           "(`evaluate(..., out=)`), PyTorch CPU (in place through `torch.X_` / `inplace=True` / `out=` "
           "on `torch.from_numpy` views of the same memory, `torch.set_num_threads` matched), JAX "
           f"(`jax.jit`, out of place, {_peers.JAX_THREADS} thread(s): only the cells of that thread count), "
-          "ONNX Runtime (a one-node ONNX model per operator ONNX defines, out of place into an output "
-          "bound once through IOBinding, so its out-of-place time excludes the allocation the others "
-          "pay; `intra_op_num_threads` matched). "
+          "ONNX Runtime (a one-node ONNX model per operator ONNX defines, in the *into* cells only: "
+          "into an output bound once through IOBinding; `intra_op_num_threads` matched). "
           "NumPy and SciPy are single-threaded: their 1-thread time is repeated in the all-threads rows.", "",
           f"Input: standard normal x 3; softmax rows of {_peers.SOFTMAX_ROW}. Times are medians (µs) of "
           "adaptive repeats, interleaved round-robin between libraries; in-place inputs are refilled "
@@ -437,8 +445,10 @@ def main(argv=None):
           "",
           "GB/s convention: forward in place 2 x itemsize per element (read + write: 8 B for float32), "
           "out of place 3 x itemsize (read + write-allocate + write: 12 B); backward in place 3 x, "
-          "out of place 4 x. Out of place is `y = f(x)` returning a fresh array in every library, so "
-          "it includes allocation and page faults. *% of stream* (16M rows, forward) = fastact GB/s / "
+          "out of place 4 x. Modes: *out* is `y = f(x)` returning a fresh array in every library, so "
+          "it includes allocation and page faults; *into* (forward) writes into an output allocated "
+          "and touched once (fastact `out=`, PyTorch `out=` where it has one, ONNX Runtime's bound "
+          "output; 12 B per float32 element). *% of stream* (16M rows, forward) = fastact GB/s / "
           "the roofline below for the same thread count and mode.", "",
           f"Full grid: {elapsed:.0f} s.", "",
           "## Machine", ""]
