@@ -251,6 +251,36 @@ def test_softmax_fast_path_matches_general_path(name, dtype):
                 assert np.array_equal(fns.forward(x, axis=axis, n_threads=nt), y_gen)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name, scale", [("softmin", 1.0), ("softmin", 0.5), ("softmin", -1.0),
+                                         ("softmax", 0.125), ("log_softmax", -2.0), ("softmax", 0.0)])
+def test_scaled_softmax_fast_path_matches_general_path(name, scale, dtype):
+    """softmin and a float scale run in C too (the masked kernels without a
+    mask); a NumPy-integer axis takes the general path: the same bits."""
+    rng = np.random.default_rng(11)
+    fns = fastact.get(name)
+    for shape in [(1000,), (10, 100), (3, 5, 70), (600, 3)]:
+        x = np.asarray(rng.standard_normal(shape) * 4, dtype=dtype)
+        for axis in range(-len(shape), len(shape)):
+            want = fns.forward(x, axis=np.int64(axis), scale=scale)
+            assert np.array_equal(fns.forward(x, axis=axis, scale=scale), want, equal_nan=True)
+            out = np.full_like(x, 7.0)
+            assert fns.forward(x, axis=axis, scale=scale, out=out) is out
+            assert np.array_equal(out, want, equal_nan=True)
+            xi = x.copy()
+            assert fns.forward_(xi, axis=axis, scale=scale) is xi and np.array_equal(xi, want, equal_nan=True)
+            for nt in (1, 2):
+                assert np.array_equal(fns.forward(x, axis=axis, scale=scale, n_threads=nt), want, equal_nan=True)
+    x = np.ones((4, 8), dtype)
+    for bad in (np.inf, -np.inf, np.nan):     # refused by the C path, explained by the general one
+        with pytest.raises(ValueError, match="scale"):
+            fns.forward(x, scale=bad)
+        with pytest.raises(ValueError, match="scale"):
+            fns.forward_(x.copy(), scale=bad)
+    if name == "softmin":                      # softmin(x) is softmax(-x)
+        assert np.array_equal(fastact.softmin(x * 3), fastact.softmax(x * 3, scale=-1.0))
+
+
 def test_softmax_fast_path_leaves_the_refusals_to_the_general_path():
     x = np.linspace(-4, 4, 256, dtype=np.float32).reshape(16, 16)
     keep = x.copy()

@@ -318,11 +318,28 @@ cdef object _nd_operands(a, b, out, bint half, bint c_only, char **pa, char **pb
     return out
 
 
+cdef void _softmax_scaled(const fa_loop_table *tb, int mode, bint dbl, char *pa, char *pb, char *po,
+                          Py_ssize_t nouter, Py_ssize_t L, Py_ssize_t inner, bint log_form, double scale,
+                          int nthreads, Py_ssize_t grain) noexcept nogil:
+    """_softmax_run, or for a scale other than 1 the masked run without a
+    mask (forward only): the general path's kernels for that scale, so the
+    same bits."""
+    cdef _SmMask mk
+    if scale == 1.0:
+        _softmax_run(tb, mode, dbl, pa, pb, po, nouter, L, inner, log_form, nthreads, grain)
+        return
+    mk.base = NULL
+    mk.nd = 0
+    mk.ml = mk.mi = 0
+    _smm_run(tb, &mk, mode, dbl, pa, pa, po, nouter, L, inner, log_form, scale, nthreads, grain)
+
+
 def fast_softmax(int mode, a, b, out, axis_obj, bint log_form, n_threads, Py_ssize_t grain,
-                 empty_like):
+                 empty_like, double scale=1.0):
     """softmax / log_softmax (mode 0) or their backward from y = b (mode 2)
     on C-contiguous native arrays of one shape, or None for the general path
-    (which checks everything and explains).  out None: a new array."""
+    (which checks everything and explains).  out None: a new array.  scale:
+    the factor on x (softmin: -1; finite), forward only."""
     cdef const fa_loop_table *tb = _table()
     cdef Py_buffer va, vb, vo
     cdef int nt, i
@@ -335,7 +352,7 @@ def fast_softmax(int mode, a, b, out, axis_obj, bint log_form, n_threads, Py_ssi
     cdef char *po
     cdef Py_ssize_t n
     cdef int dt, nd
-    if t < 0 or not _axis_of(axis_obj, &axis):
+    if t < 0 or not _axis_of(axis_obj, &axis) or (scale != 1.0 and (mode != 0 or not isfinite(scale))):
         return None
     r = _nd_operands(a, b if have_b else None, out, False, True, &pa, &pb, &po, &n, &dt)
     if r is not False:          # plain ndarrays (the common call), read from their structs
@@ -350,11 +367,11 @@ def fast_softmax(int mode, a, b, out, axis_obj, bint log_form, n_threads, Py_ssi
         for i in range(axis + 1, nd):
             inner *= fa_nd_dim(a, i)
         if n <= FAST_HOLD_N:    # small: one thread, the GIL held (see FAST_HOLD_N)
-            _softmax_run(tb, mode, dt == DT_F64, pa, pb, po, nouter, L, inner, log_form, 1, grain)
+            _softmax_scaled(tb, mode, dt == DT_F64, pa, pb, po, nouter, L, inner, log_form, scale, 1, grain)
         else:
             nt = _fast_nt(t)
             with nogil:
-                _softmax_run(tb, mode, dt == DT_F64, pa, pb, po, nouter, L, inner, log_form, nt, grain)
+                _softmax_scaled(tb, mode, dt == DT_F64, pa, pb, po, nouter, L, inner, log_form, scale, nt, grain)
         return r
     out = _fast_operands(a, b if have_b else None, out, empty_like, &va, &vb, &vo)
     if out is None:
@@ -372,8 +389,8 @@ def fast_softmax(int mode, a, b, out, axis_obj, bint log_form, n_threads, Py_ssi
             inner *= va.shape[i]
         nt = _fast_nt(t)
         with nogil:
-            _softmax_run(tb, mode, va.itemsize == 8, <char *>va.buf, <char *>vb.buf if have_b else NULL,
-                         <char *>vo.buf, nouter, L, inner, log_form, nt, grain)
+            _softmax_scaled(tb, mode, va.itemsize == 8, <char *>va.buf, <char *>vb.buf if have_b else NULL,
+                            <char *>vo.buf, nouter, L, inner, log_form, scale, nt, grain)
     finally:
         _fast_release(&va, &vb if have_b else NULL, &vo)
     return out
