@@ -281,6 +281,31 @@ def test_scaled_softmax_fast_path_matches_general_path(name, scale, dtype):
         assert np.array_equal(fastact.softmin(x * 3), fastact.softmax(x * 3, scale=-1.0))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_prelu_broadcast_slope_fast_path(dtype):
+    """An ONNX-style slope with one axis of extent > 1 ((1, C), (C, 1), (1, C, 1), ...)
+    runs as the per-channel C path: the general path's bits (an F-ordered x takes
+    that one), in place and out of place; other slopes stay on the general path."""
+    rng = np.random.default_rng(5)
+    for xshape, ashape in [((7, 1000), (1, 1000)), ((1, 1000), (1, 1000)), ((6, 5, 40), (1, 5, 1)),
+                           ((6, 5, 40), (5, 1)), ((3, 4, 9), (1, 1, 9)), ((8, 3), (8, 1)),
+                           ((4, 6), (4, 6)), ((4, 6), (1, 1)), ((2, 3, 4), (3, 1))]:
+        x = np.asarray(rng.standard_normal(xshape) * 3, dtype=dtype)
+        a = np.asarray(rng.uniform(-0.5, 0.5, ashape), dtype=dtype)
+        want = fastact.prelu(np.asfortranarray(x), a)          # the general path
+        assert np.array_equal(fastact.prelu(x, a), want), (xshape, ashape)
+        out = np.full_like(x, 7.0)
+        assert fastact.prelu(x, a, out=out) is out and np.array_equal(out, want)
+        xi = x.copy()
+        assert fastact.prelu_(xi, a) is xi and np.array_equal(xi, want)
+        x64 = x.astype(np.float64)
+        np.testing.assert_allclose(want, np.where(x64 > 0, x64, a.astype(np.float64) * x64), rtol=1e-6)
+    with pytest.raises(ValueError, match="broadcast"):
+        fastact.prelu(np.ones((4, 6), dtype), np.ones((1, 5), dtype))
+    with pytest.raises(ValueError):
+        fastact.prelu(np.ones((4, 6), dtype), np.full((1, 6), np.nan, dtype))
+
+
 def test_softmax_fast_path_leaves_the_refusals_to_the_general_path():
     x = np.linspace(-4, 4, 256, dtype=np.float32).reshape(16, 16)
     keep = x.copy()

@@ -80,7 +80,7 @@ def fast_prelu(x, alpha, axis, out, n_threads, Py_ssize_t grain, Py_ssize_t prel
     channels-last loop takes prelu_row // C rows per chunk, as there)."""
     cdef const fa_loop_table *tb = _table()
     cdef Py_buffer vx, va, vo
-    cdef int t = _fast_threads(n_threads), i
+    cdef int t = _fast_threads(n_threads), i, k = 0
     cdef long ax
     cdef Py_ssize_t C, outer = 1, inner = 1, j
     cdef bint dbl
@@ -103,7 +103,21 @@ def fast_prelu(x, alpha, axis, out, n_threads, Py_ssize_t grain, Py_ssize_t prel
         except Exception:
             return None
         try:
-            if not (_fast_ok(&va) and va.ndim == 1 and va.shape[0] == C and C > 1
+            if va.ndim >= 2:
+                # ONNX PRelu's broadcast slope with one axis of extent > 1 (e.g.
+                # (1, C) against (N, C)): per channel along the x axis it lines
+                # up with (trailing axes aligned), whatever `axis` says
+                k = -1
+                for i in range(va.ndim):
+                    if va.shape[i] != 1:
+                        if k >= 0:
+                            return None
+                        k = i
+                if k < 0 or va.ndim > vx.ndim or va.strides[k] != va.itemsize:
+                    return None
+                ax = vx.ndim - va.ndim + k
+                C = vx.shape[ax]
+            if not (_fast_ok(&va) and va.ndim >= 1 and va.shape[k] == C and C > 1
                     and va.itemsize == vx.itemsize):
                 return None
             for j in range(C):          # NaN / inf: the general path names them
