@@ -93,18 +93,19 @@ _PRELU_PRE = {
 }
 
 
-# softmax / log_softmax: the C-contiguous call with an int axis, no mask and
-# a float scale (1.0 in the backward) is decided and run in C (fast_softmax,
-# which checks the scale is finite); anything else, or anything it declines,
+# softmax / log_softmax: the C-contiguous call with an int axis, a float scale
+# and, forward, an ndarray mask or none (none and scale 1.0 in the backward)
+# is decided and run in C (fast_softmax, which checks the scale is finite and
+# the mask's type, shape and memory); anything else, or anything it declines,
 # takes the general path.  Backward from x (which needs a forward first)
 # always does.
 _TEMPLATE_SOFTMAX = '''
 def {name}(x, axis=-1, *, where=None, scale=1.0, out=None, n_threads=None, **_kw):
     if _kw:
         _unexpected(_act, "{name}", _kw)
-    if (type(x) is _ndarray and type(axis) is int and where is None and type(scale) is float
-            and (out is None or type(out) is _ndarray)):
-        y = _ksoft(0, x, None, out, axis, _LOG, n_threads, _GRAIN, _empty_like, scale)
+    if (type(x) is _ndarray and type(axis) is int and (where is None or type(where) is _ndarray)
+            and type(scale) is float and (out is None or type(out) is _ndarray)):
+        y = _ksoft(0, x, None, out, axis, _LOG, n_threads, _GRAIN, _empty_like, scale, where)
         if y is not None:
             return y
     return _forward(_act, "{name}", (axis, where, scale), x, out, n_threads, False)
@@ -112,8 +113,9 @@ def {name}(x, axis=-1, *, where=None, scale=1.0, out=None, n_threads=None, **_kw
 def {name}_(x, axis=-1, *, where=None, scale=1.0, n_threads=None, **_kw):
     if _kw:
         _unexpected(_act, "{name}_", _kw)
-    if (type(x) is _ndarray and type(axis) is int and where is None and type(scale) is float
-            and _ksoft(0, x, None, x, axis, _LOG, n_threads, _GRAIN, _empty_like, scale) is not None):
+    if (type(x) is _ndarray and type(axis) is int and (where is None or type(where) is _ndarray)
+            and type(scale) is float
+            and _ksoft(0, x, None, x, axis, _LOG, n_threads, _GRAIN, _empty_like, scale, where) is not None):
         return x
     return _forward(_act, "{name}_", (axis, where, scale), x, None, n_threads, True)
 
@@ -138,15 +140,15 @@ def {name}_backward_(grad, x=None, *, y=None, axis=-1, where=None, scale=1.0, n_
     return _backward(_act, "{name}_backward_", (axis, where, scale), grad, x, y, None, n_threads, True)
 '''
 
-# softmin = softmax with the scale negated: the forward's plain call runs in C
-# as softmax's does (with -scale), everything else takes the general path
+# softmin = softmax with the scale negated: the forward runs in C as softmax's
+# does (with -scale), the backward takes the general path
 _TEMPLATE_SOFTMIN = '''
 def {name}(x, axis=-1, *, where=None, scale=1.0, out=None, n_threads=None, **_kw):
     if _kw:
         _unexpected(_act, "{name}", _kw)
-    if (type(x) is _ndarray and type(axis) is int and where is None and type(scale) is float
-            and (out is None or type(out) is _ndarray)):
-        y = _ksoft(0, x, None, out, axis, False, n_threads, _GRAIN, _empty_like, -scale)
+    if (type(x) is _ndarray and type(axis) is int and (where is None or type(where) is _ndarray)
+            and type(scale) is float and (out is None or type(out) is _ndarray)):
+        y = _ksoft(0, x, None, out, axis, False, n_threads, _GRAIN, _empty_like, -scale, where)
         if y is not None:
             return y
     return _forward(_act, "{name}", (axis, where, scale), x, out, n_threads, False)
@@ -154,8 +156,9 @@ def {name}(x, axis=-1, *, where=None, scale=1.0, out=None, n_threads=None, **_kw
 def {name}_(x, axis=-1, *, where=None, scale=1.0, n_threads=None, **_kw):
     if _kw:
         _unexpected(_act, "{name}_", _kw)
-    if (type(x) is _ndarray and type(axis) is int and where is None and type(scale) is float
-            and _ksoft(0, x, None, x, axis, False, n_threads, _GRAIN, _empty_like, -scale) is not None):
+    if (type(x) is _ndarray and type(axis) is int and (where is None or type(where) is _ndarray)
+            and type(scale) is float
+            and _ksoft(0, x, None, x, axis, False, n_threads, _GRAIN, _empty_like, -scale, where) is not None):
         return x
     return _forward(_act, "{name}_", (axis, where, scale), x, None, n_threads, True)
 

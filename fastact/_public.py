@@ -3100,9 +3100,9 @@ def softmax(x, axis=-1, *, where=None, scale=1.0, out=None, n_threads=None, **_k
     """
     if _kw:
         _unexpected(_softmax, "softmax", _kw)
-    if (type(x) is _ndarray and type(axis) is int and where is None and type(scale) is float
-            and (out is None or type(out) is _ndarray)):
-        y = _ksoft(0, x, None, out, axis, False, n_threads, 65536, _empty_like, scale)
+    if (type(x) is _ndarray and type(axis) is int and (where is None or type(where) is _ndarray)
+            and type(scale) is float and (out is None or type(out) is _ndarray)):
+        y = _ksoft(0, x, None, out, axis, False, n_threads, 65536, _empty_like, scale, where)
         if y is not None:
             return y
     return _forward(_softmax, "softmax", (axis, where, scale), x, out, n_threads, False)
@@ -3122,8 +3122,9 @@ def softmax_(x, axis=-1, *, where=None, scale=1.0, n_threads=None, **_kw):
     """
     if _kw:
         _unexpected(_softmax, "softmax_", _kw)
-    if (type(x) is _ndarray and type(axis) is int and where is None and type(scale) is float
-            and _ksoft(0, x, None, x, axis, False, n_threads, 65536, _empty_like, scale) is not None):
+    if (type(x) is _ndarray and type(axis) is int and (where is None or type(where) is _ndarray)
+            and type(scale) is float
+            and _ksoft(0, x, None, x, axis, False, n_threads, 65536, _empty_like, scale, where) is not None):
         return x
     return _forward(_softmax, "softmax_", (axis, where, scale), x, None, n_threads, True)
 
@@ -3191,9 +3192,9 @@ def log_softmax(x, axis=-1, *, where=None, scale=1.0, out=None, n_threads=None, 
     """
     if _kw:
         _unexpected(_log_softmax, "log_softmax", _kw)
-    if (type(x) is _ndarray and type(axis) is int and where is None and type(scale) is float
-            and (out is None or type(out) is _ndarray)):
-        y = _ksoft(0, x, None, out, axis, True, n_threads, 65536, _empty_like, scale)
+    if (type(x) is _ndarray and type(axis) is int and (where is None or type(where) is _ndarray)
+            and type(scale) is float and (out is None or type(out) is _ndarray)):
+        y = _ksoft(0, x, None, out, axis, True, n_threads, 65536, _empty_like, scale, where)
         if y is not None:
             return y
     return _forward(_log_softmax, "log_softmax", (axis, where, scale), x, out, n_threads, False)
@@ -3213,8 +3214,9 @@ def log_softmax_(x, axis=-1, *, where=None, scale=1.0, n_threads=None, **_kw):
     """
     if _kw:
         _unexpected(_log_softmax, "log_softmax_", _kw)
-    if (type(x) is _ndarray and type(axis) is int and where is None and type(scale) is float
-            and _ksoft(0, x, None, x, axis, True, n_threads, 65536, _empty_like, scale) is not None):
+    if (type(x) is _ndarray and type(axis) is int and (where is None or type(where) is _ndarray)
+            and type(scale) is float
+            and _ksoft(0, x, None, x, axis, True, n_threads, 65536, _empty_like, scale, where) is not None):
         return x
     return _forward(_log_softmax, "log_softmax_", (axis, where, scale), x, None, n_threads, True)
 
@@ -3282,9 +3284,9 @@ def softmin(x, axis=-1, *, where=None, scale=1.0, out=None, n_threads=None, **_k
     """
     if _kw:
         _unexpected(_softmin, "softmin", _kw)
-    if (type(x) is _ndarray and type(axis) is int and where is None and type(scale) is float
-            and (out is None or type(out) is _ndarray)):
-        y = _ksoft(0, x, None, out, axis, False, n_threads, 65536, _empty_like, -scale)
+    if (type(x) is _ndarray and type(axis) is int and (where is None or type(where) is _ndarray)
+            and type(scale) is float and (out is None or type(out) is _ndarray)):
+        y = _ksoft(0, x, None, out, axis, False, n_threads, 65536, _empty_like, -scale, where)
         if y is not None:
             return y
     return _forward(_softmin, "softmin", (axis, where, scale), x, out, n_threads, False)
@@ -3304,8 +3306,9 @@ def softmin_(x, axis=-1, *, where=None, scale=1.0, n_threads=None, **_kw):
     """
     if _kw:
         _unexpected(_softmin, "softmin_", _kw)
-    if (type(x) is _ndarray and type(axis) is int and where is None and type(scale) is float
-            and _ksoft(0, x, None, x, axis, False, n_threads, 65536, _empty_like, -scale) is not None):
+    if (type(x) is _ndarray and type(axis) is int and (where is None or type(where) is _ndarray)
+            and type(scale) is float
+            and _ksoft(0, x, None, x, axis, False, n_threads, 65536, _empty_like, -scale, where) is not None):
         return x
     return _forward(_softmin, "softmin_", (axis, where, scale), x, None, n_threads, True)
 

@@ -306,6 +306,47 @@ def test_prelu_broadcast_slope_fast_path(dtype):
         fastact.prelu(np.ones((4, 6), dtype), np.full((1, 6), np.nan, dtype))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "softmin"])
+def test_masked_softmax_fast_path_matches_general_path(name, dtype):
+    """A bool ndarray mask (any broadcast against x, over the last axis) runs
+    in C; a NumPy-integer axis takes the general path: the same bits, rows
+    with no entry left included; masks that do not qualify still work."""
+    rng = np.random.default_rng(13)
+    fns = fastact.get(name)
+    cases = [((6, 40), (40,)), ((6, 40), (6, 40)), ((6, 40), (6, 1)), ((6, 40), ()), ((6, 40), (1, 40)),
+             ((2, 3, 8, 8), (8, 8)), ((2, 3, 8, 8), (3, 1, 8)), ((2, 3, 8, 8), (2, 1, 8, 1)), ((1000,), (1000,))]
+    for xshape, mshape in cases:
+        x = np.asarray(rng.standard_normal(xshape) * 4, dtype=dtype)
+        m = rng.random(mshape) < 0.7
+        if m.ndim:
+            m[(0,) * m.ndim] = False
+        for scale in (1.0, 0.125):
+            want = fns.forward(x, axis=np.int64(-1), where=m, scale=scale)
+            assert np.array_equal(fns.forward(x, where=m, scale=scale), want, equal_nan=True), (xshape, mshape)
+            out = np.full_like(x, 7.0)
+            assert fns.forward(x, where=m, scale=scale, out=out) is out
+            assert np.array_equal(out, want, equal_nan=True)
+            xi = x.copy()
+            assert fns.forward_(xi, where=m, scale=scale) is xi and np.array_equal(xi, want, equal_nan=True)
+            for nt in (1, 2):
+                assert np.array_equal(fns.forward(x, where=m, scale=scale, n_threads=nt), want, equal_nan=True)
+    x = np.asarray(rng.standard_normal((4, 16)), dtype=dtype)
+    m = rng.random((4, 32)) < 0.5
+    want = fns.forward(x, axis=np.int64(-1), where=np.ascontiguousarray(m[:, ::2]))
+    assert np.array_equal(fns.forward(x, where=m[:, ::2]), want, equal_nan=True)   # a strided mask
+    buf = np.zeros(x.nbytes, np.uint8)                       # a mask inside the output's memory
+    o = buf.view(dtype).reshape(4, 16)
+    mo = buf[:64].view(bool).reshape(4, 16)
+    mo[...] = m[:, :16]
+    want = fns.forward(x, axis=np.int64(-1), where=mo.copy())
+    assert np.array_equal(fns.forward(x, where=mo, out=o), want, equal_nan=True)
+    with pytest.raises(TypeError, match="where"):
+        fns.forward(x, where=np.ones((4, 16), np.int8))
+    with pytest.raises(ValueError, match="where"):
+        fns.forward(x, where=np.ones((4, 15), bool))
+
+
 def test_softmax_fast_path_leaves_the_refusals_to_the_general_path():
     x = np.linspace(-4, 4, 256, dtype=np.float32).reshape(16, 16)
     keep = x.copy()

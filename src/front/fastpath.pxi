@@ -318,28 +318,57 @@ cdef object _nd_operands(a, b, out, bint half, bint c_only, char **pa, char **pb
     return out
 
 
-cdef void _softmax_scaled(const fa_loop_table *tb, int mode, bint dbl, char *pa, char *pb, char *po,
-                          Py_ssize_t nouter, Py_ssize_t L, Py_ssize_t inner, bint log_form, double scale,
-                          int nthreads, Py_ssize_t grain) noexcept nogil:
-    """_softmax_run, or for a scale other than 1 the masked run without a
-    mask (forward only): the general path's kernels for that scale, so the
+cdef void _softmax_scaled(const fa_loop_table *tb, const _SmMask *mk, int mode, bint dbl, char *pa, char *pb,
+                          char *po, Py_ssize_t nouter, Py_ssize_t L, Py_ssize_t inner, bint log_form,
+                          double scale, int nthreads, Py_ssize_t grain) noexcept nogil:
+    """_softmax_run, or with a mask (mk.base) or a scale other than 1 the
+    masked run (forward only): the general path's kernels for those, so the
     same bits."""
-    cdef _SmMask mk
-    if scale == 1.0:
+    if mk.base == NULL and scale == 1.0:
         _softmax_run(tb, mode, dbl, pa, pb, po, nouter, L, inner, log_form, nthreads, grain)
         return
-    mk.base = NULL
+    _smm_run(tb, mk, mode, dbl, pa, pa, po, nouter, L, inner, log_form, scale, nthreads, grain)
+
+
+cdef bint _fast_mask(Py_buffer *vm, object a, Py_ssize_t nd, char *po, Py_ssize_t obytes,
+                     _SmMask *mk) noexcept:
+    """mk for a C-contiguous bool mask broadcast against a's shape (trailing
+    axes aligned) for a softmax over a's last axis, as the general path
+    builds it from the broadcast view (zero strides); False when it does not
+    qualify (the general path decides and explains), or overlaps the output
+    (written before the mask is read)."""
+    cdef Py_ssize_t md = vm.ndim, lead = nd - vm.ndim, i, n, dm
+    if not (vm.itemsize == 1 and vm.format[0] == b'?' and vm.format[1] == 0 and md <= nd and md <= _SM_MAXD
+            and PyBuffer_IsContiguous(vm, b'C')):
+        return False
+    if not (<char *>vm.buf + vm.len <= po or po + obytes <= <char *>vm.buf):
+        return False
+    mk.base = <const unsigned char *>vm.buf
     mk.nd = 0
-    mk.ml = mk.mi = 0
-    _smm_run(tb, &mk, mode, dbl, pa, pa, po, nouter, L, inner, log_form, scale, nthreads, grain)
+    mk.mi = 0
+    mk.ml = 0
+    for i in range(nd):
+        n = fa_nd_dim(a, i)
+        dm = vm.shape[i - lead] if i >= lead else 1
+        if dm != 1 and dm != n:
+            return False
+        if i == nd - 1:
+            mk.ml = vm.strides[i - lead] if dm != 1 else 0
+        elif n != 1:
+            mk.shp[mk.nd] = n
+            mk.st[mk.nd] = vm.strides[i - lead] if dm != 1 else 0
+            mk.nd += 1
+    return True
 
 
 def fast_softmax(int mode, a, b, out, axis_obj, bint log_form, n_threads, Py_ssize_t grain,
-                 empty_like, double scale=1.0):
+                 empty_like, double scale=1.0, where=None):
     """softmax / log_softmax (mode 0) or their backward from y = b (mode 2)
     on C-contiguous native arrays of one shape, or None for the general path
     (which checks everything and explains).  out None: a new array.  scale:
-    the factor on x (softmin: -1; finite), forward only."""
+    the factor on x (softmin: -1; finite), forward only; where: a bool
+    ndarray mask (_fast_mask), forward over the last axis of a plain ndarray
+    only."""
     cdef const fa_loop_table *tb = _table()
     cdef Py_buffer va, vb, vo
     cdef int nt, i
@@ -352,7 +381,14 @@ def fast_softmax(int mode, a, b, out, axis_obj, bint log_form, n_threads, Py_ssi
     cdef char *po
     cdef Py_ssize_t n
     cdef int dt, nd
-    if t < 0 or not _axis_of(axis_obj, &axis) or (scale != 1.0 and (mode != 0 or not isfinite(scale))):
+    cdef _SmMask mk
+    cdef Py_buffer vm
+    cdef bint have_m = where is not None
+    mk.base = NULL
+    mk.nd = 0
+    mk.ml = mk.mi = 0
+    if (t < 0 or not _axis_of(axis_obj, &axis) or (scale != 1.0 and (mode != 0 or not isfinite(scale)))
+            or (have_m and mode != 0)):
         return None
     r = _nd_operands(a, b if have_b else None, out, False, True, &pa, &pb, &po, &n, &dt)
     if r is not False:          # plain ndarrays (the common call), read from their structs
@@ -366,13 +402,30 @@ def fast_softmax(int mode, a, b, out, axis_obj, bint log_form, n_threads, Py_ssi
         L = fa_nd_dim(a, axis)
         for i in range(axis + 1, nd):
             inner *= fa_nd_dim(a, i)
-        if n <= FAST_HOLD_N:    # small: one thread, the GIL held (see FAST_HOLD_N)
-            _softmax_scaled(tb, mode, dt == DT_F64, pa, pb, po, nouter, L, inner, log_form, scale, 1, grain)
-        else:
-            nt = _fast_nt(t)
-            with nogil:
-                _softmax_scaled(tb, mode, dt == DT_F64, pa, pb, po, nouter, L, inner, log_form, scale, nt, grain)
+        if have_m:
+            if inner != 1:
+                return None
+            try:
+                _get_buffer(where, &vm, PyBUF_RECORDS_RO)
+            except Exception:
+                return None
+        try:
+            if have_m and not _fast_mask(&vm, a, nd, po, n * (8 if dt == DT_F64 else 4), &mk):
+                return None
+            if n <= FAST_HOLD_N:    # small: one thread, the GIL held (see FAST_HOLD_N)
+                _softmax_scaled(tb, &mk, mode, dt == DT_F64, pa, pb, po, nouter, L, inner, log_form, scale, 1,
+                                grain)
+            else:
+                nt = _fast_nt(t)
+                with nogil:
+                    _softmax_scaled(tb, &mk, mode, dt == DT_F64, pa, pb, po, nouter, L, inner, log_form, scale,
+                                    nt, grain)
+        finally:
+            if have_m:
+                PyBuffer_Release(&vm)
         return r
+    if have_m:
+        return None
     out = _fast_operands(a, b if have_b else None, out, empty_like, &va, &vb, &vo)
     if out is None:
         return None
@@ -389,7 +442,7 @@ def fast_softmax(int mode, a, b, out, axis_obj, bint log_form, n_threads, Py_ssi
             inner *= va.shape[i]
         nt = _fast_nt(t)
         with nogil:
-            _softmax_scaled(tb, mode, va.itemsize == 8, <char *>va.buf, <char *>vb.buf if have_b else NULL,
+            _softmax_scaled(tb, &mk, mode, va.itemsize == 8, <char *>va.buf, <char *>vb.buf if have_b else NULL,
                             <char *>vo.buf, nouter, L, inner, log_form, scale, nt, grain)
     finally:
         _fast_release(&va, &vb if have_b else NULL, &vo)
