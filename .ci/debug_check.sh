@@ -20,7 +20,7 @@ python -m pip install -q --upgrade pip
 # newer than the sources, whatever the flags, so an in-place install would
 # test the release loops under ASan instead of an instrumented debug build.
 mkdir "$tmp/src"
-git ls-files -z | xargs -0 tar -cf - | tar -C "$tmp/src" -xf -
+git ls-files -z | tar --null --no-recursion -T - -cf - | tar -C "$tmp/src" -xf -
 FASTACT_DEBUG=1 FASTACT_SANITIZE=address pip install -q --no-cache-dir "$tmp/src[test]"
 cp -r tests pyproject.toml README.md "$tmp/"
 cd "$tmp"
