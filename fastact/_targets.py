@@ -8,6 +8,7 @@ installed copy, where no file of the source tree exists; setup.py and the CI
 script load this file by path (importlib), so it imports nothing but the
 standard library: no NumPy, setuptools or compiled code.
 """
+import sys
 
 # Flags every target shares, by compiler family.  Never -ffast-math/-Ofast:
 # they break NaN/inf handling and (GCC 12) set flush-to-zero for the whole
@@ -78,7 +79,8 @@ X86_64_GNU = ["-mno-80387"]
 def gnu_flags(target, machine):
     """GCC/clang flags of `target`'s loops on `machine` (platform.machine()),
     beyond GNU_BASE and the optimization level."""
-    extra = X86_64_GNU if machine.lower() in X86_64_MACHINES else []
+    # (a 32-bit Python on an x86-64 kernel returns floats in x87 registers)
+    extra = X86_64_GNU if machine.lower() in X86_64_MACHINES and sys.maxsize > 2**32 else []
     return extra + TARGETS[target]["gnu"]
 
 

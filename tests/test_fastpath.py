@@ -331,6 +331,13 @@ def test_masked_softmax_fast_path_matches_general_path(name, dtype):
             assert fns.forward_(xi, where=m, scale=scale) is xi and np.array_equal(xi, want, equal_nan=True)
             for nt in (1, 2):
                 assert np.array_equal(fns.forward(x, where=m, scale=scale, n_threads=nt), want, equal_nan=True)
+    for xshape, axis in (((5, 1), 0), ((3, 7, 1), 1), ((4, 1, 1), 0)):   # trailing axes of extent 1
+        x = np.asarray(rng.standard_normal(xshape), dtype=dtype)
+        m = rng.random(xshape) < 0.6
+        want = fns.forward(x, axis=np.int64(axis), where=m)
+        assert np.array_equal(fns.forward(x, axis=axis, where=m), want, equal_nan=True)
+        flat = fns.forward(np.moveaxis(x, axis, -1).copy(), where=np.moveaxis(m, axis, -1).copy())
+        assert np.array_equal(np.moveaxis(flat, -1, axis), want, equal_nan=True)
     x = np.asarray(rng.standard_normal((4, 16)), dtype=dtype)
     m = rng.random((4, 32)) < 0.5
     want = fns.forward(x, axis=np.int64(-1), where=np.ascontiguousarray(m[:, ::2]))

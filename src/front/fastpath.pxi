@@ -403,7 +403,7 @@ def fast_softmax(int mode, a, b, out, axis_obj, bint log_form, n_threads, Py_ssi
         for i in range(axis + 1, nd):
             inner *= fa_nd_dim(a, i)
         if have_m:
-            if inner != 1:
+            if axis != nd - 1:       # _fast_mask reduces over the last axis only
                 return None
             try:
                 _get_buffer(where, &vm, PyBUF_RECORDS_RO)
