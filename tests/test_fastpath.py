@@ -251,6 +251,18 @@ def test_softmax_fast_path_matches_general_path(name, dtype):
                 assert np.array_equal(fns.forward(x, axis=axis, n_threads=nt), y_gen)
 
 
+def _every_forward_form(fns, x, want, **kw):
+    """fns' forward out of place, into out=, in place and on 1 and 2 threads:
+    each gives want's bits."""
+    assert np.array_equal(fns.forward(x, **kw), want, equal_nan=True), kw
+    out = np.full_like(x, 7.0)
+    assert fns.forward(x, out=out, **kw) is out and np.array_equal(out, want, equal_nan=True)
+    xi = x.copy()
+    assert fns.forward_(xi, **kw) is xi and np.array_equal(xi, want, equal_nan=True)
+    for nt in (1, 2):
+        assert np.array_equal(fns.forward(x, n_threads=nt, **kw), want, equal_nan=True)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("name, scale", [("softmin", 1.0), ("softmin", 0.5), ("softmin", -1.0),
                                          ("softmax", 0.125), ("log_softmax", -2.0), ("softmax", 0.0)])
@@ -263,14 +275,7 @@ def test_scaled_softmax_fast_path_matches_general_path(name, scale, dtype):
         x = np.asarray(rng.standard_normal(shape) * 4, dtype=dtype)
         for axis in range(-len(shape), len(shape)):
             want = fns.forward(x, axis=np.int64(axis), scale=scale)
-            assert np.array_equal(fns.forward(x, axis=axis, scale=scale), want, equal_nan=True)
-            out = np.full_like(x, 7.0)
-            assert fns.forward(x, axis=axis, scale=scale, out=out) is out
-            assert np.array_equal(out, want, equal_nan=True)
-            xi = x.copy()
-            assert fns.forward_(xi, axis=axis, scale=scale) is xi and np.array_equal(xi, want, equal_nan=True)
-            for nt in (1, 2):
-                assert np.array_equal(fns.forward(x, axis=axis, scale=scale, n_threads=nt), want, equal_nan=True)
+            _every_forward_form(fns, x, want, axis=axis, scale=scale)
     x = np.ones((4, 8), dtype)
     for bad in (np.inf, -np.inf, np.nan):     # refused by the C path, explained by the general one
         with pytest.raises(ValueError, match="scale"):
@@ -323,14 +328,7 @@ def test_masked_softmax_fast_path_matches_general_path(name, dtype):
             m[(0,) * m.ndim] = False
         for scale in (1.0, 0.125):
             want = fns.forward(x, axis=np.int64(-1), where=m, scale=scale)
-            assert np.array_equal(fns.forward(x, where=m, scale=scale), want, equal_nan=True), (xshape, mshape)
-            out = np.full_like(x, 7.0)
-            assert fns.forward(x, where=m, scale=scale, out=out) is out
-            assert np.array_equal(out, want, equal_nan=True)
-            xi = x.copy()
-            assert fns.forward_(xi, where=m, scale=scale) is xi and np.array_equal(xi, want, equal_nan=True)
-            for nt in (1, 2):
-                assert np.array_equal(fns.forward(x, where=m, scale=scale, n_threads=nt), want, equal_nan=True)
+            _every_forward_form(fns, x, want, where=m, scale=scale)
     for xshape, axis in (((5, 1), 0), ((3, 7, 1), 1), ((4, 1, 1), 0)):   # trailing axes of extent 1
         x = np.asarray(rng.standard_normal(xshape), dtype=dtype)
         m = rng.random(xshape) < 0.6
