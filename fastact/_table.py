@@ -380,7 +380,7 @@ TABLE = (
                peers='`F.celu` / `celu` / `jax.nn.celu`',
                params_doc='`alpha=1.0` (not 0)',
                ulp=(3, 3),
-               cases=({'alpha': 2.0}, {'alpha': -1.0}),
+               cases=({'alpha': 2.0}, {'alpha': -1.0}, {'alpha': -1.7}, {'alpha': 0.3}),
                kinks=((0.0, 1.0),), roots=(),
                zero_sign=_KEEPS),
     Activation("gelu", (_p("approximate", "none", "approx", "'none' (erf) or 'tanh'"),), "elementwise",

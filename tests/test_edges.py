@@ -21,6 +21,10 @@ def specials(dtype):
     v = [np.nan, np.inf, -np.inf, 0.0, -0.0, tiny, -tiny, sub, -sub, 3 * sub, fi.max, -fi.max,
          1e30, -1e30, 1.0, -1.0, 0.5, -0.5, 3.0, -3.0, 6.0, 20.0, -20.0, 88.0, -88.0, 100.0, -100.0,
          700.0, -700.0, -745.0, 1e-20, -1e-20]
+    # every decade of magnitude: formulas that split x into parts (celu's
+    # x/alpha as high + low) can go wrong between the usual and the extreme
+    top = int(np.log10(fi.max))
+    v += [s * 10.0 ** k for k in range(2, top + 1) for s in (1, -1)]
     return np.array(v, dtype=dtype)
 
 

@@ -10,6 +10,7 @@
 #define FA_IS_DOUBLE 0
 #define T float
 #define FA_F(name) name##_f
+#include "../../src/formulas/piecewise.h"   /* squareplus */
 #include FA_IMPL
 #undef T
 #undef FA_F
@@ -17,6 +18,7 @@
 #define FA_IS_DOUBLE 1
 #define T double
 #define FA_F(name) name##_d
+#include "../../src/formulas/piecewise.h"   /* squareplus */
 #include FA_IMPL
 #undef T
 #undef FA_F

@@ -26,6 +26,8 @@ static R RN(ref)(int kid, int kind, R x, const double *pp, int isf)
         return x > 0 ? L : L * A * REXP(x); }
     case K_CELU: if (kind == 0) return x > 0 ? x : p0 * REXPM1(x / p0);
         return x > 0 ? one : REXP(x / p0);
+    case K_CELU_NEG: if (kind == 0) return x > 0 ? x : p0 * REXPM1(x / p0);   /* alpha = p0 < 0 */
+        return x > 0 ? one : REXP(x / p0);
     case K_GELU_ERF: { R ph = RERFC(-x / RSQRT(two)) / 2;
         if (kind == 0) return x * ph;
         return ph + x * REXP(-x * x / 2) / RSQRT(2 * RPI); }
@@ -49,6 +51,10 @@ static R RN(ref)(int kid, int kind, R x, const double *pp, int isf)
             R p = (R)-21844 / 6081075; p = p * s + (R)1382 / 155925; p = p * s - (R)62 / 2835;
             p = p * s + (R)17 / 315; p = p * s - (R)2 / 15; p = p * s + one / 3; return x * s * p; }
         return x - RTANH(x); }
+    case K_SQUAREPLUS: { R s = RSQRT(x * x + p0);   /* b = p0 >= 0; no cancellation for x <= 0 */
+        if (kind == 0) return x > 0 ? (x + s) / 2 : (p0 == 0 ? 0 : p0 / (2 * (s - x)));
+        if (RFABS(x) > (R)1e30) return x > 0 ? one : 0;   /* x*x + b is x*x: s = |x| */
+        return x > 0 ? (one + x / s) / 2 : (p0 == 0 ? 0 : p0 / (2 * s * (s - x))); }
     }
     return 0;
 }

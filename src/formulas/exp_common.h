@@ -32,7 +32,7 @@
 #  define FA__GT_XMAX 30.0              /* gelu_tanh: sigma(w) == 0/1 beyond */
 #  define FA__GE_AMAX 38.7              /* gelu_erf: exp(-a^2/2) < 2^-1075 beyond */
 #  define FA__BIGX 1e6
-#  define FA__BIGP 1e290
+#  define FA__BIGP 0x1p49               /* fa__div_hl: see there */
 #  define FA__LOG1P_E(e) fa_log1p_01_d(e)
 #else
 #  define FA__MAXV 0x1.fffffep+127f
@@ -40,7 +40,7 @@
 #  define FA__GT_XMAX 15.0f
 #  define FA__GE_AMAX 14.5f             /* exp(-a^2/2) < 2^-150 beyond */
 #  define FA__BIGX 1e6f
-#  define FA__BIGP 1e30f
+#  define FA__BIGP 0x1p20f
 /* log1p(exp(-|x|)) in softplus/log_sigmoid: reduction-free, about half the
  * operations, within the float32 bound of 4 ULP (bench/ulp) */
 #  define FA__LOG1P_E(e) fa_log1p_01_fast_f(e)
@@ -106,7 +106,12 @@ FA_INLINE T FA_F(fa__sigmoid_prod)(T b, T x, T *bx)
     return (*bx > 0 ? (T)1 : e) / FA_F(fa_fma)(a, s2, (T)1);
 }
 
-/* x/alpha as zh + zl (zl ~ exact residual), for celu */
+/* x/alpha as zh + zl (zl ~ exact residual), for celu.  |zl| is up to about
+ * 1.5 ulp(zh) (zh rounds x times a rounded 1/alpha), which reaches 1 near
+ * |zh| = 2^22 (float) / 2^51 (double): there celu_neg's 1 + zl and zl - m
+ * change sign.  Beyond FA__BIGP = 2^20 / 2^49 every celu result is
+ * saturated (exp(|zh|) overflows times any alpha, exp(-|zh|) is 0), so zl is
+ * dropped there; this also keeps the product zh*alpha from overflowing. */
 FA_INLINE T FA_F(fa__div_hl)(T x, T alpha, T inv_alpha, T *zl)
 {
     T pl;
