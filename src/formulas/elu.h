@@ -81,20 +81,30 @@ FA_INLINE T FA_F(fa_celu_bwdy)(T g, T y, T alpha, T inv_alpha, T p2, T p3)
 
 /* ============== celu_neg (p0=alpha < 0, p1=1/alpha): PyTorch accepts alpha < 0 ==============
  * For x <= 0, z = x/alpha >= 0 and celu = alpha*expm1(z), whose derivative is
- * exp(z): both from e = exp(-zh) = a*s2 (exact power-of-2 scale s2, so the
- * quotients overflow to inf instead of dividing by a flushed subnormal) and
- * m = expm1(-zh): expm1(zh + zl) = (zl - m)/e, exp(zh + zl) = (1 + zl)/e to
- * first order in the residual zl of the division.  Dividing by s2 before a
- * keeps tiny results normal; alpha (g) enters before the division by a so
- * an intermediate overflows only where the result does.  celu(+-0) = +-0. */
+ * exp(z), with z = zh + zl (zl the residual of the division), to first order
+ * in zl:
+ *   zh <= FA__CN_ZMAX: expm1(z) = y + (1 + y)*zl, y = expm1(zh) from
+ *     fa_expm1_neg, whose reduction z = n ln2 + t holds for 0 <= z <= 40
+ *     too (2^n normal).  Taking expm1(+zh) directly, not -m/(1 + m) from
+ *     m = expm1(-zh), keeps the error within 3 ULP (the quotient form reached
+ *     3.5 at alpha = -1.7);
+ *   beyond, where exp(-zh) is below half an ulp and expm1 is exp:
+ *     exp(z) = (1 + zl)/e, e = exp(-zh) = a*s2 (exact power-of-2 scale s2,
+ *     so the quotient overflows to inf instead of dividing by a flushed
+ *     subnormal).  Dividing by s2 before a keeps tiny results normal; alpha
+ *     (g) enters before the division by a so an intermediate overflows only
+ *     where the result does.
+ * celu(+-0) = +-0; NaN fails zh <= FA__CN_ZMAX and takes the exp form. */
 FA_INLINE T FA_F(fa_celu_neg_fwd)(T x, T alpha, T inv_alpha, T p2, T p3)
 {
     (void)p2; (void)p3;
     T zl, s2;
     T zh = FA_F(fa__div_hl)(x > 0 ? (T)0 : x, alpha, inv_alpha, &zl);
-    T m = FA_F(fa_expm1_neg)(-zh);
+    T y = FA_F(fa_expm1_neg)(zh < FA__CN_ZMAX ? zh : FA__CN_ZMAX);
+    T rs = alpha * FA_F(fa_fma)(y + (T)1, zl, y);
     T a = FA_F(fa_exp_neg_parts)(-zh, &s2);
-    T r = ((alpha * (zl - m)) / s2) / a;  /* alpha first: overflow only if the result does */
+    T rb = ((alpha * ((T)1 + zl)) / s2) / a;
+    T r = zh <= FA__CN_ZMAX ? rs : rb;
     return x > 0 ? x : (x == 0 ? x : r);
 }
 FA_INLINE T FA_F(fa_celu_neg_bwd)(T g, T x, T alpha, T inv_alpha, T p2, T p3)

@@ -33,6 +33,7 @@
 #  define FA__GE_AMAX 38.7              /* gelu_erf: exp(-a^2/2) < 2^-1075 beyond */
 #  define FA__BIGX 1e6
 #  define FA__BIGP 0x1p49               /* fa__div_hl: see there */
+#  define FA__CN_ZMAX 40.0              /* celu_neg: exp(-40) < 2^-54 */
 #  define FA__LOG1P_E(e) fa_log1p_01_d(e)
 #else
 #  define FA__MAXV 0x1.fffffep+127f
@@ -41,6 +42,7 @@
 #  define FA__GE_AMAX 14.5f             /* exp(-a^2/2) < 2^-150 beyond */
 #  define FA__BIGX 1e6f
 #  define FA__BIGP 0x1p20f
+#  define FA__CN_ZMAX 20.0f             /* exp(-20) < 2^-25 */
 /* log1p(exp(-|x|)) in softplus/log_sigmoid: reduction-free, about half the
  * operations, within the float32 bound of 4 ULP (bench/ulp) */
 #  define FA__LOG1P_E(e) fa_log1p_01_fast_f(e)

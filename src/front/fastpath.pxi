@@ -114,9 +114,14 @@ cdef inline int _fast_nt(int t) except -1:
     return _threads_now() if t == 0 else (1 if _force_single else t)
 
 
+cdef inline bint _bytes_apart(char *a, Py_ssize_t na, char *b, Py_ssize_t nb) noexcept:
+    """The byte ranges [a, a + na) and [b, b + nb) have no common byte."""
+    return a + na <= b or b + nb <= a
+
+
 cdef inline bint _apart(Py_buffer *a, Py_buffer *b) noexcept:
     """No common byte (an operand that is read whole while b is written)."""
-    return <char *>a.buf + a.len <= <char *>b.buf or <char *>b.buf + b.len <= <char *>a.buf
+    return _bytes_apart(<char *>a.buf, a.len, <char *>b.buf, b.len)
 
 
 cdef inline bint _axis_of(object axis, long *ax) noexcept:
@@ -225,14 +230,12 @@ cdef inline bint _same_layout(Py_buffer *a, Py_buffer *b) noexcept:
 
 cdef inline bint _same_or_apart(Py_buffer *a, Py_buffer *b) noexcept:
     """The same memory (same layout checked separately) or no common byte."""
-    cdef char *pa = <char *>a.buf
-    cdef char *pb = <char *>b.buf
-    return pa == pb or pa + a.len <= pb or pb + b.len <= pa
+    return a.buf == b.buf or _apart(a, b)
 
 
 cdef inline bint _nd_same_or_apart(char *a, char *b, Py_ssize_t nbytes) noexcept:
     """Two blocks of nbytes: the same memory or no common byte."""
-    return a == b or a + nbytes <= b or b + nbytes <= a
+    return a == b or _bytes_apart(a, nbytes, b, nbytes)
 
 
 cdef inline int _ew_dt(Py_ssize_t itemsize) noexcept nogil:
@@ -341,7 +344,7 @@ cdef bint _fast_mask(Py_buffer *vm, object a, Py_ssize_t nd, char *po, Py_ssize_
     if not (vm.itemsize == 1 and vm.format[0] == b'?' and vm.format[1] == 0 and md <= nd and md <= _SM_MAXD
             and PyBuffer_IsContiguous(vm, b'C')):
         return False
-    if not (<char *>vm.buf + vm.len <= po or po + obytes <= <char *>vm.buf):
+    if not _bytes_apart(<char *>vm.buf, vm.len, po, obytes):
         return False
     mk.base = <const unsigned char *>vm.buf
     mk.nd = 0

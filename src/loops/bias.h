@@ -68,7 +68,7 @@ static int FA_F(fa_bias_fwd_rows)(int k, const T *x, const T *bias, T *y, fa_idx
             const T *xr = x + r * ncol; T *yr = y + r * ncol; \
             for (fa_idx j0 = 0; j0 < ncol; j0 += FA_PF_BLOCK) { \
                 fa_idx je = ncol - j0 < FA_PF_BLOCK ? ncol : j0 + FA_PF_BLOCK; \
-                if (pf) FA_F(fa__prefetch_upto)(x, NULL, &done, r * ncol + j0 + (FA_PF_AHEAD + 1) * FA_PF_BLOCK, n); \
+                if (pf) FA_F(fa__prefetch_upto)(x, NULL, &done, r * ncol + j0 + (FA_PF_AHEAD + 1) * FA_PF_BLOCK, n, 0); \
                 for (fa_idx c = j0; c < je; c += FA_NAN_SUB) { \
                     const fa_idx m = je - c < FA_NAN_SUB ? je - c : FA_NAN_SUB; \
                     const T *xc = xr + c, *bc = bias + c; \
@@ -108,7 +108,7 @@ static int FA_F(fa_bias_bwd_rows)(int k, int from_y, const T *g, const T *s, con
             const T *gr = g + r * ncol, *sr = s + r * ncol; T *orow = out + r * ncol; \
             for (fa_idx j0 = 0; j0 < ncol; j0 += FA_PF_BLOCK) { \
                 fa_idx je = ncol - j0 < FA_PF_BLOCK ? ncol : j0 + FA_PF_BLOCK; \
-                if (pf) FA_F(fa__prefetch_upto)(g, s, &done, r * ncol + j0 + (FA_PF_AHEAD + 1) * FA_PF_BLOCK, n); \
+                if (pf) FA_F(fa__prefetch_upto)(g, s, &done, r * ncol + j0 + (FA_PF_AHEAD + 1) * FA_PF_BLOCK, n, 0); \
                 FA_IVDEP for (fa_idx j = j0; j < je; j++) { \
                     const T t_ = FA_F(fa_nan_of2)(sr[j] + bias[j], sr[j], bias[j]); \
                     orow[j] = FA_F(fa_nan_of2)(FA_F(fa_##name##_bwd)(gr[j], t_, p0, p1, p2, p3), gr[j], t_); \

@@ -41,17 +41,23 @@ static int fa__pf_kernel(int k)
 #endif
 
 /* Software prefetch: *done is the flat index up to which a (and b unless
- * NULL) have been prefetched; bring it to `want` (capped at n).  The loops
- * call it at the start of each block with the block's start + FA_PF_AHEAD + 1
- * blocks, so that block FA_PF_AHEAD ahead is prefetched once, also when the
- * blocks are rows shorter than a block or a short aligned head. */
-FA_INLINE void FA_F(fa__prefetch_upto)(const T *a, const T *b, fa_idx *done, fa_idx want, fa_idx n)
+ * NULL) have been prefetched; bring it to `want` (capped at n); `write`
+ * (a constant at every call) prefetches for writing.  The loops call it at
+ * the start of each block with the block's start + FA_PF_AHEAD + 1 blocks,
+ * so that block FA_PF_AHEAD ahead is prefetched once, also when the blocks
+ * are rows shorter than a block or a short aligned head. */
+FA_INLINE void FA_F(fa__prefetch_upto)(const T *a, const T *b, fa_idx *done, fa_idx want, fa_idx n, int write)
 {
     fa_idx i = *done;
     if (want > n) want = n;
     for (; i < want; i += FA_PF_LINE) {
-        FA_PREFETCH(a + i);
-        if (b) FA_PREFETCH(b + i);
+        if (write) {
+            FA_PREFETCH_W(a + i);
+            if (b) FA_PREFETCH_W(b + i);
+        } else {
+            FA_PREFETCH(a + i);
+            if (b) FA_PREFETCH(b + i);
+        }
     }
     if (i > *done) *done = i;
 }

@@ -20,7 +20,7 @@ static int FA_F(fa_fwd_block)(int k, const T *x, T *y, fa_idx n, const double *p
     switch (k) {
 #define FA_CASE(name) case FA_K_##name: \
         FA__BLOCKS(b, e, head, blk, n) { \
-            if (pf) FA_F(fa__prefetch_upto)(x, NULL, &done, b + (FA_PF_AHEAD + 1) * blk, n); \
+            if (pf) FA_F(fa__prefetch_upto)(x, NULL, &done, b + (FA_PF_AHEAD + 1) * blk, n, 0); \
             FA_IVDEP for (fa_idx i = b; i < e; i++) \
                 y[i] = FA_F(fa_nan_in)(x[i], FA_F(fa_##name##_fwd)(x[i], p0, p1, p2, p3)); \
         } \
@@ -115,7 +115,7 @@ static int FA_F(fa_bwd_block)(int k, int from_y, const T *g, const T *s, T *out,
         switch (k) {
 #define FA_CASE(name) case FA_K_##name: \
             FA__BLOCKS(b, e, head, blk, n) { \
-                if (pf) FA_F(fa__prefetch_upto)(g, s, &done, b + (FA_PF_AHEAD + 1) * blk, n); \
+                if (pf) FA_F(fa__prefetch_upto)(g, s, &done, b + (FA_PF_AHEAD + 1) * blk, n, 0); \
                 FA__BWD_RANGE(name, bwd); \
             } \
             return 0;
@@ -127,7 +127,7 @@ static int FA_F(fa_bwd_block)(int k, int from_y, const T *g, const T *s, T *out,
     switch (k) {
 #define FA_CASE(name) case FA_K_##name: \
         FA__BLOCKS(b, e, head, blk, n) { \
-            if (pf) FA_F(fa__prefetch_upto)(g, s, &done, b + (FA_PF_AHEAD + 1) * blk, n); \
+            if (pf) FA_F(fa__prefetch_upto)(g, s, &done, b + (FA_PF_AHEAD + 1) * blk, n, 0); \
             FA__BWD_RANGE(name, bwdy); \
         } \
         return 0;

@@ -60,7 +60,7 @@ FA_INLINE void FA_F(fa__swiglu_cl_bwd)(T g, T a, T b, T alpha, T lim, T bias, T 
         for (fa_idx c = 0; c < n; c += sub_) { \
             const fa_idx e_ = n - c < sub_ ? n : c + sub_; \
             int bad = 0; \
-            if (pfrow) FA_F(fa__prefetch_upto)(a + 2 * n, b + 2 * n, &done_, e_, n); \
+            if (pfrow) FA_F(fa__prefetch_upto)(a + 2 * n, b + 2 * n, &done_, e_, n, 0); \
             FA_IVDEP for (fa_idx i = c; i < e_; i++) { \
                 const T r_ = (EXPR); \
                 out[i] = r_; \
@@ -80,12 +80,9 @@ FA_INLINE void FA_F(fa__swiglu_cl_bwd)(T g, T a, T b, T alpha, T lim, T bias, T 
         for (fa_idx c = 0; c < n; c += sub_) { \
             const fa_idx e_ = n - c < sub_ ? n : c + sub_; \
             if (pfrow) { \
-                FA_F(fa__prefetch_upto)(a + 2 * n, b + 2 * n, &done_, e_, n); \
-                FA_F(fa__prefetch_upto)(g + n, NULL, &gdone_, e_, n); \
-                for (; wdone_ < e_; wdone_ += FA_PF_LINE) { \
-                    FA_PREFETCH_W(da + 2 * n + wdone_); \
-                    FA_PREFETCH_W(db + 2 * n + wdone_); \
-                } \
+                FA_F(fa__prefetch_upto)(a + 2 * n, b + 2 * n, &done_, e_, n, 0); \
+                FA_F(fa__prefetch_upto)(g + n, NULL, &gdone_, e_, n, 0); \
+                FA_F(fa__prefetch_upto)(da + 2 * n, db + 2 * n, &wdone_, e_, n, 1); \
             } \
             FA_IVDEP for (fa_idx i = c; i < e_; i++) __VA_ARGS__ \
         } \
