@@ -306,8 +306,12 @@ def _jax_impl(label):
 #   intra_op_num_threads = the cell's thread count (set_threads; 1 runs on the calling
 #   thread, without a pool), inter_op_num_threads = 1; "session.intra_op.allow_spinning"
 #   is left at its default ("1": after a run the pool's threads spin a while before they
-#   sleep, as in a user's session; on 2 cores that spinning can bill the next contender,
-#   which the settle pause of _timing.race before each block absorbs).
+#   sleep, as in a user's session) below ORT_SPIN_MAX_N elements, and set to "0" from
+#   there.  The spinning is counted in iterations, so on 2 cores it lasts as long as the
+#   next contender competes with it: in the 16M `into` cells, 2 threads, fastact's relu
+#   took 7.1 ms beside a spinning ORT session and 3.0 ms beside none, while ORT's own time
+#   is the same either way (Relu, 16M: 4.05 ms spinning, 4.03 not); below 8M the settle
+#   pause of _timing.race before each block lets the spinning end.
 # - Into a preallocated output only (the grid's `into` cells, beside fastact's `out=`),
 #   through IOBinding: the input array and a preallocated output are bound, so the output's
 #   allocation and first touch are not timed; binding the input costs ~1 us a call.  The output is one
@@ -327,6 +331,7 @@ def _jax_impl(label):
 #   and Elu's exp(x) - 1 cancels near 0.
 
 ORT_THREADS = 1          # the thread count of the ORT sessions used next (set_threads)
+ORT_SPIN_MAX_N = 8_000_000   # from this many elements the sessions do not spin (see above)
 ORT_IR_VERSION = 10      # the models' IR version (ORT 1.32 runs it with every opset used here)
 
 
@@ -392,17 +397,19 @@ def _ort_model(spec, dtype, rank):
     return model.SerializeToString()
 
 
-_ORT_SESSIONS = {}   # (label, dtype name, threads) -> InferenceSession, or None: ORT cannot run it
+_ORT_SESSIONS = {}   # (label, dtype name, threads, spin) -> InferenceSession, or None: ORT cannot run it
 _ORT_OUT = {}        # (dtype name, size) -> the preallocated output shared by the ORT peers
 _ORT_BOUND = {}      # (label, dtype char, shape, threads) -> (session, IOBinding, output view)
 
 
-def _ort_session(label, spec, dtype, rank, nt):
-    key = (label, np.dtype(dtype).name, nt)
+def _ort_session(label, spec, dtype, rank, nt, spin=True):
+    key = (label, np.dtype(dtype).name, nt, spin)
     if key not in _ORT_SESSIONS:
         so = ort.SessionOptions()
         so.intra_op_num_threads = nt
         so.inter_op_num_threads = 1
+        if not spin:
+            so.add_session_config_entry("session.intra_op.allow_spinning", "0")
         so.log_severity_level = 3    # the failed probe of a missing kernel is not a warning here
         try:
             _ORT_SESSIONS[key] = ort.InferenceSession(_ort_model(spec, dtype, rank), so,
@@ -420,8 +427,8 @@ class _OrtRun:
         self.label, self.spec, self.rank = label, spec, rank
 
     def binding(self, key, dtype, shape, nt):
-        sess = _ort_session(self.label, self.spec, dtype, self.rank, nt)
         size = int(np.prod(shape))
+        sess = _ort_session(self.label, self.spec, dtype, self.rank, nt, size < ORT_SPIN_MAX_N)
         buf = _ORT_OUT.get((dtype.name, size))
         if buf is None:
             buf = _ORT_OUT[(dtype.name, size)] = np.empty(size, dtype)

@@ -28,7 +28,7 @@ class Contender:
         self.times = []
 
 
-def race(contenders, budget=0.05, min_reps=5, max_reps=400, rounds=4, settle=0.0, warmup=1):
+def race(contenders, budget=0.05, min_reps=5, max_reps=400, rounds=4, settle=0.0, warmup=1, lead=None):
     """Median seconds per call for each contender: {name: median}.
 
     The contenders take turns in `rounds` rounds; in each round one contender
@@ -36,10 +36,13 @@ def race(contenders, budget=0.05, min_reps=5, max_reps=400, rounds=4, settle=0.0
     ceil(min_reps/rounds) timings.  Before every block the machine may `settle`
     (sleep): two OpenMP runtimes (fastact's libgomp and PyTorch's bundled one)
     each keep their idle workers spinning for a few ms after a parallel region,
-    and on a 2-core machine those spinners would bill the next contender; the
-    contender then runs untimed for 1 ms.  The first call of each short block
-    is untimed (cold caches after the switch)."""
+    and on a 2-core machine those spinners would bill the next contender.  The
+    contender then runs untimed for `lead` seconds and at least two calls
+    (default 1 ms after a settle pause, none without one).  The first call of
+    each short block is untimed (cold caches after the switch)."""
     pc = time.perf_counter
+    if lead is None:
+        lead = 1e-3 if settle else 0.0
     for c in contenders:
         c.times = []
         for _ in range(warmup):
@@ -54,16 +57,19 @@ def race(contenders, budget=0.05, min_reps=5, max_reps=400, rounds=4, settle=0.0
         for c in (order if rnd % 2 == 0 else order[::-1]):
             if settle:
                 time.sleep(settle)
-                # untimed calls for 1 ms: right after an idle pause this VM runs any
-                # code slowly for a while (a 36 us sigmoid took 2 ms after 200 ms
+            if lead:
+                # untimed calls: right after an idle pause this VM runs any code
+                # slowly for a while (a 36 us sigmoid took 2 ms after 200 ms
                 # idle), which one dropped call did not cover
-                t_end = pc() + 1e-3
+                t_end = pc() + lead
+                k = 0
                 while True:
                     if c.prep:
                         c.prep()
                     r = c.call()
                     del r
-                    if pc() >= t_end:
+                    k += 1
+                    if k >= 2 and pc() >= t_end:
                         break
             target_t = budget * (rnd + 1) / rounds
             target_n = min(max_reps, per_round_reps * (rnd + 1))

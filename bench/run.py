@@ -56,7 +56,7 @@ def bytes_per_elem(direction, mode, itemsize):
 def budget_for(n):
     """(seconds per contender per cell, min repeats)."""
     if n >= 8_000_000:
-        return 0.0, 3
+        return 0.0, 9
     if n >= 1_000_000:
         return 0.03, 5
     return 0.01, 5
@@ -64,9 +64,13 @@ def budget_for(n):
 
 def race_opts(nt, n):
     """Interleaving: 4 rounds on one thread; with several threads 2 rounds
-    with a settle pause before each block (see _timing.race)."""
+    with a settle pause before each block (see _timing.race).  Large arrays:
+    no pause (on this VM any idle pause slows the next few 16M passes 1.5-4x,
+    a cost of the pause, not of the contender) but 6 ms and at least two
+    untimed calls before each block, which also outlast the other runtime's
+    spinning workers; then 3 timed calls per block."""
     if n >= 8_000_000:
-        return {"rounds": 3, "settle": 0.005 if nt > 1 else 0.0}
+        return {"rounds": 3, "settle": 0.0, "lead": 0.04}
     return {"rounds": 2, "settle": 0.005} if nt > 1 else {"rounds": 4, "settle": 0.0}
 
 
