@@ -99,13 +99,13 @@ _PRELU_PRE = {
 # the mask's type, shape and memory); anything else, or anything it declines,
 # takes the general path.  Backward from x (which needs a forward first)
 # always does.
-_TEMPLATE_SOFTMAX = '''
+_SOFTMAX_FWD = '''
 def {name}(x, axis=-1, *, where=None, scale=1.0, out=None, n_threads=None, **_kw):
     if _kw:
         _unexpected(_act, "{name}", _kw)
     if (type(x) is _ndarray and type(axis) is int and (where is None or type(where) is _ndarray)
             and type(scale) is float and (out is None or type(out) is _ndarray)):
-        y = _ksoft(0, x, None, out, axis, _LOG, n_threads, _GRAIN, _empty_like, scale, where)
+        y = _ksoft(0, x, None, out, axis, _LOG, n_threads, _GRAIN, _empty_like, _SCALE, where)
         if y is not None:
             return y
     return _forward(_act, "{name}", (axis, where, scale), x, out, n_threads, False)
@@ -115,10 +115,12 @@ def {name}_(x, axis=-1, *, where=None, scale=1.0, n_threads=None, **_kw):
         _unexpected(_act, "{name}_", _kw)
     if (type(x) is _ndarray and type(axis) is int and (where is None or type(where) is _ndarray)
             and type(scale) is float
-            and _ksoft(0, x, None, x, axis, _LOG, n_threads, _GRAIN, _empty_like, scale, where) is not None):
+            and _ksoft(0, x, None, x, axis, _LOG, n_threads, _GRAIN, _empty_like, _SCALE, where) is not None):
         return x
     return _forward(_act, "{name}_", (axis, where, scale), x, None, n_threads, True)
+'''
 
+_SOFTMAX_BWD = '''
 def {name}_backward(grad, x=None, *, y=None, axis=-1, where=None, scale=1.0, out=None, n_threads=None, **_kw):
     if _kw:
         _unexpected(_act, "{name}_backward", _kw)
@@ -140,28 +142,8 @@ def {name}_backward_(grad, x=None, *, y=None, axis=-1, where=None, scale=1.0, n_
     return _backward(_act, "{name}_backward_", (axis, where, scale), grad, x, y, None, n_threads, True)
 '''
 
-# softmin = softmax with the scale negated: the forward runs in C as softmax's
-# does (with -scale), the backward takes the general path
-_TEMPLATE_SOFTMIN = '''
-def {name}(x, axis=-1, *, where=None, scale=1.0, out=None, n_threads=None, **_kw):
-    if _kw:
-        _unexpected(_act, "{name}", _kw)
-    if (type(x) is _ndarray and type(axis) is int and (where is None or type(where) is _ndarray)
-            and type(scale) is float and (out is None or type(out) is _ndarray)):
-        y = _ksoft(0, x, None, out, axis, False, n_threads, _GRAIN, _empty_like, -scale, where)
-        if y is not None:
-            return y
-    return _forward(_act, "{name}", (axis, where, scale), x, out, n_threads, False)
-
-def {name}_(x, axis=-1, *, where=None, scale=1.0, n_threads=None, **_kw):
-    if _kw:
-        _unexpected(_act, "{name}_", _kw)
-    if (type(x) is _ndarray and type(axis) is int and (where is None or type(where) is _ndarray)
-            and type(scale) is float
-            and _ksoft(0, x, None, x, axis, False, n_threads, _GRAIN, _empty_like, -scale, where) is not None):
-        return x
-    return _forward(_act, "{name}_", (axis, where, scale), x, None, n_threads, True)
-
+# softmin's backward (softmax's with the scale negated) takes the general path
+_SOFTMIN_BWD = '''
 def {name}_backward(grad, x=None, *, y=None, axis=-1, where=None, scale=1.0, out=None, n_threads=None, **_kw):
     if _kw:
         _unexpected(_act, "{name}_backward", _kw)
@@ -172,6 +154,11 @@ def {name}_backward_(grad, x=None, *, y=None, axis=-1, where=None, scale=1.0, n_
         _unexpected(_act, "{name}_backward_", _kw)
     return _backward(_act, "{name}_backward_", (axis, where, scale), grad, x, y, None, n_threads, True)
 '''
+
+# softmin = softmax with the scale negated (_SCALE is -scale): the forward
+# runs in C as softmax's does
+_TEMPLATE_SOFTMAX = _SOFTMAX_FWD + _SOFTMAX_BWD
+_TEMPLATE_SOFTMIN = _SOFTMAX_FWD + _SOFTMIN_BWD
 
 
 def _param_list(act, required_ok, kwonly=False):
@@ -336,7 +323,8 @@ def render():
             src = template.format(name=act.name, pos=pos, kw=pos, vals=vals, **pre)
             grain = GRAIN["cheap"] if act.kind == "prelu" else GRAIN["transc"]
         src = (src.replace("_act,", a + ",").replace("_fcb.get", a + "_fcb.get").replace("_fc.get", a + "_fc.get")
-               .replace("_LOG", str(act.name == "log_softmax")).replace("_GRAIN", str(grain)))
+               .replace("_LOG", str(act.name == "log_softmax")).replace("_GRAIN", str(grain))
+               .replace("_SCALE", "-scale" if act.name == "softmin" else "scale"))
         head = f"\n# {'-' * (70 - len(act.name))} {act.name}\n\n{a} = _ROWS[{act.name!r}]\n"
         if act.kind in ("elementwise", "prelu", "gated"):
             head += f"{a}_fc = _FAST[{act.name!r}]\n"
