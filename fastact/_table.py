@@ -403,7 +403,7 @@ TABLE = (
                "tf.nn.silu(beta) / oneDNN swish",
                peers='- / - / - (`tf.nn.silu(x, beta)`)',
                ulp=(5, 4),
-               cases=({'beta': 1.702},),
+               cases=({'beta': 1.702}, {'beta': 0.0}, {'beta': -0.5}),
                kinks=(), roots=lambda b: (_SILU_ROOT / b,) if b != 0 else (),
                zero_sign=_KEEPS),
     Activation("mish", (), "elementwise", _simple("mish"), _never, "transc",

@@ -395,6 +395,8 @@ def swish(x, beta=1.0):
         y = (xl * _sigmoid_ld(LD(beta) * xl)).astype(np.float64)
     if beta > 0:
         y = _limit(x, y, -0.0)
+    elif beta < 0:
+        y = _limit(x, y, -np.inf, 0.0)
     return y
 
 
@@ -405,6 +407,8 @@ def swish_d(x, beta=1.0):
         d = (_sigmoid_ld(bx) + bx * _sigmoid_ld(bx) * _sigmoid_ld(-bx)).astype(np.float64)
     if beta > 0:
         d = _limit(x, d, 0.0, 1.0)
+    elif beta < 0:
+        d = _limit(x, d, 1.0, 0.0)
     return d
 
 

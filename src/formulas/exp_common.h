@@ -174,14 +174,18 @@ FA_INLINE T FA_F(fa__silu_d)(T x)
     return num / (D * D);
 }
 
-/* x * sigmoid(beta*x) (sign(beta*x) == sign(x) for beta > 0), with the
- * product beta*x taken exactly; the 2^n scale as in fa__silu; x = -inf -> -0. */
+/* x * sigmoid(beta*x), any real beta, with the product b = beta*x taken
+ * exactly; the 2^n scale as in fa__silu; the limits at +-inf (-0 or +0 where
+ * x*sigmoid -> 0, x where it is x).  b = +-0 (beta = 0,
+ * or an underflow) takes the x branch: e = 1 there, and x * a would overflow
+ * for |x| > 2^64 below FLT_MAX / DBL_MAX. */
 FA_INLINE T FA_F(fa__x_sigmoid)(T x, T beta)
 {
     T s2, b;
     T a = FA_F(fa__exp_neg_prod)(beta, x, &s2, &b);
-    T xm = FA_F(fa__clamp_lo)(x, -FA__MAXV);      /* -inf * 0 would be NaN */
-    T num = b > 0 ? x : (xm * a) * s2;
+    T xm = FA_F(fa__clamp_lo)(x, -FA__MAXV);      /* +-inf * 0 would be NaN */
+    xm = xm > FA__MAXV ? FA__MAXV : xm;           /* +inf with beta < 0 */
+    T num = b >= 0 ? x : (xm * a) * s2;
     return num / FA_F(fa_fma)(a, s2, (T)1);
 }
 
