@@ -43,6 +43,42 @@ def test_special_values_match_reference(name, dtype):
                    f"{name}_backward({params}) at special values")
 
 
+def _scaled_params(name):
+    """The row's numeric parameters one at a time times 1.7, 0.3, -1, -0.45, 3.1
+    and 0 (a zero default: those values): what the validation accepts."""
+    fns = fastact.get(name)
+    base = {p.name: p.default for p in BY_NAME[name].params
+            if isinstance(p.default, (int, float)) and not isinstance(p.default, bool)}
+    probe = np.ones(1)
+    for k, v in base.items():
+        for f in (1.7, 0.3, -1.0, -0.45, 3.1, 0.0):
+            params = {k: float(v * f) if v else f}
+            try:
+                fns.forward(probe, **params)
+            except ValueError:
+                continue
+            yield params
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_scaled_parameters_at_every_decade(name, dtype):
+    """Parameters away from the tested cases (a swish beta of 0 overflowed, a
+    celu alpha of -1.7 flipped sign for large x) against the reference, over
+    every decade of magnitude and normal samples."""
+    fi = np.finfo(dtype)
+    dec = [s * 10.0 ** k for k in range(int(np.log10(fi.tiny)), int(np.log10(fi.max)) + 1) for s in (1, -1)]
+    rng = np.random.default_rng(3)
+    x = np.concatenate([dec, rng.standard_normal(400) * 5]).astype(dtype)
+    fns = fastact.get(name)
+    for params in _scaled_params(name):
+        assert_ulp(fns.forward(x, **params), ref.forward(name, x, **in_dtype(params, dtype)), dtype,
+                   FWD_ULP.get(name, DEFAULT_ULP), f"{name}({params})", ABS_TOL.get(name, 0.0))
+        g = np.ones_like(x)
+        assert_bwd(fns.backward(g, x, **params), ref.backward(name, g, x, **in_dtype(params, dtype)), g, dtype,
+                   BWD_ULP, f"{name}_backward({params})")
+
+
 @pytest.mark.parametrize("name", ELEMENTWISE)
 def test_nan_propagates_forward_and_backward(name):
     fns = fastact.get(name)
