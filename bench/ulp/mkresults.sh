@@ -14,7 +14,8 @@ echo '                                          # the package x86_64_v4 flags (A
 echo '                                          # -mlzcnt -mmovbe -mavx512f/cd/bw/dq/vl -mprefer-vector-width=512),'
 echo '                                          # flags -O3 -fno-math-errno -fno-trapping-math -std=c11 -ffp-contract=off'
 echo '    bench/ulp/bench > bench_out.md        # ns/element, 4096 elements in cache, one core'
-echo '    bench/ulp/ulp f32 16 > f32_out.md     # every 16th float32 bit pattern (2.7e8 finite inputs); stride 1 = all'
+echo '    bench/ulp/ulp f32 1 > f32_out.md      # every finite float32 (2^32 - 2^24 inputs); 16 = every 16th'
+echo '    python bench/ulp/check_limits.py > bench/ulp/limits_out.md   # against the tests limits (needs NumPy)'
 echo '    bench/ulp/ulp f32same 1 > f32same_out.md  # AVX-512 vs AVX2+FMA bit for bit, all 2^32 bit patterns'
 echo '    bench/ulp/ulp f64 1 "" 2000000 > f64_out.md'
 echo '    sh bench/ulp/mkresults.sh'
@@ -37,6 +38,8 @@ cat bench_out.md
 echo
 cat f32_out.md
 echo
+# optional: only where check_limits.py has been run (it needs NumPy)
+[ -f limits_out.md ] && { cat limits_out.md; echo; }
 # optional: only where ./ulp f32same has been run
 [ -f f32same_out.md ] && { cat f32same_out.md; echo; }
 cat f64_out.md
