@@ -58,6 +58,13 @@ tails (e.g. `sigmoid'` as `e/(1+e)^2` with `e = exp(-|x|)`, not `y(1-y)`); from 
 derivative loses relative accuracy where `y` saturates (`sigmoid'` from `y` is 0 once `y`
 rounds to 1). The fits behind the constants and an exhaustive float32 harness are in
 `bench/ulp/` (its README says how to run it).
+
+Over every finite float32 input (2^32 - 2^24), each exp/tanh/erf/log-based kernel and
+squareplus, forward and backward from `x`, with the default and a few other parameters (74
+rows), is within the limits above in all three builds (baseline SSE2, AVX2+FMA, AVX-512), and
+the AVX-512 results are bitwise the AVX2+FMA ones on every non-NaN input:
+[bench/ulp/RESULTS.md](../bench/ulp/RESULTS.md). The largest, gelu's backward in the baseline
+build, is 7.99 ULP.
 """
 
 

@@ -48,24 +48,26 @@ cat >> RESULTS.md <<'NOTES'
 
 ## Notes
 
-- float32 numbers above are from a strided sweep (every 16th bit pattern, 2.7e8 finite inputs,
-  all binades; 795 s on one core); `./ulp f32 1` does the full 2^32 sweep. Exhaustive
-  checks made while writing the float32 kernels: tanh fwd 2.50 ULP (FMA and SSE2), gelu_erf fwd
-  6.7 ULP (FMA) / 7.8 (SSE2) on 2^-10 <= |x| <= 14, softplus/log_sigmoid fwd 2.3 (FMA) / 2.8 (SSE2).
-- float64 uses 2.27e6 inputs (the harness supports 1e7: `./ulp f64 1 "" 10000000`). The float64
-  table predates the AVX-512 column (not re-run when it was added).
-- AVX-512 vs AVX2+FMA, bit for bit (`./ulp f32same 1`, 999 s on one core):
-  all 53 float32 rows (fwd, bwd, bwdy, every parameter set), each over all 2^32 bit patterns
-  as input (bwdy rows: as y), g = 1. 52 rows are bitwise identical on every input. tanh bwd
-  is identical on every non-NaN input (2^32 - 2^24 + 2); on each of the 2^24 - 2 NaN inputs
-  both builds return the input's quieted NaN, with the sign bit set by AVX2+FMA (and by the
-  baseline) and clear with AVX-512 (`fa_tanh_bwd` has an `#if defined(__AVX512F__)` path).
-- Since no finite input gives different float32 bits in the two builds, the AVX-512 max ULP
-  equals the AVX2+FMA one at any stride (the ULP sweep skips NaN inputs), so no exhaustive
-  `./ulp f32 1` was run for the AVX-512 build.
-- Closest to the limits (float32 forward limits of the math issue; backward 8): gelu_erf fwd/bwd
-  7.1/7.3 (baseline), gelu_tanh bwd 7.2, swish(1.702) bwd 7.8; float64: swish(1.702) bwd 7.2,
-  gelu_tanh bwd 7.1, mish fwd 3.9 (limit 4), tanhshrink fwd 4.3 (its limit is 8).
+- float32 numbers above are exhaustive: every finite float32 input (2^32 - 2^24), all three
+  builds, 74 rows (every form and parameter set of `gen.py`), about 40 s per row on 2 cores.
+  Every row of every build is within the limit the package's tests assert (the limits table
+  above, `check_limits.py`). The run found two bugs, now fixed: celu with alpha = -1.7
+  returned +inf for x between about -1e7 and -1e30 (the residual of x/alpha flipped a sign)
+  and its forward reached 3.65 ULP (limit 3; now 2.81); and the selu row had been swept with
+  zero parameters (y = 0) until the harness passed the package's.
+- float64 uses 2.27e6 inputs (the harness supports 1e7: `./ulp f64 1 "" 10000000`).
+- AVX-512 vs AVX2+FMA, bit for bit (`./ulp f32same 1`): all 74 float32 rows (fwd, bwd, bwdy,
+  every parameter set), each over all 2^32 bit patterns as input (bwdy rows: as y), g = 1,
+  are identical on every non-NaN input. On the NaN inputs of tanh bwd both builds return the
+  input's quieted NaN, with the sign bit set by AVX2+FMA (and by the baseline) and clear with
+  AVX-512 (`fa_tanh_bwd` has an `#if defined(__AVX512F__)` path); the package's NaN rule
+  returns the input NaN itself.
+- `L_celu_neg_bwdy_*` has no vectorization report of its own: its body is `L_celu_bwdy_*`'s,
+  and GCC folds identical functions into one (which is vectorized).
+- Closest to the limits over all float32 inputs: gelu_erf bwd 7.99 in the baseline build (limit 8;
+  7.52 with FMA), swish(1.702) bwd 7.81, gelu_tanh bwd 7.76 (baseline), gelu_erf fwd 7.78
+  (baseline; limit 8), squareplus(1e6) fwd 2.82 and celu(-1.7) fwd 2.81 (limit 3); float64:
+  swish(1.702) bwd 7.2, gelu_tanh bwd 7.3, mish fwd 3.9 (limit 4), tanhshrink fwd 4.3 (limit 8).
 - bwdy (from output) rows: relative accuracy is lost where y saturates (sigmoid/tanh |y| -> 1,
   elu/selu/celu y -> -alpha); absolute error stays ~1 ulp(1). softplus bwdy at beta*y just above
   the threshold returns g (PyTorch's linear-region rule) instead of sigma(beta x) = 1 - exp(-thr) (abs err <= exp(-thr)).

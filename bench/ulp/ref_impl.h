@@ -21,9 +21,9 @@ static R RN(ref)(int kid, int kind, R x, const double *pp, int isf)
         return (x > 0 ? e : one) / (one + e); }
     case K_ELU: if (kind == 0) return x > 0 ? x : p0 * REXPM1(x);
         return x > 0 ? one : p0 * REXP(x);
-    case K_SELU: { const R L = (R)1.0507009873554804934193349852946L, A = (R)1.6732632423543772848170429916717L;
-        if (kind == 0) return x > 0 ? L * x : L * A * REXPM1(x);
-        return x > 0 ? L : L * A * REXP(x); }
+    case K_SELU:   /* p0 = scale, p1 = scale*alpha as the kernel gets them (fastact/_table.py) */
+        if (kind == 0) return x > 0 ? p0 * x : p1 * REXPM1(x);
+        return x > 0 ? p0 : p1 * REXP(x);
     case K_CELU: if (kind == 0) return x > 0 ? x : p0 * REXPM1(x / p0);
         return x > 0 ? one : REXP(x / p0);
     case K_CELU_NEG: if (kind == 0) return x > 0 ? x : p0 * REXPM1(x / p0);   /* alpha = p0 < 0 */

@@ -95,6 +95,9 @@ FA_INLINE T FA_F(fa__exp_neg_prod)(T b, T x, T *s2, T *bx)
     T h = FA_F(fa_twoprod)(b, x, &l);
     T ah = FA_F(fa_abs)(h);
     T zl = h > 0 ? -l : l;                 /* garbage for huge |h|: exp's z < -104 select drops it */
+    /* without FMA the split of a huge x overflows (l = NaN) also where h
+     * is small (b = 0); a NaN x still gives a NaN h */
+    zl = zl == zl ? zl : (T)0;
     *bx = h;
     return FA_F(fa_exp_neg_lo_parts)(-ah, zl, s2);
 }
