@@ -21,10 +21,12 @@
 #  define FA_INLINE static inline __attribute__((always_inline))
 #  define FA_IVDEP _Pragma("clang loop vectorize(assume_safety)")
 #  define FA_NOUNROLL _Pragma("clang loop unroll(disable)")
+#  define FA_UNROLL_FULL _Pragma("clang loop unroll(full)")
 #elif defined(__GNUC__)
 #  define FA_INLINE static inline __attribute__((always_inline))
 #  define FA_IVDEP _Pragma("GCC ivdep")
 #  define FA_NOUNROLL _Pragma("GCC unroll 1")
+#  define FA_UNROLL_FULL _Pragma("GCC unroll 8")
 #else
 #  define FA_INLINE static inline
 #  define FA_IVDEP
@@ -34,6 +36,10 @@
  * unrolled (its default for 16), SLP gave 16 scalar vmaxss per 16 floats. */
 #ifndef FA_NOUNROLL
 #  define FA_NOUNROLL
+#endif
+/* a loop of at most 8 iterations with constant bounds, fully unrolled */
+#ifndef FA_UNROLL_FULL
+#  define FA_UNROLL_FULL
 #endif
 
 /* Non-temporal (streaming) stores: every x86-64 target has SSE2's; the

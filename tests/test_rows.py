@@ -121,12 +121,13 @@ def test_log_softmax_row_sum_log(L):
 @pytest.mark.parametrize("L", [7, 40, 700])
 def test_softmax_far_entries_and_huge_max(L):
     """float32 softmax raises entries more than ~115 below the max to that
-    bound (the exp then needs no range check) and gives rows and column strips
-    with |max| >= 2^28 a second form of the same bits: entries far below the
+    bound (the exp then needs no range check) and takes a second form for rows
+    with |max| >= 224 (and |max| >= 2^28 a third): entries far below the
     max, -inf, subnormal outputs and huge maxima against the reference, and
     columns (strips mixing both forms) bit for bit equal to the rows."""
     rng = np.random.default_rng(3)
-    bases = (0.0, 3e3, -3e3, 2.0**27, 2.0**28, -2.0**28, 3e9, 1e30, -1e30)
+    # 223.9 / 224 / -224: either side of the bound of the shifted-exp form
+    bases = (0.0, 223.9, 224.0, -224.0, -223.9, 350.0, 3e3, -3e3, 2.0**27, 2.0**28, -2.0**28, 3e9, 1e30, -1e30)
     rows = []
     for base in bases:
         for spread in (20.0, 95.0, 130.0, 1e4):

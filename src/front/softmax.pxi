@@ -30,12 +30,14 @@ def softmax_blocks(int mode, a, b, out, Py_ssize_t nouter, Py_ssize_t L, Py_ssiz
 cdef void _softmax_run(const fa_loop_table *tb, int mode, bint dbl, char *pa, char *pb, char *po, Py_ssize_t nouter, Py_ssize_t L,
                        Py_ssize_t inner, bint log_form, int nthreads, Py_ssize_t grain) noexcept nogil:
     """inner == 1: blocks of up to FA_TABLE_SMC rows (short rows in one block
-    overlap; rows of 4096+ are one item each); else FA_TABLE_SMC-column strips of
+    overlap; rows of 8 KB+ are one item each); else FA_TABLE_SMC-column strips of
     one outer block.  Items are independent, so threads never change results."""
     cdef bint rows = inner == 1
     cdef Py_ssize_t it
     cdef Py_ssize_t isz = 8 if dbl else 4
-    cdef Py_ssize_t rb = 4096 // L if L > 0 else 1
+    # blocks of up to 8 KB: with their output and the next block's prefetched
+    # rows they fill at most half of a 48 KB L1d
+    cdef Py_ssize_t rb = 8192 // (L * isz) if L > 0 else 1
     if rb > FA_TABLE_SMC:
         rb = FA_TABLE_SMC
     if rb < 1 or not rows:
@@ -199,7 +201,8 @@ cdef void _smm_run(const fa_loop_table *tb, const _SmMask *mk, int mode, bint db
     cdef bint rows = inner == 1
     cdef Py_ssize_t it
     cdef Py_ssize_t isz = 8 if dbl else 4
-    cdef Py_ssize_t rb = 4096 // L if L > 0 else 1
+    # blocks of up to 8 KB, as _softmax_run
+    cdef Py_ssize_t rb = 8192 // (L * isz) if L > 0 else 1
     if rb > FA_TABLE_SMC:
         rb = FA_TABLE_SMC
     if rb < 1 or not rows:

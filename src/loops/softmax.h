@@ -60,6 +60,20 @@
     } while (0)
 #endif
 
+/* The tree fold of the nacc partials of a row reduction into acc[0]
+ * (BODY for j in [0, w): acc[j] op= acc[j + w]; halving w): fully unrolled,
+ * so every level has a constant width.  The wide levels are then vector
+ * operations and the narrow ones shuffles in registers; as loops, GCC made
+ * the narrow levels scalar loops through the stack (~8% of a softmax over
+ * rows of 1000). */
+#ifndef FA__FOLD
+#define FA__FOLD(nacc, BODY) \
+    do { \
+        FA_UNROLL_FULL for (int w = (nacc) / 2; w >= 1; w /= 2) \
+            for (int j = 0; j < w; j++) { BODY; } \
+    } while (0)
+#endif
+
 FA_INLINE T FA_F(fa_row_max)(const T *x, fa_idx L, int nacc)
 {
     T acc[FA_ACC];
@@ -77,8 +91,7 @@ FA_INLINE T FA_F(fa_row_max)(const T *x, fa_idx L, int nacc)
         i = L;
     }
     for (; i < L; i++) m = x[i] > m ? x[i] : m;
-    for (int w = nacc / 2; w >= 1; w /= 2)      /* tree fold: vector ops, not a serial chain */
-        for (int j = 0; j < w; j++) acc[j] = acc[j + w] > acc[j] ? acc[j + w] : acc[j];
+    FA__FOLD(nacc, acc[j] = acc[j + w] > acc[j] ? acc[j + w] : acc[j]);
     return acc[0] > m ? acc[0] : m;
 }
 
@@ -97,32 +110,56 @@ FA_INLINE T FA_F(fa_exp_diff)(T x, T m)
 }
 
 #if !FA_IS_DOUBLE
-/* float: exp(x - m) * 2^64, the exp's 2^(n+64) scale left on (the output
- * pass multiplies by r = 1/sum, which then carries the 2^-64: subnormal
- * results are rounded once).  x is first raised to mlo (NaN passes), so
- * that hi = xc - m is finite and d, TwoSum's residual, is never NaN (x =
- * -inf).  Where |m| < 2^28 (FA__SM_FAST), mlo = fl(m - 115) lies within 8
- * of m - 115, so hi >= -123 and the exp needs no range check (2^(n+64)
- * stays normal); raised entries give at most exp(-107) 2^64, whose y rounds
- * to 0 and which is below the sum's rounding.  Elsewhere (a larger |m|,
- * where m - 115 may round to m) mlo = -FLT_MAX and safe = 1 bounds hi at
- * -124 and drops d there (hi may even be -inf); the safe form gives the
- * fast form's bits wherever FA__SM_FAST holds, so a column strip mixing
- * both kinds of columns takes it and each column keeps its row's bits.
- * Against fa_exp_diff: no NaN select on d, no range check, no 2^-64
- * product (4-5 operations of ~25). */
-#define FA__SM_FAST(m) (fa_abs_f(m) < 0x1p28f)
-#define FA__SM_MLO(m) (FA__SM_FAST(m) ? (m) - 115.0f : -0x1.fffffep+127f)
-FA_INLINE float fa_exp_diff64_f(float x, float m, float mlo, int safe)
+/* float: the terms of a row's sum, times 2^64 (the output pass multiplies
+ * by r = 1/sum, which then carries the 2^-64: subnormal results are rounded
+ * once).  Rows with |m| < FA__SM_CW_MAX (the common case) take
+ * fa_exp_shift64_f, the others fa_exp_diff64_f; a column strip mixing both
+ * kinds of columns picks per column, so each column keeps its row's bits. */
+#define FA__SM_CW_MAX 224.0f
+#define FA__SM_CW(m) (fa_abs_f(m) < FA__SM_CW_MAX)
+
+/* exp(x - c) * 2^64 with c = nm*ln2, nm = round(m*log2e): softmax does not
+ * change when every term is scaled by exp(m - c), so the exp reduces x
+ * itself, x - n*ln2 (Cody-Waite, exact for |n| < 512: |x| < 354), and
+ * subtracts nm in the exponent, which is exact: there is no rounded x - m
+ * to compensate (a TwoSum, 6 operations of ~20).  x is first raised to
+ * xlo = m - 121 (NaN passes; -inf becomes finite): then n - nm >= -177, so
+ * 2^(n - nm + 64) is normal and the exp needs no range check; raised
+ * entries give at most exp(-115) 2^64, whose y rounds to 0 and which is
+ * below the sum's rounding.  cb = FA_F_MAGIC_B + 64 - nm puts n - nm + 191
+ * in the low bits of nb (bits 9-21 stay 0: n - nm is in [-177, 1]). */
+FA_INLINE float fa_exp_shift64_f(float x, float xlo, float cb)
+{
+    float xc = x < xlo ? xlo : x;
+    float nb = fa_fma_f(xc, FA_F_LOG2E, cb);
+    float n = nb - cb;                                         /* round(xc*log2e) */
+    float s = fa_u2f(fa_f2u(nb) << 23);                        /* 2^(n - nm + 64) */
+    float t = fa_fma_f(n, -FA_F_LN2_HI, xc);                   /* exact */
+    t = fa_fma_f(n, -FA_F_LN2_LO, t);
+    float q = fa_fma_f(fa_expm1_poly_f(t), t, t);              /* expm1(t) */
+    return fa_fma_f(q, s, s);
+}
+/* the per-row constants of fa_exp_shift64_f */
+#define FA__SM_XLO(m) ((m) - 121.0f)
+#define FA__SM_CB(m) (FA_F_MAGIC_B + 64.0f - (fa_fma_f((m), FA_F_LOG2E, FA_F_MAGIC) - FA_F_MAGIC))
+
+/* exp(x - m) * 2^64 for rows with |m| >= FA__SM_CW_MAX, as exp(hi)(1 + d)
+ * with TwoSum's hi + d = x - m (exp turns the rounding error d of x - m
+ * into a relative one: |x - m| = 20 would cost ~10 ULP).  x is first raised
+ * to mlo (NaN passes), so that hi is finite and d is never NaN (x = -inf).
+ * Where |m| < 2^28, mlo = fl(m - 115) lies within 8 of m - 115, so
+ * hi >= -123; elsewhere (m - 115 may round to m) mlo = -FLT_MAX.  hi is
+ * then bounded at -124 (d dropped there; hi may even be -inf), where
+ * 2^(n+64) stays normal and the result rounds to 0 in y. */
+#define FA__SM_MLO(m) (fa_abs_f(m) < 0x1p28f ? (m) - 115.0f : -0x1.fffffep+127f)
+FA_INLINE float fa_exp_diff64_f(float x, float m, float mlo)
 {
     float xc = x < mlo ? mlo : x;
     float hi = xc - m;
     float bb = hi - xc;
     float d = (xc - (hi - bb)) + (-m - bb);
-    if (safe) {
-        d = hi < -124.0f ? 0.0f : d;
-        hi = hi < -124.0f ? -124.0f : hi;
-    }
+    d = hi < -124.0f ? 0.0f : d;
+    hi = hi < -124.0f ? -124.0f : hi;
     float a = fa__exp_neg_s64_core_f(hi, 0.0f, 0);
     return fa_fma_f(a, d, a);
 }
@@ -145,47 +182,61 @@ FA_INLINE T FA_F(fa_logsm)(T x, T m, T ls)
     if (pfp) for (int k_ = 0; k_ < (nacc); k_ += FA_PF_LINE) FA_PREFETCH((pfp) + (i) + k_)
 #endif
 
+/* In the same loops: prefetch for writing the output elements 2 nacc
+ * ahead of i, as far as the ypf elements after y that may be prefetched
+ * (0: none).  The output of a large array is in no cache; without it each
+ * line's first store waits for its read for ownership (16M float32 elements,
+ * 2 threads: the stores, not the exps, set the softmax's time). */
+#define FA__PFW_STEP(yp, i, nacc, ypf) \
+    if ((i) + 3 * (nacc) <= (ypf)) \
+        for (int k_ = 0; k_ < (nacc); k_ += FA_PF_LINE) FA_PREFETCH_W((yp) + (i) + 2 * (nacc) + k_)
+
 /* y[i] = exp(x[i] - m); returns the sum, accumulated in double (FA_ACC
  * partial sums in a fixed order, so the result never depends on threads). */
-/* form (a constant at every call): 0 fa_exp_diff (double), 1 / 2 float's
- * fa_exp_diff64 with safe = 0 / 1 (the sum then carries 2^64) */
-FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m, int nacc, const T *pfp, int form)
+/* form (a constant at every call): 0 fa_exp_diff (double), 1 float's
+ * fa_exp_shift64, 2 float's fa_exp_diff64 (the sum then carries 2^64) */
+FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m, int nacc, const T *pfp, fa_idx ypf, int form)
 {
 #if FA_IS_DOUBLE
 #define FA__EXPD(v) FA_F(fa_exp_diff)((v), m)
     (void)form;
 #else
-    const float mlo = FA__SM_MLO(m);
-#define FA__EXPD(v) (form ? fa_exp_diff64_f((v), m, mlo, form == 2) : FA_F(fa_exp_diff)((v), m))
+    const float mlo = form == 1 ? FA__SM_XLO(m) : FA__SM_MLO(m), cb = FA__SM_CB(m);
+#define FA__EXPD(v) (form == 1 ? fa_exp_shift64_f((v), mlo, cb) \
+                     : form ? fa_exp_diff64_f((v), m, mlo) : FA_F(fa_exp_diff)((v), m))
 #endif
     double acc[FA_ACC];
-    T et[16];
+    T et[FA_ACC];
     const fa_idx t = L % nacc, r = L % FA_TV;
     const int ser = FA_TAIL_SERIAL(nacc, t);
     /* exps of the block [L - FA_TV, L) (or [L - 16, L)) first, while x is
      * intact (y may be x), stored whole at the end (its lanes before the
      * tail rewrite the values already there: same x, same m): for a serial
      * tail whose last r >= 3 elements fill it (ov), for an end-aligned tail
-     * within it (eb), or any end-aligned tail of 16 partials (e16).  Longer
-     * tails (64 partials) reload their exps from y (with 16 partials that
-     * reload costs more than the row). */
+     * within it (eb), or any longer end-aligned tail: the block [L - nacc, L)
+     * of 16 or 64 partials (e16, e64; a whole vector block costs less than
+     * the tail's part of it in FA_TV-blocks, scalar exps for the rest and a
+     * reload from y, which stalled on store forwarding). */
     const int ov = ser && nacc >= FA_TV && r >= FA_OV_MIN && L >= FA_TV;
     const int eb = !ser && t <= FA_TV;
     const int e16 = !ser && !eb && nacc == 16;
+    const int e64 = !ser && !eb && nacc == 64;
     if (ov || eb) FA__JLOOP(FA_TV, et[j] = FA__EXPD(x[L - FA_TV + j]));
     if (e16) FA__JLOOP(16, et[j] = FA__EXPD(x[L - 16 + j]));
+    if (e64) FA__JLOOP(64, et[j] = FA__EXPD(x[L - 64 + j]));
     for (int j = 0; j < nacc; j++) acc[j] = 0;
     fa_idx i = 0;
     for (; i + nacc <= L; i += nacc) {
         FA__PF_STEP(pfp, i, nacc);
+        FA__PFW_STEP(y, i, nacc, ypf);
         FA__JLOOP(nacc, T e = FA__EXPD(x[i + j]); y[i + j] = e; acc[j] += (double)e);
     }
     /* the tail's exps as vectors where possible: a scalar exp per element
      * costs several times a vector lane */
     double s = 0;
-    /* FA_TV-blocks: tails of 64 (double: 16 or 64) partials, serial or
-     * longer than FA_TV; one loop for both, so it exists in every build */
-    if (nacc > FA_TV && t > FA_TV - 1 && !eb && !e16)
+    /* FA_TV-blocks: serial tails longer than FA_TV of 64 (double: 16 or 64)
+     * partials */
+    if (nacc > FA_TV && t > FA_TV - 1 && ser)
         FA_IVDEP for (fa_idx k = i; k < L - r; k++) y[k] = FA__EXPD(x[k]);
     if (ser) {                        /* rows without a tail skip it all */
         if (nacc >= FA_TV && i < L) {
@@ -200,12 +251,11 @@ FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m, int nacc, 
     } else if (e16) {
         FA__JLOOP(16, y[L - 16 + j] = et[j]);
         FA__TAIL_ADD(double, 16, 0, t, et[j]);
-    } else {                          /* 64 partials, t > FA_TV: FA_TV-blocks, the rest, one add */
-        for (fa_idx k = L - r; k < L; k++) y[k] = FA__EXPD(x[k]);
-        FA__TAIL_ADD(double, nacc, 0, t, y[L - nacc + j]);
+    } else {                          /* e64 */
+        FA__JLOOP(64, y[L - 64 + j] = et[j]);
+        FA__TAIL_ADD(double, 64, 0, t, et[j]);
     }
-    for (int w = nacc / 2; w >= 1; w /= 2)
-        for (int j = 0; j < w; j++) acc[j] += acc[j + w];
+    FA__FOLD(nacc, acc[j] += acc[j + w]);
     return s + acc[0];
 #undef FA__EXPD
 }
@@ -223,15 +273,15 @@ FA_INLINE T FA_F(fa_row_dot)(const T *a, const T *b, fa_idx L, int nacc)
     } else {
         FA__TAIL_ADD(T, nacc, 0, L - i, a[L - nacc + j] * b[L - nacc + j]);
     }
-    for (int w = nacc / 2; w >= 1; w /= 2)
-        for (int j = 0; j < w; j++) acc[j] += acc[j + w];
+    FA__FOLD(nacc, acc[j] += acc[j + w]);
     return s + acc[0];
 }
 
 /* sum(exp(x - m)) for log_softmax: the values are only needed for the sum,
  * so they are not stored (y may be x; x is read again in the final pass);
- * the sum only enters through log, where argument errors average out. */
-FA_INLINE T FA_F(fa_row_logsum)(const T *x, fa_idx L, T m, int nacc, const T *pfp)
+ * the sum only enters through log, where argument errors average out.  y
+ * (the row's output) is only prefetched for the final pass (ypf). */
+FA_INLINE T FA_F(fa_row_logsum)(const T *x, T *y, fa_idx L, T m, int nacc, const T *pfp, fa_idx ypf)
 {
     T s = 0;
     T acc[FA_ACC];
@@ -239,6 +289,7 @@ FA_INLINE T FA_F(fa_row_logsum)(const T *x, fa_idx L, T m, int nacc, const T *pf
     fa_idx i = 0;
     for (; i + nacc <= L; i += nacc) {
         FA__PF_STEP(pfp, i, nacc);
+        FA__PFW_STEP(y, i, nacc, ypf);
         FA__JLOOP(nacc, acc[j] += FA_F(fa_exp_neg)(x[i + j] - m));
     }
     /* the tail as in fa_row_expsum (FA_TAIL_SERIAL) */
@@ -261,8 +312,7 @@ FA_INLINE T FA_F(fa_row_logsum)(const T *x, fa_idx L, T m, int nacc, const T *pf
     } else {
         FA__TAIL_ADD(T, nacc, 0, L - i, FA_F(fa_exp_neg)(x[L - nacc + j] - m));
     }
-    for (int w = nacc / 2; w >= 1; w /= 2)
-        for (int j = 0; j < w; j++) acc[j] += acc[j + w];
+    FA__FOLD(nacc, acc[j] += acc[j + w]);
     return s + acc[0];
 }
 
@@ -291,7 +341,9 @@ FA_INLINE void FA_F(fa__softmax_rows_n)(const T *x, T *y, fa_idx nr, fa_idx L, i
         for (fa_idx r = 0; r < nr; r++) {
             const T *p = FA__SM_PFP(r);
             FA__SM_PF(r, p);
-            s[r] = m[r] == (T)-INFINITY ? (T)1 : FA_F(fa_row_logsum)(x + r * L, L, m[r], nacc, in_loop ? p : NULL);
+            const fa_idx ypf = p && in_loop ? (nr - r) * L + pf : 0;
+            s[r] = m[r] == (T)-INFINITY ? (T)1
+                 : FA_F(fa_row_logsum)(x + r * L, y + r * L, L, m[r], nacc, in_loop ? p : NULL, ypf);
         }
         for (fa_idx r = 0; r < nr; r++) v[r] = (T)fa_log_ge1_d((double)s[r]);
         for (fa_idx r = 0; r < nr; r++) {
@@ -313,12 +365,13 @@ FA_INLINE void FA_F(fa__softmax_rows_n)(const T *x, T *y, fa_idx nr, fa_idx L, i
         FA__SM_PF(r, p);
         const T *xr = x + r * L, *pr = in_loop ? p : NULL;
         T *yr = y + r * L;
+        const fa_idx ypf = pr ? (nr - r) * L + pf : 0;
 #if FA_IS_DOUBLE
-        s[r] = m[r] == (T)-INFINITY ? 1.0 : FA_F(fa_row_expsum)(xr, yr, L, m[r], nacc, pr, 0);
+        s[r] = m[r] == (T)-INFINITY ? 1.0 : FA_F(fa_row_expsum)(xr, yr, L, m[r], nacc, pr, ypf, 0);
 #else
         s[r] = m[r] == (T)-INFINITY ? 1.0
-             : FA__SM_FAST(m[r]) ? FA_F(fa_row_expsum)(xr, yr, L, m[r], nacc, pr, 1)
-             : FA_F(fa_row_expsum)(xr, yr, L, m[r], nacc, pr, 2);
+             : FA__SM_CW(m[r]) ? FA_F(fa_row_expsum)(xr, yr, L, m[r], nacc, pr, ypf, 1)
+             : FA_F(fa_row_expsum)(xr, yr, L, m[r], nacc, pr, ypf, 2);
 #endif
     }
     for (fa_idx r = 0; r < nr; r++) v[r] = (T)(1.0 / s[r]);
@@ -329,7 +382,7 @@ FA_INLINE void FA_F(fa__softmax_rows_n)(const T *x, T *y, fa_idx nr, fa_idx L, i
             for (fa_idx i = 0; i < L; i++) yr[i] = (T)0;
 #if !FA_IS_DOUBLE
         /* a finite m and sum: every y is finite, no NaN to canonicalize */
-        else if (FA__SM_FAST(m[r]) && s[r] == s[r])
+        else if (FA__SM_CW(m[r]) && s[r] == s[r])
             FA_IVDEP for (fa_idx i = 0; i < L; i++) yr[i] = yr[i] * rr;
 #endif
         else
@@ -355,8 +408,7 @@ FA_INLINE void FA_F(fa__softmax_bwd_row_n)(const T *g, const T *y, T *out, fa_id
         } else {
             FA__TAIL_ADD(T, nacc, 0, L - i, g[L - nacc + j]);
         }
-        for (int w = nacc / 2; w >= 1; w /= 2)
-            for (int j = 0; j < w; j++) acc[j] += acc[j + w];
+        FA__FOLD(nacc, acc[j] += acc[j + w]);
         s += acc[0];
         FA_IVDEP for (fa_idx i2 = 0; i2 < L; i2++)
             out[i2] = FA_F(fa_nan_canon)(g[i2] - FA_F(fa_exp_neg)(y[i2]) * s);
@@ -439,21 +491,27 @@ static void FA_F(fa_softmax_cols)(const T *x, T *y, fa_idx L, fa_idx inner, fa_i
         double s[FA_SMC];
         T r[FA_SMC];
         /* y = exp(x - m) is stored by the summing pass itself (float: times
-         * 2^64, in the form of the rows: the safe form, same bits where the
-         * fast one applies, for a strip with any column outside FA__SM_FAST) */
+         * 2^64, each column in the form of its row: one form for the strip
+         * where all columns take it, else a per-column choice of both) */
 #if FA_IS_DOUBLE
         FA__COLSUM(double, nacc, L, w, s, (y[l * inner + c] = FA_F(fa_exp_diff)(x[l * inner + c], m[c])));
 #else
-        T mlo[FA_SMC];
-        int fast = 1;
+        T xlo[FA_SMC], cb[FA_SMC], mlo[FA_SMC];
+        int ncw = 0;
         for (fa_idx c = 0; c < w; c++) {
+            xlo[c] = FA__SM_XLO(m[c]);
+            cb[c] = FA__SM_CB(m[c]);
             mlo[c] = FA__SM_MLO(m[c]);
-            fast &= FA__SM_FAST(m[c]);
+            ncw += FA__SM_CW(m[c]);
         }
-        if (fast)
-            FA__COLSUM(double, nacc, L, w, s, (y[l * inner + c] = fa_exp_diff64_f(x[l * inner + c], m[c], mlo[c], 0)));
+        if (ncw == w)
+            FA__COLSUM(double, nacc, L, w, s, (y[l * inner + c] = fa_exp_shift64_f(x[l * inner + c], xlo[c], cb[c])));
+        else if (ncw == 0)
+            FA__COLSUM(double, nacc, L, w, s, (y[l * inner + c] = fa_exp_diff64_f(x[l * inner + c], m[c], mlo[c])));
         else
-            FA__COLSUM(double, nacc, L, w, s, (y[l * inner + c] = fa_exp_diff64_f(x[l * inner + c], m[c], mlo[c], 1)));
+            FA__COLSUM(double, nacc, L, w, s, (y[l * inner + c] = FA__SM_CW(m[c])
+                       ? fa_exp_shift64_f(x[l * inner + c], xlo[c], cb[c])
+                       : fa_exp_diff64_f(x[l * inner + c], m[c], mlo[c])));
 #endif
         for (fa_idx c = 0; c < w; c++) r[c] = (T)(1.0 / s[c]);
         for (fa_idx l = 0; l < L; l++) {
