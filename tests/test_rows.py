@@ -253,3 +253,17 @@ def test_softmax_prefetching_rows_match_short_calls(name, L):
         w = x.copy()
         fns.forward_(w, n_threads=nt)
         assert np.array_equal(w, want)
+
+
+@pytest.mark.parametrize("L", [1, 2, 3, 4, 7, 16, 1000])
+def test_softmax_equal_entries_exact(L):
+    """A row of L equal entries gives fl(1/L) exactly (1 for one entry), as
+    exp(x - max) does, at every magnitude of the entries (both float32 forms:
+    |max| below and above 224), along rows and columns, in both dtypes."""
+    rng = np.random.default_rng(L)
+    for dtype in DTYPES:
+        v = np.concatenate([rng.uniform(-300, 300, 400), [0.0, 223.99, -223.99, 224.0, 1e5, -1e30]])
+        x = np.repeat(v.astype(dtype)[:, None], L, axis=1)
+        want = dtype(1) / dtype(L)
+        assert np.all(fastact.softmax(x) == want), (dtype, L)
+        assert np.all(fastact.softmax(np.ascontiguousarray(x.T), axis=0) == want), (dtype, L)

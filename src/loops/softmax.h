@@ -118,30 +118,39 @@ FA_INLINE T FA_F(fa_exp_diff)(T x, T m)
 #define FA__SM_CW_MAX 224.0f
 #define FA__SM_CW(m) (fa_abs_f(m) < FA__SM_CW_MAX)
 
-/* exp(x - c) * 2^64 with c = nm*ln2, nm = round(m*log2e): softmax does not
- * change when every term is scaled by exp(m - c), so the exp reduces x
- * itself, x - n*ln2 (Cody-Waite, exact for |n| < 512: |x| < 354), and
- * subtracts nm in the exponent, which is exact: there is no rounded x - m
- * to compensate (a TwoSum, 6 operations of ~20).  x is first raised to
- * xlo = m - 121 (NaN passes; -inf becomes finite): then n - nm >= -177, so
- * 2^(n - nm + 64) is normal and the exp needs no range check; raised
- * entries give at most exp(-115) 2^64, whose y rounds to 0 and which is
- * below the sum's rounding.  cb = FA_F_MAGIC_B + 64 - nm puts n - nm + 191
- * in the low bits of nb (bits 9-21 stay 0: n - nm is in [-177, 1]). */
-FA_INLINE float fa_exp_shift64_f(float x, float xlo, float cb)
+/* exp(x - c) * 2^64 with c = nm*ln2 + dm, nm = round(m*log2e) and dm
+ * ~ m - nm*ln2 (|dm| <= 0.35): softmax does not change when every term is
+ * scaled by exp(m - c), so the exp reduces x itself and needs no rounded
+ * x - m to compensate (a TwoSum, 6 operations of ~20).  n = round((x - dm)
+ * log2e) (v, then the magic add), t = x - n*ln2 - dm: x - n*ln2_hi is
+ * exact (Cody-Waite, |n| < 512: |x| < 354), the two steps after it round
+ * by at most 2^-26 each; nm is subtracted in the exponent, exactly.  dm is
+ * what the same steps give for x = m (FA__SM_DM), so the max entries get
+ * |t| <= 2^-26, an exp that rounds to exactly 1 and the term 2^64 exactly:
+ * a row of one entry gives 1, a row of equal entries fl(1/L), as exp(x - m)
+ * does.  x is first raised to xlo = m - 121 (NaN passes; -inf becomes
+ * finite): then n - nm >= -177, 2^(n - nm + 64) is normal and the exp needs
+ * no range check; raised entries give at most exp(-115) 2^64, whose y
+ * rounds to 0 and which is below the sum's rounding.  kb = -dm*log2e;
+ * cb = FA_F_MAGIC_B + 64 - nm puts n - nm + 191 in the low bits of nb (bits
+ * 9-21 stay 0: n - nm is in [-177, 1]). */
+FA_INLINE float fa_exp_shift64_f(float x, float xlo, float kb, float cb, float dm)
 {
     float xc = x < xlo ? xlo : x;
-    float nb = fa_fma_f(xc, FA_F_LOG2E, cb);
-    float n = nb - cb;                                         /* round(xc*log2e) */
+    float nb = fa_fma_f(xc, FA_F_LOG2E, kb) + cb;
+    float n = nb - cb;                                         /* round((xc - dm)*log2e) */
     float s = fa_u2f(fa_f2u(nb) << 23);                        /* 2^(n - nm + 64) */
-    float t = fa_fma_f(n, -FA_F_LN2_HI, xc);                   /* exact */
+    float t = fa_fma_f(n, -FA_F_LN2_HI, xc) - dm;
     t = fa_fma_f(n, -FA_F_LN2_LO, t);
     float q = fa_fma_f(fa_expm1_poly_f(t), t, t);              /* expm1(t) */
     return fa_fma_f(q, s, s);
 }
 /* the per-row constants of fa_exp_shift64_f */
 #define FA__SM_XLO(m) ((m) - 121.0f)
-#define FA__SM_CB(m) (FA_F_MAGIC_B + 64.0f - (fa_fma_f((m), FA_F_LOG2E, FA_F_MAGIC) - FA_F_MAGIC))
+#define FA__SM_NM(m) (fa_fma_f((m), FA_F_LOG2E, FA_F_MAGIC) - FA_F_MAGIC)
+#define FA__SM_DM(m) fa_fma_f(FA__SM_NM(m), -FA_F_LN2_LO, fa_fma_f(FA__SM_NM(m), -FA_F_LN2_HI, (m)))
+#define FA__SM_KB(m) (-FA__SM_DM(m) * FA_F_LOG2E)
+#define FA__SM_CB(m) (FA_F_MAGIC_B + 64.0f - FA__SM_NM(m))
 
 /* exp(x - m) * 2^64 for rows with |m| >= FA__SM_CW_MAX, as exp(hi)(1 + d)
  * with TwoSum's hi + d = x - m (exp turns the rounding error d of x - m
@@ -202,7 +211,8 @@ FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m, int nacc, 
     (void)form;
 #else
     const float mlo = form == 1 ? FA__SM_XLO(m) : FA__SM_MLO(m), cb = FA__SM_CB(m);
-#define FA__EXPD(v) (form == 1 ? fa_exp_shift64_f((v), mlo, cb) \
+    const float dm = FA__SM_DM(m), kb = FA__SM_KB(m);
+#define FA__EXPD(v) (form == 1 ? fa_exp_shift64_f((v), mlo, kb, cb, dm) \
                      : form ? fa_exp_diff64_f((v), m, mlo) : FA_F(fa_exp_diff)((v), m))
 #endif
     double acc[FA_ACC];
@@ -496,21 +506,23 @@ static void FA_F(fa_softmax_cols)(const T *x, T *y, fa_idx L, fa_idx inner, fa_i
 #if FA_IS_DOUBLE
         FA__COLSUM(double, nacc, L, w, s, (y[l * inner + c] = FA_F(fa_exp_diff)(x[l * inner + c], m[c])));
 #else
-        T xlo[FA_SMC], cb[FA_SMC], mlo[FA_SMC];
+        T xlo[FA_SMC], kb[FA_SMC], cb[FA_SMC], dm[FA_SMC], mlo[FA_SMC];
         int ncw = 0;
         for (fa_idx c = 0; c < w; c++) {
             xlo[c] = FA__SM_XLO(m[c]);
+            kb[c] = FA__SM_KB(m[c]);
             cb[c] = FA__SM_CB(m[c]);
+            dm[c] = FA__SM_DM(m[c]);
             mlo[c] = FA__SM_MLO(m[c]);
             ncw += FA__SM_CW(m[c]);
         }
         if (ncw == w)
-            FA__COLSUM(double, nacc, L, w, s, (y[l * inner + c] = fa_exp_shift64_f(x[l * inner + c], xlo[c], cb[c])));
+            FA__COLSUM(double, nacc, L, w, s, (y[l * inner + c] = fa_exp_shift64_f(x[l * inner + c], xlo[c], kb[c], cb[c], dm[c])));
         else if (ncw == 0)
             FA__COLSUM(double, nacc, L, w, s, (y[l * inner + c] = fa_exp_diff64_f(x[l * inner + c], m[c], mlo[c])));
         else
             FA__COLSUM(double, nacc, L, w, s, (y[l * inner + c] = FA__SM_CW(m[c])
-                       ? fa_exp_shift64_f(x[l * inner + c], xlo[c], cb[c])
+                       ? fa_exp_shift64_f(x[l * inner + c], xlo[c], kb[c], cb[c], dm[c])
                        : fa_exp_diff64_f(x[l * inner + c], m[c], mlo[c])));
 #endif
         for (fa_idx c = 0; c < w; c++) r[c] = (T)(1.0 / s[c]);
