@@ -267,3 +267,24 @@ def test_softmax_equal_entries_exact(L):
         want = dtype(1) / dtype(L)
         assert np.all(fastact.softmax(x) == want), (dtype, L)
         assert np.all(fastact.softmax(np.ascontiguousarray(x.T), axis=0) == want), (dtype, L)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_nan_among_neg_inf(name):
+    """A row whose only other entries are -inf, or all NaN, is a NaN row like
+    any row with a NaN (its max is -inf: the max never picks NaN), along rows
+    and columns, in place too; an all -inf row stays zeros / -inf."""
+    fill = 0.0 if name == "softmax" else -np.inf
+    for dtype in DTYPES:
+        for L in (2, 3, 17, 70, 600):
+            x = np.full((4, L), -np.inf, dtype)
+            x[0, L // 2] = np.nan
+            x[1, :] = np.nan
+            x[3, 0] = np.nan
+            want_nan = np.array([True, True, False, True])
+            for y in (fastact.get(name).forward(x),
+                      fastact.get(name).forward(np.ascontiguousarray(x.T), axis=0).T,
+                      fastact.get(name).forward_(x.copy())):
+                assert np.isnan(y[want_nan]).all(), (dtype, L)
+                assert np.all(y[2] == fill), (dtype, L)
+            assert np.isnan(ref.forward(name, x.astype(np.float64), axis=-1)[want_nan]).all()

@@ -74,6 +74,17 @@
     } while (0)
 #endif
 
+/* The output of every entry of a row (stride 1) or column (stride inner)
+ * whose max is -inf: all its entries are -inf or NaN (the max never picks
+ * NaN).  NaN anywhere makes a NaN row like any other; else zeros
+ * (log_softmax: -inf).  Callers take it before they write y (y may be x). */
+static T FA_F(fa__softmax_ninf)(const T *x, fa_idx L, fa_idx stride, int log_form)
+{
+    int nan = 0;
+    for (fa_idx i = 0; i < L; i++) nan |= x[i * stride] != x[i * stride];
+    return nan ? FA_F(fa_qnan)() : log_form ? (T)-INFINITY : (T)0;
+}
+
 FA_INLINE T FA_F(fa_row_max)(const T *x, fa_idx L, int nacc)
 {
     T acc[FA_ACC];
@@ -123,8 +134,9 @@ FA_INLINE T FA_F(fa_exp_diff)(T x, T m)
  * scaled by exp(m - c), so the exp reduces x itself and needs no rounded
  * x - m to compensate (a TwoSum, 6 operations of ~20).  n = round((x - dm)
  * log2e) (v, then the magic add), t = x - n*ln2 - dm: x - n*ln2_hi is
- * exact (Cody-Waite, |n| < 512: |x| < 354), the two steps after it round
- * by at most 2^-26 each; nm is subtracted in the exponent, exactly.  dm is
+ * exact (Cody-Waite, |n| < 512: |x| < 354) except for |x| < 0.25 with
+ * n = +-1 (|dm| > 0.15), where it rounds by at most 2^-25; the two steps
+ * after it round by at most 2^-26 each; nm is subtracted in the exponent, exactly.  dm is
  * what the same steps give for x = m (FA__SM_DM), so the max entries get
  * |t| <= 2^-26, an exp that rounds to exactly 1 and the term 2^64 exactly:
  * a row of one entry gives 1, a row of equal entries fl(1/L), as exp(x - m)
@@ -174,14 +186,12 @@ FA_INLINE float fa_exp_diff64_f(float x, float m, float mlo)
 }
 #endif
 
-/* x - m - ls with the rounding error of x - m put back. */
+/* x - m - ls, rounded twice: x - m <= 0 and ls >= 0, so |x - m| <= |result|
+ * and the first rounding costs at most half an ULP of the result (a TwoSum
+ * of x - m would save that half ULP for 6 more operations per element). */
 FA_INLINE T FA_F(fa_logsm)(T x, T m, T ls)
 {
-    T hi = x - m;
-    T bb = hi - x;
-    T d = (x - (hi - bb)) + (-m - bb);
-    d = d == d ? d : (T)0;
-    return (hi - ls) + d;
+    return (x - m) - ls;
 }
 
 /* In the sum loops: prefetch the elements of pfp (the same row of the next
@@ -360,9 +370,10 @@ FA_INLINE void FA_F(fa__softmax_rows_n)(const T *x, T *y, fa_idx nr, fa_idx L, i
             const T *xr = x + r * L;
             T *yr = y + r * L;
             const T mr = m[r], ls = v[r];
-            if (mr == (T)-INFINITY)
-                for (fa_idx i = 0; i < L; i++) yr[i] = (T)-INFINITY;
-            else
+            if (mr == (T)-INFINITY) {
+                const T f = FA_F(fa__softmax_ninf)(xr, L, 1, 1);
+                for (fa_idx i = 0; i < L; i++) yr[i] = f;
+            } else
                 FA_IVDEP for (fa_idx i = 0; i < L; i++) yr[i] = FA_F(fa_nan_canon)(FA_F(fa_logsm)(xr[i], mr, ls));
         }
         return;
@@ -388,8 +399,10 @@ FA_INLINE void FA_F(fa__softmax_rows_n)(const T *x, T *y, fa_idx nr, fa_idx L, i
     for (fa_idx r = 0; r < nr; r++) {
         T *yr = y + r * L;
         const T rr = v[r];
-        if (m[r] == (T)-INFINITY)
-            for (fa_idx i = 0; i < L; i++) yr[i] = (T)0;
+        if (m[r] == (T)-INFINITY) {
+            const T f = FA_F(fa__softmax_ninf)(x + r * L, L, 1, 0);
+            for (fa_idx i = 0; i < L; i++) yr[i] = f;
+        }
 #if !FA_IS_DOUBLE
         /* a finite m and sum: every y is finite, no NaN to canonicalize */
         else if (FA__SM_CW(m[r]) && s[r] == s[r])
@@ -488,6 +501,9 @@ static void FA_F(fa_softmax_cols)(const T *x, T *y, fa_idx L, fa_idx inner, fa_i
         const T *xr = x + l * inner;
         for (fa_idx c = 0; c < w; c++) m[c] = xr[c] > m[c] ? xr[c] : m[c];
     }
+    T ninf[FA_SMC];
+    for (fa_idx c = 0; c < w; c++)
+        if (m[c] == (T)-INFINITY) ninf[c] = FA_F(fa__softmax_ninf)(x + c, L, inner, log_form);
     if (log_form) {
         T s[FA_SMC], ls[FA_SMC];
         FA__COLSUM(T, nacc, L, w, s, FA_F(fa_exp_neg)(x[l * inner + c] - m[c]));
@@ -533,7 +549,7 @@ static void FA_F(fa_softmax_cols)(const T *x, T *y, fa_idx L, fa_idx inner, fa_i
     }
     for (fa_idx c = 0; c < w; c++)
         if (m[c] == (T)-INFINITY)
-            for (fa_idx l = 0; l < L; l++) y[l * inner + c] = log_form ? (T)-INFINITY : (T)0;
+            for (fa_idx l = 0; l < L; l++) y[l * inner + c] = ninf[c];
 }
 
 /* Backward of fa_softmax_cols from y, as fa_softmax_bwd_row: softmax
