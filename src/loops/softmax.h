@@ -74,14 +74,14 @@
     } while (0)
 #endif
 
-/* The output of every entry of a row (stride 1) or column (stride inner)
- * whose max is -inf: all its entries are -inf or NaN (the max never picks
- * NaN).  NaN anywhere makes a NaN row like any other; else zeros
- * (log_softmax: -inf).  Callers take it before they write y (y may be x). */
-static T FA_F(fa__softmax_ninf)(const T *x, fa_idx L, fa_idx stride, int log_form)
+/* The output of every entry of a row whose max is -inf: all its entries are
+ * -inf or NaN (the row max never picks NaN).  NaN anywhere makes a NaN row
+ * like any other; else zeros (log_softmax: -inf).  Callers take it before
+ * they write y (y may be x). */
+static T FA_F(fa__softmax_ninf)(const T *x, fa_idx L, int log_form)
 {
     int nan = 0;
-    for (fa_idx i = 0; i < L; i++) nan |= x[i * stride] != x[i * stride];
+    for (fa_idx i = 0; i < L; i++) nan |= x[i] != x[i];
     return nan ? FA_F(fa_qnan)() : log_form ? (T)-INFINITY : (T)0;
 }
 
@@ -371,7 +371,7 @@ FA_INLINE void FA_F(fa__softmax_rows_n)(const T *x, T *y, fa_idx nr, fa_idx L, i
             T *yr = y + r * L;
             const T mr = m[r], ls = v[r];
             if (mr == (T)-INFINITY) {
-                const T f = FA_F(fa__softmax_ninf)(xr, L, 1, 1);
+                const T f = FA_F(fa__softmax_ninf)(xr, L, 1);
                 for (fa_idx i = 0; i < L; i++) yr[i] = f;
             } else
                 FA_IVDEP for (fa_idx i = 0; i < L; i++) yr[i] = FA_F(fa_nan_canon)(FA_F(fa_logsm)(xr[i], mr, ls));
@@ -400,7 +400,7 @@ FA_INLINE void FA_F(fa__softmax_rows_n)(const T *x, T *y, fa_idx nr, fa_idx L, i
         T *yr = y + r * L;
         const T rr = v[r];
         if (m[r] == (T)-INFINITY) {
-            const T f = FA_F(fa__softmax_ninf)(x + r * L, L, 1, 0);
+            const T f = FA_F(fa__softmax_ninf)(x + r * L, L, 0);
             for (fa_idx i = 0; i < L; i++) yr[i] = f;
         }
 #if !FA_IS_DOUBLE
@@ -499,11 +499,10 @@ static void FA_F(fa_softmax_cols)(const T *x, T *y, fa_idx L, fa_idx inner, fa_i
     for (fa_idx c = 0; c < w; c++) m[c] = (T)-INFINITY;
     for (fa_idx l = 0; l < L; l++) {
         const T *xr = x + l * inner;
-        for (fa_idx c = 0; c < w; c++) m[c] = xr[c] > m[c] ? xr[c] : m[c];
+        /* NaN sticks in m (the rows' fa__softmax_ninf): a column of NaN and
+         * -inf only is then a NaN column, not an all -inf one */
+        for (fa_idx c = 0; c < w; c++) m[c] = xr[c] > m[c] || xr[c] != xr[c] ? xr[c] : m[c];
     }
-    T ninf[FA_SMC];
-    for (fa_idx c = 0; c < w; c++)
-        if (m[c] == (T)-INFINITY) ninf[c] = FA_F(fa__softmax_ninf)(x + c, L, inner, log_form);
     if (log_form) {
         T s[FA_SMC], ls[FA_SMC];
         FA__COLSUM(T, nacc, L, w, s, FA_F(fa_exp_neg)(x[l * inner + c] - m[c]));
@@ -549,7 +548,7 @@ static void FA_F(fa_softmax_cols)(const T *x, T *y, fa_idx L, fa_idx inner, fa_i
     }
     for (fa_idx c = 0; c < w; c++)
         if (m[c] == (T)-INFINITY)
-            for (fa_idx l = 0; l < L; l++) y[l * inner + c] = ninf[c];
+            for (fa_idx l = 0; l < L; l++) y[l * inner + c] = log_form ? (T)-INFINITY : (T)0;
 }
 
 /* Backward of fa_softmax_cols from y, as fa_softmax_bwd_row: softmax
