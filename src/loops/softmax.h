@@ -63,9 +63,8 @@
 /* The tree fold of the nacc partials of a row reduction into acc[0]
  * (BODY for j in [0, w): acc[j] op= acc[j + w]; halving w): fully unrolled,
  * so every level has a constant width.  The wide levels are then vector
- * operations and the narrow ones shuffles in registers; as loops, GCC made
- * the narrow levels scalar loops through the stack (~8% of a softmax over
- * rows of 1000). */
+ * operations and the narrow ones shuffles in registers (as loops, GCC makes
+ * the narrow levels scalar loops through the stack). */
 #ifndef FA__FOLD
 #define FA__FOLD(nacc, BODY) \
     do { \
@@ -136,8 +135,8 @@ FA_INLINE T FA_F(fa_exp_diff)(T x, T m)
  * log2e) (v, then the magic add), t = x - n*ln2 - dm: x - n*ln2_hi is
  * exact (Cody-Waite, |n| < 512: |x| < 354) except for |x| < 0.25 with
  * n = +-1 (|dm| > 0.15), where it rounds by at most 2^-25; the two steps
- * after it round by at most 2^-26 each; nm is subtracted in the exponent, exactly.  dm is
- * what the same steps give for x = m (FA__SM_DM), so the max entries get
+ * after it round by at most 2^-26 each; nm is subtracted in the exponent,
+ * exactly.  dm is what the same steps give for x = m (FA__SM_DM), so the max entries get
  * |t| <= 2^-26, an exp that rounds to exactly 1 and the term 2^64 exactly:
  * a row of one entry gives 1, a row of equal entries fl(1/L), as exp(x - m)
  * does.  x is first raised to xlo = m - 121 (NaN passes; -inf becomes
@@ -204,8 +203,7 @@ FA_INLINE T FA_F(fa_logsm)(T x, T m, T ls)
 /* In the same loops: prefetch for writing the output elements 2 nacc
  * ahead of i, as far as the ypf elements after y that may be prefetched
  * (0: none).  The output of a large array is in no cache; without it each
- * line's first store waits for its read for ownership (16M float32 elements,
- * 2 threads: the stores, not the exps, set the softmax's time). */
+ * line's first store waits for its read for ownership. */
 #define FA__PFW_STEP(yp, i, nacc, ypf) \
     if ((i) + 3 * (nacc) <= (ypf)) \
         for (int k_ = 0; k_ < (nacc); k_ += FA_PF_LINE) FA_PREFETCH_W((yp) + (i) + 2 * (nacc) + k_)
@@ -236,7 +234,7 @@ FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m, int nacc, 
      * within it (eb), or any longer end-aligned tail: the block [L - nacc, L)
      * of 16 or 64 partials (e16, e64; a whole vector block costs less than
      * the tail's part of it in FA_TV-blocks, scalar exps for the rest and a
-     * reload from y, which stalled on store forwarding). */
+     * reload from y, which waits on store forwarding). */
     const int ov = ser && nacc >= FA_TV && r >= FA_OV_MIN && L >= FA_TV;
     const int eb = !ser && t <= FA_TV;
     const int e16 = !ser && !eb && nacc == 16;
