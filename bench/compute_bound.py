@@ -20,46 +20,55 @@ float64, on the loop module this CPU dispatches to (and the SSE2 baseline module
    rounds' medians, [min, max] of the rounds' medians.  A second column times the same
    call through `fastact._front.elementwise` (Python, 1 thread), to show the call cost at
    this size.
-2. **Vector instructions per element, exact.**  The driver runs once more under valgrind
-   (callgrind, `--dump-instr=yes`: an execution count per instruction address) for N and
-   for 2N elements; the difference per instruction of the loop module, divided by N, is
-   that instruction's executions per element of the steady state (the fixed cost of the
-   call, alignment head and tail cancel).  Instructions are classified from `objdump -d`
-   of the same .so: FMA/mul, add/sub, compare/min/max, blend, logic, integer vector
-   (add/shift/compare), convert/round, div/sqrt, shuffles/permutes, loads (incl. folded
-   memory operands), stores, and scalar instructions (loop overhead; counted as macro-ops).
-   Counts include everything per element the loop does (the backward's NaN look per
-   sub-block, constants reloaded from the stack).
-3. **The bound.**  A throughput bound of that instruction stream on AMD Zen 3, from
-   the execution resources of LLVM's Zen 3 scheduling model
-   (llvm/lib/Target/X86/X86ScheduleZnver3.td, itself citing AMD's Software
-   Optimization Guide for Family 19h): FP pipes P0 P1 (FMUL/FMA, blendv), P2 P3 (FADD,
-   convert, round), all four for logic and integer add/compare, P1 P2 for shifts and
-   in-lane shuffles, P1 for lane-crossing permutes and the divide / square-root unit, P0
-   for vextractf128; 3 loads and 1 FP store per cycle; 6 macro-ops dispatched per cycle.
-   Where this CPU disagrees with that model the measurement wins: `probe` below times
-   pairs of instructions interleaved (4 cycles per loop: separate pipes, 8: shared), which
-   puts FP compares and min/max on the FADD pipes P2 P3 (LLVM: P0 P1), and times the
-   divider's occupancy per vdiv/vsqrt (a loop of independent instructions); the LLVM
-   figures are
-   printed beside it.  Bound (cycles/element) = max over resources of (uops per element
-   that must use the resource / its count per cycle); for the FP pipes the max over
-   every subset S of {P0..P3} of (uops whose allowed pipes lie within S) / |S|.
-   ns = cycles / the core clock measured by a chain of dependent integer adds
-   (1 cycle each) during the run.  The bound ignores latency: with enough independent
-   iterations in flight the loop could reach it; measured/bound says how far it is.
+2. **Vector instructions per element, exact.**  A small ptrace stepper runs the driver
+   for one call of N/4 and one of N/2 elements and single-steps that call (between two
+   SIGSTOPs the driver raises around it), recording the address of every instruction
+   executed: native execution, so any ISA the CPU runs (AVX-512 included) is counted.
+   The difference per instruction of the loop module, over N/4, is that instruction's
+   executions per element in the steady state (the fixed cost of the call, alignment head
+   and tail cancel).  Instructions are classified from `objdump -d` of the same .so:
+   FMA/mul, add/sub, compare/min/max, blend, logic, integer vector (add/shift/compare),
+   convert/round, div/sqrt, shuffles/permutes, mask-register instructions, loads (incl.
+   folded memory operands), stores, and scalar instructions (loop overhead; counted as
+   macro-ops).  Counts include everything per element the loop does (the backward's NaN
+   look per sub-block, constants reloaded from the stack).
+3. **The bound.**  A throughput bound of that instruction stream on a port model of the
+   CPU (`--model`, by default from the CPU vendor):
+   - `zen3`, AMD Zen 3, from the execution resources of LLVM's Zen 3 scheduling model
+     (llvm/lib/Target/X86/X86ScheduleZnver3.td, itself citing AMD's Software
+     Optimization Guide for Family 19h): FP pipes P0 P1 (FMUL/FMA, blendv), P2 P3 (FADD,
+     convert, round), all four for logic and integer add/compare, P1 P2 for shifts and
+     in-lane shuffles, P1 for lane-crossing permutes and the divide / square-root unit, P0
+     for vextractf128; 3 loads and 1 FP store per cycle; 6 macro-ops dispatched per cycle.
+     The probes put FP compares and min/max on the FADD pipes P2 P3 (LLVM: P0 P1).
+   - `intel512`, Intel's server cores with AVX-512 (Ice Lake-SP, Sapphire Rapids), from
+     Intel's optimization manual and uops.info: vector ports P0 P1 P5, of which a loop
+     with 512-bit instructions uses P0 and P5 only; zmm FMA/mul/add/min/max/logic/integer
+     add/blend/convert/scalef on P0 P5, shifts on P0, compares into masks and permutes on
+     P5, div/sqrt 3 uops and the divider; 2 512-bit loads, 1 512-bit store and 6 macro-ops
+     per cycle (`classify_intel`).
+   Where this CPU disagrees with the model the measurement wins: `probe` below times
+   single instructions (8 independent copies) and interleaved pairs (separate or shared
+   ports), and the divider's occupancy per vdiv/vsqrt; the model's figures are printed
+   beside them.  Bound (cycles/element) = max over resources of (uops per element that
+   must use the resource / its count per cycle); for the vector ports the max over every
+   subset S of the ports of (uops whose allowed ports lie within S) / |S|.
+   ns = cycles / the core clock measured by a chain of dependent register adds (1 cycle
+   each) during the run.  The bound ignores latency: with enough independent iterations
+   in flight the loop could reach it; measured/bound says how far it is.
 4. **Latency (estimates).**  The largest loop executed (a run of equally often executed
    instructions ending in a jump back to its start) gives the longest dependency chain
-   through one iteration (registers only, Zen 3 latencies, `LAT`), and a crude estimate of
-   the time if every FP op of an iteration waited one whole chain in the 128-entry FP window:
-   ops x chain / 128 per iteration.  It only says whether latency can explain the gap.
+   through one iteration (registers only, the model's latencies), and a crude estimate of
+   the time if every FP op of an iteration waited one whole chain in the scheduler window
+   (Zen 3: 128 entries; Golden Cove: 97): ops x chain / window per iteration.  It only says
+   whether latency can explain the gap.
 
     python bench/compute_bound.py [--variants best,baseline] [--kernels sigmoid,tanh]
-                                  [--rounds 7] [--no-count] [--docs]
+                                  [--rounds 7] [--no-count] [--model zen3|intel512] [--docs]
 
-Writes bench/results/compute_bound.md and .json; --docs also rewrites the table block
-of docs/performance.md between its compute-bound markers.  Needs gcc (or cc), objdump
-and valgrind (x86-64 Linux); run from any checkout after `pip install -e .`, which
+Writes bench/results/compute_bound_<model>.md and .json; --docs also rewrites the table
+block of docs/performance.md between that model's compute-bound markers.  Needs gcc (or
+cc) and objdump (x86-64 Linux); run from any checkout after `pip install -e .`, which
 builds the loop modules from that checkout's src/.
 """
 import argparse
@@ -81,18 +90,20 @@ import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SRC = os.path.join(ROOT, "src")
-OUT_MD = os.path.join(ROOT, "bench", "results", "compute_bound.md")
-OUT_JSON = os.path.join(ROOT, "bench", "results", "compute_bound.json")
+OUT = os.path.join(ROOT, "bench", "results", "compute_bound_{}")     # + model .md / .json
 DOCS = os.path.join(ROOT, "docs", "performance.md")
-DOC_BEGIN = "<!-- compute-bound table: written by bench/compute_bound.py --docs -->"
-DOC_END = "<!-- end of compute-bound table -->"
+DOC_BEGIN = "<!-- compute-bound table ({}): written by bench/compute_bound.py --docs -->"
+DOC_END = "<!-- end of compute-bound table ({}) -->"
 
 ARRAY_BYTES = 8192          # per array: x, g, out in L1 together
+COUNT_DIV = 4               # counted calls: ARRAY_BYTES / 4 and / 2 per array (single steps
+                            # are slow; the difference of the two is the steady state)
 
 DRIVER = r'''
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <math.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,20 +177,22 @@ static void run(const kcase *c, long reps)
     }
 }
 
-/* core clock: a chain of dependent integer adds, one cycle each */
+/* core clock: a chain of dependent register-register adds, one cycle each (adds of an
+ * immediate can be folded at rename on Intel's Golden Cove: not a clock) */
 static double clock_ghz(long iters)
 {
     double t0 = now();
     __asm__ volatile(
         "mov %0, %%rcx\n\t"
-        "xor %%eax, %%eax\n"
+        "xor %%eax, %%eax\n\t"
+        "mov $1, %%edx\n"
         "1:\n\t"
         ".rept 100\n\t"
-        "add $1, %%rax\n\t"
+        "add %%rdx, %%rax\n\t"
         ".endr\n\t"
         "dec %%rcx\n\t"
         "jnz 1b\n"
-        : : "r"(iters) : "rax", "rcx", "cc");
+        : : "r"(iters) : "rax", "rcx", "rdx", "cc");
     return 100.0 * iters / (now() - t0) * 1e-9;
 }
 
@@ -242,10 +255,97 @@ static double clock_ghz(long iters)
         printf("PAIR %s %.3f\n", name, t * ghz * 1e9 / it); \
     } while (0)
 
+/* 512-bit probes (AVX-512 CPUs only): INSN(D) writes register D; zmm8 = 1.5, zmm9 = 1.25.
+ * PROBEZ: 8 copies (D = zmm0..7 or k0..7) per loop, cycles per instruction.  PAIRZ: 8 of A
+ * (zmm0..7) interleaved with 8 of B (zmm10..15 or k0..5, reused): cycles per loop; 8 when
+ * A and B issue on separate single ports, 16 when they share one. */
+#define RZ(r) "%%zmm" #r
+#define RZB(r) "%%zmm1" #r
+#define RK(r) "%%k" #r
+#define PROBEZ(name, insn, R) do { \
+        static const float c15 = 1.5f, c125 = 1.25f; \
+        long it = 400000; \
+        double t0 = now(); \
+        __asm__ volatile( \
+            "vbroadcastss %1, %%zmm8\n\t" \
+            "vbroadcastss %2, %%zmm9\n\t" \
+            "mov %0, %%rcx\n" \
+            "1:\n\t" \
+            insn(R(0)) insn(R(1)) insn(R(2)) insn(R(3)) insn(R(4)) insn(R(5)) insn(R(6)) \
+            insn(R(7)) \
+            "dec %%rcx\n\t" \
+            "jnz 1b\n\t" \
+            "vzeroupper\n" \
+            : : "r"(it), "m"(c15), "m"(c125) \
+            : "rcx", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", \
+              "xmm8", "xmm9"); \
+        double t = now() - t0; \
+        printf("PROBE %s %.3f\n", name, t * ghz * 1e9 / (8.0 * it)); \
+    } while (0)
+#define PAIRZ(name, A, RA, B, RB) do { \
+        static const float c15 = 1.5f, c125 = 1.25f; \
+        long it = 400000; \
+        double t0 = now(); \
+        __asm__ volatile( \
+            "vbroadcastss %1, %%zmm8\n\t" \
+            "vbroadcastss %2, %%zmm9\n\t" \
+            "mov %0, %%rcx\n" \
+            "1:\n\t" \
+            A(RA(0)) B(RB(0)) A(RA(1)) B(RB(1)) A(RA(2)) B(RB(2)) A(RA(3)) B(RB(3)) \
+            A(RA(4)) B(RB(4)) A(RA(5)) B(RB(5)) A(RA(6)) B(RB(0)) A(RA(7)) B(RB(1)) \
+            "dec %%rcx\n\t" \
+            "jnz 1b\n\t" \
+            "vzeroupper\n" \
+            : : "r"(it), "m"(c15), "m"(c125) \
+            : "rcx", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", \
+              "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15"); \
+        double t = now() - t0; \
+        printf("PAIR %s %.3f\n", name, t * ghz * 1e9 / it); \
+    } while (0)
+#define Z_FMA(d) "vfmadd231ps %%zmm9, %%zmm8, " d "\n\t"
+#define Z_ADD(d) "vaddps %%zmm9, %%zmm8, " d "\n\t"
+#define Z_CMPK(d) "vcmpltps %%zmm9, %%zmm8, " d "\n\t"
+#define Z_SLL(d) "vpslld $1, %%zmm8, " d "\n\t"
+#define Z_PERM(d) "vpermps %%zmm8, %%zmm9, " d "\n\t"
+#define Z_CVT(d) "vcvtdq2ps %%zmm8, " d "\n\t"
+#define Z_SCALEF(d) "vscalefps %%zmm9, %%zmm8, " d "\n\t"
+#define Z_BLENDM(d) "vblendmps %%zmm9, %%zmm8, " d "%{%%k1%}\n\t"
+#define Z_AND(d) "vpandd %%zmm9, %%zmm8, " d "\n\t"
+#define Z_RCP14(d) "vrcp14ps %%zmm8, " d "\n\t"
+#define Z_DIVPS(d) "vdivps %%zmm9, %%zmm8, " d "\n\t"
+#define Z_DIVPD(d) "vdivpd %%zmm9, %%zmm8, " d "\n\t"
+#define Z_SQRTPS(d) "vsqrtps %%zmm8, " d "\n\t"
+#define Z_SQRTPD(d) "vsqrtpd %%zmm8, " d "\n\t"
+
+static void probe_zmm(double ghz)
+{
+    PROBEZ("vfmadd231ps_zmm", Z_FMA, RZ);
+    PROBEZ("vaddps_zmm", Z_ADD, RZ);
+    PROBEZ("vcmpltps_zmm_k", Z_CMPK, RK);
+    PROBEZ("vpslld_zmm", Z_SLL, RZ);
+    PROBEZ("vpermps_zmm", Z_PERM, RZ);
+    PROBEZ("vcvtdq2ps_zmm", Z_CVT, RZ);
+    PROBEZ("vscalefps_zmm", Z_SCALEF, RZ);
+    PROBEZ("vblendmps_zmm", Z_BLENDM, RZ);
+    PROBEZ("vpandd_zmm", Z_AND, RZ);
+    PROBEZ("vrcp14ps_zmm", Z_RCP14, RZ);
+    PROBEZ("vdivps_zmm", Z_DIVPS, RZ);
+    PROBEZ("vdivpd_zmm", Z_DIVPD, RZ);
+    PROBEZ("vsqrtps_zmm", Z_SQRTPS, RZ);
+    PROBEZ("vsqrtpd_zmm", Z_SQRTPD, RZ);
+    PAIRZ("zmm:vpslld+vcmpltps_k", Z_SLL, RZ, Z_CMPK, RK);
+    PAIRZ("zmm:vpslld+vpermps", Z_SLL, RZ, Z_PERM, RZB);
+    PAIRZ("zmm:vcvtdq2ps+vpslld", Z_CVT, RZ, Z_SLL, RZB);
+    PAIRZ("zmm:vpermps+vcmpltps_k", Z_PERM, RZ, Z_CMPK, RK);
+    PAIRZ("zmm:vscalefps+vpslld", Z_SCALEF, RZ, Z_SLL, RZB);
+    PAIRZ("zmm:vscalefps+vpermps", Z_SCALEF, RZ, Z_PERM, RZB);
+}
+
 int main(int argc, char **argv)
 {
-    if (argc >= 12 && !strcmp(argv[1], "count")) {      /* one call, for callgrind */
+    if (argc >= 12 && !strcmp(argv[1], "count")) {      /* one call, under the stepper */
         kcase c;
+        Dl_info info;
         c.t = load(argv[2], argv[3]);
         c.k = kid(c.t, argv[4]);
         c.bwd = !strcmp(argv[5], "bwd");
@@ -253,7 +353,13 @@ int main(int argc, char **argv)
         c.n = atol(argv[7]);
         for (int i = 0; i < 4; i++) c.p[i] = atof(argv[8 + i]);
         fill(c.n);
+        run(&c, 1);                      /* page faults and first-call work out of the count */
+        if (!dladdr(c.t, &info)) { fprintf(stderr, "dladdr failed\n"); return 2; }
+        printf("BASE %lx\n", (unsigned long)(uintptr_t)info.dli_fbase);
+        fflush(stdout);
+        raise(SIGSTOP);                  /* the stepper counts from here ... */
         run(&c, 1);
+        raise(SIGSTOP);                  /* ... to here */
         return 0;
     }
     if (argc >= 2 && !strcmp(argv[1], "probe")) {
@@ -281,6 +387,7 @@ int main(int argc, char **argv)
         PROBE("vdivpd_xmm", I_DIVPD_X);
         PROBE("vsqrtps_xmm", I_SQRTPS_X);
         PROBE("vsqrtpd_xmm", I_SQRTPD_X);
+        if (__builtin_cpu_supports("avx512f")) probe_zmm(ghz);
         return 0;
     }
     if (argc >= 2 && !strcmp(argv[1], "time")) {        /* cases on stdin */
@@ -335,6 +442,62 @@ int main(int argc, char **argv)
 }
 '''
 
+# Counts instructions by single-stepping the driver (ptrace) between its two SIGSTOPs:
+# every instruction executed natively, whatever the ISA (valgrind has no AVX-512).
+# Writes the address of each executed instruction (uint64, binary) to argv[1].
+STEPPER = r'''
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/ptrace.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) { fprintf(stderr, "usage: stepper OUT CMD ARGS...\n"); return 2; }
+    FILE *out = fopen(argv[1], "wb");
+    if (!out) { perror(argv[1]); return 2; }
+    pid_t pid = fork();
+    if (pid == 0) {
+        ptrace(PTRACE_TRACEME, 0, 0, 0);
+        execv(argv[2], argv + 2);
+        _exit(127);
+    }
+    int st, stops = 0;
+    long steps = 0;
+    waitpid(pid, &st, 0);                           /* the stop at exec */
+    ptrace(PTRACE_CONT, pid, 0, 0);
+    for (;;) {
+        if (waitpid(pid, &st, 0) < 0 || WIFEXITED(st) || WIFSIGNALED(st)) break;
+        int sig = WSTOPSIG(st);
+        if (sig == SIGSTOP) stops++;
+        if (stops == 1) {                           /* between the markers: step */
+            if (sig == SIGTRAP) {
+                struct user_regs_struct r;
+                ptrace(PTRACE_GETREGS, pid, 0, &r);
+                uint64_t ip = r.rip;
+                fwrite(&ip, sizeof ip, 1, out);
+                steps++;
+            }
+            ptrace(PTRACE_SINGLESTEP, pid, 0, 0);
+        } else {
+            ptrace(PTRACE_CONT, pid, 0, (sig == SIGSTOP || sig == SIGTRAP) ? 0 : sig);
+        }
+    }
+    fclose(out);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || stops != 2) {
+        fprintf(stderr, "stepper: driver failed (%d markers)\n", stops);
+        return 1;
+    }
+    fprintf(stderr, "stepper: %ld steps\n", steps);
+    return 0;
+}
+'''
+
 # ----------------------------------------------------------------------------
 # Zen 3 execution resources (LLVM X86ScheduleZnver3.td; AMD SOG family 19h).
 # Each instruction class: (allowed FP pipes, FP uops).  Loads, stores, the
@@ -350,8 +513,10 @@ LLVM_DIV = {"divps": 3, "divpd": 5, "sqrtps": 5, "sqrtpd": 9,
             "divss": 3, "divsd": 5, "sqrtss": 5, "sqrtsd": 9}
 
 # display class -> short label
-CLASSES = ("fma", "add", "cmp", "blend", "logic", "int", "cvt", "div", "shuf", "ld", "st", "scalar")
+CLASSES = ("fma", "add", "cmp", "blend", "logic", "int", "cvt", "div", "shuf", "mask", "ld", "st",
+           "scalar")
 LABEL = {"fma": "fma/mul", "add": "add/sub", "cmp": "compare/min/max", "blend": "blend",
+         "mask": "mask register",
          "logic": "logic",
          "int": "int add/shift/cmp", "cvt": "cvt/round", "div": "div/sqrt",
          "shuf": "shuffle/permute", "ld": "load", "st": "store", "scalar": "scalar (macro-ops)"}
@@ -434,6 +599,124 @@ def classify(mn, ops):
     return ("other:" + mn, P0123, 1, None, ld, 0, 1)   # unknown: any FP pipe (reported)
 
 
+# ----------------------------------------------------------------------------
+# Intel server cores with AVX-512 (Ice Lake-SP, Sapphire/Emerald Rapids): vector ports
+# P0, P1, P5 (Intel's optimization manual; uops.info).  While 512-bit uops are in flight
+# port 1's vector units are fused into port 0, so a loop with zmm instructions issues its
+# vector uops to P0 and P5 only (`wide`).  The probes below check the port claims that
+# decide the bounds (FMA/add on two ports, compares into masks and permutes on one,
+# shifts and conversions on the other) and measure the divider.
+# ----------------------------------------------------------------------------
+INTEL_LOADS_PER_CYCLE = 2       # 512-bit loads (3 for narrower ones on Golden Cove)
+INTEL_STORES_PER_CYCLE = 1      # 512-bit stores
+INTEL_DISPATCH_PER_CYCLE = 6    # Golden Cove allocation width (5 on Ice Lake)
+INTEL_WINDOW = 97               # Golden Cove's vector/integer scheduler entries
+
+
+def classify_intel(mn, ops, wide):
+    """(display class, [(ports, uops)], divider key, loads, stores, macro-ops)"""
+    z = "%zmm" in ops
+    vec = z or "%ymm" in ops or "%xmm" in ops
+    mem = "(" in ops
+    dst_mem = mem and ops.rstrip().endswith(")")
+    masked = "{%k" in ops
+
+    def P(*ports):                    # vector ports, without port 1 in a 512-bit loop
+        ps = tuple(p for p in ports if not (wide and p == "1"))
+        return ps or ("0",)
+
+    if mn.startswith("k"):                                   # mask-register instructions
+        if re.match(r"kmov", mn):
+            if "(" in ops:
+                return ("mask", [], None, 0 if ops.rstrip().endswith(")") else 1,
+                        1 if ops.rstrip().endswith(")") else 0, 1)
+            src = _split_ops(ops)[0]
+            return ("mask", [(P("5") if not src.startswith("%k") else P("0"), 1)], None, 0, 0, 1)
+        if re.match(r"k(shift|unpck|add)", mn):
+            return ("mask", [(P("5"), 1)], None, 0, 0, 1)
+        return ("mask", [(P("0"), 1)], None, 0, 0, 1)
+    if not vec:
+        return ("scalar", [], None, 0, 0, 1)
+    m = mn[1:] if mn.startswith("v") else mn
+    ld = 1 if mem and not dst_mem else 0
+    all3 = P("0", "1", "5")
+    if re.match(r"mov(aps|apd|ups|upd|dq[au](8|16|32|64)?|ss|sd|d|q|lps|hps|lpd|hps|ntps|ntpd|"
+                r"ntdq)$|(p?broadcast)", m):
+        if dst_mem:
+            return ("st", [], None, 0, 1, 1)
+        if mem:
+            return ("ld", [(all3, 1)] if masked else [], None, 1, 0, 1)
+        if m.startswith(("broadcast", "pbroadcast")):
+            return ("shuf", [(P("5"), 1)], None, 0, 0, 1)
+        if m in ("movd", "movq"):
+            to_gpr = not _split_ops(ops)[-1].startswith(("%xmm", "%ymm", "%zmm"))
+            return ("shuf", [(P("0") if to_gpr else P("5"), 1)], None, 0, 0, 1)
+        if masked or m in ("movss", "movsd"):                # merge: a blend
+            return ("blend", [(all3, 1)], None, 0, 0, 1)
+        return ("shuf", [], None, 0, 0, 1)                   # eliminated at rename
+    if re.match(r"(fn?m(add|sub)(132|213|231)|fmaddsub|fmsubadd|mul)(p|s)[sd]$", m):
+        return ("fma", [(P("0", "1", "5") if z else P("0", "1"), 1)], None, ld, 0, 1)
+    if re.match(r"(add|sub)(p|s)[sd]$", m):
+        return ("add", [(P("0", "5") if z else P("1", "5"), 1)], None, ld, 0, 1)
+    if re.match(r"(min|max)(p|s)[sd]$", m):
+        return ("cmp", [(P("0", "5") if z else P("0", "1"), 1)], None, ld, 0, 1)
+    if re.match(r"(cmp\w*(p|s)[sd]|pcmp\w*|fpclass\w*|ptestn?m\w*)$", m):
+        into_k = _split_ops(ops)[-1].startswith("%k")
+        return ("cmp", [(P("5") if into_k else P("0", "1"), 1)], None, ld, 0, 1)
+    if re.match(r"u?comis[sd]$", m):
+        return ("cmp", [(P("0"), 1)], None, ld, 0, 1)
+    if re.match(r"blendv(ps|pd)$|pblendvb$", m):
+        return ("blend", [(all3, 3 if not z else 1)], None, ld, 0, 1)
+    if re.match(r"(blendm|pblendm)\w+$|blendp[sd]$|pblendd$", m):
+        return ("blend", [(all3, 1)], None, ld, 0, 1)
+    if re.match(r"(div|sqrt)(p|s)[sd]$", m):
+        return ("div", [(P("0"), 2), (P("5"), 1)] if z else [(P("0"), 1)], m, ld, 0, 1)
+    if re.match(r"(rcp|rsqrt)(14|28)?(p|s)[sd]$", m):
+        return ("div", [(P("0"), 2)] if z else [(P("0"), 1)], None, ld, 0, 1)
+    if re.match(r"(and|andn|or|xor)p[sd]$|p(and|andn|or|xor)[dq]?$|pternlog[dq]$", m):
+        return ("logic", [(all3, 1)], None, ld, 0, 1)
+    if re.match(r"p(add|sub)[bwdq]$|p(min|max)[su][bwdq]$|pabs[bwdq]$", m):
+        return ("int", [(all3, 1)], None, ld, 0, 1)
+    if re.match(r"ps(ll|rl|ra)v?[wdq]$", m):
+        return ("int", [(P("0", "1"), 1)], None, ld, 0, 1)
+    if re.match(r"pmul", m):
+        return ("int", [(P("0", "1"), 2 if "pmulld" in m else 1)], None, ld, 0, 1)
+    if re.match(r"scalef\w+$", m):
+        return ("cvt", [(P("0", "5"), 1)], None, ld, 0, 1)
+    if re.match(r"(getexp|getmant|fixupimm|reduce|range)\w+$", m):
+        return ("cvt", [(P("0"), 1)], None, ld, 0, 1)
+    if re.match(r"cvt|round|rndscale", m):
+        if re.match(r"cvt(t?pd2|ps2pd|dq2pd|udq2pd|pd2ps|ss2sd|sd2ss|si2s|usi2s)", m):
+            return ("cvt", [(P("0", "1"), 1), (P("5"), 1)], None, ld, 0, 1)
+        if m.startswith(("round", "rndscale")):
+            return ("cvt", [(P("0", "1"), 2)], None, ld, 0, 1)
+        return ("cvt", [(P("0", "5") if z else P("0", "1"), 1)], None, ld, 0, 1)
+    if re.match(r"movmskp[sd]$|pmovmskb$|pmov[dqw]2m$|pmovm2[dqw]$", m):
+        return ("shuf", [(P("0"), 1)], None, 0, 0, 1)
+    if re.match(r"extract(f|i)\w+$|extractps$|pextr\w$", m):
+        if dst_mem:
+            return ("st", [(P("5"), 1)], None, 0, 1, 1)
+        return ("shuf", [(P("5"), 1)] + ([(P("0"), 1)] if m in ("extractps",) or
+                                         m.startswith("pextr") else []), None, 0, 0, 1)
+    if re.match(r"pmov(s|us)?[bwdq][bwdq]$", m):                # narrowing: two shuffles
+        return ("shuf", [(P("5"), 2)], None, ld, 0, 1)
+    if re.match(r"(perm\w*|shuf\w+|pshuf\w+|unpck\w+|punpck\w+|align[dq]|palignr|pack\w+|"
+                r"pinsr\w|insert\w+|movs[hl]dup|movddup|movhlps|movlhps|ps[lr]ldq|"
+                r"pmov[sz]x\w+|expand\w+|compress\w+)$", m):
+        return ("shuf", [(P("5"), 1)], None, ld, 0, 1)
+    if m == "zeroupper":
+        return ("scalar", [], None, 0, 0, 1)
+    return ("other:" + mn, [(all3, 1)], None, ld, 0, 1)
+
+
+# Intel latencies (cycles; Ice Lake / Golden Cove, uops.info): FMA, mul, add 4; compare
+# into a mask 3; logic, integer, blend 1; permutes 3; conversions 4-7; vector load 8.
+LAT_INTEL = {"fma": 4, "add": 4, "cvt": 5, "cmp": 3, "blend": 1, "logic": 1, "int": 1,
+             "shuf": 3, "ld": 8, "mask": 1}
+LAT_DIV_INTEL = {"divps": 17, "divpd": 23, "sqrtps": 19, "sqrtpd": 31,
+                 "divss": 11, "divsd": 14, "sqrtss": 12, "sqrtsd": 18}
+
+
 # Latencies (cycles) on Zen 3 for the critical path of one loop iteration, from the same
 # LLVM model: FMA 4, mul/add/convert/round 3, compare/blend/logic/integer/shift 1, vector
 # load 8 (7 when folded into an instruction), div 11 (ps) / 13 (pd), sqrt 15 / 21.
@@ -445,6 +728,80 @@ FOLDED_LOAD = 7
 # Zen 3 FP ops that may wait for operands: 64 scheduler entries (2 x 32) plus the 64-entry
 # non-scheduling queue (AMD SOG 19h, 2.11), the window of the estimate below
 FP_WINDOW = 128
+
+def classify_zen3(mn, ops, wide=False):
+    """classify() in the shape of classify_intel()"""
+    k, pipes, u, dkey, ld, st, mo = classify(mn, ops)
+    return k, ([(pipes, u)] if pipes else []), dkey, ld, st, mo
+
+
+# The port models: the CPU's vendor picks one (--model overrides).
+MODELS = {
+    "zen3": {"cpu": "AMD Zen 3", "classify": classify_zen3, "pipes": ("0", "1", "2", "3"),
+             "loads": LOADS_PER_CYCLE, "stores": STORES_PER_CYCLE,
+             "dispatch": DISPATCH_PER_CYCLE, "lat": LAT, "lat_div": LAT_DIV,
+             "folded": FOLDED_LOAD, "window": FP_WINDOW, "perm_lat": 4, "div_default": LLVM_DIV,
+             "ref": "LLVM Zen 3",
+             "probe_expect": {"vmulps_ymm": 0.5, "vaddps_ymm": 0.5, "vfmadd231ps_ymm": 0.5,
+                              "vblendvps_ymm": 0.5, "vcmpltps_ymm": 0.5,
+                              **{k + "_" + w: v for k, v in LLVM_DIV.items()
+                                 for w in ("ymm", "xmm")}},
+             "pair_expect": {"vfmadd231ps+vblendvps": 8, "vfmadd231ps+vcmpltps": 8,
+                             "vfmadd231ps+vmaxps": 8, "vaddps+vcmpltps": 4, "vaddps+vmaxps": 4,
+                             "vaddps+vcvtdq2ps": 8, "vaddps+vblendvps": 4},
+             "pair_text": "ymm pairs: 8 FMA chains or adds with 8 of the other; cycles per loop: "
+                          "4 = separate pipes, 8 = the same two pipes. The bound uses what is "
+                          "measured here: compares and min/max on the FADD pipes P2/P3, blendv on "
+                          "the FMA pipes P0/P1 (LLVM's model puts compares on P0/P1).",
+             "bound_text": "FP pipes P0/P1: fma, mul, blendv; P2/P3: add, compare, min/max, "
+                           "convert, round; P0-P3: logic, integer add; P1/P2: shifts, in-lane "
+                           "shuffles; P1: permutes, divider; 3 loads, 1 store, 6 macro-ops per "
+                           "cycle; from LLVM's X86ScheduleZnver3.td (after AMD's Software "
+                           "Optimization Guide for family 19h), corrected by the probes below "
+                           "where this CPU differs (compares, min/max)",
+             "lat_text": "Zen 3 latencies of the LLVM model: FMA 4, add/mul/convert 3, "
+                         "logic/compare/blend 1, vector load 8, div 11/13, sqrt 15/21",
+             "window_text": "Zen 3's 128-entry FP window (64 scheduler + 64 non-scheduling "
+                            "queue entries)"},
+    "intel512": {"cpu": "Intel server core with AVX-512 (Ice Lake-SP, Sapphire Rapids)",
+                 "classify": classify_intel, "pipes": ("0", "1", "5"),
+                 "loads": INTEL_LOADS_PER_CYCLE, "stores": INTEL_STORES_PER_CYCLE,
+                 "dispatch": INTEL_DISPATCH_PER_CYCLE, "lat": LAT_INTEL,
+                 "lat_div": LAT_DIV_INTEL, "folded": 8, "window": INTEL_WINDOW, "perm_lat": 3,
+                 "div_default": {}, "ref": "model",
+                 "probe_expect": {"vmulps_ymm": 0.5, "vaddps_ymm": 0.5, "vfmadd231ps_ymm": 0.5,
+                                  "vblendvps_ymm": 1, "vcmpltps_ymm": 0.5,
+                                  "vfmadd231ps_zmm": 0.5, "vaddps_zmm": 0.5,
+                                  "vcmpltps_zmm_k": 1, "vpslld_zmm": 1, "vpermps_zmm": 1,
+                                  "vcvtdq2ps_zmm": 0.5, "vscalefps_zmm": 0.5,
+                                  "vblendmps_zmm": 0.5, "vpandd_zmm": 0.5, "vrcp14ps_zmm": 2},
+                 "pair_expect": {"vfmadd231ps+vblendvps": 10.67, "vfmadd231ps+vcmpltps": 8,
+                                 "vfmadd231ps+vmaxps": 8, "vaddps+vcmpltps": 5.33,
+                                 "vaddps+vmaxps": 5.33, "vaddps+vcvtdq2ps": 5.33,
+                                 "vaddps+vblendvps": 10.67,
+                                 "zmm:vpslld+vcmpltps_k": 8, "zmm:vpslld+vpermps": 8,
+                                 "zmm:vcvtdq2ps+vpslld": 8, "zmm:vpermps+vcmpltps_k": 16,
+                                 "zmm:vscalefps+vpslld": 8, "zmm:vscalefps+vpermps": 8},
+                 "pair_text": "ymm pairs: 8 FMA chains or adds with 8 of the other (ymm FMA, "
+                              "compare, min/max, convert on P0/P1, add on P1/P5, blendv 3 uops "
+                              "on P0/P1/P5); zmm pairs: 8 of each, 8 cycles per loop when they "
+                              "issue on different single ports, 16 when they share one (shifts "
+                              "on P0; compares into masks and permutes on P5; convert and "
+                              "scalef on P0/P5)",
+                 "bound_text": "vector ports P0, P1, P5, and only P0 and P5 in a loop with "
+                               "512-bit instructions (P1's vector units are fused into P0 "
+                               "then); zmm: FMA, mul, add, min/max, logic, integer add, blend, "
+                               "convert, scalef on P0/P5; shifts on P0; compares into masks, "
+                               "permutes and shuffles on P5; div/sqrt 2 uops on P0 + 1 on P5 "
+                               "plus the divider's measured occupancy; 2 512-bit loads, 1 "
+                               "512-bit store and 6 macro-ops per cycle; from Intel's "
+                               "optimization manual and uops.info, checked by the probes below",
+                 "lat_text": "Intel latencies: FMA/mul/add 4, compare into a mask 3, "
+                             "logic/integer/blend 1, permutes 3, convert 5, vector load 8, "
+                             "div 17/23, sqrt 19/31",
+                 "window_text": "Golden Cove's 97-entry scheduler"},
+}
+
 
 # two-operand SSE instructions whose destination is written only
 _WRITE_ONLY = re.compile(r"(mov\w*|cvt\w*|sqrt\w*|pshuf[dhl]w?|pshufd|rcp\w*|rsqrt\w*|"
@@ -474,14 +831,15 @@ def _split_ops(ops):
     return out
 
 
-def critical_path(body):
+def critical_path(body, model):
     """longest dependency chain (cycles) through one iteration of a loop body
     [(mnemonic, operands)], registers only; memory operands start a chain at the
     load latency; the loop counter's one-cycle carried chain is ignored"""
     ready = collections.defaultdict(float)
     longest = waits = 0.0
+    wide = any("%zmm" in ops for _, ops in body)
     for mn, ops in body:
-        k, _, _, dkey, ld, st, _ = classify(mn, ops)
+        k, _, dkey, ld, st, _ = model["classify"](mn, ops, wide)
         if mn.startswith("j") or k == "scalar":
             continue
         parts = _split_ops(ops)
@@ -498,19 +856,19 @@ def critical_path(body):
             srcs = srcs + [dst]
         t0 = max([ready[_regs(x)[0]] for x in srcs if _regs(x)] + [0.0])
         if mem and k != "st":
-            t0 = max(t0, float(FOLDED_LOAD if k != "ld" else 0))
+            t0 = max(t0, float(model["folded"] if k != "ld" else 0))
         if k == "ld":
-            lat = LAT["ld"]
+            lat = model["lat"]["ld"]
         elif k == "st":
             lat = 0
         elif dkey:
-            lat = LAT_DIV.get(dkey, 13)
-        elif k == "shuf" and ("perm" in m and "%ymm" in ops):
-            lat = 4
+            lat = model["lat_div"].get(dkey, 13)
+        elif k == "shuf" and ("perm" in m and ("%ymm" in ops or "%zmm" in ops)):
+            lat = model["perm_lat"]
         elif k == "shuf" and re.match(r"mov(aps|apd|ups|upd|dqa|dqu)$", m):
             lat = 0
         else:
-            lat = LAT.get(k, 1)
+            lat = model["lat"].get(k, 1)
         t = t0 + lat
         waits += t0
         if dst and _regs(dst):
@@ -546,11 +904,10 @@ def main_loop(per_elem, ins):
     return [ins[a] for a in best], per_elem[best[0]]
 
 
-def fp_bound(uops):
+def fp_bound(uops, pipes):
     """max over subsets S of the FP pipes of (uops confined to S) / |S|, and the worst S"""
-    pipes = ("0", "1", "2", "3")
     best, arg = 0.0, ()
-    for r in range(1, 5):
+    for r in range(1, len(pipes) + 1):
         for s in itertools.combinations(pipes, r):
             tot = sum(u for allowed, u in uops.items() if set(allowed) <= set(s))
             if tot / r > best + 1e-12:
@@ -615,14 +972,18 @@ def stale_warning(so):
 
 
 def build_driver(tmp):
-    c = os.path.join(tmp, "driver.c")
-    with open(c, "w") as f:
-        f.write(DRIVER)
-    exe = os.path.join(tmp, "driver")
+    """(driver, stepper) executables"""
     cc = os.environ.get("CC", "gcc" if shutil.which("gcc") else "cc")
-    subprocess.run([cc, "-O2", "-std=c11", "-I", os.path.join(SRC, "isa"), c, "-o", exe,
-                    "-ldl", "-lm"], check=True)
-    return exe
+    exes = []
+    for name, src in (("driver", DRIVER), ("stepper", STEPPER)):
+        c = os.path.join(tmp, name + ".c")
+        with open(c, "w") as f:
+            f.write(src)
+        exe = os.path.join(tmp, name)
+        subprocess.run([cc, "-O2", "-std=c11", "-I", os.path.join(SRC, "isa"), c, "-o", exe,
+                        "-ldl", "-lm"], check=True)
+        exes.append(exe)
+    return tuple(exes)
 
 
 # ----------------------------------------------------------------------------
@@ -639,56 +1000,36 @@ def disassemble(so):
     return ins
 
 
-def callgrind_counts(path, obj):
-    """{instruction address in obj: executions} from a callgrind out file written with
-    --dump-instr=yes --compress-pos=no --compress-strings=no"""
-    counts = collections.Counter()
-    npos, ob, skip, last = 1, None, False, 0
-    with open(path) as f:
-        for line in f:
-            if line.startswith("positions:"):
-                npos = len(line.split()) - 1
-            elif line.startswith("ob="):
-                ob = line[3:].strip()
-            elif line.startswith("calls="):
-                skip = True                 # the next cost line is the call's inclusive cost
-            elif line[:1] in "0123456789+-*" and line.strip():
-                parts = line.split()
-                tok = parts[0]
-                addr = (int(tok, 16) if tok.startswith("0x") else last + int(tok)
-                        if tok[0] in "+-" else last if tok == "*" else int(tok))
-                last = addr
-                if skip:
-                    skip = False
-                    continue
-                if ob is not None and os.path.realpath(ob) == obj and len(parts) > npos:
-                    counts[addr] += int(parts[npos])
-    return counts
+def step_counts(stepper, driver, so, sym, kernel, form, dtype, n, p, tmp):
+    """{instruction address in the loop module: executions} for one call of the kernel"""
+    trace = os.path.join(tmp, "trace.bin")
+    r = subprocess.run([stepper, trace, driver, "count", so, sym, kernel, form, dtype, str(n),
+                        *map(repr, p)], check=True, capture_output=True, text=True)
+    base = int(re.search(r"BASE ([0-9a-f]+)", r.stdout).group(1), 16)
+    ips = np.fromfile(trace, dtype=np.uint64)
+    os.remove(trace)
+    ips = ips[(ips >= base) & (ips < base + (1 << 32))] - np.uint64(base)   # this module only
+    addr, cnt = np.unique(ips, return_counts=True)
+    return dict(zip(addr.tolist(), cnt.tolist()))
 
 
-def count_case(driver, so, sym, kernel, form, dtype, n, p, tmp):
-    """executions per element of each instruction of the loop module (steady state)"""
-    res = []
-    for m in (n, 2 * n):
-        out = os.path.join(tmp, f"cg.{m}")
-        subprocess.run(["valgrind", "--tool=callgrind", "--dump-instr=yes", "--compress-pos=no",
-                        "--compress-strings=no", f"--callgrind-out-file={out}", driver, "count",
-                        so, sym, kernel, form, dtype, str(m), *map(repr, p)],
-                       check=True, capture_output=True)
-        res.append(callgrind_counts(out, os.path.realpath(so)))
-        os.remove(out)
-    a, b = res
+def count_case(stepper, driver, so, sym, kernel, form, dtype, n, p, tmp):
+    """executions per element of each instruction of the loop module (steady state): the
+    counts for 2N elements minus those for N, over N (the call's fixed cost cancels)"""
+    a, b = (step_counts(stepper, driver, so, sym, kernel, form, dtype, m, p, tmp)
+            for m in (n, 2 * n))
     return {addr: (b[addr] - a.get(addr, 0)) / n for addr in b if b[addr] - a.get(addr, 0) > 0}
 
 
-def analyse(per_elem, ins, divcost):
+def analyse(per_elem, ins, divcost, model):
     cls = collections.Counter()
     uops = collections.Counter()
     loads = stores = mops = div = vec = 0.0
     unknown = collections.Counter()
+    wide = any("%zmm" in ins.get(a, ("", ""))[1] for a in per_elem)
     for addr, c in per_elem.items():
         mn, ops = ins.get(addr, ("?", ""))
-        k, pipes, u, dkey, ld, st, mo = classify(mn, ops)
+        k, ulist, dkey, ld, st, mo = model["classify"](mn, ops, wide)
         if re.match(r"j(?!mp)", mn):
             mo = 0      # fused with the cmp/test before it into one macro-op
         if k != "scalar":
@@ -699,24 +1040,24 @@ def analyse(per_elem, ins, divcost):
         cls[k] += c
         if ld and k != "ld":
             cls["ld"] += c * ld
-        if pipes:
+        for pipes, u in ulist:
             uops[pipes] += c * u
         if dkey:
-            div += c * divcost.get(dkey + ("_ymm" if "%ymm" in ops else "_xmm"),
-                                   LLVM_DIV.get(dkey, 5))
+            w = "_zmm" if "%zmm" in ops else "_ymm" if "%ymm" in ops else "_xmm"
+            div += c * divcost.get(dkey + w, model["div_default"].get(dkey, 5))
         loads += c * ld
         stores += c * st
         mops += c * mo
-    fp, fp_set = fp_bound(uops)
+    fp, fp_set = fp_bound(uops, model["pipes"])
     res = {"FP pipes " + "".join("P" + s for s in fp_set) if fp_set else "FP pipes": fp,
-           "divider": div, "loads": loads / LOADS_PER_CYCLE, "stores": stores / STORES_PER_CYCLE,
-           "dispatch": mops / DISPATCH_PER_CYCLE}
+           "divider": div, "loads": loads / model["loads"], "stores": stores / model["stores"],
+           "dispatch": mops / model["dispatch"]}
     limit = max(res, key=res.get)
     hottest = max(per_elem.values()) if per_elem else 0
     body, per = main_loop(per_elem, ins)
-    chain, waits = critical_path(body)
-    fp_ops = sum(1 for mn, ops in body if classify(mn, ops)[1] is not None
-                 or classify(mn, ops)[0] in ("ld", "st"))
+    chain, waits = critical_path(body, model)
+    fp_ops = sum(1 for mn, ops in body if model["classify"](mn, ops, wide)[1]
+                 or model["classify"](mn, ops, wide)[0] in ("ld", "st"))
     epi = 1 / per if per else 0          # elements per iteration of that loop
     return {"classes": dict(cls), "instr_per_elem": sum(per_elem.values()),
             "vector_per_elem": vec,
@@ -725,11 +1066,12 @@ def analyse(per_elem, ins, divcost):
             "loop": {"instructions": len(body), "elems_per_iter": epi, "chain_cycles": chain,
                      "fp_ops": fp_ops,
                      # to run at the bound, chain/bound iterations must overlap: that many
-                     # times fp_ops FP ops in flight; over FP_WINDOW they cannot
+                     # times fp_ops FP ops in flight; over the window they cannot
                      "fp_in_flight": fp_ops * chain / (res[limit] * epi) if res[limit] else 0,
-                     "window_cycles_per_elem": fp_ops * chain / FP_WINDOW / epi if epi else 0,
+                     "window_cycles_per_elem": (fp_ops * chain / model["window"] / epi
+                                                if epi else 0),
                      "waits": waits,
-                     "little_cycles_per_elem": waits / FP_WINDOW / epi if epi else 0},
+                     "little_cycles_per_elem": waits / model["window"] / epi if epi else 0},
             "unknown": dict(unknown)}
 
 
@@ -846,26 +1188,36 @@ def main():
                     help="comma list: best (the dispatched module), baseline, x86_64_v3")
     ap.add_argument("--kernels", default=None, help="comma list (default: FA_TRANSC_KERNELS)")
     ap.add_argument("--rounds", type=int, default=7)
-    ap.add_argument("--no-count", action="store_true", help="skip valgrind (timings only)")
+    ap.add_argument("--no-count", action="store_true", help="skip the counts (timings only)")
+    ap.add_argument("--model", choices=sorted(MODELS), default=None,
+                    help="port model (default: from the CPU vendor)")
     ap.add_argument("--no-front", action="store_true", help="skip the _front column")
     ap.add_argument("--docs", action="store_true", help="also rewrite the docs/performance.md table")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
 
-    if platform.machine().lower() not in ("x86_64", "amd64"):
-        sys.exit("compute_bound: the port model is AMD Zen 3 (x86-64) only")
+    if platform.machine().lower() not in ("x86_64", "amd64") or sys.platform != "linux":
+        sys.exit("compute_bound: x86-64 Linux only (port models of x86 cores; ptrace)")
     kernels = args.kernels.split(",") if args.kernels else transc_kernels()
     params = kernel_params()
     mods, best = loop_modules(args.variants.split(","))
     warnings = [w for _, so in mods if (w := stale_warning(so))]
     info = dict(ln.split(":", 1) for ln in open("/proc/cpuinfo") if ":" in ln)
     info = {k.strip(): v.strip() for k, v in info.items()}
-    if info.get("vendor_id") != "AuthenticAMD" or info.get("cpu family") != "25":
-        warnings.append("WARNING: not an AMD family 19h (Zen 3/4) CPU: the bound's port model is "
-                        "Zen 3's and does not describe this one")
+    flags = info.get("flags", "").split()
+    intel = info.get("vendor_id") == "GenuineIntel"
+    mname = args.model or ("intel512" if intel else "zen3")
+    model = MODELS[mname]
+    if mname == "intel512" and not (intel and "avx512f" in flags):
+        warnings.append("WARNING: not an Intel CPU with AVX-512: the bound's port model is that "
+                        "of Intel's AVX-512 server cores and does not describe this one")
+    if mname == "zen3" and (info.get("vendor_id") != "AuthenticAMD"
+                            or info.get("cpu family") != "25" or "avx512f" in flags):
+        warnings.append("WARNING: not an AMD Zen 3 CPU: the bound's port model is Zen 3's and "
+                        "does not describe this one")
     for w in warnings:
         print(w, file=sys.stderr)
-    have_vg = shutil.which("valgrind") is not None and not args.no_count
+    do_count = not args.no_count
     cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo")
                 if ln.startswith("model name")), platform.processor())
 
@@ -882,7 +1234,7 @@ def main():
                       "n": n, "p": p})
 
     with tempfile.TemporaryDirectory() as tmp:
-        driver = build_driver(tmp)
+        driver, stepper = build_driver(tmp)
         probe = subprocess.run([driver, "probe"], capture_output=True, text=True, check=True).stdout
         divcost, pairs = {}, {}
         for line in probe.splitlines():
@@ -895,6 +1247,8 @@ def main():
         # the divider key per instruction: name_{x,y}mm; scalar forms take the xmm figure
         divkeys = {}
         for k, v in divcost.items():
+            if k.count("_") != 1:
+                continue
             base, w = k.split("_")
             if not re.match(r"v(div|sqrt)", base):
                 continue
@@ -903,13 +1257,13 @@ def main():
                 divkeys[base[1:].replace("ps", "ss").replace("pd", "sd") + "_xmm"] = v
 
         analyses = {}
-        if have_vg:
+        if do_count:
             dis = {so: disassemble(so) for _, so in mods}
             t0 = time.time()
             for i, c in enumerate(cases):
-                pe = count_case(driver, c["so"], c["sym"], c["kernel"], c["form"], c["dtype"],
-                                c["n"], c["p"], tmp)
-                analyses[i] = analyse(pe, dis[c["so"]], divkeys)
+                pe = count_case(stepper, driver, c["so"], c["sym"], c["kernel"], c["form"],
+                                c["dtype"], c["n"] // COUNT_DIV, c["p"], tmp)
+                analyses[i] = analyse(pe, dis[c["so"]], divkeys, model)
                 a = analyses[i]
                 print(f"count {c['variant']} {c['kernel']} {c['form']} {c['dtype']}: "
                       f"{a['instr_per_elem']:.2f} instr/elem, limit {a['limit']} "
@@ -939,7 +1293,7 @@ def main():
         "Written by `python bench/compute_bound.py` (method: its docstring; summary: "
         "docs/performance.md, \"Compute bound\").",
         "",
-        f"- CPU: {cpu}; core clock measured during the run (dependent-add chain): "
+        f"- CPU: {cpu}; core clock measured during the run (a chain of dependent adds): "
         f"median {ghz:.2f} GHz [{min(clocks):.2f}, {max(clocks):.2f}] over {len(clocks)} samples; "
         "every bound below is at that clock.",
         f"- Loop modules: {', '.join(v + (' (dispatched)' if v == best else '') for v, _ in mods)}; "
@@ -948,49 +1302,38 @@ def main():
         f"{ARRAY_BYTES // 8} elements), median of {args.rounds} rounds' medians [min, max]; "
         "`via _front`: the same call through `fastact._front.elementwise` (Python call included).",
         "- Instructions per element: exact executions per element of each instruction of the "
-        "loop module (callgrind, N and 2N elements differenced), classified from objdump. "
-        "Vector instr/elem counts every instruction on xmm/ymm registers (a load folded into "
-        "an arithmetic instruction counts once, under its class, and again under `ld`). "
-        "Classes: " + "; ".join(f"`{k}` {LABEL[k]}" for k in CLASSES if k != "scalar") + ".",
-        "- Bound: the instruction stream's throughput bound on Zen 3 (FP pipes P0/P1: fma, mul, "
-        "blendv; P2/P3: add, compare, min/max, convert, round; P0-P3: logic, integer add; P1/P2: "
-        f"shifts, in-lane shuffles; P1: permutes, divider; {LOADS_PER_CYCLE} loads, "
-        f"{STORES_PER_CYCLE} store, {DISPATCH_PER_CYCLE} macro-ops per cycle) from LLVM's "
-        "X86ScheduleZnver3.td (after AMD's Software Optimization Guide for family 19h), "
-        "corrected by the probes below where this CPU differs (compares, min/max); divider "
-        "occupancy measured here. `limit` names the binding resource. "
+        "loop module (the driver single-stepped under ptrace for N/4 and N/2 elements, "
+        "differenced), classified from objdump. "
+        "Vector instr/elem counts every instruction on xmm/ymm/zmm and mask registers (a load "
+        "folded into an arithmetic instruction counts once, under its class, and again under "
+        "`ld`). Classes: " + "; ".join(f"`{k}` {LABEL[k]}" for k in CLASSES if k != "scalar") + ".",
+        f"- Bound: the instruction stream's throughput bound on the port model `{mname}` "
+        f"({model['cpu']}: {model['bound_text']}); divider occupancy measured here. `limit` "
+        "names the binding resource. "
         "It is a bound for the instructions the compiler emitted, not for the best possible "
         "code of the formula; latency is ignored (enough independent iterations assumed).",
         "- Main loop (estimates): the largest loop executed, its instructions, elements per "
-        "iteration and the longest dependency chain through one iteration (cycles, Zen 3 "
-        "latencies of the LLVM model: FMA 4, add/mul/convert 3, logic/compare/blend 1, vector "
-        "load 8, div 11/13, sqrt 15/21). `window estimate`: the time per element if every FP "
-        f"op of an iteration stayed a whole chain in Zen 3's {FP_WINDOW}-entry FP window "
-        "(64 scheduler + 64 non-scheduling queue entries): ops x chain / window. It is a crude "
+        f"iteration and the longest dependency chain through one iteration (cycles, "
+        f"{model['lat_text']}). `window estimate`: the time per element if every FP "
+        f"op of an iteration stayed a whole chain in {model['window_text']}: ops x chain / "
+        "window. It is a crude "
         "upper estimate (too high for long loops, whose ops do not all wait a whole chain); "
         "where it exceeds the bound, latency rather than the ports can explain the gap.",
     ]
     if warnings:
         head += ["", *("**" + w + "**" for w in warnings)]
-    probe_lines = ["", "Divider and pipe probes (cycles per instruction, 8 independent copies in a "
-                   "loop; LLVM's model in brackets):", "",
-                   "| instruction | measured | LLVM Zen 3 |", "|---|---|---|"]
-    llvm_probe = {"vmulps_ymm": 0.5, "vaddps_ymm": 0.5, "vfmadd231ps_ymm": 0.5,
-                  "vblendvps_ymm": 0.5, "vcmpltps_ymm": 0.5}
+    ref = model["ref"]
+    probe_lines = ["", "Divider and port probes (cycles per instruction, 8 independent copies in "
+                   f"a loop; {ref}'s figure beside it):", "",
+                   f"| instruction | measured | {ref} |", "|---|---|---|"]
     for k, v in divcost.items():
-        base = k.split("_")[0][1:]
-        ref = llvm_probe.get(k, LLVM_DIV.get(base))
-        probe_lines.append(f"| {k.replace('_', ' ')} | {v:.2f} | {ref} |")
-    llvm_pair = {"vfmadd231ps+vblendvps": 8, "vfmadd231ps+vcmpltps": 8, "vfmadd231ps+vmaxps": 8,
-                 "vaddps+vcmpltps": 4, "vaddps+vmaxps": 4, "vaddps+vcvtdq2ps": 8,
-                 "vaddps+vblendvps": 4}
-    probe_lines += ["", "Pipe sharing (8 of each, interleaved, ymm; cycles per loop: 4 = separate "
-                    "pipes, 8 = the same two pipes; LLVM's model predicts the last column). "
-                    "The bound uses what is measured here: compares and min/max on the FADD pipes "
-                    "P2/P3, blendv on the FMA pipes P0/P1.", "",
-                    "| pair | measured cycles | LLVM Zen 3 |", "|---|---|---|"]
+        probe_lines.append(f"| {k.replace('_', ' ')} | {v:.2f} | "
+                           f"{model['probe_expect'].get(k, '-')} |")
+    probe_lines += ["", f"Port sharing ({model['pair_text']}).", "",
+                    f"| pair | measured cycles per loop | {ref} |", "|---|---|---|"]
     for k, v in pairs.items():
-        probe_lines.append(f"| {k.replace('+', ' + ')} | {v:.2f} | {llvm_pair.get(k, '-')} |")
+        probe_lines.append(f"| {k.replace('+', ' + ')} | {v:.2f} | "
+                           f"{model['pair_expect'].get(k, '-')} |")
     body = []
     for v, _ in mods:
         body += ["", f"## {v}" + (" (dispatched on this CPU)" if v == best else ""), ""]
@@ -1005,23 +1348,25 @@ def main():
     text = "\n".join(head + probe_lines + body) + "\n"
     print(text)
     if not args.no_write:
-        os.makedirs(os.path.dirname(OUT_MD), exist_ok=True)
-        with open(OUT_MD, "w") as f:
+        out_md, out_json = OUT.format(mname) + ".md", OUT.format(mname) + ".json"
+        os.makedirs(os.path.dirname(out_md), exist_ok=True)
+        with open(out_md, "w") as f:
             f.write(text)
-        with open(OUT_JSON, "w") as f:
-            json.dump({"cpu": cpu, "ghz_median": ghz, "ghz_samples": clocks, "probe": divcost,
-                       "pairs": pairs,
+        with open(out_json, "w") as f:
+            json.dump({"cpu": cpu, "model": mname, "ghz_median": ghz, "ghz_samples": clocks,
+                       "probe": divcost, "pairs": pairs,
                        "dispatched": best, "rows": rows}, f, indent=1)
-        print(f"wrote {OUT_MD} and {OUT_JSON}")
+        print(f"wrote {out_md} and {out_json}")
     if args.docs:
-        write_docs(rows, best, ghz, cpu)
+        write_docs(rows, best, ghz, cpu, mname)
 
 
-def write_docs(rows, best, ghz, cpu):
+def write_docs(rows, best, ghz, cpu, mname):
+    begin, end = DOC_BEGIN.format(mname), DOC_END.format(mname)
     text = open(DOCS).read()
-    if DOC_BEGIN not in text or DOC_END not in text:
+    if begin not in text or end not in text:
         sys.exit(f"{DOCS}: no compute-bound markers; add the section first")
-    lines = [DOC_BEGIN, "",
+    lines = [begin, "",
              f"{cpu}, {best} module, core clock {ghz:.2f} GHz (measured), 1 thread, L1-resident "
              "(8 KiB per array), out of place:", ""]
     lines += ["| kernel | form | dtype | ns/elem | vector instr/elem | bound ns/elem | "
@@ -1033,9 +1378,9 @@ def write_docs(rows, best, ghz, cpu):
         lines.append(f"| {r['kernel']} | {r['form']} | {r['dtype']} | {r['ns_median']:.3f} | "
                      f"{a['vector_per_elem']:.2f} | {r['bound_ns']:.3f} | "
                      f"{r['ns_median'] / r['bound_ns']:.2f} | {a['limit']} |")
-    lines += ["", DOC_END]
-    a, rest = text.split(DOC_BEGIN, 1)
-    _, b = rest.split(DOC_END, 1)
+    lines += ["", end]
+    a, rest = text.split(begin, 1)
+    _, b = rest.split(end, 1)
     with open(DOCS, "w") as f:
         f.write(a + "\n".join(lines) + b)
     print(f"rewrote the table in {DOCS}")

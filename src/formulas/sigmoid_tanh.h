@@ -32,9 +32,18 @@ FA_INLINE T FA_F(fa_sigmoid_bwdy)(T g, T y, T p0, T p1, T p2, T p3)
  * the constants (powers of 2: same roundings as for -2a), v is the negated
  * argument so that |x| feeds the reduction directly.  With FMA one ln2
  * constant: its error (n*2^-29) only matters where e^-2a << 1. */
+FA_INLINE float fa__expm1_m2a_f(float a);
 FA_INLINE float fa__tanh_fwd_f(float x)
 {
-    float a = fa_abs_f(x);
+    float m = fa__expm1_m2a_f(fa_abs_f(x));                   /* expm1(-2a) <= 0 or +0 */
+    float t = m / (m + 2.0f);
+    /* |t| with the sign of x: (t ^ x) & M ^ x is one vpternlogd */
+    uint32_t ut = fa_f2u(t), ux = fa_f2u(x);
+    return fa_u2f(((ut ^ ux) & 0x7fffffffu) ^ ux);
+}
+/* expm1(-2 min(a, 9.5)) for a = |x| (NaN passes); -1 exactly from a = 9.5 on */
+FA_INLINE float fa__expm1_m2a_f(float a)
+{
     a = a > 9.5f ? 9.5f : a;                                   /* NaN passes */
     float nb = fa_fma_f(a, -2.0f * FA_F_LOG2E, FA_F_MAGIC_B + 1.0f); /* n + 128 in the low bits */
     float n = nb - (FA_F_MAGIC_B + 1.0f);
@@ -54,11 +63,7 @@ FA_INLINE float fa__tanh_fwd_f(float x)
     float w = v * v;
     float nqh = fa_fma_f(-w, g, v);                            /* -expm1(-2v)/2 */
     float sm1 = fa_fma_f(s2, 0.5f, -1.0f);                     /* s - 1 */
-    float m = fa_fma_f(-s2, nqh, sm1);                         /* expm1(-2a) <= 0 or +0 */
-    float t = m / (m + 2.0f);
-    /* |t| with the sign of x: (t ^ x) & M ^ x is one vpternlogd */
-    uint32_t ut = fa_f2u(t), ux = fa_f2u(x);
-    return fa_u2f(((ut ^ ux) & 0x7fffffffu) ^ ux);
+    return fa_fma_f(-s2, nqh, sm1);
 }
 #endif
 FA_INLINE T FA_F(fa_tanh_fwd)(T x, T p0, T p1, T p2, T p3)

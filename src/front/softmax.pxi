@@ -27,6 +27,18 @@ def softmax_blocks(int mode, a, b, out, Py_ssize_t nouter, Py_ssize_t L, Py_ssiz
     return out
 
 
+cdef inline Py_ssize_t _row_block(Py_ssize_t L, Py_ssize_t isz, bint rows) noexcept nogil:
+    """Rows per item of a row softmax: blocks of up to 8 KB, which with their
+    output and the next block's prefetched rows fill at most half of a 48 KB
+    L1d; one row per item of 8 KB or more, and for column strips."""
+    cdef Py_ssize_t rb = 8192 // (L * isz) if L > 0 else 1
+    if rb > FA_TABLE_SMC:
+        rb = FA_TABLE_SMC
+    if rb < 1 or not rows:
+        rb = 1
+    return rb
+
+
 cdef void _softmax_run(const fa_loop_table *tb, int mode, bint dbl, char *pa, char *pb, char *po, Py_ssize_t nouter, Py_ssize_t L,
                        Py_ssize_t inner, bint log_form, int nthreads, Py_ssize_t grain) noexcept nogil:
     """inner == 1: blocks of up to FA_TABLE_SMC rows (short rows in one block
@@ -35,13 +47,7 @@ cdef void _softmax_run(const fa_loop_table *tb, int mode, bint dbl, char *pa, ch
     cdef bint rows = inner == 1
     cdef Py_ssize_t it
     cdef Py_ssize_t isz = 8 if dbl else 4
-    # blocks of up to 8 KB: with their output and the next block's prefetched
-    # rows they fill at most half of a 48 KB L1d
-    cdef Py_ssize_t rb = 8192 // (L * isz) if L > 0 else 1
-    if rb > FA_TABLE_SMC:
-        rb = FA_TABLE_SMC
-    if rb < 1 or not rows:
-        rb = 1
+    cdef Py_ssize_t rb = _row_block(L, isz, rows)
     cdef Py_ssize_t nstrip = 1 if rows else (inner + FA_TABLE_SMC - 1) // FA_TABLE_SMC
     cdef Py_ssize_t nitem = (nouter + rb - 1) // rb * nstrip
     cdef Py_ssize_t nth = _nchunks(nouter * L * inner, isz, nthreads, grain)
@@ -201,12 +207,7 @@ cdef void _smm_run(const fa_loop_table *tb, const _SmMask *mk, int mode, bint db
     cdef bint rows = inner == 1
     cdef Py_ssize_t it
     cdef Py_ssize_t isz = 8 if dbl else 4
-    # blocks of up to 8 KB, as _softmax_run
-    cdef Py_ssize_t rb = 8192 // (L * isz) if L > 0 else 1
-    if rb > FA_TABLE_SMC:
-        rb = FA_TABLE_SMC
-    if rb < 1 or not rows:
-        rb = 1
+    cdef Py_ssize_t rb = _row_block(L, isz, rows)
     cdef Py_ssize_t nstrip = 1 if rows else (inner + FA_TABLE_SMC - 1) // FA_TABLE_SMC
     cdef Py_ssize_t nitem = (nouter + rb - 1) // rb * nstrip
     cdef Py_ssize_t nth = _nchunks(nouter * L * inner, isz, nthreads, grain)
