@@ -9,7 +9,7 @@ oracle is not (or the reverse) is not a rounding error: such elements are counte
 ("+k special").
 
     python bench/peer_ulp.py            # prints, writes bench/results/peer_ulp.{md,json}
-    python bench/peer_ulp.py --funcs sigmoid,softmax --no-write
+    python bench/peer_ulp.py --funcs sigmoid,softmax [--no-write]   # updates those rows only
 
 bench/run.py shows these figures next to each contender's time when the JSON exists.
 """
@@ -144,6 +144,17 @@ def main():
                 print(lines[-1], flush=True)
     if not args.no_write:
         os.makedirs(RESULTS, exist_ok=True)
+        if args.funcs and os.path.exists(JSON):
+            # a partial run updates its rows and keeps the others
+            with open(JSON) as f:
+                res = {**json.load(f), **res}
+            lines = lines[:2]
+            for e in _peers.entries():
+                for d in ("fwd", "bwd"):
+                    r = res.get(e.label, {}).get(d)
+                    if r:
+                        lines.append(f"| {e.label} | {d} | " + " | ".join(
+                            fmt(r[lib]) if lib in r else "-" for lib in libs) + " |")
         with open(JSON, "w") as f:
             json.dump(res, f, indent=1, sort_keys=True)
         head = ("# Max float32 ULP of every contender on the same sweep\n\n"
