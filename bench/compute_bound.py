@@ -21,10 +21,10 @@ float64, on the loop module this CPU dispatches to (and the SSE2 baseline module
    call through `fastact._front.elementwise` (Python, 1 thread), to show the call cost at
    this size.
 2. **Vector instructions per element, exact.**  A small ptrace stepper runs the driver
-   for one call of N/4 and one of N/2 elements and single-steps that call (between two
+   for one call of 1024 and one of 2048 elements and single-steps that call (between two
    SIGSTOPs the driver raises around it), recording the address of every instruction
    executed: native execution, so any ISA the CPU runs (AVX-512 included) is counted.
-   The difference per instruction of the loop module, over N/4, is that instruction's
+   The difference per instruction of the loop module, over 1024, is that instruction's
    executions per element in the steady state (the fixed cost of the call, alignment head
    and tail cancel).  Instructions are classified from `objdump -d` of the same .so:
    FMA/mul, add/sub, compare/min/max, blend, logic, integer vector (add/shift/compare),
@@ -96,8 +96,9 @@ DOC_BEGIN = "<!-- compute-bound table ({}): written by bench/compute_bound.py --
 DOC_END = "<!-- end of compute-bound table ({}) -->"
 
 ARRAY_BYTES = 8192          # per array: x, g, out in L1 together
-COUNT_DIV = 4               # counted calls: ARRAY_BYTES / 4 and / 2 per array (single steps
-                            # are slow; the difference of the two is the steady state)
+COUNT_N = 1024              # counted calls: 1024 and 2048 elements, both on the loops' aligned
+                            # path (fa__align_head aligns from 1024 elements on; single steps are
+                            # slow); the difference of the two is the steady state
 
 DRIVER = r'''
 #define _GNU_SOURCE
@@ -196,27 +197,31 @@ static double clock_ghz(long iters)
     return 100.0 * iters / (now() - t0) * 1e-9;
 }
 
-/* reciprocal throughput (cycles per instruction) of 8 independent copies of INSN
- * (destinations %%ymm0..7 / %%xmm0..7 never read, sources ymm8 = 1.5, ymm9 = 1.25) */
-#define PROBE(name, insn) do { \
+/* one timed loop of BODY (it iterations); W names the register file of the two sources
+ * (W8 = 1.5, W9 = 1.25); prints TAG NAME cycles per (iteration / PER) */
+#define PROBE_LOOP(W, BODY, tag, name, per) do { \
         static const float c15 = 1.5f, c125 = 1.25f; \
         long it = 400000; \
         double t0 = now(); \
         __asm__ volatile( \
-            "vbroadcastss %1, %%ymm8\n\t" \
-            "vbroadcastss %2, %%ymm9\n\t" \
+            "vbroadcastss %1, %%" W "8\n\t" \
+            "vbroadcastss %2, %%" W "9\n\t" \
             "mov %0, %%rcx\n" \
             "1:\n\t" \
-            insn(0) insn(1) insn(2) insn(3) insn(4) insn(5) insn(6) insn(7) \
+            BODY \
             "dec %%rcx\n\t" \
             "jnz 1b\n\t" \
             "vzeroupper\n" \
             : : "r"(it), "m"(c15), "m"(c125) \
             : "rcx", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", \
-              "xmm8", "xmm9"); \
+              "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15"); \
         double t = now() - t0; \
-        printf("PROBE %s %.3f\n", name, t * ghz * 1e9 / (8.0 * it)); \
+        printf(tag " %s %.3f\n", name, t * ghz * 1e9 / ((per) * it)); \
     } while (0)
+/* reciprocal throughput (cycles per instruction) of 8 independent copies of INSN
+ * (destinations %%ymm0..7 / %%xmm0..7 never read, sources ymm8 = 1.5, ymm9 = 1.25) */
+#define PROBE(name, insn) PROBE_LOOP("ymm", insn(0) insn(1) insn(2) insn(3) insn(4) insn(5) \
+                                     insn(6) insn(7), "PROBE", name, 8.0)
 #define I_DIVPS_Y(r) "vdivps %%ymm9, %%ymm8, %%ymm" #r "\n\t"
 #define I_DIVPD_Y(r) "vdivpd %%ymm9, %%ymm8, %%ymm" #r "\n\t"
 #define I_SQRTPS_Y(r) "vsqrtps %%ymm8, %%ymm" #r "\n\t"
@@ -234,26 +239,8 @@ static double clock_ghz(long iters)
 #define I_CVT_Y(r) "vcvtdq2ps %%ymm8, %%ymm" #r "\n\t"
 /* pairs: 8 FMA chains (ymm0..7) interleaved with 8 independent B (ymm10..15, 10, 11), or
  * 8 independent adds with B: 4 cycles per loop if B has pipes of its own, 8 if it shares */
-#define PAIR(name, A, B) do { \
-        static const float c15 = 1.5f, c125 = 1.25f; \
-        long it = 400000; \
-        double t0 = now(); \
-        __asm__ volatile( \
-            "vbroadcastss %1, %%ymm8\n\t" \
-            "vbroadcastss %2, %%ymm9\n\t" \
-            "mov %0, %%rcx\n" \
-            "1:\n\t" \
-            A(0) B(10) A(1) B(11) A(2) B(12) A(3) B(13) A(4) B(14) A(5) B(15) A(6) B(10) \
-            A(7) B(11) \
-            "dec %%rcx\n\t" \
-            "jnz 1b\n\t" \
-            "vzeroupper\n" \
-            : : "r"(it), "m"(c15), "m"(c125) \
-            : "rcx", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", \
-              "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15"); \
-        double t = now() - t0; \
-        printf("PAIR %s %.3f\n", name, t * ghz * 1e9 / it); \
-    } while (0)
+#define PAIR(name, A, B) PROBE_LOOP("ymm", A(0) B(10) A(1) B(11) A(2) B(12) A(3) B(13) A(4) \
+                                     B(14) A(5) B(15) A(6) B(10) A(7) B(11), "PAIR", name, 1.0)
 
 /* 512-bit probes (AVX-512 CPUs only): INSN(D) writes register D; zmm8 = 1.5, zmm9 = 1.25.
  * PROBEZ: 8 copies (D = zmm0..7 or k0..7) per loop, cycles per instruction.  PAIRZ: 8 of A
@@ -262,46 +249,12 @@ static double clock_ghz(long iters)
 #define RZ(r) "%%zmm" #r
 #define RZB(r) "%%zmm1" #r
 #define RK(r) "%%k" #r
-#define PROBEZ(name, insn, R) do { \
-        static const float c15 = 1.5f, c125 = 1.25f; \
-        long it = 400000; \
-        double t0 = now(); \
-        __asm__ volatile( \
-            "vbroadcastss %1, %%zmm8\n\t" \
-            "vbroadcastss %2, %%zmm9\n\t" \
-            "mov %0, %%rcx\n" \
-            "1:\n\t" \
-            insn(R(0)) insn(R(1)) insn(R(2)) insn(R(3)) insn(R(4)) insn(R(5)) insn(R(6)) \
-            insn(R(7)) \
-            "dec %%rcx\n\t" \
-            "jnz 1b\n\t" \
-            "vzeroupper\n" \
-            : : "r"(it), "m"(c15), "m"(c125) \
-            : "rcx", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", \
-              "xmm8", "xmm9"); \
-        double t = now() - t0; \
-        printf("PROBE %s %.3f\n", name, t * ghz * 1e9 / (8.0 * it)); \
-    } while (0)
-#define PAIRZ(name, A, RA, B, RB) do { \
-        static const float c15 = 1.5f, c125 = 1.25f; \
-        long it = 400000; \
-        double t0 = now(); \
-        __asm__ volatile( \
-            "vbroadcastss %1, %%zmm8\n\t" \
-            "vbroadcastss %2, %%zmm9\n\t" \
-            "mov %0, %%rcx\n" \
-            "1:\n\t" \
-            A(RA(0)) B(RB(0)) A(RA(1)) B(RB(1)) A(RA(2)) B(RB(2)) A(RA(3)) B(RB(3)) \
-            A(RA(4)) B(RB(4)) A(RA(5)) B(RB(5)) A(RA(6)) B(RB(0)) A(RA(7)) B(RB(1)) \
-            "dec %%rcx\n\t" \
-            "jnz 1b\n\t" \
-            "vzeroupper\n" \
-            : : "r"(it), "m"(c15), "m"(c125) \
-            : "rcx", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", \
-              "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15"); \
-        double t = now() - t0; \
-        printf("PAIR %s %.3f\n", name, t * ghz * 1e9 / it); \
-    } while (0)
+#define PROBEZ(name, insn, R) PROBE_LOOP("zmm", insn(R(0)) insn(R(1)) insn(R(2)) insn(R(3)) \
+                                          insn(R(4)) insn(R(5)) insn(R(6)) insn(R(7)), \
+                                          "PROBE", name, 8.0)
+#define PAIRZ(name, A, RA, B, RB) PROBE_LOOP("zmm", A(RA(0)) B(RB(0)) A(RA(1)) B(RB(1)) \
+        A(RA(2)) B(RB(2)) A(RA(3)) B(RB(3)) A(RA(4)) B(RB(4)) A(RA(5)) B(RB(5)) A(RA(6)) \
+        B(RB(0)) A(RA(7)) B(RB(1)), "PAIR", name, 1.0)
 #define Z_FMA(d) "vfmadd231ps %%zmm9, %%zmm8, " d "\n\t"
 #define Z_ADD(d) "vaddps %%zmm9, %%zmm8, " d "\n\t"
 #define Z_CMPK(d) "vcmpltps %%zmm9, %%zmm8, " d "\n\t"
@@ -470,6 +423,7 @@ int main(int argc, char **argv)
     int st, stops = 0;
     long steps = 0;
     waitpid(pid, &st, 0);                           /* the stop at exec */
+    ptrace(PTRACE_SETOPTIONS, pid, 0, PTRACE_O_EXITKILL);   /* dies with the stepper */
     ptrace(PTRACE_CONT, pid, 0, 0);
     for (;;) {
         if (waitpid(pid, &st, 0) < 0 || WIFEXITED(st) || WIFSIGNALED(st)) break;
@@ -483,7 +437,8 @@ int main(int argc, char **argv)
                 fwrite(&ip, sizeof ip, 1, out);
                 steps++;
             }
-            ptrace(PTRACE_SINGLESTEP, pid, 0, 0);
+            /* any other signal (a crash) is delivered, not swallowed */
+            ptrace(PTRACE_SINGLESTEP, pid, 0, (sig == SIGSTOP || sig == SIGTRAP) ? 0 : sig);
         } else {
             ptrace(PTRACE_CONT, pid, 0, (sig == SIGSTOP || sig == SIGTRAP) ? 0 : sig);
         }
@@ -618,7 +573,7 @@ def classify_intel(mn, ops, wide):
     z = "%zmm" in ops
     vec = z or "%ymm" in ops or "%xmm" in ops
     mem = "(" in ops
-    dst_mem = mem and ops.rstrip().endswith(")")
+    dst_mem = mem and "(" in _split_ops(ops)[-1]       # also `vmovups %zmm0,(%rdi){%k1}`
     masked = "{%k" in ops
 
     def P(*ports):                    # vector ports, without port 1 in a 512-bit loop
@@ -640,7 +595,7 @@ def classify_intel(mn, ops, wide):
     m = mn[1:] if mn.startswith("v") else mn
     ld = 1 if mem and not dst_mem else 0
     all3 = P("0", "1", "5")
-    if re.match(r"mov(aps|apd|ups|upd|dq[au](8|16|32|64)?|ss|sd|d|q|lps|hps|lpd|hps|ntps|ntpd|"
+    if re.match(r"mov(aps|apd|ups|upd|dq[au](8|16|32|64)?|ss|sd|d|q|lps|hps|lpd|hpd|ntps|ntpd|"
                 r"ntdq)$|(p?broadcast)", m):
         if dst_mem:
             return ("st", [], None, 0, 1, 1)
@@ -865,7 +820,7 @@ def critical_path(body, model):
             lat = model["lat_div"].get(dkey, 13)
         elif k == "shuf" and ("perm" in m and ("%ymm" in ops or "%zmm" in ops)):
             lat = model["perm_lat"]
-        elif k == "shuf" and re.match(r"mov(aps|apd|ups|upd|dqa|dqu)$", m):
+        elif k == "shuf" and re.match(r"mov(aps|apd|ups|upd|dq[au](8|16|32|64)?)$", m):
             lat = 0
         else:
             lat = model["lat"].get(k, 1)
@@ -1004,7 +959,9 @@ def step_counts(stepper, driver, so, sym, kernel, form, dtype, n, p, tmp):
     """{instruction address in the loop module: executions} for one call of the kernel"""
     trace = os.path.join(tmp, "trace.bin")
     r = subprocess.run([stepper, trace, driver, "count", so, sym, kernel, form, dtype, str(n),
-                        *map(repr, p)], check=True, capture_output=True, text=True)
+                        *map(repr, p)], capture_output=True, text=True, timeout=600)
+    if r.returncode:
+        sys.exit(f"count {kernel} {form} {dtype} failed:\n{r.stderr}")
     base = int(re.search(r"BASE ([0-9a-f]+)", r.stdout).group(1), 16)
     ips = np.fromfile(trace, dtype=np.uint64)
     os.remove(trace)
@@ -1018,6 +975,10 @@ def count_case(stepper, driver, so, sym, kernel, form, dtype, n, p, tmp):
     counts for 2N elements minus those for N, over N (the call's fixed cost cancels)"""
     a, b = (step_counts(stepper, driver, so, sym, kernel, form, dtype, m, p, tmp)
             for m in (n, 2 * n))
+    neg = [addr for addr in a if a[addr] > b.get(addr, 0)]
+    if neg:     # a different code path at N than at 2N: the difference is not a steady state
+        sys.exit(f"count {kernel} {form} {dtype}: {len(neg)} instructions run more often for "
+                 f"{n} elements than for {2 * n}")
     return {addr: (b[addr] - a.get(addr, 0)) / n for addr in b if b[addr] - a.get(addr, 0) > 0}
 
 
@@ -1027,8 +988,9 @@ def analyse(per_elem, ins, divcost, model):
     loads = stores = mops = div = vec = 0.0
     unknown = collections.Counter()
     wide = any("%zmm" in ins.get(a, ("", ""))[1] for a in per_elem)
+    per_elem = {a: c for a, c in per_elem.items() if a in ins}   # this module's code only
     for addr, c in per_elem.items():
-        mn, ops = ins.get(addr, ("?", ""))
+        mn, ops = ins[addr]
         k, ulist, dkey, ld, st, mo = model["classify"](mn, ops, wide)
         if re.match(r"j(?!mp)", mn):
             mo = 0      # fused with the cmp/test before it into one macro-op
@@ -1262,14 +1224,14 @@ def main():
             t0 = time.time()
             for i, c in enumerate(cases):
                 pe = count_case(stepper, driver, c["so"], c["sym"], c["kernel"], c["form"],
-                                c["dtype"], c["n"] // COUNT_DIV, c["p"], tmp)
+                                c["dtype"], COUNT_N, c["p"], tmp)
                 analyses[i] = analyse(pe, dis[c["so"]], divkeys, model)
                 a = analyses[i]
                 print(f"count {c['variant']} {c['kernel']} {c['form']} {c['dtype']}: "
                       f"{a['instr_per_elem']:.2f} instr/elem, limit {a['limit']} "
                       f"{a['bound_cycles']:.3f} c/elem ({time.time() - t0:.0f}s)", flush=True)
         else:
-            print("valgrind not found or --no-count: no instruction counts", file=sys.stderr)
+            print("--no-count: no instruction counts", file=sys.stderr)
 
         med, clocks = time_driver(driver, cases, args.rounds)
     front = {} if args.no_front else time_front(cases)
@@ -1302,7 +1264,7 @@ def main():
         f"{ARRAY_BYTES // 8} elements), median of {args.rounds} rounds' medians [min, max]; "
         "`via _front`: the same call through `fastact._front.elementwise` (Python call included).",
         "- Instructions per element: exact executions per element of each instruction of the "
-        "loop module (the driver single-stepped under ptrace for N/4 and N/2 elements, "
+        f"loop module (the driver single-stepped under ptrace for {COUNT_N} and {2 * COUNT_N} elements, "
         "differenced), classified from objdump. "
         "Vector instr/elem counts every instruction on xmm/ymm/zmm and mask registers (a load "
         "folded into an arithmetic instruction counts once, under its class, and again under "
