@@ -26,22 +26,13 @@ FA_INLINE T FA_F(fa_sigmoid_bwdy)(T g, T y, T p0, T p1, T p2, T p3)
 
 /* ======================= tanh ======================= */
 #if !FA_IS_DOUBLE
-/* fa__tanh_f with fewer operations (bench/ulp exhaustive: 2.50 ULP, FMA and
- * SSE2): expm1(-2a), a = min(|x|, 9.5), as s*expm1(-2v) + (s - 1) with
- * s = 2^n, n = round(-2a/ln2), v = a + n*ln2/2; the factor 2 is folded into
- * the constants (powers of 2: same roundings as for -2a), v is the negated
- * argument so that |x| feeds the reduction directly.  With FMA one ln2
- * constant: its error (n*2^-29) only matters where e^-2a << 1. */
-FA_INLINE float fa__expm1_m2a_f(float a);
-FA_INLINE float fa__tanh_fwd_f(float x)
-{
-    float m = fa__expm1_m2a_f(fa_abs_f(x));                   /* expm1(-2a) <= 0 or +0 */
-    float t = m / (m + 2.0f);
-    /* |t| with the sign of x: (t ^ x) & M ^ x is one vpternlogd */
-    uint32_t ut = fa_f2u(t), ux = fa_f2u(x);
-    return fa_u2f(((ut ^ ux) & 0x7fffffffu) ^ ux);
-}
-/* expm1(-2 min(a, 9.5)) for a = |x| (NaN passes); -1 exactly from a = 9.5 on */
+/* expm1(-2a) for a = |x|, clamped at 9.5 (NaN passes; -1 exactly from 9.5
+ * on): tanh's, with fewer operations than fa__expm1_neg_core_f.  As
+ * s*expm1(-2v) + (s - 1) with s = 2^n, n = round(-2a/ln2), v = a + n*ln2/2;
+ * the factor 2 is folded into the constants (powers of 2: same roundings as
+ * for -2a), v is the negated argument so that |x| feeds the reduction
+ * directly.  With FMA one ln2 constant: its error (n*2^-29) only matters
+ * where e^-2a << 1. */
 FA_INLINE float fa__expm1_m2a_f(float a)
 {
     a = a > 9.5f ? 9.5f : a;                                   /* NaN passes */
@@ -64,6 +55,19 @@ FA_INLINE float fa__expm1_m2a_f(float a)
     float nqh = fa_fma_f(-w, g, v);                            /* -expm1(-2v)/2 */
     float sm1 = fa_fma_f(s2, 0.5f, -1.0f);                     /* s - 1 */
     return fa_fma_f(-s2, nqh, sm1);
+}
+/* r with the sign of x: (r ^ x) & M ^ x is one vpternlogd */
+FA_INLINE float fa__sign_of_f(float r, float x)
+{
+    uint32_t ur = fa_f2u(r), ux = fa_f2u(x);
+    return fa_u2f(((ur ^ ux) & 0x7fffffffu) ^ ux);
+}
+/* fa__tanh_f with fewer operations (bench/ulp exhaustive: 2.50 ULP, FMA and
+ * SSE2) */
+FA_INLINE float fa__tanh_fwd_f(float x)
+{
+    float m = fa__expm1_m2a_f(fa_abs_f(x));                   /* expm1(-2a) <= 0 or +0 */
+    return fa__sign_of_f(m / (m + 2.0f), x);
 }
 #endif
 FA_INLINE T FA_F(fa_tanh_fwd)(T x, T p0, T p1, T p2, T p3)

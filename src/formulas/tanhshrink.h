@@ -4,8 +4,8 @@
 
 /* ======================= tanhshrink ======================= */
 /* |x| < 2: x^3 P(x^2)/Q(x^2) (relative minimax of (x - tanh x)/x^3 on s in
- * [0,4]); else x - tanh(x) (cancellation factor < 1 there). */
-/* P(s), and Q(s) in *q */
+ * [0,4]); else x - tanh(x) (cancellation factor < 1 there).  Returns P(s),
+ * and Q(s) in *q. */
 FA_INLINE T FA_F(fa__tanhshrink_pq)(T s, T *q)
 {
 #if FA_IS_DOUBLE
@@ -54,9 +54,7 @@ FA_INLINE float fa__tanhshrink_fwd_f(float x)
     float m = fa__expm1_m2a_f(a);
     float d = m + 2.0f;
     float ns = (ac * s) * p, nb = fa_fma_f(a, d, m);
-    float r = (a < 2.0f ? ns : nb) / (a < 2.0f ? q : d);   /* NaN: nb/d, NaN */
-    uint32_t ur = fa_f2u(r), ux = fa_f2u(x);
-    return fa_u2f(((ur ^ ux) & 0x7fffffffu) ^ ux);
+    return fa__sign_of_f((a < 2.0f ? ns : nb) / (a < 2.0f ? q : d), x);   /* NaN: nb/d */
 }
 #endif
 FA_INLINE T FA_F(fa_tanhshrink_fwd)(T x, T p0, T p1, T p2, T p3)
