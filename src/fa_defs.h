@@ -37,6 +37,17 @@
 #ifndef FA_NOUNROLL
 #  define FA_NOUNROLL
 #endif
+/* On the element-wise map loops (loops/elementwise.h): with AVX2 and
+ * AVX-512, GCC's vector loop otherwise spends a third of its uops of a cheap
+ * kernel on the increment, compare and branch, and the L2-resident
+ * piecewise kernels (relu, leaky_relu backward) run a fifth slower for it
+ * (bench/ab_loops.py).  clang interleaves vector loops by itself; SSE2's 16
+ * registers gain nothing. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__AVX2__)
+#  define FA_UNROLL_MAP _Pragma("GCC unroll 4")
+#else
+#  define FA_UNROLL_MAP
+#endif
 /* a loop of at most 8 iterations with constant bounds, fully unrolled */
 #ifndef FA_UNROLL_FULL
 #  define FA_UNROLL_FULL

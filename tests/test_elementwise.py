@@ -121,3 +121,38 @@ def test_thread_count_does_not_change_results(name):
         d1 = fns.backward(g, x, **params, n_threads=1)
         d2 = fns.backward(g, x, **params, n_threads=2)
         assert np.array_equal(d1, d2, equal_nan=True)
+
+
+# lengths around every loop boundary: the vector width (4-16 lanes), the
+# unrolled vector loop (up to 64 floats), the backward's NaN sub-block (256)
+# and the aligned head taken from 1024 elements on
+_LENGTHS = sorted(set(range(1, 70)) | {95, 127, 128, 129, 191, 255, 256, 257, 300, 511, 512, 513,
+                                      1023, 1024, 1025, 1100})
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_bits_do_not_depend_on_length_or_offset(name, dtype):
+    """An element's result is the same bits whether it is computed in the
+    vector loop, its unrolled copies, the remainder or the aligned head."""
+    rng = np.random.default_rng(5)
+    m = max(_LENGTHS) + 8
+    x = (rng.standard_normal(m) * 4).astype(dtype)
+    x[::97] = np.nan
+    x[5::89] = 0.0
+    g = rng.standard_normal(m).astype(dtype)
+    fns = fastact.get(name)
+    for params in CASES[name]:
+        y = fns.forward(x, **params, n_threads=1)
+        d = fns.backward(g, x, **params, n_threads=1)
+        for s in range(4):
+            for n in _LENGTHS:
+                if s + n > m:
+                    continue
+                sl = slice(s, s + n)
+                what = f"{name}({params_id(params)}) {np.dtype(dtype)} [{s}:{s + n}]"
+                assert np.array_equal(fns.forward(x[sl], **params, n_threads=1).view(np.uint8),
+                                      y[sl].view(np.uint8)), what
+                gi = g[sl].copy()
+                fns.backward_(gi, x[sl], **params, n_threads=1)
+                assert np.array_equal(gi.view(np.uint8), d[sl].view(np.uint8)), what + " backward_"

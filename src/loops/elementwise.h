@@ -21,7 +21,7 @@ static int FA_F(fa_fwd_block)(int k, const T *x, T *y, fa_idx n, const double *p
 #define FA_CASE(name) case FA_K_##name: \
         FA__BLOCKS(b, e, head, blk, n) { \
             if (pf) FA_F(fa__prefetch_upto)(x, NULL, &done, b + (FA_PF_AHEAD + 1) * blk, n, 0); \
-            FA_IVDEP for (fa_idx i = b; i < e; i++) \
+            FA_IVDEP FA_UNROLL_MAP for (fa_idx i = b; i < e; i++) \
                 y[i] = FA_F(fa_nan_in)(x[i], FA_F(fa_##name##_fwd)(x[i], p0, p1, p2, p3)); \
         } \
         return 0;
@@ -84,7 +84,7 @@ static int FA_F(fa_fwd_block_nt)(int k, const T *x, T *y, fa_idx n, const double
             const T *gc = g + c, *sc = s + c; \
             T *d = alias ? tmp : out + c; \
             int bad = 0; \
-            FA_IVDEP for (fa_idx j = 0; j < m; j++) { \
+            FA_IVDEP FA_UNROLL_MAP for (fa_idx j = 0; j < m; j++) { \
                 const T r = FA_F(fa_##name##_##FORM)(gc[j], sc[j], p0, p1, p2, p3); \
                 d[j] = r; \
                 FA__NAN_NOTE(bad, r); \
