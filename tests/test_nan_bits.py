@@ -129,6 +129,11 @@ def run_forms(fn, fn_, ops, want, what, layouts=LAYOUTS, **kw):
             if fn_ is not None:
                 r = fn_(*args, n_threads=t, **kw)
                 assert_bits(args[0], want, f"{what} in place {lay} t={t}")
+            if len(ops) > 1:            # the result over the second operand (a backward's saved x or y)
+                args = [place(o, lay) for o in ops]
+                r = fn(*args, out=args[1], n_threads=t, **kw)
+                assert r is args[1]
+                assert_bits(args[1], want, f"{what} out=<second operand> {lay} t={t}")
 
 
 def param_sets(name):

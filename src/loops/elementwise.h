@@ -76,21 +76,28 @@ static int FA_F(fa_fwd_block_nt)(int k, const T *x, T *y, fa_idx n, const double
  * sub-blocks of FA_NAN_SUB elements with the NaN rule applied only to a
  * sub-block that has a NaN result (loops/common.h; the rule in the loop cost
  * a tenth to a quarter of a backward pass).  The fix-up needs the inputs as
- * they were, so when out is g or s (in place) the sub-block is computed into
- * a stack buffer and copied out. */
+ * they were, so when out is g or s (in place) the same loop also keeps the
+ * overwritten input's sub-block in a stack buffer: one more store per
+ * vector, where computing into the buffer and copying it out afterwards
+ * cost a second pass over the sub-block. */
+#define FA__BWD_SUB(name, FORM, KEEP) \
+            FA_IVDEP FA_UNROLL_MAP for (fa_idx j = 0; j < m; j++) { \
+                const T r = FA_F(fa_##name##_##FORM)(gc[j], sc[j], p0, p1, p2, p3); \
+                KEEP; \
+                d[j] = r; \
+                FA__NAN_NOTE(bad, r); \
+            }
 #define FA__BWD_RANGE(name, FORM) do { \
         for (fa_idx c = b; c < e; c += FA_NAN_SUB) { \
             const fa_idx m = e - c < FA_NAN_SUB ? e - c : FA_NAN_SUB; \
             const T *gc = g + c, *sc = s + c; \
-            T *d = alias ? tmp : out + c; \
+            T *d = out + c; \
             int bad = 0; \
-            FA_IVDEP FA_UNROLL_MAP for (fa_idx j = 0; j < m; j++) { \
-                const T r = FA_F(fa_##name##_##FORM)(gc[j], sc[j], p0, p1, p2, p3); \
-                d[j] = r; \
-                FA__NAN_NOTE(bad, r); \
-            } \
-            if (FA__NAN_SEEN(bad, d, m)) FA_F(fa__nan_fix2)(d, gc, sc, m); \
-            if (alias) memcpy(out + c, tmp, (size_t)m * sizeof(T)); \
+            if (!alias) { FA__BWD_SUB(name, FORM, (void)0) } \
+            else if (out == g) { FA__BWD_SUB(name, FORM, tmp[j] = gc[j]) } \
+            else { FA__BWD_SUB(name, FORM, tmp[j] = sc[j]) } \
+            if (FA__NAN_SEEN(bad, d, m)) \
+                FA_F(fa__nan_fix2)(d, out == g ? tmp : gc, out == s ? tmp : sc, m); \
         } \
     } while (0)
 
