@@ -63,15 +63,20 @@ def budget_for(n):
 
 
 def race_opts(nt, n):
-    """Interleaving: 4 rounds on one thread; with several threads 2 rounds
-    with a settle pause before each block (see _timing.race).  Large arrays:
-    no pause (on this VM any idle pause slows the next few 16M passes 1.5-4x,
-    a cost of the pause, not of the contender) but 6 ms and at least two
-    untimed calls before each block, which also outlast the other runtime's
-    spinning workers; then 3 timed calls per block."""
+    """Interleaving: 4 rounds on one thread, each block after 2 ms of untimed
+    calls: right after another library's block this CPU ran fastact's 64K
+    in-place calls about 1.3x slower for the first millisecond or so (relu6
+    6.8 against 5.1 us; its block that followed its own block ran at 5.1),
+    so without the lead a contender's median depended on its place in the
+    round order.  With several threads 2 rounds with a settle pause before
+    each block (see _timing.race).  Large arrays: no pause (on this VM any
+    idle pause slows the next few 16M passes 1.5-4x, a cost of the pause, not
+    of the contender) but 40 ms and at least two untimed calls before each
+    block, which also outlast the other runtime's spinning workers; then 3
+    timed calls per block."""
     if n >= 8_000_000:
         return {"rounds": 3, "settle": 0.0, "lead": 0.04}
-    return {"rounds": 2, "settle": 0.005} if nt > 1 else {"rounds": 4, "settle": 0.0}
+    return {"rounds": 2, "settle": 0.005} if nt > 1 else {"rounds": 4, "settle": 0.0, "lead": 0.002}
 
 
 # ------------------------------------------------------------------ one cell
