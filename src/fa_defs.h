@@ -39,9 +39,9 @@
 #endif
 /* On the element-wise map loops (loops/elementwise.h), GCC with AVX2 or
  * AVX-512: a cheap kernel's vector loop is a handful of instructions, and
- * the increment, compare and branch of every vector weigh on it (relu and
- * leaky_relu backward run 1.35x faster unrolled, bench/ab_loops.py).  clang
- * interleaves vector loops by itself; the SSE2 build measured no gain. */
+ * the increment, compare and branch of every vector weigh on it.  clang
+ * interleaves vector loops by itself; the SSE2 build does not gain
+ * (bench/ab_loops.py compares the forms). */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__AVX2__)
 #  define FA_UNROLL_MAP _Pragma("GCC unroll 4")
 #else

@@ -43,8 +43,9 @@ FA_INLINE T FA_F(fa__tanhshrink_small)(T x)
  * m's error moves the result by at most twice its absolute error (the
  * result is >= 1.03 there); the small branch divides a^3 P by Q, and x's
  * sign goes on last.  Where tanh clamps a, m is -1 exactly, so d = 1 and
- * a d + m cannot overflow.  Without FMA, and in double, the form below is
- * the faster one (measured: the baseline build and the double loops). */
+ * a d + m cannot overflow.  Without FMA (where a select and an fma cost
+ * 2-3 instructions each) and in double (latency-bound loops) the form
+ * below is the faster one. */
 FA_INLINE float fa__tanhshrink_fwd_f(float x)
 {
     float a = fa_abs_f(x);
