@@ -57,8 +57,12 @@ LOOPS = os.path.join(SRC, "loops")
 
 def expected_per_line():
     """{(header, line): reports wanted} over the loop headers src/loops/*.h"""
-    n_all, n_y = count_kernels("FA_KERNELS"), count_kernels("FA_BWDY_KERNELS")
-    n_cheap = count_kernels("FA_CHEAP_KERNELS")
+    # loops reported at a catalogue list's expansion: 2 dtypes x the loops
+    # of one case (a FA_RANGED_KERNELS case has two: common and full form;
+    # FA_TRANSC_KERNELS only lists the prefetched kernels, no loop)
+    per_case = {"FA_CHEAP_KERNELS": 2, "FA_KERNELS": 2, "FA_PLAIN_KERNELS": 2,
+                "FA_BWDY_KERNELS": 2, "FA_BWDY_PLAIN_KERNELS": 2, "FA_RANGED_KERNELS": 4,
+                "FA_TRANSC_KERNELS": 0}
     want = {}
     for name in sorted(os.listdir(LOOPS)):
         if not name.endswith(".h"):
@@ -69,12 +73,11 @@ def expected_per_line():
             in_macro = macro_line and line.rstrip().endswith("\\")
             if macro_line:      # loops in FA_CASE bodies are reported at the expansion
                 continue
-            if "FA_CHEAP_KERNELS(FA_CASE)" in line:
-                want[name, i] = 2 * n_cheap
-            elif "FA_KERNELS(FA_CASE)" in line:
-                want[name, i] = 2 * n_all
-            elif "FA_BWDY_KERNELS(FA_CASE)" in line:
-                want[name, i] = 2 * n_y
+            lists = re.findall(r"\b(FA_\w+)\(FA_CASE\)", line)
+            if lists:
+                if lists[0] not in per_case:
+                    raise SystemExit(f"src/loops/{name}:{i}: unknown catalogue list {lists[0]}")
+                want[name, i] = per_case[lists[0]] * count_kernels(lists[0])
             elif "FA_IVDEP for" in line or "FA__GATED_FWD(" in line or "FA__GATED_BWD(" in line:
                 want[name, i] = 2       # (the gated loops are reported where their macro is used)
     return want

@@ -6,7 +6,7 @@ calling thread's CPU time (one thread), which other processes on a busy
 machine do not inflate.  Median of interleaved rounds, with the spread.
 
     python bench/ab_loops.py OTHER_SRC [MORE_SRC ...] [--target x86_64_v3] [--n 1048576]
-        [--kernels sigmoid,tanh] [--forms fwd,bwd_] [--dtypes float32]
+        [--kernels sigmoid,tanh] [--forms fwd,bwd_] [--dtypes float32] [--params 4,2,0,0]
 
 Each OTHER_SRC is a directory laid out like src/ (e.g. `git archive` of an
 older commit's src/, or a patched copy); the first column is this checkout's
@@ -56,7 +56,7 @@ def build(src, target, tmp, i):
     return mod.table
 
 
-def case_runner(front, k, mode, inplace, dtype, n):
+def case_runner(front, k, mode, inplace, dtype, n, params):
     rng = np.random.default_rng(0)
     x = (rng.standard_normal(n) * 3).astype(dtype)
     g = np.ones(n, dtype)
@@ -65,16 +65,16 @@ def case_runner(front, k, mode, inplace, dtype, n):
         def run():
             if inplace:
                 np.copyto(out, x)
-                front.elementwise(k, 0, out, None, out, 0.0, 0.0, 0.0, 0.0, 1, 1 << 40)
+                front.elementwise(k, 0, out, None, out, *params, 1, 1 << 40)
             else:
-                front.elementwise(k, 0, x, None, out, 0.0, 0.0, 0.0, 0.0, 1, 1 << 40)
+                front.elementwise(k, 0, x, None, out, *params, 1, 1 << 40)
     else:
         def run():
             if inplace:
                 np.copyto(out, g)
-                front.elementwise(k, mode, out, x, out, 0.0, 0.0, 0.0, 0.0, 1, 1 << 40)
+                front.elementwise(k, mode, out, x, out, *params, 1, 1 << 40)
             else:
-                front.elementwise(k, mode, g, x, out, 0.0, 0.0, 0.0, 0.0, 1, 1 << 40)
+                front.elementwise(k, mode, g, x, out, *params, 1, 1 << 40)
     return run
 
 
@@ -94,6 +94,8 @@ def main():
     ap.add_argument("--kernels", default="relu0,sigmoid,tanh,silu,gelu_erf,elu,softplus")
     ap.add_argument("--forms", default="fwd,fwd_,bwd,bwd_")
     ap.add_argument("--dtypes", default="float32,float64")
+    ap.add_argument("--params", default="0,0,0,0",
+                    help="the kernel's four parameters as the loop takes them (e.g. squareplus: b,sqrt(b),0,0)")
     args = ap.parse_args()
     front = _dispatch.state.kernels
     srcs = [os.path.join(ROOT, "src")] + [os.path.abspath(s) for s in args.others]
@@ -108,13 +110,14 @@ def main():
         print(hdr)
         print("|" + "---|" * (hdr.count("|") - 1))
         reps = max(1, (1 << 22) // args.n)
+        params = [float(v) for v in args.params.split(",")]
         dtypes = [np.dtype(d) for d in args.dtypes.split(",")]
         for dtype in dtypes:
             for name in args.kernels.split(","):
                 for form, mode, inplace in FORMS:
                     if form not in args.forms.split(","):
                         continue
-                    run = case_runner(front, ids[name], mode, inplace, dtype, args.n)
+                    run = case_runner(front, ids[name], mode, inplace, dtype, args.n, params)
                     ts = [[] for _ in tables]
                     for _ in range(args.rounds):
                         for i, t in enumerate(tables):

@@ -19,17 +19,26 @@
     X(relu) X(relu0) X(leaky) X(hardtanh) X(linear) X(hard_sigmoid) X(softsign) X(hard_swish) \
     X(shrink) X(hardshrink) X(sparse_plus) X(threshold)
 /* Kernels whose derivative can be computed from the forward output. */
-#define FA_BWDY_KERNELS(X) \
-    X(relu) X(relu0) X(leaky) X(hardtanh) X(linear) X(hard_sigmoid) X(shrink) X(sparse_plus) X(threshold) \
-    FA_TRANSC_BWDY_KERNELS(X)
+#define FA_BWDY_KERNELS(X) FA_BWDY_PLAIN_KERNELS(X) FA_RANGED_KERNELS(X)
 
-#define FA_TRANSC_KERNELS(X) \
+#define FA_TRANSC_KERNELS(X) FA_TRANSC_PLAIN_KERNELS(X) FA_RANGED_KERNELS(X)
+#define FA_TRANSC_PLAIN_KERNELS(X) \
     X(sigmoid) X(tanh) X(softplus) X(log_sigmoid) X(elu) X(selu) X(celu) X(celu_neg) \
-    X(gelu_erf) X(gelu_tanh) X(silu) X(swish) X(mish) X(tanhshrink) \
-    X(squareplus)
-#define FA_TRANSC_BWDY_KERNELS(X) \
-    X(sigmoid) X(tanh) X(softplus) X(log_sigmoid) X(elu) X(selu) X(celu) X(celu_neg) \
-    X(squareplus)
+    X(gelu_erf) X(gelu_tanh) X(silu) X(swish) X(mish) X(tanhshrink)
+
+/* Kernels with a common-range form: besides fwd, bwd and bwdy (each correct
+ * for every input), fwd_c, bwd_c and bwdy_c, cheaper ones that give the same
+ * bits where they apply, and fwd_range, bwd_range and bwdy_range, the
+ * interval of inputs (x, or y for bwdy) where that is, for the call's
+ * parameters.  The loops run the _c form on every sub-block whose inputs all
+ * lie in it (loops/elementwise.h).  All three forms are required. */
+#define FA_RANGED_KERNELS(X) X(squareplus)
+
+/* The loops' switch lists: every kernel not in FA_RANGED_KERNELS */
+#define FA_PLAIN_KERNELS(X) FA_CHEAP_KERNELS(X) FA_TRANSC_PLAIN_KERNELS(X)
+#define FA_BWDY_PLAIN_KERNELS(X) \
+    X(relu) X(relu0) X(leaky) X(hardtanh) X(linear) X(hard_sigmoid) X(shrink) X(sparse_plus) X(threshold) \
+    X(sigmoid) X(tanh) X(softplus) X(log_sigmoid) X(elu) X(selu) X(celu) X(celu_neg)
 
 #define FA_ENUM_ENTRY(name) FA_K_##name,
 enum fa_kernel_id { FA_KERNELS(FA_ENUM_ENTRY) FA_K_COUNT };

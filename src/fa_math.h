@@ -37,6 +37,41 @@
 #  define fa_fma_d(a, b, c) ((a) * (b) + (c))
 #endif
 
+/* n/d for normal d > 0 in [2^-120, 2^120] and n/d normal, without the
+ * division unit (one vector division costs as much as ten FMAs, and a
+ * square root beside it shares the same unit).  With FMA: a reciprocal
+ * guess from the bits (relative error at most 0.0506), Newton steps
+ * r += r(1 - dr) (each squares the error: 2^-17 after two in float, 2^-34
+ * after three in double), then q = nr corrected once by r(n - qd), whose
+ * residual the FMA gives exactly: error ~2^-34 (float) / 2^-68 (double)
+ * before the last rounding, so within an ulp of n/d.  Without FMA the
+ * residual would not be exact: there it is the division. */
+FA_INLINE float fa__div_f(float n, float d)
+{
+#if FA_HAVE_FMA
+    float r = fa_u2f(0x7ef311c0u - fa_f2u(d));
+    r = fa_fma_f(r, fa_fma_f(-d, r, 1.0f), r);
+    r = fa_fma_f(r, fa_fma_f(-d, r, 1.0f), r);
+    float q = n * r;
+    return fa_fma_f(fa_fma_f(-q, d, n), r, q);
+#else
+    return n / d;
+#endif
+}
+FA_INLINE double fa__div_d(double n, double d)
+{
+#if FA_HAVE_FMA
+    double r = fa_u2d(0x7fde623822fc16e6ull - fa_d2u(d));
+    r = fa_fma_d(r, fa_fma_d(-d, r, 1.0), r);
+    r = fa_fma_d(r, fa_fma_d(-d, r, 1.0), r);
+    r = fa_fma_d(r, fa_fma_d(-d, r, 1.0), r);
+    double q = n * r;
+    return fa_fma_d(fa_fma_d(-q, d, n), r, q);
+#else
+    return n / d;
+#endif
+}
+
 /* ======================================================================= */
 /* float                                                                   */
 /* ======================================================================= */

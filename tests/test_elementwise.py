@@ -156,3 +156,34 @@ def test_bits_do_not_depend_on_length_or_offset(name, dtype):
                 gi = g[sl].copy()
                 fns.backward_(gi, x[sl], **params, n_threads=1)
                 assert np.array_equal(gi.view(np.uint8), d[sl].view(np.uint8)), what + " backward_"
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_bits_do_not_depend_on_the_neighbours(name, dtype):
+    """Kernels with a common-range form (squareplus) pick a form per
+    sub-block of the input; an element's bits must not depend on which one
+    its neighbours made the loop take.  Inputs of a network's range, then
+    the same with huge, tiny, infinite and NaN neighbours spread over them."""
+    rng = np.random.default_rng(6)
+    n = 4000
+    x = (rng.standard_normal(n) * 4).astype(dtype)
+    g = rng.standard_normal(n).astype(dtype)
+    big = float(np.finfo(dtype).max) / 3
+    far = np.array([big, -big, 1e-30, -1e-30, np.inf, -np.inf, np.nan, 3e12, -3e12], dtype)
+    at = np.arange(7, n, 263)
+    x2 = x.copy()
+    x2[at] = far[np.arange(at.size) % far.size]
+    keep = np.ones(n, bool)
+    keep[at] = False
+    fns = fastact.get(name)
+    for params in CASES[name]:
+        what = f"{name}({params_id(params)}) {np.dtype(dtype)}"
+        same = lambda a, b: np.array_equal(a[keep].view(np.uint8), b[keep].view(np.uint8))
+        assert same(fns.forward(x2, **params, n_threads=1), fns.forward(x, **params, n_threads=1)), what
+        assert same(fns.backward(g, x2, **params, n_threads=1), fns.backward(g, x, **params, n_threads=1)), \
+            what + " backward"
+        if y_ok(name, params):
+            y, y2 = fns.forward(x, **params), fns.forward(x2, **params)
+            assert same(fns.backward(g, y=y2, **params, n_threads=1), fns.backward(g, y=y, **params, n_threads=1)), \
+                what + " backward from y"

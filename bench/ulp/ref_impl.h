@@ -53,7 +53,8 @@ static R RN(ref)(int kid, int kind, R x, const double *pp, int isf)
         return x - RTANH(x); }
     case K_SQUAREPLUS: { R s = RSQRT(x * x + p0);   /* b = p0 >= 0; no cancellation for x <= 0 */
         if (kind == 0) return x > 0 ? (x + s) / 2 : (p0 == 0 ? 0 : p0 / (2 * (s - x)));
-        if (RFABS(x) > (R)1e30) return x > 0 ? one : 0;   /* x*x + b is x*x: s = |x| */
+        if (RFABS(x) > (R)1e30)      /* x*x + b is x*x: s = |x|, f' = 1 or b/(4x^2) */
+            return x > 0 ? one : p0 / (4 * x * x);
         return x > 0 ? (one + x / s) / 2 : (p0 == 0 ? 0 : p0 / (2 * s * (s - x))); }
     }
     return 0;

@@ -223,8 +223,20 @@ FA_INLINE T FA_F(fa_hardshrink_bwd)(T g, T x, T l, T p1, T p2, T p3)
 }
 
 /* squareplus(b=p0, c=p1=sqrt(b)) = (x + sqrt(x^2 + b)) / 2 (jax.nn.squareplus),
- * b >= 0.  With s = sqrt(x^2 + c^2), x and c are scaled by sc = 2^-E, E the
- * exponent of m = max(|x|, c) clamped to the normal range below 2^MAXE
+ * b >= 0, in two forms that give the same bits wherever both apply:
+ *   - the common form (_c), for b in [2^-60, 2^60] and |x| <= 2^30 (y in
+ *     [2^-40, 2^40] from the output): x^2 + b needs no scaling there, and
+ *     it takes one square root and one fa__div (FMA-port operations: the
+ *     square root and a division would share the divider, the bottleneck);
+ *   - the full form, correct for every input: the common form inside that
+ *     range, the scaled form (_rare) outside it, selected per element.
+ * The loops (loops/elementwise.h, FA_RANGED_KERNELS) test a sub-block's
+ * inputs against the range (fa_squareplus_*_range) and run the common form
+ * alone when all of them are inside; a result never depends on its
+ * neighbours, since the full form gives the common form's bits in range.
+ *
+ * The rare form: with s = sqrt(x^2 + c^2), x and c are scaled by sc = 2^-E,
+ * E the exponent of m = max(|x|, c) clamped to the normal range below 2^MAXE
  * (bit operations, no select of constants: GCC would split one sqrt into
  * three), so that x' = x*sc, c' = c*sc are below 4 and the larger is at least
  * 2^-23: their squares neither overflow nor underflow, and every ratio below
@@ -269,9 +281,8 @@ FA_INLINE T FA_F(fa__sqp_q)(T c, T xs, T ss, T sc)
     T q = (c / (ss - xs)) * sc;
     return c == (T)0 ? (T)0 : q;
 }
-FA_INLINE T FA_F(fa_squareplus_fwd)(T x, T b, T c, T p2, T p3)
+FA_INLINE T FA_F(fa__sqp_fwd_rare)(T x, T c)
 {
-    (void)b; (void)p2; (void)p3;
     T xs, ss, inv;
     T sc = FA_F(fa__sqp_scaled)(x, c, &xs, &ss, &inv);
     T pos = ((xs + ss) * (T)0.5) * inv;
@@ -280,9 +291,8 @@ FA_INLINE T FA_F(fa_squareplus_fwd)(T x, T b, T c, T p2, T p3)
 }
 /* f' = (1 + x/s)/2: x > 0 as written (both terms >= 0; 1 at +inf);
  * x <= 0: b/(2 s (s - x)) = q*p/2 with p = c/s = (c/s')*sc (0 when b = 0). */
-FA_INLINE T FA_F(fa_squareplus_bwd)(T g, T x, T b, T c, T p2, T p3)
+FA_INLINE T FA_F(fa__sqp_bwd_rare)(T g, T x, T c)
 {
-    (void)b; (void)p2; (void)p3;
     T xs, ss, inv;
     T sc = FA_F(fa__sqp_scaled)(x, c, &xs, &ss, &inv);
     (void)inv;
@@ -295,12 +305,90 @@ FA_INLINE T FA_F(fa_squareplus_bwd)(T g, T x, T b, T c, T p2, T p3)
 /* y > 0 determines x = y - b/(4y), and f' = y/s = 1/(1 + b/(4y^2)): no
  * square of y (no overflow); 1 at y = inf; 0 at y = 0 (x <= 0 when b = 0,
  * the underflowed tail otherwise). */
-FA_INLINE T FA_F(fa_squareplus_bwdy)(T g, T y, T b, T c, T p2, T p3)
+FA_INLINE T FA_F(fa__sqp_bwdy_rare)(T g, T y, T b)
 {
-    (void)c; (void)p2; (void)p3;
     T u = ((b / y) / y) * (T)0.25;
     T d = (T)1 / ((T)1 + u);
     return g * (y == (T)0 ? (T)0 : d);
+}
+
+/* The common range of x (fwd, bwd) and of y (bwdy) for these parameters:
+ * [*lo, *hi], empty (returns 0, *lo > *hi) when b is outside [2^-60, 2^60].
+ * In it: t = x^2 + b in [2^-61, 2^61], s - x >= sqrt(b) >= 2^-30, and every
+ * numerator and denominator below is normal and within fa__div's range. */
+FA_INLINE int FA_F(fa__sqp_range)(T b, T lim_lo, T lim_hi, T *lo, T *hi)
+{
+    const int ok = b >= (T)0x1p-60 && b <= (T)0x1p60;
+    *lo = ok ? lim_lo : (T)1;
+    *hi = ok ? lim_hi : (T)-1;
+    return ok;
+}
+FA_INLINE int FA_F(fa_squareplus_fwd_range)(T b, T c, T p2, T p3, T *lo, T *hi)
+{
+    (void)c; (void)p2; (void)p3;
+    return FA_F(fa__sqp_range)(b, (T)-0x1p30, (T)0x1p30, lo, hi);
+}
+FA_INLINE int FA_F(fa_squareplus_bwd_range)(T b, T c, T p2, T p3, T *lo, T *hi)
+{
+    (void)c; (void)p2; (void)p3;
+    return FA_F(fa__sqp_range)(b, (T)-0x1p30, (T)0x1p30, lo, hi);
+}
+FA_INLINE int FA_F(fa_squareplus_bwdy_range)(T b, T c, T p2, T p3, T *lo, T *hi)
+{
+    (void)c; (void)p2; (void)p3;
+    return FA_F(fa__sqp_range)(b, (T)0x1p-40, (T)0x1p40, lo, hi);
+}
+
+/* x > 0: (x + s)/2; x <= 0: (b/2)/(s - x), s - x the sum of two
+ * non-negative terms. */
+FA_INLINE T FA_F(fa_squareplus_fwd_c)(T x, T b, T c, T p2, T p3)
+{
+    (void)c; (void)p2; (void)p3;
+    T s = FA_F(fa_sqrt)(FA_F(fa_fma)(x, x, b));
+    T pos = (x + s) * (T)0.5;
+    T neg = FA_F(fa__div)(b * (T)0.5, s - x);
+    return x > (T)0 ? pos : neg;
+}
+/* f' = (s + x)/(2s) for x > 0 and (b/2)/(s (s - x)) for x <= 0: one
+ * quotient of selected terms, each a sum or product of non-negative ones. */
+FA_INLINE T FA_F(fa_squareplus_bwd_c)(T g, T x, T b, T c, T p2, T p3)
+{
+    (void)c; (void)p2; (void)p3;
+    T s = FA_F(fa_sqrt)(FA_F(fa_fma)(x, x, b));
+    T num = x > (T)0 ? (s + x) * (T)0.5 : b * (T)0.5;
+    T den = x > (T)0 ? s : s * (s - x);
+    return g * FA_F(fa__div)(num, den);
+}
+/* f' = 1/(1 + b/(4y^2)) = y^2/(y^2 + b/4) */
+FA_INLINE T FA_F(fa_squareplus_bwdy_c)(T g, T y, T b, T c, T p2, T p3)
+{
+    (void)c; (void)p2; (void)p3;
+    return g * FA_F(fa__div)(y * y, FA_F(fa_fma)(y, y, b * (T)0.25));
+}
+
+FA_INLINE T FA_F(fa_squareplus_fwd)(T x, T b, T c, T p2, T p3)
+{
+    T lo, hi;
+    FA_F(fa_squareplus_fwd_range)(b, c, p2, p3, &lo, &hi);
+    T r = FA_F(fa__sqp_fwd_rare)(x, c);
+    T v = FA_F(fa_squareplus_fwd_c)(x, b, c, p2, p3);
+    return x >= lo && x <= hi ? v : r;
+}
+FA_INLINE T FA_F(fa_squareplus_bwd)(T g, T x, T b, T c, T p2, T p3)
+{
+    T lo, hi;
+    FA_F(fa_squareplus_bwd_range)(b, c, p2, p3, &lo, &hi);
+    T r = FA_F(fa__sqp_bwd_rare)(g, x, c);
+    T v = FA_F(fa_squareplus_bwd_c)(g, x, b, c, p2, p3);
+    return x >= lo && x <= hi ? v : r;
+}
+FA_INLINE T FA_F(fa_squareplus_bwdy)(T g, T y, T b, T c, T p2, T p3)
+{
+    T lo, hi;
+    FA_F(fa_squareplus_bwdy_range)(b, c, p2, p3, &lo, &hi);
+    T r = FA_F(fa__sqp_bwdy_rare)(g, y, b);
+    T v = FA_F(fa_squareplus_bwdy_c)(g, y, b, c, p2, p3);
+    return y >= lo && y <= hi ? v : r;
 }
 #undef FA__SQP_LO
 #undef FA__SQP_HI

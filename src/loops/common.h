@@ -159,6 +159,16 @@ FA_INLINE void FA_F(fa__stream)(T *dst, const T *src, fa_idx m)
 }
 
 /* whether any of d[0..m) is NaN */
+/* Whether every x[j] of x[0..m) lies in [lo, hi] (the test of the
+ * FA_RANGED_KERNELS' common range; a NaN passes: the NaN rule replaces its
+ * result whichever form computed it). */
+FA_INLINE int FA_F(fa__all_within)(const T *x, fa_idx m, T lo, T hi)
+{
+    T out = 0;
+    FA_IVDEP for (fa_idx j = 0; j < m; j++) out = x[j] < lo || x[j] > hi ? (T)1 : out;
+    return out == 0;
+}
+
 FA_INLINE int FA_F(fa__any_nan)(const T *d, fa_idx m)
 {
     T seen = 0;

@@ -25,7 +25,29 @@ static int FA_F(fa_fwd_block)(int k, const T *x, T *y, fa_idx n, const double *p
                 y[i] = FA_F(fa_nan_in)(x[i], FA_F(fa_##name##_fwd)(x[i], p0, p1, p2, p3)); \
         } \
         return 0;
-    FA_KERNELS(FA_CASE)
+    FA_PLAIN_KERNELS(FA_CASE)
+#undef FA_CASE
+/* per sub-block of FA_NAN_SUB: the common form when all its inputs are in
+ * the common range, else the full form (which is the common form in range,
+ * so the bits do not depend on the sub-block) */
+#define FA_CASE(name) case FA_K_##name: { \
+        T lo, hi; \
+        const int rg = FA_F(fa_##name##_fwd_range)(p0, p1, p2, p3, &lo, &hi); \
+        FA__BLOCKS(b, e, head, blk, n) { \
+            if (pf) FA_F(fa__prefetch_upto)(x, NULL, &done, b + (FA_PF_AHEAD + 1) * blk, n, 0); \
+            for (fa_idx c = b; c < e; c += FA_NAN_SUB) { \
+                const fa_idx ce = e - c < FA_NAN_SUB ? e : c + FA_NAN_SUB; \
+                if (rg && FA_F(fa__all_within)(x + c, ce - c, lo, hi)) { \
+                    FA_IVDEP FA_UNROLL_MAP for (fa_idx i = c; i < ce; i++) \
+                        y[i] = FA_F(fa_nan_in)(x[i], FA_F(fa_##name##_fwd_c)(x[i], p0, p1, p2, p3)); \
+                } else { \
+                    FA_IVDEP FA_UNROLL_MAP for (fa_idx i = c; i < ce; i++) \
+                        y[i] = FA_F(fa_nan_in)(x[i], FA_F(fa_##name##_fwd)(x[i], p0, p1, p2, p3)); \
+                } \
+            } \
+        } \
+        return 0; }
+    FA_RANGED_KERNELS(FA_CASE)
 #undef FA_CASE
     default: return -1;
     }
@@ -87,19 +109,27 @@ static int FA_F(fa_fwd_block_nt)(int k, const T *x, T *y, fa_idx n, const double
                 d[j] = r; \
                 FA__NAN_NOTE(bad, r); \
             }
-#define FA__BWD_RANGE(name, FORM) do { \
+#define FA__BWD_ALIAS(name, FORM) \
+            if (!alias) { FA__BWD_SUB(name, FORM, (void)0) } \
+            else if (out == g) { FA__BWD_SUB(name, FORM, tmp[j] = gc[j]) } \
+            else { FA__BWD_SUB(name, FORM, tmp[j] = sc[j]) }
+#define FA__BWD_SUBBLOCKS(BODY) do { \
         for (fa_idx c = b; c < e; c += FA_NAN_SUB) { \
             const fa_idx m = e - c < FA_NAN_SUB ? e - c : FA_NAN_SUB; \
             const T *gc = g + c, *sc = s + c; \
             T *d = out + c; \
             int bad = 0; \
-            if (!alias) { FA__BWD_SUB(name, FORM, (void)0) } \
-            else if (out == g) { FA__BWD_SUB(name, FORM, tmp[j] = gc[j]) } \
-            else { FA__BWD_SUB(name, FORM, tmp[j] = sc[j]) } \
+            BODY \
             if (FA__NAN_SEEN(bad, d, m)) \
                 FA_F(fa__nan_fix2)(d, out == g ? tmp : gc, out == s ? tmp : sc, m); \
         } \
     } while (0)
+#define FA__BWD_RANGE(name, FORM) FA__BWD_SUBBLOCKS(FA__BWD_ALIAS(name, FORM))
+/* a FA_RANGED_KERNELS kernel: FORM_c on the sub-blocks whose s all lie in
+ * [lo, hi] (rg: that range is not empty), the full FORM elsewhere */
+#define FA__BWD_RANGE_C(name, FORM) FA__BWD_SUBBLOCKS( \
+        if (rg && FA_F(fa__all_within)(sc, m, lo, hi)) { FA__BWD_ALIAS(name, FORM##_c) } \
+        else { FA__BWD_ALIAS(name, FORM) })
 
 /* d[j] = the NaN rule applied to d[j] = f(g[j], s[j]) */
 static void FA_F(fa__nan_fix2)(T *d, const T *g, const T *s, fa_idx m)
@@ -118,28 +148,39 @@ static int FA_F(fa_bwd_block)(int k, int from_y, const T *g, const T *s, T *out,
     const fa_idx blk = pf ? FA_PF_BLOCK : n, head = FA_F(fa__align_head)(out, n);
     fa_idx done = FA_PF_AHEAD * blk;
     FA_ALIGN64 T tmp[FA_NAN_SUB];
-    if (!from_y) {
-        switch (k) {
-#define FA_CASE(name) case FA_K_##name: \
+    T lo, hi;
+    int rg;
+/* one case: kernel `name`, FORM (bwd or bwdy) over the blocks with RANGE
+ * (FA__BWD_RANGE or, after setting rg, lo and hi, FA__BWD_RANGE_C) */
+#define FA__BWD_CASE(name, FORM, RANGE) \
             FA__BLOCKS(b, e, head, blk, n) { \
                 if (pf) FA_F(fa__prefetch_upto)(g, s, &done, b + (FA_PF_AHEAD + 1) * blk, n, 0); \
-                FA__BWD_RANGE(name, bwd); \
+                RANGE(name, FORM); \
             } \
             return 0;
-        FA_KERNELS(FA_CASE)
+    if (!from_y) {
+        switch (k) {
+#define FA_CASE(name) case FA_K_##name: FA__BWD_CASE(name, bwd, FA__BWD_RANGE)
+        FA_PLAIN_KERNELS(FA_CASE)
+#undef FA_CASE
+#define FA_CASE(name) case FA_K_##name: \
+            rg = FA_F(fa_##name##_bwd_range)(p0, p1, p2, p3, &lo, &hi); \
+            FA__BWD_CASE(name, bwd, FA__BWD_RANGE_C)
+        FA_RANGED_KERNELS(FA_CASE)
 #undef FA_CASE
         default: return -1;
         }
     }
     switch (k) {
-#define FA_CASE(name) case FA_K_##name: \
-        FA__BLOCKS(b, e, head, blk, n) { \
-            if (pf) FA_F(fa__prefetch_upto)(g, s, &done, b + (FA_PF_AHEAD + 1) * blk, n, 0); \
-            FA__BWD_RANGE(name, bwdy); \
-        } \
-        return 0;
-    FA_BWDY_KERNELS(FA_CASE)
+#define FA_CASE(name) case FA_K_##name: FA__BWD_CASE(name, bwdy, FA__BWD_RANGE)
+    FA_BWDY_PLAIN_KERNELS(FA_CASE)
 #undef FA_CASE
+#define FA_CASE(name) case FA_K_##name: \
+        rg = FA_F(fa_##name##_bwdy_range)(p0, p1, p2, p3, &lo, &hi); \
+        FA__BWD_CASE(name, bwdy, FA__BWD_RANGE_C)
+    FA_RANGED_KERNELS(FA_CASE)
+#undef FA_CASE
+#undef FA__BWD_CASE
     default: return -1;
     }
 }
