@@ -125,10 +125,12 @@ def test_threshold_needs_both_parameters():
 # ------------------------------------------------------------- squareplus
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("b", [4.0, 0.25, 1e-30, 1e30, 0.0])
+@pytest.mark.parametrize("b", [4.0, 0.25, 1e-30, 1e30, 0.0, 2.0 ** -60, 2.0 ** 60, 2.0 ** -61, 2.0 ** 61])
 def test_squareplus_over_the_whole_range(dtype, b):
     """No overflow of x^2 up to the largest float, no cancellation for
-    x << 0 (b/(4|x|) there), no underflow of x^2 for tiny x (b = 0: relu)."""
+    x << 0 (b/(4|x|) there), no underflow of x^2 for tiny x (b = 0: relu).
+    2^-60 and 2^60 are the ends of the b range of the common-range form
+    (src/formulas/piecewise.h), 2^-61 and 2^61 just outside it."""
     fi = np.finfo(dtype)
     mags = np.geomspace(float(fi.smallest_subnormal), float(fi.max), 4001)
     mags = np.clip(mags, fi.smallest_subnormal, fi.max).astype(dtype)
