@@ -58,10 +58,10 @@ LOOPS = os.path.join(SRC, "loops")
 def expected_per_line():
     """{(header, line): reports wanted} over the loop headers src/loops/*.h"""
     # loops reported at a catalogue list's expansion: 2 dtypes x the loops
-    # of one case (a FA_RANGED_KERNELS case has two: common and full form;
+    # of one case (a FA_RANGED_KERNELS case has three: common, rare and full form;
     # FA_TRANSC_KERNELS only lists the prefetched kernels, no loop)
     per_case = {"FA_CHEAP_KERNELS": 2, "FA_KERNELS": 2, "FA_PLAIN_KERNELS": 2,
-                "FA_BWDY_KERNELS": 2, "FA_BWDY_PLAIN_KERNELS": 2, "FA_RANGED_KERNELS": 4,
+                "FA_BWDY_KERNELS": 2, "FA_BWDY_PLAIN_KERNELS": 2, "FA_RANGED_KERNELS": 6,
                 "FA_TRANSC_KERNELS": 0}
     want = {}
     for name in sorted(os.listdir(LOOPS)):

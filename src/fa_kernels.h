@@ -26,12 +26,16 @@
     X(sigmoid) X(tanh) X(softplus) X(log_sigmoid) X(elu) X(selu) X(celu) X(celu_neg) \
     X(gelu_erf) X(gelu_tanh) X(silu) X(swish) X(mish) X(tanhshrink)
 
-/* Kernels with a common-range form: besides fwd, bwd and bwdy (each correct
- * for every input), fwd_c, bwd_c and bwdy_c, cheaper ones that give the same
- * bits where they apply, and fwd_range, bwd_range and bwdy_range, the
- * interval of inputs (x, or y for bwdy) where that is, for the call's
- * parameters.  The loops run the _c form on every sub-block whose inputs all
- * lie in it (loops/elementwise.h).  All three forms are required. */
+/* Kernels with a common-range form.  Each of the three forms F = fwd, bwd,
+ * bwdy comes as F_c (cheaper, for inputs in the common range), F_rare
+ * (correct for every input) and F_range (the interval of inputs, x or y for
+ * bwdy, where F_c applies for the call's parameters; returns 0 when there is
+ * none).  FA__RANGED_FULL_FORMS(name) (formulas/ranged.h), after them, makes the full forms F
+ * the rest of the package calls (bias_act, the ULP harness): F_c in range,
+ * F_rare outside, selected per element, so a result never depends on which
+ * form a loop ran.  The loops (loops/elementwise.h) run F_c on a sub-block
+ * whose inputs all lie in the range, F_rare on all of a call with no range,
+ * F elsewhere. */
 #define FA_RANGED_KERNELS(X) X(squareplus)
 
 /* The loops' switch lists: every kernel not in FA_RANGED_KERNELS */

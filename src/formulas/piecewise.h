@@ -13,6 +13,8 @@
  * that GCC if-converts and vectorizes them; comparisons are false for NaN,
  * which is how NaN propagates.  Kink derivatives follow PyTorch. */
 
+#include "ranged.h"
+
 /* relu(max=p0, negative_slope=p1, threshold=p2) (Keras semantics):
  *   x > t ? min(x, max) : s*(x - t).
  * The `+ 0` turns the -0.0 of s*(negative) into +0.0 (relu(-3) = +0 as in
@@ -223,13 +225,14 @@ FA_INLINE T FA_F(fa_hardshrink_bwd)(T g, T x, T l, T p1, T p2, T p3)
 }
 
 /* squareplus(b=p0, c=p1=sqrt(b)) = (x + sqrt(x^2 + b)) / 2 (jax.nn.squareplus),
- * b >= 0, in two forms that give the same bits wherever both apply:
+ * b >= 0, in three forms:
  *   - the common form (_c), for b in [2^-60, 2^60] and |x| <= 2^30 (y in
  *     [2^-40, 2^40] from the output): x^2 + b needs no scaling there, and
  *     it takes one square root and one fa__div (FMA-port operations: the
  *     square root and a division would share the divider, the bottleneck);
- *   - the full form, correct for every input: the common form inside that
- *     range, the scaled form (_rare) outside it, selected per element.
+ *   - the rare form (_rare), correct for every input: x and c scaled;
+ *   - the full form (FA__RANGED_FULL_FORMS): the common form inside the
+ *     range, the rare form outside it, selected per element.
  * The loops (loops/elementwise.h, FA_RANGED_KERNELS) test a sub-block's
  * inputs against the range (fa_squareplus_*_range) and run the common form
  * alone when all of them are inside; a result never depends on its
@@ -281,8 +284,9 @@ FA_INLINE T FA_F(fa__sqp_q)(T c, T xs, T ss, T sc)
     T q = (c / (ss - xs)) * sc;
     return c == (T)0 ? (T)0 : q;
 }
-FA_INLINE T FA_F(fa__sqp_fwd_rare)(T x, T c)
+FA_INLINE T FA_F(fa_squareplus_fwd_rare)(T x, T b, T c, T p2, T p3)
 {
+    (void)b; (void)p2; (void)p3;
     T xs, ss, inv;
     T sc = FA_F(fa__sqp_scaled)(x, c, &xs, &ss, &inv);
     T pos = ((xs + ss) * (T)0.5) * inv;
@@ -291,8 +295,9 @@ FA_INLINE T FA_F(fa__sqp_fwd_rare)(T x, T c)
 }
 /* f' = (1 + x/s)/2: x > 0 as written (both terms >= 0; 1 at +inf);
  * x <= 0: b/(2 s (s - x)) = q*p/2 with p = c/s = (c/s')*sc (0 when b = 0). */
-FA_INLINE T FA_F(fa__sqp_bwd_rare)(T g, T x, T c)
+FA_INLINE T FA_F(fa_squareplus_bwd_rare)(T g, T x, T b, T c, T p2, T p3)
 {
+    (void)b; (void)p2; (void)p3;
     T xs, ss, inv;
     T sc = FA_F(fa__sqp_scaled)(x, c, &xs, &ss, &inv);
     (void)inv;
@@ -305,8 +310,9 @@ FA_INLINE T FA_F(fa__sqp_bwd_rare)(T g, T x, T c)
 /* y > 0 determines x = y - b/(4y), and f' = y/s = 1/(1 + b/(4y^2)): no
  * square of y (no overflow); 1 at y = inf; 0 at y = 0 (x <= 0 when b = 0,
  * the underflowed tail otherwise). */
-FA_INLINE T FA_F(fa__sqp_bwdy_rare)(T g, T y, T b)
+FA_INLINE T FA_F(fa_squareplus_bwdy_rare)(T g, T y, T b, T c, T p2, T p3)
 {
+    (void)c; (void)p2; (void)p3;
     T u = ((b / y) / y) * (T)0.25;
     T d = (T)1 / ((T)1 + u);
     return g * (y == (T)0 ? (T)0 : d);
@@ -366,30 +372,7 @@ FA_INLINE T FA_F(fa_squareplus_bwdy_c)(T g, T y, T b, T c, T p2, T p3)
     return g * FA_F(fa__div)(y * y, FA_F(fa_fma)(y, y, b * (T)0.25));
 }
 
-FA_INLINE T FA_F(fa_squareplus_fwd)(T x, T b, T c, T p2, T p3)
-{
-    T lo, hi;
-    FA_F(fa_squareplus_fwd_range)(b, c, p2, p3, &lo, &hi);
-    T r = FA_F(fa__sqp_fwd_rare)(x, c);
-    T v = FA_F(fa_squareplus_fwd_c)(x, b, c, p2, p3);
-    return x >= lo && x <= hi ? v : r;
-}
-FA_INLINE T FA_F(fa_squareplus_bwd)(T g, T x, T b, T c, T p2, T p3)
-{
-    T lo, hi;
-    FA_F(fa_squareplus_bwd_range)(b, c, p2, p3, &lo, &hi);
-    T r = FA_F(fa__sqp_bwd_rare)(g, x, c);
-    T v = FA_F(fa_squareplus_bwd_c)(g, x, b, c, p2, p3);
-    return x >= lo && x <= hi ? v : r;
-}
-FA_INLINE T FA_F(fa_squareplus_bwdy)(T g, T y, T b, T c, T p2, T p3)
-{
-    T lo, hi;
-    FA_F(fa_squareplus_bwdy_range)(b, c, p2, p3, &lo, &hi);
-    T r = FA_F(fa__sqp_bwdy_rare)(g, y, b);
-    T v = FA_F(fa_squareplus_bwdy_c)(g, y, b, c, p2, p3);
-    return y >= lo && y <= hi ? v : r;
-}
+FA__RANGED_FULL_FORMS(squareplus)
 #undef FA__SQP_LO
 #undef FA__SQP_HI
 #undef FA__SQP_EXP

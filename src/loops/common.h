@@ -158,7 +158,6 @@ FA_INLINE void FA_F(fa__stream)(T *dst, const T *src, fa_idx m)
     for (; j < m; j++) dst[j] = src[j];
 }
 
-/* whether any of d[0..m) is NaN */
 /* Whether every x[j] of x[0..m) lies in [lo, hi] (the test of the
  * FA_RANGED_KERNELS' common range; a NaN passes: the NaN rule replaces its
  * result whichever form computed it). */
@@ -169,6 +168,7 @@ FA_INLINE int FA_F(fa__all_within)(const T *x, fa_idx m, T lo, T hi)
     return out == 0;
 }
 
+/* whether any of d[0..m) is NaN */
 FA_INLINE int FA_F(fa__any_nan)(const T *d, fa_idx m)
 {
     T seen = 0;

@@ -29,7 +29,8 @@ static int FA_F(fa_fwd_block)(int k, const T *x, T *y, fa_idx n, const double *p
 #undef FA_CASE
 /* per sub-block of FA_NAN_SUB: the common form when all its inputs are in
  * the common range, else the full form (which is the common form in range,
- * so the bits do not depend on the sub-block) */
+ * so the bits do not depend on the sub-block); the rare form alone when the
+ * parameters leave no common range (fa_kernels.h) */
 #define FA_CASE(name) case FA_K_##name: { \
         T lo, hi; \
         const int rg = FA_F(fa_##name##_fwd_range)(p0, p1, p2, p3, &lo, &hi); \
@@ -37,7 +38,10 @@ static int FA_F(fa_fwd_block)(int k, const T *x, T *y, fa_idx n, const double *p
             if (pf) FA_F(fa__prefetch_upto)(x, NULL, &done, b + (FA_PF_AHEAD + 1) * blk, n, 0); \
             for (fa_idx c = b; c < e; c += FA_NAN_SUB) { \
                 const fa_idx ce = e - c < FA_NAN_SUB ? e : c + FA_NAN_SUB; \
-                if (rg && FA_F(fa__all_within)(x + c, ce - c, lo, hi)) { \
+                if (!rg) { \
+                    FA_IVDEP FA_UNROLL_MAP for (fa_idx i = c; i < ce; i++) \
+                        y[i] = FA_F(fa_nan_in)(x[i], FA_F(fa_##name##_fwd_rare)(x[i], p0, p1, p2, p3)); \
+                } else if (FA_F(fa__all_within)(x + c, ce - c, lo, hi)) { \
                     FA_IVDEP FA_UNROLL_MAP for (fa_idx i = c; i < ce; i++) \
                         y[i] = FA_F(fa_nan_in)(x[i], FA_F(fa_##name##_fwd_c)(x[i], p0, p1, p2, p3)); \
                 } else { \
@@ -126,9 +130,11 @@ static int FA_F(fa_fwd_block_nt)(int k, const T *x, T *y, fa_idx n, const double
     } while (0)
 #define FA__BWD_RANGE(name, FORM) FA__BWD_SUBBLOCKS(FA__BWD_ALIAS(name, FORM))
 /* a FA_RANGED_KERNELS kernel: FORM_c on the sub-blocks whose s all lie in
- * [lo, hi] (rg: that range is not empty), the full FORM elsewhere */
+ * [lo, hi], the full FORM elsewhere, FORM_rare throughout when there is no
+ * such range (rg = 0) */
 #define FA__BWD_RANGE_C(name, FORM) FA__BWD_SUBBLOCKS( \
-        if (rg && FA_F(fa__all_within)(sc, m, lo, hi)) { FA__BWD_ALIAS(name, FORM##_c) } \
+        if (!rg) { FA__BWD_ALIAS(name, FORM##_rare) } \
+        else if (FA_F(fa__all_within)(sc, m, lo, hi)) { FA__BWD_ALIAS(name, FORM##_c) } \
         else { FA__BWD_ALIAS(name, FORM) })
 
 /* d[j] = the NaN rule applied to d[j] = f(g[j], s[j]) */
