@@ -58,26 +58,34 @@ LOOPS = os.path.join(SRC, "loops")
 def expected_per_line():
     """{(header, line): reports wanted} over the loop headers src/loops/*.h"""
     # loops reported at a catalogue list's expansion: 2 dtypes x the loops
-    # of one case (a FA_RANGED_KERNELS case has three: common, rare and full form;
-    # FA_TRANSC_KERNELS only lists the prefetched kernels, no loop)
+    # of one case.  A FA_RANGED_KERNELS case has three forms (common, rare,
+    # full); a backward case of elementwise.h has three copies of each loop
+    # (out separate, out = g, out = s: FA__BWD_ALIAS); FA_TRANSC_KERNELS
+    # only lists the prefetched kernels, no loop.
     per_case = {"FA_CHEAP_KERNELS": 2, "FA_KERNELS": 2, "FA_PLAIN_KERNELS": 2,
                 "FA_BWDY_KERNELS": 2, "FA_BWDY_PLAIN_KERNELS": 2, "FA_RANGED_KERNELS": 6,
                 "FA_TRANSC_KERNELS": 0}
+    bwd_copies = 3
     want = {}
     for name in sorted(os.listdir(LOOPS)):
         if not name.endswith(".h"):
             continue
-        in_macro = False
+        in_macro = in_bwd = False
         for i, line in enumerate(open(os.path.join(LOOPS, name)), 1):
+            if line.startswith("static "):      # which function the lines belong to
+                in_bwd = "fa_bwd_block" in line
             macro_line = in_macro or line.lstrip().startswith("#define")
             in_macro = macro_line and line.rstrip().endswith("\\")
             if macro_line:      # loops in FA_CASE bodies are reported at the expansion
                 continue
             lists = re.findall(r"\b(FA_\w+)\(FA_CASE\)", line)
+            if len(lists) > 1:
+                raise SystemExit(f"src/loops/{name}:{i}: one catalogue list per line, please")
             if lists:
                 if lists[0] not in per_case:
                     raise SystemExit(f"src/loops/{name}:{i}: unknown catalogue list {lists[0]}")
-                want[name, i] = per_case[lists[0]] * count_kernels(lists[0])
+                copies = bwd_copies if name == "elementwise.h" and in_bwd else 1
+                want[name, i] = per_case[lists[0]] * copies * count_kernels(lists[0])
             elif "FA_IVDEP for" in line or "FA__GATED_FWD(" in line or "FA__GATED_BWD(" in line:
                 want[name, i] = 2       # (the gated loops are reported where their macro is used)
     return want

@@ -111,6 +111,8 @@ def main():
         print("|" + "---|" * (hdr.count("|") - 1))
         reps = max(1, (1 << 22) // args.n)
         params = [float(v) for v in args.params.split(",")]
+        if len(params) != 4:
+            sys.exit(f"ab_loops: --params takes four comma-separated values, got {args.params!r}")
         dtypes = [np.dtype(d) for d in args.dtypes.split(",")]
         for dtype in dtypes:
             for name in args.kernels.split(","):

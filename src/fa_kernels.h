@@ -35,7 +35,8 @@
  * F_rare outside, selected per element, so a result never depends on which
  * form a loop ran.  The loops (loops/elementwise.h) run F_c on a sub-block
  * whose inputs all lie in the range, F_rare on all of a call with no range,
- * F elsewhere. */
+ * F elsewhere.  A ranged kernel has all three forms (it is one of
+ * FA_BWDY_KERNELS) and is one of FA_TRANSC_KERNELS (prefetched). */
 #define FA_RANGED_KERNELS(X) X(squareplus)
 
 /* The loops' switch lists: every kernel not in FA_RANGED_KERNELS */

@@ -37,7 +37,7 @@
 #  define fa_fma_d(a, b, c) ((a) * (b) + (c))
 #endif
 
-/* n/d for normal d > 0 in [2^-120, 2^120] and n/d normal, without the
+/* n/d for normal d > 0 in [2^-120, 2^120] and normal n, without the
  * division unit (one vector division costs as much as ten FMAs, and a
  * square root beside it shares the same unit).  With FMA: a reciprocal
  * guess from the bits (relative error at most 0.0506), Newton steps

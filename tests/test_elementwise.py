@@ -170,7 +170,12 @@ def test_bits_do_not_depend_on_the_neighbours(name, dtype):
     x = (rng.standard_normal(n) * 4).astype(dtype)
     g = rng.standard_normal(n).astype(dtype)
     big = float(np.finfo(dtype).max) / 3
-    far = np.array([big, -big, 1e-30, -1e-30, np.inf, -np.inf, np.nan, 3e12, -3e12], dtype)
+    up = lambda v: float(np.nextafter(dtype(v), dtype(np.inf)))      # noqa: E731
+    dn = lambda v: float(np.nextafter(dtype(v), dtype(0)))           # noqa: E731
+    # squareplus' common range ends at |x| = 2^30 and y = 2^-40, 2^40: both sides of each end
+    far = np.array([big, -big, 1e-30, -1e-30, np.inf, -np.inf, np.nan, 3e12, -3e12,
+                    2.0 ** 30, -2.0 ** 30, up(2.0 ** 30), -up(2.0 ** 30)], dtype)
+    far_y = np.array([2.0 ** -40, dn(2.0 ** -40), 2.0 ** 40, up(2.0 ** 40), 0.0, np.inf, np.nan, big], dtype)
     at = np.arange(7, n, 263)
     x2 = x.copy()
     x2[at] = far[np.arange(at.size) % far.size]
@@ -179,11 +184,20 @@ def test_bits_do_not_depend_on_the_neighbours(name, dtype):
     fns = fastact.get(name)
     for params in CASES[name]:
         what = f"{name}({params_id(params)}) {np.dtype(dtype)}"
-        same = lambda a, b: np.array_equal(a[keep].view(np.uint8), b[keep].view(np.uint8))
-        assert same(fns.forward(x2, **params, n_threads=1), fns.forward(x, **params, n_threads=1)), what
-        assert same(fns.backward(g, x2, **params, n_threads=1), fns.backward(g, x, **params, n_threads=1)), \
-            what + " backward"
+        same = lambda a, b: np.array_equal(a[keep].view(np.uint8), b[keep].view(np.uint8))  # noqa: E731
+        # and the far values themselves: among in-range neighbours (x2) and among each other
+        same_at = lambda a, b: np.array_equal(a[at].view(np.uint8), b.view(np.uint8))  # noqa: E731
+        y_x2 = fns.forward(x2, **params, n_threads=1)
+        assert same(y_x2, fns.forward(x, **params, n_threads=1)), what
+        assert same_at(y_x2, fns.forward(x2[at], **params, n_threads=1)), what + " at the far values"
+        d_x2 = fns.backward(g, x2, **params, n_threads=1)
+        assert same(d_x2, fns.backward(g, x, **params, n_threads=1)), what + " backward"
+        assert same_at(d_x2, fns.backward(g[at], x2[at], **params, n_threads=1)), what + " backward at the far values"
         if y_ok(name, params):
-            y, y2 = fns.forward(x, **params), fns.forward(x2, **params)
-            assert same(fns.backward(g, y=y2, **params, n_threads=1), fns.backward(g, y=y, **params, n_threads=1)), \
-                what + " backward from y"
+            y = fns.forward(x, **params)
+            y2 = y.copy()
+            y2[at] = far_y[np.arange(at.size) % far_y.size]
+            d_y2 = fns.backward(g, y=y2, **params, n_threads=1)
+            assert same(d_y2, fns.backward(g, y=y, **params, n_threads=1)), what + " backward from y"
+            assert same_at(d_y2, fns.backward(g[at], y=y2[at], **params, n_threads=1)), \
+                what + " backward from y at the far values"

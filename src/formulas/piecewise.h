@@ -320,8 +320,10 @@ FA_INLINE T FA_F(fa_squareplus_bwdy_rare)(T g, T y, T b, T c, T p2, T p3)
 
 /* The common range of x (fwd, bwd) and of y (bwdy) for these parameters:
  * [*lo, *hi], empty (returns 0, *lo > *hi) when b is outside [2^-60, 2^60].
- * In it: t = x^2 + b in [2^-61, 2^61], s - x >= sqrt(b) >= 2^-30, and every
- * numerator and denominator below is normal and within fa__div's range. */
+ * In it: t = x^2 + b in [2^-60, 2^61], s - x >= sqrt(b) >= 2^-30, and every
+ * denominator below lies in [2^-60, 2^81], within fa__div's range; the
+ * quotients are normal except bwdy's for y < 2^-34 with b near 2^60 (down
+ * to 2^-138 in float), which fa__div still rounds within half an ulp. */
 FA_INLINE int FA_F(fa__sqp_range)(T b, T lim_lo, T lim_hi, T *lo, T *hi)
 {
     const int ok = b >= (T)0x1p-60 && b <= (T)0x1p60;
