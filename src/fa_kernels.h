@@ -39,6 +39,16 @@
  * FA_BWDY_KERNELS) and is one of FA_TRANSC_KERNELS (prefetched). */
 #define FA_RANGED_KERNELS(X) X(squareplus)
 
+/* Kernels whose forward returns a NaN input's exact bits through its
+ * selects alone (every comparison with NaN is false, and each select's false
+ * branch leads to x itself, never through arithmetic): the loops skip the
+ * fa_nan_in select after their formula (loops/common.h).  That select is a
+ * compare into a mask and a masked move per vector, which on AMD Zen 4 nearly
+ * doubled relu's time even in L1.  tests/test_nan_bits.py checks every
+ * forward's NaN bits, signaling NaNs included, so a kernel listed here that
+ * computes with a NaN fails it. */
+#define FA_NAN_EXACT_KERNELS(X) X(relu0) X(leaky) X(hardtanh) X(linear) X(hardshrink) X(threshold)
+
 /* The loops' switch lists: every kernel not in FA_RANGED_KERNELS */
 #define FA_PLAIN_KERNELS(X) FA_CHEAP_KERNELS(X) FA_TRANSC_PLAIN_KERNELS(X)
 #define FA_BWDY_PLAIN_KERNELS(X) \

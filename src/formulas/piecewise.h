@@ -77,7 +77,7 @@ FA_INLINE T FA_F(fa_relu0_bwdy)(T g, T y, T mx, T p1, T p2, T p3)
 FA_INLINE T FA_F(fa_leaky_fwd)(T x, T mx, T s, T p2, T p3)
 {
     (void)p2; (void)p3;
-    T hi = x < mx ? x : mx;
+    T hi = x > mx ? mx : x;             /* NaN x: x (FA_NAN_EXACT_KERNELS) */
     T neg = s * x + (T)0;
     return x < (T)0 ? neg : hi;
 }
@@ -413,7 +413,7 @@ FA_INLINE T FA_F(fa_sparse_plus_bwdy)(T g, T y, T p0, T p1, T p2, T p3)
 FA_INLINE T FA_F(fa_threshold_fwd)(T x, T t, T v, T p2, T p3)
 {
     (void)p2; (void)p3;
-    return x > t ? x : v;
+    return x <= t ? v : x;              /* NaN x: x (FA_NAN_EXACT_KERNELS) */
 }
 FA_INLINE T FA_F(fa_threshold_bwd)(T g, T x, T t, T v, T p2, T p3)
 {

@@ -40,6 +40,14 @@ static int fa__pf_kernel(int k)
 }
 #endif
 
+/* fa__nan_exact[k]: kernel k is one of FA_NAN_EXACT_KERNELS (fa_kernels.h) */
+#ifndef FA__NAN_EXACT
+#define FA__NAN_EXACT
+#define FA__NX_ENTRY(name) [FA_K_##name] = 1,
+static const unsigned char fa__nan_exact[FA_K_COUNT] = { FA_NAN_EXACT_KERNELS(FA__NX_ENTRY) };
+#undef FA__NX_ENTRY
+#endif
+
 /* Software prefetch: *done is the flat index up to which a (and b unless
  * NULL) have been prefetched; bring it to `want` (capped at n); `write`
  * (a constant at every call) prefetches for writing.  The loops call it at
@@ -100,6 +108,11 @@ FA_INLINE T FA_F(fa_qnan)(void)
 #endif
 }
 FA_INLINE T FA_F(fa_nan_in)(T x, T r) { return x != x ? x : r; }
+/* r = f(x) with the forward NaN rule: fa_nan_in unless kernel `name` keeps
+ * a NaN x's bits by itself (FA_NAN_EXACT_KERNELS; the table index is a
+ * constant, so the compiler drops the select or keeps it) */
+#define FA__FWD_NAN(name, x, r) \
+    (fa__nan_exact[FA_K_##name] ? (r) : FA_F(fa_nan_in)((x), (r)))
 FA_INLINE T FA_F(fa_nan_canon)(T r) { return r != r ? FA_F(fa_qnan)() : r; }
 FA_INLINE T FA_F(fa_nan_of2)(T r, T a, T b)
 {

@@ -22,7 +22,7 @@ static int FA_F(fa_fwd_block)(int k, const T *x, T *y, fa_idx n, const double *p
         FA__BLOCKS(b, e, head, blk, n) { \
             if (pf) FA_F(fa__prefetch_upto)(x, NULL, &done, b + (FA_PF_AHEAD + 1) * blk, n, 0); \
             FA_IVDEP FA_UNROLL_MAP for (fa_idx i = b; i < e; i++) \
-                y[i] = FA_F(fa_nan_in)(x[i], FA_F(fa_##name##_fwd)(x[i], p0, p1, p2, p3)); \
+                y[i] = FA__FWD_NAN(name, x[i], FA_F(fa_##name##_fwd)(x[i], p0, p1, p2, p3)); \
         } \
         return 0;
     FA_PLAIN_KERNELS(FA_CASE)
@@ -84,7 +84,7 @@ static int FA_F(fa_fwd_block_nt)(int k, const T *x, T *y, fa_idx n, const double
             const fa_idx m = n - c < FA_NT_SUB ? n - c : FA_NT_SUB; \
             const T *xc = x + c; \
             FA_IVDEP for (fa_idx j = 0; j < m; j++) \
-                tmp[j] = FA_F(fa_nan_in)(xc[j], FA_F(fa_##name##_fwd)(xc[j], p0, p1, p2, p3)); \
+                tmp[j] = FA__FWD_NAN(name, xc[j], FA_F(fa_##name##_fwd)(xc[j], p0, p1, p2, p3)); \
             FA_F(fa__stream)(y + c, tmp, m); \
         } \
         break;

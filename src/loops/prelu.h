@@ -19,7 +19,7 @@ static void FA_F(fa_prelu_cols)(const T *x, T *y, fa_idx nrow, fa_idx ncol, cons
         T *yr = y + r * ncol;
         if (nonzero) {
             FA_IVDEP for (fa_idx j = 0; j < ncol; j++)
-                yr[j] = FA_F(fa_nan_in)(xr[j], FA_F(fa_leaky_fwd)(xr[j], (T)INFINITY, alpha[j], (T)0, (T)0));
+                yr[j] = FA__FWD_NAN(leaky, xr[j], FA_F(fa_leaky_fwd)(xr[j], (T)INFINITY, alpha[j], (T)0, (T)0));
         } else {
             FA_IVDEP for (fa_idx j = 0; j < ncol; j++)
                 yr[j] = FA_F(fa_nan_in)(xr[j], FA_F(fa_relu_fwd)(xr[j], (T)INFINITY, alpha[j], (T)0, (T)0));
