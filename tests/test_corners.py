@@ -588,6 +588,42 @@ def test_leaky_kernel_is_the_general_relu_formula(dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu0_kernel_is_the_general_relu_formula(dtype):
+    """relu, relu6 and relu(max=) take the short relu0 kernel (threshold and
+    slope 0): forward, backward from x and from y give the general relu
+    formula's bits for every pairing of special grads and inputs (+-0, +-inf,
+    the max itself, subnormals, NaN payloads, signalling NaNs), with and
+    without a max."""
+    from fastact._table import _relu_kernel
+    fi = np.finfo(dtype)
+    udt = np.uint32 if dtype == np.float32 else np.uint64
+    special = np.array([-INF, INF, -0.0, 0.0, fi.max, -fi.max, fi.tiny, -fi.tiny,
+                        fi.smallest_subnormal, -fi.smallest_subnormal, -3.0, 6.0, 4.0, 0.5,
+                        np.nan, np.nan, np.nan], dtype)
+    sb = special.view(udt)
+    sb[-2] = 0xff800001 if dtype == np.float32 else 0xfff0000000000001     # signalling
+    sb[-1] |= 5                                                             # payload
+    gg, xx = (a.ravel() for a in np.meshgrid(special, special))
+    rng = np.random.default_rng(11)
+    x = np.concatenate([xx, (rng.standard_normal(1000) * 8).astype(dtype)])
+    g = np.concatenate([gg, rng.standard_normal(1000).astype(dtype)])
+    for mx in (None, 6.0, 0.5, 4.0, float(fi.max)):
+        k, p = _relu_kernel(mx, 0.0, 0.0)
+        assert k == "relu0", mx
+        full = (INF if mx is None else mx, 0.0, 0.0, 0.0)
+        for mode in (0, 1):
+            got = _relu_bits("relu0", mode, x, g, p, dtype)
+            exp = _relu_bits("relu", mode, x, g, full, dtype)
+            bad = np.flatnonzero(got != exp)
+            assert bad.size == 0, (mx, mode, x[bad[:4]], g[bad[:4]], got[bad[:4]], exp[bad[:4]])
+        y = _relu_bits("relu", 0, x, None, full, dtype).view(dtype)
+        got = _relu_bits("relu0", 2, y, g, p, dtype)
+        exp = _relu_bits("relu", 2, y, g, full, dtype)
+        bad = np.flatnonzero(got != exp)
+        assert bad.size == 0, (mx, y[bad[:4]], g[bad[:4]], got[bad[:4]], exp[bad[:4]])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("zero", [False, True])
 def test_prelu_per_column_is_the_general_relu_formula(dtype, zero):
     """prelu's per-column loop takes the short formula unless a slope is 0

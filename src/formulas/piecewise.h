@@ -58,15 +58,25 @@ FA_INLINE T FA_F(fa_relu0_fwd)(T x, T mx, T p1, T p2, T p3)
     T v = x < (T)0 ? (T)0 : x;
     return v > mx ? mx : v;
 }
+/* relu0's backward: fa_relu_bwd's values with s = t = 0 (0 * g + 0 at and
+ * below 0, so an infinite or NaN grad still gives NaN there) in three
+ * compares where the general form takes five: `m` is NaN when there is no
+ * max (x >= NaN is false: the grad passes) and is hoisted out of the loop,
+ * and g * (x < 0 ? 0 : x) is one max instruction and a multiply, +-0 * g
+ * for x <= 0 and NaN for NaN x (the loop's NaN rule then picks the NaN). */
 FA_INLINE T FA_F(fa_relu0_bwd)(T g, T x, T mx, T p1, T p2, T p3)
 {
-    (void)p1; (void)p2;
-    return FA_F(fa_relu_bwd)(g, x, mx, (T)0, (T)0, p3);
+    (void)p1; (void)p2; (void)p3;
+    const T m = mx == (T)INFINITY ? (T)NAN : mx;
+    T up = x >= m ? (T)0 : g;
+    T dn = g * (x < (T)0 ? (T)0 : x) + (T)0;
+    return x > (T)0 ? up : dn;
 }
+/* From y = min(max(x, 0), max): y > 0 exactly when x > 0, y = max exactly
+ * when x >= max, y is NaN exactly when x is. */
 FA_INLINE T FA_F(fa_relu0_bwdy)(T g, T y, T mx, T p1, T p2, T p3)
 {
-    (void)p1; (void)p2;
-    return FA_F(fa_relu_bwdy)(g, y, mx, (T)0, (T)0, p3);
+    return FA_F(fa_relu0_bwd)(g, y, mx, p1, p2, p3);
 }
 
 /* leaky: relu with threshold 0 and a nonzero slope p1 (leaky_relu, prelu),
