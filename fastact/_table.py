@@ -115,7 +115,7 @@ def _hard_sigmoid_kernel(slope, offset):
     if slope == 0:      # the constant clip(offset, 0, 1), also at +-inf (0*inf is NaN)
         c = min(max(offset, 0.0), 1.0)
         return "hardtanh", (c, c, 0.0, 0.0)
-    return "hard_sigmoid", (slope, offset, 0.0, 0.0)
+    return "hard_sigmoid", (slope, offset, 0.0, 1.0)     # p2, p3: the clamp's bounds
 
 
 # SELU's constants (Klambauer et al. 2017) as float64, the ONNX Selu defaults

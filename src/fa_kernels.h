@@ -47,7 +47,8 @@
  * doubled relu's time even in L1.  tests/test_nan_bits.py checks every
  * forward's NaN bits, signaling NaNs included, so a kernel listed here that
  * computes with a NaN fails it. */
-#define FA_NAN_EXACT_KERNELS(X) X(relu0) X(leaky) X(hardtanh) X(linear) X(hardshrink) X(threshold)
+#define FA_NAN_EXACT_KERNELS(X) X(relu0) X(leaky) X(hardtanh) X(linear) X(hard_sigmoid) X(hardshrink) \
+    X(threshold)
 
 /* The loops' switch lists: every kernel not in FA_RANGED_KERNELS */
 #define FA_PLAIN_KERNELS(X) FA_CHEAP_KERNELS(X) FA_TRANSC_PLAIN_KERNELS(X)

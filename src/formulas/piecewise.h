@@ -139,12 +139,18 @@ FA_INLINE T FA_F(fa_linear_bwdy)(T g, T y, T p0, T p1, T p2, T p3)
 }
 
 /* hard_sigmoid(slope=p0, offset=p1) = clip(slope*x + offset, 0, 1). */
-FA_INLINE T FA_F(fa_hard_sigmoid_fwd)(T x, T a, T b, T p2, T p3)
+/* hard_sigmoid(slope=a, offset=b) = clamp(a*x + b, lo, hi) with lo = p2 = 0
+ * and hi = p3 = 1 (fastact/_table.py passes them).  The bounds are parameters
+ * because with constant ones GCC merges the two selects and a NaN select into
+ * five compares into mask registers per vector (Zen 4 runs one per cycle);
+ * with parameter bounds the clamp is one max and one min instruction.  The
+ * NaN select comes first, so a NaN x reaches the result with its bits
+ * (FA_NAN_EXACT_KERNELS). */
+FA_INLINE T FA_F(fa_hard_sigmoid_fwd)(T x, T a, T b, T lo, T hi)
 {
-    (void)p2; (void)p3;
-    T v = a * x + b;
-    v = v < (T)0 ? (T)0 : v;
-    return v > (T)1 ? (T)1 : v;
+    T v = x != x ? x : a * x + b;
+    v = v < lo ? lo : v;
+    return v > hi ? hi : v;
 }
 /* slope strictly inside (0, 1), 0 at the edges (PyTorch hardsigmoid'(+-3)=0). */
 FA_INLINE T FA_F(fa_hard_sigmoid_bwd)(T g, T x, T a, T b, T p2, T p3)
@@ -206,7 +212,7 @@ FA_INLINE T FA_F(fa_shrink_fwd)(T x, T l, T b, T p2, T p3)
 }
 FA_INLINE T FA_F(fa_shrink_mask_bwd)(T g, T x, T l)
 {
-    T v = (x >= -l && x <= l) ? (T)0 : g;
+    T v = FA_F(fa_abs)(x) <= l ? (T)0 : g;   /* -l <= x <= l in one compare */
     return x != x ? x : v;
 }
 FA_INLINE T FA_F(fa_shrink_bwd)(T g, T x, T l, T b, T p2, T p3)
@@ -226,7 +232,7 @@ FA_INLINE T FA_F(fa_shrink_bwdy)(T g, T y, T l, T b, T p2, T p3)
 FA_INLINE T FA_F(fa_hardshrink_fwd)(T x, T l, T p1, T p2, T p3)
 {
     (void)p1; (void)p2; (void)p3;
-    return (x >= -l && x <= l) ? (T)0 : x;
+    return FA_F(fa_abs)(x) <= l ? (T)0 : x;  /* NaN: x (FA_NAN_EXACT_KERNELS) */
 }
 FA_INLINE T FA_F(fa_hardshrink_bwd)(T g, T x, T l, T p1, T p2, T p3)
 {
