@@ -40,8 +40,8 @@
 #define FA_RANGED_KERNELS(X) X(squareplus)
 
 /* Kernels whose forward returns a NaN input's exact bits through its
- * selects alone (every comparison with NaN is false, and each select's false
- * branch leads to x itself, never through arithmetic): the loops skip the
+ * selects alone (a NaN x is selected as x itself, never passed through
+ * arithmetic, which would quiet a signalling NaN): the loops skip the
  * fa_nan_in select after their formula (loops/common.h).  That select is a
  * compare into a mask and a masked move per vector, which on AMD Zen 4 nearly
  * doubled relu's time even in L1.  tests/test_nan_bits.py checks every

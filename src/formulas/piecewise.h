@@ -138,7 +138,6 @@ FA_INLINE T FA_F(fa_linear_bwdy)(T g, T y, T p0, T p1, T p2, T p3)
     return g;
 }
 
-/* hard_sigmoid(slope=p0, offset=p1) = clip(slope*x + offset, 0, 1). */
 /* hard_sigmoid(slope=a, offset=b) = clamp(a*x + b, lo, hi) with lo = p2 = 0
  * and hi = p3 = 1 (fastact/_table.py passes them).  The bounds are parameters
  * because with constant ones GCC merges the two selects and a NaN select into
