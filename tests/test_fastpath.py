@@ -435,9 +435,13 @@ def test_prelu_per_channel_fast_path(dtype):
             assert fastact.prelu(x, al, axis=axis, out=out) is out and np.array_equal(out, want)
             xi = x.copy()
             assert fastact.prelu_(xi, al, axis=axis, n_threads=nt) is xi and np.array_equal(xi, want)
-        other = al.astype(np.float64 if dtype == np.float32 else np.float32)   # general path
-        assert np.array_equal(fastact.prelu(x, other, axis=axis),
-                              np.where(x > 0, x, other.astype(dtype).reshape(shape) * x))
+        # slopes of the other float dtype (float64 slopes on float32 data): converted
+        # in C as the general path (an F-ordered x takes it) converts them
+        other = al.astype(np.float64) + 1e-9 if dtype == np.float32 else al.astype(np.float32)
+        want = np.where(x > 0, x, other.astype(dtype).reshape(shape) * x)
+        for got in (fastact.prelu(x, other, axis=axis), fastact.prelu(np.asfortranarray(x), other, axis=axis),
+                    fastact.prelu_(x.copy(), other, axis=axis)):
+            assert np.array_equal(got, want)
     big = (rng.standard_normal((4, 64, 1000)) * 3).astype(dtype)
     al = np.linspace(0.1, 0.4, 64).astype(dtype)
     np.testing.assert_array_equal(fastact.prelu(big, al, n_threads=2), fastact.prelu(big, al, n_threads=1))
@@ -446,8 +450,11 @@ def test_prelu_per_channel_fast_path(dtype):
     fastact.prelu_(y, y[1], axis=1)
     assert np.array_equal(y, np.where(keep > 0, keep, keep[1] * keep))
     al5 = np.linspace(0.1, 0.5, 5).astype(dtype)
+    od = np.float64 if dtype == np.float32 else np.float32
     for bad, exc, msg in [(np.array([0.1, np.nan, 0.2, 0.3, 0.4], dtype), ValueError, "must not contain NaN"),
                           (np.array([0.1, np.inf, 0.2, 0.3, 0.4], dtype), ValueError, "must be finite"),
+                          (np.array([0.1, np.nan, 0.2, 0.3, 0.4], od), ValueError, "must not contain NaN"),
+                          (np.array([0.1, 0.2, 0.3, 0.4, -np.inf], od), ValueError, "must be finite"),
                           (al5[:4], ValueError, "alpha has 4 values but x has 5 channels")]:
         before = x.tobytes()
         with pytest.raises(exc, match=f"prelu_: alpha {msg}" if "alpha has" not in msg else f"prelu_: {msg}"):

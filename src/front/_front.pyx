@@ -17,6 +17,7 @@ from cpython.long cimport PyLong_Check, PyLong_CheckExact, PyLong_AsLongAndOverf
 from libc.limits cimport INT_MAX
 from libc.math cimport isfinite, INFINITY
 from libc.string cimport memcmp
+from libc.stdlib cimport malloc, free
 from libc.stdint cimport uint16_t
 from cpython.unicode cimport PyUnicode_CheckExact
 from cython.parallel cimport prange

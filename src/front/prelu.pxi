@@ -74,7 +74,7 @@ cdef void _prelu_rows_run(const fa_loop_table *tb, int mode, bint dbl, char *pa,
 def fast_prelu(x, alpha, axis, out, n_threads, Py_ssize_t grain, Py_ssize_t prelu_row, empty_like):
     """prelu forward with a per-channel alpha (out None: a new array; out x: in
     place) when x is native, aligned, C-contiguous and non-empty, alpha a
-    finite 1-D array of x's dtype with one value per channel on `axis` (a
+    finite 1-D float32 or float64 array with one value per channel on `axis` (a
     plain int), apart from the output; None for the general path (which
     checks everything and explains).  prelu_row: _families.prelu._PRELU_ROW (the
     channels-last loop takes prelu_row // C rows per chunk, as there)."""
@@ -84,6 +84,8 @@ def fast_prelu(x, alpha, axis, out, n_threads, Py_ssize_t grain, Py_ssize_t prel
     cdef long ax
     cdef Py_ssize_t C, outer = 1, inner = 1, j
     cdef bint dbl
+    cdef void *conv = NULL
+    cdef char *pal
     if t < 0 or not _axis_of(axis, &ax):
         return None
     try:
@@ -117,15 +119,28 @@ def fast_prelu(x, alpha, axis, out, n_threads, Py_ssize_t grain, Py_ssize_t prel
                     return None
                 ax = vx.ndim - va.ndim + k
                 C = vx.shape[ax]
-            if not (_fast_ok(&va) and va.ndim >= 1 and va.shape[k] == C and C > 1
-                    and va.itemsize == vx.itemsize):
+            if not (_fast_ok(&va) and va.ndim >= 1 and va.shape[k] == C and C > 1):
                 return None
             for j in range(C):          # NaN / inf: the general path names them
-                if dbl:
+                if va.itemsize == 8:
                     if not isfinite((<double *>va.buf)[j]):
                         return None
                 elif not isfinite((<float *>va.buf)[j]):
                     return None
+            pal = <char *>va.buf
+            if va.itemsize != vx.itemsize:
+                # a slope array of the other float dtype (NumPy's default float64
+                # slopes on float32 data): converted as the general path's
+                # ascontiguousarray(alpha, dtype=x.dtype) does, rounding to nearest
+                conv = malloc(C * vx.itemsize)
+                if conv == NULL:
+                    return None
+                pal = <char *>conv
+                for j in range(C):
+                    if dbl:
+                        (<double *>conv)[j] = (<float *>va.buf)[j]
+                    else:
+                        (<float *>conv)[j] = <float>(<double *>va.buf)[j]
             for i in range(ax):
                 outer *= vx.shape[i]
             for i in range(ax + 1, vx.ndim):
@@ -143,14 +158,15 @@ def fast_prelu(x, alpha, axis, out, n_threads, Py_ssize_t grain, Py_ssize_t prel
                 t = _fast_nt(t)
                 with nogil:
                     if inner == 1:
-                        _prelu_cols_run(tb, 0, dbl, <char *>vx.buf, NULL, <char *>vo.buf, <char *>va.buf, NULL,
+                        _prelu_cols_run(tb, 0, dbl, <char *>vx.buf, NULL, <char *>vo.buf, pal, NULL,
                                         outer, C, prelu_row // C if prelu_row >= C else 1, t, grain)
                     else:
-                        _prelu_rows_run(tb, 0, dbl, <char *>vx.buf, NULL, <char *>vo.buf, <char *>va.buf, NULL,
+                        _prelu_rows_run(tb, 0, dbl, <char *>vx.buf, NULL, <char *>vo.buf, pal, NULL,
                                         outer * C, C, inner, t, grain)
             finally:
                 PyBuffer_Release(&vo)
         finally:
+            free(conv)
             PyBuffer_Release(&va)
     finally:
         PyBuffer_Release(&vx)
