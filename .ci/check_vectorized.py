@@ -60,11 +60,11 @@ def expected_per_line():
     # loops reported at a catalogue list's expansion: 2 dtypes x the loops
     # of one case.  A FA_RANGED_KERNELS case has three forms (common, rare,
     # full); a backward case of elementwise.h has three copies of each loop
-    # (out separate, out = g, out = s: FA__BWD_ALIAS); FA_TRANSC_KERNELS
-    # only lists the prefetched kernels, no loop.
+    # (out separate, out = g, out = s: FA__BWD_ALIAS); FA_TRANSC_KERNELS and
+    # FA_CHEAP_BWDY_KERNELS only list the (not) prefetched kernels, no loop.
     per_case = {"FA_CHEAP_KERNELS": 2, "FA_KERNELS": 2, "FA_PLAIN_KERNELS": 2,
                 "FA_BWDY_KERNELS": 2, "FA_BWDY_PLAIN_KERNELS": 2, "FA_RANGED_KERNELS": 6,
-                "FA_TRANSC_KERNELS": 0}
+                "FA_TRANSC_KERNELS": 0, "FA_CHEAP_BWDY_KERNELS": 0}
     bwd_copies = 3
     want = {}
     for name in sorted(os.listdir(LOOPS)):

@@ -40,6 +40,23 @@ static int fa__pf_kernel(int k)
 }
 #endif
 
+/* fa__pf_kernel_bwdy(k): kernel k's backward from y prefetches (a
+ * transcendental kernel not in FA_CHEAP_BWDY_KERNELS) */
+#ifndef FA__PF_KERNEL_BWDY
+#define FA__PF_KERNEL_BWDY
+static int fa__pf_kernel_bwdy(int k)
+{
+    switch (k) {
+#define FA_CASE(name) case FA_K_##name:
+    FA_CHEAP_BWDY_KERNELS(FA_CASE)
+#undef FA_CASE
+        return 0;
+    default:
+        return fa__pf_kernel(k);
+    }
+}
+#endif
+
 /* fa__nan_exact[k]: kernel k is one of FA_NAN_EXACT_KERNELS (fa_kernels.h) */
 #ifndef FA__NAN_EXACT
 #define FA__NAN_EXACT
@@ -72,6 +89,8 @@ FA_INLINE void FA_F(fa__prefetch_upto)(const T *a, const T *b, fa_idx *done, fa_
 
 /* Whether a chunk of n elements of kernel k is walked in prefetching blocks. */
 #define FA__PF_ON(k, n) ((size_t)(n) * sizeof(T) >= FA_PF_MIN_BYTES && fa__pf_kernel(k))
+#define FA__PF_ON_BWD(k, from_y, n) \
+    ((size_t)(n) * sizeof(T) >= FA_PF_MIN_BYTES && ((from_y) ? fa__pf_kernel_bwdy(k) : fa__pf_kernel(k)))
 
 /* Elements before the first 64-byte boundary of the output: NumPy's large
  * arrays start 16 bytes past a page, so every AVX-512 store (and load, in

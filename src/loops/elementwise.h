@@ -102,10 +102,12 @@ static int FA_F(fa_fwd_block_nt)(int k, const T *x, T *y, fa_idx n, const double
  * sub-blocks of FA_NAN_SUB elements with the NaN rule applied only to a
  * sub-block that has a NaN result (loops/common.h; the rule in the loop cost
  * a tenth to a quarter of a backward pass).  The fix-up needs the inputs as
- * they were, so when out is g or s (in place) the same loop also keeps the
- * overwritten input's sub-block in a stack buffer: one more store per
- * vector, where computing into the buffer and copying it out afterwards
- * cost a second pass over the sub-block. */
+ * they were where the result is NaN, so when out is g or s (in place) the
+ * same loop keeps the overwritten input in a stack buffer (FA__BWD_KEEP):
+ * with AVX-512 only where the result is NaN, a masked store that with an
+ * empty mask costs almost nothing, where keeping every element cost a third
+ * of the in-place pass on AMD Zen 4 (two full-width stores per vector
+ * instead of one). */
 #define FA__BWD_SUB(name, FORM, KEEP) \
             FA_IVDEP FA_UNROLL_MAP for (fa_idx j = 0; j < m; j++) { \
                 const T r = FA_F(fa_##name##_##FORM)(gc[j], sc[j], p0, p1, p2, p3); \
@@ -115,8 +117,16 @@ static int FA_F(fa_fwd_block_nt)(int k, const T *x, T *y, fa_idx n, const double
             }
 #define FA__BWD_ALIAS(name, FORM) \
             if (!alias) { FA__BWD_SUB(name, FORM, (void)0) } \
-            else if (out == g) { FA__BWD_SUB(name, FORM, tmp[j] = gc[j]) } \
-            else { FA__BWD_SUB(name, FORM, tmp[j] = sc[j]) }
+            else if (out == g) { FA__BWD_SUB(name, FORM, FA__BWD_KEEP(tmp[j], gc[j], r)) } \
+            else { FA__BWD_SUB(name, FORM, FA__BWD_KEEP(tmp[j], sc[j], r)) }
+/* keep the input v where the result r is NaN: a masked store with AVX-512;
+ * elsewhere every element (SSE2 has no masked store, and AVX2's vmaskmovps
+ * store is microcoded on AMD Zen 2/3) */
+#if defined(__AVX512F__)
+#define FA__BWD_KEEP(dst, v, r) if ((r) != (r)) (dst) = (v)
+#else
+#define FA__BWD_KEEP(dst, v, r) (dst) = (v)
+#endif
 #define FA__BWD_SUBBLOCKS(BODY) do { \
         for (fa_idx c = b; c < e; c += FA_NAN_SUB) { \
             const fa_idx m = e - c < FA_NAN_SUB ? e - c : FA_NAN_SUB; \
@@ -137,10 +147,13 @@ static int FA_F(fa_fwd_block_nt)(int k, const T *x, T *y, fa_idx n, const double
         else if (FA_F(fa__all_within)(sc, m, lo, hi)) { FA__BWD_ALIAS(name, FORM##_c) } \
         else { FA__BWD_ALIAS(name, FORM) })
 
-/* d[j] = the NaN rule applied to d[j] = f(g[j], s[j]) */
+/* d[j] = the NaN rule applied to d[j] = f(g[j], s[j]); g[j] and s[j] are read
+ * only where d[j] is NaN (an in-place loop keeps the overwritten input only
+ * there) */
 static void FA_F(fa__nan_fix2)(T *d, const T *g, const T *s, fa_idx m)
 {
-    for (fa_idx j = 0; j < m; j++) d[j] = FA_F(fa_nan_of2)(d[j], g[j], s[j]);
+    for (fa_idx j = 0; j < m; j++)
+        if (d[j] != d[j]) d[j] = FA_F(fa_nan_of2)(d[j], g[j], s[j]);
 }
 
 /* out[i] = g[i] * f'(x[i]) (from_y = 0) or from the saved output s = y. */
@@ -150,7 +163,7 @@ static int FA_F(fa_bwd_block)(int k, int from_y, const T *g, const T *s, T *out,
     if (k == FA_K_linear && g == out)   /* linear' = 1: grad in place is the answer */
         return 0;
     const T p0 = (T)p[0], p1 = (T)p[1], p2 = (T)p[2], p3 = (T)p[3];
-    const int pf = FA__PF_ON(k, n), alias = out == g || out == s;
+    const int pf = FA__PF_ON_BWD(k, from_y, n), alias = out == g || out == s;
     const fa_idx blk = pf ? FA_PF_BLOCK : n, head = FA_F(fa__align_head)(out, n);
     fa_idx done = FA_PF_AHEAD * blk;
     FA_ALIGN64 T tmp[FA_NAN_SUB];
