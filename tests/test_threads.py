@@ -124,7 +124,12 @@ def test_stall_guard_pauses_splits_after_a_late_worker(guard):
     K.note_region(1e-3, 2e-4)       # last chunk began before the first ended: fine
     K.note_region(2e-5, 1e-5)       # began after, but only 10 us in: noise
     assert K.planned_chunks(n, 2, grain) == 2 and K.stall_state() == (0.0, 0.05)
-    K.note_region(1e-4, 3e-4)       # began after the first chunk had ended: a stall
+    K.note_region(1e-4, 3e-4)       # began after the first chunk had ended: a stall,
+    assert K.planned_chunks(n, 2, grain) == 2 and K.stall_state() == (0.0, 0.05)   # one alone: no pause
+    K.note_region(1e-3, 2e-4)       # a region without a stall forgets it
+    K.note_region(1e-4, 3e-4)
+    assert K.planned_chunks(n, 2, grain) == 2 and K.stall_state() == (0.0, 0.05)
+    K.note_region(1e-4, 3e-4)       # the second stall in a row pauses
     left, nxt = K.stall_state()
     assert 0.0 < left <= 0.05 and nxt == 0.1
     assert K.planned_chunks(n, 2, grain) == 1 and K.planned_chunks(n, 8, grain) == 1
@@ -149,6 +154,7 @@ def test_stall_guard_pauses_splits_after_a_late_worker(guard):
 def test_stall_guard_pause_expires(guard):
     import time
     K = guard
+    K.note_region(1e-4, 3e-4)
     K.note_region(1e-4, 3e-4)
     assert K.planned_chunks(1 << 20, 2, 1 << 16) == 1
     time.sleep(0.06)                   # the first pause is 50 ms

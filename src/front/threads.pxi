@@ -7,13 +7,17 @@
 # Stall guard.  A parallel region cannot finish before every worker has run,
 # and a worker needs a free core: right after a NumPy matmul, OpenBLAS's
 # threads busy-wait on the other core of a 2-core machine and a 2-thread
-# call of 50-200 us took 3-10 ms (bench/threads_results.md).  When the last
-# chunk starts after the calling thread has finished the first one (the split
-# cost more than it saved), or more than LATE_MAX_S after the region began
-# (the calling thread may have lost its core too), and at least STALL_S
-# late, every split is refused (one thread; results do not depend on it) for
-# _pause seconds, doubling up to PAUSE_MAX_S while stalls repeat, reset by a
-# region without one.  Plain globals: concurrent callers may race on them,
+# call of 50-200 us took 3-10 ms (bench/threads_results.md).  A region
+# stalls when its last chunk starts after the calling thread has finished the
+# first one (the split cost more than it saved), or more than LATE_MAX_S
+# after the region began (the calling thread may have lost its core too), and
+# at least STALL_S late.  Two stalled regions in a row (busy-waiting threads
+# hold the core for milliseconds, so every region stalls), or one right after
+# a pause, refuse every split (one thread; results do not depend on it) for
+# _pause seconds, doubling up to PAUSE_MAX_S while stalls repeat; a region
+# without one resets both.  A single late wake-up (a virtual machine's idle
+# vCPU) costs that one call: pausing on it cost every call of the next 50 ms
+# its second thread.  Plain globals: concurrent callers may race on them,
 # which only moves the pause.
 cdef double STALL_S = 50e-6
 cdef double LATE_MAX_S = 1e-3
@@ -22,27 +26,32 @@ cdef double PAUSE_MAX_S = 1.0
 cdef bint _guard = os.environ.get("FASTACT_STALL_GUARD", "1") != "0"
 cdef double _single_until = 0.0
 cdef double _pause = PAUSE_MIN_S
+cdef bint _stalled = False          # the previous region stalled
 
 
 cdef inline void _note_start(double t_region, double t_first_end, double t_last_start) noexcept nogil:
-    global _single_until, _pause
+    global _single_until, _pause, _stalled
     cdef double late = t_last_start - t_region
     if late > STALL_S and (late > LATE_MAX_S or t_last_start > t_first_end):
-        _single_until = omp_get_wtime() + _pause
-        _pause = _pause * 2 if _pause * 2 < PAUSE_MAX_S else PAUSE_MAX_S
+        if _stalled or _pause > PAUSE_MIN_S:
+            _single_until = omp_get_wtime() + _pause
+            _pause = _pause * 2 if _pause * 2 < PAUSE_MAX_S else PAUSE_MAX_S
+        _stalled = True
     else:
         _pause = PAUSE_MIN_S
+        _stalled = False
 
 
 def stall_guard(on=None):
     """Whether the stall guard is on (set it with on=True/False); returns the
     previous setting.  FASTACT_STALL_GUARD=0 turns it off at import."""
-    global _guard, _single_until, _pause
+    global _guard, _single_until, _pause, _stalled
     cdef bint old = _guard
     if on is not None:
         _guard = bool(on)
         _single_until = 0.0
         _pause = PAUSE_MIN_S
+        _stalled = False
     return old
 
 
