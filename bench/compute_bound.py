@@ -47,6 +47,11 @@ float64, on the loop module this CPU dispatches to (and the SSE2 baseline module
      add/blend/convert/scalef on P0 P5, shifts on P0, compares into masks and permutes on
      P5, div/sqrt 3 uops and the divider; 2 512-bit loads, 1 512-bit store and 6 macro-ops
      per cycle (`classify_intel`).
+   - `zen4`, AMD Zen 4 (the default on an AMD CPU with AVX-512): Zen 3's pipes, each
+     512-bit op occupying its pipe(s) for two cycles (double-pumped 256-bit units), two
+     256-bit loads and one 256-bit store per cycle; where the probes place a zmm
+     instruction elsewhere they win (compares into masks on P0/P1, shifts on P2/P3,
+     vscalef on both P2 and P3 for two cycles; `classify_zen4`).
    Where this CPU disagrees with the model the measurement wins: `probe` below times
    single instructions (8 independent copies) and interleaved pairs (separate or shared
    ports), and the divider's occupancy per vdiv/vsqrt; the model's figures are printed
@@ -64,7 +69,7 @@ float64, on the loop module this CPU dispatches to (and the SSE2 baseline module
    whether latency can explain the gap.
 
     python bench/compute_bound.py [--variants best,baseline] [--kernels sigmoid,tanh]
-                                  [--rounds 7] [--no-count] [--model zen3|intel512] [--docs]
+                                  [--rounds 7] [--no-count] [--model zen3|zen4|intel512] [--docs]
 
 Writes bench/results/compute_bound_<model>.md and .json; --docs also rewrites the table
 block of docs/performance.md between that model's compute-bound markers.  Needs gcc (or
@@ -664,6 +669,79 @@ def classify_intel(mn, ops, wide):
     return ("other:" + mn, [(all3, 1)], None, ld, 0, 1)
 
 
+# ----------------------------------------------------------------------------
+# AMD Zen 4: Zen 3's four 256-bit FP pipes (classify), with AVX-512.  A 512-bit op runs
+# as two 256-bit halves on the same pipe(s) on consecutive cycles (AMD's Software
+# Optimization Guide for family 19h, models 10h and later), so it costs its pipes twice
+# a ymm op's time; loads: two 256-bit per cycle (a zmm load takes both); stores: one
+# 256-bit per cycle (a zmm store takes two cycles).  Where the probes (`probe_expect`,
+# `pair_expect` below) place a zmm instruction elsewhere than Zen 3's pipes, they win:
+# compares into masks run on P0/P1 (0.99 cycles each, beside shifts, sharing a pipe with
+# permutes), zmm shifts on P2/P3 (with conversions), vscalef takes both P2 and P3 for two
+# cycles (2.0 cycles each, serialised with shifts), permutes P1/P2; vblendm* and
+# vpternlog run on all four, vrcp14 on P0/P1; mask-register logic on P0-P3 (not probed: a
+# few per loop at most).
+# ----------------------------------------------------------------------------
+ZEN4_LOADS_PER_CYCLE = 2        # 256-bit loads
+ZEN4_STORES_PER_CYCLE = 1       # 256-bit stores
+
+
+def classify_zen4(mn, ops, wide):
+    """(display class, [(pipes, uops)], divider key, loads, stores, macro-ops), loads
+    and stores in 256-bit halves"""
+    z = "%zmm" in ops
+    f = 2 if z else 1
+    mem = "(" in ops
+    dst_mem = mem and "(" in _split_ops(ops)[-1]
+    masked = "{%k" in ops
+    if mn.startswith("k"):
+        if re.match(r"kmov", mn) and mem:
+            return ("mask", [], None, 0 if dst_mem else 1, 1 if dst_mem else 0, 1)
+        return ("mask", [(P0123, 1)], None, 0, 0, 1)
+    vec = z or "%ymm" in ops or "%xmm" in ops
+    if not vec:
+        return ("scalar", [], None, 0, 0, 1)
+    m = mn[1:] if mn.startswith("v") else mn
+    ld = (f if mem and not dst_mem else 0)
+    if re.match(r"mov(aps|apd|ups|upd|dq[au](8|16|32|64)?|ss|sd|d|q|ntps|ntpd|ntdq)$|"
+                r"(p?broadcast)", m):
+        if dst_mem:
+            return ("st", [], None, 0, f, 1)
+        if mem:
+            return ("ld", [(P0123, f)] if masked else [], None, f, 0, 1)
+        if masked:                                  # a merge: a blend
+            return ("blend", [(P0123, f)], None, 0, 0, 1)
+    if re.match(r"(cmp\w*(p|s)[sd]|pcmp\w*|fpclass\w*|ptestn?m\w*)$", m) and \
+            _split_ops(ops)[-1].startswith("%k"):
+        return ("cmp", [(P01, f)], None, ld, 0, 1)
+    if z and re.match(r"ps(ll|rl|ra)v?[wdq]$", m):
+        return ("int", [(P23, f)], None, ld, 0, 1)
+    if re.match(r"(blendm|pblendm)\w+$", m):
+        return ("blend", [(P0123, f)], None, ld, 0, 1)
+    if re.match(r"pternlog[dq]$", m):
+        return ("logic", [(P0123, f)], None, ld, 0, 1)
+    if re.match(r"scalef\w+$", m):                    # both add pipes, two cycles per half
+        return ("cvt", [(P23, 2 * f)], None, ld, 0, 1)
+    if re.match(r"(rcp14|rsqrt14)\w+$", m):
+        return ("fma", [(P01, f)], None, ld, 0, 1)
+    if re.match(r"(getexp|getmant|fixupimm|reduce|range|rndscale)\w+$|cvt\w*(2u|u2)\w*$", m):
+        return ("cvt", [(P23, f)], None, ld, 0, 1)
+    if re.match(r"extract[fi](32x4|32x8|64x2|64x4)$|insert[fi](32x4|32x8|64x2|64x4)$", m):
+        if dst_mem:
+            return ("st", [(P0, 1)], None, 0, 1, 1)
+        return ("shuf", [(P0 if m.startswith("extract") else P1, 1)], None, ld, 0, 1)
+    if re.match(r"perm[it]2\w+$|perm(ps|d|pd|q)$", m) and z:
+        return ("shuf", [(P12, 2)], None, ld, 0, 1)
+    if re.match(r"(expand|compress)\w+$|pmov(s|us)?[bwdq][bwdq]$|pmov[dqw]2m$|pmovm2[dqw]$", m):
+        return ("shuf", [(P12, f)], None, ld, 0, 1)
+    k, pipes, u, dkey, ld3, st3, mo = classify(mn, ops)
+    if k == "st" and pipes is None:
+        return (k, [], None, 0, f, mo)
+    if k == "ld":
+        return (k, [], None, f, 0, mo)
+    return (k, ([(pipes, u * f)] if pipes else []), dkey, f * ld3, f * st3, mo)
+
+
 # Intel latencies (cycles; Ice Lake / Golden Cove, uops.info): FMA, mul, add 4; compare
 # into a mask 3; logic, integer, blend 1; permutes 3; conversions 4-7; vector load 8.
 LAT_INTEL = {"fma": 4, "add": 4, "cvt": 5, "cmp": 3, "blend": 1, "logic": 1, "int": 1,
@@ -756,6 +834,33 @@ MODELS = {
                              "div 17/23, sqrt 19/31",
                  "window_text": "Golden Cove's 97-entry scheduler"},
 }
+
+# Zen 4: Zen 3's pipes, latencies and window, 512-bit ops double-pumped (classify_zen4)
+MODELS["zen4"] = dict(
+    MODELS["zen3"], cpu="AMD Zen 4", classify=classify_zen4,
+    loads=ZEN4_LOADS_PER_CYCLE, stores=ZEN4_STORES_PER_CYCLE, ref="model",
+    probe_expect={**MODELS["zen3"]["probe_expect"],
+                  "vfmadd231ps_zmm": 1, "vaddps_zmm": 1, "vcmpltps_zmm_k": 1, "vpslld_zmm": 1,
+                  "vpermps_zmm": 1, "vcvtdq2ps_zmm": 1, "vscalefps_zmm": 2,
+                  "vblendmps_zmm": 0.5, "vpandd_zmm": 0.5, "vrcp14ps_zmm": 1},
+    pair_expect={**MODELS["zen3"]["pair_expect"],
+                 "zmm:vpslld+vcmpltps_k": 8, "zmm:vpslld+vpermps": 10.67,
+                 "zmm:vcvtdq2ps+vpslld": 16, "zmm:vpermps+vcmpltps_k": 10.67,
+                 "zmm:vscalefps+vpslld": 24, "zmm:vscalefps+vpermps": 16},
+    pair_text="ymm pairs as on Zen 3 (4 cycles per loop = separate pipes, 8 = the same two); "
+              "zmm pairs: 8 of each, each zmm op two cycles on its pipes: 16 cycles per loop "
+              "when both use the same two pipes, 10.67 when they share one (32 pipe-cycles on "
+              "three pipes), 8 when apart",
+    bound_text="Zen 3's FP pipes (P0/P1: fma, mul, blendv, rcp14, zmm compares into masks; "
+               "P2/P3: add, compare, min/max, convert, zmm shifts, vscalef (both for two "
+               "cycles); P0-P3: logic, ternlog, blendm, integer add; P1/P2: ymm shifts, "
+               "shuffles, permutes; P1: divider), each 512-bit op two "
+               "cycles on its pipe (double-pumped); two 256-bit loads and one 256-bit store per "
+               "cycle (a zmm load or store counts twice); 6 macro-ops per cycle; AVX-512's own "
+               "instructions placed by the probes below",
+    lat_text="Zen 3's latencies (LLVM model; Zen 4 keeps them for 512-bit ops): FMA 4, "
+             "add/mul/convert 3, logic/compare/blend 1, vector load 8",
+    window_text="the 128-entry FP window of Zen 3 (Zen 4: same scheduler layout)")
 
 
 # two-operand SSE instructions whose destination is written only
@@ -873,10 +978,14 @@ def fp_bound(uops, pipes):
 # ----------------------------------------------------------------------------
 # inputs: kernels, parameters, loop modules
 # ----------------------------------------------------------------------------
-def transc_kernels():
+def transc_kernels(name="FA_TRANSC_KERNELS"):
+    """The kernels of catalogue list `name` (src/fa_kernels.h), lists inside it expanded."""
     text = open(os.path.join(SRC, "fa_kernels.h")).read()
-    m = re.search(r"#define FA_TRANSC_KERNELS\(X\)((?:[^\n]*\\\n)*[^\n]*)", text)
-    return re.findall(r"X\((\w+)\)", m.group(1))
+    m = re.search(r"#define " + name + r"\(X\)((?:[^\n]*\\\n)*[^\n]*)", text)
+    out = []
+    for sub, k in re.findall(r"\b(FA_\w+)\(X\)|\bX\((\w+)\)", m.group(1)):
+        out += transc_kernels(sub) if sub else [k]
+    return out
 
 
 def kernel_params():
@@ -1168,11 +1277,15 @@ def main():
     info = {k.strip(): v.strip() for k, v in info.items()}
     flags = info.get("flags", "").split()
     intel = info.get("vendor_id") == "GenuineIntel"
-    mname = args.model or ("intel512" if intel else "zen3")
+    mname = args.model or ("intel512" if intel else "zen4" if "avx512f" in flags else "zen3")
     model = MODELS[mname]
     if mname == "intel512" and not (intel and "avx512f" in flags):
         warnings.append("WARNING: not an Intel CPU with AVX-512: the bound's port model is that "
                         "of Intel's AVX-512 server cores and does not describe this one")
+    if mname == "zen4" and (info.get("vendor_id") != "AuthenticAMD"
+                            or info.get("cpu family") != "25" or "avx512f" not in flags):
+        warnings.append("WARNING: not an AMD Zen 4 CPU: the bound's port model is Zen 4's and "
+                        "does not describe this one")
     if mname == "zen3" and (info.get("vendor_id") != "AuthenticAMD"
                             or info.get("cpu family") != "25" or "avx512f" in flags):
         warnings.append("WARNING: not an AMD Zen 3 CPU: the bound's port model is Zen 3's and "
