@@ -442,6 +442,14 @@ def test_prelu_per_channel_fast_path(dtype):
         for got in (fastact.prelu(x, other, axis=axis), fastact.prelu(np.asfortranarray(x), other, axis=axis),
                     fastact.prelu_(x.copy(), other, axis=axis)):
             assert np.array_equal(got, want)
+    if dtype == np.float32:         # a float64 slope beyond float32: the general path's cast (inf, warned)
+        big = np.linspace(0.1, 0.4, 6)
+        big[2] = 1e300
+        with np.errstate(over="ignore"):
+            want = np.where(x > 0, x, big.astype(np.float32) * x)
+        for f in (lambda: fastact.prelu(x, big, axis=-1), lambda: fastact.prelu_(x.copy(), big, axis=-1)):
+            with pytest.warns(RuntimeWarning, match="overflow"):
+                assert np.array_equal(f(), want, equal_nan=True)
     big = (rng.standard_normal((4, 64, 1000)) * 3).astype(dtype)
     al = np.linspace(0.1, 0.4, 64).astype(dtype)
     np.testing.assert_array_equal(fastact.prelu(big, al, n_threads=2), fastact.prelu(big, al, n_threads=1))

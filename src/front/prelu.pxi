@@ -131,7 +131,13 @@ def fast_prelu(x, alpha, axis, out, n_threads, Py_ssize_t grain, Py_ssize_t prel
             if va.itemsize != vx.itemsize:
                 # a slope array of the other float dtype (NumPy's default float64
                 # slopes on float32 data): converted as the general path's
-                # ascontiguousarray(alpha, dtype=x.dtype) does, rounding to nearest
+                # ascontiguousarray(alpha, dtype=x.dtype) does, rounding to nearest;
+                # a float64 slope beyond float32's range is left to the general
+                # path (NumPy's cast warns of the overflow)
+                if not dbl:
+                    for j in range(C):
+                        if fabs((<double *>va.buf)[j]) > FLT_MAX:
+                            return None
                 conv = malloc(C * vx.itemsize)
                 if conv == NULL:
                     return None
