@@ -244,6 +244,30 @@ FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m, int nacc, 
     if (e64) FA__JLOOP(64, et[j] = FA__EXPD(x[L - 64 + j]));
     for (int j = 0; j < nacc; j++) acc[j] = 0;
     fa_idx i = 0;
+#if !FA_IS_DOUBLE && defined(__AVX512F__)
+    /* AVX-512, 64 float64 partials: eight zmm registers.  As the array
+     * below, GCC keeps them on the stack, and every vector of terms then
+     * costs two loads and two 512-bit stores besides its own store (Zen 4
+     * stores 256 bits per cycle).  The terms are read back from y (written
+     * just before, in L1) into the same partials in the same order as the
+     * array loop, so the bits do not change. */
+    if (nacc == FA_ACC) {
+        __m512d a0 = _mm512_setzero_pd(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+#define FA__ACC8(a, k) a = _mm512_add_pd(a, _mm512_cvtps_pd(_mm256_loadu_ps(y + i + 8 * (k))))
+        for (; i + FA_ACC <= L; i += FA_ACC) {
+            FA__PF_STEP(pfp, i, FA_ACC);
+            FA__PFW_STEP(y, i, FA_ACC, ypf);
+            FA__JLOOP(FA_ACC, y[i + j] = FA__EXPD(x[i + j]));
+            FA__ACC8(a0, 0); FA__ACC8(a1, 1); FA__ACC8(a2, 2); FA__ACC8(a3, 3);
+            FA__ACC8(a4, 4); FA__ACC8(a5, 5); FA__ACC8(a6, 6); FA__ACC8(a7, 7);
+        }
+#undef FA__ACC8
+        _mm512_storeu_pd(acc, a0);      _mm512_storeu_pd(acc + 8, a1);
+        _mm512_storeu_pd(acc + 16, a2); _mm512_storeu_pd(acc + 24, a3);
+        _mm512_storeu_pd(acc + 32, a4); _mm512_storeu_pd(acc + 40, a5);
+        _mm512_storeu_pd(acc + 48, a6); _mm512_storeu_pd(acc + 56, a7);
+    } else
+#endif
     for (; i + nacc <= L; i += nacc) {
         FA__PF_STEP(pfp, i, nacc);
         FA__PFW_STEP(y, i, nacc, ypf);
