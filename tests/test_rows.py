@@ -288,3 +288,29 @@ def test_softmax_nan_among_neg_inf(name):
                 assert np.isnan(y[want_nan]).all(), (dtype, L)
                 assert np.all(y[2] == fill), (dtype, L)
             assert np.isnan(ref.forward(name, x.astype(np.float64), axis=-1)[want_nan]).all()
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_output_alignment_does_not_change_bits(name, dtype):
+    """The output pass of rows of 256+ elements first writes up to the next
+    64-byte boundary of y (src/loops/softmax.h, FA__SM_HEAD): every offset of
+    y within a cache line, out of place and in place, and rows with NaN or
+    +inf (the canonicalizing pass), give the bits of the aligned call."""
+    fns = fastact.get(name)
+    rng = np.random.default_rng(5)
+    isz = np.dtype(dtype).itemsize
+    for L in (255, 256, 300, 1000):
+        x = (rng.standard_normal((3, L)) * 6).astype(dtype)
+        x[1, 7] = np.nan
+        x[2, L - 1] = np.inf
+        want = fns.forward(x)
+        for off in range(64 // isz):
+            buf = np.empty(3 * L + 64 // isz, dtype)
+            y = buf[off:off + 3 * L].reshape(3, L)
+            fns.forward(x, out=y)
+            assert np.array_equal(y, want, equal_nan=True), (L, off)
+            y[...] = x
+            fns.forward_(y)
+            assert np.array_equal(y, want, equal_nan=True), (L, off)
+            assert np.array_equal(y.view(np.uint8), want.view(np.uint8)), (L, off)
