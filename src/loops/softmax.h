@@ -319,6 +319,33 @@ FA_INLINE T FA_F(fa_row_dot)(const T *a, const T *b, fa_idx L, int nacc)
     return s + acc[0];
 }
 
+/* The terms of log_softmax's sum, exp(z) for z = x - m <= 0 (x - m rounded:
+ * the sum only enters through log, where argument errors average out).
+ * float: exp(z)*2^64, z first raised to -110 (NaN passes), where 2^(n+64)
+ * stays normal: the exp needs no range check, and neither the final select
+ * nor the scaling by 2^-64 per term of the checked exp (a compare into a
+ * mask and a masked multiply per vector); the sum is scaled once
+ * (fa__lsm_unscale: exact, the max entry's term alone is 2^64).  A raised
+ * term is below 2^-94, against a sum of at least 2^64.  Rows and columns
+ * use both, so their bits agree. */
+FA_INLINE T FA_F(fa__lsm_term)(T z)
+{
+#if FA_IS_DOUBLE
+    return FA_F(fa_exp_neg)(z);
+#else
+    z = z < -110.0f ? -110.0f : z;
+    return fa__exp_neg_s64_core_f(z, 0.0f, 0);
+#endif
+}
+FA_INLINE T FA_F(fa__lsm_unscale)(T s)
+{
+#if FA_IS_DOUBLE
+    return s;
+#else
+    return s * 0x1p-64f;
+#endif
+}
+
 /* sum(exp(x - m)) for log_softmax: the values are only needed for the sum,
  * so they are not stored (y may be x; x is read again in the final pass);
  * the sum only enters through log, where argument errors average out.  y
@@ -332,30 +359,30 @@ FA_INLINE T FA_F(fa_row_logsum)(const T *x, T *y, fa_idx L, T m, int nacc, const
     for (; i + nacc <= L; i += nacc) {
         FA__PF_STEP(pfp, i, nacc);
         FA__PFW_STEP(y, i, nacc, ypf);
-        FA__JLOOP(nacc, acc[j] += FA_F(fa_exp_neg)(x[i + j] - m));
+        FA__JLOOP(nacc, acc[j] += FA_F(fa__lsm_term)(x[i + j] - m));
     }
     /* the tail as in fa_row_expsum (FA_TAIL_SERIAL) */
     if (FA_TAIL_SERIAL(nacc, L - i)) {
         if (nacc >= FA_TV && i < L) {
             T et[FA_TV];
             if (nacc > FA_TV) for (; i + FA_TV <= L; i += FA_TV) {
-                FA__JLOOP(FA_TV, et[j] = FA_F(fa_exp_neg)(x[i + j] - m));
+                FA__JLOOP(FA_TV, et[j] = FA_F(fa__lsm_term)(x[i + j] - m));
                 for (int j = 0; j < FA_TV; j++) s += et[j];
             }
             if (L - i >= FA_OV_MIN && L >= FA_TV) {
-                FA__JLOOP(FA_TV, et[j] = FA_F(fa_exp_neg)(x[L - FA_TV + j] - m));
+                FA__JLOOP(FA_TV, et[j] = FA_F(fa__lsm_term)(x[L - FA_TV + j] - m));
                 for (int j = FA_TV - (int)(L - i); j < FA_TV; j++) s += et[j];
                 i = L;
             }
         }
-        for (; i < L; i++) s += FA_F(fa_exp_neg)(x[i] - m);
+        for (; i < L; i++) s += FA_F(fa__lsm_term)(x[i] - m);
     } else if (L - i <= FA_TV) {    /* end-aligned */
-        FA__TAIL_ADD(T, FA_TV, nacc - FA_TV, L - i, FA_F(fa_exp_neg)(x[L - FA_TV + j] - m));
+        FA__TAIL_ADD(T, FA_TV, nacc - FA_TV, L - i, FA_F(fa__lsm_term)(x[L - FA_TV + j] - m));
     } else {
-        FA__TAIL_ADD(T, nacc, 0, L - i, FA_F(fa_exp_neg)(x[L - nacc + j] - m));
+        FA__TAIL_ADD(T, nacc, 0, L - i, FA_F(fa__lsm_term)(x[L - nacc + j] - m));
     }
     FA__FOLD(nacc, acc[j] += acc[j + w]);
-    return s + acc[0];
+    return FA_F(fa__lsm_unscale)(s + acc[0]);
 }
 
 /* The output pass of a row first writes the elements before y's next
@@ -543,8 +570,8 @@ static void FA_F(fa_softmax_cols)(const T *x, T *y, fa_idx L, fa_idx inner, fa_i
     }
     if (log_form) {
         T s[FA_SMC], ls[FA_SMC];
-        FA__COLSUM(T, nacc, L, w, s, FA_F(fa_exp_neg)(x[l * inner + c] - m[c]));
-        for (fa_idx c = 0; c < w; c++) ls[c] = (T)fa_log_ge1_d((double)s[c]);
+        FA__COLSUM(T, nacc, L, w, s, FA_F(fa__lsm_term)(x[l * inner + c] - m[c]));
+        for (fa_idx c = 0; c < w; c++) ls[c] = (T)fa_log_ge1_d((double)FA_F(fa__lsm_unscale)(s[c]));
         for (fa_idx l = 0; l < L; l++) {
             const T *xr = x + l * inner;
             T *yr = y + l * inner;
