@@ -432,11 +432,14 @@ FA_INLINE void FA_F(fa__softmax_rows_n)(const T *x, T *y, fa_idx nr, fa_idx L, i
             if (mr == (T)-INFINITY) {
                 const T f = FA_F(fa__softmax_ninf)(xr, L, 1);
                 for (fa_idx i = 0; i < L; i++) yr[i] = f;
-            } else {
+            } else if (ls == ls) {
+                /* a NaN or +inf entry makes the sum NaN: without one, every
+                 * output is finite or -inf (x = -inf), none to canonicalize */
                 const fa_idx h = FA__SM_HEAD(yr, L);
-                for (fa_idx i = 0; i < h; i++) yr[i] = FA_F(fa_nan_canon)(FA_F(fa_logsm)(xr[i], mr, ls));
-                FA_IVDEP for (fa_idx i = h; i < L; i++) yr[i] = FA_F(fa_nan_canon)(FA_F(fa_logsm)(xr[i], mr, ls));
-            }
+                for (fa_idx i = 0; i < h; i++) yr[i] = FA_F(fa_logsm)(xr[i], mr, ls);
+                FA_IVDEP for (fa_idx i = h; i < L; i++) yr[i] = FA_F(fa_logsm)(xr[i], mr, ls);
+            } else
+                FA_IVDEP for (fa_idx i = 0; i < L; i++) yr[i] = FA_F(fa_nan_canon)(FA_F(fa_logsm)(xr[i], mr, ls));
         }
         return;
     }
