@@ -16,7 +16,7 @@ from cpython.float cimport PyFloat_Check
 from cpython.long cimport PyLong_Check, PyLong_CheckExact, PyLong_AsLongAndOverflow
 from libc.limits cimport INT_MAX
 from libc.math cimport isfinite, fabs, INFINITY
-from libc.float cimport FLT_MAX
+from libc.float cimport FLT_MAX, DBL_MAX
 from libc.string cimport memcmp
 from libc.stdlib cimport malloc, free
 from libc.stdint cimport uint16_t

@@ -85,6 +85,7 @@ def fast_prelu(x, alpha, axis, out, n_threads, Py_ssize_t grain, Py_ssize_t prel
     cdef Py_ssize_t C, outer = 1, inner = 1, j
     cdef bint dbl
     cdef void *conv = NULL
+    cdef double v, lim
     cdef char *pal
     if t < 0 or not _axis_of(axis, &ax):
         return None
@@ -121,23 +122,19 @@ def fast_prelu(x, alpha, axis, out, n_threads, Py_ssize_t grain, Py_ssize_t prel
                 C = vx.shape[ax]
             if not (_fast_ok(&va) and va.ndim >= 1 and va.shape[k] == C and C > 1):
                 return None
-            for j in range(C):          # NaN / inf: the general path names them
-                if va.itemsize == 8:
-                    if not isfinite((<double *>va.buf)[j]):
-                        return None
-                elif not isfinite((<float *>va.buf)[j]):
+            # NaN / inf slopes go to the general path, which names them; so does a
+            # float64 slope beyond float32's range for float32 data (NumPy's cast
+            # there warns of the overflow)
+            lim = FLT_MAX if va.itemsize == 8 and not dbl else DBL_MAX
+            for j in range(C):
+                v = (<double *>va.buf)[j] if va.itemsize == 8 else (<float *>va.buf)[j]
+                if not fabs(v) <= lim:
                     return None
             pal = <char *>va.buf
             if va.itemsize != vx.itemsize:
                 # a slope array of the other float dtype (NumPy's default float64
                 # slopes on float32 data): converted as the general path's
-                # ascontiguousarray(alpha, dtype=x.dtype) does, rounding to nearest;
-                # a float64 slope beyond float32's range is left to the general
-                # path (NumPy's cast warns of the overflow)
-                if not dbl:
-                    for j in range(C):
-                        if fabs((<double *>va.buf)[j]) > FLT_MAX:
-                            return None
+                # ascontiguousarray(alpha, dtype=x.dtype) does, rounding to nearest
                 conv = malloc(C * vx.itemsize)
                 if conv == NULL:
                     return None
