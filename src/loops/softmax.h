@@ -393,6 +393,13 @@ FA_INLINE T FA_F(fa_row_logsum)(const T *x, T *y, fa_idx L, T m, int nacc, const
 #ifndef FA__SM_HEAD
 #define FA__SM_HEAD(yp, L) \
     ((L) < 256 ? (fa_idx)0 : (fa_idx)(((64 - ((uintptr_t)(yp) & 63)) & 63) / sizeof(*(yp))))
+/* yp[i] = V (an expression of i) for i < L, the head first */
+#define FA__SM_OUT(yp, L, V) \
+    do { \
+        const fa_idx h_ = FA__SM_HEAD(yp, L); \
+        for (fa_idx i = 0; i < h_; i++) (yp)[i] = (V); \
+        FA_IVDEP for (fa_idx i = h_; i < (L); i++) (yp)[i] = (V); \
+    } while (0)
 #endif
 
 /* nr <= FA_SMC consecutive rows in phases (all maxima, all sums, then the
@@ -435,9 +442,7 @@ FA_INLINE void FA_F(fa__softmax_rows_n)(const T *x, T *y, fa_idx nr, fa_idx L, i
             } else if (ls == ls) {
                 /* a NaN or +inf entry makes the sum NaN: without one, every
                  * output is finite or -inf (x = -inf), none to canonicalize */
-                const fa_idx h = FA__SM_HEAD(yr, L);
-                for (fa_idx i = 0; i < h; i++) yr[i] = FA_F(fa_logsm)(xr[i], mr, ls);
-                FA_IVDEP for (fa_idx i = h; i < L; i++) yr[i] = FA_F(fa_logsm)(xr[i], mr, ls);
+                FA__SM_OUT(yr, L, FA_F(fa_logsm)(xr[i], mr, ls));
             } else
                 FA_IVDEP for (fa_idx i = 0; i < L; i++) yr[i] = FA_F(fa_nan_canon)(FA_F(fa_logsm)(xr[i], mr, ls));
         }
@@ -470,11 +475,8 @@ FA_INLINE void FA_F(fa__softmax_rows_n)(const T *x, T *y, fa_idx nr, fa_idx L, i
         }
 #if !FA_IS_DOUBLE
         /* a finite m and sum: every y is finite, no NaN to canonicalize */
-        else if (FA__SM_CW(m[r]) && s[r] == s[r]) {
-            const fa_idx h = FA__SM_HEAD(yr, L);
-            for (fa_idx i = 0; i < h; i++) yr[i] = yr[i] * rr;
-            FA_IVDEP for (fa_idx i = h; i < L; i++) yr[i] = yr[i] * rr;
-        }
+        else if (FA__SM_CW(m[r]) && s[r] == s[r])
+            FA__SM_OUT(yr, L, yr[i] * rr);
 #endif
         else
             FA_IVDEP for (fa_idx i = 0; i < L; i++) yr[i] = FA_F(fa_nan_canon)(yr[i] * rr);
