@@ -116,6 +116,49 @@ FA_INLINE double fa_copysign_d(double a, double b) {
     return fa_u2d((fa_d2u(a) & 0x7fffffffffffffffull) | (fa_d2u(b) & 0x8000000000000000ull));
 }
 
+/* A clamp and a select on the bits (float), for formulas whose inputs have
+ * a known sign there: with AVX-512 a float compare writes a mask register,
+ * and AMD Zen 4 runs those at one per cycle on its two FMA pipes, the pipes
+ * the exp/tanh kernels are bound by; integer min, shifts and bitwise
+ * selects run on the other pipes.
+ * fa_minpos_f(a, hi) = min(a, hi) for a with the sign bit clear (+0 .. +inf)
+ * and hi >= +0: such floats order as their bits (one pminud; SSE2 has none,
+ * the float select there gives the same results).  A NaN a gives hi, so a
+ * formula that clamps with it selects x itself for a NaN x at its end. */
+#if defined(__SSE4_1__) || defined(__AVX__) || defined(__aarch64__)
+FA_INLINE float fa_minpos_f(float a, float hi)
+{
+    uint32_t u = fa_f2u(a), h = fa_f2u(hi);
+    return fa_u2f(u < h ? u : h);
+}
+#else
+FA_INLINE float fa_minpos_f(float a, float hi) { return a < hi ? a : hi; }
+#endif
+/* fa_maxneg_f(z, lo) = max(z, lo) for z with the sign bit set (-0 .. -inf)
+ * and lo <= -0: negative floats grow in bits as they grow in magnitude, so
+ * it is an unsigned min of the bits.  A NaN z gives lo (see above). */
+#if defined(__SSE4_1__) || defined(__AVX__) || defined(__aarch64__)
+FA_INLINE float fa_maxneg_f(float z, float lo)
+{
+    uint32_t u = fa_f2u(z), l = fa_f2u(lo);
+    return fa_u2f(u < l ? u : l);
+}
+#else
+FA_INLINE float fa_maxneg_f(float z, float lo) { return z > lo ? z : lo; }
+#endif
+/* x's sign bit set (-0, negative, a NaN with the sign bit) ? a : b.  With
+ * AVX-512 an arithmetic shift and one vpternlogd; elsewhere an integer
+ * compare, which SSE4.1/AVX2 fold into the sign-driven blendv. */
+FA_INLINE float fa_ifneg_f(float x, float a, float b)
+{
+#if defined(__AVX512F__)
+    uint32_t m = (uint32_t)((int32_t)fa_f2u(x) >> 31);
+    return fa_u2f((fa_f2u(a) & m) | (fa_f2u(b) & ~m));
+#else
+    return (int32_t)fa_f2u(x) < 0 ? a : b;
+#endif
+}
+
 /* Correctly rounded IEEE square root: one instruction (packed in vector
  * loops) under -fno-math-errno, never a libm call with errno. */
 #if defined(__GNUC__) || defined(__clang__)

@@ -170,6 +170,17 @@ FA_INLINE float fa_exp_nabs_parts_f(float x, float *s2)
     return fa_exp_nabs_z_parts_f(x, s2, &z);
 }
 
+/* fa_exp_nabs_z_parts_f for formulas that select x itself for a NaN x: the
+ * clamp is one integer min on the bits (fa_maxneg_f, no compare), which
+ * sends a NaN to -110 with the rest. */
+FA_INLINE float fa_exp_nabs_z_parts_nn_f(float x, float *s2, float *z)
+{
+    float zc = fa_maxneg_f(fa_u2f(fa_f2u(x) | 0x80000000u), FA_F_NABS_LO);
+    *z = zc;
+    *s2 = 0x1p-64f;
+    return fa__exp_neg_s64_core_f(zc, 0.0f, 0);
+}
+
 /* exp(z) as a * (*s2) for callers that bound z to [-131, 0] themselves (or
  * NaN): 2^(n+64) stays normal there, so no clamp and no select. */
 FA_INLINE float fa_exp_negb_parts_f(float z, float *s2)

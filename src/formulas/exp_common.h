@@ -69,20 +69,23 @@ FA_INLINE float fa__clamp_lo_f(float x, float lo)
 }
 #endif
 
-/* sigmoid(x) = (x>0 ? 1 : e) / (1+e), e = exp(-|x|): no cancellation, no 1/inf. */
+/* sigmoid(x) = (x>0 ? 1 : e) / (1+e), e = exp(-|x|): no cancellation, no 1/inf.
+ * float: a NaN x gives garbage (the caller selects x for it). */
 FA_INLINE T FA_F(fa__sigmoid)(T x)
 {
     T s2;
-    T a = FA_F(fa_exp_nabs_parts)(x, &s2);
 #if FA_IS_DOUBLE
+    T a = FA_F(fa_exp_nabs_parts)(x, &s2);
     T e = a * s2;
     return (x > 0 ? (T)1 : e) / FA_F(fa_fma)(a, s2, (T)1);
 #else
     /* a = e 2^64: numerator and denominator both scaled by 2^64 (exact), one
      * multiplication less per vector; the same bits where e is normal, and
-     * subnormal results rounded once instead of twice */
-    (void)s2;
-    return (x > 0 ? 0x1p64f : a) / (a + 0x1p64f);
+     * subnormal results rounded once instead of twice.  The arm is chosen
+     * on the sign bit (no compare): at +-0 both arms are 2^64. */
+    T z;
+    T a = fa_exp_nabs_z_parts_nn_f(x, &s2, &z);
+    return fa_ifneg_f(x, a, 0x1p64f) / (a + 0x1p64f);
 #endif
 }
 
@@ -158,8 +161,15 @@ FA_INLINE T FA_F(fa__tanh)(T x)
 FA_INLINE T FA_F(fa__silu)(T x)
 {
     T s2, z;
+#if FA_IS_DOUBLE
     T a = FA_F(fa_exp_nabs_z_parts)(x, &s2, &z);
     T num = x >= 0 ? x : (z * a) * s2;
+#else
+    /* a NaN x gives garbage (the caller selects x for it); the arm is chosen
+     * on the sign bit: -0 takes z a s2 = -0, as x would give */
+    T a = fa_exp_nabs_z_parts_nn_f(x, &s2, &z);
+    T num = fa_ifneg_f(x, (z * a) * s2, x);
+#endif
     return num / FA_F(fa_fma)(a, s2, (T)1);
 }
 

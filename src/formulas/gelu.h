@@ -60,8 +60,9 @@ FA_INLINE float fa__gelu_tanh_fwd_f(float x)
     ub = ub < 0x412D0000u ? ub : 0x412D0000u;                  /* 10.8125 */
     const float a = fa_u2f(ub);
     float ea = fa__gelut_ea_f(a);                               /* exp(z) 2^64 */
-    /* x < 0, not <= 0: +0 and -0 return themselves */
-    float num = x < 0 ? (a * ea) * -0x1p-64f : x;
+    /* the arm by x's sign bit (no compare): +0 and -0 return themselves;
+     * a NaN x becomes 10.8125 in a: the caller selects x for it */
+    float num = fa_ifneg_f(x, (a * ea) * -0x1p-64f, x);
     return num / fa_fma_f(ea, 0x1p-64f, 1.0f);
 }
 
@@ -86,19 +87,21 @@ FA_INLINE float fa__gelu_tanh_bwd_f(float g, float x)
     return g * (num / (D * D));
 }
 #endif
+/* NaN x: x itself, by the select (FA_NAN_EXACT_KERNELS) */
 FA_INLINE T FA_F(fa_gelu_tanh_fwd)(T x, T p0, T p1, T p2, T p3)
 {
     FA__UNUSED4(p0, p1, p2, p3);
 #if !FA_IS_DOUBLE
-    return fa__gelu_tanh_fwd_f(x);
+    T r = fa__gelu_tanh_fwd_f(x);
 #else
     T zl, s2;
     T zh = FA_F(fa__gelut_z)(x, &zl);
     T a = FA_F(fa_exp_neg_lo_parts)(zh, zl, &s2);
     T xm = FA_F(fa__clamp_lo)(x, -FA__MAXV);          /* -inf * 0 would be NaN */
     T num = x > 0 ? x : (xm * a) * s2;
-    return num / FA_F(fa_fma)(a, s2, (T)1);
+    T r = num / FA_F(fa_fma)(a, s2, (T)1);
 #endif
+    return x != x ? x : r;
 }
 /* d = s(w) (1 + x w' s(-w)),  w' = 2k(1 + 3*0.044715 x^2) */
 FA_INLINE T FA_F(fa_gelu_tanh_bwd)(T g, T x, T p0, T p1, T p2, T p3)
@@ -255,7 +258,8 @@ FA_INLINE double fa_gelu_erf_fwd_d(double x, double p0, double p1, double p2, do
     double c0h = 0x1.9884533d43651p-2 + (-0x1.cbc0d30ebfd15p-56 - (big ? d : 0.0) * fa__gelue_S_d(d, 1));
     double f = small ? xc * d : (xc < 0 ? -c0h : c0h);
     double tail = ((f + f * q) * sc1) * sc2;
-    return x > 0 ? x - tail : tail;
+    double r = x > 0 ? x - tail : tail;
+    return x != x ? x : r;                     /* NaN: x (FA_NAN_EXACT_KERNELS) */
 }
 FA_INLINE double fa_gelu_erf_bwd_d(double g, double x, double p0, double p1, double p2, double p3)
 {
@@ -381,8 +385,11 @@ FA_INLINE T FA_F(fa_gelu_erf_fwd)(T x, T p0, T p1, T p2, T p3)
     q = FA_F(fa_fma)(q, a, -1.674491220490159457997195f * 0x1p64f);
     q = FA_F(fa_fma)(q, a, -0x1p64f);
     float t = ((a * FA_F(fa__gelue_P)(a)) * e) / q;
-    /* x < 0 (not <=): +0 -> 0 + -0 = +0, -0 -> -0 + -0 = -0; NaN -> x + t */
-    return x < 0 ? t : x + t;
+    /* the arm by x's sign bit (no compare): +0 -> 0 + -0 = +0, -0 -> t = -0;
+     * a NaN x was clamped to 14.5 with the rest, so it is selected last
+     * (FA_NAN_EXACT_KERNELS) */
+    float r = fa_ifneg_f(x, t, x + t);
+    return x != x ? x : r;
 }
 /* Phi(x) + x phi(x):  x <= 0: E (R - a c0);  x > 0: 1 - E (R - a c0),
  * E = exp(-a^2/2), R = P/Qd, c0 = 1/sqrt(2 pi). */

@@ -3,10 +3,12 @@
  * src/formulas/exp.h includes once per dtype, after exp_common.h. */
 
 /* ======================= sigmoid ======================= */
+/* NaN x: x itself, by the select (FA_NAN_EXACT_KERNELS) */
 FA_INLINE T FA_F(fa_sigmoid_fwd)(T x, T p0, T p1, T p2, T p3)
 {
     FA__UNUSED4(p0, p1, p2, p3);
-    return FA_F(fa__sigmoid)(x);
+    T r = FA_F(fa__sigmoid)(x);
+    return x != x ? x : r;
 }
 /* sigma'(x) = e/(1+e)^2, e = exp(-|x|) (no cancellation in either tail) */
 FA_INLINE T FA_F(fa_sigmoid_bwd)(T g, T x, T p0, T p1, T p2, T p3)
@@ -26,8 +28,8 @@ FA_INLINE T FA_F(fa_sigmoid_bwdy)(T g, T y, T p0, T p1, T p2, T p3)
 
 /* ======================= tanh ======================= */
 #if !FA_IS_DOUBLE
-/* expm1(-2a) for a = |x|, clamped at 9.5 (NaN passes; -1 exactly from 9.5
- * on): tanh's, with fewer operations than fa__expm1_neg_core_f.  As
+/* expm1(-2a) for a = |x|, clamped at 9.5 (-1 exactly from 9.5 on; a NaN a
+ * is clamped too, so callers pass a NaN x on themselves): tanh's, with fewer operations than fa__expm1_neg_core_f.  As
  * s*expm1(-2v) + (s - 1) with s = 2^n, n = round(-2a/ln2), v = a + n*ln2/2;
  * the factor 2 is folded into the constants (powers of 2: same roundings as
  * for -2a), v is the negated argument so that |x| feeds the reduction
@@ -35,7 +37,7 @@ FA_INLINE T FA_F(fa_sigmoid_bwdy)(T g, T y, T p0, T p1, T p2, T p3)
  * where e^-2a << 1. */
 FA_INLINE float fa__expm1_m2a_f(float a)
 {
-    a = a > 9.5f ? 9.5f : a;                                   /* NaN passes */
+    a = fa_minpos_f(a, 9.5f);
     float nb = fa_fma_f(a, -2.0f * FA_F_LOG2E, FA_F_MAGIC_B + 1.0f); /* n + 128 in the low bits */
     float n = nb - (FA_F_MAGIC_B + 1.0f);
     float s2 = fa_u2f(fa_f2u(nb) << 23);                       /* 2^(n+1), n in [-28, 0] */
@@ -63,21 +65,25 @@ FA_INLINE float fa__sign_of_f(float r, float x)
     return fa_u2f(((ur ^ ux) & 0x7fffffffu) ^ ux);
 }
 /* fa__tanh_f with fewer operations (bench/ulp exhaustive: 2.50 ULP, FMA and
- * SSE2) */
+ * SSE2); a NaN x gives garbage (the clamp drops it) */
 FA_INLINE float fa__tanh_fwd_f(float x)
 {
     float m = fa__expm1_m2a_f(fa_abs_f(x));                   /* expm1(-2a) <= 0 or +0 */
     return fa__sign_of_f(m / (m + 2.0f), x);
 }
 #endif
+/* NaN x: x itself, by the select (FA_NAN_EXACT_KERNELS): the float clamp is
+ * an integer min that drops a NaN, one compare less per vector than a
+ * NaN-passing clamp followed by the loop's NaN select */
 FA_INLINE T FA_F(fa_tanh_fwd)(T x, T p0, T p1, T p2, T p3)
 {
     FA__UNUSED4(p0, p1, p2, p3);
 #if FA_IS_DOUBLE
-    return FA_F(fa__tanh)(x);
+    T r = FA_F(fa__tanh)(x);
 #else
-    return fa__tanh_fwd_f(x);
+    T r = fa__tanh_fwd_f(x);
 #endif
+    return x != x ? x : r;
 }
 /* sech^2(x) = 4e/(1+e)^2, e = exp(-2|x|).  exp_nabs (float: 4e rounds to 0
  * where it stops at exp(-110)) saves the checked exp's clamp and select,

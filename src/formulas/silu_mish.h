@@ -3,10 +3,12 @@
  * src/formulas/exp.h includes once per dtype, after exp_common.h. */
 
 /* ======================= silu / swish (p0=beta > 0) ======================= */
+/* NaN x: x itself, by the select (FA_NAN_EXACT_KERNELS) */
 FA_INLINE T FA_F(fa_silu_fwd)(T x, T p0, T p1, T p2, T p3)
 {
     FA__UNUSED4(p0, p1, p2, p3);
-    return FA_F(fa__silu)(x);
+    T r = FA_F(fa__silu)(x);
+    return x != x ? x : r;
 }
 FA_INLINE T FA_F(fa_silu_bwd)(T g, T x, T p0, T p1, T p2, T p3)
 {

@@ -49,13 +49,13 @@ FA_INLINE T FA_F(fa__tanhshrink_small)(T x)
 FA_INLINE float fa__tanhshrink_fwd_f(float x)
 {
     float a = fa_abs_f(x);
-    float ac = a > 2.0f ? 2.0f : a;                 /* keeps the small branch finite */
+    float ac = fa_minpos_f(a, 2.0f);                /* keeps the small branch finite */
     float q, s = ac * ac;
     float p = fa__tanhshrink_pq_f(s, &q);
     float m = fa__expm1_m2a_f(a);
     float d = m + 2.0f;
     float ns = (ac * s) * p, nb = fa_fma_f(a, d, m);
-    return fa__sign_of_f((a < 2.0f ? ns : nb) / (a < 2.0f ? q : d), x);   /* NaN: nb/d */
+    return fa__sign_of_f((a < 2.0f ? ns : nb) / (a < 2.0f ? q : d), x);   /* NaN: nb/d (a in nb) */
 }
 #endif
 FA_INLINE T FA_F(fa_tanhshrink_fwd)(T x, T p0, T p1, T p2, T p3)
