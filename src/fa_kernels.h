@@ -51,7 +51,7 @@
  * forward's NaN bits, signaling NaNs included, so a kernel listed here that
  * computes with a NaN fails it. */
 #define FA_NAN_EXACT_KERNELS(X) X(relu0) X(leaky) X(hardtanh) X(linear) X(hard_sigmoid) X(hardshrink) \
-    X(threshold) X(sigmoid) X(tanh) X(silu) X(gelu_erf) X(gelu_tanh)
+    X(threshold) X(sigmoid) X(tanh) X(log_sigmoid) X(elu) X(selu) X(silu) X(mish) X(gelu_erf) X(gelu_tanh)
 
 /* FA_TRANSC_KERNELS whose bwdy (from y) is a polynomial or a select: memory-
  * bound like the cheap kernels, so those loops do not prefetch (the software

@@ -233,6 +233,18 @@ FA_INLINE float fa_expm1_neg_f(float z)
     return z == 0.0f ? z : y;
 }
 
+/* expm1(max(-|x|, -20)) with x's sign on a zero result (expm1(+-0) =
+ * +-0), for formulas that use it where x <= 0 only and select x itself
+ * for a NaN x: the clamp is integer bit operations (fa_maxneg_f, no
+ * compare; a NaN becomes -20), and x's sign bit is ORed into the result,
+ * which is <= -0 wherever x is negative: that gives back the -0 the core's
+ * sum loses at x = -0 and keeps +0 at x = +0. */
+FA_INLINE float fa__expm1_nabs_f(float x)
+{
+    float z = fa_maxneg_f(fa_u2f(fa_f2u(x) | 0x80000000u), FA_F_EXPM1_LO);
+    return fa_u2f(fa_f2u(fa__expm1_neg_core_f(z)) | (fa_f2u(x) & 0x80000000u));
+}
+
 /* log1p(u) for u in [0, 1] (also fine for NaN -> NaN).
  * 1+u = 2^k (1+f), f in [sqrt(1/2)-1, sqrt(2)-1], f computed exactly as
  * hi + lo (Fast2Sum), log1p(f) = f + f^2 P(f), P: degree-8 fit (0.9 ULP). */

@@ -3,12 +3,20 @@
  * src/formulas/exp.h includes once per dtype, after exp_common.h. */
 
 /* ======================= elu (p0=alpha) ======================= */
+/* float: m from fa__expm1_nabs_f (no compare in the clamp), so a NaN x
+ * is selected last (FA_NAN_EXACT_KERNELS; double: m is NaN, the select
+ * keeps the bits) */
 FA_INLINE T FA_F(fa_elu_fwd)(T x, T alpha, T p1, T p2, T p3)
 {
     (void)p1; (void)p2; (void)p3;
+#if FA_IS_DOUBLE
     T z = x > 0 ? (T)0 : x;
     T m = FA_F(fa_expm1_neg)(z);
-    return x > 0 ? x : alpha * m;
+#else
+    T m = fa__expm1_nabs_f(x);
+#endif
+    T r = x > 0 ? x : alpha * m;
+    return x != x ? x : r;
 }
 /* e = exp(-|x|) is exp(x) where it is used (x <= 0); the cheaper form's e
  * is 0 below -104 (float) / -746 (double) like the checked exp's, so
@@ -31,12 +39,18 @@ FA_INLINE T FA_F(fa_elu_bwdy)(T g, T y, T alpha, T p1, T p2, T p3)
  * The defaults (fastact/_table.py) pass the product of the exact SELU
  * constants, 0x1.c212cc640f031p+0: one ulp above the product of their
  * float64 roundings. */
+/* m and the NaN select as in fa_elu_fwd */
 FA_INLINE T FA_F(fa_selu_fwd)(T x, T l, T la, T p2, T p3)
 {
     (void)p2; (void)p3;
+#if FA_IS_DOUBLE
     T z = x > 0 ? (T)0 : x;
     T m = FA_F(fa_expm1_neg)(z);
-    return x > 0 ? l * x : la * m;
+#else
+    T m = fa__expm1_nabs_f(x);
+#endif
+    T r = x > 0 ? l * x : la * m;
+    return x != x ? x : r;
 }
 /* e = exp(-|x|) as in fa_elu_bwd */
 FA_INLINE T FA_F(fa_selu_bwd)(T g, T x, T l, T la, T p2, T p3)

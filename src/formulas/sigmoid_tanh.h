@@ -139,11 +139,20 @@ FA_INLINE T FA_F(fa_softplus_bwdy)(T g, T y, T beta, T thr, T p2, T p3)
 }
 
 /* ======================= log_sigmoid ======================= */
+/* float: the exp's clamp and the arm on the bits (no compare; -0 takes the
+ * x arm, -0 - l = 0 - l), so a NaN x is selected last (FA_NAN_EXACT_KERNELS) */
 FA_INLINE T FA_F(fa_log_sigmoid_fwd)(T x, T p0, T p1, T p2, T p3)
 {
     FA__UNUSED4(p0, p1, p2, p3);
+#if FA_IS_DOUBLE
     T e = FA_F(fa_exp_nabs)(x);
-    return (x < 0 ? x : (T)0) - FA__LOG1P_E(e);
+    T r = (x < 0 ? x : (T)0) - FA__LOG1P_E(e);
+#else
+    T s2, z;
+    T e = fa_exp_nabs_z_parts_nn_f(x, &s2, &z) * s2;
+    T r = fa_ifneg_f(x, x, 0.0f) - FA__LOG1P_E(e);
+#endif
+    return x != x ? x : r;
 }
 /* d/dx = sigma(-x) */
 FA_INLINE T FA_F(fa_log_sigmoid_bwd)(T g, T x, T p0, T p1, T p2, T p3)

@@ -38,16 +38,24 @@ FA_INLINE T FA_F(fa_mish_fwd)(T x, T p0, T p1, T p2, T p3)
     T xm = FA_F(fa__clamp_lo)(x, -FA__MAXV);
 #else
     /* as silu: z = max(-|x|, -110) stands in for x where x <= 0 (below, the
-     * product rounds to -0); x >= 0 takes the other arm, so +0 stays +0 */
+     * product rounds to -0); the arms by x's sign bit (no compare): +0
+     * stays +0, -0 gives -0 * a e2 s2 = -0.  The clamp drops a NaN, which is
+     * selected last (FA_NAN_EXACT_KERNELS). */
     T xm;
-    T a = fa_exp_nabs_z_parts_f(x, &s2, &xm);
+    T a = fa_exp_nabs_z_parts_nn_f(x, &s2, &xm);
 #endif
     T e = a * s2;
     T e2 = e + (T)2;
     T u = (T)1 + (e + e);
+#if FA_IS_DOUBLE
     T num = x >= 0 ? x * u : (xm * (a * e2)) * s2;
     T den = x >= 0 ? u + (T)2 * (e * e) : e * e2 + (T)2;
-    return num / den;
+#else
+    T num = fa_ifneg_f(x, (xm * (a * e2)) * s2, x * u);
+    T den = fa_ifneg_f(x, e * e2 + (T)2, u + (T)2 * (e * e));
+#endif
+    T r = num / den;
+    return x != x ? x : r;
 }
 /* mish' = t + x sigma(x) (1 - t^2):
  *   x <= 0: e((e+2)D + 4x(1+e)) / D^2,      D = e(e+2) + 2
