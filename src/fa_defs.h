@@ -148,7 +148,8 @@ FA_INLINE float fa_maxneg_f(float z, float lo) { return z > lo ? z : lo; }
 #endif
 /* x's sign bit set (-0, negative, a NaN with the sign bit) ? a : b.  With
  * AVX-512 an arithmetic shift and one vpternlogd; elsewhere an integer
- * compare, which SSE4.1/AVX2 fold into the sign-driven blendv. */
+ * compare and a blend (GCC 12, AVX2: vpcmpgtd and vblendvps), no cheaper
+ * than a float compare there. */
 FA_INLINE float fa_ifneg_f(float x, float a, float b)
 {
 #if defined(__AVX512F__)

@@ -42,14 +42,14 @@
 /* Kernels whose forward returns a NaN input's exact bits through its
  * selects alone (a NaN x is selected as x itself, never passed through
  * arithmetic, which would quiet a signalling NaN): the loops skip the
- * fa_nan_in select after their formula (loops/common.h).  The exp/tanh
- * forwards listed end with that select themselves: their float clamps are
- * integer min/max on the bits (fa_minpos_f, fa_maxneg_f), which drop a NaN
- * where a compare-and-select clamp would pass it, one compare less each.  That select is a
+ * fa_nan_in select after their formula (loops/common.h).  That select is a
  * compare into a mask and a masked move per vector, which on AMD Zen 4 nearly
- * doubled relu's time even in L1.  tests/test_nan_bits.py checks every
- * forward's NaN bits, signaling NaNs included, so a kernel listed here that
- * computes with a NaN fails it. */
+ * doubled relu's time even in L1.  The exp/tanh forwards listed end with
+ * that select themselves: their float clamps are integer min/max on the
+ * bits (fa_minpos_f, fa_maxneg_f), which drop a NaN where a
+ * compare-and-select clamp would pass it, one compare less each.
+ * tests/test_nan_bits.py checks every forward's NaN bits, signaling NaNs
+ * included, so a kernel listed here that computes with a NaN fails it. */
 #define FA_NAN_EXACT_KERNELS(X) X(relu0) X(leaky) X(hardtanh) X(linear) X(hard_sigmoid) X(hardshrink) \
     X(threshold) X(sigmoid) X(tanh) X(log_sigmoid) X(elu) X(selu) X(silu) X(mish) X(gelu_erf) X(gelu_tanh)
 
