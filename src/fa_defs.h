@@ -134,9 +134,14 @@ FA_INLINE float fa_minpos_f(float a, float hi)
 #else
 FA_INLINE float fa_minpos_f(float a, float hi) { return a < hi ? a : hi; }
 #endif
-/* fa_maxneg_f(z, lo) = max(z, lo) for z with the sign bit set (-0 .. -inf)
- * and lo <= -0: negative floats grow in bits as they grow in magnitude, so
- * it is an unsigned min of the bits.  A NaN z gives lo (see above). */
+/* fa_maxneg_f(z, lo) = max(z, lo) for lo <= -0 and any non-NaN z: negative
+ * floats grow in bits as they grow in magnitude and every float with the
+ * sign bit clear has smaller bits than lo, so it is one unsigned min of the
+ * bits.  A NaN z gives lo or stays a NaN, by its sign bit and the build
+ * (the SSE2 fallback passes it, as maxps(lo, z) does): every caller either
+ * selects x itself for a NaN x at its end or has the NaN reach its result
+ * through another operand, so none depends on which.  double: the compare
+ * (a 64-bit unsigned min needs AVX-512). */
 #if defined(__SSE4_1__) || defined(__AVX__) || defined(__aarch64__)
 FA_INLINE float fa_maxneg_f(float z, float lo)
 {
@@ -144,8 +149,9 @@ FA_INLINE float fa_maxneg_f(float z, float lo)
     return fa_u2f(u < l ? u : l);
 }
 #else
-FA_INLINE float fa_maxneg_f(float z, float lo) { return z > lo ? z : lo; }
+FA_INLINE float fa_maxneg_f(float z, float lo) { return z < lo ? lo : z; }
 #endif
+FA_INLINE double fa_maxneg_d(double z, double lo) { return z < lo ? lo : z; }
 /* x's sign bit set (-0, negative, a NaN with the sign bit) ? a : b.  With
  * AVX-512 an arithmetic shift and one vpternlogd; elsewhere an integer
  * compare and a blend (GCC 12, AVX2: vpcmpgtd and vblendvps), no cheaper

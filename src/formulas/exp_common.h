@@ -52,23 +52,6 @@
 
 /* ---------------- internal helpers ---------------- */
 
-/* max(x, lo) for lo < 0, for products x * exp(..) that must vanish far out
- * (-inf * 0 would be NaN; lo = -MAXV).  float: one unsigned integer min
- * on the bits (vpminud) instead of a compare and a blend: negative floats
- * grow in bits as they grow in magnitude, positive ones are below them; the
- * NaNs with the sign bit sort last and become lo, but every caller's result
- * is NaN through exp's NaN anyway (tested).  SSE2 has no pminud, double no
- * vpminuq before AVX-512. */
-#if FA_IS_DOUBLE || (defined(__SSE2__) && !defined(__SSE4_1__))
-FA_INLINE T FA_F(fa__clamp_lo)(T x, T lo) { return x < lo ? lo : x; }
-#else
-FA_INLINE float fa__clamp_lo_f(float x, float lo)
-{
-    uint32_t u = fa_f2u(x), l = fa_f2u(lo);
-    return fa_u2f(u < l ? u : l);
-}
-#endif
-
 /* sigmoid(x) = (x>0 ? 1 : e) / (1+e), e = exp(-|x|): no cancellation, no 1/inf.
  * float: a NaN x gives garbage (the caller selects x for it). */
 FA_INLINE T FA_F(fa__sigmoid)(T x)
@@ -196,7 +179,7 @@ FA_INLINE T FA_F(fa__x_sigmoid)(T x, T beta)
 {
     T s2, b;
     T a = FA_F(fa__exp_neg_prod)(beta, x, &s2, &b);
-    T xm = FA_F(fa__clamp_lo)(x, -FA__MAXV);      /* +-inf * 0 would be NaN */
+    T xm = FA_F(fa_maxneg)(x, -FA__MAXV);         /* +-inf * 0 would be NaN */
     xm = xm > FA__MAXV ? FA__MAXV : xm;           /* +inf with beta < 0 */
     T num = b >= 0 ? x : (xm * a) * s2;
     return num / FA_F(fa_fma)(a, s2, (T)1);

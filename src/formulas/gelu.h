@@ -9,8 +9,8 @@
  * blends per vector); huge |x| give z = -inf or garbage zl, which exp's
  * z < -746 select zeroes.  float clamps |x| on its bits instead (below). */
 #if !FA_IS_DOUBLE
-/* float: a = min(|x|, 10.8125) on the bits (an unsigned min; NaN becomes
- * 10.8125 there and returns through the x arm of the final select): below
+/* float: a = min(|x|, 10.8125) by fa_minpos_f (NaN becomes 10.8125 there
+ * and returns through the x arm of the final select): below
  * -10.8 gelu_tanh(x) < 2^-150 rounds to -0, above 10.8 to x, and the bound
  * keeps z = -a s >= -108, so the exp needs no range check.  With FMA, -s =
  * -(c1 + c2 a^2) is a float pair from one FMA: c1h lies on the 2^-20 grid,
@@ -56,9 +56,7 @@ FA_INLINE float fa__gelut_ea_f(float a)
 
 FA_INLINE float fa__gelu_tanh_fwd_f(float x)
 {
-    uint32_t ub = fa_f2u(x) & 0x7fffffffu;
-    ub = ub < 0x412D0000u ? ub : 0x412D0000u;                  /* 10.8125 */
-    const float a = fa_u2f(ub);
+    const float a = fa_minpos_f(fa_abs_f(x), 10.8125f);
     float ea = fa__gelut_ea_f(a);                               /* exp(z) 2^64 */
     /* the arm by x's sign bit (no compare): +0 and -0 return themselves;
      * a NaN x becomes 10.8125 in a: the caller selects x for it */
@@ -68,16 +66,14 @@ FA_INLINE float fa__gelu_tanh_fwd_f(float x)
 
 /* d = s(w) (1 + x w' s(-w)) = num / D^2 with e = exp(-|w|) = ea 2^-64 from
  * fa__gelut_ea_f, D = 1 + e, S = w' = 2k(1 + 3*0.044715 x^2).  |x|
- * is clamped at 11.5 on the bits for the exp (below -11.5 the result
+ * is clamped at 11.5 by fa_minpos_f for the exp (below -11.5 the result
  * rounds to -0, above 11.5 to g; a NaN becomes 11.5 there and reaches the
  * result through xa, which the compare-and-select clamp passes).  The x <= 0
  * arm scales by 2^-64 last, so results near the underflow threshold are
  * rounded there once. */
 FA_INLINE float fa__gelu_tanh_bwd_f(float g, float x)
 {
-    uint32_t ub = fa_f2u(x) & 0x7fffffffu;
-    ub = ub < 0x41380000u ? ub : 0x41380000u;                  /* 11.5 */
-    const float ea = fa__gelut_ea_f(fa_u2f(ub));
+    const float ea = fa__gelut_ea_f(fa_minpos_f(fa_abs_f(x), 11.5f));
     const float D = fa_fma_f(ea, 0x1p-64f, 1.0f);
     float xa = fa_abs_f(x);
     xa = xa > FA__GT_XMAX ? FA__GT_XMAX : xa;
@@ -97,7 +93,7 @@ FA_INLINE T FA_F(fa_gelu_tanh_fwd)(T x, T p0, T p1, T p2, T p3)
     T zl, s2;
     T zh = FA_F(fa__gelut_z)(x, &zl);
     T a = FA_F(fa_exp_neg_lo_parts)(zh, zl, &s2);
-    T xm = FA_F(fa__clamp_lo)(x, -FA__MAXV);          /* -inf * 0 would be NaN */
+    T xm = FA_F(fa_maxneg)(x, -FA__MAXV);          /* -inf * 0 would be NaN */
     T num = x > 0 ? x : (xm * a) * s2;
     T r = num / FA_F(fa_fma)(a, s2, (T)1);
 #endif
@@ -350,14 +346,13 @@ FA_INLINE T FA_F(fa__gauss_parts)(T a, T *s2)
  *   exponent add (p's exponent stays in [38, 191]);
  *   Qd scaled by -2^64: the bias cancels and the sign comes for free;
  *   one division rounds subnormal results once.
- * |x| is clamped on its bits (an unsigned min): a float select would be
- * threaded by GCC into constant-folded copies of every polynomial. */
+ * |x| is clamped by fa_minpos_f (an unsigned min of the bits; SSE2's
+ * minps): a compare and a select would be threaded by GCC into
+ * constant-folded copies of every polynomial. */
 FA_INLINE T FA_F(fa_gelu_erf_fwd)(T x, T p0, T p1, T p2, T p3)
 {
     FA__UNUSED4(p0, p1, p2, p3);
-    uint32_t ub = fa_f2u(x) & 0x7fffffffu;
-    ub = ub < 0x41680000u ? ub : 0x41680000u;                  /* 14.5f */
-    float a = fa_u2f(ub);
+    float a = fa_minpos_f(fa_abs_f(x), 14.5f);
     float h = a * a;
     float m = FA_F(fa_fma)(h, -0x1.715476p-1f, FA_F_MAGIC);
 #if FA_HAVE_FMA

@@ -35,7 +35,7 @@ FA_INLINE T FA_F(fa_mish_fwd)(T x, T p0, T p1, T p2, T p3)
     T s2;
 #if FA_IS_DOUBLE
     T a = FA_F(fa_exp_neg_parts)(-FA_F(fa_abs)(x), &s2);   /* 0 below -746: x * a must vanish */
-    T xm = FA_F(fa__clamp_lo)(x, -FA__MAXV);
+    T xm = FA_F(fa_maxneg)(x, -FA__MAXV);
 #else
     /* as silu: z = max(-|x|, -110) stands in for x where x <= 0 (below, the
      * product rounds to -0); the arms by x's sign bit (no compare): +0
