@@ -292,6 +292,38 @@ def test_softmax_nan_among_neg_inf(name):
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_nan_of_either_sign_or_inf_makes_a_quiet_nan_row(name, dtype):
+    """A NaN of either sign, quiet or signaling, or +inf anywhere in a row
+    (head, body, tail of every row length class) makes every output of that
+    row the default quiet NaN and leaves the other rows alone, along rows and
+    columns, out of place and in place (float32 log_softmax's rows find a
+    NaN with the sign bit in their outputs, not in their sum)."""
+    f = fastact.get(name)
+    ut = np.uint32 if dtype == np.float32 else np.uint64
+    sh = 32 if dtype == np.float32 else 64
+    exp_bits = 0xff if dtype == np.float32 else 0x7ff
+    man = 23 if dtype == np.float32 else 52
+    qnan = (exp_bits << man) | (1 << (man - 1))
+    nans = [qnan | (1 << (sh - 1)), (exp_bits << man) | 1 | (1 << (sh - 1)), qnan, (exp_bits << man) | 5]
+    rng = np.random.default_rng(3)
+    for L in (3, 17, 100, 1000, 1024, 4099):
+        for pos in (0, L // 2, L - 1):
+            for nb in nans + [None]:
+                x = (rng.standard_normal((3, L)) * 3).astype(dtype)
+                if nb is None:
+                    x[1, pos] = np.inf
+                else:
+                    x[1].view(ut)[pos] = nb
+                what = (L, pos, nb)
+                for y in (f.forward(x), f.forward(np.ascontiguousarray(x.T), axis=0).T,
+                          f.forward_(x.copy())):
+                    assert (y[1].view(ut) == qnan).all(), what
+                    assert np.isfinite(y[[0, 2]]).all(), what
+                    assert np.array_equal(y[[0, 2]], f.forward(x[[0, 2]])), what
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
 def test_softmax_output_alignment_does_not_change_bits(name, dtype):
     """The output pass of rows of 256+ elements first writes up to the next
     64-byte boundary of y (src/loops/softmax.h, FA__SM_HEAD): every offset of

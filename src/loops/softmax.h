@@ -326,8 +326,9 @@ FA_INLINE T FA_F(fa_row_dot)(const T *a, const T *b, fa_idx L, int nacc)
  * nor the scaling by 2^-64 per term of the checked exp (a compare into a
  * mask and a masked multiply per vector); the sum is scaled once
  * (fa__lsm_unscale: exact, the max entry's term alone is 2^64).  A raised
- * term is below 2^-94, against a sum of at least 2^64.  Rows and columns
- * use both, so their bits agree. */
+ * term is below 2^-94, against a sum of at least 2^64.  The column
+ * kernels use it (their m keeps a NaN, which must reach the sum); the rows
+ * take fa__lsm_term_nn, equal for every z but NaN, so their bits agree. */
 FA_INLINE T FA_F(fa__lsm_term)(T z)
 {
 #if FA_IS_DOUBLE
@@ -335,6 +336,19 @@ FA_INLINE T FA_F(fa__lsm_term)(T z)
 #else
     z = z < -110.0f ? -110.0f : z;
     return fa__exp_neg_s64_core_f(z, 0.0f, 0);
+#endif
+}
+/* The row kernels' terms (float): the clamp is one integer min on the bits
+ * (fa_maxneg_f; z <= +0 unless NaN), no compare into a mask, which on
+ * AMD Zen 4 takes a slot of the FMA pipes the exp is bound by.  A NaN z
+ * (an x that is NaN, or +inf where m is) may become -110 there, so the
+ * sum no longer carries it: fa__lsm_out_f finds it in the outputs. */
+FA_INLINE T FA_F(fa__lsm_term_nn)(T z)
+{
+#if FA_IS_DOUBLE
+    return FA_F(fa_exp_neg)(z);
+#else
+    return fa__exp_neg_s64_core_f(fa_maxneg_f(z, -110.0f), 0.0f, 0);
 #endif
 }
 FA_INLINE T FA_F(fa__lsm_unscale)(T s)
@@ -349,7 +363,9 @@ FA_INLINE T FA_F(fa__lsm_unscale)(T s)
 /* sum(exp(x - m)) for log_softmax: the values are only needed for the sum,
  * so they are not stored (y may be x; x is read again in the final pass);
  * the sum only enters through log, where argument errors average out.  y
- * (the row's output) is only prefetched for the final pass (ypf). */
+ * (the row's output) is only prefetched for the final pass (ypf).  float:
+ * a NaN term may be dropped (fa__lsm_term_nn), so a NaN sum means a NaN
+ * row, but a finite one does not mean a row without NaN. */
 FA_INLINE T FA_F(fa_row_logsum)(const T *x, T *y, fa_idx L, T m, int nacc, const T *pfp, fa_idx ypf)
 {
     T s = 0;
@@ -359,27 +375,27 @@ FA_INLINE T FA_F(fa_row_logsum)(const T *x, T *y, fa_idx L, T m, int nacc, const
     for (; i + nacc <= L; i += nacc) {
         FA__PF_STEP(pfp, i, nacc);
         FA__PFW_STEP(y, i, nacc, ypf);
-        FA__JLOOP(nacc, acc[j] += FA_F(fa__lsm_term)(x[i + j] - m));
+        FA__JLOOP(nacc, acc[j] += FA_F(fa__lsm_term_nn)(x[i + j] - m));
     }
     /* the tail as in fa_row_expsum (FA_TAIL_SERIAL) */
     if (FA_TAIL_SERIAL(nacc, L - i)) {
         if (nacc >= FA_TV && i < L) {
             T et[FA_TV];
             if (nacc > FA_TV) for (; i + FA_TV <= L; i += FA_TV) {
-                FA__JLOOP(FA_TV, et[j] = FA_F(fa__lsm_term)(x[i + j] - m));
+                FA__JLOOP(FA_TV, et[j] = FA_F(fa__lsm_term_nn)(x[i + j] - m));
                 for (int j = 0; j < FA_TV; j++) s += et[j];
             }
             if (L - i >= FA_OV_MIN && L >= FA_TV) {
-                FA__JLOOP(FA_TV, et[j] = FA_F(fa__lsm_term)(x[L - FA_TV + j] - m));
+                FA__JLOOP(FA_TV, et[j] = FA_F(fa__lsm_term_nn)(x[L - FA_TV + j] - m));
                 for (int j = FA_TV - (int)(L - i); j < FA_TV; j++) s += et[j];
                 i = L;
             }
         }
-        for (; i < L; i++) s += FA_F(fa__lsm_term)(x[i] - m);
+        for (; i < L; i++) s += FA_F(fa__lsm_term_nn)(x[i] - m);
     } else if (L - i <= FA_TV) {    /* end-aligned */
-        FA__TAIL_ADD(T, FA_TV, nacc - FA_TV, L - i, FA_F(fa__lsm_term)(x[L - FA_TV + j] - m));
+        FA__TAIL_ADD(T, FA_TV, nacc - FA_TV, L - i, FA_F(fa__lsm_term_nn)(x[L - FA_TV + j] - m));
     } else {
-        FA__TAIL_ADD(T, nacc, 0, L - i, FA_F(fa__lsm_term)(x[L - nacc + j] - m));
+        FA__TAIL_ADD(T, nacc, 0, L - i, FA_F(fa__lsm_term_nn)(x[L - nacc + j] - m));
     }
     FA__FOLD(nacc, acc[j] += acc[j + w]);
     return FA_F(fa__lsm_unscale)(s + acc[0]);
@@ -400,6 +416,30 @@ FA_INLINE T FA_F(fa_row_logsum)(const T *x, T *y, fa_idx L, T m, int nacc, const
         for (fa_idx i = 0; i < h_; i++) (yp)[i] = (V); \
         FA_IVDEP for (fa_idx i = h_; i < (L); i++) (yp)[i] = (V); \
     } while (0)
+#endif
+
+#if !FA_IS_DOUBLE
+/* log_softmax's output pass of a row, float: y = x - m - ls for a finite
+ * ls; returns whether an output is NaN, which is how a NaN x (or +inf,
+ * with m = +inf) shows there (fa__lsm_term_nn): the unsigned max of the
+ * output bits shifted left by one, where the NaNs of either sign are the
+ * largest.  Integer operations beside the two subtractions: no compare. */
+FA_INLINE int fa__lsm_out_f(const float *xr, float *yr, fa_idx L, float mr, float ls)
+{
+    uint32_t mx = 0;
+    const fa_idx h = FA__SM_HEAD(yr, L);
+#define FA__LSM_OUT1(i) \
+    do { \
+        const float v_ = FA_F(fa_logsm)(xr[i], mr, ls); \
+        const uint32_t b_ = fa_f2u(v_) << 1; \
+        yr[i] = v_; \
+        mx = b_ > mx ? b_ : mx; \
+    } while (0)
+    for (fa_idx i = 0; i < h; i++) FA__LSM_OUT1(i);
+    FA_IVDEP for (fa_idx i = h; i < L; i++) FA__LSM_OUT1(i);
+#undef FA__LSM_OUT1
+    return mx > 0xFF000000u;
+}
 #endif
 
 /* nr <= FA_SMC consecutive rows in phases (all maxima, all sums, then the
@@ -440,9 +480,17 @@ FA_INLINE void FA_F(fa__softmax_rows_n)(const T *x, T *y, fa_idx nr, fa_idx L, i
                 const T f = FA_F(fa__softmax_ninf)(xr, L, 1);
                 for (fa_idx i = 0; i < L; i++) yr[i] = f;
             } else if (ls == ls) {
+#if FA_IS_DOUBLE
                 /* a NaN or +inf entry makes the sum NaN: without one, every
                  * output is finite or -inf (x = -inf), none to canonicalize */
                 FA__SM_OUT(yr, L, FA_F(fa_logsm)(xr[i], mr, ls));
+#else
+                /* a NaN sum is a NaN row; a NaN output is too (its x is NaN,
+                 * or +inf = m): every output then is the quiet NaN, as a
+                 * NaN sum gives them (y may be x: x is not needed) */
+                if (fa__lsm_out_f(xr, yr, L, mr, ls))
+                    for (fa_idx i = 0; i < L; i++) yr[i] = FA_F(fa_qnan)();
+#endif
             } else
                 FA_IVDEP for (fa_idx i = 0; i < L; i++) yr[i] = FA_F(fa_nan_canon)(FA_F(fa_logsm)(xr[i], mr, ls));
         }
