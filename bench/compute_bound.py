@@ -298,6 +298,17 @@ static void probe_zmm(double ghz)
     PAIRZ("zmm:vscalefps+vpslld", Z_SCALEF, RZ, Z_SLL, RZB);
     PAIRZ("zmm:vscalefps+vpermps", Z_SCALEF, RZ, Z_PERM, RZB);
     PAIRZ("zmm:vfmadd231ps+vaddps", Z_FMA, RZ, Z_ADD, RZB);
+    /* 16 FMAs per loop (16 cycles on two pipes, longer than the divider's own time for any
+     * one of these) and one division or square root: the cycles it adds are the FMA-pipe
+     * cycles it takes beside the divider's own occupancy */
+#define Z_FMA8 Z_FMA(RZ(0)) Z_FMA(RZ(1)) Z_FMA(RZ(2)) Z_FMA(RZ(3)) Z_FMA(RZ(4)) Z_FMA(RZ(5)) \
+    Z_FMA(RZ(6)) Z_FMA(RZ(7))
+    PROBE_LOOP("zmm", Z_FMA8 Z_FMA8, "PAIR", "zmm:16xvfmadd231ps", 1.0);
+    PROBE_LOOP("zmm", Z_FMA8 Z_FMA8 Z_DIVPS(RZB(0)), "PAIR", "zmm:16xvfmadd231ps+vdivps", 1.0);
+    PROBE_LOOP("zmm", Z_FMA8 Z_FMA8 Z_SQRTPS(RZB(0)), "PAIR", "zmm:16xvfmadd231ps+vsqrtps", 1.0);
+    PROBE_LOOP("zmm", Z_FMA8 Z_FMA8 Z_DIVPD(RZB(0)), "PAIR", "zmm:16xvfmadd231ps+vdivpd", 1.0);
+    PROBE_LOOP("zmm", Z_FMA8 Z_FMA8 Z_SQRTPD(RZB(0)), "PAIR", "zmm:16xvfmadd231ps+vsqrtpd", 1.0);
+#undef Z_FMA8
 }
 
 int main(int argc, char **argv)
@@ -852,15 +863,21 @@ MODELS["zen4"] = dict(
                  "zmm:vpslld+vcmpltps_k": 8, "zmm:vpslld+vpermps": 10.67,
                  "zmm:vcvtdq2ps+vpslld": 16, "zmm:vpermps+vcmpltps_k": 10.67,
                  "zmm:vscalefps+vpslld": 24, "zmm:vscalefps+vpermps": 16,
-                 "zmm:vfmadd231ps+vaddps": 8},
+                 "zmm:vfmadd231ps+vaddps": 8, "zmm:16xvfmadd231ps": 16,
+                 "zmm:16xvfmadd231ps+vdivps": 17, "zmm:16xvfmadd231ps+vsqrtps": 17,
+                 "zmm:16xvfmadd231ps+vdivpd": 17, "zmm:16xvfmadd231ps+vsqrtpd": 17},
     pair_text="ymm pairs as on Zen 3 (4 cycles per loop = separate pipes, 8 = the same two); "
               "zmm pairs: 8 of each, each zmm op two cycles on its pipes: 16 cycles per loop "
               "when both use the same two pipes, 10.67 when they share one (32 pipe-cycles on "
-              "three pipes), 8 when apart",
+              "three pipes), 8 when apart; 16 FMAs and one division or square root: 17 if the "
+              "divider's op took P1 for the two cycles of a 512-bit op; what it adds beyond "
+              "16 cycles, times two, is the P1 time the bound charges per zmm division or square "
+              "root",
     bound_text="Zen 3's FP pipes (P0/P1: fma, mul, blendv, rcp14, zmm compares into masks; "
                "P2/P3: add, compare, min/max, convert, zmm shifts, vscalef (both for two "
                "cycles); P0-P3: logic, ternlog, blendm, integer add; P1/P2: ymm shifts, "
-               "shuffles, permutes; P1: divider), each 512-bit op two "
+               "shuffles, permutes; P1: divider, a zmm division or square root taking P1 "
+               "for the time measured by the 16 FMA + 1 probes below), each 512-bit op two "
                "cycles on its pipe (double-pumped); two 256-bit loads and one 256-bit store per "
                "cycle (a zmm load or store counts twice); 6 macro-ops per cycle; AVX-512's own "
                "instructions placed by the probes below",
@@ -1122,6 +1139,8 @@ def analyse(per_elem, ins, divcost, model):
         if dkey:
             w = "_zmm" if "%zmm" in ops else "_ymm" if "%ymm" in ops else "_xmm"
             div += c * divcost.get(dkey + w, model["div_default"].get(dkey, 5))
+            if dkey + w in model.get("div_fma_pipe", {}):    # measured P1 cycles (zen4)
+                uops[P1] += c * (model["div_fma_pipe"][dkey + w] - sum(u for _, u in ulist))
         loads += c * ld
         stores += c * st
         mops += c * mo
@@ -1325,6 +1344,19 @@ def main():
             elif f[0] == "PAIR":
                 pairs[f[1]] = float(f[2])
         print("throughput probe (cycles/instruction):", divcost, flush=True)
+        if mname == "zen4" and "zmm:16xvfmadd231ps" in pairs:
+            # a zmm division or square root keeps an FMA pipe (P1) busy beyond the two
+            # cycles of a double-pumped op: 2 pipe-cycles per cycle it adds to 16 FMAs.
+            # Where the loop takes no longer than the divider alone would, the probe
+            # measures the divider, a resource of its own: the model's 2 cycles stay.
+            base, occ = pairs["zmm:16xvfmadd231ps"], {}
+            for k, v in pairs.items():
+                if k.startswith("zmm:16xvfmadd231ps+v"):
+                    op = k[len("zmm:16xvfmadd231ps+v"):]
+                    alone = divcost.get("v" + op + "_zmm", float("inf"))
+                    occ[op + "_zmm"] = max(2.0, 2 * (v - base)) if v > 1.1 * alone else 2.0
+            model = dict(model, div_fma_pipe=occ)
+            print("zmm divider ops, P1 pipe-cycles:", model["div_fma_pipe"], flush=True)
         # the divider key per instruction: name_{x,y}mm; scalar forms take the xmm figure
         divkeys = {}
         for k, v in divcost.items():

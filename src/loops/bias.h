@@ -19,7 +19,7 @@
 #if FA_IS_DOUBLE
 #define FA__SUM_NAN_SEEN(bad, x, b, m) FA_F(fa__any_nan_sum)(x, b, m)
 #else
-#define FA__SUM_NAN_SEEN(bad, x, b, m) (bad)
+#define FA__SUM_NAN_SEEN(bad, x, b, m) FA__NAN_SEEN(bad, x, m)
 #endif
 
 /* whether any x[j] + b[j], j < m, is NaN */
@@ -73,7 +73,7 @@ static int FA_F(fa_bias_fwd_rows)(int k, const T *x, const T *bias, T *y, fa_idx
                     const fa_idx m = je - c < FA_NAN_SUB ? je - c : FA_NAN_SUB; \
                     const T *xc = xr + c, *bc = bias + c; \
                     T *yc = yr + c; \
-                    int bad = 0; \
+                    uint32_t bad = 0; \
                     const T *xs = alias ? tmp : xc;     /* x as it was */ \
                     if (alias) { \
                         FA__BIAS_SUB(name, tmp[j] = xc[j]) \

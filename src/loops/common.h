@@ -148,20 +148,33 @@ FA_INLINE T FA_F(fa_nan_first3)(T a, T b, T c)
 
 /* The NaN rule outside the vectorized loop, for loops that store a bare
  * formula: per sub-block of FA_NAN_SUB elements the loop notes a NaN
- * (FA__NAN_NOTE: float ORs an int flag in the same loop; double looks again,
+ * (FA__NAN_NOTE: float keeps an int flag in the same loop; double looks again,
  * FA__NAN_SEEN, because GCC vectorizes neither an int flag beside double
  * lanes on SSE2 nor a flag in the same loop as some double formulas), and
  * only a sub-block that has one is fixed up.  The rule in the loop itself
  * costs three compares and three selects per element. */
 #define FA_NAN_SUB 256
 #undef FA__NAN_NOTE
+#undef FA__NAN_NOTE_CMP
 #undef FA__NAN_SEEN
 #if FA_IS_DOUBLE
 #define FA__NAN_NOTE(bad, r) ((void)(bad))
+#define FA__NAN_NOTE_CMP(bad, r) ((void)(bad))
 #define FA__NAN_SEEN(bad, d, m) FA_F(fa__any_nan)(d, m)
+#elif defined(__AVX512F__)
+/* AVX-512: bad is the unsigned max of the results' bits shifted left by
+ * one, above 0xFF000000 only for a NaN of either sign: a shift and an
+ * integer max beside the FMA pipes, where a compare into a mask would take
+ * an FMA pipe slot (AMD Zen 4).  FA__NAN_NOTE_CMP, for loops that compare
+ * r != r anyway (FA__BWD_KEEP), ORs a flag from that compare instead. */
+#define FA__NAN_NOTE(bad, r) \
+    do { const uint32_t b_ = fa_f2u(r) << 1; (bad) = b_ > (bad) ? b_ : (bad); } while (0)
+#define FA__NAN_NOTE_CMP(bad, r) (bad) |= (r) != (r) ? 0xFFC00000u : 0u
+#define FA__NAN_SEEN(bad, d, m) ((bad) > 0xFF000000u)
 #else
-#define FA__NAN_NOTE(bad, r) bad |= (r) != (r)
-#define FA__NAN_SEEN(bad, d, m) (bad)
+#define FA__NAN_NOTE(bad, r) (bad) |= (r) != (r)
+#define FA__NAN_NOTE_CMP(bad, r) FA__NAN_NOTE(bad, r)
+#define FA__NAN_SEEN(bad, d, m) ((bad) != 0)
 #endif
 
 /* dst[0..m) = src[0..m) with non-temporal stores where the target has

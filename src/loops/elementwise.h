@@ -108,31 +108,33 @@ static int FA_F(fa_fwd_block_nt)(int k, const T *x, T *y, fa_idx n, const double
  * empty mask costs almost nothing, where keeping every element cost a third
  * of the in-place pass on AMD Zen 4 (two full-width stores per vector
  * instead of one). */
-#define FA__BWD_SUB(name, FORM, KEEP) \
+#define FA__BWD_SUB(name, FORM, KEEP, NOTE) \
             FA_IVDEP FA_UNROLL_MAP for (fa_idx j = 0; j < m; j++) { \
                 const T r = FA_F(fa_##name##_##FORM)(gc[j], sc[j], p0, p1, p2, p3); \
                 KEEP; \
                 d[j] = r; \
-                FA__NAN_NOTE(bad, r); \
+                NOTE(bad, r); \
             }
 #define FA__BWD_ALIAS(name, FORM) \
-            if (!alias) { FA__BWD_SUB(name, FORM, (void)0) } \
-            else if (out == g) { FA__BWD_SUB(name, FORM, FA__BWD_KEEP(tmp[j], gc[j], r)) } \
-            else { FA__BWD_SUB(name, FORM, FA__BWD_KEEP(tmp[j], sc[j], r)) }
+            if (!alias) { FA__BWD_SUB(name, FORM, (void)0, FA__NAN_NOTE) } \
+            else if (out == g) { FA__BWD_SUB(name, FORM, FA__BWD_KEEP(tmp[j], gc[j], r), FA__BWD_NOTE) } \
+            else { FA__BWD_SUB(name, FORM, FA__BWD_KEEP(tmp[j], sc[j], r), FA__BWD_NOTE) }
 /* keep the input v where the result r is NaN: a masked store with AVX-512;
  * elsewhere every element (SSE2 has no masked store, and AVX2's vmaskmovps
  * store is microcoded on AMD Zen 2/3) */
 #if defined(__AVX512F__)
 #define FA__BWD_KEEP(dst, v, r) if ((r) != (r)) (dst) = (v)
+#define FA__BWD_NOTE FA__NAN_NOTE_CMP
 #else
 #define FA__BWD_KEEP(dst, v, r) (dst) = (v)
+#define FA__BWD_NOTE FA__NAN_NOTE
 #endif
 #define FA__BWD_SUBBLOCKS(BODY) do { \
         for (fa_idx c = b; c < e; c += FA_NAN_SUB) { \
             const fa_idx m = e - c < FA_NAN_SUB ? e - c : FA_NAN_SUB; \
             const T *gc = g + c, *sc = s + c; \
             T *d = out + c; \
-            int bad = 0; \
+            uint32_t bad = 0; \
             BODY \
             if (FA__NAN_SEEN(bad, d, m)) \
                 FA_F(fa__nan_fix2)(d, out == g ? tmp : gc, out == s ? tmp : sc, m); \

@@ -59,7 +59,7 @@ FA_INLINE void FA_F(fa__swiglu_cl_bwd)(T g, T a, T b, T alpha, T lim, T bias, T 
         fa_idx done_ = 0; \
         for (fa_idx c = 0; c < n; c += sub_) { \
             const fa_idx e_ = n - c < sub_ ? n : c + sub_; \
-            int bad = 0; \
+            uint32_t bad = 0; \
             if (pfrow) FA_F(fa__prefetch_upto)(a + 2 * n, b + 2 * n, &done_, e_, n, 0); \
             FA_IVDEP for (fa_idx i = c; i < e_; i++) { \
                 const T r_ = (EXPR); \
