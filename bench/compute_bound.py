@@ -1140,7 +1140,8 @@ def analyse(per_elem, ins, divcost, model):
             w = "_zmm" if "%zmm" in ops else "_ymm" if "%ymm" in ops else "_xmm"
             div += c * divcost.get(dkey + w, model["div_default"].get(dkey, 5))
             if dkey + w in model.get("div_fma_pipe", {}):    # measured P1 cycles (zen4)
-                uops[P1] += c * (model["div_fma_pipe"][dkey + w] - sum(u for _, u in ulist))
+                uops[P1] += c * (model["div_fma_pipe"][dkey + w]
+                                 - sum(u for p, u in ulist if p == P1))
         loads += c * ld
         stores += c * st
         mops += c * mo
@@ -1468,6 +1469,7 @@ def main():
         with open(out_json, "w") as f:
             json.dump({"cpu": cpu, "model": mname, "ghz_median": ghz, "ghz_samples": clocks,
                        "probe": divcost, "pairs": pairs,
+                       "div_fma_pipe": model.get("div_fma_pipe", {}),
                        "dispatched": best, "rows": rows}, f, indent=1)
         print(f"wrote {out_md} and {out_json}")
     if args.docs:

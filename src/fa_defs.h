@@ -126,6 +126,11 @@ FA_INLINE double fa_copysign_d(double a, double b) {
  * the float select there gives the same results).  A NaN a gives hi, so a
  * formula that clamps with it selects x itself for a NaN x at its end. */
 #if defined(__SSE4_1__) || defined(__AVX__) || defined(__aarch64__)
+#define FA_CLAMP_BITS 1         /* fa_minpos_f, fa_maxneg_f: integer forms */
+#else
+#define FA_CLAMP_BITS 0
+#endif
+#if FA_CLAMP_BITS
 FA_INLINE float fa_minpos_f(float a, float hi)
 {
     uint32_t u = fa_f2u(a), h = fa_f2u(hi);
@@ -142,7 +147,7 @@ FA_INLINE float fa_minpos_f(float a, float hi) { return a < hi ? a : hi; }
  * selects x itself for a NaN x at its end or has the NaN reach its result
  * through another operand, so none depends on which.  double: the compare
  * (a 64-bit unsigned min needs AVX-512). */
-#if defined(__SSE4_1__) || defined(__AVX__) || defined(__aarch64__)
+#if FA_CLAMP_BITS
 FA_INLINE float fa_maxneg_f(float z, float lo)
 {
     uint32_t u = fa_f2u(z), l = fa_f2u(lo);

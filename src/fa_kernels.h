@@ -46,7 +46,7 @@
  * compare into a mask and a masked move per vector, which on AMD Zen 4 nearly
  * doubled relu's time even in L1.  The exp/tanh forwards listed end with
  * that select themselves: their float clamps are integer min/max on the
- * bits (fa_minpos_f, fa_maxneg_f), which drop a NaN where a
+ * bits (fa_minpos_f, fa_maxneg_f), which may drop a NaN where a
  * compare-and-select clamp would pass it, one compare less each.
  * tests/test_nan_bits.py checks every forward's NaN bits, signaling NaNs
  * included, so a kernel listed here that computes with a NaN fails it. */

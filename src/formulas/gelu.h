@@ -346,9 +346,10 @@ FA_INLINE T FA_F(fa__gauss_parts)(T a, T *s2)
  *   exponent add (p's exponent stays in [38, 191]);
  *   Qd scaled by -2^64: the bias cancels and the sign comes for free;
  *   one division rounds subnormal results once.
- * |x| is clamped by fa_minpos_f (an unsigned min of the bits; SSE2's
- * minps): a compare and a select would be threaded by GCC into
- * constant-folded copies of every polynomial. */
+ * |x| is clamped by fa_minpos_f, an unsigned min of the bits: a compare
+ * and a select of x would be threaded by GCC into constant-folded copies
+ * of every polynomial.  (SSE2's fallback selects on |x| and is not: GCC 12
+ * emits one compare and blend there, checked in the baseline build.) */
 FA_INLINE T FA_F(fa_gelu_erf_fwd)(T x, T p0, T p1, T p2, T p3)
 {
     FA__UNUSED4(p0, p1, p2, p3);

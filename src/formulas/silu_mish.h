@@ -39,8 +39,8 @@ FA_INLINE T FA_F(fa_mish_fwd)(T x, T p0, T p1, T p2, T p3)
 #else
     /* as silu: z = max(-|x|, -110) stands in for x where x <= 0 (below, the
      * product rounds to -0); the arms by x's sign bit (no compare): +0
-     * stays +0, -0 gives -0 * a e2 s2 = -0.  The clamp drops a NaN, which is
-     * selected last (FA_NAN_EXACT_KERNELS). */
+     * stays +0, -0 gives -0 * a e2 s2 = -0.  The clamp may drop a NaN,
+     * which is selected last (FA_NAN_EXACT_KERNELS). */
     T xm;
     T a = fa_exp_nabs_z_parts_nn_f(x, &s2, &xm);
 #endif

@@ -148,7 +148,7 @@ FA_INLINE T FA_F(fa_nan_first3)(T a, T b, T c)
 
 /* The NaN rule outside the vectorized loop, for loops that store a bare
  * formula: per sub-block of FA_NAN_SUB elements the loop notes a NaN
- * (FA__NAN_NOTE: float keeps an int flag in the same loop; double looks again,
+ * (FA__NAN_NOTE: float keeps a flag in the same loop; double looks again,
  * FA__NAN_SEEN, because GCC vectorizes neither an int flag beside double
  * lanes on SSE2 nor a flag in the same loop as some double formulas), and
  * only a sub-block that has one is fixed up.  The rule in the loop itself
@@ -168,11 +168,11 @@ FA_INLINE T FA_F(fa_nan_first3)(T a, T b, T c)
  * an FMA pipe slot (AMD Zen 4).  FA__NAN_NOTE_CMP, for loops that compare
  * r != r anyway (FA__BWD_KEEP), ORs a flag from that compare instead. */
 #define FA__NAN_NOTE(bad, r) \
-    do { const uint32_t b_ = fa_f2u(r) << 1; (bad) = b_ > (bad) ? b_ : (bad); } while (0)
-#define FA__NAN_NOTE_CMP(bad, r) (bad) |= (r) != (r) ? 0xFFC00000u : 0u
+    do { const uint32_t fa_nb_ = fa_f2u(r) << 1; (bad) = fa_nb_ > (bad) ? fa_nb_ : (bad); } while (0)
+#define FA__NAN_NOTE_CMP(bad, r) ((bad) |= (r) != (r) ? 0xFFC00000u : 0u)
 #define FA__NAN_SEEN(bad, d, m) ((bad) > 0xFF000000u)
 #else
-#define FA__NAN_NOTE(bad, r) (bad) |= (r) != (r)
+#define FA__NAN_NOTE(bad, r) ((bad) |= (r) != (r))
 #define FA__NAN_NOTE_CMP(bad, r) FA__NAN_NOTE(bad, r)
 #define FA__NAN_SEEN(bad, d, m) ((bad) != 0)
 #endif

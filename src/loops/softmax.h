@@ -341,12 +341,13 @@ FA_INLINE T FA_F(fa__lsm_term)(T z)
 /* The row kernels' terms (float): the clamp is one integer min on the bits
  * (fa_maxneg_f; z <= +0 unless NaN), no compare into a mask, which on
  * AMD Zen 4 takes a slot of the FMA pipes the exp is bound by.  A NaN z
- * (an x that is NaN, or +inf where m is) may become -110 there, so the
- * sum no longer carries it: fa__lsm_out_f finds it in the outputs. */
+ * (an x that is NaN, or +inf where m is) may become -110 there (SSE2's
+ * fallback passes it), so the sum may not carry it: fa__lsm_out_f finds it
+ * in the outputs. */
 FA_INLINE T FA_F(fa__lsm_term_nn)(T z)
 {
 #if FA_IS_DOUBLE
-    return FA_F(fa_exp_neg)(z);
+    return FA_F(fa__lsm_term)(z);
 #else
     return fa__exp_neg_s64_core_f(fa_maxneg_f(z, -110.0f), 0.0f, 0);
 #endif
@@ -423,7 +424,15 @@ FA_INLINE T FA_F(fa_row_logsum)(const T *x, T *y, fa_idx L, T m, int nacc, const
  * ls; returns whether an output is NaN, which is how a NaN x (or +inf,
  * with m = +inf) shows there (fa__lsm_term_nn): the unsigned max of the
  * output bits shifted left by one, where the NaNs of either sign are the
- * largest.  Integer operations beside the two subtractions: no compare. */
+ * largest.  Integer operations beside the two subtractions: no compare.
+ * SSE2's fa_maxneg_f passes a NaN on to the sum, and SSE2 has no unsigned
+ * max: the pass only writes there. */
+#if FA_CLAMP_BITS
+#define FA__LSM_NOTE(v) \
+    do { const uint32_t fa_lb_ = fa_f2u(v) << 1; mx = fa_lb_ > mx ? fa_lb_ : mx; } while (0)
+#else
+#define FA__LSM_NOTE(v) ((void)(v))
+#endif
 FA_INLINE int fa__lsm_out_f(const float *xr, float *yr, fa_idx L, float mr, float ls)
 {
     uint32_t mx = 0;
@@ -431,13 +440,13 @@ FA_INLINE int fa__lsm_out_f(const float *xr, float *yr, fa_idx L, float mr, floa
 #define FA__LSM_OUT1(i) \
     do { \
         const float v_ = FA_F(fa_logsm)(xr[i], mr, ls); \
-        const uint32_t b_ = fa_f2u(v_) << 1; \
         yr[i] = v_; \
-        mx = b_ > mx ? b_ : mx; \
+        FA__LSM_NOTE(v_); \
     } while (0)
     for (fa_idx i = 0; i < h; i++) FA__LSM_OUT1(i);
     FA_IVDEP for (fa_idx i = h; i < L; i++) FA__LSM_OUT1(i);
 #undef FA__LSM_OUT1
+#undef FA__LSM_NOTE
     return mx > 0xFF000000u;
 }
 #endif
