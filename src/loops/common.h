@@ -166,11 +166,12 @@ FA_INLINE T FA_F(fa_nan_first3)(T a, T b, T c)
  * one, above 0xFF000000 only for a NaN of either sign: a shift and an
  * integer max beside the FMA pipes, where a compare into a mask would take
  * an FMA pipe slot (AMD Zen 4).  FA__NAN_NOTE_CMP, for loops that compare
- * r != r anyway (FA__BWD_KEEP), ORs a flag from that compare instead. */
+ * r != r anyway (FA__BWD_KEEP), ORs that compare into bit 0 instead, which
+ * the shifted bits never set. */
 #define FA__NAN_NOTE(bad, r) \
     do { const uint32_t fa_nb_ = fa_f2u(r) << 1; (bad) = fa_nb_ > (bad) ? fa_nb_ : (bad); } while (0)
-#define FA__NAN_NOTE_CMP(bad, r) ((bad) |= (r) != (r) ? 0xFFC00000u : 0u)
-#define FA__NAN_SEEN(bad, d, m) ((bad) > 0xFF000000u)
+#define FA__NAN_NOTE_CMP(bad, r) ((bad) |= (r) != (r))
+#define FA__NAN_SEEN(bad, d, m) ((bad) > 0xFF000000u || ((bad) & 1u))
 #else
 #define FA__NAN_NOTE(bad, r) ((bad) |= (r) != (r))
 #define FA__NAN_NOTE_CMP(bad, r) FA__NAN_NOTE(bad, r)
