@@ -105,6 +105,13 @@ FA_INLINE float fa_u2f(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
 FA_INLINE uint64_t fa_d2u(double f) { uint64_t u; memcpy(&u, &f, 8); return u; }
 FA_INLINE double fa_u2d(uint64_t u) { double f; memcpy(&f, &u, 8); return f; }
 
+/* A float's NaN key: its bits shifted left by one (the sign dropped).  The
+ * NaNs of either sign are the only floats whose key exceeds FA_NAN_KEY_INF,
+ * the key of +-inf, so an unsigned max of keys notes a NaN with integer
+ * operations, no compare into a mask. */
+FA_INLINE uint32_t fa_nan_key_f(float r) { return fa_f2u(r) << 1; }
+#define FA_NAN_KEY_INF 0xFF000000u
+
 /* |x| and copysign by bit operations: branch-free, vectorize on every ISA. */
 FA_INLINE float fa_abs_f(float x) { return fa_u2f(fa_f2u(x) & 0x7fffffffu); }
 FA_INLINE double fa_abs_d(double x) { return fa_u2d(fa_d2u(x) & 0x7fffffffffffffffull); }

@@ -236,9 +236,9 @@ FA_INLINE float fa_expm1_neg_f(float z)
 /* expm1(max(-|x|, -20)) with x's sign on a zero result (expm1(+-0) =
  * +-0), for formulas that use it where x <= 0 only and select x itself
  * for a NaN x: the clamp is integer bit operations (fa_maxneg_f, no
- * compare; a NaN becomes -20, or stays NaN on SSE2), and x's sign bit is ORed into the result,
- * which is <= -0 wherever x is negative: that gives back the -0 the core's
- * sum loses at x = -0 and keeps +0 at x = +0. */
+ * compare; a NaN becomes -20, or stays NaN on SSE2), and x's sign bit is
+ * ORed into the result, which is <= -0 wherever x is negative: that gives
+ * back the -0 the core's sum loses at x = -0 and keeps +0 at x = +0. */
 FA_INLINE float fa__expm1_nabs_f(float x)
 {
     float z = fa_maxneg_f(fa_u2f(fa_f2u(x) | 0x80000000u), FA_F_EXPM1_LO);

@@ -162,16 +162,15 @@ FA_INLINE T FA_F(fa_nan_first3)(T a, T b, T c)
 #define FA__NAN_NOTE_CMP(bad, r) ((void)(bad))
 #define FA__NAN_SEEN(bad, d, m) FA_F(fa__any_nan)(d, m)
 #elif defined(__AVX512F__)
-/* AVX-512: bad is the unsigned max of the results' bits shifted left by
- * one, above 0xFF000000 only for a NaN of either sign: a shift and an
- * integer max beside the FMA pipes, where a compare into a mask would take
- * an FMA pipe slot (AMD Zen 4).  FA__NAN_NOTE_CMP, for loops that compare
- * r != r anyway (FA__BWD_KEEP), ORs that compare into bit 0 instead, which
- * the shifted bits never set. */
+/* AVX-512: bad is the unsigned max of the results' NaN keys (fa_nan_key_f):
+ * a shift and an integer max beside the FMA pipes, where a compare into a
+ * mask would take an FMA pipe slot (AMD Zen 4).  FA__NAN_NOTE_CMP, for
+ * loops that compare r != r anyway (FA__BWD_KEEP), ORs that compare into
+ * bit 0 instead, which keys never set. */
 #define FA__NAN_NOTE(bad, r) \
-    do { const uint32_t fa_nb_ = fa_f2u(r) << 1; (bad) = fa_nb_ > (bad) ? fa_nb_ : (bad); } while (0)
+    do { const uint32_t fa_nb_ = fa_nan_key_f(r); (bad) = fa_nb_ > (bad) ? fa_nb_ : (bad); } while (0)
 #define FA__NAN_NOTE_CMP(bad, r) ((bad) |= (r) != (r))
-#define FA__NAN_SEEN(bad, d, m) ((bad) > 0xFF000000u || ((bad) & 1u))
+#define FA__NAN_SEEN(bad, d, m) ((bad) > FA_NAN_KEY_INF || ((bad) & 1u))
 #else
 #define FA__NAN_NOTE(bad, r) ((bad) |= (r) != (r))
 #define FA__NAN_NOTE_CMP(bad, r) FA__NAN_NOTE(bad, r)

@@ -423,13 +423,13 @@ FA_INLINE T FA_F(fa_row_logsum)(const T *x, T *y, fa_idx L, T m, int nacc, const
 /* log_softmax's output pass of a row, float: y = x - m - ls for a finite
  * ls; returns whether an output is NaN, which is how a NaN x (or +inf,
  * with m = +inf) shows there (fa__lsm_term_nn): the unsigned max of the
- * output bits shifted left by one, where the NaNs of either sign are the
- * largest.  Integer operations beside the two subtractions: no compare.
+ * outputs' NaN keys (fa_nan_key_f), integer operations beside the two
+ * subtractions: no compare.
  * SSE2's fa_maxneg_f passes a NaN on to the sum, and SSE2 has no unsigned
  * max: the pass only writes there. */
 #if FA_CLAMP_BITS
 #define FA__LSM_NOTE(v) \
-    do { const uint32_t fa_lb_ = fa_f2u(v) << 1; mx = fa_lb_ > mx ? fa_lb_ : mx; } while (0)
+    do { const uint32_t fa_lb_ = fa_nan_key_f(v); mx = fa_lb_ > mx ? fa_lb_ : mx; } while (0)
 #else
 #define FA__LSM_NOTE(v) ((void)(v))
 #endif
@@ -447,7 +447,7 @@ FA_INLINE int fa__lsm_out_f(const float *xr, float *yr, fa_idx L, float mr, floa
     FA_IVDEP for (fa_idx i = h; i < L; i++) FA__LSM_OUT1(i);
 #undef FA__LSM_OUT1
 #undef FA__LSM_NOTE
-    return mx > 0xFF000000u;
+    return mx > FA_NAN_KEY_INF;
 }
 #endif
 
