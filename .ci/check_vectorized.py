@@ -58,14 +58,19 @@ LOOPS = os.path.join(SRC, "loops")
 def expected_per_line():
     """{(header, line): reports wanted} over the loop headers src/loops/*.h"""
     # loops reported at a catalogue list's expansion: 2 dtypes x the loops
-    # of one case.  A FA_RANGED_KERNELS case has three forms (common, rare,
-    # full); a backward case of elementwise.h has three copies of each loop
-    # (out separate, out = g, out = s: FA__BWD_ALIAS); FA_TRANSC_KERNELS and
+    # of one case.  A backward case of elementwise.h has three copies of each
+    # loop (out separate, out = g, out = s: FA__BWD_ALIAS).  A
+    # FA_RANGED_KERNELS case has three forms (common, rare, full), forward
+    # each in place and out of place (the common form testing the range
+    # itself there) but the rare form once: 5 loops; backward the rare form
+    # in the three copies, the others out of place and in the two in-place
+    # copies: 3 + 2 x 3 = 9.  FA_TRANSC_KERNELS and
     # FA_CHEAP_BWDY_KERNELS only list the (not) prefetched kernels, no loop.
     per_case = {"FA_CHEAP_KERNELS": 2, "FA_KERNELS": 2, "FA_PLAIN_KERNELS": 2,
-                "FA_BWDY_KERNELS": 2, "FA_BWDY_PLAIN_KERNELS": 2, "FA_RANGED_KERNELS": 6,
+                "FA_BWDY_KERNELS": 2, "FA_BWDY_PLAIN_KERNELS": 2, "FA_RANGED_KERNELS": 10,
                 "FA_TRANSC_KERNELS": 0, "FA_CHEAP_BWDY_KERNELS": 0}
     bwd_copies = 3
+    ranged_bwd = 2 * (3 + 2 * 3)
     want = {}
     for name in sorted(os.listdir(LOOPS)):
         if not name.endswith(".h"):
@@ -84,8 +89,10 @@ def expected_per_line():
             if lists:
                 if lists[0] not in per_case:
                     raise SystemExit(f"src/loops/{name}:{i}: unknown catalogue list {lists[0]}")
-                copies = bwd_copies if name == "elementwise.h" and in_bwd else 1
-                want[name, i] = per_case[lists[0]] * copies * count_kernels(lists[0])
+                bwd = name == "elementwise.h" and in_bwd
+                per = ranged_bwd if bwd and lists[0] == "FA_RANGED_KERNELS" else \
+                    per_case[lists[0]] * (bwd_copies if bwd else 1)
+                want[name, i] = per * count_kernels(lists[0])
             elif "FA_IVDEP for" in line or "FA__GATED_FWD(" in line or "FA__GATED_BWD(" in line:
                 want[name, i] = 2       # (the gated loops are reported where their macro is used)
     return want

@@ -203,14 +203,53 @@ FA_INLINE void FA_F(fa__stream)(T *dst, const T *src, fa_idx m)
     for (; j < m; j++) dst[j] = src[j];
 }
 
-/* Whether every x[j] of x[0..m) lies in [lo, hi] (the test of the
- * FA_RANGED_KERNELS' common range; a NaN passes: the NaN rule replaces its
- * result whichever form computed it). */
+/* The test of the FA_RANGED_KERNELS' common range [lo, hi] on a sub-block's
+ * inputs: FA__RANGE_INIT declares its state, FA__RANGE_ACC adds an input
+ * (inside the loop that computes the common form, or in fa__all_within's
+ * pass of its own) and FA__RANGE_OK says whether all were inside.  A NaN
+ * may pass or fail: the full form is correct everywhere, and the NaN rule
+ * replaces a NaN's result whichever form computed it.
+ * float: on the bits, no compare into a mask register (AMD Zen 4 runs those
+ * on the FMA pipes, one per cycle): the signed minimum of the bits (negative
+ * for any input with the sign bit) and the maximum of |x|'s bits (ordered as
+ * |x|, a NaN's above inf's); every input lies in [lo, hi]
+ *   - for lo with the sign bit clear: when min bits >= bits(lo) and
+ *     max |x| bits <= bits(hi);
+ *   - otherwise: when max |x| bits <= bits(min(-lo, hi)), exact for a
+ *     symmetric range, a narrower test for any other.
+ * double: compares (a 64-bit integer min or max needs AVX-512). */
+#undef FA__RANGE_INIT
+#undef FA__RANGE_ACC
+#undef FA__RANGE_OK
+#if FA_IS_DOUBLE
+#define FA__RANGE_INIT(st) T st = 0
+#define FA__RANGE_ACC(st, v, lo, hi) st = (v) < (lo) || (v) > (hi) ? (T)1 : st
+#define FA__RANGE_OK(st, lo, hi) (st == 0)
+#else
+#define FA__RANGE_INIT(st) int32_t st##_mn = INT32_MAX, st##_mx = 0
+#define FA__RANGE_ACC(st, v, lo, hi) do { \
+        const int32_t b_ = (int32_t)fa_f2u(v), a_ = b_ & 0x7fffffff; \
+        st##_mn = b_ < st##_mn ? b_ : st##_mn; \
+        st##_mx = a_ > st##_mx ? a_ : st##_mx; \
+    } while (0)
+#define FA__RANGE_OK(st, lo, hi) fa__range_ok_f(st##_mn, st##_mx, lo, hi)
+#ifndef FA__RANGE_OK_F
+#define FA__RANGE_OK_F
+FA_INLINE int fa__range_ok_f(int32_t mn, int32_t mx, float lo, float hi)
+{
+    if ((int32_t)fa_f2u(lo) >= 0)
+        return mn >= (int32_t)fa_f2u(lo) && mx <= (int32_t)fa_f2u(hi);
+    const float h = -lo < hi ? -lo : hi;
+    return mx <= (int32_t)fa_f2u(h);
+}
+#endif
+#endif
+/* whether every x[j] of x[0..m) lies in [lo, hi] (FA__RANGE_OK) */
 FA_INLINE int FA_F(fa__all_within)(const T *x, fa_idx m, T lo, T hi)
 {
-    T out = 0;
-    FA_IVDEP for (fa_idx j = 0; j < m; j++) out = x[j] < lo || x[j] > hi ? (T)1 : out;
-    return out == 0;
+    FA__RANGE_INIT(st);
+    FA_IVDEP for (fa_idx j = 0; j < m; j++) FA__RANGE_ACC(st, x[j], lo, hi);
+    return FA__RANGE_OK(st, lo, hi);
 }
 
 /* whether any of d[0..m) is NaN */

@@ -30,7 +30,10 @@ static int FA_F(fa_fwd_block)(int k, const T *x, T *y, fa_idx n, const double *p
 /* per sub-block of FA_NAN_SUB: the common form when all its inputs are in
  * the common range, else the full form (which is the common form in range,
  * so the bits do not depend on the sub-block); the rare form alone when the
- * parameters leave no common range (fa_kernels.h) */
+ * parameters leave no common range (fa_kernels.h).  Out of place the common
+ * form runs first and tests the range in the same loop, and the full form
+ * overwrites a sub-block that fails (its inputs are still there); in place a
+ * pass of its own tests the range first. */
 #define FA_CASE(name) case FA_K_##name: { \
         T lo, hi; \
         const int rg = FA_F(fa_##name##_fwd_range)(p0, p1, p2, p3, &lo, &hi); \
@@ -41,6 +44,16 @@ static int FA_F(fa_fwd_block)(int k, const T *x, T *y, fa_idx n, const double *p
                 if (!rg) { \
                     FA_IVDEP FA_UNROLL_MAP for (fa_idx i = c; i < ce; i++) \
                         y[i] = FA_F(fa_nan_in)(x[i], FA_F(fa_##name##_fwd_rare)(x[i], p0, p1, p2, p3)); \
+                } else if (x != y) { \
+                    FA__RANGE_INIT(st); \
+                    FA_IVDEP FA_UNROLL_MAP for (fa_idx i = c; i < ce; i++) { \
+                        y[i] = FA_F(fa_nan_in)(x[i], FA_F(fa_##name##_fwd_c)(x[i], p0, p1, p2, p3)); \
+                        FA__RANGE_ACC(st, x[i], lo, hi); \
+                    } \
+                    if (!FA__RANGE_OK(st, lo, hi)) { \
+                        FA_IVDEP FA_UNROLL_MAP for (fa_idx i = c; i < ce; i++) \
+                            y[i] = FA_F(fa_nan_in)(x[i], FA_F(fa_##name##_fwd)(x[i], p0, p1, p2, p3)); \
+                    } \
                 } else if (FA_F(fa__all_within)(x + c, ce - c, lo, hi)) { \
                     FA_IVDEP FA_UNROLL_MAP for (fa_idx i = c; i < ce; i++) \
                         y[i] = FA_F(fa_nan_in)(x[i], FA_F(fa_##name##_fwd_c)(x[i], p0, p1, p2, p3)); \
@@ -117,7 +130,9 @@ static int FA_F(fa_fwd_block_nt)(int k, const T *x, T *y, fa_idx n, const double
             }
 #define FA__BWD_ALIAS(name, FORM) \
             if (!alias) { FA__BWD_SUB(name, FORM, (void)0, FA__NAN_NOTE) } \
-            else if (out == g) { FA__BWD_SUB(name, FORM, FA__BWD_KEEP(tmp[j], gc[j], r), FA__BWD_NOTE) } \
+            else { FA__BWD_ALIASED(name, FORM) }
+#define FA__BWD_ALIASED(name, FORM) \
+            if (out == g) { FA__BWD_SUB(name, FORM, FA__BWD_KEEP(tmp[j], gc[j], r), FA__BWD_NOTE) } \
             else { FA__BWD_SUB(name, FORM, FA__BWD_KEEP(tmp[j], sc[j], r), FA__BWD_NOTE) }
 /* keep the input v where the result r is NaN: a masked store with AVX-512;
  * elsewhere every element (SSE2 has no masked store, and AVX2's vmaskmovps
@@ -143,11 +158,20 @@ static int FA_F(fa_fwd_block_nt)(int k, const T *x, T *y, fa_idx n, const double
 #define FA__BWD_RANGE(name, FORM) FA__BWD_SUBBLOCKS(FA__BWD_ALIAS(name, FORM))
 /* a FA_RANGED_KERNELS kernel: FORM_c on the sub-blocks whose s all lie in
  * [lo, hi], the full FORM elsewhere, FORM_rare throughout when there is no
- * such range (rg = 0) */
+ * such range (rg = 0); the range tested as in fa_fwd_block (out of place:
+ * in the common form's loop, whose NaN notes a failed sub-block drops) */
 #define FA__BWD_RANGE_C(name, FORM) FA__BWD_SUBBLOCKS( \
         if (!rg) { FA__BWD_ALIAS(name, FORM##_rare) } \
-        else if (FA_F(fa__all_within)(sc, m, lo, hi)) { FA__BWD_ALIAS(name, FORM##_c) } \
-        else { FA__BWD_ALIAS(name, FORM) })
+        else if (!alias) { \
+            FA__RANGE_INIT(st); \
+            FA__BWD_SUB(name, FORM##_c, FA__RANGE_ACC(st, sc[j], lo, hi), FA__NAN_NOTE) \
+            if (!FA__RANGE_OK(st, lo, hi)) { \
+                bad = 0; \
+                FA__BWD_SUB(name, FORM, (void)0, FA__NAN_NOTE) \
+            } \
+        } \
+        else if (FA_F(fa__all_within)(sc, m, lo, hi)) { FA__BWD_ALIASED(name, FORM##_c) } \
+        else { FA__BWD_ALIASED(name, FORM) })
 
 /* d[j] = the NaN rule applied to d[j] = f(g[j], s[j]); g[j] and s[j] are read
  * only where d[j] is NaN (an in-place loop keeps the overwritten input only
