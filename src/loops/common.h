@@ -207,8 +207,9 @@ FA_INLINE void FA_F(fa__stream)(T *dst, const T *src, fa_idx m)
  * inputs: FA__RANGE_INIT declares its state, FA__RANGE_ACC adds an input
  * (inside the loop that computes the common form, or in fa__all_within's
  * pass of its own) and FA__RANGE_OK says whether all were inside.  A NaN
- * may pass or fail: the full form is correct everywhere, and the NaN rule
- * replaces a NaN's result whichever form computed it.
+ * fails it, so the common form's loops need no NaN rule: a sub-block with a
+ * NaN input runs the full form, which applies it.  A test may also fail
+ * where all are inside (below): the full form is correct everywhere.
  * float: on the bits, no compare into a mask register (AMD Zen 4 runs those
  * on the FMA pipes, one per cycle): the signed minimum of the bits (negative
  * for any input with the sign bit) and the maximum of |x|'s bits (ordered as
@@ -217,13 +218,14 @@ FA_INLINE void FA_F(fa__stream)(T *dst, const T *src, fa_idx m)
  *     max |x| bits <= bits(hi);
  *   - otherwise: when max |x| bits <= bits(min(-lo, hi)), exact for a
  *     symmetric range, a narrower test for any other.
- * double: compares (a 64-bit integer min or max needs AVX-512). */
+ * double: compares, written to fail for a NaN (a 64-bit integer min or
+ * max needs AVX-512). */
 #undef FA__RANGE_INIT
 #undef FA__RANGE_ACC
 #undef FA__RANGE_OK
 #if FA_IS_DOUBLE
 #define FA__RANGE_INIT(st) T st = 0
-#define FA__RANGE_ACC(st, v, lo, hi) st = (v) < (lo) || (v) > (hi) ? (T)1 : st
+#define FA__RANGE_ACC(st, v, lo, hi) st = (v) >= (lo) && (v) <= (hi) ? st : (T)1
 #define FA__RANGE_OK(st, lo, hi) (st == 0)
 #else
 #define FA__RANGE_INIT(st) int32_t st##_mn = INT32_MAX, st##_mx = 0

@@ -33,7 +33,8 @@ static int FA_F(fa_fwd_block)(int k, const T *x, T *y, fa_idx n, const double *p
  * parameters leave no common range (fa_kernels.h).  Out of place the common
  * form runs first and tests the range in the same loop, and the full form
  * overwrites a sub-block that fails (its inputs are still there); in place a
- * pass of its own tests the range first. */
+ * pass of its own tests the range first.  A NaN input fails the test, so
+ * only the full and rare forms apply the NaN rule. */
 #define FA_CASE(name) case FA_K_##name: { \
         T lo, hi; \
         const int rg = FA_F(fa_##name##_fwd_range)(p0, p1, p2, p3, &lo, &hi); \
@@ -47,7 +48,7 @@ static int FA_F(fa_fwd_block)(int k, const T *x, T *y, fa_idx n, const double *p
                 } else if (x != y) { \
                     FA__RANGE_INIT(st); \
                     FA_IVDEP FA_UNROLL_MAP for (fa_idx i = c; i < ce; i++) { \
-                        y[i] = FA_F(fa_nan_in)(x[i], FA_F(fa_##name##_fwd_c)(x[i], p0, p1, p2, p3)); \
+                        y[i] = FA_F(fa_##name##_fwd_c)(x[i], p0, p1, p2, p3); \
                         FA__RANGE_ACC(st, x[i], lo, hi); \
                     } \
                     if (!FA__RANGE_OK(st, lo, hi)) { \
@@ -56,7 +57,7 @@ static int FA_F(fa_fwd_block)(int k, const T *x, T *y, fa_idx n, const double *p
                     } \
                 } else if (FA_F(fa__all_within)(x + c, ce - c, lo, hi)) { \
                     FA_IVDEP FA_UNROLL_MAP for (fa_idx i = c; i < ce; i++) \
-                        y[i] = FA_F(fa_nan_in)(x[i], FA_F(fa_##name##_fwd_c)(x[i], p0, p1, p2, p3)); \
+                        y[i] = FA_F(fa_##name##_fwd_c)(x[i], p0, p1, p2, p3); \
                 } else { \
                     FA_IVDEP FA_UNROLL_MAP for (fa_idx i = c; i < ce; i++) \
                         y[i] = FA_F(fa_nan_in)(x[i], FA_F(fa_##name##_fwd)(x[i], p0, p1, p2, p3)); \
