@@ -33,9 +33,10 @@
  * none).  FA__RANGED_FULL_FORMS(name) (formulas/ranged.h), after them, makes the full forms F
  * the rest of the package calls (bias_act, the ULP harness): F_c in range,
  * F_rare outside, selected per element, so a result never depends on which
- * form a loop ran.  The loops (loops/elementwise.h) run F_c on a sub-block
- * whose inputs all lie in the range, F_rare on all of a call with no range,
- * F elsewhere.  A ranged kernel has all three forms (it is one of
+ * form a loop ran.  The loops (loops/elementwise.h) keep F_c's results on a
+ * sub-block whose inputs all lie in the range (out of place F_c runs first
+ * and tests them itself), F_rare's on all of a call with no range, F's
+ * elsewhere.  A ranged kernel has all three forms (it is one of
  * FA_BWDY_KERNELS) and is one of FA_TRANSC_KERNELS (prefetched). */
 #define FA_RANGED_KERNELS(X) X(squareplus)
 

@@ -249,9 +249,11 @@ FA_INLINE T FA_F(fa_hardshrink_bwd)(T g, T x, T l, T p1, T p2, T p3)
  *   - the full form (FA__RANGED_FULL_FORMS): the common form inside the
  *     range, the rare form outside it, selected per element.
  * The loops (loops/elementwise.h, FA_RANGED_KERNELS) test a sub-block's
- * inputs against the range (fa_squareplus_*_range) and run the common form
- * alone when all of them are inside; a result never depends on its
- * neighbours, since the full form gives the common form's bits in range.
+ * inputs against the range (fa_squareplus_*_range) and keep the common
+ * form's results when all of them are inside (out of place the common form
+ * runs first, the full form rewriting a sub-block that fails); a result
+ * never depends on its neighbours, since the full form gives the common
+ * form's bits in range.
  *
  * The rare form: with s = sqrt(x^2 + c^2), x and c are scaled by sc = 2^-E,
  * E the exponent of m = max(|x|, c) clamped to the normal range below 2^MAXE
