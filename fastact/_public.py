@@ -13,7 +13,7 @@ from ._families.prelu import _PRELU_ROW
 from ._params import _unexpected
 from ._table import BY_NAME as _ROWS
 
-_ndarray, _empty, _empty_like = _np.ndarray, _np.empty, _np.empty_like
+_ndarray, _empty, _empty_like = _np.ndarray, _np.empty, _front.empty_like
 _kfast, _kcall, _ksoft = _front.fast_inplace, _front.fast_call, _front.fast_softmax
 _kgated, _kprelu = _front.fast_gated, _front.fast_prelu
 

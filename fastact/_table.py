@@ -96,10 +96,10 @@ def _max(mx):
 
 
 def _relu_kernel(mx, s, t):
-    """The two-instruction kernel when there is no slope and no threshold, the
-    short leaky one for a nonzero slope at threshold 0 (and max > 0)."""
+    """The one-select kernel for plain relu, the two-instruction one with a
+    max, the short leaky one for a nonzero slope at threshold 0 (and max > 0)."""
     if s == 0 and t == 0:
-        return "relu0", (_max(mx), 0.0, 0.0, 0.0)
+        return "relu_nomax" if _max(mx) == INF else "relu0", (_max(mx), 0.0, 0.0, 0.0)
     if t == 0 and _max(mx) > 0:
         return "leaky", (_max(mx), s, 0.0, 0.0)
     return "relu", (_max(mx), s, t, 0.0)

@@ -16,7 +16,7 @@
  * exp/tanh/erf/log-based ones. */
 #define FA_KERNELS(X) FA_CHEAP_KERNELS(X) FA_TRANSC_KERNELS(X)
 #define FA_CHEAP_KERNELS(X) \
-    X(relu) X(relu0) X(leaky) X(hardtanh) X(linear) X(hard_sigmoid) X(softsign) X(hard_swish) \
+    X(relu) X(relu0) X(relu_nomax) X(leaky) X(hardtanh) X(linear) X(hard_sigmoid) X(softsign) X(hard_swish) \
     X(shrink) X(hardshrink) X(sparse_plus) X(threshold)
 /* Kernels whose derivative can be computed from the forward output. */
 #define FA_BWDY_KERNELS(X) FA_BWDY_PLAIN_KERNELS(X) FA_RANGED_KERNELS(X)
@@ -51,7 +51,7 @@
  * compare-and-select clamp would pass it, one compare less each.
  * tests/test_nan_bits.py checks every forward's NaN bits, signaling NaNs
  * included, so a kernel listed here that computes with a NaN fails it. */
-#define FA_NAN_EXACT_KERNELS(X) X(relu0) X(leaky) X(hardtanh) X(linear) X(hard_sigmoid) X(hardshrink) \
+#define FA_NAN_EXACT_KERNELS(X) X(relu0) X(relu_nomax) X(leaky) X(hardtanh) X(linear) X(hard_sigmoid) X(hardshrink) \
     X(threshold) X(sigmoid) X(tanh) X(log_sigmoid) X(elu) X(selu) X(silu) X(mish) X(gelu_erf) X(gelu_tanh)
 
 /* FA_TRANSC_KERNELS whose bwdy (from y) is a polynomial or a select: memory-
@@ -63,7 +63,7 @@
 /* The loops' switch lists: every kernel not in FA_RANGED_KERNELS */
 #define FA_PLAIN_KERNELS(X) FA_CHEAP_KERNELS(X) FA_TRANSC_PLAIN_KERNELS(X)
 #define FA_BWDY_PLAIN_KERNELS(X) \
-    X(relu) X(relu0) X(leaky) X(hardtanh) X(linear) X(hard_sigmoid) X(shrink) X(sparse_plus) X(threshold) \
+    X(relu) X(relu0) X(relu_nomax) X(leaky) X(hardtanh) X(linear) X(hard_sigmoid) X(shrink) X(sparse_plus) X(threshold) \
     X(sigmoid) X(tanh) X(softplus) X(log_sigmoid) X(elu) X(selu) X(celu) X(celu_neg)
 
 #define FA_ENUM_ENTRY(name) FA_K_##name,

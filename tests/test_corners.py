@@ -582,18 +582,20 @@ def test_leaky_kernel_is_the_general_relu_formula(dtype):
                 got = _relu_bits("leaky", 2, y, g, p, dtype)
                 exp = _relu_bits("relu", 2, y, g, p, dtype)
                 assert (got == exp).all(), (s, mx)
-    assert _relu_kernel(None, 0.0, 0.0)[0] == "relu0"
+    assert _relu_kernel(None, 0.0, 0.0)[0] == "relu_nomax"
+    assert _relu_kernel(INF, 0.0, 0.0)[0] == "relu_nomax"
+    assert _relu_kernel(6.0, 0.0, 0.0)[0] == "relu0"
     assert _relu_kernel(0.0, 0.3, 0.0)[0] == "relu"       # max <= 0: -0.0 would become +0
     assert _relu_kernel(None, 0.3, 0.5)[0] == "relu"
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_relu0_kernel_is_the_general_relu_formula(dtype):
-    """relu, relu6 and relu(max=) take the short relu0 kernel (threshold and
-    slope 0): forward, backward from x and from y give the general relu
-    formula's bits for every pairing of special grads and inputs (+-0, +-inf,
-    the max itself, subnormals, NaN payloads, signalling NaNs), with and
-    without a max."""
+def test_short_relu_kernels_are_the_general_relu_formula(dtype):
+    """relu takes the one-select relu_nomax kernel, relu6 and relu(max=) the
+    short relu0 kernel (threshold and slope 0): forward, backward from x and
+    from y give the general relu formula's bits for every pairing of special
+    grads and inputs (+-0, +-inf, the max itself, subnormals, NaN payloads,
+    signalling NaNs), with and without a max."""
     from fastact._table import _relu_kernel
     fi = np.finfo(dtype)
     udt = np.uint32 if dtype == np.float32 else np.uint64
@@ -609,15 +611,15 @@ def test_relu0_kernel_is_the_general_relu_formula(dtype):
     g = np.concatenate([gg, rng.standard_normal(1000).astype(dtype)])
     for mx in (None, 6.0, 0.5, 4.0, float(fi.max)):
         k, p = _relu_kernel(mx, 0.0, 0.0)
-        assert k == "relu0", mx
+        assert k == ("relu_nomax" if mx is None else "relu0"), mx
         full = (INF if mx is None else mx, 0.0, 0.0, 0.0)
         for mode in (0, 1):
-            got = _relu_bits("relu0", mode, x, g, p, dtype)
+            got = _relu_bits(k, mode, x, g, p, dtype)
             exp = _relu_bits("relu", mode, x, g, full, dtype)
             bad = np.flatnonzero(got != exp)
             assert bad.size == 0, (mx, mode, x[bad[:4]], g[bad[:4]], got[bad[:4]], exp[bad[:4]])
         y = _relu_bits("relu", 0, x, None, full, dtype).view(dtype)
-        got = _relu_bits("relu0", 2, y, g, p, dtype)
+        got = _relu_bits(k, 2, y, g, p, dtype)
         exp = _relu_bits("relu", 2, y, g, full, dtype)
         bad = np.flatnonzero(got != exp)
         assert bad.size == 0, (mx, y[bad[:4]], g[bad[:4]], got[bad[:4]], exp[bad[:4]])

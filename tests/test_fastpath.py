@@ -575,3 +575,47 @@ def test_streamed_out_gives_the_same_bits(variant, dtype):
                     assert np.array_equal(out.view(np.uint8), w.view(np.uint8)), (name, shift)
         finally:
             _front.set_stream_min(old)
+
+
+def _placed(a):
+    try:
+        from numpy._core.multiarray import get_handler_name
+    except ImportError:                                 # NumPy 1.x
+        from numpy.core.multiarray import get_handler_name
+    return get_handler_name(a) == "fastact_placed"
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_new_results_start_at_their_inputs_address_modulo_64(dtype):
+    """A new result of 4 KiB or more starts where its input does modulo 64 (so
+    a kernel's aligned stores also align its loads), owns its memory, keeps
+    the input's memory order, survives a resize and gives the same values as
+    into a plain array; shorter results take NumPy's allocator."""
+    rng = np.random.default_rng(5)
+    isz = np.dtype(dtype).itemsize
+    base = (rng.standard_normal(8192 + 64) * 3).astype(dtype)
+    seen = set()
+    calls = [lambda x: fastact.relu(x), lambda x: fastact.gelu(x), lambda x: fastact.tanh(x),
+             lambda x: fastact.softmax(x.reshape(32, -1)), lambda x: fastact.sigmoid_backward(x, x),
+             lambda x: fastact.bias_act(x.reshape(32, -1), np.ones(x.size // 32, dtype), "relu")]
+    for k in range(0, 64 // isz):
+        x = base[k:k + 4096]
+        for i, f in enumerate(calls):
+            for _ in range(2):                          # general path, then the fast path
+                y = f(x)
+                assert y.ctypes.data % 64 == x.ctypes.data % 64, (k, i)
+                assert y.flags.owndata and _placed(y), (k, i)
+            seen.add(x.ctypes.data % 64)
+            other = np.empty(4096 + 64, dtype)[1:4097]     # the same values elsewhere
+            other[...] = x
+            assert np.array_equal(f(other), y, equal_nan=True), (k, i)
+    assert len(seen) == 64 // isz                      # every offset of an aligned dtype
+    x = np.asfortranarray(base[:4096].reshape(64, 64))
+    y = fastact.relu(x)
+    assert y.flags.f_contiguous and _placed(y) and np.array_equal(y, np.maximum(x, 0))
+    keep = y.ravel(order="K").copy()                   # the bytes in memory order
+    y.resize(8192, refcheck=False)                     # NumPy resizes through the same allocator
+    assert np.array_equal(y[:4096], keep) and (y[4096:] == 0).all()
+    small = fastact.relu(base[:4096 // 8 - 1])         # under 4 KiB: NumPy's allocator
+    assert not _placed(small)
+    assert not _placed(np.empty(4096, dtype))          # the placement is not left set

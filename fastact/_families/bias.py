@@ -85,7 +85,7 @@ def bias_act(x, bias, act="linear", *, out=None, n_threads=None, act_params=None
     if not params and out is None and type(x) is np.ndarray and type(act) is str:
         hit = _BIAS_DEFAULT.get(act)        # validated before: the C path may take it
         if hit is not None:
-            y = _front.fast_bias(hit[2], x, bias, None, n_threads, np.empty_like)
+            y = _front.fast_bias(hit[2], x, bias, None, n_threads, _front.empty_like)
             if y is not None:
                 return y
     return _bias_forward("bias_act", x, bias, act, params, out, n_threads, False)
@@ -116,8 +116,8 @@ def _bias_forward(fname, x, bias, act, params, out, n_threads, inplace, check=Fa
     if check:
         return None
     k, p, _, grain = spec
-    if out is None:
-        out = np.empty(x.shape, dtype=x.dtype)
+    if out is None:     # C order, as the row loops need; placed like x when x is C-contiguous
+        out = _front.empty_like(x) if x.flags.c_contiguous else np.empty(x.shape, dtype=x.dtype)
     elif out is not x and np.may_share_memory(b, out):
         b = b.copy()                    # written while read otherwise
     C = x.shape[-1]

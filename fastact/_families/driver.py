@@ -4,7 +4,7 @@ parameters), and only then write: a failed call never leaves an array
 half-modified."""
 import numpy as np
 
-from .. import _duck, _threads
+from .. import _duck, _front, _threads
 from .._arrays import (_as_array, _backward_operands, _compute_dtype, _direct, _half_code, _half_ok, _half_rows,
                        _is_staged_dtype, _staged, _store, _written)
 from .._params import _y_refused
@@ -42,7 +42,7 @@ def forward(act, fname, vals, x, out, n_threads, inplace, check=False):
     # ---- nothing above writes; everything below is past validation ----
     own_out = out is not None and out is not x
     if out is None:
-        out = np.empty_like(x, dtype=_compute_dtype(x.dtype) if not _is_staged_dtype(x.dtype) else x.dtype)
+        out = _front.empty_like(x, dtype=_compute_dtype(x.dtype) if not _is_staged_dtype(x.dtype) else x.dtype)
     if _direct(x) and _direct(out):
         if fam is elementwise:
             fam.fwd(spec, x, out, nt, own_out)      # the caller's out= may be streamed to
@@ -82,7 +82,7 @@ def backward(act, fname, vals, grad, x, y, out, n_threads, inplace, check=False)
         return None
     # ---- nothing above writes; everything below is past validation ----
     if out is None:
-        out = np.empty_like(grad, dtype=_compute_dtype(grad.dtype) if not _is_staged_dtype(grad.dtype)
+        out = _front.empty_like(grad, dtype=_compute_dtype(grad.dtype) if not _is_staged_dtype(grad.dtype)
                             else grad.dtype)
     if _direct(grad) and _direct(s) and _direct(out):
         extra = fam.bwd(spec, grad, s, from_y, out, nt)

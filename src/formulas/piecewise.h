@@ -47,10 +47,10 @@ FA_INLINE T FA_F(fa_relu_bwdy)(T g, T y, T mx, T s, T t, T p3)
     return y > t ? up : dn;
 }
 
-/* relu0: the common case of relu with threshold 0 and slope 0 (relu, relu6,
- * relu(max=)), p0 = max.  Two selects that compile to one max and one min
- * instruction: memory-bound relu stays at streaming speed with 512-bit
- * vectors, where the general formula above is nearly compute-bound.
+/* relu0: relu with threshold 0, slope 0 and a finite max (relu6,
+ * relu(max=)), p0 = max.  Two selects (a compare, a masked move and a min):
+ * memory-bound relu6 stays at streaming speed with 512-bit vectors, where
+ * the general formula above is nearly compute-bound.
  * `x < 0 ? 0 : x` keeps NaN and -0.0; -inf gives +0. */
 FA_INLINE T FA_F(fa_relu0_fwd)(T x, T mx, T p1, T p2, T p3)
 {
@@ -77,6 +77,29 @@ FA_INLINE T FA_F(fa_relu0_bwd)(T g, T x, T mx, T p1, T p2, T p3)
 FA_INLINE T FA_F(fa_relu0_bwdy)(T g, T y, T mx, T p1, T p2, T p3)
 {
     return FA_F(fa_relu0_bwd)(g, y, mx, p1, p2, p3);
+}
+
+/* relu_nomax: relu0 without a max (plain relu), one select: `x < 0 ? 0 : x`
+ * is a compare and a zero-masking move.  The min against an infinite max is
+ * not free even where the loop is memory-bound: on an L2-resident array it
+ * cost relu 5-10% on Intel (Sapphire Rapids), and with its input and output
+ * apart by a multiple of 16 bytes other than 64 its loads' line splits cost
+ * another 10%, where the single select loses nothing. */
+FA_INLINE T FA_F(fa_relu_nomax_fwd)(T x, T p0, T p1, T p2, T p3)
+{
+    (void)p0; (void)p1; (void)p2; (void)p3;
+    return x < (T)0 ? (T)0 : x;
+}
+/* fa_relu0_bwd without the max's compare (x >= NaN is false: the grad passes) */
+FA_INLINE T FA_F(fa_relu_nomax_bwd)(T g, T x, T p0, T p1, T p2, T p3)
+{
+    (void)p0; (void)p1; (void)p2; (void)p3;
+    T dn = g * (x < (T)0 ? (T)0 : x) + (T)0;
+    return x > (T)0 ? g : dn;
+}
+FA_INLINE T FA_F(fa_relu_nomax_bwdy)(T g, T y, T p0, T p1, T p2, T p3)
+{
+    return FA_F(fa_relu_nomax_bwd)(g, y, p0, p1, p2, p3);
 }
 
 /* leaky: relu with threshold 0 and a nonzero slope p1 (leaky_relu, prelu),

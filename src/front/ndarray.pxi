@@ -47,10 +47,107 @@ cdef extern from *:
     }
 
     static CYTHON_INLINE char *fa_nd_data(PyObject *o) { return (char *)PyArray_DATA((PyArrayObject *)o); }
-    /* np.empty_like(o) of an exact ndarray (its dtype and memory order) */
-    static CYTHON_INLINE PyObject *fa_nd_empty_like(PyObject *o)
+
+    /* A new result starts at its input's address modulo 64.  A kernel's
+       aligned head (loops/common.h) then aligns its loads with its stores;
+       with malloc's 16-byte alignment the two streams sit a random multiple
+       of 16 bytes apart, every 64-byte access of one of them splits a cache
+       line, and a cheap kernel on an L2-resident array runs 15-20% slower.
+       The placement is a NumPy allocator (NEP 49), one per offset: set only
+       around the allocation, kept by the array, which frees (and resizes)
+       its block with it.  A block carries its malloc pointer and size in the
+       16 bytes before it. */
+    #define FA_PL_HDR 16
+    #define FA_PL_MIN_BYTES 4096      /* below: the call, not the loop, dominates */
+    static void *fa_pl_malloc(void *ctx, size_t size)
     {
-        return PyArray_NewLikeArray((PyArrayObject *)o, NPY_KEEPORDER, NULL, 1);
+        char *raw, *p;
+        if (size > (size_t)-1 - (FA_PL_HDR + 128))
+            return NULL;
+        raw = (char *)malloc(size + FA_PL_HDR + 128);
+        if (raw == NULL)
+            return NULL;
+        p = raw + FA_PL_HDR + ((64 - ((uintptr_t)(raw + FA_PL_HDR) & 63)) & 63) + (uintptr_t)ctx;
+        memcpy(p - FA_PL_HDR, &raw, sizeof raw);
+        memcpy(p - FA_PL_HDR + 8, &size, sizeof size);
+        return p;
+    }
+    static void fa_pl_free(void *ctx, void *p, size_t size)
+    {
+        char *raw;
+        (void)ctx; (void)size;
+        if (p == NULL)
+            return;
+        memcpy(&raw, (char *)p - FA_PL_HDR, sizeof raw);
+        free(raw);
+    }
+    static void *fa_pl_calloc(void *ctx, size_t nelem, size_t elsize)
+    {
+        void *p;
+        if (elsize && nelem > (size_t)-1 / elsize)
+            return NULL;
+        p = fa_pl_malloc(ctx, nelem * elsize);
+        if (p != NULL)
+            memset(p, 0, nelem * elsize);
+        return p;
+    }
+    static void *fa_pl_realloc(void *ctx, void *p, size_t size)
+    {
+        size_t old;
+        void *q;
+        if (p == NULL)
+            return fa_pl_malloc(ctx, size);
+        q = fa_pl_malloc(ctx, size);
+        if (q == NULL)
+            return NULL;
+        memcpy(&old, (char *)p - FA_PL_HDR + 8, sizeof old);
+        memcpy(q, p, old < size ? old : size);
+        fa_pl_free(ctx, p, old);
+        return q;
+    }
+    /* one allocator per even offset (an odd address holds no aligned float) */
+    static PyDataMem_Handler fa_pl_handlers[32];
+    static PyObject *fa_pl_capsules[32];
+    static int fa_pl_init(void)
+    {
+        int k;
+        for (k = 0; k < 32; k++) {
+            PyDataMem_Handler *h = &fa_pl_handlers[k];
+            strcpy(h->name, "fastact_placed");
+            h->version = 1;
+            h->allocator.ctx = (void *)(uintptr_t)(2 * k);
+            h->allocator.malloc = fa_pl_malloc;
+            h->allocator.calloc = fa_pl_calloc;
+            h->allocator.realloc = fa_pl_realloc;
+            h->allocator.free = fa_pl_free;
+            fa_pl_capsules[k] = PyCapsule_New(h, "mem_handler", NULL);
+            if (fa_pl_capsules[k] == NULL)
+                return -1;
+        }
+        return 0;
+    }
+
+    /* np.empty_like(o) of an exact ndarray (its dtype and memory order),
+       placed at o's address modulo 64 when it has FA_PL_MIN_BYTES or more */
+    static PyObject *fa_nd_empty_like(PyObject *o)
+    {
+        PyArrayObject *a = (PyArrayObject *)o;
+        uintptr_t off = (uintptr_t)PyArray_DATA(a) & 63;
+        PyObject *prev, *mine, *r;
+        if (PyArray_NBYTES(a) < FA_PL_MIN_BYTES || (off & 1) || fa_pl_capsules[31] == NULL)
+            return PyArray_NewLikeArray(a, NPY_KEEPORDER, NULL, 1);
+        prev = PyDataMem_SetHandler(fa_pl_capsules[off >> 1]);
+        if (prev == NULL)
+            return NULL;
+        r = PyArray_NewLikeArray(a, NPY_KEEPORDER, NULL, 1);
+        mine = PyDataMem_SetHandler(prev);
+        Py_DECREF(prev);
+        if (mine == NULL) {
+            Py_XDECREF(r);
+            return NULL;
+        }
+        Py_DECREF(mine);
+        return r;
     }
     static CYTHON_INLINE int fa_nd_c_contig(PyObject *o) { return PyArray_IS_C_CONTIGUOUS((PyArrayObject *)o); }
     static CYTHON_INLINE int fa_nd_ndim(PyObject *o) { return PyArray_NDIM((PyArrayObject *)o); }
@@ -119,10 +216,23 @@ cdef extern from *:
     int fa_nd_ndim(object o) noexcept
     Py_ssize_t fa_nd_dim(object o, int i) noexcept
     object fa_nd_empty_like(object o)
+    int fa_pl_init() except -1
     int _import_array() except -1
     int _import_umath() except -1
 
 _import_array()
+fa_pl_init()
+
+import numpy as _np
+
+
+def empty_like(a, dtype=None):
+    """np.empty_like(a, dtype) for a new result: an exact ndarray of 4 KiB or
+    more keeps a's dtype and memory order and starts at a's address modulo 64
+    (fa_nd_empty_like), anything else is np.empty_like's."""
+    if type(a) is _np.ndarray and (dtype is None or _np.dtype(dtype) == a.dtype):
+        return fa_nd_empty_like(a)
+    return _np.empty_like(a, dtype=dtype)
 
 
 cdef inline int _get_buffer(object o, Py_buffer *v, int flags) except -1:
