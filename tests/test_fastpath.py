@@ -587,10 +587,10 @@ def _placed(a):
 
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
 def test_new_results_start_at_their_inputs_address_modulo_64(dtype):
-    """A new result of 4 KiB or more starts where its input does modulo 64 (so
-    a kernel's aligned stores also align its loads), owns its memory, keeps
-    the input's memory order, survives a resize and gives the same values as
-    into a plain array; shorter results take NumPy's allocator."""
+    """A new result of 4 KiB to 4 MiB starts where its input does modulo 64
+    (so a kernel's aligned stores also align its loads), owns its memory,
+    keeps the input's memory order, survives a resize and gives the same
+    values as elsewhere; shorter and longer results take NumPy's allocator."""
     rng = np.random.default_rng(5)
     isz = np.dtype(dtype).itemsize
     base = (rng.standard_normal(8192 + 64) * 3).astype(dtype)
@@ -618,4 +618,27 @@ def test_new_results_start_at_their_inputs_address_modulo_64(dtype):
     assert np.array_equal(y[:4096], keep) and (y[4096:] == 0).all()
     small = fastact.relu(base[:4096 // 8 - 1])         # under 4 KiB: NumPy's allocator
     assert not _placed(small)
-    assert not _placed(np.empty(4096, dtype))          # the placement is not left set
+    assert not _placed(fastact.relu(np.zeros((1 << 22) // isz, dtype)))   # 4 MiB: NumPy's (huge pages)
+    assert not _placed(fastact.relu(base[:8192:2]))    # strided: NumPy's
+
+
+def test_placed_results_are_traced_and_freed():
+    """A placed result shows in tracemalloc (NumPy's domain) while it lives and
+    goes with it: 200 calls leave no traced block behind."""
+    import tracemalloc
+    x = np.ones(16384, np.float32)
+    y = fastact.relu(x)
+    assert _placed(y)
+    tracemalloc.start()
+    try:
+        y = fastact.relu(x)
+        snap = tracemalloc.take_snapshot().filter_traces(
+            [tracemalloc.DomainFilter(True, np.lib.tracemalloc_domain)])
+        assert sum(t.size for t in snap.traces) >= y.nbytes
+        del y
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(200):
+            fastact.relu(x)
+        assert tracemalloc.get_traced_memory()[0] - before < x.nbytes
+    finally:
+        tracemalloc.stop()

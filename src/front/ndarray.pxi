@@ -61,6 +61,10 @@ cdef extern from *:
        allocation instead cost 0.2 us per call (two context-variable sets). */
     #define FA_PL_HDR 16
     #define FA_PL_MIN_BYTES 4096      /* below: the call, not the loop, dominates */
+    /* from here NumPy's allocator asks Linux for huge pages (fewer page faults on
+       first touch), and the loops stream from memory, where a split load costs
+       less: NumPy allocates */
+    #define FA_PL_MAX_BYTES ((size_t)1 << 22)
     static void *fa_pl_malloc(void *ctx, size_t size)
     {
         char *raw, *p;
@@ -131,7 +135,7 @@ cdef extern from *:
 
     /* np.empty_like(o) of an exact, C- or F-contiguous ndarray (its dtype,
        shape and memory order), placed at o's address modulo 64 when it has
-       FA_PL_MIN_BYTES or more */
+       FA_PL_MIN_BYTES or more and less than FA_PL_MAX_BYTES */
     static PyObject *fa_nd_empty_like(PyObject *o)
     {
         PyArrayObject *a = (PyArrayObject *)o, *r;
@@ -140,7 +144,8 @@ cdef extern from *:
         size_t nbytes = (size_t)PyArray_NBYTES(a);
         int f = PyArray_IS_C_CONTIGUOUS(a) ? 0 : NPY_ARRAY_F_CONTIGUOUS;
         void *p;
-        if (nbytes < FA_PL_MIN_BYTES || (off & 1) || (f && !PyArray_IS_F_CONTIGUOUS(a)))
+        if (nbytes < FA_PL_MIN_BYTES || nbytes >= FA_PL_MAX_BYTES || (off & 1)
+                || (f && !PyArray_IS_F_CONTIGUOUS(a)))
             return PyArray_NewLikeArray(a, NPY_KEEPORDER, NULL, 1);
         p = fa_pl_malloc((void *)off, nbytes);
         if (p == NULL)
@@ -239,9 +244,9 @@ import numpy as _np
 
 
 def empty_like(a, dtype=None):
-    """np.empty_like(a, dtype) for a new result: an exact ndarray of 4 KiB or
-    more keeps a's dtype and memory order and starts at a's address modulo 64
-    (fa_nd_empty_like), anything else is np.empty_like's."""
+    """np.empty_like(a, dtype) for a new result: for an exact, contiguous
+    ndarray of 4 KiB to 4 MiB, a's dtype and memory order, starting at a's
+    address modulo 64 (fa_nd_empty_like); anything else is np.empty_like's."""
     if type(a) is _np.ndarray and (dtype is None or _np.dtype(dtype) == a.dtype):
         return fa_nd_empty_like(a)
     return _np.empty_like(a, dtype=dtype)
