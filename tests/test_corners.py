@@ -644,3 +644,28 @@ def test_prelu_per_column_is_the_general_relu_formula(dtype, zero):
         col = np.ascontiguousarray(x[:, j])
         exp = _relu_bits("relu", 0, col, None, (INF, float(alpha[j]), 0.0, 0.0), dtype)
         assert (got[:, j] == exp).all(), (j, alpha[j], col, got[:, j], exp)
+
+
+def _tiny(dtype, lo, hi, n=4001):
+    """n normal magnitudes spread over [2^lo, 2^hi], both signs."""
+    m = np.exp2(np.linspace(lo, hi, n)).astype(dtype)
+    return np.concatenate([m, -m])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_tiny_inputs_give_the_limit_values(dtype, approximate):
+    """The gelu and tanh formulas raise |x| to a floor (FA_F_TINY / FA_D_TINY,
+    src/fa_defs.h) where x would otherwise square to a subnormal, which x86
+    runs through microcode assists (bench/assists.py).  Below the point where
+    the result rounds to its limit, the results stay those limits, bit for
+    bit: gelu(x) = x/2 (x/2 normal, so exact), gelu'(x) = 1/2, tanh(x) = x."""
+    fi = np.finfo(dtype)
+    x = _tiny(dtype, fi.minexp + 1, -30 if dtype == np.float32 else -60)
+    got = fastact.gelu(x, approximate=approximate)
+    assert np.array_equal(got, x * dtype(0.5)), x[got != x * dtype(0.5)][:4]
+    d = fastact.gelu_backward(np.ones_like(x), x, approximate=approximate)
+    assert (d == 0.5).all(), (x[d != 0.5][:4], d[d != 0.5][:4])
+    if dtype == np.float32:
+        t = _tiny(dtype, fi.minexp, -12)
+        assert np.array_equal(fastact.tanh(t), t)

@@ -57,7 +57,7 @@ FA_INLINE float fa__gelut_ea_f(float a)
 FA_INLINE float fa__gelu_tanh_fwd_f(float x)
 {
     const float a = fa_minpos_f(fa_abs_f(x), 10.8125f);
-    float ea = fa__gelut_ea_f(a);                               /* exp(z) 2^64 */
+    float ea = fa__gelut_ea_f(fa_maxpos_f(a, FA_F_TINY));       /* exp(z) 2^64 */
     /* the arm by x's sign bit (no compare): +0 and -0 return themselves;
      * a NaN x becomes 10.8125 in a: the caller selects x for it */
     float num = fa_ifneg_f(x, (a * ea) * -0x1p-64f, x);
@@ -73,9 +73,10 @@ FA_INLINE float fa__gelu_tanh_fwd_f(float x)
  * rounded there once. */
 FA_INLINE float fa__gelu_tanh_bwd_f(float g, float x)
 {
-    const float ea = fa__gelut_ea_f(fa_minpos_f(fa_abs_f(x), 11.5f));
+    /* |x| raised to FA_F_TINY, where the derivative is 1/2 either way */
+    float xa = fa_maxpos_f(fa_abs_f(x), FA_F_TINY);
+    const float ea = fa__gelut_ea_f(fa_minpos_f(xa, 11.5f));
     const float D = fa_fma_f(ea, 0x1p-64f, 1.0f);
-    float xa = fa_abs_f(x);
     xa = xa > FA__GT_XMAX ? FA__GT_XMAX : xa;
     const float S = fa_fma_f((float)0x1.b6676bf7450f0p-3, xa * xa, (float)0x1.9884533d43651p+0);
     const float num = x > 0 ? fa_fma_f((xa * S) * 0x1p-64f, ea, D)
@@ -91,7 +92,9 @@ FA_INLINE T FA_F(fa_gelu_tanh_fwd)(T x, T p0, T p1, T p2, T p3)
     T r = fa__gelu_tanh_fwd_f(x);
 #else
     T zl, s2;
-    T zh = FA_F(fa__gelut_z)(x, &zl);
+    /* z(x) = z(|x|), from |x| raised to FA_D_TINY (exp(z) is 1 there either
+     * way): the pair's small terms would be subnormal below it */
+    T zh = FA_F(fa__gelut_z)(fa_maxpos_d(FA_F(fa_abs)(x), FA_D_TINY), &zl);
     T a = FA_F(fa_exp_neg_lo_parts)(zh, zl, &s2);
     T xm = FA_F(fa_maxneg)(x, -FA__MAXV);          /* -inf * 0 would be NaN */
     T num = x > 0 ? x : (xm * a) * s2;
@@ -107,11 +110,12 @@ FA_INLINE T FA_F(fa_gelu_tanh_bwd)(T g, T x, T p0, T p1, T p2, T p3)
     return fa__gelu_tanh_bwd_f(g, x);
 #else
     T zl, s2;
-    T zh = FA_F(fa__gelut_z)(x, &zl);
+    /* |x| raised to FA_D_TINY, where the derivative is 1/2 either way */
+    T xa = fa_maxpos_d(FA_F(fa_abs)(x), FA_D_TINY);
+    T zh = FA_F(fa__gelut_z)(xa, &zl);
     T a = FA_F(fa_exp_neg_lo_parts)(zh, zl, &s2);
     T e = a * s2;
     T D = (T)1 + e;
-    T xa = FA_F(fa_abs)(x);
     xa = xa > FA__GT_XMAX ? FA__GT_XMAX : xa;      /* x w' finite (it meets e = 0) */
     T S = FA_F(fa_fma)((T)0x1.b6676bf7450f0p-3, xa * xa, (T)0x1.9884533d43651p+0);
     /* x <= 0: D + x S cancels (by ~2x near x = -1.2): one rounding, not two */
@@ -132,7 +136,7 @@ FA_INLINE T FA_F(fa_gelu_tanh_bwd)(T g, T x, T p0, T p1, T p2, T p3)
  *         small w damps the rounding errors a high-degree rational in a
  *         collects at large a (bench/ulp/fit/gelu_split.py).
  *         One division serves both: (num, den) = big ? (1, a^2) : (P, Qd).
- *         exp(-a^2/2) is kept as sc1*sc2*(1+q) and folded as f + f*q. */
+ *         exp(-a^2/2) is kept as sc1*sc2*(1+q) and folded as fma(f, q, f). */
 FA_INLINE double fa__gelue_P_d(double a)
 {
     double p = 0x1.a342f476ad928p-19;
@@ -232,7 +236,8 @@ FA_INLINE double fa_gelu_erf_fwd_d(double x, double p0, double p1, double p2, do
     double xc = x < -FA__GE_AMAX ? -FA__GE_AMAX : (x > FA__GE_AMAX ? FA__GE_AMAX : x);
     double a = fa_abs_d(xc);
     double l;
-    double s = fa_twoprod_d(a, a, &l);
+    /* a^2 from a raised to FA_D_TINY (E rounds to 1 there either way) */
+    double s = fa_twoprod_d(fa_maxpos_d(a, FA_D_TINY), fa_maxpos_d(a, FA_D_TINY), &l);
     int big = a > FA__GE_A0, small = a <= 2.0;
     double num = small ? fa__gelue_P_d(a) : (big ? 1.0 : fa__gelue_LN_d(a));
     double den = small ? fa__gelue_Q_d(a) : (big ? s : fa__gelue_LD_d(a));
@@ -253,8 +258,11 @@ FA_INLINE double fa_gelu_erf_fwd_d(double x, double p0, double p1, double p2, do
     /* big: c0 h = c0 - w c0 S(w), c0 = c0hi + c0lo */
     double c0h = 0x1.9884533d43651p-2 + (-0x1.cbc0d30ebfd15p-56 - (big ? d : 0.0) * fa__gelue_S_d(d, 1));
     double f = small ? xc * d : (xc < 0 ? -c0h : c0h);
-    double tail = ((f + f * q) * sc1) * sc2;
-    double r = x > 0 ? x - tail : tail;
+    double tail = (FA_F(fa_fma)(f, q, f) * sc1) * sc2;   /* f q unrounded: it is below
+                                                        * the normal range for tiny x */
+    /* q < 0 even at x = 0 (E from the raised a): tail(+-0) = +0, and the
+     * x - tail arm gives the zero x's sign */
+    double r = x >= 0 ? x - tail : tail;
     return x != x ? x : r;                     /* NaN: x (FA_NAN_EXACT_KERNELS) */
 }
 FA_INLINE double fa_gelu_erf_bwd_d(double g, double x, double p0, double p1, double p2, double p3)
@@ -263,7 +271,8 @@ FA_INLINE double fa_gelu_erf_bwd_d(double g, double x, double p0, double p1, dou
     double xc = x < -FA__GE_AMAX ? -FA__GE_AMAX : (x > FA__GE_AMAX ? FA__GE_AMAX : x);
     double a = fa_abs_d(xc);
     double s, sc1, sc2;
-    double q = fa__gauss_q_d(a, &s, &sc1, &sc2);
+    /* E from a raised to FA_D_TINY, where it rounds to 1 either way */
+    double q = fa__gauss_q_d(fa_maxpos_d(a, FA_D_TINY), &s, &sc1, &sc2);
     int big = a > FA__GE_A0;
     double d = (big ? 1.0 : fa__gelue_P_d(a)) / (big ? s : fa__gelue_Q_d(a));
     /* big: R - a c0 = -(a c0)(1 - w h) */
@@ -346,6 +355,8 @@ FA_INLINE T FA_F(fa__gauss_parts)(T a, T *s2)
  *   exponent add (p's exponent stays in [38, 191]);
  *   Qd scaled by -2^64: the bias cancels and the sign comes for free;
  *   one division rounds subnormal results once.
+ * E is computed from a raised to FA_F_TINY (fa_maxpos_f), where E rounds
+ * to 1 anyway: a^2 and v would be subnormal below it (FA_F_TINY).
  * |x| is clamped by fa_minpos_f, an unsigned min of the bits: a compare
  * and a select of x would be threaded by GCC into constant-folded copies
  * of every polynomial.  (SSE2's fallback selects on |x| and is not: GCC 12
@@ -354,14 +365,15 @@ FA_INLINE T FA_F(fa_gelu_erf_fwd)(T x, T p0, T p1, T p2, T p3)
 {
     FA__UNUSED4(p0, p1, p2, p3);
     float a = fa_minpos_f(fa_abs_f(x), 14.5f);
-    float h = a * a;
+    float ae = fa_maxpos_f(a, FA_F_TINY);                      /* for E only */
+    float h = ae * ae;
     float m = FA_F(fa_fma)(h, -0x1.715476p-1f, FA_F_MAGIC);
 #if FA_HAVE_FMA
     float k = fmaf(m, 0x1.62E4p+0f, -FA_F_MAGIC * 0x1.62E4p+0f); /* 2 n ln2hi, exact */
-    float v = fmaf(a, a, k);
+    float v = fmaf(ae, ae, k);
 #else
     float l;
-    (void)fa_twoprod_f(a, a, &l);
+    (void)fa_twoprod_f(ae, ae, &l);
     float k = (m - FA_F_MAGIC) * 0x1.62E4p+0f;
     float v = (h + k) + l;                                     /* h + k exact */
 #endif
@@ -396,7 +408,8 @@ FA_INLINE T FA_F(fa_gelu_erf_bwd)(T g, T x, T p0, T p1, T p2, T p3)
      * does beyond (the exp is unchecked; at 14.5 it is still -1.4e-45, and
      * the fit's extrapolation to 15 only moves values that round to 0) */
     T xc = x < (T)-15 ? (T)-15 : (x > (T)15 ? (T)15 : x);
-    T a = FA_F(fa_abs)(xc);
+    /* raised to FA_F_TINY: the derivative there is 1/2 either way */
+    T a = fa_maxpos_f(FA_F(fa_abs)(xc), FA_F_TINY);
     T s2;
     T ea = FA_F(fa__gauss_parts)(a, &s2);
     T Qd = FA_F(fa__gelue_Q)(a);
