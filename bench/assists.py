@@ -85,7 +85,11 @@ def ref_fwd(entry, x):
 
 
 def ref_bwd(entry, g, x):
-    return np.asarray(reference.backward(entry.fa, g, x, **entry.kw), dtype=np.float64)
+    r = reference.backward(entry.fa, g, x, **entry.kw)
+    if isinstance(r, tuple):    # prelu: (dx, dalpha); dalpha sums the terms g*x, x < 0
+        g64, x64 = np.broadcast_arrays(np.asarray(g, np.float64), np.asarray(x, np.float64))
+        return np.concatenate([np.ravel(r[0]), (g64 * x64)[x64 < 0]])
+    return np.asarray(r, dtype=np.float64)
 
 
 def classify(dtype, inputs, results_at, results_at_1e30):
@@ -123,9 +127,9 @@ def run(n, dtypes, out, funcs=None):
         dt = np.dtype(dtype)
         xs = make_input(n, dt)
         for e in entries:
-            f = fastact.get(e.fa)
-            fa_f = (lambda kw: lambda a: f.forward(a, n_threads=1, **kw))(dict(e.kw))
-            fa_b = (lambda kw: lambda g, a: f.backward(g, a, n_threads=1, **kw))(dict(e.kw))
+            act = fastact.get(e.fa)
+            fa_f = (lambda act, kw: lambda a: act.forward(a, n_threads=1, **kw))(act, dict(e.kw))
+            fa_b = (lambda act, kw: lambda g, a: act.backward(g, a, n_threads=1, **kw))(act, dict(e.kw))
             tf, tb = torch_fns(e)
             if e.peers.get("torch") is not None and e.peers["torch"].dtypes is not None \
                     and dt.name not in e.peers["torch"].dtypes:
@@ -144,18 +148,20 @@ def run(n, dtypes, out, funcs=None):
                         if form == "fwd":
                             cls = classify(dt, [small], ref_fwd(e, small[:2]),
                                            ref_fwd(e, alternating(1e-30, 2, np.float64)))
-                            fns = {"fastact": lambda: fa_f(small), "torch": (lambda: tf(small)) if tf else None}
+                            fns = {"fastact": lambda a=small: fa_f(a), "torch": (lambda a=small: tf(a)) if tf else None}
                         elif form == "bwd x":
                             g1 = alternating(1.0, n, dt)
                             s = small if e.bwd_from != "y" else e.reference_forward(small)
                             cls = classify(dt, [small], ref_bwd(e, g1[:2], small[:2]),
                                            ref_bwd(e, g1[:2], alternating(1e-30, 2, np.float64)))
-                            fns = {"fastact": lambda: fa_b(g1, small), "torch": (lambda: tb(g1, s)) if tb else None}
+                            fns = {"fastact": lambda g=g1, a=small: fa_b(g, a),
+                                   "torch": (lambda g=g1, a=s: tb(g, a)) if tb else None}
                         else:
                             s = xs if e.bwd_from != "y" else e.reference_forward(xs)
                             cls = classify(dt, [small], ref_bwd(e, small, xs),
                                            ref_bwd(e, alternating(1e-30, n, np.float64), xs))
-                            fns = {"fastact": lambda: fa_b(small, xs), "torch": (lambda: tb(small, s)) if tb else None}
+                            fns = {"fastact": lambda g=small: fa_b(g, xs),
+                                   "torch": (lambda g=small, a=s: tb(g, a)) if tb else None}
                         for lib, fn in fns.items():
                             if fn is None:
                                 continue
@@ -170,9 +176,9 @@ def run(n, dtypes, out, funcs=None):
                                 worst[lib][cls] = (r, k)
                 base = {lib: t for lib, (t, _) in base.items()}
                 rows.append((dtype, e.label, form, base, worst))
-                f = worst["fastact"]
+                w = worst["fastact"]
                 print(f"{dtype} {e.label:18s} {form:6s} base {base['fastact']:.3f} ns/elem; worst: "
-                      f"normal {_cell(f['normal'])}, subnormal {_cell(f['subnormal'])}", flush=True)
+                      f"normal {_cell(w['normal'])}, subnormal {_cell(w['subnormal'])}", flush=True)
     write(rows, n, out)
     bad = [r for r in rows if r[4]["fastact"]["normal"][0] > LIMIT]
     return bad

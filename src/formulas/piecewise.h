@@ -62,14 +62,15 @@ FA_INLINE T FA_F(fa_relu0_fwd)(T x, T mx, T p1, T p2, T p3)
  * below 0, so an infinite or NaN grad still gives NaN there) in three
  * compares where the general form takes five: `m` is NaN when there is no
  * max (x >= NaN is false: the grad passes) and is hoisted out of the loop,
- * and g * (x < 0 ? 0 : x) is one max instruction and a multiply, +-0 * g
- * for x <= 0 and NaN for NaN x (the loop's NaN rule then picks the NaN). */
+ * and g * ((x < 0 ? 0 : x) * 0) is one max instruction and two multiplies,
+ * +-0 * g for x <= 0 and NaN for NaN x (the loop's NaN rule then picks the
+ * NaN). */
 FA_INLINE T FA_F(fa_relu0_bwd)(T g, T x, T mx, T p1, T p2, T p3)
 {
     (void)p1; (void)p2; (void)p3;
     const T m = mx == (T)INFINITY ? (T)NAN : mx;
     T up = x >= m ? (T)0 : g;
-    T dn = g * (x < (T)0 ? (T)0 : x) + (T)0;
+    T dn = g * ((x < (T)0 ? (T)0 : x) * (T)0) + (T)0;  /* see fa_relu_nomax_bwd */
     return x > (T)0 ? up : dn;
 }
 /* From y = min(max(x, 0), max): y > 0 exactly when x > 0, y = max exactly
@@ -94,7 +95,12 @@ FA_INLINE T FA_F(fa_relu_nomax_fwd)(T x, T p0, T p1, T p2, T p3)
 FA_INLINE T FA_F(fa_relu_nomax_bwd)(T g, T x, T p0, T p1, T p2, T p3)
 {
     (void)p0; (void)p1; (void)p2; (void)p3;
-    T dn = g * (x < (T)0 ? (T)0 : x) + (T)0;
+    /* g * 0 for x <= 0 (NaN for an infinite or NaN g), x's NaN for a NaN x;
+     * the max's x is zeroed before it meets g: the lanes with x > 0 discard
+     * dn, but g * x there would be subnormal for a tiny g and small x, and
+     * x86 runs every subnormal product through a microcode assist (4x the
+     * loop's time) */
+    T dn = g * ((x < (T)0 ? (T)0 : x) * (T)0) + (T)0;
     return x > (T)0 ? g : dn;
 }
 FA_INLINE T FA_F(fa_relu_nomax_bwdy)(T g, T y, T p0, T p1, T p2, T p3)
