@@ -18,5 +18,6 @@
 #undef FA__GE_AMAX
 #undef FA__BIGX
 #undef FA__BIGP
+#undef FA__PROD_D
 #undef FA__CN_ZMAX
 #undef FA__LOG1P_E

@@ -33,6 +33,7 @@
 #  define FA__GE_AMAX 38.7              /* gelu_erf: exp(-a^2/2) < 2^-1075 beyond */
 #  define FA__BIGX 1e6
 #  define FA__BIGP 0x1p49               /* fa__div_hl: see there */
+#  define FA__PROD_D 0x1p-600           /* fa__exp_neg_prod: see there */
 #  define FA__CN_ZMAX 40.0              /* celu_neg: exp(-40) < 2^-54 */
 #  define FA__LOG1P_E(e) fa_log1p_01_d(e)
 #else
@@ -42,6 +43,7 @@
 #  define FA__GE_AMAX 14.5f             /* exp(-a^2/2) < 2^-150 beyond */
 #  define FA__BIGX 1e6f
 #  define FA__BIGP 0x1p20f
+#  define FA__PROD_D 0x1p-110f
 #  define FA__CN_ZMAX 20.0f             /* exp(-20) < 2^-25 */
 /* log1p(exp(-|x|)) in softplus/log_sigmoid: reduction-free, about half the
  * operations, within the float32 bound of 4 ULP (bench/ulp) */
@@ -78,7 +80,17 @@ FA_INLINE T FA_F(fa__sigmoid)(T x)
 FA_INLINE T FA_F(fa__exp_neg_prod)(T b, T x, T *s2, T *bx)
 {
     T l;
+#if FA_HAVE_FMA
+    /* the twoprod's low part against h - d, d far below half an ulp of
+     * any h that matters (it rounds to h there, so l is exact): for a tiny
+     * h, b*x - h itself would be subnormal, which x86 runs through a
+     * microcode assist (swish(beta=1.5) at |x| = 1e-36: 10x), where l ~ d
+     * is normal and exp(-|h| + l) rounds to 1 all the same */
+    T h = b * x;
+    l = FA_F(fa_fma)(b, x, -(h - (T)FA__PROD_D));
+#else
     T h = FA_F(fa_twoprod)(b, x, &l);
+#endif
     T ah = FA_F(fa_abs)(h);
     T zl = h > 0 ? -l : l;                 /* garbage for huge |h|: exp's z < -104 select drops it */
     /* without FMA the split of a huge x overflows (l = NaN) also where h
