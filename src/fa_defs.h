@@ -146,36 +146,33 @@ FA_INLINE float fa_minpos_f(float a, float hi)
 #else
 FA_INLINE float fa_minpos_f(float a, float hi) { return a < hi ? a : hi; }
 #endif
-/* fa_maxpos_f(a, lo) = max(a, lo) for a and lo with the sign bit clear, by
- * the same argument (one pmaxud); a NaN a stays a NaN in both forms. */
+/* The least |x| a float formula feeds to the parts that square it: x86
+ * cores take a microcode assist, some 100 cycles, for every subnormal
+ * result or operand of a multiply (no FTZ/DAZ here: subnormal results are
+ * part of the accuracy contract), which made gelu on |x| near 1e-20 50x
+ * slower than on |x| near 1.  Below 2^-40 those parts round to their value
+ * at 0 anyway (exp(-x^2) to 1), so the formulas raise |x| to it there.
+ * double: the same, for squares and for the products of x with the small
+ * corrections of the double-double steps (x * 2^-60 and below). */
+#define FA_F_TINY 0x1p-40f
+#define FA_D_TINY 0x1p-300
+/* fa_maxpos_f/_d(a, lo) = max(a, lo) for a and lo with the sign bit clear,
+ * by the same argument (one pmaxud / vpmaxuq); a NaN a stays a NaN in both
+ * forms.  double too is on the bits: GCC threads a float compare-and-select
+ * into a copy of every later operation, which squared the raw a anyway. */
 #if FA_CLAMP_BITS
 FA_INLINE float fa_maxpos_f(float a, float lo)
 {
     uint32_t u = fa_f2u(a), l = fa_f2u(lo);
     return fa_u2f(u > l ? u : l);
 }
-#else
-FA_INLINE float fa_maxpos_f(float a, float lo) { return a < lo ? lo : a; }
-#endif
-/* The least |x| a float formula feeds to the parts that square it: x86
- * cores take a microcode assist, some 100 cycles, for every subnormal
- * result or operand of a multiply (no FTZ/DAZ here: subnormal results are
- * part of the accuracy contract), which made gelu on |x| near 1e-20 50x
- * slower than on |x| near 1.  Below 2^-40 those parts round to their value
- * at 0 anyway (exp(-x^2) to 1), so the formulas raise |x| to it there. */
-#define FA_F_TINY 0x1p-40f
-/* double: the same, for squares and for the products of x with the small
- * corrections of the double-double steps (x * 2^-60 and below).  Its max
- * is on the bits too: GCC threads a float compare-and-select into a copy of
- * every later operation, which would square the unclamped a anyway. */
-#define FA_D_TINY 0x1p-300
-#if FA_CLAMP_BITS
 FA_INLINE double fa_maxpos_d(double a, double lo)
 {
     uint64_t u = fa_d2u(a), l = fa_d2u(lo);
     return fa_u2d(u > l ? u : l);
 }
 #else
+FA_INLINE float fa_maxpos_f(float a, float lo) { return a < lo ? lo : a; }
 FA_INLINE double fa_maxpos_d(double a, double lo) { return a < lo ? lo : a; }
 #endif
 /* fa_maxneg_f(z, lo) = max(z, lo) for lo <= -0 and any non-NaN z: negative
