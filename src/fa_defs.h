@@ -149,7 +149,7 @@ FA_INLINE float fa_minpos_f(float a, float hi) { return a < hi ? a : hi; }
 /* The least |x| a float formula feeds to the parts that square it: x86
  * cores take a microcode assist, some 100 cycles, for every subnormal
  * result or operand of a multiply (no FTZ/DAZ here: subnormal results are
- * part of the accuracy contract), which made gelu on |x| near 1e-20 50x
+ * part of the accuracy contract): gelu on |x| near 1e-20 would run 50x
  * slower than on |x| near 1.  Below 2^-40 those parts round to their value
  * at 0 anyway (exp(-x^2) to 1), so the formulas raise |x| to it there.
  * double: the same, for squares and for the products of x with the small
@@ -159,7 +159,7 @@ FA_INLINE float fa_minpos_f(float a, float hi) { return a < hi ? a : hi; }
 /* fa_maxpos_f/_d(a, lo) = max(a, lo) for a and lo with the sign bit clear,
  * by the same argument (one pmaxud / vpmaxuq); a NaN a stays a NaN in both
  * forms.  double too is on the bits: GCC threads a float compare-and-select
- * into a copy of every later operation, which squared the raw a anyway. */
+ * into a copy of every later operation, and that copy squares the raw a. */
 #if FA_CLAMP_BITS
 FA_INLINE float fa_maxpos_f(float a, float lo)
 {
