@@ -354,7 +354,10 @@ FA_INLINE T FA_F(fa__gauss_parts)(T a, T *s2)
  *   E = 2^n p(v), p ~ 2^64 exp(-v/2) (deg-6 fit), the 2^n by an
  *   exponent add (p's exponent stays in [38, 191]);
  *   Qd scaled by -2^64: the bias cancels and the sign comes for free;
- *   one division rounds subnormal results once.
+ *   t = (a E 2^64)(P / (-2^64 Qd)): the division waits only for the two
+ *   short polynomials, so it runs beside the exp instead of after it, and
+ *   the last multiply rounds a subnormal t once (a E 2^64 and the quotient
+ *   are normal for every a in [0, 14.5]; a (P/q) first would underflow).
  * E is computed from a raised to FA_F_TINY (fa_maxpos_f), where E rounds
  * to 1 anyway: a^2 and v would be subnormal below it (FA_F_TINY).
  * |x| is clamped by fa_minpos_f, an unsigned min of the bits: a compare
@@ -392,11 +395,13 @@ FA_INLINE T FA_F(fa_gelu_erf_fwd)(T x, T p0, T p1, T p2, T p3)
     q = FA_F(fa_fma)(q, a, -1.202526410440833035793274f * 0x1p64f);
     q = FA_F(fa_fma)(q, a, -1.674491220490159457997195f * 0x1p64f);
     q = FA_F(fa_fma)(q, a, -0x1p64f);
-    float t = ((a * FA_F(fa__gelue_P)(a)) * e) / q;
-    /* the arm by x's sign bit (no compare): +0 -> 0 + -0 = +0, -0 -> t = -0;
-     * a NaN x was clamped to 14.5 with the rest, so it is selected last
-     * (FA_NAN_EXACT_KERNELS) */
-    float r = fa_ifneg_f(x, t, x + t);
+    float t = (a * e) * (FA_F(fa__gelue_P)(a) / q);
+    /* x + t for x >= 0, t for x < 0, as max(-0, x) + t: one compare into a
+     * mask and a masked add (t = -0 at x = +-0: +0 + -0 = +0, -0 + -0 = -0;
+     * x < 0 adds -0 to t, which keeps an underflowed t's -0).  A NaN x was
+     * clamped to 14.5 with the rest, so it is selected last
+     * (FA_NAN_EXACT_KERNELS). */
+    float r = ((T)-0.0f > x ? (T)-0.0f : x) + t;
     return x != x ? x : r;
 }
 /* Phi(x) + x phi(x):  x <= 0: E (R - a c0);  x > 0: 1 - E (R - a c0),
