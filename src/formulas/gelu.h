@@ -405,7 +405,10 @@ FA_INLINE T FA_F(fa_gelu_erf_fwd)(T x, T p0, T p1, T p2, T p3)
     return x != x ? x : r;
 }
 /* Phi(x) + x phi(x):  x <= 0: E (R - a c0);  x > 0: 1 - E (R - a c0),
- * E = exp(-a^2/2), R = P/Qd, c0 = 1/sqrt(2 pi). */
+ * E = exp(-a^2/2), R = P/Qd, c0 = 1/sqrt(2 pi).  R - a c0 is one fma
+ * (a c0 exact inside it), and the division R = P/Qd waits only for the
+ * two polynomials, beside the exp; the scaling by s2 comes last, so a
+ * subnormal result is rounded once. */
 FA_INLINE T FA_F(fa_gelu_erf_bwd)(T g, T x, T p0, T p1, T p2, T p3)
 {
     FA__UNUSED4(p0, p1, p2, p3);
@@ -418,8 +421,8 @@ FA_INLINE T FA_F(fa_gelu_erf_bwd)(T g, T x, T p0, T p1, T p2, T p3)
     T s2;
     T ea = FA_F(fa__gauss_parts)(a, &s2);
     T Qd = FA_F(fa__gelue_Q)(a);
-    T r = FA_F(fa__gelue_P)(a) - (a * (T)0x1.9884533d43651p-2) * Qd;
-    T u = ((ea * r) * s2) / Qd;
+    T r = FA_F(fa_fma)(-a, (T)0x1.9884533d43651p-2, FA_F(fa__gelue_P)(a) / Qd);
+    T u = (ea * r) * s2;
     return g * (x > 0 ? (T)1 - u : u);
 }
 #endif
