@@ -64,9 +64,9 @@ cat >> RESULTS.md <<'NOTES'
   returns the input NaN itself.
 - `L_celu_neg_bwdy_*` has no vectorization report of its own: its body is `L_celu_bwdy_*`'s,
   and GCC folds identical functions into one (which is vectorized).
-- Closest to the limits over all float32 inputs: gelu_erf bwd 7.99 in the baseline build (limit 8;
-  7.52 with FMA), swish(1.702) bwd 7.81, gelu_tanh bwd 7.76 (baseline), gelu_erf fwd 7.78
-  (baseline; limit 8), squareplus(1e6) fwd 2.82 and celu(-1.7) fwd 2.81 (limit 3); float64:
+- Closest to the limits over all float32 inputs: gelu_erf fwd 7.88 in the baseline build (limit 8;
+  6.93 with FMA), swish(1.702) bwd 7.81, gelu_tanh bwd 7.76 (baseline), gelu_erf bwd 7.38
+  (baseline; 6.12 with FMA), squareplus(1e6) fwd 2.82 and celu(-1.7) fwd 2.81 (limit 3); float64:
   swish(1.702) bwd 7.2, gelu_tanh bwd 7.3, mish fwd 3.9 (limit 4), tanhshrink fwd 4.3 (limit 8).
 - bwdy (from output) rows: relative accuracy is lost where y saturates (sigmoid/tanh |y| -> 1,
   elu/selu/celu y -> -alpha); absolute error stays ~1 ulp(1). softplus bwdy at beta*y just above

@@ -354,10 +354,11 @@ FA_INLINE T FA_F(fa__gauss_parts)(T a, T *s2)
  *   E = 2^n p(v), p ~ 2^64 exp(-v/2) (deg-6 fit), the 2^n by an
  *   exponent add (p's exponent stays in [38, 191]);
  *   Qd scaled by -2^64: the bias cancels and the sign comes for free;
- *   t = (a E 2^64)(P / (-2^64 Qd)): the division waits only for the two
- *   short polynomials, so it runs beside the exp instead of after it, and
- *   the last multiply rounds a subnormal t once (a E 2^64 and the quotient
- *   are normal for every a in [0, 14.5]; a (P/q) first would underflow).
+ *   t = (a e)(P / q), e = 2^64 exp(-a^2/2), q = -2^64 Qd: the division
+ *   waits only for the two short polynomials, so it runs beside the exp
+ *   instead of after it, and the last multiply rounds a subnormal t once
+ *   (a e and P/q are normal for every a in (0, 14.5]; a (P/q) first would
+ *   underflow for tiny a).
  * E is computed from a raised to FA_F_TINY (fa_maxpos_f), where E rounds
  * to 1 anyway: a^2 and v would be subnormal below it (FA_F_TINY).
  * |x| is clamped by fa_minpos_f, an unsigned min of the bits: a compare
@@ -396,8 +397,8 @@ FA_INLINE T FA_F(fa_gelu_erf_fwd)(T x, T p0, T p1, T p2, T p3)
     q = FA_F(fa_fma)(q, a, -1.674491220490159457997195f * 0x1p64f);
     q = FA_F(fa_fma)(q, a, -0x1p64f);
     float t = (a * e) * (FA_F(fa__gelue_P)(a) / q);
-    /* x + t for x >= 0, t for x < 0, as max(-0, x) + t: one compare into a
-     * mask and a masked add (t = -0 at x = +-0: +0 + -0 = +0, -0 + -0 = -0;
+    /* x + t for x >= 0, t for x < 0, as max(-0, x) + t: on AVX-512 one
+     * compare into a mask and a masked add (t = -0 at x = +-0: +0 + -0 = +0, -0 + -0 = -0;
      * x < 0 adds -0 to t, which keeps an underflowed t's -0).  A NaN x was
      * clamped to 14.5 with the rest, so it is selected last
      * (FA_NAN_EXACT_KERNELS). */
@@ -406,9 +407,10 @@ FA_INLINE T FA_F(fa_gelu_erf_fwd)(T x, T p0, T p1, T p2, T p3)
 }
 /* Phi(x) + x phi(x):  x <= 0: E (R - a c0);  x > 0: 1 - E (R - a c0),
  * E = exp(-a^2/2), R = P/Qd, c0 = 1/sqrt(2 pi).  R - a c0 is one fma
- * (a c0 exact inside it), and the division R = P/Qd waits only for the
- * two polynomials, beside the exp; the scaling by s2 comes last, so a
- * subnormal result is rounded once. */
+ * (a c0 exact inside it where the target has FMA; SSE2 rounds it), and
+ * the division R = P/Qd waits only for the two polynomials, beside the
+ * exp; the scaling by s2 comes last, so a subnormal result is rounded
+ * once. */
 FA_INLINE T FA_F(fa_gelu_erf_bwd)(T g, T x, T p0, T p1, T p2, T p3)
 {
     FA__UNUSED4(p0, p1, p2, p3);
