@@ -398,10 +398,10 @@ FA_INLINE T FA_F(fa_gelu_erf_fwd)(T x, T p0, T p1, T p2, T p3)
     q = FA_F(fa_fma)(q, a, -0x1p64f);
     float t = (a * e) * (FA_F(fa__gelue_P)(a) / q);
     /* x + t for x >= 0, t for x < 0, as max(-0, x) + t: on AVX-512 one
-     * compare into a mask and a masked add (t = -0 at x = +-0: +0 + -0 = +0, -0 + -0 = -0;
-     * x < 0 adds -0 to t, which keeps an underflowed t's -0).  A NaN x was
-     * clamped to 14.5 with the rest, so it is selected last
-     * (FA_NAN_EXACT_KERNELS). */
+     * compare into a mask and a masked add.  t = -0 at x = +-0 (+0 + -0 =
+     * +0, -0 + -0 = -0); x < 0 adds -0 to t, which keeps an underflowed
+     * t's -0.  A NaN x was clamped to 14.5 with the rest, so it is
+     * selected last (FA_NAN_EXACT_KERNELS). */
     float r = ((T)-0.0f > x ? (T)-0.0f : x) + t;
     return x != x ? x : r;
 }
