@@ -239,14 +239,14 @@ def test_softmax_row_tails(name, dtype):
 @pytest.mark.parametrize("L", [8, 13, 64, 1000, 5000])
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
 def test_softmax_prefetching_rows_match_short_calls(name, L):
-    """Row blocks of arrays >= 1 MB per thread prefetch the next block while
+    """Row blocks of arrays >= 64 KB per thread prefetch the next block while
     summing (src/loops/softmax.h, fa__softmax_rows_n): the results must be
     the bits of calls on slices too small to prefetch, also for the last
     partial block, with 1 and 2 threads."""
     fns = fastact.get(name)
     nrow = (5 << 20) // (4 * L) + 3
     x = (np.random.default_rng(L).standard_normal((nrow, L)) * 5).astype(np.float32)
-    step = max(1, (256 << 10) // (4 * L))
+    step = max(1, (32 << 10) // (4 * L))
     want = np.concatenate([fns.forward(x[i:i + step]) for i in range(0, nrow, step)])
     for nt in (1, 2):
         assert np.array_equal(fns.forward(x, n_threads=nt), want)

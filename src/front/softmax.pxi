@@ -27,6 +27,10 @@ def softmax_blocks(int mode, a, b, out, Py_ssize_t nouter, Py_ssize_t L, Py_ssiz
     return out
 
 
+cdef enum:
+    _SM_PF_MIN_BYTES = 64 << 10   # beyond a 48 KB L1d
+
+
 cdef inline Py_ssize_t _row_block(Py_ssize_t L, Py_ssize_t isz, bint rows) noexcept nogil:
     """Rows per item of a row softmax: blocks of up to 8 KB, which with their
     output and the next block's prefetched rows fill at most half of a 48 KB
@@ -53,9 +57,10 @@ cdef void _softmax_run(const fa_loop_table *tb, int mode, bint dbl, char *pa, ch
     cdef Py_ssize_t nth = _nchunks(nouter * L * inner, isz, nthreads, grain)
     if nth > nitem:
         nth = nitem if nitem > 0 else 1
-    # forward row blocks beyond L2 (as the element-wise loops: >= 1 MB per
-    # thread) prefetch the next block while summing this one
-    cdef bint pf = rows and mode == 0 and nouter * L * isz >= <Py_ssize_t>FA_TABLE_PF_MIN_BYTES * nth
+    # forward row blocks beyond L1 (_SM_PF_MIN_BYTES per thread) prefetch
+    # the next block while summing this one, so that its maxima read L1
+    # rather than L2 or memory (the element-wise loops start at 1 MB)
+    cdef bint pf = rows and mode == 0 and nouter * L * isz >= _SM_PF_MIN_BYTES * nth
     if nth <= 1:
         # no parallel region: an if(0) one cost ~0.4 us, half of a 16-element call
         for it in range(nitem):

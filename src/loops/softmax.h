@@ -209,7 +209,11 @@ FA_INLINE T FA_F(fa_logsm)(T x, T m, T ls)
         for (int k_ = 0; k_ < (nacc); k_ += FA_PF_LINE) FA_PREFETCH_W((yp) + (i) + 2 * (nacc) + k_)
 
 /* y[i] = exp(x[i] - m); returns the sum, accumulated in double (FA_ACC
- * partial sums in a fixed order, so the result never depends on threads). */
+ * partial sums in a fixed order, so the result never depends on threads).
+ * float: the terms of blocks 2p and 2p + 1 of nacc elements are added in
+ * float before they are widened (the column kernels do the same): half the
+ * conversions to double, the sum's main cost, for one rounding per pair,
+ * at most 2^-24 of the row sum, which the outputs take on through 1/sum. */
 /* form (a constant at every call): 0 fa_exp_diff (double), 1 float's
  * fa_exp_shift64, 2 float's fa_exp_diff64 (the sum then carries 2^64) */
 FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m, int nacc, const T *pfp, fa_idx ypf, int form)
@@ -242,7 +246,6 @@ FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m, int nacc, 
     if (ov || eb) FA__JLOOP(FA_TV, et[j] = FA__EXPD(x[L - FA_TV + j]));
     if (e16) FA__JLOOP(16, et[j] = FA__EXPD(x[L - 16 + j]));
     if (e64) FA__JLOOP(64, et[j] = FA__EXPD(x[L - 64 + j]));
-    for (int j = 0; j < nacc; j++) acc[j] = 0;
     fa_idx i = 0;
 #if !FA_IS_DOUBLE && defined(__AVX512F__)
     /* AVX-512, 64 float64 partials: eight zmm registers.  As the array
@@ -253,25 +256,47 @@ FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m, int nacc, 
      * array loop, so the bits do not change. */
     if (nacc == FA_ACC) {
         __m512d a0 = _mm512_setzero_pd(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+#define FA__ACC8P(a, k) \
+        a = _mm512_add_pd(a, _mm512_cvtps_pd(_mm256_add_ps(_mm256_loadu_ps(y + i + 8 * (k)), \
+                                                           _mm256_loadu_ps(y + i + FA_ACC + 8 * (k)))))
 #define FA__ACC8(a, k) a = _mm512_add_pd(a, _mm512_cvtps_pd(_mm256_loadu_ps(y + i + 8 * (k))))
-        for (; i + FA_ACC <= L; i += FA_ACC) {
+        for (; i + 2 * FA_ACC <= L; i += 2 * FA_ACC) {
+            FA__PF_STEP(pfp, i, 2 * FA_ACC);
+            FA__PFW_STEP(y, i, 2 * FA_ACC, ypf);
+            FA__JLOOP(2 * FA_ACC, y[i + j] = FA__EXPD(x[i + j]));
+            FA__ACC8P(a0, 0); FA__ACC8P(a1, 1); FA__ACC8P(a2, 2); FA__ACC8P(a3, 3);
+            FA__ACC8P(a4, 4); FA__ACC8P(a5, 5); FA__ACC8P(a6, 6); FA__ACC8P(a7, 7);
+        }
+        if (i + FA_ACC <= L) {
             FA__PF_STEP(pfp, i, FA_ACC);
-            FA__PFW_STEP(y, i, FA_ACC, ypf);
             FA__JLOOP(FA_ACC, y[i + j] = FA__EXPD(x[i + j]));
             FA__ACC8(a0, 0); FA__ACC8(a1, 1); FA__ACC8(a2, 2); FA__ACC8(a3, 3);
             FA__ACC8(a4, 4); FA__ACC8(a5, 5); FA__ACC8(a6, 6); FA__ACC8(a7, 7);
+            i += FA_ACC;
         }
 #undef FA__ACC8
+#undef FA__ACC8P
         _mm512_storeu_pd(acc, a0);      _mm512_storeu_pd(acc + 8, a1);
         _mm512_storeu_pd(acc + 16, a2); _mm512_storeu_pd(acc + 24, a3);
         _mm512_storeu_pd(acc + 32, a4); _mm512_storeu_pd(acc + 40, a5);
         _mm512_storeu_pd(acc + 48, a6); _mm512_storeu_pd(acc + 56, a7);
     } else
 #endif
-    for (; i + nacc <= L; i += nacc) {
-        FA__PF_STEP(pfp, i, nacc);
-        FA__PFW_STEP(y, i, nacc, ypf);
-        FA__JLOOP(nacc, T e = FA__EXPD(x[i + j]); y[i + j] = e; acc[j] += (double)e);
+    {
+        for (int j = 0; j < nacc; j++) acc[j] = 0;
+#if !FA_IS_DOUBLE
+        for (; i + 2 * nacc <= L; i += 2 * nacc) {
+            FA__PF_STEP(pfp, i, 2 * nacc);
+            FA__PFW_STEP(y, i, 2 * nacc, ypf);
+            FA__JLOOP(nacc, const T e0 = FA__EXPD(x[i + j]); const T e1 = FA__EXPD(x[i + nacc + j]);
+                      y[i + j] = e0; y[i + nacc + j] = e1; acc[j] += (double)(e0 + e1));
+        }
+#endif
+        for (; i + nacc <= L; i += nacc) {
+            FA__PF_STEP(pfp, i, nacc);
+            FA__PFW_STEP(y, i, nacc, ypf);
+            FA__JLOOP(nacc, T e = FA__EXPD(x[i + j]); y[i + j] = e; acc[j] += (double)e);
+        }
     }
     /* the tail's exps as vectors where possible: a scalar exp per element
      * costs several times a vector lane */
@@ -599,19 +624,31 @@ static void FA_F(fa_softmax_bwd_row)(const T *g, const T *y, T *out, fa_idx L, i
 /* Column sums in the order of the row reductions: acc[l % nacc] over the
  * first L - L % nacc rows, the rest into acc[l - L + nacc] or serially
  * into tail (FA_TAIL_SERIAL), tree fold, tail + acc[0].  TS is
- * the accumulator type (double for softmax, T elsewhere). */
-#define FA__COLSUM(TS, nacc, L, w, out, TERM)                                          \
+ * the accumulator type (double for softmax, T elsewhere); TERM(l) the
+ * term of row l (an expression also of the column c).  PAIR (float
+ * softmax, as fa_row_expsum): the terms of rows l and l + nacc of blocks
+ * 2p and 2p + 1 of nacc rows are added in T first. */
+#define FA__COLSUM(TS, nacc, L, w, out, TERM, PAIR)                                    \
     do {                                                                              \
         TS acc_[FA_SMC_ACC][FA_SMC], tail_[FA_SMC];                                   \
         fa_idx Lm_ = (L) - (L) % (nacc);                                              \
+        fa_idx Lp_ = (PAIR) ? Lm_ - Lm_ % (2 * (nacc)) : 0;                           \
         int na_ = Lm_ > 0 ? (nacc) : 0;        /* L < nacc: all zero partials */     \
         for (int j_ = 0; j_ < na_; j_++)                                              \
             for (fa_idx c = 0; c < (w); c++) acc_[j_][c] = 0;                         \
         for (fa_idx c = 0; c < (w); c++) tail_[c] = 0;                                \
-        for (fa_idx l = 0; l < (L); l++) {                                            \
+        for (fa_idx l0_ = 0; l0_ < Lp_; l0_ += 2 * (nacc))                            \
+            for (int k_ = 0; k_ < (nacc); k_++) {                                     \
+                TS *a_ = acc_[k_];                                                    \
+                FA_IVDEP for (fa_idx c = 0; c < (w); c++) {                           \
+                    const T t0_ = TERM(l0_ + k_), t1_ = TERM(l0_ + k_ + (nacc));      \
+                    a_[c] += (TS)(t0_ + t1_);                                         \
+                }                                                                     \
+            }                                                                         \
+        for (fa_idx l = Lp_; l < (L); l++) {                                          \
             TS *a_ = l < Lm_ ? acc_[l % (nacc)]                                       \
                    : FA_TAIL_SERIAL(nacc, (L) - Lm_) ? tail_ : acc_[l - (L) + (nacc)]; \
-            FA_IVDEP for (fa_idx c = 0; c < (w); c++) a_[c] += (TS)(TERM);            \
+            FA_IVDEP for (fa_idx c = 0; c < (w); c++) a_[c] += (TS)(TERM(l));         \
         }                                                                             \
         for (int h_ = na_ / 2; h_ >= 1; h_ /= 2)                                      \
             for (int j_ = 0; j_ < h_; j_++)                                           \
@@ -632,7 +669,9 @@ static void FA_F(fa_softmax_cols)(const T *x, T *y, fa_idx L, fa_idx inner, fa_i
     }
     if (log_form) {
         T s[FA_SMC], ls[FA_SMC];
-        FA__COLSUM(T, nacc, L, w, s, FA_F(fa__lsm_term)(x[l * inner + c] - m[c]));
+#define FA__TERM(l) FA_F(fa__lsm_term)(x[(l) * inner + c] - m[c])
+        FA__COLSUM(T, nacc, L, w, s, FA__TERM, 0);
+#undef FA__TERM
         for (fa_idx c = 0; c < w; c++) ls[c] = (T)fa_log_ge1_d((double)FA_F(fa__lsm_unscale)(s[c]));
         for (fa_idx l = 0; l < L; l++) {
             const T *xr = x + l * inner;
@@ -646,7 +685,9 @@ static void FA_F(fa_softmax_cols)(const T *x, T *y, fa_idx L, fa_idx inner, fa_i
          * 2^64, each column in the form of its row: one form for the strip
          * where all columns take it, else a per-column choice of both) */
 #if FA_IS_DOUBLE
-        FA__COLSUM(double, nacc, L, w, s, (y[l * inner + c] = FA_F(fa_exp_diff)(x[l * inner + c], m[c])));
+#define FA__TERM(l) (y[(l) * inner + c] = FA_F(fa_exp_diff)(x[(l) * inner + c], m[c]))
+        FA__COLSUM(double, nacc, L, w, s, FA__TERM, 0);
+#undef FA__TERM
 #else
         T xlo[FA_SMC], kb[FA_SMC], cb[FA_SMC], dm[FA_SMC], mlo[FA_SMC];
         int ncw = 0;
@@ -658,14 +699,18 @@ static void FA_F(fa_softmax_cols)(const T *x, T *y, fa_idx L, fa_idx inner, fa_i
             mlo[c] = FA__SM_MLO(m[c]);
             ncw += FA__SM_CW(m[c]);
         }
+#define FA__TSH(l) (y[(l) * inner + c] = fa_exp_shift64_f(x[(l) * inner + c], xlo[c], kb[c], cb[c], dm[c]))
+#define FA__TDF(l) (y[(l) * inner + c] = fa_exp_diff64_f(x[(l) * inner + c], m[c], mlo[c]))
+#define FA__TMIX(l) (FA__SM_CW(m[c]) ? FA__TSH(l) : FA__TDF(l))
         if (ncw == w)
-            FA__COLSUM(double, nacc, L, w, s, (y[l * inner + c] = fa_exp_shift64_f(x[l * inner + c], xlo[c], kb[c], cb[c], dm[c])));
+            FA__COLSUM(double, nacc, L, w, s, FA__TSH, 1);
         else if (ncw == 0)
-            FA__COLSUM(double, nacc, L, w, s, (y[l * inner + c] = fa_exp_diff64_f(x[l * inner + c], m[c], mlo[c])));
+            FA__COLSUM(double, nacc, L, w, s, FA__TDF, 1);
         else
-            FA__COLSUM(double, nacc, L, w, s, (y[l * inner + c] = FA__SM_CW(m[c])
-                       ? fa_exp_shift64_f(x[l * inner + c], xlo[c], kb[c], cb[c], dm[c])
-                       : fa_exp_diff64_f(x[l * inner + c], m[c], mlo[c])));
+            FA__COLSUM(double, nacc, L, w, s, FA__TMIX, 1);
+#undef FA__TSH
+#undef FA__TDF
+#undef FA__TMIX
 #endif
         for (fa_idx c = 0; c < w; c++) r[c] = (T)(1.0 / s[c]);
         for (fa_idx l = 0; l < L; l++) {
@@ -685,10 +730,14 @@ static void FA_F(fa_softmax_bwd_cols)(const T *g, const T *y, T *out, fa_idx L, 
 {
     const int nacc = FA_NACC(L);
     T d[FA_SMC];
+#define FA__TG(l) g[(l) * inner + c]
+#define FA__TGY(l) (g[(l) * inner + c] * y[(l) * inner + c])
     if (log_form)
-        FA__COLSUM(T, nacc, L, w, d, g[l * inner + c]);
+        FA__COLSUM(T, nacc, L, w, d, FA__TG, 0);
     else
-        FA__COLSUM(T, nacc, L, w, d, g[l * inner + c] * y[l * inner + c]);
+        FA__COLSUM(T, nacc, L, w, d, FA__TGY, 0);
+#undef FA__TG
+#undef FA__TGY
     for (fa_idx l = 0; l < L; l++) {
         const T *gr = g + l * inner, *yr = y + l * inner;
         T *orow = out + l * inner;
