@@ -254,8 +254,8 @@ FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m, int nacc, 
      * stores 256 bits per cycle).  The terms are read back from y (written
      * just before, in L1) into the same partials in the same order as the
      * array loop, so the bits do not change. */
+    __m512d a0 = _mm512_setzero_pd(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
     if (nacc == FA_ACC) {
-        __m512d a0 = _mm512_setzero_pd(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
 #define FA__ACC8P(a, k) \
         a = _mm512_add_pd(a, _mm512_cvtps_pd(_mm256_add_ps(_mm256_loadu_ps(y + i + 8 * (k)), \
                                                            _mm256_loadu_ps(y + i + FA_ACC + 8 * (k)))))
@@ -276,10 +276,6 @@ FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m, int nacc, 
         }
 #undef FA__ACC8
 #undef FA__ACC8P
-        _mm512_storeu_pd(acc, a0);      _mm512_storeu_pd(acc + 8, a1);
-        _mm512_storeu_pd(acc + 16, a2); _mm512_storeu_pd(acc + 24, a3);
-        _mm512_storeu_pd(acc + 32, a4); _mm512_storeu_pd(acc + 40, a5);
-        _mm512_storeu_pd(acc + 48, a6); _mm512_storeu_pd(acc + 56, a7);
     } else
 #endif
     {
@@ -314,14 +310,44 @@ FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m, int nacc, 
         for (; i < L; i++) { T e = FA__EXPD(x[i]); y[i] = e; s += (double)e; }
     } else if (eb) {
         FA__JLOOP(FA_TV, y[L - FA_TV + j] = et[j]);
-        FA__TAIL_ADD(double, FA_TV, nacc - FA_TV, t, et[j]);
     } else if (e16) {
         FA__JLOOP(16, y[L - 16 + j] = et[j]);
-        FA__TAIL_ADD(double, 16, 0, t, et[j]);
     } else {                          /* e64 */
         FA__JLOOP(64, y[L - 64 + j] = et[j]);
-        FA__TAIL_ADD(double, 64, 0, t, et[j]);
     }
+#if !FA_IS_DOUBLE && defined(__AVX512F__)
+    if (nacc == FA_ACC) {
+        /* FA__TAIL_ADD and FA__FOLD below on the partials in registers, in
+         * the same order: the masked-off lanes of the tail keep their
+         * partial, as the +0 added there does */
+        if (!ser) {
+            const int j0 = (eb ? FA_TV : FA_ACC) - (int)t;     /* the tail's first lane in et */
+#define FA__TAIL8(a, off) \
+            do { \
+                const int d_ = j0 - (off); \
+                const __mmask8 k_ = (__mmask8)(d_ >= 8 ? 0 : d_ <= 0 ? 0xff : 0xff << d_); \
+                a = _mm512_mask_add_pd(a, k_, a, _mm512_cvtps_pd(_mm256_loadu_ps(et + (off)))); \
+            } while (0)
+            if (eb) {
+                FA__TAIL8(a6, 0); FA__TAIL8(a7, 8);
+            } else {
+                FA__TAIL8(a0, 0);  FA__TAIL8(a1, 8);  FA__TAIL8(a2, 16); FA__TAIL8(a3, 24);
+                FA__TAIL8(a4, 32); FA__TAIL8(a5, 40); FA__TAIL8(a6, 48); FA__TAIL8(a7, 56);
+            }
+#undef FA__TAIL8
+        }
+        a0 = _mm512_add_pd(a0, a4); a1 = _mm512_add_pd(a1, a5);
+        a2 = _mm512_add_pd(a2, a6); a3 = _mm512_add_pd(a3, a7);
+        a0 = _mm512_add_pd(a0, a2); a1 = _mm512_add_pd(a1, a3);
+        a0 = _mm512_add_pd(a0, a1);
+        const __m256d h4 = _mm256_add_pd(_mm512_castpd512_pd256(a0), _mm512_extractf64x4_pd(a0, 1));
+        const __m128d h2 = _mm_add_pd(_mm256_castpd256_pd128(h4), _mm256_extractf128_pd(h4, 1));
+        return s + _mm_cvtsd_f64(_mm_add_sd(h2, _mm_unpackhi_pd(h2, h2)));
+    }
+#endif
+    if (eb) FA__TAIL_ADD(double, FA_TV, nacc - FA_TV, t, et[j]);
+    else if (e16) FA__TAIL_ADD(double, 16, 0, t, et[j]);
+    else if (!ser) FA__TAIL_ADD(double, 64, 0, t, et[j]);
     FA__FOLD(nacc, acc[j] += acc[j + w]);
     return s + acc[0];
 #undef FA__EXPD
