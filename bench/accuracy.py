@@ -38,7 +38,7 @@ Inputs: float32, 10^6 values spread evenly over every binade from the smallest n
 2x10^5 values over every binade. `tests/test_accuracy.py` runs the same sweeps and asserts the
 limits shown in brackets.
 
-softmax/log_softmax rows are within 4 ULP for float32 (the row sum is accumulated in float64)
+softmax/log_softmax rows are within 4 ULP for float32 (softmax adds pairs of terms in float32 and sums the pairs in float64)
 and 4 ULP + 0.5*log2(row length) for float64 (`tests/test_rows.py`).
 
 """
