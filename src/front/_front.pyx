@@ -32,7 +32,6 @@ cdef extern from "fa_table.h":
     int FA_TABLE_ABI
     const char *FA_TABLE_CAPSULE
     int FA_TABLE_SMC
-    unsigned int FA_TABLE_PF_MIN_BYTES
     ctypedef struct fa_loop_table:
         int abi
         const char *target

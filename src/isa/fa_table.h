@@ -22,7 +22,6 @@
 /* Constants the front's chunking shares with the loops (fa_table_impl.c
  * static-asserts that the values of src/loops/ equal these). */
 #define FA_TABLE_SMC 64                     /* softmax rows per block, columns per strip */
-#define FA_TABLE_PF_MIN_BYTES (1u << 20)    /* data size from which loops prefetch */
 
 typedef ptrdiff_t fa_tidx;   /* = fa_idx of fa_defs.h */
 

@@ -20,7 +20,6 @@
 
 /* The front chunks with these values; the loops must agree. */
 typedef char fa__smc_agrees[(FA_SMC == FA_TABLE_SMC) ? 1 : -1];
-typedef char fa__pf_agrees[(FA_PF_MIN_BYTES == FA_TABLE_PF_MIN_BYTES) ? 1 : -1];
 typedef char fa__idx_agrees[(sizeof(fa_idx) == sizeof(fa_tidx)) ? 1 : -1];
 
 const fa_loop_table FA_TABLE_SYMBOL = {
