@@ -240,19 +240,27 @@ def test_softmax_row_tails(name, dtype):
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])
 def test_softmax_prefetching_rows_match_short_calls(name, L):
     """Row blocks of arrays >= 64 KB per thread prefetch the next block while
-    summing (src/loops/softmax.h, fa__softmax_rows_n): the results must be
-    the bits of calls on slices too small to prefetch, also for the last
-    partial block, with 1 and 2 threads."""
+    summing (src/loops/softmax.h, fa__softmax_rows_n), and the backward the
+    next row (fa__softmax_bwd_row_n): the results must be the bits of calls
+    on slices too small to prefetch, also for the last partial block and
+    the last row, with 1 and 2 threads, in place and not."""
     fns = fastact.get(name)
     nrow = (5 << 20) // (4 * L) + 3
-    x = (np.random.default_rng(L).standard_normal((nrow, L)) * 5).astype(np.float32)
+    rng = np.random.default_rng(L)
+    x = (rng.standard_normal((nrow, L)) * 5).astype(np.float32)
+    g = rng.standard_normal((nrow, L)).astype(np.float32)
     step = max(1, (32 << 10) // (4 * L))
     want = np.concatenate([fns.forward(x[i:i + step]) for i in range(0, nrow, step)])
+    gwant = np.concatenate([fns.backward(g[i:i + step], y=want[i:i + step]) for i in range(0, nrow, step)])
     for nt in (1, 2):
         assert np.array_equal(fns.forward(x, n_threads=nt), want)
         w = x.copy()
         fns.forward_(w, n_threads=nt)
         assert np.array_equal(w, want)
+        assert np.array_equal(fns.backward(g, y=want, n_threads=nt), gwant)
+        w = g.copy()
+        fns.backward_(w, y=want, n_threads=nt)
+        assert np.array_equal(w, gwant)
 
 
 @pytest.mark.parametrize("L", [1, 2, 3, 4, 7, 16, 1000])

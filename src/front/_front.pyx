@@ -58,9 +58,9 @@ cdef extern from "fa_table.h":
         void (*softmax_rows_d)(const double *x, double *y, fa_tidx nr, fa_tidx L, int log_form,
                                fa_tidx pf) noexcept nogil
         void (*softmax_bwd_row_f)(const float *g, const float *y, float *out, fa_tidx L,
-                                  int log_form) noexcept nogil
+                                  int log_form, fa_tidx pf) noexcept nogil
         void (*softmax_bwd_row_d)(const double *g, const double *y, double *out, fa_tidx L,
-                                  int log_form) noexcept nogil
+                                  int log_form, fa_tidx pf) noexcept nogil
         void (*softmax_cols_f)(const float *x, float *y, fa_tidx L, fa_tidx inner, fa_tidx w,
                                int log_form) noexcept nogil
         void (*softmax_cols_d)(const double *x, double *y, fa_tidx L, fa_tidx inner, fa_tidx w,

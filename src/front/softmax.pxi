@@ -57,10 +57,11 @@ cdef void _softmax_run(const fa_loop_table *tb, int mode, bint dbl, char *pa, ch
     cdef Py_ssize_t nth = _nchunks(nouter * L * inner, isz, nthreads, grain)
     if nth > nitem:
         nth = nitem if nitem > 0 else 1
-    # forward row blocks beyond L1 (_SM_PF_MIN_BYTES per thread) prefetch
-    # the next block while summing this one, so that its maxima read L1
-    # rather than L2 or memory (the element-wise loops start at 1 MB)
-    cdef bint pf = rows and mode == 0 and nouter * L * isz >= _SM_PF_MIN_BYTES * nth
+    # row blocks beyond L1 (_SM_PF_MIN_BYTES per thread) prefetch: the
+    # forward the next block while summing this one, so that its maxima read
+    # L1 rather than L2 or memory, the backward each next row while summing
+    # the row (the element-wise loops start at 1 MB)
+    cdef bint pf = rows and nouter * L * isz >= _SM_PF_MIN_BYTES * nth
     if nth <= 1:
         # no parallel region: an if(0) one cost ~0.4 us, half of a 16-element call
         for it in range(nitem):
@@ -81,9 +82,9 @@ cdef inline void _softmax_nth(const fa_loop_table *tb, Py_ssize_t it, int mode, 
         if w > rb:
             w = rb
         off = it * rb * L * isz
-        pfe = (nouter - it * rb - w) * L if pf else 0
+        pfe = (nouter - it * rb - w) * L if pf else -1
     else:
-        pfe = 0
+        pfe = -1
         c0 = (it % nstrip) * FA_TABLE_SMC
         w = inner - c0                          # columns in this strip
         if w > FA_TABLE_SMC:
@@ -97,22 +98,24 @@ cdef inline void _softmax_item(const fa_loop_table *tb, int mode, bint dbl, bint
                                Py_ssize_t L, Py_ssize_t inner, Py_ssize_t w, bint log_form,
                                Py_ssize_t pf) noexcept nogil:
     """w rows (rows) or w columns of one (L, inner) block; pf: elements after
-    a forward row block that may be prefetched."""
+    a row block that may be prefetched (-1: no prefetching)."""
     cdef Py_ssize_t r, rs = L * (8 if dbl else 4)
+    cdef Py_ssize_t pfr
     if rows:
         if mode == 0:
             if dbl:
-                tb.softmax_rows_d(<const double *>a, <double *>o, w, L, log_form, pf)
+                tb.softmax_rows_d(<const double *>a, <double *>o, w, L, log_form, pf if pf > 0 else 0)
             else:
-                tb.softmax_rows_f(<const float *>a, <float *>o, w, L, log_form, pf)
+                tb.softmax_rows_f(<const float *>a, <float *>o, w, L, log_form, pf if pf > 0 else 0)
         else:
             for r in range(w):
+                pfr = pf + (w - 1 - r) * L if pf >= 0 else 0      # after row r
                 if dbl:
                     tb.softmax_bwd_row_d(<const double *>(a + r * rs), <const double *>(b + r * rs),
-                                         <double *>(o + r * rs), L, log_form)
+                                         <double *>(o + r * rs), L, log_form, pfr)
                 else:
                     tb.softmax_bwd_row_f(<const float *>(a + r * rs), <const float *>(b + r * rs),
-                                         <float *>(o + r * rs), L, log_form)
+                                         <float *>(o + r * rs), L, log_form, pfr)
     elif mode == 0:
         if dbl:
             tb.softmax_cols_d(<const double *>a, <double *>o, L, inner, w, log_form)
@@ -243,9 +246,9 @@ cdef void _smm_item(const fa_loop_table *tb, const _SmMask *mk, Py_ssize_t it, i
             _sm_prep(tb, dbl, pa + off + r * rs, po + off + r * rs, _sm_mrow(mk, it * rb + r), mk.ml, L,
                      scale, fill)
         if mode == 0:
-            _softmax_item(tb, 0, dbl, True, po + off, NULL, po + off, L, 1, w, log_form, 0)
+            _softmax_item(tb, 0, dbl, True, po + off, NULL, po + off, L, 1, w, log_form, -1)
         else:
-            _softmax_item(tb, 2, dbl, True, po + off, pb + off, po + off, L, 1, w, log_form, 0)
+            _softmax_item(tb, 2, dbl, True, po + off, pb + off, po + off, L, 1, w, log_form, -1)
             if mk.base != NULL:
                 for r in range(w):
                     _sm_prep(tb, dbl, po + off + r * rs, po + off + r * rs, _sm_mrow(mk, it * rb + r), mk.ml,
@@ -264,9 +267,9 @@ cdef void _smm_item(const fa_loop_table *tb, const _SmMask *mk, Py_ssize_t it, i
         _sm_prep(tb, dbl, pa + off + l * ls, po + off + l * ls, m + l * mk.ml if m != NULL else NULL, mk.mi, w,
                  scale, fill)
     if mode == 0:
-        _softmax_item(tb, 0, dbl, False, po + off, NULL, po + off, L, inner, w, log_form, 0)
+        _softmax_item(tb, 0, dbl, False, po + off, NULL, po + off, L, inner, w, log_form, -1)
     else:
-        _softmax_item(tb, 2, dbl, False, po + off, pb + off, po + off, L, inner, w, log_form, 0)
+        _softmax_item(tb, 2, dbl, False, po + off, pb + off, po + off, L, inner, w, log_form, -1)
         if m != NULL:
             for l in range(L):
                 _sm_prep(tb, dbl, po + off + l * ls, po + off + l * ls, m + l * mk.ml, mk.mi, w, 1.0, 0.0)

@@ -16,7 +16,7 @@
 
 /* Raised whenever the struct below changes: a table of another layout is
  * refused at load time instead of being called through wrong offsets. */
-#define FA_TABLE_ABI 5
+#define FA_TABLE_ABI 6
 #define FA_TABLE_CAPSULE "fastact.loop_table"
 
 /* Constants the front's chunking shares with the loops (fa_table_impl.c
@@ -52,8 +52,9 @@ typedef struct fa_loop_table {
     /* softmax over rows (last axis) and over column strips (a middle axis) */
     void (*softmax_rows_f)(const float *x, float *y, fa_tidx nr, fa_tidx L, int log_form, fa_tidx pf);
     void (*softmax_rows_d)(const double *x, double *y, fa_tidx nr, fa_tidx L, int log_form, fa_tidx pf);
-    void (*softmax_bwd_row_f)(const float *g, const float *y, float *out, fa_tidx L, int log_form);
-    void (*softmax_bwd_row_d)(const double *g, const double *y, double *out, fa_tidx L, int log_form);
+    void (*softmax_bwd_row_f)(const float *g, const float *y, float *out, fa_tidx L, int log_form, fa_tidx pf);
+    void (*softmax_bwd_row_d)(const double *g, const double *y, double *out, fa_tidx L, int log_form,
+                              fa_tidx pf);
     void (*softmax_cols_f)(const float *x, float *y, fa_tidx L, fa_tidx inner, fa_tidx w, int log_form);
     void (*softmax_cols_d)(const double *x, double *y, fa_tidx L, fa_tidx inner, fa_tidx w, int log_form);
     void (*softmax_bwd_cols_f)(const float *g, const float *y, float *out, fa_tidx L, fa_tidx inner,

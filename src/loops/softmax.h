@@ -353,13 +353,25 @@ FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m, int nacc, 
 #undef FA__EXPD
 }
 
-FA_INLINE T FA_F(fa_row_dot)(const T *a, const T *b, fa_idx L, int nacc)
+/* The rest [i, L) of the rows prefetched in a sum loop's steps. */
+#ifndef FA__PF_ROW_REST
+#define FA__PF_ROW_REST(pa, pb, i, L) \
+    if (pa) for (fa_idx i_ = (i); i_ < (L); i_ += FA_PF_LINE) { FA_PREFETCH((pa) + i_); FA_PREFETCH((pb) + i_); }
+#endif
+
+/* sum(a*b) over a row; pa and pb (both NULL: none) are prefetched as the
+ * row is summed: see fa__softmax_bwd_row_n. */
+FA_INLINE T FA_F(fa_row_dot)(const T *a, const T *b, fa_idx L, int nacc, const T *pa, const T *pb)
 {
     T acc[FA_ACC];
     for (int j = 0; j < nacc; j++) acc[j] = 0;
     fa_idx i = 0;
-    for (; i + nacc <= L; i += nacc)
+    for (; i + nacc <= L; i += nacc) {
+        FA__PF_STEP(pa, i, nacc);
+        FA__PF_STEP(pb, i, nacc);
         FA__JLOOP(nacc, acc[j] += a[i + j] * b[i + j]);
+    }
+    FA__PF_ROW_REST(pa, pb, i, L);
     T s = 0;
     if (FA_TAIL_SERIAL(nacc, L - i)) {
         for (; i < L; i++) s += a[i] * b[i];
@@ -594,15 +606,27 @@ FA_INLINE void FA_F(fa__softmax_rows_n)(const T *x, T *y, fa_idx nr, fa_idx L, i
 #undef FA__SM_PF
 #undef FA__SM_PFP
 
-/* softmax: out = y*(g - sum(g*y)); log_softmax: out = g - exp(y)*sum(g). */
-FA_INLINE void FA_F(fa__softmax_bwd_row_n)(const T *g, const T *y, T *out, fa_idx L, int log_form, int nacc)
+/* softmax: out = y*(g - sum(g*y)); log_softmax: out = g - exp(y)*sum(g).
+ * pf: elements after the row that may be prefetched.  When the next row is
+ * among them and a sum step covers a cache line, the sum pass prefetches
+ * the next row's g and y: the sums read memory in short bursts between
+ * output passes over cached rows, during which the hardware prefetcher
+ * idles. */
+FA_INLINE void FA_F(fa__softmax_bwd_row_n)(const T *g, const T *y, T *out, fa_idx L, int log_form, int nacc,
+                                           fa_idx pf)
 {
+    const int on = nacc >= FA_PF_LINE && pf >= L;
+    const T *pg = on ? g + L : NULL, *py = on ? y + L : NULL;
     if (log_form) {
         T acc[FA_ACC];
         for (int j = 0; j < nacc; j++) acc[j] = 0;
         fa_idx i = 0;
-        for (; i + nacc <= L; i += nacc)
+        for (; i + nacc <= L; i += nacc) {
+            FA__PF_STEP(pg, i, nacc);
+            FA__PF_STEP(py, i, nacc);
             FA__JLOOP(nacc, acc[j] += g[i + j]);
+        }
+        FA__PF_ROW_REST(pg, py, i, L);
         T s = 0;
         if (FA_TAIL_SERIAL(nacc, L - i)) {
             for (; i < L; i++) s += g[i];
@@ -615,7 +639,7 @@ FA_INLINE void FA_F(fa__softmax_bwd_row_n)(const T *g, const T *y, T *out, fa_id
             out[i2] = FA_F(fa_nan_canon)(g[i2] - FA_F(fa_exp_neg)(y[i2]) * s);
         return;
     }
-    T d = FA_F(fa_row_dot)(g, y, L, nacc);
+    T d = FA_F(fa_row_dot)(g, y, L, nacc, pg, py);
     FA_IVDEP for (fa_idx i = 0; i < L; i++) out[i] = FA_F(fa_nan_canon)(y[i] * (g[i] - d));
 }
 /* The number of partial sums by row length (FA_NACC, also used by the
@@ -632,11 +656,11 @@ static void FA_F(fa_softmax_rows)(const T *x, T *y, fa_idx nr, fa_idx L, int log
     else FA_F(fa__softmax_rows_n)(x, y, nr, L, log_form, 4, pf);
 }
 
-static void FA_F(fa_softmax_bwd_row)(const T *g, const T *y, T *out, fa_idx L, int log_form)
+static void FA_F(fa_softmax_bwd_row)(const T *g, const T *y, T *out, fa_idx L, int log_form, fa_idx pf)
 {
-    if (L >= 512) FA_F(fa__softmax_bwd_row_n)(g, y, out, L, log_form, 64);
-    else if (L >= 16) FA_F(fa__softmax_bwd_row_n)(g, y, out, L, log_form, 16);
-    else FA_F(fa__softmax_bwd_row_n)(g, y, out, L, log_form, 4);
+    if (L >= 512) FA_F(fa__softmax_bwd_row_n)(g, y, out, L, log_form, 64, pf);
+    else if (L >= 16) FA_F(fa__softmax_bwd_row_n)(g, y, out, L, log_form, 16, pf);
+    else FA_F(fa__softmax_bwd_row_n)(g, y, out, L, log_form, 4, pf);
 }
 #undef FA_ACC
 
