@@ -161,10 +161,11 @@ def test_bits_do_not_depend_on_length_or_offset(name, dtype):
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
 @pytest.mark.parametrize("name", ELEMENTWISE)
 def test_bits_do_not_depend_on_the_neighbours(name, dtype):
-    """Kernels with a common-range form (squareplus) pick a form per
-    sub-block of the input; an element's bits must not depend on which one
-    its neighbours made the loop take.  Inputs of a network's range, then
-    the same with huge, tiny, infinite and NaN neighbours spread over them."""
+    """Kernels with a common-range form (squareplus; gelu (erf) forward) pick
+    a form per sub-block of the input; an element's bits must not depend on
+    which one its neighbours made the loop take, in place or not.  Inputs of
+    a network's range, then the same with huge, tiny, infinite and NaN
+    neighbours spread over them."""
     rng = np.random.default_rng(6)
     n = 4000
     x = (rng.standard_normal(n) * 4).astype(dtype)
@@ -173,8 +174,10 @@ def test_bits_do_not_depend_on_the_neighbours(name, dtype):
     up = lambda v: float(np.nextafter(dtype(v), dtype(np.inf)))      # noqa: E731
     dn = lambda v: float(np.nextafter(dtype(v), dtype(0)))           # noqa: E731
     # squareplus' common range ends at |x| = 2^30 and y = 2^-40, 2^40: both sides of each end
+    # gelu (erf)'s at |x| = 14.5 (float32) and 38.7 (float64)
     far = np.array([big, -big, 1e-30, -1e-30, np.inf, -np.inf, np.nan, 3e12, -3e12,
-                    2.0 ** 30, -2.0 ** 30, up(2.0 ** 30), -up(2.0 ** 30)], dtype)
+                    2.0 ** 30, -2.0 ** 30, up(2.0 ** 30), -up(2.0 ** 30),
+                    14.5, -14.5, up(14.5), -up(14.5), 38.7, -38.7, up(38.7), -up(38.7)], dtype)
     far_y = np.array([2.0 ** -40, dn(2.0 ** -40), 2.0 ** 40, up(2.0 ** 40), 0.0, np.inf, np.nan, big], dtype)
     at = np.arange(7, n, 263)
     x2 = x.copy()
@@ -189,6 +192,9 @@ def test_bits_do_not_depend_on_the_neighbours(name, dtype):
         same_at = lambda a, b: np.array_equal(a[at].view(np.uint8), b.view(np.uint8))  # noqa: E731
         y_x2 = fns.forward(x2, **params, n_threads=1)
         assert same(y_x2, fns.forward(x, **params, n_threads=1)), what
+        x2_ = x2.copy()
+        fns.forward_(x2_, **params, n_threads=1)
+        assert np.array_equal(x2_.view(np.uint8), y_x2.view(np.uint8)), what + " in place"
         assert same_at(y_x2, fns.forward(x2[at], **params, n_threads=1)), what + " at the far values"
         d_x2 = fns.backward(g, x2, **params, n_threads=1)
         assert same(d_x2, fns.backward(g, x, **params, n_threads=1)), what + " backward"

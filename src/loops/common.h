@@ -220,6 +220,7 @@ FA_INLINE void FA_F(fa__stream)(T *dst, const T *src, fa_idx m)
  *     symmetric range, a narrower test for any other.
  * double: compares, written to fail for a NaN (a 64-bit integer min or
  * max needs AVX-512). */
+#define FA_RANGE_SUB 1024
 #undef FA__RANGE_INIT
 #undef FA__RANGE_ACC
 #undef FA__RANGE_OK

@@ -17,6 +17,7 @@ static int FA_F(fa_fwd_block)(int k, const T *x, T *y, fa_idx n, const double *p
     const int pf = FA__PF_ON(k, n);
     const fa_idx blk = pf ? FA_PF_BLOCK : n, head = FA_F(fa__align_head)(y, n);
     fa_idx done = FA_PF_AHEAD * blk;                /* blocks 0 .. AHEAD-1: not prefetched */
+    FA_ALIGN64 T rtmp[FA_RANGE_SUB];                /* a ranged kernel's inputs, per sub-block */
     switch (k) {
 #define FA_CASE(name) case FA_K_##name: \
         FA__BLOCKS(b, e, head, blk, n) { \
@@ -25,47 +26,46 @@ static int FA_F(fa_fwd_block)(int k, const T *x, T *y, fa_idx n, const double *p
                 y[i] = FA__FWD_NAN(name, x[i], FA_F(fa_##name##_fwd)(x[i], p0, p1, p2, p3)); \
         } \
         return 0;
-    FA_PLAIN_KERNELS(FA_CASE)
+    FA_PLAIN_FWD_KERNELS(FA_CASE)
 #undef FA_CASE
-/* per sub-block of FA_NAN_SUB: the common form when all its inputs are in
+/* per sub-block of FA_RANGE_SUB: the common form when all its inputs are in
  * the common range, else the full form (which is the common form in range,
  * so the bits do not depend on the sub-block); the rare form alone when the
- * parameters leave no common range (fa_kernels.h).  Out of place the common
- * form runs first and tests the range in the same loop, and the full form
- * overwrites a sub-block that fails (its inputs are still there); in place a
- * pass of its own tests the range first.  A NaN input fails the test, so
- * only the full and rare forms apply the NaN rule. */
+ * parameters leave no common range (fa_kernels.h).  The common form runs
+ * first and tests the range in the same loop, which also keeps the inputs
+ * in an L1 buffer (in place they are overwritten): the full form rewrites a
+ * sub-block that fails from there.  The buffer costs a store per vector, a
+ * pass of its own to test the range first two vector operations.  A NaN
+ * input fails the test, so only the full and rare forms apply the NaN
+ * rule. */
 #define FA_CASE(name) case FA_K_##name: { \
         T lo, hi; \
         const int rg = FA_F(fa_##name##_fwd_range)(p0, p1, p2, p3, &lo, &hi); \
         FA__BLOCKS(b, e, head, blk, n) { \
             if (pf) FA_F(fa__prefetch_upto)(x, NULL, &done, b + (FA_PF_AHEAD + 1) * blk, n, 0); \
-            for (fa_idx c = b; c < e; c += FA_NAN_SUB) { \
-                const fa_idx ce = e - c < FA_NAN_SUB ? e : c + FA_NAN_SUB; \
+            for (fa_idx c = b; c < e; c += FA_RANGE_SUB) { \
+                const fa_idx ce = e - c < FA_RANGE_SUB ? e : c + FA_RANGE_SUB; \
                 if (!rg) { \
                     FA_IVDEP FA_UNROLL_MAP for (fa_idx i = c; i < ce; i++) \
-                        y[i] = FA_F(fa_nan_in)(x[i], FA_F(fa_##name##_fwd_rare)(x[i], p0, p1, p2, p3)); \
-                } else if (x != y) { \
-                    FA__RANGE_INIT(st); \
-                    FA_IVDEP FA_UNROLL_MAP for (fa_idx i = c; i < ce; i++) { \
-                        y[i] = FA_F(fa_##name##_fwd_c)(x[i], p0, p1, p2, p3); \
-                        FA__RANGE_ACC(st, x[i], lo, hi); \
-                    } \
-                    if (!FA__RANGE_OK(st, lo, hi)) { \
-                        FA_IVDEP FA_UNROLL_MAP for (fa_idx i = c; i < ce; i++) \
-                            y[i] = FA_F(fa_nan_in)(x[i], FA_F(fa_##name##_fwd)(x[i], p0, p1, p2, p3)); \
-                    } \
-                } else if (FA_F(fa__all_within)(x + c, ce - c, lo, hi)) { \
+                        y[i] = FA__FWD_NAN(name, x[i], FA_F(fa_##name##_fwd_rare)(x[i], p0, p1, p2, p3)); \
+                    continue; \
+                } \
+                FA__RANGE_INIT(st); \
+                FA_IVDEP FA_UNROLL_MAP for (fa_idx i = c; i < ce; i++) { \
+                    const T xi = x[i];  /* one load: y may be x */ \
+                    rtmp[i - c] = xi; \
+                    y[i] = FA_F(fa_##name##_fwd_c)(xi, p0, p1, p2, p3); \
+                    FA__RANGE_ACC(st, xi, lo, hi); \
+                } \
+                if (!FA__RANGE_OK(st, lo, hi)) { \
                     FA_IVDEP FA_UNROLL_MAP for (fa_idx i = c; i < ce; i++) \
-                        y[i] = FA_F(fa_##name##_fwd_c)(x[i], p0, p1, p2, p3); \
-                } else { \
-                    FA_IVDEP FA_UNROLL_MAP for (fa_idx i = c; i < ce; i++) \
-                        y[i] = FA_F(fa_nan_in)(x[i], FA_F(fa_##name##_fwd)(x[i], p0, p1, p2, p3)); \
+                        y[i] = FA__FWD_NAN(name, rtmp[i - c], \
+                                           FA_F(fa_##name##_fwd)(rtmp[i - c], p0, p1, p2, p3)); \
                 } \
             } \
         } \
         return 0; }
-    FA_RANGED_KERNELS(FA_CASE)
+    FA_RANGED_FWD_CASES(FA_CASE)
 #undef FA_CASE
     default: return -1;
     }
