@@ -45,7 +45,7 @@
  * clamps and the NaN rule it needs outside the range, so the common form's
  * bits inside it) and fwd_rare = fwd (FA__RANGED_FWD_RARE); their backward
  * is plain.  gelu_erf's common form drops a clamp and the NaN select, 3 of
- * its 38 vector operations per 16 floats; the range test costs one. */
+ * its 39 vector instructions per 16 floats; the range test costs one. */
 #define FA_FWD_RANGED_KERNELS(X) X(gelu_erf)
 
 /* Kernels whose forward returns a NaN input's exact bits through its

@@ -423,7 +423,7 @@ FA_INLINE float fa__gelu_erf_of_f(float x, float a)
     return ((T)-0.0f > x ? (T)-0.0f : x) + t;
 }
 /* the common form (|x| <= 14.5, not NaN: FA_FWD_RANGED_KERNELS) needs
- * neither the clamp nor the NaN select: 3 of the 38 vector operations per
+ * neither the clamp nor the NaN select: 3 of the 39 vector instructions per
  * 16 floats */
 FA_INLINE float fa_gelu_erf_fwd_c_f(float x, float p0, float p1, float p2, float p3)
 {
