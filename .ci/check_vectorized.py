@@ -61,15 +61,15 @@ def expected_per_line():
     # of one case.  A backward case of elementwise.h has three copies of each
     # loop (out separate, out = g, out = s: FA__BWD_ALIAS).  A
     # FA_RANGED_KERNELS case has three forms (common, rare, full): forward
-    # (FA_RANGED_FWD_CASES) one loop each (the common form into y or, in
-    # place, into a buffer GCC copies back with memcpy): 3 loops; backward
+    # (FA_RANGED_FWD_CASES) one loop each, the common form twice (out of
+    # place; in place, keeping the inputs in a buffer): 4 loops; backward
     # the rare form in the three copies, the others out of place and in the
     # two in-place copies: 3 + 2 x 3 = 9.  FA_TRANSC_KERNELS and
     # FA_CHEAP_BWDY_KERNELS only list the (not) prefetched kernels, no loop.
     per_case = {"FA_CHEAP_KERNELS": 2, "FA_KERNELS": 2, "FA_PLAIN_KERNELS": 2,
                 "FA_BWDY_KERNELS": 2, "FA_BWDY_PLAIN_KERNELS": 2,
                 "FA_RANGED_KERNELS": 0,     # in the backward only: ranged_bwd below
-                "FA_PLAIN_FWD_KERNELS": 2, "FA_RANGED_FWD_CASES": 6,
+                "FA_PLAIN_FWD_KERNELS": 2, "FA_RANGED_FWD_CASES": 8,
                 "FA_TRANSC_KERNELS": 0, "FA_CHEAP_BWDY_KERNELS": 0}
     bwd_copies = 3
     ranged_bwd = 2 * (3 + 2 * 3)

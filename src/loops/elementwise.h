@@ -32,12 +32,20 @@ static int FA_F(fa_fwd_block)(int k, const T *x, T *y, fa_idx n, const double *p
  * the common range, else the full form (which is the common form in range,
  * so the bits do not depend on the sub-block); the rare form alone when the
  * parameters leave no common range (fa_kernels.h).  The common form runs
- * first and tests the range in the same loop, which also keeps the inputs
- * in an L1 buffer (in place they are overwritten): the full form rewrites a
- * sub-block that fails from there.  The buffer costs a store per vector, a
- * pass of its own to test the range first two vector operations.  A NaN
+ * first and tests the range in the same loop, which in place also keeps
+ * the inputs in an L1 buffer (they are overwritten): the full form rewrites
+ * a sub-block that fails from there, or from x out of place.  The buffer
+ * costs a store per vector, a pass of its own to test the range first two
+ * vector operations.  A NaN
  * input fails the test, so only the full and rare forms apply the NaN
  * rule. */
+#define FA__FWD_C_LOOP(name, SAVE) \
+    FA_IVDEP FA_UNROLL_MAP for (fa_idx i = c; i < ce; i++) { \
+        const T xi = x[i];  /* one load: y may be x */ \
+        SAVE; \
+        y[i] = FA_F(fa_##name##_fwd_c)(xi, p0, p1, p2, p3); \
+        FA__RANGE_ACC(st, xi, lo, hi); \
+    }
 #define FA_CASE(name) case FA_K_##name: { \
         T lo, hi; \
         const int rg = FA_F(fa_##name##_fwd_range)(p0, p1, p2, p3, &lo, &hi); \
@@ -51,22 +59,23 @@ static int FA_F(fa_fwd_block)(int k, const T *x, T *y, fa_idx n, const double *p
                     continue; \
                 } \
                 FA__RANGE_INIT(st); \
-                FA_IVDEP FA_UNROLL_MAP for (fa_idx i = c; i < ce; i++) { \
-                    const T xi = x[i];  /* one load: y may be x */ \
-                    rtmp[i - c] = xi; \
-                    y[i] = FA_F(fa_##name##_fwd_c)(xi, p0, p1, p2, p3); \
-                    FA__RANGE_ACC(st, xi, lo, hi); \
+                if (x != y) { \
+                    FA__FWD_C_LOOP(name, (void)0) \
+                } else { \
+                    FA__FWD_C_LOOP(name, rtmp[i - c] = xi) \
                 } \
                 if (!FA__RANGE_OK(st, lo, hi)) { \
+                    const T *xs = x != y ? x + c : rtmp; \
                     FA_IVDEP FA_UNROLL_MAP for (fa_idx i = c; i < ce; i++) \
-                        y[i] = FA__FWD_NAN(name, rtmp[i - c], \
-                                           FA_F(fa_##name##_fwd)(rtmp[i - c], p0, p1, p2, p3)); \
+                        y[i] = FA__FWD_NAN(name, xs[i - c], \
+                                           FA_F(fa_##name##_fwd)(xs[i - c], p0, p1, p2, p3)); \
                 } \
             } \
         } \
         return 0; }
     FA_RANGED_FWD_CASES(FA_CASE)
 #undef FA_CASE
+#undef FA__FWD_C_LOOP
     default: return -1;
     }
 }
