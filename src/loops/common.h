@@ -220,6 +220,9 @@ FA_INLINE void FA_F(fa__stream)(T *dst, const T *src, fa_idx m)
  *     symmetric range, a narrower test for any other.
  * double: compares, written to fail for a NaN (a 64-bit integer min or
  * max needs AVX-512). */
+/* The ranged forward loops' sub-block: each costs the fold of the test and
+ * a loop entry (about 80 instructions), and one that fails is recomputed,
+ * from an L1 buffer in place (4 or 8 KB) */
 #define FA_RANGE_SUB 1024
 #undef FA__RANGE_INIT
 #undef FA__RANGE_ACC

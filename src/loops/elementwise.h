@@ -36,9 +36,8 @@ static int FA_F(fa_fwd_block)(int k, const T *x, T *y, fa_idx n, const double *p
  * the inputs in an L1 buffer (they are overwritten): the full form rewrites
  * a sub-block that fails from there, or from x out of place.  The buffer
  * costs a store per vector, a pass of its own to test the range first two
- * vector operations.  A NaN
- * input fails the test, so only the full and rare forms apply the NaN
- * rule. */
+ * vector operations.  A NaN input fails the test, so only the full and rare
+ * forms apply the NaN rule. */
 #define FA__FWD_C_LOOP(name, SAVE) \
     FA_IVDEP FA_UNROLL_MAP for (fa_idx i = c; i < ce; i++) { \
         const T xi = x[i];  /* one load: y may be x */ \
