@@ -159,6 +159,36 @@ def test_bits_do_not_depend_on_length_or_offset(name, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("name", ["squareplus", "gelu"])
+def test_ranged_forward_bits_in_prefetch_blocks(name, dtype):
+    """Arrays of 1 MB and more are walked in prefetch blocks (256 float32
+    elements), inside which the ranged forward loops test sub-blocks: out-of-
+    range and NaN inputs at and around both boundaries, in place and not,
+    give the bits they give alone, and leave their neighbours' bits alone."""
+    rng = np.random.default_rng(8)
+    n = (1 << 20) // np.dtype(dtype).itemsize + 333
+    x = (rng.standard_normal(n) * 4).astype(dtype)
+    far = np.array([np.nan, -np.inf, 1e30, -20.0, 40.0, 2.0 ** 31, -1e-30], dtype)
+    at = np.unique(np.concatenate([np.arange(0, n, 256), np.arange(255, n, 1024),
+                                   np.arange(1023, n, 4096)]))
+    x2 = x.copy()
+    x2[at] = far[np.arange(at.size) % far.size]
+    keep = np.ones(n, bool)
+    keep[at] = False
+    fns = fastact.get(name)
+    for params in CASES[name]:
+        what = f"{name}({params_id(params)}) {np.dtype(dtype)}"
+        y = fns.forward(x, **params, n_threads=1)
+        y2 = fns.forward(x2, **params, n_threads=1)
+        alone = fns.forward(x2[at], **params, n_threads=1)
+        assert np.array_equal(y2[keep].view(np.uint8), y[keep].view(np.uint8)), what
+        assert np.array_equal(y2[at].view(np.uint8), alone.view(np.uint8)), what + " at the far values"
+        z = x2.copy()
+        fns.forward_(z, **params, n_threads=1)
+        assert np.array_equal(z.view(np.uint8), y2.view(np.uint8)), what + " in place"
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
 @pytest.mark.parametrize("name", ELEMENTWISE)
 def test_bits_do_not_depend_on_the_neighbours(name, dtype):
     """Kernels with a common-range form (squareplus; gelu (erf) forward) pick
