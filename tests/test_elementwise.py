@@ -158,6 +158,28 @@ def test_bits_do_not_depend_on_length_or_offset(name, dtype):
                 assert np.array_equal(gi.view(np.uint8), d[sl].view(np.uint8)), what + " backward_"
 
 
+def _spread(x, far, at):
+    """x with the far values spread over positions at, and the mask of the other positions"""
+    x2 = x.copy()
+    x2[at] = far[np.arange(at.size) % far.size]
+    keep = np.ones(x.size, bool)
+    keep[at] = False
+    return x2, keep
+
+
+def _assert_forward_ignores_neighbours(fns, params, x, x2, at, keep, what):
+    """forward(x2) keeps forward(x)'s bits where x2 is x, gives the far values'
+    bits as they give them alone, and forward_ gives forward's bits"""
+    y2 = fns.forward(x2, **params, n_threads=1)
+    y = fns.forward(x, **params, n_threads=1)
+    assert np.array_equal(y2[keep].view(np.uint8), y[keep].view(np.uint8)), what
+    alone = fns.forward(x2[at], **params, n_threads=1)
+    assert np.array_equal(y2[at].view(np.uint8), alone.view(np.uint8)), what + " at the far values"
+    z = x2.copy()
+    fns.forward_(z, **params, n_threads=1)
+    assert np.array_equal(z.view(np.uint8), y2.view(np.uint8)), what + " in place"
+
+
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
 @pytest.mark.parametrize("name", ["squareplus", "gelu"])
 def test_ranged_forward_bits_in_prefetch_blocks(name, dtype):
@@ -171,21 +193,11 @@ def test_ranged_forward_bits_in_prefetch_blocks(name, dtype):
     far = np.array([np.nan, -np.inf, 1e30, -20.0, 40.0, 2.0 ** 31, -1e-30], dtype)
     at = np.unique(np.concatenate([np.arange(0, n, 256), np.arange(255, n, 1024),
                                    np.arange(1023, n, 4096)]))
-    x2 = x.copy()
-    x2[at] = far[np.arange(at.size) % far.size]
-    keep = np.ones(n, bool)
-    keep[at] = False
+    x2, keep = _spread(x, far, at)
     fns = fastact.get(name)
     for params in CASES[name]:
         what = f"{name}({params_id(params)}) {np.dtype(dtype)}"
-        y = fns.forward(x, **params, n_threads=1)
-        y2 = fns.forward(x2, **params, n_threads=1)
-        alone = fns.forward(x2[at], **params, n_threads=1)
-        assert np.array_equal(y2[keep].view(np.uint8), y[keep].view(np.uint8)), what
-        assert np.array_equal(y2[at].view(np.uint8), alone.view(np.uint8)), what + " at the far values"
-        z = x2.copy()
-        fns.forward_(z, **params, n_threads=1)
-        assert np.array_equal(z.view(np.uint8), y2.view(np.uint8)), what + " in place"
+        _assert_forward_ignores_neighbours(fns, params, x, x2, at, keep, what)
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
@@ -210,22 +222,14 @@ def test_bits_do_not_depend_on_the_neighbours(name, dtype):
                     14.5, -14.5, up(14.5), -up(14.5), 38.7, -38.7, up(38.7), -up(38.7)], dtype)
     far_y = np.array([2.0 ** -40, dn(2.0 ** -40), 2.0 ** 40, up(2.0 ** 40), 0.0, np.inf, np.nan, big], dtype)
     at = np.arange(7, n, 263)
-    x2 = x.copy()
-    x2[at] = far[np.arange(at.size) % far.size]
-    keep = np.ones(n, bool)
-    keep[at] = False
+    x2, keep = _spread(x, far, at)
     fns = fastact.get(name)
     for params in CASES[name]:
         what = f"{name}({params_id(params)}) {np.dtype(dtype)}"
+        _assert_forward_ignores_neighbours(fns, params, x, x2, at, keep, what)
         same = lambda a, b: np.array_equal(a[keep].view(np.uint8), b[keep].view(np.uint8))  # noqa: E731
         # and the far values themselves: among in-range neighbours (x2) and among each other
         same_at = lambda a, b: np.array_equal(a[at].view(np.uint8), b.view(np.uint8))  # noqa: E731
-        y_x2 = fns.forward(x2, **params, n_threads=1)
-        assert same(y_x2, fns.forward(x, **params, n_threads=1)), what
-        x2_ = x2.copy()
-        fns.forward_(x2_, **params, n_threads=1)
-        assert np.array_equal(x2_.view(np.uint8), y_x2.view(np.uint8)), what + " in place"
-        assert same_at(y_x2, fns.forward(x2[at], **params, n_threads=1)), what + " at the far values"
         d_x2 = fns.backward(g, x2, **params, n_threads=1)
         assert same(d_x2, fns.backward(g, x, **params, n_threads=1)), what + " backward"
         assert same_at(d_x2, fns.backward(g[at], x2[at], **params, n_threads=1)), what + " backward at the far values"
