@@ -6,11 +6,14 @@ calling thread's CPU time (one thread), which other processes on a busy
 machine do not inflate.  Median of interleaved rounds, with the spread.
 
     python bench/ab_loops.py OTHER_SRC [MORE_SRC ...] [--target x86_64_v3] [--n 1048576]
-        [--kernels sigmoid,tanh] [--forms fwd,bwd_] [--dtypes float32] [--params 4,2,0,0]
+        [--kernels sigmoid,tanh] [--forms fwd,bwdy_] [--dtypes float32] [--params 4,2,0,0]
+        [--offset 32]
 
 Each OTHER_SRC is a directory laid out like src/ (e.g. `git archive` of an
 older commit's src/, or a patched copy); the first column is this checkout's
 src/.  The loop tables must share this front's ABI (src/isa/fa_table.h).
+The output starts 16 bytes past a 64-byte boundary (as NumPy's large arrays
+do) and the input (x, or y for bwdy) --offset bytes after that.
 """
 import argparse
 import importlib.util
@@ -36,7 +39,8 @@ SETUP = textwrap.dedent("""
     setup(ext_modules=[ext], script_args=["build_ext", "--inplace"])
 """)
 
-FORMS = (("fwd", 0, False), ("fwd_", 0, True), ("bwd", 1, False), ("bwd_", 1, True))
+FORMS = (("fwd", 0, False), ("fwd_", 0, True), ("bwd", 1, False), ("bwd_", 1, True),
+         ("bwdy", 2, False), ("bwdy_", 2, True))
 
 
 def build(src, target, tmp, i):
@@ -56,11 +60,23 @@ def build(src, target, tmp, i):
     return mod.table
 
 
-def case_runner(front, k, mode, inplace, dtype, n, params):
+def placed(n, dtype, offset):
+    """An empty array of n elements starting `offset` bytes past a 64-byte boundary."""
+    it = np.dtype(dtype).itemsize
+    buf = np.empty(n * it + 128, np.uint8)
+    a = (-buf.ctypes.data % 64 + offset % 64)
+    return buf[a:a + n * it].view(dtype)
+
+
+def case_runner(front, k, mode, inplace, dtype, n, params, offset=0):
     rng = np.random.default_rng(0)
-    x = (rng.standard_normal(n) * 3).astype(dtype)
-    g = np.ones(n, dtype)
-    out = np.empty(n, dtype)
+    x = placed(n, dtype, 16 + offset)
+    x[:] = rng.standard_normal(n) * 3
+    if mode == 2:   # a saved output: y = tanh(x) is in every from-y kernel's range of interest
+        x[:] = np.tanh(x)
+    g = placed(n, dtype, 16)
+    g[:] = 1
+    out = placed(n, dtype, 16)
     if mode == 0:
         def run():
             if inplace:
@@ -94,6 +110,8 @@ def main():
     ap.add_argument("--kernels", default="relu0,sigmoid,tanh,silu,gelu_erf,elu,softplus")
     ap.add_argument("--forms", default="fwd,fwd_,bwd,bwd_")
     ap.add_argument("--dtypes", default="float32,float64")
+    ap.add_argument("--offset", type=int, default=0,
+                    help="bytes from the output's alignment to the input's (0: aligned alike)")
     ap.add_argument("--params", default="0,0,0,0",
                     help="the kernel's four parameters as the loop takes them (e.g. squareplus: b,sqrt(b),0,0)")
     args = ap.parse_args()
@@ -119,7 +137,12 @@ def main():
                 for form, mode, inplace in FORMS:
                     if form not in args.forms.split(","):
                         continue
-                    run = case_runner(front, ids[name], mode, inplace, dtype, args.n, params)
+                    run = case_runner(front, ids[name], mode, inplace, dtype, args.n, params, args.offset)
+                    try:
+                        run()
+                    except RuntimeError:    # e.g. no backward from y for this kernel
+                        print(f"| {name} | {form} | {np.dtype(dtype).name} | (no such loop) |")
+                        continue
                     ts = [[] for _ in tables]
                     for _ in range(args.rounds):
                         for i, t in enumerate(tables):
