@@ -199,13 +199,14 @@ static int FA_F(fa_bwd_block)(int k, int from_y, const T *g, const T *s, T *out,
         return 0;
     const T p0 = (T)p[0], p1 = (T)p[1], p2 = (T)p[2], p3 = (T)p[3];
     const int pf = FA__PF_ON_BWD(k, from_y, n), alias = out == g || out == s;
-    /* in place, a transcendental kernel's head aligns the input that is
-     * not overwritten (also from y): its formula reads that input several
-     * times (GCC folds the load into each operation), and those split
-     * loads cost more than the split load and store of the overwritten
-     * array, whose lines were just read.  A cheap kernel (a select or
-     * two) keeps the store aligned. */
-    const T *al = !fa__pf_kernel(k) ? out : out == g ? s : out == s ? g : out;
+    /* The aligned head (fa__align_head) aligns the output, except for an
+     * exp/tanh/erf-based kernel, whose formula reads its input s several
+     * times (GCC folds the load into each operation): there split loads of
+     * s cost more than a split store, so the head aligns s (or g when out
+     * is s) from x, and from y in place, where the overwritten array's
+     * lines were just read.  From y out of place (a few operations per
+     * element) the store stays aligned. */
+    const T *al = !fa__pf_kernel(k) ? out : out == s ? g : (from_y && out != g) ? out : s;
     const fa_idx blk = pf ? FA_PF_BLOCK : n, head = FA_F(fa__align_head)(al, n);
     fa_idx done = FA_PF_AHEAD * blk;
     FA_ALIGN64 T tmp[FA_NAN_SUB];
