@@ -625,6 +625,30 @@ def test_short_relu_kernels_are_the_general_relu_formula(dtype):
         assert bad.size == 0, (mx, y[bad[:4]], g[bad[:4]], got[bad[:4]], exp[bad[:4]])
 
 
+def test_hard_swish_divides_like_pytorch():
+    """hard_swish's x(x+3)/6 and x/3 + 1/2 are PyTorch's divisions, rounded
+    correctly (the AVX-512 float loops divide without the divider): the bits
+    of NumPy's float32 formula for every subnormal input, where p/6 can be a
+    tie (p = 3x, x an odd multiple of the smallest subnormal), every 4099th
+    other bit pattern, the zeros, the kinks and their neighbours."""
+    sub = np.arange(1, 1 << 23, dtype=np.uint32)
+    rest = np.arange(1 << 23, 0x7f800000, 4099, dtype=np.uint32)
+    bits = np.concatenate([sub, rest, np.array([0, 0x7f800000], np.uint32)])
+    x = np.concatenate([bits, bits | np.uint32(0x80000000)]).view(np.float32)
+    kinks = np.array([3.0, -3.0, 1.5, -1.5], np.float32)
+    x = np.concatenate([x, kinks, np.nextafter(kinks, np.float32(INF)),
+                        np.nextafter(kinks, np.float32(-INF))])
+    g = np.random.default_rng(11).standard_normal(x.size).astype(np.float32)
+    with np.errstate(all="ignore"):
+        mid = x * (x + np.float32(3)) / np.float32(6)
+        fwd = np.where(x > 3, x, np.where(x < -3, np.float32(-0.0), mid))
+        dmid = g * (x / np.float32(3) + np.float32(0.5))
+        bwd = np.where(x <= -3, np.float32(0), np.where(x < 3, dmid, g))
+    for got, exp in ((fastact.hard_swish(x), fwd), (fastact.hard_swish_backward(g, x), bwd)):
+        bad = np.flatnonzero(got.view(np.uint32) != exp.view(np.uint32))
+        assert bad.size == 0, (x[bad[:4]], got[bad[:4]], exp[bad[:4]])
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("zero", [False, True])
 def test_prelu_per_column_is_the_general_relu_formula(dtype, zero):

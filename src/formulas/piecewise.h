@@ -212,11 +212,21 @@ FA_INLINE T FA_F(fa_softsign_bwd)(T g, T x, T p0, T p1, T p2, T p3)
 }
 
 /* hard_swish = x * relu6(x + 3) / 6; exact x above 3, the limit -0.0 below -3
- * (PyTorch gives x*0 = -0.0 there and NaN at -inf). */
+ * (PyTorch gives x*0 = -0.0 there and NaN at -inf).  The divisions by 6 and
+ * 3 are PyTorch's, rounded correctly.  float with AVX-512: fa__div6_f, the
+ * same bits without the 512-bit divider that bound these loops; with AVX2
+ * the 256-bit division is the faster of the two (bench/ab_loops.py). */
+#if !FA_IS_DOUBLE && FA_HAVE_FMA && defined(__AVX512F__)
+#  define FA__HS_DIV6(p) fa__div6_f(p)
+#  define FA__HS_DIV3(p) fa__div3_f(p)
+#else
+#  define FA__HS_DIV6(p) ((p) / (T)6)
+#  define FA__HS_DIV3(p) ((p) / (T)3)
+#endif
 FA_INLINE T FA_F(fa_hard_swish_fwd)(T x, T p0, T p1, T p2, T p3)
 {
     (void)p0; (void)p1; (void)p2; (void)p3;
-    T mid = x * (x + (T)3) / (T)6;
+    T mid = FA__HS_DIV6(x * (x + (T)3));
     T v = x < (T)-3 ? (T)-0.0 : mid;
     return x > (T)3 ? x : v;
 }
@@ -224,11 +234,13 @@ FA_INLINE T FA_F(fa_hard_swish_fwd)(T x, T p0, T p1, T p2, T p3)
 FA_INLINE T FA_F(fa_hard_swish_bwd)(T g, T x, T p0, T p1, T p2, T p3)
 {
     (void)p0; (void)p1; (void)p2; (void)p3;
-    T mid = g * (x / (T)3 + (T)0.5);
+    T mid = g * (FA__HS_DIV3(x) + (T)0.5);     /* x = -0 gives +0: the same sum */
     T v = x < (T)3 ? mid : g;
     v = x <= (T)-3 ? (T)0 : v;
     return x != x ? x : v;
 }
+#undef FA__HS_DIV6
+#undef FA__HS_DIV3
 
 /* shrink(lambd=p0, bias=p1) (ONNX Shrink): x - bias above lambd, x + bias
  * below -lambd, x*0 between (softshrink is bias = lambd, hardshrink's zone). */
