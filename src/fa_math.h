@@ -73,18 +73,18 @@ FA_INLINE double fa__div_d(double n, double d)
 }
 
 /* p/6 and p/3 rounded correctly, for every finite float p (p/3: every p
- * but -0, which gives +0), without the division unit: hard_swish divides every
- * element by a constant, and the divider (one 512-bit vector per ~11
- * cycles) bounds its loops on cache-resident data.  Markstein's correction: q0 = p * RN(1/d) is
- * within an ulp of p/d, the residual p - q0 d is exact (FMA), and
- * q0 + res/d is rounded once.  For d = 6, a subnormal quotient can lie
- * exactly halfway between two floats, where res * RN(1/6) (RN(1/6) > 1/6)
- * would round away from q0; taking the float just below 1/6 when q0 is
- * even rounds the tie to even.  Both checked against the division on every
- * finite float (bench/ulp/divconst.c; +-inf gives NaN, which hard_swish
- * never selects); p/6 keeps p's sign (a zero's sign would be lost in
- * q0 + res; the fix is one vpternlogd with AVX-512).  Only with FMA:
- * without it the residual is not exact. */
+ * but -0, which gives +0), without the division unit: hard_swish divides
+ * every element by a constant, and the divider (one 512-bit vector per ~11
+ * cycles) bounds its loops on cache-resident data.  Markstein's correction:
+ * q0 = p * RN(1/d) is within an ulp of p/d, the residual p - q0 d is exact
+ * (FMA), and q0 + res/d is rounded once.  For d = 6, a subnormal quotient
+ * can lie exactly halfway between two floats, where res * RN(1/6)
+ * (RN(1/6) > 1/6) would round away from q0; taking the float just below 1/6
+ * when q0 is even rounds the tie to even.  Both checked against the
+ * division on every finite float (bench/ulp/divconst.c; +-inf gives NaN,
+ * which hard_swish never selects).  p/6 keeps p's sign (a zero's sign would
+ * be lost in q0 + res; the fix is one vpternlogd with AVX-512).  Only with
+ * FMA: without it the residual is not exact. */
 #if FA_HAVE_FMA
 FA_INLINE float fa__div6_f(float p)
 {
