@@ -74,31 +74,39 @@ FA_INLINE double fa__div_d(double n, double d)
 
 /* p/6 and p/3 rounded correctly, for every finite float p (p/3: every p
  * but -0, which gives +0), without the division unit: hard_swish divides
- * every element by a constant, and the divider (one 512-bit vector per ~11
- * cycles) bounds its loops on cache-resident data.  Markstein's correction:
- * q0 = p * RN(1/d) is within an ulp of p/d, the residual p - q0 d is exact
- * (FMA), and q0 + res/d is rounded once.  For d = 6, a subnormal quotient
- * can lie exactly halfway between two floats, where res * RN(1/6)
- * (RN(1/6) > 1/6) would round away from q0; taking the float just below 1/6
- * when q0 is even rounds the tie to even.  Both checked against the
- * division on every finite float (bench/ulp/divconst.c; +-inf gives NaN,
- * which hard_swish never selects).  p/6 keeps p's sign (a zero's sign would
- * be lost in q0 + res; the fix is one vpternlogd with AVX-512).  Only with
- * FMA: without it the residual is not exact. */
+ * every element by a constant, and on Intel's AVX-512 cores the divider (one
+ * 512-bit vector per ~10-16 cycles) bounds its loops on cache-resident data.
+ * Markstein's correction: q0 = p * RN(1/d) is within an ulp of p/d, the
+ * residual q0 d - p is exact (FMA), and q0 - res/d is rounded once.  For
+ * d = 6, a subnormal quotient can lie exactly halfway between two floats,
+ * where RN(1/6) > 1/6 would round away from q0; taking the float just below
+ * 1/6 when q0 is even rounds the tie to even.  The residual is negated and
+ * multiplied by -1/6, so that p = +-0 keeps its sign (q0 + (-res) would give
+ * +0 for p = -0).  Both checked against the division on every finite float
+ * (bench/ulp/divconst.c; +-inf gives NaN, which hard_swish never selects).
+ * Only with FMA: without it the residual is not exact.
+ *
+ * fa_fast_divider (AVX-512 only): 1 where the 512-bit divider is the faster
+ * of the two (AMD Zen 4: one vector per ~5 cycles), set once when the loop
+ * module loads (fa_tune_init, src/isa/fa_loops_module.c).  A formula selects
+ * on it; it is loop-invariant, so GCC unswitches each loop into a copy per
+ * value, and both copies give the same bits. */
 #if FA_HAVE_FMA
 FA_INLINE float fa__div6_f(float p)
 {
     float q0 = p * 0x1.555556p-3f;
-    float res = fa_fma_f(-q0, 6.0f, p);
-    float c = fa_u2f(0x3e2aaaaau + (fa_f2u(q0) & 1u));    /* 1/6 rounded up if q0 odd, down if even */
-    float q = fa_fma_f(res, c, q0);
-    return fa_u2f(((fa_f2u(q) ^ fa_f2u(p)) & 0x7fffffffu) ^ fa_f2u(p));
+    float nres = fa_fma_f(q0, 6.0f, -p);
+    float nc = fa_u2f(0xbe2aaaaau + (fa_f2u(q0) & 1u));    /* -(1/6), rounded away from 0 if q0 odd */
+    return fa_fma_f(nres, nc, q0);
 }
 FA_INLINE float fa__div3_f(float p)
 {
     float q0 = p * 0x1.555556p-2f;
     return fa_fma_f(fa_fma_f(-q0, 3.0f, p), 0x1.555556p-2f, q0);
 }
+#  if defined(__AVX512F__)
+static int fa_fast_divider;
+#  endif
 #endif
 
 /* ======================================================================= */

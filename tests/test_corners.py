@@ -1,9 +1,11 @@
 """Corner cases where a result or a refusal could go wrong: the y= backward
 rules, results that could depend on earlier calls, self-overlapping views,
 empty arrays, foreign error messages and the parameters peers accept."""
+import importlib
 import math
 import os
 import pickle
+import platform
 import re
 import struct
 import subprocess
@@ -625,12 +627,13 @@ def test_short_relu_kernels_are_the_general_relu_formula(dtype):
         assert bad.size == 0, (mx, y[bad[:4]], g[bad[:4]], got[bad[:4]], exp[bad[:4]])
 
 
-def test_hard_swish_divides_like_pytorch():
+def test_hard_swish_divides_like_pytorch(variant):
     """hard_swish's x(x+3)/6 and x/3 + 1/2 are PyTorch's divisions, rounded
-    correctly (the AVX-512 float loops divide without the divider): the bits
-    of NumPy's float32 formula for every subnormal input, where p/6 can be a
-    tie (p = 3x, x an odd multiple of the smallest subnormal), every 4099th
-    other bit pattern, the zeros, the kinks and their neighbours."""
+    correctly (the AVX-512 float loops divide with the divider or without it,
+    by the CPU: both ways are run here): the bits of NumPy's float32 formula
+    for every subnormal input, where p/6 can be a tie (p = 3x, x an odd
+    multiple of the smallest subnormal), every 4099th other bit pattern, the
+    zeros, the kinks and their neighbours."""
     sub = np.arange(1, 1 << 23, dtype=np.uint32)
     rest = np.arange(1 << 23, 0x7f800000, 4099, dtype=np.uint32)
     bits = np.concatenate([sub, rest, np.array([0, 0x7f800000], np.uint32)])
@@ -644,9 +647,33 @@ def test_hard_swish_divides_like_pytorch():
         fwd = np.where(x > 3, x, np.where(x < -3, np.float32(-0.0), mid))
         dmid = g * (x / np.float32(3) + np.float32(0.5))
         bwd = np.where(x <= -3, np.float32(0), np.where(x < 3, dmid, g))
-    for got, exp in ((fastact.hard_swish(x), fwd), (fastact.hard_swish_backward(g, x), bwd)):
-        bad = np.flatnonzero(got.view(np.uint32) != exp.view(np.uint32))
-        assert bad.size == 0, (x[bad[:4]], got[bad[:4]], exp[bad[:4]])
+    loops = importlib.import_module(f"fastact._loops_{variant}")
+    was = loops.fast_divider()
+    try:
+        for divider in ([was] if was is None else [False, True]):
+            if divider is not None:
+                loops.fast_divider(divider)
+            for got, exp in ((fastact.hard_swish(x), fwd), (fastact.hard_swish_backward(g, x), bwd)):
+                bad = np.flatnonzero(got.view(np.uint32) != exp.view(np.uint32))
+                assert bad.size == 0, (divider, x[bad[:4]], got[bad[:4]], exp[bad[:4]])
+    finally:
+        if was is not None:
+            loops.fast_divider(was)
+
+
+def test_the_divider_is_chosen_by_the_cpu_vendor(variant):
+    """The AVX-512 loops divide with the 512-bit divider on AMD's cores (fast
+    there) and without it on Intel's; the other targets have no choice."""
+    loops = importlib.import_module(f"fastact._loops_{variant}")
+    if variant != "x86_64_v4":
+        assert loops.fast_divider() is None
+        return
+    if os.path.exists("/proc/cpuinfo"):
+        with open("/proc/cpuinfo") as f:
+            amd = any(ln.startswith("vendor_id") and "AuthenticAMD" in ln for ln in f)
+    else:                                   # Windows: "... Family 25 ..., AuthenticAMD"
+        amd = "AuthenticAMD" in platform.processor()
+    assert loops.fast_divider() is amd
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
