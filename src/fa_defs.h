@@ -217,4 +217,19 @@ FA_INLINE float fa_sqrt_f(float x) { return sqrtf(x); }
 FA_INLINE double fa_sqrt_d(double x) { return sqrt(x); }
 #endif
 
+/* How the loops use this CPU, set once when the loop module loads
+ * (fa_tune_init in src/isa/fa_loops_module.c, from the CPU's vendor; the
+ * module's fast_divider() and sw_prefetch() read and set them).  Neither
+ * changes a result bit.
+ *  - fast_divider: hard_swish's float AVX-512 loops divide with the 512-bit
+ *    divider (AMD's cores: one vector per ~5 cycles) instead of
+ *    fa__div6_f/fa__div3_f (Intel's: ~10-16 cycles).  A formula selects on
+ *    it; it is loop-invariant, so GCC unswitches each loop into a copy per
+ *    value.
+ *  - sw_prefetch: the element-wise loops prefetch their inputs on arrays
+ *    beyond L2 (loops/common.h); AMD's hardware prefetchers keep up
+ *    without it, and the prefetches only cost issue slots there. */
+typedef struct fa_tuning { int fast_divider, sw_prefetch; } fa_tuning;
+static fa_tuning fa_tune = {0, 1};
+
 #endif /* FA_DEFS_H */

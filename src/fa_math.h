@@ -86,11 +86,7 @@ FA_INLINE double fa__div_d(double n, double d)
  * (bench/ulp/divconst.c; +-inf gives NaN, which hard_swish never selects).
  * Only with FMA: without it the residual is not exact.
  *
- * fa_fast_divider (AVX-512 only): 1 where the 512-bit divider is the faster
- * of the two (AMD Zen 4: one vector per ~5 cycles), set once when the loop
- * module loads (fa_tune_init, src/isa/fa_loops_module.c).  A formula selects
- * on it; it is loop-invariant, so GCC unswitches each loop into a copy per
- * value, and both copies give the same bits. */
+ * fa_tune.fast_divider (fa_defs.h) picks between them and the divider. */
 #if FA_HAVE_FMA
 FA_INLINE float fa__div6_f(float p)
 {
@@ -104,9 +100,6 @@ FA_INLINE float fa__div3_f(float p)
     float q0 = p * 0x1.555556p-2f;
     return fa_fma_f(fa_fma_f(-q0, 3.0f, p), 0x1.555556p-2f, q0);
 }
-#  if defined(__AVX512F__)
-static int fa_fast_divider;
-#  endif
 #endif
 
 /* ======================================================================= */

@@ -661,19 +661,60 @@ def test_hard_swish_divides_like_pytorch(variant):
             loops.fast_divider(was)
 
 
-def test_the_divider_is_chosen_by_the_cpu_vendor(variant):
-    """The AVX-512 loops divide with the 512-bit divider on AMD's cores (fast
-    there) and without it on Intel's; the other targets have no choice."""
-    loops = importlib.import_module(f"fastact._loops_{variant}")
-    if variant != "x86_64_v4":
-        assert loops.fast_divider() is None
-        return
+def _amd():
     if os.path.exists("/proc/cpuinfo"):
         with open("/proc/cpuinfo") as f:
-            amd = any(ln.startswith("vendor_id") and "AuthenticAMD" in ln for ln in f)
-    else:                                   # Windows: "... Family 25 ..., AuthenticAMD"
-        amd = "AuthenticAMD" in platform.processor()
-    assert loops.fast_divider() is amd
+            return any(ln.startswith("vendor_id") and "AuthenticAMD" in ln for ln in f)
+    return "AuthenticAMD" in platform.processor()     # Windows: "... Family 25 ..., AuthenticAMD"
+
+
+def test_the_tuning_is_chosen_by_the_cpu_vendor(variant):
+    """AMD's cores divide with the 512-bit divider (fast there; Intel's take
+    fa__div6_f) and skip the element-wise software prefetch (their hardware
+    prefetchers keep up); only the AVX-512 loops have the divider choice."""
+    loops = importlib.import_module(f"fastact._loops_{variant}")
+    x86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686", "x86")
+    amd = x86 and _amd()
+    if variant == "x86_64_v4":
+        assert loops.fast_divider() is amd
+    else:
+        assert loops.fast_divider() is None
+    assert loops.sw_prefetch() is (not amd)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_prefetching_changes_no_bits(variant, dtype):
+    """The element-wise loops prefetch arrays beyond L2 or not, by the CPU:
+    the same bits both ways, forward and backward (from x and from y), in
+    place and out of place, plain and ranged kernels (one thread, so that
+    the chunk is beyond the prefetch threshold)."""
+    loops = importlib.import_module(f"fastact._loops_{variant}")
+    rng = np.random.default_rng(5)
+    n = (3 << 20) // np.dtype(dtype).itemsize + 7
+    x = (rng.standard_normal(n) * 4).astype(dtype)
+    x[::1001] = 20.0                 # gelu (erf)'s ranged form: sub-blocks outside the common range
+    g = rng.standard_normal(n).astype(dtype)
+    y = np.tanh(x)
+
+    def run():
+        out = []
+        for name in ("sigmoid", "gelu", "squareplus", "selu", "tanh"):
+            f, b = getattr(fastact, name), getattr(fastact, name + "_backward")
+            w = x.copy()
+            getattr(fastact, name + "_")(w, n_threads=1)
+            out += [f(x, n_threads=1), w, b(g, x, n_threads=1)]
+        out.append(fastact.tanh_backward(g, y=y, n_threads=1))
+        return out
+    was = loops.sw_prefetch()
+    try:
+        loops.sw_prefetch(False)
+        off = run()
+        loops.sw_prefetch(True)
+        on = run()
+    finally:
+        loops.sw_prefetch(was)
+    for i, (a, b) in enumerate(zip(off, on)):
+        assert a.tobytes() == b.tobytes(), i
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

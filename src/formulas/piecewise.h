@@ -214,13 +214,13 @@ FA_INLINE T FA_F(fa_softsign_bwd)(T g, T x, T p0, T p1, T p2, T p3)
 /* hard_swish = x * relu6(x + 3) / 6; exact x above 3, the limit -0.0 below -3
  * (PyTorch gives x*0 = -0.0 there and NaN at -inf).  The divisions by 6 and
  * 3 are PyTorch's, rounded correctly.  float with AVX-512: the division
- * where the 512-bit divider is fast (fa_fast_divider: AMD), else fa__div6_f
+ * where the 512-bit divider is fast (fa_tune.fast_divider: AMD), else fa__div6_f
  * and fa__div3_f, the same bits without the divider, which bounds these
  * loops on Intel's cores on cache-resident data (bench/ab_loops.py); AVX2
  * and float64 keep the division. */
 #if !FA_IS_DOUBLE && FA_HAVE_FMA && defined(__AVX512F__)
-#  define FA__HS_DIV6(p) (fa_fast_divider ? (p) / (T)6 : fa__div6_f(p))
-#  define FA__HS_DIV3(p) (fa_fast_divider ? (p) / (T)3 : fa__div3_f(p))
+#  define FA__HS_DIV6(p) (fa_tune.fast_divider ? (p) / (T)6 : fa__div6_f(p))
+#  define FA__HS_DIV3(p) (fa_tune.fast_divider ? (p) / (T)3 : fa__div3_f(p))
 #else
 #  define FA__HS_DIV6(p) ((p) / (T)6)
 #  define FA__HS_DIV3(p) ((p) / (T)3)

@@ -3,7 +3,9 @@
  * attribute, `table`: a PyCapsule (named FA_TABLE_CAPSULE) holding the
  * address of this target's fa_loop_table.  fastact._dispatch imports it only
  * after checking that the CPU runs the target's instructions, and hands the
- * capsule to fastact._front.set_table. */
+ * capsule to fastact._front.set_table.  Its fast_divider() and sw_prefetch()
+ * read (or set) the tuning that fa_tune_init takes from the CPU's vendor
+ * when the module loads (fa_tune, fa_defs.h). */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
@@ -12,14 +14,15 @@
 #define FA_MODULE_NAME FA__CAT(_loops_, FA_TARGET)
 #define FA_PYINIT FA__CAT(PyInit_, FA_MODULE_NAME)
 
-#if FA_HAVE_FMA && defined(__AVX512F__)
+#if defined(__x86_64__) || defined(__i386__) || defined(_M_X64) || defined(_M_IX86)
 #  if defined(_MSC_VER)
 #    include <intrin.h>
 #  else
 #    include <cpuid.h>
 #  endif
-/* fa_fast_divider (fa_math.h) from the CPU's vendor: AMD's AVX-512 cores
- * (Zen 4 on) divide a 512-bit vector in ~5 cycles, Intel's in ~10-16. */
+/* fa_tune (fa_defs.h) from the CPU's vendor: AMD's cores (Zen 4 on, for
+ * AVX-512) divide fast and prefetch well by themselves.  fast_divider has
+ * an effect only where the AVX-512 formulas read it. */
 static void fa_tune_init(void)
 {
     unsigned int r[4] = {0, 0, 0, 0};
@@ -31,34 +34,52 @@ static void fa_tune_init(void)
     __get_cpuid(0, &r[0], &r[1], &r[2], &r[3]);
 #  endif
     /* "AuthenticAMD" in ebx, edx, ecx */
-    fa_fast_divider = r[1] == 0x68747541u && r[3] == 0x69746e65u && r[2] == 0x444d4163u;
+    const int amd = r[1] == 0x68747541u && r[3] == 0x69746e65u && r[2] == 0x444d4163u;
+    fa_tune.fast_divider = amd;
+    fa_tune.sw_prefetch = !amd;
 }
 #else
 static void fa_tune_init(void) {}
 #endif
 
-/* fast_divider() -> bool | None: whether the loops divide with the vector
- * divider (None: this target has no such choice); fast_divider(flag) sets
- * it, so that the tests run both paths on any CPU. */
-static PyObject *fa_fast_divider_py(PyObject *self, PyObject *args)
+#if FA_HAVE_FMA && defined(__AVX512F__)
+#  define FA__HAS_DIVIDER_CHOICE 1
+#else
+#  define FA__HAS_DIVIDER_CHOICE 0
+#endif
+
+/* Read fa_tune's field *f, or set it first when called with a flag, so
+ * that the tests can run both paths on any CPU.  None where the field
+ * changes nothing (`relevant` 0). */
+static PyObject *fa__tune_field(PyObject *args, const char *fmt, int *f, int relevant)
 {
     int flag = -1;
-    (void)self;
-    if (!PyArg_ParseTuple(args, "|p:fast_divider", &flag))
+    if (!PyArg_ParseTuple(args, fmt, &flag))
         return NULL;
-#if FA_HAVE_FMA && defined(__AVX512F__)
+    if (!relevant)
+        Py_RETURN_NONE;
     if (flag >= 0)
-        fa_fast_divider = flag;
-    return PyBool_FromLong(fa_fast_divider);
-#else
-    Py_RETURN_NONE;
-#endif
+        *f = flag;
+    return PyBool_FromLong(*f);
+}
+static PyObject *fa_fast_divider_py(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return fa__tune_field(args, "|p:fast_divider", &fa_tune.fast_divider, FA__HAS_DIVIDER_CHOICE);
+}
+static PyObject *fa_sw_prefetch_py(PyObject *self, PyObject *args)
+{
+    (void)self;
+    return fa__tune_field(args, "|p:sw_prefetch", &fa_tune.sw_prefetch, 1);
 }
 
 static PyMethodDef fa_loops_methods[] = {
     {"fast_divider", fa_fast_divider_py, METH_VARARGS,
      "fast_divider([flag]) -> bool | None: read (or set) whether hard_swish divides with the "
      "vector divider (chosen by the CPU's vendor when the module loads; None: no choice here)."},
+    {"sw_prefetch", fa_sw_prefetch_py, METH_VARARGS,
+     "sw_prefetch([flag]) -> bool: read (or set) whether the element-wise loops prefetch "
+     "arrays beyond L2 (chosen by the CPU's vendor when the module loads)."},
     {NULL, NULL, 0, NULL}
 };
 

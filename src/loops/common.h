@@ -87,10 +87,12 @@ FA_INLINE void FA_F(fa__prefetch_upto)(const T *a, const T *b, fa_idx *done, fa_
     if (i > *done) *done = i;
 }
 
-/* Whether a chunk of n elements of kernel k is walked in prefetching blocks. */
-#define FA__PF_ON(k, n) ((size_t)(n) * sizeof(T) >= FA_PF_MIN_BYTES && fa__pf_kernel(k))
+/* Whether a chunk of n elements of kernel k is walked in prefetching blocks
+ * (fa_tune.sw_prefetch: not on AMD, fa_defs.h). */
+#define FA__PF_ON(k, n) (fa_tune.sw_prefetch && (size_t)(n) * sizeof(T) >= FA_PF_MIN_BYTES && fa__pf_kernel(k))
 #define FA__PF_ON_BWD(k, from_y, n) \
-    ((size_t)(n) * sizeof(T) >= FA_PF_MIN_BYTES && ((from_y) ? fa__pf_kernel_bwdy(k) : fa__pf_kernel(k)))
+    (fa_tune.sw_prefetch && (size_t)(n) * sizeof(T) >= FA_PF_MIN_BYTES \
+     && ((from_y) ? fa__pf_kernel_bwdy(k) : fa__pf_kernel(k)))
 
 /* Elements before the first 64-byte boundary of the output: NumPy's large
  * arrays start 16 bytes past a page, so every AVX-512 store (and load, in
