@@ -1,4 +1,5 @@
 """show_config(): what this installation runs on."""
+import importlib
 import sys
 
 from . import _dispatch, _openmp, _threads
@@ -14,6 +15,7 @@ def config():
         "kernel variant": _dispatch.state.variant + (" (forced by FASTACT_CPU)" if _dispatch.state.forced else ""),
         "available variants": ", ".join(_dispatch.available()),
         "built variants": ", ".join(v for v in _dispatch.VARIANTS if _dispatch.built(v)),
+        "cpu tuning": _tuning(_dispatch.state.variant),
         "openmp": "yes" if k.openmp_enabled() else "no (single-threaded build)",
         "openmp runtime": _openmp_runtime(),
         "openmp wait policy": _openmp.state["policy"],
@@ -21,6 +23,16 @@ def config():
         "usable cpus": _threads.usable_cpus(),
     }
     return info
+
+
+def _tuning(variant):
+    """The loops' tuning for this CPU (from its vendor; src/fa_defs.h)."""
+    loops = importlib.import_module(f"fastact._loops_{variant}")
+    div = loops.fast_divider()
+    parts = ["software prefetch " + ("on" if loops.sw_prefetch() else "off (hardware prefetchers)")]
+    if div is not None:
+        parts.append("hard_swish divides with " + ("the divider" if div else "FMAs (no divider)"))
+    return "; ".join(parts)
 
 
 def _openmp_runtime():

@@ -680,6 +680,9 @@ def test_the_tuning_is_chosen_by_the_cpu_vendor(variant):
     else:
         assert loops.fast_divider() is None
     assert loops.sw_prefetch() is (not amd)
+    shown = fastact._config.config()["cpu tuning"]       # show_config() names it
+    assert shown.startswith("software prefetch " + ("off" if amd else "on")), shown
+    assert ("the divider" in shown) is (variant == "x86_64_v4" and amd), shown
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
