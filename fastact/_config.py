@@ -1,5 +1,4 @@
 """show_config(): what this installation runs on."""
-import importlib
 import sys
 
 from . import _dispatch, _openmp, _threads
@@ -27,7 +26,7 @@ def config():
 
 def _tuning(variant):
     """The loops' tuning for this CPU (from its vendor; src/fa_defs.h)."""
-    loops = importlib.import_module(f"fastact._loops_{variant}")
+    loops = _dispatch.loops(variant)
     div = loops.fast_divider()
     parts = ["software prefetch " + ("on" if loops.sw_prefetch() else "off (hardware prefetchers)")]
     if div is not None:

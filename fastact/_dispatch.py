@@ -1,9 +1,10 @@
 """Choose the loop table for this CPU, once, at import.
 
 The loops are compiled once per CPU target (fastact/_targets.py) into tiny
-modules fastact._loops_<target> that export only `table`, a capsule of
-function pointers; everything else runs in fastact._front, compiled once,
-which calls the loops through the table set with _front.set_table.  A module
+modules fastact._loops_<target> that export `table`, a capsule of function
+pointers, and the CPU tuning their loops read (fast_divider(), sw_prefetch();
+src/fa_defs.h); everything else runs in fastact._front, compiled once, which
+calls the loops through the table set with _front.set_table.  A module
 built with AVX2 kills the process with SIGILL on an older CPU, already while
 it is being imported, so the CPU (and the OS's support for the AVX register
 state) is checked BEFORE importing it.  The check uses NumPy's CPU feature
@@ -59,9 +60,14 @@ def available():
     return [v for v in VARIANTS if built(v) and cpu_supports(v)]
 
 
+def loops(variant):
+    """`variant`'s loop module (imports it: check the CPU first)."""
+    return importlib.import_module(_targets.module_name(variant))
+
+
 def _table(variant):
     """The loop table capsule of `variant` (imports its module: check the CPU first)."""
-    return importlib.import_module(_targets.module_name(variant)).table
+    return loops(variant).table
 
 
 def _choose():

@@ -86,7 +86,13 @@ FA_INLINE double fa__div_d(double n, double d)
  * (bench/ulp/divconst.c; +-inf gives NaN, which hard_swish never selects).
  * Only with FMA: without it the residual is not exact.
  *
- * fa_tune.fast_divider (fa_defs.h) picks between them and the divider. */
+ * fa_tune.fast_divider (fa_defs.h) picks between them and the divider
+ * where FA_DIVIDER_CHOICE (the AVX-512 targets). */
+#if FA_HAVE_FMA && defined(__AVX512F__)
+#  define FA_DIVIDER_CHOICE 1
+#else
+#  define FA_DIVIDER_CHOICE 0
+#endif
 #if FA_HAVE_FMA
 FA_INLINE float fa__div6_f(float p)
 {

@@ -1,7 +1,6 @@
 """Corner cases where a result or a refusal could go wrong: the y= backward
 rules, results that could depend on earlier calls, self-overlapping views,
 empty arrays, foreign error messages and the parameters peers accept."""
-import importlib
 import math
 import os
 import pickle
@@ -15,7 +14,7 @@ import numpy as np
 import pytest
 
 import fastact
-from fastact import reference as ref
+from fastact import _dispatch, reference as ref
 from fastact._table import BY_NAME, REQUIRED, TABLE
 from fa_testutil import BWD_LIMIT, CASES, ELEMENTWISE, assert_ulp, in_dtype, kinks, params_id
 
@@ -647,7 +646,7 @@ def test_hard_swish_divides_like_pytorch(variant):
         fwd = np.where(x > 3, x, np.where(x < -3, np.float32(-0.0), mid))
         dmid = g * (x / np.float32(3) + np.float32(0.5))
         bwd = np.where(x <= -3, np.float32(0), np.where(x < 3, dmid, g))
-    loops = importlib.import_module(f"fastact._loops_{variant}")
+    loops = _dispatch.loops(variant)
     was = loops.fast_divider()
     try:
         for divider in ([was] if was is None else [False, True]):
@@ -672,7 +671,7 @@ def test_the_tuning_is_chosen_by_the_cpu_vendor(variant):
     """AMD's cores divide with the 512-bit divider (fast there; Intel's take
     fa__div6_f) and skip the element-wise software prefetch (their hardware
     prefetchers keep up); only the AVX-512 loops have the divider choice."""
-    loops = importlib.import_module(f"fastact._loops_{variant}")
+    loops = _dispatch.loops(variant)
     x86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686", "x86")
     amd = x86 and _amd()
     if variant == "x86_64_v4":
@@ -691,7 +690,7 @@ def test_prefetching_changes_no_bits(variant, dtype):
     the same bits both ways, forward and backward (from x and from y), in
     place and out of place, plain and ranged kernels (one thread, so that
     the chunk is beyond the prefetch threshold)."""
-    loops = importlib.import_module(f"fastact._loops_{variant}")
+    loops = _dispatch.loops(variant)
     rng = np.random.default_rng(5)
     n = (3 << 20) // np.dtype(dtype).itemsize + 7
     x = (rng.standard_normal(n) * 4).astype(dtype)

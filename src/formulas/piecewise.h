@@ -218,7 +218,7 @@ FA_INLINE T FA_F(fa_softsign_bwd)(T g, T x, T p0, T p1, T p2, T p3)
  * and fa__div3_f, the same bits without the divider, which bounds these
  * loops on Intel's cores on cache-resident data (bench/ab_loops.py); AVX2
  * and float64 keep the division. */
-#if !FA_IS_DOUBLE && FA_HAVE_FMA && defined(__AVX512F__)
+#if !FA_IS_DOUBLE && FA_DIVIDER_CHOICE
 #  define FA__HS_DIV6(p) (fa_tune.fast_divider ? (p) / (T)6 : fa__div6_f(p))
 #  define FA__HS_DIV3(p) (fa_tune.fast_divider ? (p) / (T)3 : fa__div3_f(p))
 #else

@@ -42,12 +42,6 @@ static void fa_tune_init(void)
 static void fa_tune_init(void) {}
 #endif
 
-#if FA_HAVE_FMA && defined(__AVX512F__)
-#  define FA__HAS_DIVIDER_CHOICE 1
-#else
-#  define FA__HAS_DIVIDER_CHOICE 0
-#endif
-
 /* Read fa_tune's field *f, or set it first when called with a flag, so
  * that the tests can run both paths on any CPU.  None where the field
  * changes nothing (`relevant` 0). */
@@ -65,7 +59,7 @@ static PyObject *fa__tune_field(PyObject *args, const char *fmt, int *f, int rel
 static PyObject *fa_fast_divider_py(PyObject *self, PyObject *args)
 {
     (void)self;
-    return fa__tune_field(args, "|p:fast_divider", &fa_tune.fast_divider, FA__HAS_DIVIDER_CHOICE);
+    return fa__tune_field(args, "|p:fast_divider", &fa_tune.fast_divider, FA_DIVIDER_CHOICE);
 }
 static PyObject *fa_sw_prefetch_py(PyObject *self, PyObject *args)
 {
