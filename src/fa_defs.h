@@ -227,8 +227,10 @@ FA_INLINE double fa_sqrt_d(double x) { return sqrt(x); }
  *    it; it is loop-invariant, so GCC unswitches each loop into a copy per
  *    value.
  *  - sw_prefetch: the element-wise loops prefetch their inputs on arrays
- *    beyond L2 (loops/common.h); AMD's hardware prefetchers keep up
- *    without it, and the prefetches only cost issue slots there. */
+ *    beyond L2 (loops/common.h), and softmax's backward the next row
+ *    (loops/softmax.h); AMD's hardware prefetchers keep up without it, and
+ *    the prefetches only cost issue slots there.  softmax's forward keeps
+ *    its prefetch, which also helps there. */
 typedef struct fa_tuning { int fast_divider, sw_prefetch; } fa_tuning;
 static fa_tuning fa_tune = {0, 1};
 

@@ -686,10 +686,11 @@ def test_the_tuning_is_chosen_by_the_cpu_vendor(variant):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_prefetching_changes_no_bits(variant, dtype):
-    """The element-wise loops prefetch arrays beyond L2 or not, by the CPU:
-    the same bits both ways, forward and backward (from x and from y), in
-    place and out of place, plain and ranged kernels (one thread, so that
-    the chunk is beyond the prefetch threshold)."""
+    """The element-wise loops prefetch arrays beyond L2 or not, by the CPU,
+    and so does softmax's backward the next row: the same bits both ways,
+    forward and backward (from x and from y), in place and out of place,
+    plain and ranged kernels, softmax and log_softmax rows (one thread, so
+    that the chunk is beyond the prefetch threshold)."""
     loops = _dispatch.loops(variant)
     rng = np.random.default_rng(5)
     n = (3 << 20) // np.dtype(dtype).itemsize + 7
@@ -706,6 +707,12 @@ def test_prefetching_changes_no_bits(variant, dtype):
             getattr(fastact, name + "_")(w, n_threads=1)
             out += [f(x, n_threads=1), w, b(g, x, n_threads=1)]
         out.append(fastact.tanh_backward(g, y=y, n_threads=1))
+        rows, grows = x[:n // 1000 * 1000].reshape(-1, 1000), g[:n // 1000 * 1000].reshape(-1, 1000)
+        for name in ("softmax", "log_softmax"):
+            yr = getattr(fastact, name)(rows, n_threads=1)
+            w = grows.copy()
+            getattr(fastact, name + "_backward_")(w, y=yr, n_threads=1)
+            out += [getattr(fastact, name + "_backward")(grows, y=yr, n_threads=1), w]
         return out
     was = loops.sw_prefetch()
     try:

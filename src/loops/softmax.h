@@ -611,11 +611,13 @@ FA_INLINE void FA_F(fa__softmax_rows_n)(const T *x, T *y, fa_idx nr, fa_idx L, i
  * among them and a sum step covers a cache line, the sum pass prefetches
  * the next row's g and y: the sums read memory in short bursts between
  * output passes over cached rows, during which the hardware prefetcher
- * idles. */
+ * idles.  Not with fa_tune.sw_prefetch off (AMD, fa_defs.h): Zen 4's
+ * prefetchers keep up with the two streams alone, and the prefetches cost
+ * 1M-element calls 10-20%. */
 FA_INLINE void FA_F(fa__softmax_bwd_row_n)(const T *g, const T *y, T *out, fa_idx L, int log_form, int nacc,
                                            fa_idx pf)
 {
-    const int on = nacc >= FA_PF_LINE && pf >= L;
+    const int on = fa_tune.sw_prefetch && nacc >= FA_PF_LINE && pf >= L;
     const T *pg = on ? g + L : NULL, *py = on ? y + L : NULL;
     if (log_form) {
         T acc[FA_ACC];
