@@ -254,18 +254,29 @@ FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m, int nacc, 
      * stores 256 bits per cycle).  The terms are read back from y (written
      * just before, in L1) into the same partials in the same order as the
      * array loop, so the bits do not change. */
+#define FA_SM_CHUNK 1024
     __m512d a0 = _mm512_setzero_pd(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
     if (nacc == FA_ACC) {
 #define FA__ACC8P(a, k) \
         a = _mm512_add_pd(a, _mm512_cvtps_pd(_mm256_add_ps(_mm256_loadu_ps(y + i + 8 * (k)), \
                                                            _mm256_loadu_ps(y + i + FA_ACC + 8 * (k)))))
 #define FA__ACC8(a, k) a = _mm512_add_pd(a, _mm512_cvtps_pd(_mm256_loadu_ps(y + i + 8 * (k))))
-        for (; i + 2 * FA_ACC <= L; i += 2 * FA_ACC) {
-            FA__PF_STEP(pfp, i, 2 * FA_ACC);
-            FA__PFW_STEP(y, i, 2 * FA_ACC, ypf);
-            FA__JLOOP(2 * FA_ACC, y[i + j] = FA__EXPD(x[i + j]));
-            FA__ACC8P(a0, 0); FA__ACC8P(a1, 1); FA__ACC8P(a2, 2); FA__ACC8P(a3, 3);
-            FA__ACC8P(a4, 4); FA__ACC8P(a5, 5); FA__ACC8P(a6, 6); FA__ACC8P(a7, 7);
+        /* chunks of FA_SM_CHUNK elements: the exps first, then the sum over
+         * the terms just stored (in L1).  Interleaved, the sum's loads,
+         * conversions and adds wait on each block's exps and crowd the
+         * scheduler the exps need for their own latency chains. */
+        const fa_idx lm = L - L % (2 * FA_ACC);
+        while (i < lm) {
+            const fa_idx i0 = i, i1 = lm - i0 > FA_SM_CHUNK ? i0 + FA_SM_CHUNK : lm;
+            for (; i < i1; i += 2 * FA_ACC) {
+                FA__PF_STEP(pfp, i, 2 * FA_ACC);
+                FA__PFW_STEP(y, i, 2 * FA_ACC, ypf);
+                FA__JLOOP(2 * FA_ACC, y[i + j] = FA__EXPD(x[i + j]));
+            }
+            for (i = i0; i < i1; i += 2 * FA_ACC) {
+                FA__ACC8P(a0, 0); FA__ACC8P(a1, 1); FA__ACC8P(a2, 2); FA__ACC8P(a3, 3);
+                FA__ACC8P(a4, 4); FA__ACC8P(a5, 5); FA__ACC8P(a6, 6); FA__ACC8P(a7, 7);
+            }
         }
         if (i + FA_ACC <= L) {
             FA__PF_STEP(pfp, i, FA_ACC);
@@ -276,6 +287,7 @@ FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m, int nacc, 
         }
 #undef FA__ACC8
 #undef FA__ACC8P
+#undef FA_SM_CHUNK
     } else
 #endif
     {
