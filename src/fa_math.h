@@ -122,14 +122,31 @@ FA_INLINE float fa__div3_f(float p)
 
 /* expm1(t) - t = t*p, p = t*(c2 + t*(c3 + ...)), |t| <= ln2/2
  * (XNNPACK rr2-p6 coefficients, 0.95 ULP for expm1). */
+#define FA_F_EM1_C2 0x1.FFFFFEp-2f
+#define FA_F_EM1_C3 0x1.5554B0p-3f
+#define FA_F_EM1_C4 0x1.555716p-5f
+#define FA_F_EM1_C5 0x1.12278Ep-7f
+#define FA_F_EM1_C6 0x1.6b7338p-10f
 FA_INLINE float fa_expm1_poly_f(float t)
 {
-    float p = 0x1.6b7338p-10f;
-    p = fa_fma_f(p, t, 0x1.12278Ep-7f);
-    p = fa_fma_f(p, t, 0x1.555716p-5f);
-    p = fa_fma_f(p, t, 0x1.5554B0p-3f);
-    p = fa_fma_f(p, t, 0x1.FFFFFEp-2f);
+    float p = FA_F_EM1_C6;
+    p = fa_fma_f(p, t, FA_F_EM1_C5);
+    p = fa_fma_f(p, t, FA_F_EM1_C4);
+    p = fa_fma_f(p, t, FA_F_EM1_C3);
+    p = fa_fma_f(p, t, FA_F_EM1_C2);
     return p * t;
+}
+/* expm1(t) with the same polynomial in Estrin's scheme,
+ * t + t^2 ((c2 + c3 t) + t^2 ((c4 + c5 t) + t^2 c6)): as many operations,
+ * a dependency chain of 5 instead of 7.  For loops whose throughput the
+ * chain limits (softmax's exps on AMD Zen 4: the scheduler fills with
+ * waiting operations); the results differ from Horner's by rounding. */
+FA_INLINE float fa_expm1_estrin_f(float t)
+{
+    const float t2 = t * t;
+    const float a = fa_fma_f(FA_F_EM1_C3, t, FA_F_EM1_C2);
+    const float b = fa_fma_f(FA_F_EM1_C5, t, FA_F_EM1_C4);
+    return fa_fma_f(t2, fa_fma_f(fa_fma_f(FA_F_EM1_C6, t2, b), t2, a), t);
 }
 
 /* exp(z) * 2^64 for z <= 0 (0 for z < -104, NaN -> NaN): 2^(n+64) is a

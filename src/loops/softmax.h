@@ -134,10 +134,13 @@ FA_INLINE T FA_F(fa_exp_diff)(T x, T m)
  * x - m to compensate (a TwoSum, 6 operations of ~20).  n = round((x - dm)
  * log2e) (v, then the magic add), t = x - n*ln2 - dm: x - n*ln2_hi is
  * exact (Cody-Waite, |n| < 512: |x| < 354) except for |x| < 0.25 with
- * n = +-1 (|dm| > 0.15), where it rounds by at most 2^-25; the two steps
- * after it round by at most 2^-26 each; nm is subtracted in the exponent,
- * exactly.  dm is what the same steps give for x = m (FA__SM_DM), so the max entries get
- * |t| <= 2^-26, an exp that rounds to exactly 1 and the term 2^64 exactly:
+ * n = +-1 (|dm| > 0.15), where it rounds by at most 2^-25; -n*ln2_lo - dm,
+ * computed beside it (a shorter dependency chain), and the sum of the two
+ * round by at most 2^-26 each (both below 1/2); nm is subtracted in the
+ * exponent, exactly.  dm is what the same steps give for x = m
+ * (FA__SM_DM), so the max entries get |t| <= 2^-25 (dm's rounding and the
+ * sum's) and q = expm1(t) >= t >= -2^-25: 1 + q rounds to exactly 1 (a
+ * tie at -2^-25 goes to even, 1) and the term is 2^64 exactly:
  * a row of one entry gives 1, a row of equal entries fl(1/L), as exp(x - m)
  * does.  x is first raised to xlo = m - 121 (NaN passes; -inf becomes
  * finite): then n - nm >= -177, 2^(n - nm + 64) is normal and the exp needs
@@ -151,10 +154,8 @@ FA_INLINE float fa_exp_shift64_f(float x, float xlo, float kb, float cb, float d
     float nb = fa_fma_f(xc, FA_F_LOG2E, kb) + cb;
     float n = nb - cb;                                         /* round((xc - dm)*log2e) */
     float s = fa_u2f(fa_f2u(nb) << 23);                        /* 2^(n - nm + 64) */
-    float t = fa_fma_f(n, -FA_F_LN2_HI, xc) - dm;
-    t = fa_fma_f(n, -FA_F_LN2_LO, t);
-    float q = fa_fma_f(fa_expm1_poly_f(t), t, t);              /* expm1(t) */
-    return fa_fma_f(q, s, s);
+    const float t = fa_fma_f(n, -FA_F_LN2_HI, xc) + fa_fma_f(n, -FA_F_LN2_LO, -dm);
+    return fa_fma_f(fa_expm1_estrin_f(t), s, s);
 }
 /* the per-row constants of fa_exp_shift64_f */
 #define FA__SM_XLO(m) ((m) - 121.0f)
