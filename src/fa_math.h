@@ -137,10 +137,11 @@ FA_INLINE float fa_expm1_poly_f(float t)
     return p * t;
 }
 /* expm1(t) with the same polynomial in Estrin's scheme,
- * t + t^2 ((c2 + c3 t) + t^2 ((c4 + c5 t) + t^2 c6)): as many operations,
- * a dependency chain of 5 instead of 7.  For loops whose throughput the
- * chain limits (softmax's exps on AMD Zen 4: the scheduler fills with
- * waiting operations); the results differ from Horner's by rounding. */
+ * t + t^2 ((c2 + c3 t) + t^2 ((c4 + c5 t) + t^2 c6)): as many operations as
+ * fa_expm1_poly_f and the fma that adds t, a dependency chain of 4 instead
+ * of 6.  For loops whose throughput the chain limits (softmax's exps on
+ * AMD Zen 4: the scheduler fills with waiting operations); the results
+ * differ from Horner's by rounding. */
 FA_INLINE float fa_expm1_estrin_f(float t)
 {
     const float t2 = t * t;
