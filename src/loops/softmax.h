@@ -255,7 +255,7 @@ FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m, int nacc, 
      * stores 256 bits per cycle).  The terms are read back from y (written
      * just before, in L1) into the same partials in the same order as the
      * array loop, so the bits do not change. */
-#define FA_SM_CHUNK 1024
+#define FA_SM_CHUNK 1024    /* 4 KiB of terms: in L1 from their exps to their sum */
     __m512d a0 = _mm512_setzero_pd(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
     if (nacc == FA_ACC) {
 #define FA__ACC8P(a, k) \
