@@ -294,12 +294,30 @@ FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m, int nacc, 
     {
         for (int j = 0; j < nacc; j++) acc[j] = 0;
 #if !FA_IS_DOUBLE
+#if FA_VEC_BYTES == 32
+        /* AVX2: as the AVX-512 loop above, the exps of a chunk first, then
+         * its sum (the same partials in the same order: the same bits).
+         * Rows of 1000, 256, 100 on AMD Zen 4: 12-19% faster; with AVX-512
+         * (rows under 512) and SSE2 this form measured slower or the same. */
+        const fa_idx lm2 = L - L % (2 * nacc);
+        while (i < lm2) {
+            const fa_idx i0 = i, i1 = lm2 - i0 > 1024 ? i0 + 1024 - 1024 % (2 * nacc) : lm2;
+            for (; i < i1; i += 2 * nacc) {
+                FA__PF_STEP(pfp, i, 2 * nacc);
+                FA__PFW_STEP(y, i, 2 * nacc, ypf);
+                FA__JLOOP(2 * nacc, y[i + j] = FA__EXPD(x[i + j]));
+            }
+            for (i = i0; i < i1; i += 2 * nacc)
+                FA__JLOOP(nacc, acc[j] += (double)(y[i + j] + y[i + nacc + j]));
+        }
+#else
         for (; i + 2 * nacc <= L; i += 2 * nacc) {
             FA__PF_STEP(pfp, i, 2 * nacc);
             FA__PFW_STEP(y, i, 2 * nacc, ypf);
             FA__JLOOP(nacc, const T e0 = FA__EXPD(x[i + j]); const T e1 = FA__EXPD(x[i + nacc + j]);
                       y[i + j] = e0; y[i + nacc + j] = e1; acc[j] += (double)(e0 + e1));
         }
+#endif
 #endif
         for (; i + nacc <= L; i += nacc) {
             FA__PF_STEP(pfp, i, nacc);
