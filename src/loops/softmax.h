@@ -14,6 +14,10 @@
  * latency-bound) for long rows, 16 for short rows, where setting up and
  * folding 64 partials costs more than the row, 4 under 16 (FA_NACC below). */
 #define FA_ACC 64
+/* The exp-sum loops of float rows on AVX2 and AVX-512 take a row in chunks
+ * of FA_SM_CHUNK elements (4 KiB of terms, in L1 from their exps to their
+ * sum; a multiple of every block 2 nacc) */
+#define FA_SM_CHUNK 1024
 /* the vector block of the row tails: one vector of the target (AVX-512: 16
  * floats, 8 doubles; two vectors of doubles cost short rows more) */
 #define FA_TV (FA_VEC_BYTES / (int)sizeof(T))
@@ -209,6 +213,24 @@ FA_INLINE T FA_F(fa_logsm)(T x, T m, T ls)
     if ((i) + 3 * (nacc) <= (ypf)) \
         for (int k_ = 0; k_ < (nacc); k_ += FA_PF_LINE) FA_PREFETCH_W((yp) + (i) + 2 * (nacc) + k_)
 
+/* The chunked exp-sum walk (inside fa_row_expsum, whose i, x, y, pfp, ypf
+ * and FA__EXPD it uses) over [i, lm), lm a multiple of step: per chunk, the
+ * exps of its blocks of step elements first, then SUMSTEP per block over the
+ * terms just stored (in L1), in the same order as an interleaved loop, so
+ * the bits do not change.  Interleaved, the sum's loads, conversions and
+ * adds wait on each block's exps and crowd the scheduler the exps need for
+ * their own latency chains. */
+#define FA__CHUNKED_EXPSUM(lm, step, ...) \
+    while (i < (lm)) { \
+        const fa_idx i0 = i, i1 = (lm) - i0 > FA_SM_CHUNK ? i0 + FA_SM_CHUNK : (lm); \
+        for (; i < i1; i += (step)) { \
+            FA__PF_STEP(pfp, i, (step)); \
+            FA__PFW_STEP(y, i, (step), ypf); \
+            FA__JLOOP((step), y[i + j] = FA__EXPD(x[i + j])); \
+        } \
+        for (i = i0; i < i1; i += (step)) { __VA_ARGS__; } \
+    }
+
 /* y[i] = exp(x[i] - m); returns the sum, accumulated in double (FA_ACC
  * partial sums in a fixed order, so the result never depends on threads).
  * float: the terms of blocks 2p and 2p + 1 of nacc elements are added in
@@ -255,30 +277,15 @@ FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m, int nacc, 
      * stores 256 bits per cycle).  The terms are read back from y (written
      * just before, in L1) into the same partials in the same order as the
      * array loop, so the bits do not change. */
-#define FA_SM_CHUNK 1024    /* 4 KiB of terms: in L1 from their exps to their sum */
     __m512d a0 = _mm512_setzero_pd(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
     if (nacc == FA_ACC) {
 #define FA__ACC8P(a, k) \
         a = _mm512_add_pd(a, _mm512_cvtps_pd(_mm256_add_ps(_mm256_loadu_ps(y + i + 8 * (k)), \
                                                            _mm256_loadu_ps(y + i + FA_ACC + 8 * (k)))))
 #define FA__ACC8(a, k) a = _mm512_add_pd(a, _mm512_cvtps_pd(_mm256_loadu_ps(y + i + 8 * (k))))
-        /* chunks of FA_SM_CHUNK elements: the exps first, then the sum over
-         * the terms just stored (in L1).  Interleaved, the sum's loads,
-         * conversions and adds wait on each block's exps and crowd the
-         * scheduler the exps need for their own latency chains. */
-        const fa_idx lm = L - L % (2 * FA_ACC);
-        while (i < lm) {
-            const fa_idx i0 = i, i1 = lm - i0 > FA_SM_CHUNK ? i0 + FA_SM_CHUNK : lm;
-            for (; i < i1; i += 2 * FA_ACC) {
-                FA__PF_STEP(pfp, i, 2 * FA_ACC);
-                FA__PFW_STEP(y, i, 2 * FA_ACC, ypf);
-                FA__JLOOP(2 * FA_ACC, y[i + j] = FA__EXPD(x[i + j]));
-            }
-            for (i = i0; i < i1; i += 2 * FA_ACC) {
-                FA__ACC8P(a0, 0); FA__ACC8P(a1, 1); FA__ACC8P(a2, 2); FA__ACC8P(a3, 3);
-                FA__ACC8P(a4, 4); FA__ACC8P(a5, 5); FA__ACC8P(a6, 6); FA__ACC8P(a7, 7);
-            }
-        }
+        FA__CHUNKED_EXPSUM(L - L % (2 * FA_ACC), 2 * FA_ACC,
+                           FA__ACC8P(a0, 0); FA__ACC8P(a1, 1); FA__ACC8P(a2, 2); FA__ACC8P(a3, 3);
+                           FA__ACC8P(a4, 4); FA__ACC8P(a5, 5); FA__ACC8P(a6, 6); FA__ACC8P(a7, 7));
         if (i + FA_ACC <= L) {
             FA__PF_STEP(pfp, i, FA_ACC);
             FA__JLOOP(FA_ACC, y[i + j] = FA__EXPD(x[i + j]));
@@ -288,7 +295,6 @@ FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m, int nacc, 
         }
 #undef FA__ACC8
 #undef FA__ACC8P
-#undef FA_SM_CHUNK
     } else
 #endif
     {
@@ -299,17 +305,8 @@ FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m, int nacc, 
          * its sum (the same partials in the same order: the same bits).
          * Rows of 1000, 256, 100 on AMD Zen 4: 12-19% faster; with AVX-512
          * (rows under 512) and SSE2 this form measured slower or the same. */
-        const fa_idx lm2 = L - L % (2 * nacc);
-        while (i < lm2) {
-            const fa_idx i0 = i, i1 = lm2 - i0 > 1024 ? i0 + 1024 - 1024 % (2 * nacc) : lm2;
-            for (; i < i1; i += 2 * nacc) {
-                FA__PF_STEP(pfp, i, 2 * nacc);
-                FA__PFW_STEP(y, i, 2 * nacc, ypf);
-                FA__JLOOP(2 * nacc, y[i + j] = FA__EXPD(x[i + j]));
-            }
-            for (i = i0; i < i1; i += 2 * nacc)
-                FA__JLOOP(nacc, acc[j] += (double)(y[i + j] + y[i + nacc + j]));
-        }
+        FA__CHUNKED_EXPSUM(L - L % (2 * nacc), 2 * nacc,
+                           FA__JLOOP(nacc, acc[j] += (double)(y[i + j] + y[i + nacc + j])));
 #else
         for (; i + 2 * nacc <= L; i += 2 * nacc) {
             FA__PF_STEP(pfp, i, 2 * nacc);
@@ -382,6 +379,7 @@ FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m, int nacc, 
     FA__FOLD(nacc, acc[j] += acc[j + w]);
     return s + acc[0];
 #undef FA__EXPD
+#undef FA__CHUNKED_EXPSUM
 }
 
 /* The rest [i, L) of the rows prefetched in a sum loop's steps. */
@@ -696,6 +694,7 @@ static void FA_F(fa_softmax_bwd_row)(const T *g, const T *y, T *out, fa_idx L, i
     else FA_F(fa__softmax_bwd_row_n)(g, y, out, L, log_form, 4, pf);
 }
 #undef FA_ACC
+#undef FA_SM_CHUNK
 
 /* Softmax over a non-last axis of C-ordered data: w <= FA_SMC adjacent
  * columns of an (L, inner) block, element (l, c) at x[l*inner + c].  Every
