@@ -230,7 +230,10 @@ FA_INLINE double fa_sqrt_d(double x) { return sqrt(x); }
  *    beyond L2 (loops/common.h), and softmax's backward the next row
  *    (loops/softmax.h); AMD's hardware prefetchers keep up without it, and
  *    the prefetches only cost issue slots there.  softmax's forward keeps
- *    its prefetch, which also helps there. */
+ *    its prefetch, which also helps there, except for an out-of-place
+ *    output beyond the last-level cache: with sw_prefetch off, the front
+ *    (src/front/softmax.pxi, _sm_far) takes smaller row blocks without it
+ *    (the loop table's sw_prefetch points here). */
 typedef struct fa_tuning { int fast_divider, sw_prefetch; } fa_tuning;
 static fa_tuning fa_tune = {0, 1};
 

@@ -726,6 +726,68 @@ def test_prefetching_changes_no_bits(variant, dtype):
         assert a.tobytes() == b.tobytes(), i
 
 
+def test_softmax_far_output_plan(variant):
+    """A float32 softmax over rows into an output of at least the last-level
+    cache, with the loops' software prefetch off (AMD), takes row blocks of
+    at most 4 KB and no prefetch for rows up to 8 KB; in place, float64,
+    log_softmax, a smaller output or the prefetch on keep the 8 KB blocks
+    and the prefetch."""
+    from fastact import _front
+    loops = _dispatch.loops(variant)
+    plan = _front.softmax_row_plan
+    was, old = loops.sw_prefetch(), _front.set_stream_min(1 << 20)
+    try:
+        loops.sw_prefetch(False)
+        n = 1 << 20                                     # elements: 4 MB of float32
+        assert plan(n // 1000, 1000, False, False, True, 2) == (1, False)
+        assert plan(n // 256, 256, False, False, True, 2) == (4, False)
+        assert plan(n // 16, 16, False, False, True, 1) == (64, False)
+        assert plan(n // 2048, 2048, False, False, True, 2) == (1, False)
+        assert plan(n // 3000, 3000, False, False, True, 2) == (1, True)     # 12 KB rows prefetch
+        assert plan(n // 1000, 1000, False, False, False, 2) == (2, True)    # in place
+        assert plan(n // 1000, 1000, True, False, True, 2) == (1, True)      # float64
+        assert plan(n // 1000, 1000, False, True, True, 2) == (2, True)      # log_softmax
+        assert plan(200, 1000, False, False, True, 1) == (2, True)           # within the cache
+        loops.sw_prefetch(True)
+        assert plan(n // 1000, 1000, False, False, True, 2) == (2, True)
+        assert plan(n // 256, 256, False, False, True, 2) == (8, True)
+        _front.set_stream_min(0)                         # the cache size unknown: never far
+        loops.sw_prefetch(False)
+        assert plan(n // 1000, 1000, False, False, True, 2) == (2, True)
+    finally:
+        loops.sw_prefetch(was)
+        _front.set_stream_min(old)
+
+
+@pytest.mark.parametrize("L", [7, 16, 100, 1000, 2048])
+def test_softmax_far_output_changes_no_bits(variant, L):
+    """The far output's row blocks (test above) give the same bits as the
+    near ones: rows are independent.  Rows of specials included (all -inf,
+    a NaN, +inf, a huge spread), one and two threads."""
+    from fastact import _front
+    loops = _dispatch.loops(variant)
+    rng = np.random.default_rng(L)
+    x = (rng.standard_normal(((300 << 10) // L + 3, L)) * 6).astype(np.float32)
+    x[1] = -INF
+    x[2, L // 2] = np.nan
+    x[3, -1] = INF
+    x[4, ::3] = -INF
+    x[5] *= 1e4
+    was, old = loops.sw_prefetch(), _front.set_stream_min(64)
+    try:
+        loops.sw_prefetch(False)
+        assert _front.softmax_row_plan(x.shape[0], L, False, False, True, 2) != \
+            (max(1, min(64, 8192 // (4 * L))), True)
+        far = [fastact.softmax(x, out=np.empty_like(x), n_threads=t) for t in (1, 2)]
+        _front.set_stream_min(0)
+        near = [fastact.softmax(x, out=np.empty_like(x), n_threads=t) for t in (1, 2)]
+    finally:
+        loops.sw_prefetch(was)
+        _front.set_stream_min(old)
+    for a, b in zip(far + near, near + far):
+        assert a.tobytes() == b.tobytes()
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("zero", [False, True])
 def test_prelu_per_column_is_the_general_relu_formula(dtype, zero):

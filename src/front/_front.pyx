@@ -129,6 +129,7 @@ cdef extern from "fa_table.h":
         void (*narrow_b)(const float *f, uint16_t *h, fa_tidx n) noexcept nogil
         int (*fwd_block_nt_f)(int k, const float *x, float *y, fa_tidx n, const double *p) noexcept nogil
         int (*fwd_block_nt_d)(int k, const double *x, double *y, fa_tidx n, const double *p) noexcept nogil
+        const int *sw_prefetch
 
 cdef extern from *:
     """

@@ -29,18 +29,68 @@ def softmax_blocks(int mode, a, b, out, Py_ssize_t nouter, Py_ssize_t L, Py_ssiz
 
 cdef enum:
     _SM_PF_MIN_BYTES = 64 << 10   # beyond a 48 KB L1d
+    _SM_BLOCK_BYTES = 8192        # row blocks (_row_block)
+    _SM_FAR_BLOCK_BYTES = 4096    # row blocks of a far output (_sm_far)
+    _SM_FAR_PF_ROW_BYTES = 8192   # a far output's rows up to this skip the prefetch
 
 
-cdef inline Py_ssize_t _row_block(Py_ssize_t L, Py_ssize_t isz, bint rows) noexcept nogil:
-    """Rows per item of a row softmax: blocks of up to 8 KB, which with their
-    output and the next block's prefetched rows fill at most half of a 48 KB
-    L1d; one row per item of 8 KB or more, and for column strips."""
-    cdef Py_ssize_t rb = 8192 // (L * isz) if L > 0 else 1
+cdef inline Py_ssize_t _row_block(Py_ssize_t L, Py_ssize_t isz, bint rows, Py_ssize_t nbytes) noexcept nogil:
+    """Rows per item of a row softmax: blocks of up to nbytes (8 KB: with
+    their output and the next block's prefetched rows at most half of a
+    48 KB L1d); one row per item of nbytes or more, and for column strips."""
+    cdef Py_ssize_t rb = nbytes // (L * isz) if L > 0 else 1
     if rb > FA_TABLE_SMC:
         rb = FA_TABLE_SMC
     if rb < 1 or not rows:
         rb = 1
     return rb
+
+
+cdef inline bint _sm_far(const fa_loop_table *tb, int mode, bint rows, bint dbl, bint log_form, char *pa,
+                         char *po, Py_ssize_t nbytes) noexcept nogil:
+    """Whether a float32 softmax (not log_softmax) over rows writes a far
+    output: out of place, at least the last-level cache's size
+    (_stream_min), on a CPU whose hardware prefetchers keep up alone (the
+    loops' sw_prefetch off: AMD).  There its rows stream from memory fastest
+    in blocks of at most 4 KB, without the software prefetch for rows up to
+    8 KB (longer rows still gain from it).  In place, within the cache, in
+    float64 (slower per element) and for log_softmax (whose sum pass writes
+    nothing) the 8 KB blocks with the prefetch are as fast or faster
+    (docs/performance.md).  Rows are independent, so the blocks never change
+    a result bit."""
+    return (rows and mode == 0 and not dbl and not log_form and pa != po and not tb.sw_prefetch[0]
+            and _stream_min > 0 and nbytes >= _stream_min)
+
+
+def softmax_row_plan(Py_ssize_t nouter, Py_ssize_t L, bint dbl, bint log_form, bint out_of_place,
+                     int nthreads):
+    """(rows per block, prefetch) that a row softmax forward of (nouter, L)
+    takes on nthreads threads with the active loops: for the tests."""
+    cdef char c[2]
+    cdef Py_ssize_t rb, nitem, nth
+    cdef bint pf
+    rb, nitem, nth, pf = _sm_plan(_table(), 0, True, dbl, log_form, c, c + out_of_place, nouter, L, 1, nthreads)
+    return rb, pf
+
+
+cdef inline (Py_ssize_t, Py_ssize_t, Py_ssize_t, bint) _sm_plan(
+        const fa_loop_table *tb, int mode, bint rows, bint dbl, bint log_form, char *pa, char *po,
+        Py_ssize_t nouter, Py_ssize_t L, Py_ssize_t inner, Py_ssize_t nth) noexcept nogil:
+    """(rows per item, items, threads, whether row blocks prefetch) for nth
+    threads at most: no more threads than items.  Row blocks beyond L1
+    (_SM_PF_MIN_BYTES per thread) prefetch, the forward the next block while
+    summing this one, so that its maxima read L1 rather than L2 or memory,
+    the backward each next row while summing the row (the element-wise loops
+    start at 1 MB); a far output's short rows do not (_sm_far)."""
+    cdef Py_ssize_t isz = 8 if dbl else 4
+    cdef Py_ssize_t nbytes = nouter * L * inner * isz
+    cdef bint far = _sm_far(tb, mode, rows, dbl, log_form, pa, po, nbytes)
+    cdef Py_ssize_t rb = _row_block(L, isz, rows, _SM_FAR_BLOCK_BYTES if far else _SM_BLOCK_BYTES)
+    cdef Py_ssize_t nitem = (nouter + rb - 1) // rb * (1 if rows else (inner + FA_TABLE_SMC - 1) // FA_TABLE_SMC)
+    if nth > nitem:
+        nth = nitem if nitem > 0 else 1
+    cdef bint pf = rows and nbytes >= _SM_PF_MIN_BYTES * nth and not (far and L * isz <= _SM_FAR_PF_ROW_BYTES)
+    return rb, nitem, nth, pf
 
 
 cdef void _softmax_run(const fa_loop_table *tb, int mode, bint dbl, char *pa, char *pb, char *po, Py_ssize_t nouter, Py_ssize_t L,
@@ -51,17 +101,11 @@ cdef void _softmax_run(const fa_loop_table *tb, int mode, bint dbl, char *pa, ch
     cdef bint rows = inner == 1
     cdef Py_ssize_t it
     cdef Py_ssize_t isz = 8 if dbl else 4
-    cdef Py_ssize_t rb = _row_block(L, isz, rows)
+    cdef Py_ssize_t rb, nitem, nth
+    cdef bint pf
+    rb, nitem, nth, pf = _sm_plan(tb, mode, rows, dbl, log_form, pa, po, nouter, L, inner,
+                                  _nchunks(nouter * L * inner, isz, nthreads, grain))
     cdef Py_ssize_t nstrip = 1 if rows else (inner + FA_TABLE_SMC - 1) // FA_TABLE_SMC
-    cdef Py_ssize_t nitem = (nouter + rb - 1) // rb * nstrip
-    cdef Py_ssize_t nth = _nchunks(nouter * L * inner, isz, nthreads, grain)
-    if nth > nitem:
-        nth = nitem if nitem > 0 else 1
-    # row blocks beyond L1 (_SM_PF_MIN_BYTES per thread) prefetch: the
-    # forward the next block while summing this one, so that its maxima read
-    # L1 rather than L2 or memory, the backward each next row while summing
-    # the row (the element-wise loops start at 1 MB)
-    cdef bint pf = rows and nouter * L * isz >= _SM_PF_MIN_BYTES * nth
     if nth <= 1:
         # no parallel region: an if(0) one cost ~0.4 us, half of a 16-element call
         for it in range(nitem):
@@ -215,7 +259,7 @@ cdef void _smm_run(const fa_loop_table *tb, const _SmMask *mk, int mode, bint db
     cdef bint rows = inner == 1
     cdef Py_ssize_t it
     cdef Py_ssize_t isz = 8 if dbl else 4
-    cdef Py_ssize_t rb = _row_block(L, isz, rows)
+    cdef Py_ssize_t rb = _row_block(L, isz, rows, _SM_BLOCK_BYTES)
     cdef Py_ssize_t nstrip = 1 if rows else (inner + FA_TABLE_SMC - 1) // FA_TABLE_SMC
     cdef Py_ssize_t nitem = (nouter + rb - 1) // rb * nstrip
     cdef Py_ssize_t nth = _nchunks(nouter * L * inner, isz, nthreads, grain)

@@ -16,7 +16,7 @@
 
 /* Raised whenever the struct below changes: a table of another layout is
  * refused at load time instead of being called through wrong offsets. */
-#define FA_TABLE_ABI 6
+#define FA_TABLE_ABI 7
 #define FA_TABLE_CAPSULE "fastact.loop_table"
 
 /* Constants the front's chunking shares with the loops (fa_table_impl.c
@@ -129,6 +129,9 @@ typedef struct fa_loop_table {
      * results larger than the last-level cache (the front decides) */
     int (*fwd_block_nt_f)(int k, const float *x, float *y, fa_tidx n, const double *p);
     int (*fwd_block_nt_d)(int k, const double *x, double *y, fa_tidx n, const double *p);
+    /* &fa_tune.sw_prefetch (fa_defs.h): the front's softmax row blocks
+     * follow the loops' prefetch choice, which tests may switch */
+    const int *sw_prefetch;
 } fa_loop_table;
 
 #endif /* FA_TABLE_H */

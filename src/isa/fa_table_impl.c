@@ -55,4 +55,5 @@ const fa_loop_table FA_TABLE_SYMBOL = {
     fa_widen_h, fa_widen_b,
     fa_narrow_h, fa_narrow_b,
     fa_fwd_block_nt_f, fa_fwd_block_nt_d,
+    &fa_tune.sw_prefetch,
 };
