@@ -729,8 +729,8 @@ def test_prefetching_changes_no_bits(variant, dtype):
 def test_softmax_far_output_plan(variant):
     """A float32 softmax over rows into an output of at least the last-level
     cache, with the loops' software prefetch off (AMD), takes row blocks of
-    at most 4 KB and no prefetch for rows up to 8 KB; in place, float64,
-    log_softmax, a smaller output or the prefetch on keep the 8 KB blocks
+    at most 4 KB and no prefetch for rows up to 8 KB (log_softmax: 4 KB); in
+    place, float64, a smaller output or the prefetch on keep the 8 KB blocks
     and the prefetch."""
     from fastact import _front
     loops = _dispatch.loops(variant)
@@ -746,7 +746,9 @@ def test_softmax_far_output_plan(variant):
         assert plan(n // 3000, 3000, False, False, True, 2) == (1, True)     # 12 KB rows prefetch
         assert plan(n // 1000, 1000, False, False, False, 2) == (2, True)    # in place
         assert plan(n // 1000, 1000, True, False, True, 2) == (1, True)      # float64
-        assert plan(n // 1000, 1000, False, True, True, 2) == (2, True)      # log_softmax
+        assert plan(n // 1000, 1000, False, True, True, 2) == (1, False)     # log_softmax
+        assert plan(n // 256, 256, False, True, True, 1) == (4, False)
+        assert plan(n // 2048, 2048, False, True, True, 2) == (1, True)      # its 8 KB rows prefetch
         assert plan(200, 1000, False, False, True, 1) == (2, True)           # within the cache
         loops.sw_prefetch(True)
         assert plan(n // 1000, 1000, False, False, True, 2) == (2, True)
@@ -759,8 +761,9 @@ def test_softmax_far_output_plan(variant):
         _front.set_stream_min(old)
 
 
+@pytest.mark.parametrize("log", [False, True])
 @pytest.mark.parametrize("L", [7, 16, 100, 1000, 2048])
-def test_softmax_far_output_changes_no_bits(variant, L):
+def test_softmax_far_output_changes_no_bits(variant, L, log):
     """The far output's row blocks (test above) give the same bits as the
     near ones: rows are independent.  Rows of specials included (all -inf,
     a NaN, +inf, a huge spread), one and two threads."""
@@ -773,14 +776,16 @@ def test_softmax_far_output_changes_no_bits(variant, L):
     x[3, -1] = INF
     x[4, ::3] = -INF
     x[5] *= 1e4
+    f = fastact.log_softmax if log else fastact.softmax
     was, old = loops.sw_prefetch(), _front.set_stream_min(64)
     try:
         loops.sw_prefetch(False)
-        assert _front.softmax_row_plan(x.shape[0], L, False, False, True, 2) != \
-            (max(1, min(64, 8192 // (4 * L))), True)
-        far = [fastact.softmax(x, out=np.empty_like(x), n_threads=t) for t in (1, 2)]
+        if not (log and L == 2048):     # log_softmax's rows of 8 KB: the near plan
+            assert _front.softmax_row_plan(x.shape[0], L, False, log, True, 2) != \
+                (max(1, min(64, 8192 // (4 * L))), True)
+        far = [f(x, out=np.empty_like(x), n_threads=t) for t in (1, 2)]
         _front.set_stream_min(0)
-        near = [fastact.softmax(x, out=np.empty_like(x), n_threads=t) for t in (1, 2)]
+        near = [f(x, out=np.empty_like(x), n_threads=t) for t in (1, 2)]
     finally:
         loops.sw_prefetch(was)
         _front.set_stream_min(old)

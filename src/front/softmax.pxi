@@ -31,7 +31,8 @@ cdef enum:
     _SM_PF_MIN_BYTES = 64 << 10   # beyond a 48 KB L1d
     _SM_BLOCK_BYTES = 8192        # row blocks (_row_block)
     _SM_FAR_BLOCK_BYTES = 4096    # row blocks of a far output (_sm_far)
-    _SM_FAR_PF_ROW_BYTES = 8192   # a far output's rows up to this skip the prefetch
+    _SM_FAR_PF_ROW_BYTES = 8192   # a far output's rows up to this skip the prefetch,
+    _SM_FAR_PF_LOG_ROW_BYTES = 4096   # log_softmax's up to this
 
 
 cdef inline Py_ssize_t _row_block(Py_ssize_t L, Py_ssize_t isz, bint rows, Py_ssize_t nbytes) noexcept nogil:
@@ -48,17 +49,17 @@ cdef inline Py_ssize_t _row_block(Py_ssize_t L, Py_ssize_t isz, bint rows, Py_ss
 
 cdef inline bint _sm_far(const fa_loop_table *tb, int mode, bint rows, bint dbl, bint log_form, char *pa,
                          char *po, Py_ssize_t nbytes) noexcept nogil:
-    """Whether a float32 softmax (not log_softmax) over rows writes a far
+    """Whether a float32 softmax or log_softmax over rows writes a far
     output: out of place, at least the last-level cache's size
     (_stream_min), on a CPU whose hardware prefetchers keep up alone (the
     loops' sw_prefetch off: AMD).  There its rows stream from memory fastest
     in blocks of at most 4 KB, without the software prefetch for rows up to
-    8 KB (longer rows still gain from it).  In place, within the cache, in
-    float64 (slower per element) and for log_softmax (whose sum pass writes
-    nothing) the 8 KB blocks with the prefetch are as fast or faster
+    8 KB (log_softmax, whose sum pass writes nothing: 4 KB; longer rows
+    still gain from it).  In place, within the cache and in float64 (slower
+    per element) the 8 KB blocks with the prefetch are as fast or faster
     (docs/performance.md).  Rows are independent, so the blocks never change
     a result bit."""
-    return (rows and mode == 0 and not dbl and not log_form and pa != po and not tb.sw_prefetch[0]
+    return (rows and mode == 0 and not dbl and pa != po and not tb.sw_prefetch[0]
             and _stream_min > 0 and nbytes >= _stream_min)
 
 
@@ -89,7 +90,8 @@ cdef inline (Py_ssize_t, Py_ssize_t, Py_ssize_t, bint) _sm_plan(
     cdef Py_ssize_t nitem = (nouter + rb - 1) // rb * (1 if rows else (inner + FA_TABLE_SMC - 1) // FA_TABLE_SMC)
     if nth > nitem:
         nth = nitem if nitem > 0 else 1
-    cdef bint pf = rows and nbytes >= _SM_PF_MIN_BYTES * nth and not (far and L * isz <= _SM_FAR_PF_ROW_BYTES)
+    cdef bint pf = rows and nbytes >= _SM_PF_MIN_BYTES * nth and not (
+        far and L * isz <= (_SM_FAR_PF_LOG_ROW_BYTES if log_form else _SM_FAR_PF_ROW_BYTES))
     return rb, nitem, nth, pf
 
 
