@@ -47,6 +47,11 @@ cdef inline Py_ssize_t _row_block(Py_ssize_t L, Py_ssize_t isz, bint rows, Py_ss
     return rb
 
 
+cdef inline Py_ssize_t _sm_nstrip(bint rows, Py_ssize_t inner) noexcept nogil:
+    """Column strips per outer block (1 over rows)."""
+    return 1 if rows else (inner + FA_TABLE_SMC - 1) // FA_TABLE_SMC
+
+
 cdef inline bint _sm_far(const fa_loop_table *tb, int mode, bint rows, bint dbl, bint log_form, char *pa,
                          char *po, Py_ssize_t nbytes) noexcept nogil:
     """Whether a float32 softmax or log_softmax over rows writes a far
@@ -87,7 +92,7 @@ cdef inline (Py_ssize_t, Py_ssize_t, Py_ssize_t, bint) _sm_plan(
     cdef Py_ssize_t nbytes = nouter * L * inner * isz
     cdef bint far = _sm_far(tb, mode, rows, dbl, log_form, pa, po, nbytes)
     cdef Py_ssize_t rb = _row_block(L, isz, rows, _SM_FAR_BLOCK_BYTES if far else _SM_BLOCK_BYTES)
-    cdef Py_ssize_t nitem = (nouter + rb - 1) // rb * (1 if rows else (inner + FA_TABLE_SMC - 1) // FA_TABLE_SMC)
+    cdef Py_ssize_t nitem = (nouter + rb - 1) // rb * _sm_nstrip(rows, inner)
     if nth > nitem:
         nth = nitem if nitem > 0 else 1
     cdef bint pf = rows and nbytes >= _SM_PF_MIN_BYTES * nth and not (
@@ -107,7 +112,7 @@ cdef void _softmax_run(const fa_loop_table *tb, int mode, bint dbl, char *pa, ch
     cdef bint pf
     rb, nitem, nth, pf = _sm_plan(tb, mode, rows, dbl, log_form, pa, po, nouter, L, inner,
                                   _nchunks(nouter * L * inner, isz, nthreads, grain))
-    cdef Py_ssize_t nstrip = 1 if rows else (inner + FA_TABLE_SMC - 1) // FA_TABLE_SMC
+    cdef Py_ssize_t nstrip = _sm_nstrip(rows, inner)
     if nth <= 1:
         # no parallel region: an if(0) one cost ~0.4 us, half of a 16-element call
         for it in range(nitem):
@@ -261,12 +266,13 @@ cdef void _smm_run(const fa_loop_table *tb, const _SmMask *mk, int mode, bint db
     cdef bint rows = inner == 1
     cdef Py_ssize_t it
     cdef Py_ssize_t isz = 8 if dbl else 4
-    cdef Py_ssize_t rb = _row_block(L, isz, rows, _SM_BLOCK_BYTES)
-    cdef Py_ssize_t nstrip = 1 if rows else (inner + FA_TABLE_SMC - 1) // FA_TABLE_SMC
-    cdef Py_ssize_t nitem = (nouter + rb - 1) // rb * nstrip
-    cdef Py_ssize_t nth = _nchunks(nouter * L * inner, isz, nthreads, grain)
-    if nth > nitem:
-        nth = nitem if nitem > 0 else 1
+    cdef Py_ssize_t rb, nitem, nth
+    cdef bint pf
+    # the kernels run in place on the prepared output (po, po): never a far
+    # output, and the items do not prefetch (pf unused)
+    rb, nitem, nth, pf = _sm_plan(tb, mode, rows, dbl, log_form, po, po, nouter, L, inner,
+                                  _nchunks(nouter * L * inner, isz, nthreads, grain))
+    cdef Py_ssize_t nstrip = _sm_nstrip(rows, inner)
     if nth <= 1:
         for it in range(nitem):
             _smm_item(tb, mk, it, mode, dbl, rows, pa, pb, po, nouter, L, inner, rb, nstrip, log_form, scale)
