@@ -64,10 +64,12 @@ def expected_per_line():
     # (FA_RANGED_FWD_CASES) one loop each, the common form twice (out of
     # place; in place, keeping the inputs in a buffer): 4 loops; backward
     # the rare form in the three copies, the others out of place and in the
-    # two in-place copies: 3 + 2 x 3 = 9.  FA_TRANSC_KERNELS and
+    # two in-place copies: 3 + 2 x 3 = 9.  A FA_NANX_KERNELS backward case
+    # also has three: its F_nx form out of place and in place on g, the full
+    # form in place on s (double: the full form's three).  FA_TRANSC_KERNELS and
     # FA_CHEAP_BWDY_KERNELS only list the (not) prefetched kernels, no loop.
     per_case = {"FA_CHEAP_KERNELS": 2, "FA_KERNELS": 2, "FA_PLAIN_KERNELS": 2,
-                "FA_BWDY_KERNELS": 2, "FA_BWDY_PLAIN_KERNELS": 2,
+                "FA_BWDY_KERNELS": 2, "FA_BWDY_PLAIN_KERNELS": 2, "FA_NANX_KERNELS": 2,
                 "FA_RANGED_KERNELS": 0,     # in the backward only: ranged_bwd below
                 "FA_PLAIN_FWD_KERNELS": 2, "FA_RANGED_FWD_CASES": 8,
                 "FA_TRANSC_KERNELS": 0, "FA_CHEAP_BWDY_KERNELS": 0}

@@ -96,6 +96,14 @@
 #  define FA_VEC_BYTES 16
 #endif
 
+/* Whether a or b is NaN: one unordered compare where the compiler has the
+ * builtin (GCC does not merge the two self-compares into one). */
+#if defined(__GNUC__) || defined(__clang__)
+#  define FA_UNORD(a, b) __builtin_isunordered((a), (b))
+#else
+#  define FA_UNORD(a, b) ((a) != (a) || (b) != (b))
+#endif
+
 /* Index type for every loop: 64-bit on 64-bit platforms, never int. */
 typedef ptrdiff_t fa_idx;
 

@@ -15,11 +15,12 @@
  * (piecewise and rational: memory-bound on large arrays), then the
  * exp/tanh/erf/log-based ones. */
 #define FA_KERNELS(X) FA_CHEAP_KERNELS(X) FA_TRANSC_KERNELS(X)
-#define FA_CHEAP_KERNELS(X) \
-    X(relu) X(relu0) X(relu_nomax) X(leaky) X(hardtanh) X(linear) X(hard_sigmoid) X(softsign) X(hard_swish) \
+#define FA_CHEAP_KERNELS(X) FA_NANX_KERNELS(X) FA_CHEAP_PLAIN_KERNELS(X)
+#define FA_CHEAP_PLAIN_KERNELS(X) \
+    X(relu) X(leaky) X(hardtanh) X(linear) X(hard_sigmoid) X(softsign) X(hard_swish) \
     X(shrink) X(hardshrink) X(sparse_plus) X(threshold)
 /* Kernels whose derivative can be computed from the forward output. */
-#define FA_BWDY_KERNELS(X) FA_BWDY_PLAIN_KERNELS(X) FA_RANGED_KERNELS(X)
+#define FA_BWDY_KERNELS(X) FA_BWDY_PLAIN_KERNELS(X) FA_RANGED_KERNELS(X) FA_NANX_KERNELS(X)
 
 #define FA_TRANSC_KERNELS(X) FA_TRANSC_PLAIN_KERNELS(X) FA_RANGED_KERNELS(X)
 #define FA_TRANSC_PLAIN_KERNELS(X) FA_TRANSC_FWD_PLAIN_KERNELS(X) FA_FWD_RANGED_KERNELS(X)
@@ -62,19 +63,31 @@
 #define FA_NAN_EXACT_KERNELS(X) X(relu0) X(relu_nomax) X(leaky) X(hardtanh) X(linear) X(hard_sigmoid) X(hardshrink) \
     X(threshold) X(sigmoid) X(tanh) X(log_sigmoid) X(elu) X(selu) X(silu) X(mish) X(gelu_erf) X(gelu_tanh)
 
+/* Kernels whose backward (bwd and bwdy) also comes as F_nx, the full form's
+ * values for every s (x or y) that is not NaN, in fewer instructions: with a
+ * NaN s it may give a number.  The float loops (loops/elementwise.h) run F_nx
+ * and note a NaN s with the NaN result, in the same unordered compare of r
+ * with s where the other loops compare r with itself, then apply the NaN rule
+ * where either is NaN; double, which notes NaNs by looking at the results
+ * again, and in place on s, where the fix-up no longer has s, run F.  relu's
+ * backward (relu0, relu_nomax) is memory-bound in place at 1M float32 only
+ * once its loop has no more operations than that pass has time for. */
+#define FA_NANX_KERNELS(X) X(relu0) X(relu_nomax)
+
 /* FA_TRANSC_KERNELS whose bwdy (from y) is a polynomial or a select: memory-
  * bound like the cheap kernels, so those loops do not prefetch (the software
  * prefetch cost tanh's and sigmoid's backward from y a quarter of their time
  * at 1M float32 on AMD Zen 4: the hardware prefetcher keeps up with them). */
 #define FA_CHEAP_BWDY_KERNELS(X) X(sigmoid) X(tanh) X(elu) X(selu) X(celu) X(celu_neg)
 
-/* The loops' switch lists: every kernel not in FA_RANGED_KERNELS (the
- * backward), and the forward's plain and common-range cases */
-#define FA_PLAIN_KERNELS(X) FA_CHEAP_KERNELS(X) FA_TRANSC_PLAIN_KERNELS(X)
+/* The loops' switch lists: every kernel not in FA_RANGED_KERNELS or
+ * FA_NANX_KERNELS (the backward), and the forward's plain and common-range
+ * cases */
+#define FA_PLAIN_KERNELS(X) FA_CHEAP_PLAIN_KERNELS(X) FA_TRANSC_PLAIN_KERNELS(X)
 #define FA_PLAIN_FWD_KERNELS(X) FA_CHEAP_KERNELS(X) FA_TRANSC_FWD_PLAIN_KERNELS(X)
 #define FA_RANGED_FWD_CASES(X) FA_RANGED_KERNELS(X) FA_FWD_RANGED_KERNELS(X)
 #define FA_BWDY_PLAIN_KERNELS(X) \
-    X(relu) X(relu0) X(relu_nomax) X(leaky) X(hardtanh) X(linear) X(hard_sigmoid) X(shrink) X(sparse_plus) X(threshold) \
+    X(relu) X(leaky) X(hardtanh) X(linear) X(hard_sigmoid) X(shrink) X(sparse_plus) X(threshold) \
     X(sigmoid) X(tanh) X(softplus) X(log_sigmoid) X(elu) X(selu) X(celu) X(celu_neg)
 
 #define FA_ENUM_ENTRY(name) FA_K_##name,

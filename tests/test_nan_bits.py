@@ -178,6 +178,71 @@ def test_elementwise_backward_nan_rule(dtype, data):
                       [g, y], want, f"{name}_backward(y=, {p})", layouts=BWD_LAYOUTS, **p)
 
 
+# relu's backward loop (float) computes a form that is exact only for an x
+# that is not NaN and finds NaN inputs with its results (FA_NANX_KERNELS in
+# src/fa_kernels.h): so here the NaN positions come from an oracle of their
+# own, not from fastact's own out-of-place result as above.
+RELU_MAX = [("relu", {}), ("relu", {"max": 6.0}), ("relu6", {}), ("relu", {"max": 0.5})]
+
+
+def relu_backward_oracle(g, x, mx):
+    """the bits of g * relu'(x) by the NaN rule: the first NaN of g, x; else g
+    for 0 < x < max, +0 for x >= max, g * 0 + 0 for x <= 0 (NaN for an
+    infinite g); no max (inf) passes g at x = +inf"""
+    dt = g.dtype
+    with np.errstate(invalid="ignore"):
+        v = np.where(x > 0, np.where((x >= mx) & (mx != np.inf), dt.type(0), g), g * dt.type(0) + dt.type(0))
+    return nan_pick(np.where(np.isnan(x), x, v).astype(dt), g, x)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name,p", RELU_MAX)
+def test_relu_backward_nan_and_special_pairs(name, p, dtype):
+    """Every pairing of special grads (NaN of each kind, +-inf, +-0, tiny)
+    with special x (the same NaNs, +-inf, +-0, the max, around 0), tiled over
+    several NaN sub-blocks at every offset, each sub-block also clean or with
+    a lone NaN: from x and from y, out of place, into out=, in place on the
+    grad and on x or y, 1 and 2 threads."""
+    dt = np.dtype(dtype)
+    u = UINT[dt]
+    e, q, sb = LAYOUT_BITS[dt]
+    nans = np.array([e | q, sb | e | q, e | q | 5, e | 1, sb | e | 7], u).view(dt)   # quiet, signaling
+    tiny = np.finfo(dt).smallest_subnormal
+    gs = np.concatenate([nans, np.array([np.inf, -np.inf, 0.0, -0.0, tiny, -tiny, 1.5, -2.0], dt)])
+    xs = np.concatenate([nans, np.array([np.inf, -np.inf, 0.0, -0.0, tiny, -tiny, 0.5, 6.0, 7.0,
+                                         -3.0, 2.0], dt)])
+    gg, xx = (a.ravel() for a in np.meshgrid(gs, xs))
+    rng = np.random.default_rng(7)
+    n = 2 * GRAIN["cheap"] + 4099
+    g = rng.standard_normal(n).astype(dt)
+    x = (rng.standard_normal(n) * 3).astype(dt)
+    for at in (3, 700, 1500, n // 2 - len(gg) // 2, n - len(gg)):
+        g[at:at + len(gg)], x[at:at + len(gg)] = gg, xx
+    g[3000], x[3600] = nans[3], nans[1]          # a sub-block with one NaN grad, one with one NaN x
+    f = fastact.get(name)
+    mx = p.get("max", 6.0 if name == "relu6" else np.inf)
+    want = relu_backward_oracle(g, x, mx)
+    y = f.forward(x, n_threads=1, **p)
+    assert np.array_equal(relu_backward_oracle(g, y, mx), want), "the oracle from y"
+    for t in THREADS:
+        for s, kw in ((x, {}), (y, {})):
+            what = f"{name}({p}) {'y' if kw else 'x'} t={t}"
+            call = (lambda g_, s_, **k: f.backward(g_, y=s_, **k)) if s is y else f.backward
+            call_ = (lambda g_, s_, **k: f.backward_(g_, y=s_, **k)) if s is y else f.backward_
+            for off in range(4):
+                sl = slice(off, n)
+                assert_bits(call(g[sl], s[sl], n_threads=t, **p), want[sl], what + f" [{off}:]")
+                o = np.full(n - off, 9, dt)
+                call(g[sl], s[sl], out=o, n_threads=t, **p)
+                assert_bits(o, want[sl], what + f" out= [{off}:]")
+                gi = g[sl].copy()
+                call_(gi, s[sl], n_threads=t, **p)
+                assert_bits(gi, want[sl], what + f" in place on the grad [{off}:]")
+                si = s[sl].copy()
+                call(g[sl], si, out=si, n_threads=t, **p)
+                assert_bits(si, want[sl], what + f" out=<{'y' if kw else 'x'}> [{off}:]")
+
+
 # bfloat16 is staged by its bits (fastact/_arrays.py): ml_dtypes' casts would
 # turn every NaN into 0x7fc0/0xffc0
 @pytest.mark.parametrize("dtype", [np.float16, "bfloat16"])

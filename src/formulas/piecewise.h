@@ -79,6 +79,23 @@ FA_INLINE T FA_F(fa_relu0_bwdy)(T g, T y, T mx, T p1, T p2, T p3)
 {
     return FA_F(fa_relu0_bwd)(g, y, mx, p1, p2, p3);
 }
+/* The contiguous loops' form for an x that is not NaN (FA_NANX_KERNELS):
+ * g - g is g * 0 + 0 (+0 for a finite g, NaN for an infinite or NaN one) in
+ * one subtraction, which with the select is one masked subtraction, where
+ * the full form spends a max and two multiplies to make a NaN x give NaN.
+ * Here a NaN x gives a number; the loop notes it and applies the NaN rule
+ * there. */
+FA_INLINE T FA_F(fa_relu0_bwd_nx)(T g, T x, T mx, T p1, T p2, T p3)
+{
+    (void)p1; (void)p2; (void)p3;
+    const T m = mx == (T)INFINITY ? (T)NAN : mx;
+    T up = x >= m ? (T)0 : g;
+    return x > (T)0 ? up : g - g;
+}
+FA_INLINE T FA_F(fa_relu0_bwdy_nx)(T g, T y, T mx, T p1, T p2, T p3)
+{
+    return FA_F(fa_relu0_bwd_nx)(g, y, mx, p1, p2, p3);
+}
 
 /* relu_nomax: relu0 without a max (plain relu), one select: `x < 0 ? 0 : x`
  * is a compare and a zero-masking move.  The min against an infinite max is
@@ -106,6 +123,16 @@ FA_INLINE T FA_F(fa_relu_nomax_bwd)(T g, T x, T p0, T p1, T p2, T p3)
 FA_INLINE T FA_F(fa_relu_nomax_bwdy)(T g, T y, T p0, T p1, T p2, T p3)
 {
     return FA_F(fa_relu_nomax_bwd)(g, y, p0, p1, p2, p3);
+}
+/* the loops' form for an x that is not NaN: see fa_relu0_bwd_nx */
+FA_INLINE T FA_F(fa_relu_nomax_bwd_nx)(T g, T x, T p0, T p1, T p2, T p3)
+{
+    (void)p0; (void)p1; (void)p2; (void)p3;
+    return x > (T)0 ? g : g - g;
+}
+FA_INLINE T FA_F(fa_relu_nomax_bwdy_nx)(T g, T y, T p0, T p1, T p2, T p3)
+{
+    return FA_F(fa_relu_nomax_bwd_nx)(g, y, p0, p1, p2, p3);
 }
 
 /* leaky: relu with threshold 0 and a nonzero slope p1 (leaky_relu, prelu),

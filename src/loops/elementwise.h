@@ -153,18 +153,50 @@ static int FA_F(fa_fwd_block_nt)(int k, const T *x, T *y, fa_idx n, const double
 #define FA__BWD_KEEP(dst, v, r) (dst) = (v)
 #define FA__BWD_NOTE FA__NAN_NOTE
 #endif
-#define FA__BWD_SUBBLOCKS(BODY) do { \
+#define FA__BWD_SUBBLOCKS(...) FA__BWD_SUBBLOCKS_FIX(fa__nan_fix2, __VA_ARGS__)
+#define FA__BWD_SUBBLOCKS_FIX(FIX, ...) do { \
         for (fa_idx c = b; c < e; c += FA_NAN_SUB) { \
             const fa_idx m = e - c < FA_NAN_SUB ? e - c : FA_NAN_SUB; \
             const T *gc = g + c, *sc = s + c; \
             T *d = out + c; \
             uint32_t bad = 0; \
-            BODY \
+            __VA_ARGS__ \
             if (FA__NAN_SEEN(bad, d, m)) \
-                FA_F(fa__nan_fix2)(d, out == g ? tmp : gc, out == s ? tmp : sc, m); \
+                FA_F(FIX)(d, out == g ? tmp : gc, out == s ? tmp : sc, m); \
         } \
     } while (0)
 #define FA__BWD_RANGE(name, FORM) FA__BWD_SUBBLOCKS(FA__BWD_ALIAS(name, FORM))
+/* a FA_NANX_KERNELS kernel (fa_kernels.h): FORM_nx, noting a NaN result or
+ * a NaN s in one unordered compare, which in place on g also keeps g where
+ * either is NaN, and fixed up by fa__nan_fix2x; in place on s the full FORM,
+ * whose NaN results alone mark the lanes to fix (the kept s is stale
+ * elsewhere).  Double notes NaNs by looking at the results (FA__NAN_SEEN),
+ * so it runs the full FORM. */
+#undef FA__BWD_RANGE_NX
+#if FA_IS_DOUBLE
+#define FA__BWD_RANGE_NX(name, FORM) FA__BWD_RANGE(name, FORM)
+#else
+#define FA__BWD_SUB_NX(name, FORM, KEEP) \
+            FA_IVDEP FA_UNROLL_MAP for (fa_idx j = 0; j < m; j++) { \
+                const T v = sc[j], r = FA_F(fa_##name##_##FORM##_nx)(gc[j], v, p0, p1, p2, p3); \
+                const int u = FA_UNORD(r, v); \
+                KEEP; \
+                d[j] = r; \
+                bad |= u; \
+            }
+#define FA__BWD_RANGE_NX(name, FORM) \
+        if (out == s) { FA__BWD_SUBBLOCKS(FA__BWD_SUB(name, FORM, FA__BWD_KEEP(tmp[j], sc[j], r), FA__BWD_NOTE)); } \
+        else { \
+            FA__BWD_SUBBLOCKS_FIX(fa__nan_fix2x, \
+                if (!alias) { FA__BWD_SUB_NX(name, FORM, (void)0) } \
+                else { FA__BWD_SUB_NX(name, FORM, FA__NANX_KEEP(tmp[j], gc[j], u)) }); \
+        }
+#if defined(__AVX512F__)
+#define FA__NANX_KEEP(dst, v, u) if (u) (dst) = (v)
+#else
+#define FA__NANX_KEEP(dst, v, u) (dst) = (v)
+#endif
+#endif
 /* a FA_RANGED_KERNELS kernel: FORM_c on the sub-blocks whose s all lie in
  * [lo, hi], the full FORM elsewhere, FORM_rare throughout when there is no
  * such range (rg = 0); the range tested as in fa_fwd_block (out of place:
@@ -190,6 +222,17 @@ static void FA_F(fa__nan_fix2)(T *d, const T *g, const T *s, fa_idx m)
     for (fa_idx j = 0; j < m; j++)
         if (d[j] != d[j]) d[j] = FA_F(fa_nan_of2)(d[j], g[j], s[j]);
 }
+
+/* fa__nan_fix2 where F_nx ran: the rule's NaN also where s is NaN and the
+ * result is not (g and s are at hand wherever either is NaN) */
+#if !FA_IS_DOUBLE
+static void FA_F(fa__nan_fix2x)(T *d, const T *g, const T *s, fa_idx m)
+{
+    for (fa_idx j = 0; j < m; j++)
+        if (d[j] != d[j] || s[j] != s[j])
+            d[j] = g[j] != g[j] ? g[j] : s[j] != s[j] ? s[j] : FA_F(fa_qnan)();
+}
+#endif
 
 /* out[i] = g[i] * f'(x[i]) (from_y = 0) or from the saved output s = y. */
 static int FA_F(fa_bwd_block)(int k, int from_y, const T *g, const T *s, T *out,
@@ -225,6 +268,9 @@ static int FA_F(fa_bwd_block)(int k, int from_y, const T *g, const T *s, T *out,
 #define FA_CASE(name) case FA_K_##name: FA__BWD_CASE(name, bwd, FA__BWD_RANGE)
         FA_PLAIN_KERNELS(FA_CASE)
 #undef FA_CASE
+#define FA_CASE(name) case FA_K_##name: FA__BWD_CASE(name, bwd, FA__BWD_RANGE_NX)
+        FA_NANX_KERNELS(FA_CASE)
+#undef FA_CASE
 #define FA_CASE(name) case FA_K_##name: \
             rg = FA_F(fa_##name##_bwd_range)(p0, p1, p2, p3, &lo, &hi); \
             FA__BWD_CASE(name, bwd, FA__BWD_RANGE_C)
@@ -236,6 +282,9 @@ static int FA_F(fa_bwd_block)(int k, int from_y, const T *g, const T *s, T *out,
     switch (k) {
 #define FA_CASE(name) case FA_K_##name: FA__BWD_CASE(name, bwdy, FA__BWD_RANGE)
     FA_BWDY_PLAIN_KERNELS(FA_CASE)
+#undef FA_CASE
+#define FA_CASE(name) case FA_K_##name: FA__BWD_CASE(name, bwdy, FA__BWD_RANGE_NX)
+    FA_NANX_KERNELS(FA_CASE)
 #undef FA_CASE
 #define FA_CASE(name) case FA_K_##name: \
         rg = FA_F(fa_##name##_bwdy_range)(p0, p1, p2, p3, &lo, &hi); \
