@@ -17,6 +17,7 @@ jit-compiled JAX, and ONNX Runtime running one-node ONNX models (below).
 A peer missing a form is simply not timed in that mode; an Impl with `dtypes`
 is timed only for those dtypes.  Nothing here is imported by fastact itself.
 """
+import re
 import math
 import os
 import sys
@@ -144,7 +145,7 @@ def _ne(expr, **consts):
         d.update(arrays)
         return d
 
-    if "g" in expr:
+    if re.search(r"\bg\b", expr):      # the variable g, not the g of log1p
         return Impl(bip=lambda g, s: ne.evaluate(expr, local_dict=env(g, g=g, s=s), out=g),
                     boop=lambda g, s: ne.evaluate(expr, local_dict=env(g, g=g, s=s)))
     return Impl(ip=lambda a: ne.evaluate(expr, local_dict=env(a, a=a), out=a),
@@ -249,10 +250,23 @@ def _t(ip, oop):
     return Impl(ip=ip, oop=oop)
 
 
-def _t_bwd(op, *args):
-    """aten backward op (the kernel autograd calls): op(grad, s, *args)."""
-    return Impl(bip=lambda g, s: op.grad_input(g, s, *args, grad_input=g),
-                boop=lambda g, s: op(g, s, *args))
+def _t_bwd(op, *args, **kw):
+    """aten backward op (the kernel autograd calls): op(grad, s, *args), in place through
+    its grad_input= (or out=) overload; without either (mish) out of place only."""
+    if "grad_input" in op.overloads():
+        bip = lambda g, s: op.grad_input(g, s, *args, grad_input=g, **kw)
+    elif "out" in op.overloads():
+        bip = lambda g, s: op.out(g, s, *args, out=g, **kw)
+    else:
+        bip = None
+    return Impl(bip=bip, boop=lambda g, s: op(g, s, *args, **kw))
+
+
+def _t_elu_bwd(alpha, scale, input_scale):
+    """aten.elu_backward (elu, selu, celu): grad, alpha, scale, input_scale, is_result, x."""
+    op = torch.ops.aten.elu_backward
+    return Impl(bip=lambda g, s: op.grad_input(g, alpha, scale, input_scale, False, s, grad_input=g),
+                boop=lambda g, s: op(g, alpha, scale, input_scale, False, s))
 
 
 # ---------------------------------------------------------------- JAX
@@ -497,54 +511,77 @@ def entries():
     add("relu(max=6)", "relu", {"max": 6.0},
         numpy=Impl(ip=lambda a: np.clip(a, 0, 6, out=a), oop=lambda a: np.clip(a, 0, 6)),
         numexpr=_ne("where(a < 0, 0, where(a > m, m, a))", m=6.0),
-        torch_=_t(lambda t: torch.clamp_(t, 0, 6), lambda t: torch.clamp(t, 0, 6)) if T else None)
+        torch_=_merge(_t(lambda t: torch.clamp_(t, 0, 6), lambda t: torch.clamp(t, 0, 6)),
+                      _t_bwd(torch.ops.aten.hardtanh_backward, 0.0, 6.0)) if T else None,
+        bwd_from="x")
     add("relu6", "relu6",
         numpy=Impl(ip=lambda a: np.clip(a, 0, 6, out=a), oop=lambda a: np.clip(a, 0, 6)),
         numexpr=_ne("where(a < 0, 0, where(a > m, m, a))", m=6.0),
-        torch_=_t(lambda t: F.relu6(t, inplace=True), lambda t: F.relu6(t)) if T else None)
+        torch_=_merge(_t(lambda t: F.relu6(t, inplace=True), lambda t: F.relu6(t)),
+                      _t_bwd(torch.ops.aten.hardtanh_backward, 0.0, 6.0)) if T else None,
+        bwd_from="x")
     add("leaky_relu", "leaky_relu",
         numpy=Impl(ip=lambda a: np.maximum(a, 0.01 * a, out=a), oop=lambda a: np.maximum(a, 0.01 * a)),
         numexpr=_ne("where(a > 0, a, k * a)", k=0.01),
-        torch_=_t(lambda t: F.leaky_relu_(t, 0.01), lambda t: F.leaky_relu(t, 0.01)) if T else None)
+        torch_=_merge(_t(lambda t: F.leaky_relu_(t, 0.01), lambda t: F.leaky_relu(t, 0.01)),
+                      _t_bwd(torch.ops.aten.leaky_relu_backward, 0.01, False)) if T else None,
+        bwd_from="x")
     add("thresholded_relu", "thresholded_relu",
         numpy=Impl(ip=lambda a: np.multiply(a, a > 1, out=a), oop=lambda a: a * (a > 1)),
         numexpr=_ne("where(a > 1, a, 0)"),
-        torch_=_t(lambda t: F.threshold_(t, 1.0, 0.0), lambda t: F.threshold(t, 1.0, 0.0)) if T else None)
+        torch_=_merge(_t(lambda t: F.threshold_(t, 1.0, 0.0), lambda t: F.threshold(t, 1.0, 0.0)),
+                      _t_bwd(torch.ops.aten.threshold_backward, 1.0)) if T else None,
+        bwd_from="x")
     add("hardtanh", "hardtanh",
         numpy=Impl(ip=lambda a: np.clip(a, -1, 1, out=a), oop=lambda a: np.clip(a, -1, 1)),
         numexpr=_ne("where(a < -1, -1, where(a > 1, 1, a))"),
-        torch_=_t(lambda t: F.hardtanh_(t), lambda t: F.hardtanh(t)) if T else None)
+        torch_=_merge(_t(lambda t: F.hardtanh_(t), lambda t: F.hardtanh(t)),
+                      _t_bwd(torch.ops.aten.hardtanh_backward, -1.0, 1.0)) if T else None,
+        bwd_from="x")
     add("linear", "linear")   # identity: no peer does any work
     add("hard_sigmoid(1/6)", "hard_sigmoid", {"slope": 1 / 6, "offset": 0.5},
         numpy=_np(lambda a: np.clip(a / 6 + 0.5, 0, 1)),
         numexpr=_ne("where(a < -3, 0, where(a > 3, 1, a * k + h))", k=1 / 6, h=0.5),
-        torch_=_t(lambda t: F.hardsigmoid(t, inplace=True), lambda t: F.hardsigmoid(t)) if T else None)
+        torch_=_merge(_t(lambda t: F.hardsigmoid(t, inplace=True), lambda t: F.hardsigmoid(t)),
+                      _t_bwd(torch.ops.aten.hardsigmoid_backward)) if T else None,
+        bwd_from="x")
     add("softsign", "softsign",
         numpy=_np(lambda a: a / (1 + np.abs(a))),
         numexpr=_ne("a / (1 + abs(a))"),
-        torch_=_t(lambda t: t.div_(1 + t.abs()), lambda t: F.softsign(t)) if T else None)
+        torch_=_t(lambda t: t.div_(1 + t.abs()), lambda t: F.softsign(t)) if T else None,
+        bwd_from="x")
     add("hard_swish", "hard_swish",
         numpy=_np(lambda a: a * np.clip(a + 3, 0, 6) / 6),
         numexpr=_ne("where(a < -3, 0, where(a > 3, a, a * (a + 3) * k))", k=1 / 6),
-        torch_=_t(lambda t: F.hardswish(t, inplace=True), lambda t: F.hardswish(t)) if T else None)
+        torch_=_merge(_t(lambda t: F.hardswish(t, inplace=True), lambda t: F.hardswish(t)),
+                      _t_bwd(torch.ops.aten.hardswish_backward)) if T else None,
+        bwd_from="x")
     add("softshrink", "softshrink",
         numpy=_np(lambda a: np.where(a > 0.5, a - 0.5, np.where(a < -0.5, a + 0.5, 0)).astype(a.dtype, copy=False)),
         numexpr=_ne("where(a > l, a - l, where(a < -l, a + l, 0))", l=0.5),
-        torch_=_t_out(torch._C._nn.softshrink, 0.5) if T else None)
+        torch_=_merge(_t_out(torch._C._nn.softshrink, 0.5),
+                      _t_bwd(torch.ops.aten.softshrink_backward, 0.5)) if T else None,
+        bwd_from="x")
     add("hardshrink", "hardshrink",
         numpy=_np(lambda a: a * (np.abs(a) > 0.5)),
         numexpr=_ne("where(abs(a) > l, a, 0)", l=0.5),
-        torch_=_t_out(torch.hardshrink, 0.5) if T else None)
+        torch_=_merge(_t_out(torch.hardshrink, 0.5),
+                      _t_bwd(torch.ops.aten.hardshrink_backward, 0.5)) if T else None,
+        bwd_from="x")
     add("shrink(bias=0.25)", "shrink", {"lambd": 0.5, "bias": 0.25},
         numpy=_np(lambda a: np.where(a > 0.5, a - 0.25, np.where(a < -0.5, a + 0.25, 0)).astype(a.dtype, copy=False)),
-        numexpr=_ne("where(a > l, a - b, where(a < -l, a + b, 0))", l=0.5, b=0.25))
+        numexpr=_ne("where(a > l, a - b, where(a < -l, a + b, 0))", l=0.5, b=0.25),
+        bwd_from="x")
     add("sparse_plus", "sparse_plus",
         numpy=_np(lambda a: np.where(a <= -1, 0, np.where(a >= 1, a, (a + 1) ** 2 / 4)).astype(a.dtype, copy=False)),
-        numexpr=_ne("where(a <= -1, 0, where(a >= 1, a, (a + 1) * (a + 1) * q))", q=0.25))
+        numexpr=_ne("where(a <= -1, 0, where(a >= 1, a, (a + 1) * (a + 1) * q))", q=0.25),
+        bwd_from="x")
     add("threshold(0.5, -1)", "threshold", {"threshold": 0.5, "value": -1.0},
         numpy=_np(lambda a: np.where(a > 0.5, a, -1.0).astype(a.dtype, copy=False)),
         numexpr=_ne("where(a > t, a, v)", t=0.5, v=-1.0),
-        torch_=_t(lambda t: F.threshold_(t, 0.5, -1.0), lambda t: F.threshold(t, 0.5, -1.0)) if T else None)
+        torch_=_merge(_t(lambda t: F.threshold_(t, 0.5, -1.0), lambda t: F.threshold(t, 0.5, -1.0)),
+                      _t_bwd(torch.ops.aten.threshold_backward, 0.5)) if T else None,
+        bwd_from="x")
     add("prelu(scalar 0.25)", "prelu", {"alpha": 0.25},
         numpy=Impl(ip=lambda a: np.maximum(a, 0.25 * a, out=a), oop=lambda a: np.maximum(a, 0.25 * a)),
         numexpr=_ne("where(a > 0, a, k * a)", k=0.25),
@@ -577,7 +614,8 @@ def entries():
         numpy=Impl(ip=lambda a: np.negative(np.logaddexp(0, -a), out=a), oop=lambda a: -np.logaddexp(0, -a)),
         scipy=Impl(ip=lambda a: sps.log_expit(a, out=a), oop=lambda a: sps.log_expit(a)) if sps else None,
         numexpr=_ne("where(a < -20, a, -log1p(exp(-a)))"),
-        torch_=_t_out(torch._C._nn.log_sigmoid) if T else None)
+        torch_=_t_out(torch._C._nn.log_sigmoid) if T else None,
+        bwd_from="x")
     add("elu", "elu",
         numpy=_merge(Impl(ip=np_elu_ip, oop=lambda a: np.where(a > 0, a, np.expm1(a))),
                      Impl(bip=lambda g, s: np.multiply(g, np.where(s > 0, 1, np.exp(s)), out=g),
@@ -591,16 +629,22 @@ def entries():
     add("selu", "selu",
         numpy=_np(lambda a: SELU_S * np.where(a > 0, a, SELU_A * np.expm1(a))),
         numexpr=_ne("where(a > 0, s * a, s * al * expm1(a))", s=SELU_S, al=SELU_A),
-        torch_=_t(lambda t: torch.selu_(t), lambda t: torch.selu(t)) if T else None)
+        torch_=_merge(_t(lambda t: torch.selu_(t), lambda t: torch.selu(t)),
+                      _t_elu_bwd(SELU_A, SELU_S, 1.0)) if T else None,
+        bwd_from="x")
     add("celu", "celu",
         numpy=_np(lambda a: np.where(a > 0, a, np.expm1(a))),
         numexpr=_ne("where(a > 0, a, expm1(a))"),
-        torch_=_t(lambda t: torch.celu_(t), lambda t: torch.celu(t)) if T else None)
+        torch_=_merge(_t(lambda t: torch.celu_(t), lambda t: torch.celu(t)),
+                      _t_elu_bwd(1.0, 1.0, 1.0)) if T else None,
+        bwd_from="x")
     add("gelu(erf)", "gelu", {"approximate": "none"},
         # NumPy has no erf: the NumPy user's expression borrows scipy.special.erf
         scipy=_merge(_np(lambda a: 0.5 * a * (1 + sps.erf(a * SQRT1_2))),
                      Impl(ip=lambda a: np.multiply(a, sps.ndtr(a), out=a))) if sps else None,
-        torch_=_t_out(torch._C._nn.gelu, approximate="none") if T else None)
+        torch_=_merge(_t_out(torch._C._nn.gelu, approximate="none"),
+                      _t_bwd(torch.ops.aten.gelu_backward, approximate="none")) if T else None,
+        bwd_from="x")
     add("gelu(tanh)", "gelu", {"approximate": "tanh"},
         numpy=_merge(Impl(ip=np_gelu_tanh_ip, oop=np_gelu_tanh),
                      Impl(bip=lambda g, s: np.multiply(g, _np_gelu_tanh_grad(s), out=g),
@@ -622,18 +666,23 @@ def entries():
         numpy=_np(lambda a: a / (1 + np.exp(-1.5 * a))),
         scipy=Impl(ip=lambda a: np.multiply(a, sps.expit(1.5 * a), out=a), oop=lambda a: a * sps.expit(1.5 * a)) if sps else None,
         numexpr=_ne("a / (1 + exp(-b * a))", b=1.5),
-        torch_=_t(lambda t: t.mul_(torch.sigmoid(1.5 * t)), lambda t: t * torch.sigmoid(1.5 * t)) if T else None)
+        torch_=_t(lambda t: t.mul_(torch.sigmoid(1.5 * t)), lambda t: t * torch.sigmoid(1.5 * t)) if T else None,
+        bwd_from="x")
     add("mish", "mish",
         numpy=_np(lambda a: a * np.tanh(np.logaddexp(a, 0))),
         numexpr=_ne("a * tanh(where(a > 20, a, log1p(exp(a))))"),
-        torch_=_t(lambda t: F.mish(t, inplace=True), F.mish) if T else None)
+        torch_=_merge(_t(lambda t: F.mish(t, inplace=True), F.mish),
+                      _t_bwd(torch.ops.aten.mish_backward)) if T else None,
+        bwd_from="x")
     add("tanhshrink", "tanhshrink",
         numpy=Impl(ip=lambda a: np.subtract(a, np.tanh(a), out=a), oop=lambda a: a - np.tanh(a)),
         numexpr=_ne("a - tanh(a)"),
-        torch_=_t(lambda t: t.sub_(torch.tanh(t)), F.tanhshrink) if T else None)
+        torch_=_t(lambda t: t.sub_(torch.tanh(t)), F.tanhshrink) if T else None,
+        bwd_from="x")
     add("squareplus", "squareplus",
         numpy=_np(lambda a: (a + np.sqrt(a * a + 4)) / 2),
-        numexpr=_ne("(a + sqrt(a * a + b)) * h", b=4.0, h=0.5))
+        numexpr=_ne("(a + sqrt(a * a + b)) * h", b=4.0, h=0.5),
+        bwd_from="x")
     add("softmax(rows 1000)", "softmax", {"axis": -1},
         numpy=_merge(Impl(ip=np_softmax_ip, oop=np_softmax),
                      Impl(bip=lambda g, s: _np_softmax_bwd_ip(g, s), boop=lambda g, s: _np_softmax_bwd(g, s))),

@@ -16,11 +16,9 @@
  * exp/tanh/erf/log-based ones. */
 #define FA_KERNELS(X) FA_CHEAP_KERNELS(X) FA_TRANSC_KERNELS(X)
 #define FA_CHEAP_KERNELS(X) FA_NANX_KERNELS(X) FA_CHEAP_PLAIN_KERNELS(X)
-#define FA_CHEAP_PLAIN_KERNELS(X) \
-    X(relu) X(leaky) X(hardtanh) X(linear) X(hard_sigmoid) X(softsign) X(hard_swish) \
-    X(shrink) X(hardshrink) X(sparse_plus) X(threshold)
+#define FA_CHEAP_PLAIN_KERNELS(X) X(linear) X(softsign) X(hard_swish) X(sparse_plus)
 /* Kernels whose derivative can be computed from the forward output. */
-#define FA_BWDY_KERNELS(X) FA_BWDY_PLAIN_KERNELS(X) FA_RANGED_KERNELS(X) FA_NANX_KERNELS(X)
+#define FA_BWDY_KERNELS(X) FA_BWDY_PLAIN_KERNELS(X) FA_RANGED_KERNELS(X) FA_NANX_BWDY_KERNELS(X)
 
 #define FA_TRANSC_KERNELS(X) FA_TRANSC_PLAIN_KERNELS(X) FA_RANGED_KERNELS(X)
 #define FA_TRANSC_PLAIN_KERNELS(X) FA_TRANSC_FWD_PLAIN_KERNELS(X) FA_FWD_RANGED_KERNELS(X)
@@ -65,14 +63,15 @@
 
 /* Kernels whose backward (bwd and bwdy) also comes as F_nx, the full form's
  * values for every s (x or y) that is not NaN, in fewer instructions: with a
- * NaN s it may give a number.  The float loops (loops/elementwise.h) run F_nx
- * and note a NaN s with the NaN result, in the same unordered compare of r
- * with s where the other loops compare r with itself, then apply the NaN rule
- * where either is NaN; double, which notes NaNs by looking at the results
+ * NaN s it may give a number.  The float loops (loops/elementwise.h) run F_nx,
+ * note a NaN result or a NaN s in one unordered compare of the two, and
+ * apply the NaN rule where either is NaN; double, which notes NaNs by looking at the results
  * again, and in place on s, where the fix-up no longer has s, run F.  relu's
- * backward (relu0, relu_nomax) is memory-bound in place at 1M float32 only
- * once its loop has no more operations than that pass has time for. */
-#define FA_NANX_KERNELS(X) X(relu0) X(relu_nomax)
+ * full backward (relu0, relu_nomax) spends a max and two multiplies on a NaN
+ * x alone, which kept its in-place pass from the memory rate. */
+#define FA_NANX_KERNELS(X) FA_NANX_BWDY_KERNELS(X) X(hardshrink)
+#define FA_NANX_BWDY_KERNELS(X) X(relu0) X(relu_nomax) X(relu) X(leaky) X(hardtanh) X(hard_sigmoid) X(shrink) \
+    X(threshold)
 
 /* FA_TRANSC_KERNELS whose bwdy (from y) is a polynomial or a select: memory-
  * bound like the cheap kernels, so those loops do not prefetch (the software
@@ -87,7 +86,7 @@
 #define FA_PLAIN_FWD_KERNELS(X) FA_CHEAP_KERNELS(X) FA_TRANSC_FWD_PLAIN_KERNELS(X)
 #define FA_RANGED_FWD_CASES(X) FA_RANGED_KERNELS(X) FA_FWD_RANGED_KERNELS(X)
 #define FA_BWDY_PLAIN_KERNELS(X) \
-    X(relu) X(leaky) X(hardtanh) X(linear) X(hard_sigmoid) X(shrink) X(sparse_plus) X(threshold) \
+    X(linear) X(sparse_plus) \
     X(sigmoid) X(tanh) X(softplus) X(log_sigmoid) X(elu) X(selu) X(celu) X(celu_neg)
 
 #define FA_ENUM_ENTRY(name) FA_K_##name,

@@ -178,39 +178,75 @@ def test_elementwise_backward_nan_rule(dtype, data):
                       [g, y], want, f"{name}_backward(y=, {p})", layouts=BWD_LAYOUTS, **p)
 
 
-# relu's backward loop (float) computes a form that is exact only for an x
-# that is not NaN and finds NaN inputs with its results (FA_NANX_KERNELS in
-# src/fa_kernels.h): so here the NaN positions come from an oracle of their
-# own, not from fastact's own out-of-place result as above.
-RELU_MAX = [("relu", {}), ("relu", {"max": 6.0}), ("relu6", {}), ("relu", {"max": 0.5})]
+# The backward loops of the piecewise kernels (float) compute a form that is
+# exact only for an x that is not NaN and find NaN inputs with their results
+# (FA_NANX_KERNELS in src/fa_kernels.h): so here the values and the NaN
+# positions come from an oracle of their own, not from fastact's own
+# out-of-place result as above.  Each case: the public call, its parameters,
+# and the kernel's derivative rule in NumPy (float32 arithmetic, as the loop's).
+INF = float("inf")
+NANX_CASES = [
+    ("relu", {}, ("relu", INF, 0.0, 0.0)),
+    ("relu", {"max": 6.0}, ("relu", 6.0, 0.0, 0.0)),
+    ("relu6", {}, ("relu", 6.0, 0.0, 0.0)),
+    ("relu", {"max": 0.5}, ("relu", 0.5, 0.0, 0.0)),
+    ("leaky_relu", {}, ("relu", INF, 0.01, 0.0)),
+    ("relu", {"max": 6.0, "negative_slope": 0.1}, ("relu", 6.0, 0.1, 0.0)),
+    ("relu", {"negative_slope": 0.2, "threshold": 0.5}, ("relu", INF, 0.2, 0.5)),
+    ("thresholded_relu", {}, ("relu", INF, 0.0, 1.0)),
+    ("hardtanh", {}, ("inside", -1.0, 1.0)),
+    ("hard_sigmoid", {"slope": 0.0, "offset": 0.3}, ("inside", 0.3, 0.3)),
+    ("hard_sigmoid", {}, ("hard_sigmoid", 0.2, 0.5)),
+    ("softshrink", {}, ("shrink", 0.5)),
+    ("hardshrink", {}, ("shrink", 0.5)),
+    ("threshold", {"threshold": 0.5, "value": -1.0}, ("above", 0.5)),
+]
 
 
-def relu_backward_oracle(g, x, mx):
-    """the bits of g * relu'(x) by the NaN rule: the first NaN of g, x; else g
-    for 0 < x < max, +0 for x >= max, g * 0 + 0 for x <= 0 (NaN for an
-    infinite g); no max (inf) passes g at x = +inf"""
+def piecewise_backward_oracle(rule, g, x):
+    """the bits of g * f'(x) by the NaN rule (the first NaN of g, x; else the
+    value below, the default NaN where it is NaN): relu with max, slope s and
+    threshold t: g for t < x < max (no max, inf: also at +inf), 0 at and above
+    max, g * s + 0 at and below t (NaN for an infinite g when s = 0); the clips
+    (hardtanh, hard_sigmoid, shrink, threshold): g (hard_sigmoid: g * slope)
+    inside, 0 outside, whatever g is"""
     dt = g.dtype
-    with np.errstate(invalid="ignore"):
-        v = np.where(x > 0, np.where((x >= mx) & (mx != np.inf), dt.type(0), g), g * dt.type(0) + dt.type(0))
+    z = dt.type(0)
+    kind, *p = rule
+    with np.errstate(invalid="ignore", over="ignore"):
+        if kind == "relu":
+            mx, s, t = (dt.type(v) for v in p)
+            up = np.where((x < mx) | (mx == np.inf), g, z)
+            v = np.where(x > t, up, g * s + z)
+        elif kind == "inside":
+            v = np.where((x > dt.type(p[0])) & (x < dt.type(p[1])), g, z)
+        elif kind == "hard_sigmoid":
+            a, b = dt.type(p[0]), dt.type(p[1])
+            u = a * x + b
+            v = np.where((u > 0) & (u < 1), g * a, z)
+        elif kind == "shrink":
+            v = np.where(np.abs(x) <= dt.type(p[0]), z, g)
+        else:
+            v = np.where(x > dt.type(p[0]), g, z)
     return nan_pick(np.where(np.isnan(x), x, v).astype(dt), g, x)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("name,p", RELU_MAX)
-def test_relu_backward_nan_and_special_pairs(name, p, dtype):
+@pytest.mark.parametrize("name,p,rule", NANX_CASES)
+def test_piecewise_backward_nan_and_special_pairs(name, p, rule, dtype):
     """Every pairing of special grads (NaN of each kind, +-inf, +-0, tiny)
-    with special x (the same NaNs, +-inf, +-0, the max, around 0), tiled over
-    several NaN sub-blocks at every offset, each sub-block also clean or with
-    a lone NaN: from x and from y, out of place, into out=, in place on the
-    grad and on x or y, 1 and 2 threads."""
+    with special x (the same NaNs, +-inf, +-0, tiny, values around the kinks),
+    tiled over several NaN sub-blocks at every offset, each sub-block also clean
+    or with a lone NaN: from x and (where y determines it) from y, out of place,
+    into out=, in place on the grad and on x or y, 1 and 2 threads."""
     dt = np.dtype(dtype)
     u = UINT[dt]
     e, q, sb = LAYOUT_BITS[dt]
     nans = np.array([e | q, sb | e | q, e | q | 5, e | 1, sb | e | 7], u).view(dt)   # quiet, signaling
     tiny = np.finfo(dt).smallest_subnormal
     gs = np.concatenate([nans, np.array([np.inf, -np.inf, 0.0, -0.0, tiny, -tiny, 1.5, -2.0], dt)])
-    xs = np.concatenate([nans, np.array([np.inf, -np.inf, 0.0, -0.0, tiny, -tiny, 0.5, 6.0, 7.0,
-                                         -3.0, 2.0], dt)])
+    xs = np.concatenate([nans, np.array([np.inf, -np.inf, 0.0, -0.0, tiny, -tiny, 0.5, 0.3, 1.0, -1.0,
+                                         6.0, 7.0, -0.5, -3.0, 2.0], dt)])
     gg, xx = (a.ravel() for a in np.meshgrid(gs, xs))
     rng = np.random.default_rng(7)
     n = 2 * GRAIN["cheap"] + 4099
@@ -220,15 +256,18 @@ def test_relu_backward_nan_and_special_pairs(name, p, dtype):
         g[at:at + len(gg)], x[at:at + len(gg)] = gg, xx
     g[3000], x[3600] = nans[3], nans[1]          # a sub-block with one NaN grad, one with one NaN x
     f = fastact.get(name)
-    mx = p.get("max", 6.0 if name == "relu6" else np.inf)
-    want = relu_backward_oracle(g, x, mx)
+    want = piecewise_backward_oracle(rule, g, x)
     y = f.forward(x, n_threads=1, **p)
-    assert np.array_equal(relu_backward_oracle(g, y, mx), want), "the oracle from y"
+    forms = [(x, "x", f.backward, f.backward_)]
+    try:
+        f.backward(g[:1], y=y[:1], **p)
+        forms.append((y, "y", lambda g_, s_, **k: f.backward(g_, y=s_, **k),
+                      lambda g_, s_, **k: f.backward_(g_, y=s_, **k)))
+    except ValueError:
+        pass                                    # y does not determine the derivative here
     for t in THREADS:
-        for s, kw in ((x, {}), (y, {})):
-            what = f"{name}({p}) {'y' if kw else 'x'} t={t}"
-            call = (lambda g_, s_, **k: f.backward(g_, y=s_, **k)) if s is y else f.backward
-            call_ = (lambda g_, s_, **k: f.backward_(g_, y=s_, **k)) if s is y else f.backward_
+        for s, label, call, call_ in forms:
+            what = f"{name}({p}) from {label} t={t}"
             for off in range(4):
                 sl = slice(off, n)
                 assert_bits(call(g[sl], s[sl], n_threads=t, **p), want[sl], what + f" [{off}:]")
@@ -240,7 +279,7 @@ def test_relu_backward_nan_and_special_pairs(name, p, dtype):
                 assert_bits(gi, want[sl], what + f" in place on the grad [{off}:]")
                 si = s[sl].copy()
                 call(g[sl], si, out=si, n_threads=t, **p)
-                assert_bits(si, want[sl], what + f" out=<{'y' if kw else 'x'}> [{off}:]")
+                assert_bits(si, want[sl], what + f" out=<{label}> [{off}:]")
 
 
 # bfloat16 is staged by its bits (fastact/_arrays.py): ml_dtypes' casts would

@@ -38,6 +38,14 @@ FA_INLINE T FA_F(fa_relu_bwd)(T g, T x, T mx, T s, T t, T p3)
     T dn = x <= t ? g * s + (T)0 : x;
     return x > t ? up : dn;
 }
+/* the loops' form for an x that is not NaN (FA_NANX_KERNELS): dn without
+ * the select that passes a NaN x */
+FA_INLINE T FA_F(fa_relu_bwd_nx)(T g, T x, T mx, T s, T t, T p3)
+{
+    (void)p3;
+    T up = (x < mx || mx == (T)INFINITY) ? g : (T)0;
+    return x > t ? up : g * s + (T)0;
+}
 /* From y (valid when s >= 0, t >= 0 and max > t): y > t exactly when x > t. */
 FA_INLINE T FA_F(fa_relu_bwdy)(T g, T y, T mx, T s, T t, T p3)
 {
@@ -45,6 +53,10 @@ FA_INLINE T FA_F(fa_relu_bwdy)(T g, T y, T mx, T s, T t, T p3)
     T up = (y < mx || mx == (T)INFINITY) ? g : (T)0;
     T dn = y <= t ? g * s + (T)0 : y;
     return y > t ? up : dn;
+}
+FA_INLINE T FA_F(fa_relu_bwdy_nx)(T g, T y, T mx, T s, T t, T p3)
+{
+    return FA_F(fa_relu_bwd_nx)(g, y, mx, s, t, p3);
 }
 
 /* relu0: relu with threshold 0, slope 0 and a finite max (relu6,
@@ -157,6 +169,15 @@ FA_INLINE T FA_F(fa_leaky_bwdy)(T g, T y, T mx, T s, T p2, T p3)
     (void)p2;
     return FA_F(fa_relu_bwdy)(g, y, mx, s, (T)0, p3);
 }
+FA_INLINE T FA_F(fa_leaky_bwd_nx)(T g, T x, T mx, T s, T p2, T p3)
+{
+    (void)p2;
+    return FA_F(fa_relu_bwd_nx)(g, x, mx, s, (T)0, p3);
+}
+FA_INLINE T FA_F(fa_leaky_bwdy_nx)(T g, T y, T mx, T s, T p2, T p3)
+{
+    return FA_F(fa_leaky_bwd_nx)(g, y, mx, s, p2, p3);
+}
 
 /* hardtanh(min=p0, max=p1) = clamp; NaN passes through both compares. */
 FA_INLINE T FA_F(fa_hardtanh_fwd)(T x, T lo, T hi, T p2, T p3)
@@ -165,16 +186,25 @@ FA_INLINE T FA_F(fa_hardtanh_fwd)(T x, T lo, T hi, T p2, T p3)
     T v = x < lo ? lo : x;
     return v > hi ? hi : v;
 }
-FA_INLINE T FA_F(fa_hardtanh_bwd)(T g, T x, T lo, T hi, T p2, T p3)
+/* its backward's form for an x that is not NaN (FA_NANX_KERNELS), and the
+ * full form: that with the NaN select */
+FA_INLINE T FA_F(fa_hardtanh_bwd_nx)(T g, T x, T lo, T hi, T p2, T p3)
 {
     (void)p2; (void)p3;
-    T inside = (x > lo && x < hi) ? g : (T)0;
-    return x != x ? x : inside;
+    return (x > lo && x < hi) ? g : (T)0;
+}
+FA_INLINE T FA_F(fa_hardtanh_bwd)(T g, T x, T lo, T hi, T p2, T p3)
+{
+    return x != x ? x : FA_F(fa_hardtanh_bwd_nx)(g, x, lo, hi, p2, p3);
 }
 /* lo < y < hi exactly when lo < x < hi (for lo < hi). */
 FA_INLINE T FA_F(fa_hardtanh_bwdy)(T g, T y, T lo, T hi, T p2, T p3)
 {
     return FA_F(fa_hardtanh_bwd)(g, y, lo, hi, p2, p3);
+}
+FA_INLINE T FA_F(fa_hardtanh_bwdy_nx)(T g, T y, T lo, T hi, T p2, T p3)
+{
+    return FA_F(fa_hardtanh_bwd_nx)(g, y, lo, hi, p2, p3);
 }
 
 /* linear: identity. */
@@ -208,18 +238,24 @@ FA_INLINE T FA_F(fa_hard_sigmoid_fwd)(T x, T a, T b, T lo, T hi)
     return v > hi ? hi : v;
 }
 /* slope strictly inside (0, 1), 0 at the edges (PyTorch hardsigmoid'(+-3)=0). */
-FA_INLINE T FA_F(fa_hard_sigmoid_bwd)(T g, T x, T a, T b, T p2, T p3)
+FA_INLINE T FA_F(fa_hard_sigmoid_bwd_nx)(T g, T x, T a, T b, T p2, T p3)
 {
     (void)p2; (void)p3;
     T v = a * x + b;
-    T d = (v > (T)0 && v < (T)1) ? g * a : (T)0;
-    return x != x ? x : d;
+    return (v > (T)0 && v < (T)1) ? g * a : (T)0;
+}
+FA_INLINE T FA_F(fa_hard_sigmoid_bwd)(T g, T x, T a, T b, T p2, T p3)
+{
+    return x != x ? x : FA_F(fa_hard_sigmoid_bwd_nx)(g, x, a, b, p2, p3);
+}
+FA_INLINE T FA_F(fa_hard_sigmoid_bwdy_nx)(T g, T y, T a, T b, T p2, T p3)
+{
+    (void)b; (void)p2; (void)p3;
+    return (y > (T)0 && y < (T)1) ? g * a : (T)0;
 }
 FA_INLINE T FA_F(fa_hard_sigmoid_bwdy)(T g, T y, T a, T b, T p2, T p3)
 {
-    (void)b; (void)p2; (void)p3;
-    T d = (y > (T)0 && y < (T)1) ? g * a : (T)0;
-    return y != y ? y : d;
+    return y != y ? y : FA_F(fa_hard_sigmoid_bwdy_nx)(g, y, a, b, p2, p3);
 }
 
 /* softsign = x / (1 + |x|); the true limit +-1 at +-inf (inf/inf is NaN). */
@@ -279,23 +315,25 @@ FA_INLINE T FA_F(fa_shrink_fwd)(T x, T l, T b, T p2, T p3)
     T v = x < -l ? x + b : x * (T)0;
     return x > l ? x - b : v;
 }
-FA_INLINE T FA_F(fa_shrink_mask_bwd)(T g, T x, T l)
+FA_INLINE T FA_F(fa_shrink_bwd_nx)(T g, T x, T l, T b, T p2, T p3)
 {
-    T v = FA_F(fa_abs)(x) <= l ? (T)0 : g;   /* -l <= x <= l in one compare */
-    return x != x ? x : v;
+    (void)b; (void)p2; (void)p3;
+    return FA_F(fa_abs)(x) <= l ? (T)0 : g;   /* -l <= x <= l in one compare */
 }
 FA_INLINE T FA_F(fa_shrink_bwd)(T g, T x, T l, T b, T p2, T p3)
 {
-    (void)b; (void)p2; (void)p3;
-    return FA_F(fa_shrink_mask_bwd)(g, x, l);
+    return x != x ? x : FA_F(fa_shrink_bwd_nx)(g, x, l, b, p2, p3);
 }
 /* From y (valid when bias <= lambd): outside the zone y = x -+ bias is
  * non-zero (x > lambd >= bias, x < -lambd <= -bias), inside y = +-0. */
-FA_INLINE T FA_F(fa_shrink_bwdy)(T g, T y, T l, T b, T p2, T p3)
+FA_INLINE T FA_F(fa_shrink_bwdy_nx)(T g, T y, T l, T b, T p2, T p3)
 {
     (void)l; (void)b; (void)p2; (void)p3;
-    T v = y == (T)0 ? (T)0 : g;
-    return y != y ? y : v;
+    return y == (T)0 ? (T)0 : g;
+}
+FA_INLINE T FA_F(fa_shrink_bwdy)(T g, T y, T l, T b, T p2, T p3)
+{
+    return y != y ? y : FA_F(fa_shrink_bwdy_nx)(g, y, l, b, p2, p3);
 }
 /* hardshrink(lambd=p0): 0 on [-lambd, lambd], x elsewhere. */
 FA_INLINE T FA_F(fa_hardshrink_fwd)(T x, T l, T p1, T p2, T p3)
@@ -305,8 +343,11 @@ FA_INLINE T FA_F(fa_hardshrink_fwd)(T x, T l, T p1, T p2, T p3)
 }
 FA_INLINE T FA_F(fa_hardshrink_bwd)(T g, T x, T l, T p1, T p2, T p3)
 {
-    (void)p1; (void)p2; (void)p3;
-    return FA_F(fa_shrink_mask_bwd)(g, x, l);
+    return FA_F(fa_shrink_bwd)(g, x, l, p1, p2, p3);
+}
+FA_INLINE T FA_F(fa_hardshrink_bwd_nx)(T g, T x, T l, T p1, T p2, T p3)
+{
+    return FA_F(fa_shrink_bwd_nx)(g, x, l, p1, p2, p3);
 }
 
 /* squareplus(b=p0, c=p1=sqrt(b)) = (x + sqrt(x^2 + b)) / 2 (jax.nn.squareplus),
@@ -502,14 +543,21 @@ FA_INLINE T FA_F(fa_threshold_fwd)(T x, T t, T v, T p2, T p3)
     (void)p2; (void)p3;
     return x <= t ? v : x;              /* NaN x: x (FA_NAN_EXACT_KERNELS) */
 }
-FA_INLINE T FA_F(fa_threshold_bwd)(T g, T x, T t, T v, T p2, T p3)
+FA_INLINE T FA_F(fa_threshold_bwd_nx)(T g, T x, T t, T v, T p2, T p3)
 {
     (void)v; (void)p2; (void)p3;
-    T d = x > t ? g : (T)0;
-    return x != x ? x : d;
+    return x > t ? g : (T)0;
+}
+FA_INLINE T FA_F(fa_threshold_bwd)(T g, T x, T t, T v, T p2, T p3)
+{
+    return x != x ? x : FA_F(fa_threshold_bwd_nx)(g, x, t, v, p2, p3);
 }
 /* From y (valid when value <= t): y > t exactly when x > t. */
 FA_INLINE T FA_F(fa_threshold_bwdy)(T g, T y, T t, T v, T p2, T p3)
 {
     return FA_F(fa_threshold_bwd)(g, y, t, v, p2, p3);
+}
+FA_INLINE T FA_F(fa_threshold_bwdy_nx)(T g, T y, T t, T v, T p2, T p3)
+{
+    return FA_F(fa_threshold_bwd_nx)(g, y, t, v, p2, p3);
 }

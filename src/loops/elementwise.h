@@ -284,7 +284,7 @@ static int FA_F(fa_bwd_block)(int k, int from_y, const T *g, const T *s, T *out,
     FA_BWDY_PLAIN_KERNELS(FA_CASE)
 #undef FA_CASE
 #define FA_CASE(name) case FA_K_##name: FA__BWD_CASE(name, bwdy, FA__BWD_RANGE_NX)
-    FA_NANX_KERNELS(FA_CASE)
+    FA_NANX_BWDY_KERNELS(FA_CASE)
 #undef FA_CASE
 #define FA_CASE(name) case FA_K_##name: \
         rg = FA_F(fa_##name##_bwdy_range)(p0, p1, p2, p3, &lo, &hi); \
