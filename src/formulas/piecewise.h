@@ -30,29 +30,25 @@ FA_INLINE T FA_F(fa_relu_fwd)(T x, T mx, T s, T t, T p3)
 }
 /* d/dx: 1 on (t, max), 0 at and above max (unless there is no max: +inf),
  * slope at and below t (left derivative at the kink, as PyTorch relu'(0)=0
- * and leaky'(0)=slope); NaN x gives NaN. */
-FA_INLINE T FA_F(fa_relu_bwd)(T g, T x, T mx, T s, T t, T p3)
-{
-    (void)p3;
-    T up = (x < mx || mx == (T)INFINITY) ? g : (T)0;
-    T dn = x <= t ? g * s + (T)0 : x;
-    return x > t ? up : dn;
-}
-/* the loops' form for an x that is not NaN (FA_NANX_KERNELS): dn without
- * the select that passes a NaN x */
+ * and leaky'(0)=slope).  _nx is the loops' form for an x that is not NaN
+ * (FA_NANX_KERNELS), the full form adds the NaN select.  m is NaN when there
+ * is no max (x >= NaN is false: the grad passes, also at +inf) and is
+ * hoisted out of the loop: one compare where `x < mx || mx == inf` is two. */
 FA_INLINE T FA_F(fa_relu_bwd_nx)(T g, T x, T mx, T s, T t, T p3)
 {
     (void)p3;
-    T up = (x < mx || mx == (T)INFINITY) ? g : (T)0;
+    const T m = mx == (T)INFINITY ? (T)NAN : mx;
+    T up = x >= m ? (T)0 : g;
     return x > t ? up : g * s + (T)0;
+}
+FA_INLINE T FA_F(fa_relu_bwd)(T g, T x, T mx, T s, T t, T p3)
+{
+    return x != x ? x : FA_F(fa_relu_bwd_nx)(g, x, mx, s, t, p3);
 }
 /* From y (valid when s >= 0, t >= 0 and max > t): y > t exactly when x > t. */
 FA_INLINE T FA_F(fa_relu_bwdy)(T g, T y, T mx, T s, T t, T p3)
 {
-    (void)p3;
-    T up = (y < mx || mx == (T)INFINITY) ? g : (T)0;
-    T dn = y <= t ? g * s + (T)0 : y;
-    return y > t ? up : dn;
+    return FA_F(fa_relu_bwd)(g, y, mx, s, t, p3);
 }
 FA_INLINE T FA_F(fa_relu_bwdy_nx)(T g, T y, T mx, T s, T t, T p3)
 {
