@@ -251,8 +251,8 @@ def _t(ip, oop):
 
 
 def _t_bwd(op, *args, **kw):
-    """aten backward op (the kernel autograd calls): op(grad, s, *args), in place through
-    its grad_input= (or out=) overload; without either (mish) out of place only."""
+    """aten backward op (the kernel autograd calls for the function): op(grad, s, *args), in
+    place through its grad_input= (or out=) overload; without either (mish) out of place only."""
     if "grad_input" in op.overloads():
         bip = lambda g, s: op.grad_input(g, s, *args, grad_input=g, **kw)
     elif "out" in op.overloads():
@@ -511,6 +511,8 @@ def entries():
     add("relu(max=6)", "relu", {"max": 6.0},
         numpy=Impl(ip=lambda a: np.clip(a, 0, 6, out=a), oop=lambda a: np.clip(a, 0, 6)),
         numexpr=_ne("where(a < 0, 0, where(a > m, m, a))", m=6.0),
+        # the backward: hardtanh_backward (F.relu6's), 0 at both kinks as fastact; autograd of
+        # clamp passes the grad at the bounds
         torch_=_merge(_t(lambda t: torch.clamp_(t, 0, 6), lambda t: torch.clamp(t, 0, 6)),
                       _t_bwd(torch.ops.aten.hardtanh_backward, 0.0, 6.0)) if T else None,
         bwd_from="x")
@@ -621,9 +623,7 @@ def entries():
                      Impl(bip=lambda g, s: np.multiply(g, np.where(s > 0, 1, np.exp(s)), out=g),
                           boop=lambda g, s: g * np.where(s > 0, 1, np.exp(s)))),
         numexpr=_merge(_ne("where(a > 0, a, expm1(a))"), _ne("where(s > 0, g, g * exp(s))")),
-        torch_=_merge(_t(lambda t: F.elu_(t), lambda t: F.elu(t)),
-                      Impl(bip=lambda g, s: torch.ops.aten.elu_backward.grad_input(g, 1.0, 1, 1, False, s, grad_input=g),
-                           boop=lambda g, s: torch.ops.aten.elu_backward(g, 1.0, 1, 1, False, s))) if T else None,
+        torch_=_merge(_t(lambda t: F.elu_(t), lambda t: F.elu(t)), _t_elu_bwd(1.0, 1.0, 1.0)) if T else None,
         bwd_from="x")
     SELU_A, SELU_S = 1.6732632423543772, 1.0507009873554805
     add("selu", "selu",

@@ -8,6 +8,8 @@
  *   fa_NAME_bwd (g, x, p0..p3) -> g * f'(x)          (from the forward input)
  *   fa_NAME_bwdy(g, y, p0..p3) -> g * f'(x)          (from the forward output,
  *                                                      where y determines f')
+ * and the kernels of FA_NANX_KERNELS (src/fa_kernels.h) fa_NAME_bwd_nx and
+ * fa_NAME_bwdy_nx: the same for every x (y) that is not NaN.
  * Parameters arrive already cast to T; their meaning is fixed by the table in
  * fastact/_table.py.  Bodies are written as selects (`c ? a : b`) on values so
  * that GCC if-converts and vectorizes them; comparisons are false for NaN,
@@ -67,12 +69,11 @@ FA_INLINE T FA_F(fa_relu0_fwd)(T x, T mx, T p1, T p2, T p3)
     return v > mx ? mx : v;
 }
 /* relu0's backward: fa_relu_bwd's values with s = t = 0 (0 * g + 0 at and
- * below 0, so an infinite or NaN grad still gives NaN there) in three
- * compares where the general form takes five: `m` is NaN when there is no
- * max (x >= NaN is false: the grad passes) and is hoisted out of the loop,
- * and g * ((x < 0 ? 0 : x) * 0) is one max instruction and two multiplies,
- * +-0 * g for x <= 0 and NaN for NaN x (the loop's NaN rule then picks the
- * NaN). */
+ * below 0, so an infinite or NaN grad still gives NaN there), with `m` as
+ * there, and without a NaN select: g * ((x < 0 ? 0 : x) * 0) is one max
+ * instruction and two multiplies, +-0 * g for x <= 0 and NaN for NaN x (the
+ * loop's NaN rule then picks the NaN).  The float loops run _nx (below);
+ * this form runs in double, in place on x and in bias_act. */
 FA_INLINE T FA_F(fa_relu0_bwd)(T g, T x, T mx, T p1, T p2, T p3)
 {
     (void)p1; (void)p2; (void)p3;

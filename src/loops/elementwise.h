@@ -122,8 +122,9 @@ static int FA_F(fa_fwd_block_nt)(int k, const T *x, T *y, fa_idx n, const double
 
 /* One backward block [b, e) of kernel `name`'s FORM (bwd or bwdy), walked in
  * sub-blocks of FA_NAN_SUB elements with the NaN rule applied only to a
- * sub-block that has a NaN result (loops/common.h; the rule in the loop cost
- * a tenth to a quarter of a backward pass).  The fix-up needs the inputs as
+ * sub-block that has a NaN result (FA_NANX_KERNELS: or a NaN s; see
+ * FA__BWD_RANGE_NX) (loops/common.h; the rule in the loop cost a tenth to a
+ * quarter of a backward pass).  The fix-up needs the inputs as
  * they were where the result is NaN, so when out is g or s (in place) the
  * same loop keeps the overwritten input in a stack buffer (FA__BWD_KEEP):
  * with AVX-512 only where the result is NaN, a masked store that with an
