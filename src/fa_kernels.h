@@ -63,10 +63,11 @@
 
 /* Kernels whose backward (bwd and bwdy) also comes as F_nx, the full form's
  * values for every s (x or y) that is not NaN, in fewer instructions: with a
- * NaN s it may give a number.  The float loops (loops/elementwise.h) run F_nx,
- * note a NaN result or a NaN s in one unordered compare of the two, and
- * apply the NaN rule where either is NaN; double, which notes NaNs by looking at the results
- * again, and in place on s, where the fix-up no longer has s, run F.  relu's
+ * NaN s it may give a number.  The float loops (loops/elementwise.h) run
+ * F_nx, note a NaN result or a NaN s in one unordered compare of the two,
+ * and apply the NaN rule where either is NaN; double, which notes NaNs by
+ * looking at the results again, and in place on s, where the fix-up no
+ * longer has s, run F.  relu's
  * full backward (relu0, relu_nomax) spends a max and two multiplies on a NaN
  * x alone, which kept its in-place pass from the memory rate. */
 #define FA_NANX_KERNELS(X) FA_NANX_BWDY_KERNELS(X) X(hardshrink)

@@ -17,6 +17,13 @@
 
 #include "ranged.h"
 
+/* The full backward form F of a FA_NANX_KERNELS kernel whose F_nx is F
+ * without its NaN select: the select around F_nx (s is x or y). */
+#undef FA__NANX_FULL
+#define FA__NANX_FULL(name, FORM) \
+    FA_INLINE T FA_F(fa_##name##_##FORM)(T g, T s, T p0, T p1, T p2, T p3) \
+    { return s != s ? s : FA_F(fa_##name##_##FORM##_nx)(g, s, p0, p1, p2, p3); }
+
 /* relu(max=p0, negative_slope=p1, threshold=p2) (Keras semantics):
  *   x > t ? min(x, max) : s*(x - t).
  * The `+ 0` turns the -0.0 of s*(negative) into +0.0 (relu(-3) = +0 as in
@@ -43,10 +50,7 @@ FA_INLINE T FA_F(fa_relu_bwd_nx)(T g, T x, T mx, T s, T t, T p3)
     T up = x >= m ? (T)0 : g;
     return x > t ? up : g * s + (T)0;
 }
-FA_INLINE T FA_F(fa_relu_bwd)(T g, T x, T mx, T s, T t, T p3)
-{
-    return x != x ? x : FA_F(fa_relu_bwd_nx)(g, x, mx, s, t, p3);
-}
+FA__NANX_FULL(relu, bwd)
 /* From y (valid when s >= 0, t >= 0 and max > t): y > t exactly when x > t. */
 FA_INLINE T FA_F(fa_relu_bwdy)(T g, T y, T mx, T s, T t, T p3)
 {
@@ -190,10 +194,7 @@ FA_INLINE T FA_F(fa_hardtanh_bwd_nx)(T g, T x, T lo, T hi, T p2, T p3)
     (void)p2; (void)p3;
     return (x > lo && x < hi) ? g : (T)0;
 }
-FA_INLINE T FA_F(fa_hardtanh_bwd)(T g, T x, T lo, T hi, T p2, T p3)
-{
-    return x != x ? x : FA_F(fa_hardtanh_bwd_nx)(g, x, lo, hi, p2, p3);
-}
+FA__NANX_FULL(hardtanh, bwd)
 /* lo < y < hi exactly when lo < x < hi (for lo < hi). */
 FA_INLINE T FA_F(fa_hardtanh_bwdy)(T g, T y, T lo, T hi, T p2, T p3)
 {
@@ -241,19 +242,13 @@ FA_INLINE T FA_F(fa_hard_sigmoid_bwd_nx)(T g, T x, T a, T b, T p2, T p3)
     T v = a * x + b;
     return (v > (T)0 && v < (T)1) ? g * a : (T)0;
 }
-FA_INLINE T FA_F(fa_hard_sigmoid_bwd)(T g, T x, T a, T b, T p2, T p3)
-{
-    return x != x ? x : FA_F(fa_hard_sigmoid_bwd_nx)(g, x, a, b, p2, p3);
-}
+FA__NANX_FULL(hard_sigmoid, bwd)
 FA_INLINE T FA_F(fa_hard_sigmoid_bwdy_nx)(T g, T y, T a, T b, T p2, T p3)
 {
     (void)b; (void)p2; (void)p3;
     return (y > (T)0 && y < (T)1) ? g * a : (T)0;
 }
-FA_INLINE T FA_F(fa_hard_sigmoid_bwdy)(T g, T y, T a, T b, T p2, T p3)
-{
-    return y != y ? y : FA_F(fa_hard_sigmoid_bwdy_nx)(g, y, a, b, p2, p3);
-}
+FA__NANX_FULL(hard_sigmoid, bwdy)
 
 /* softsign = x / (1 + |x|); the true limit +-1 at +-inf (inf/inf is NaN). */
 FA_INLINE T FA_F(fa_softsign_fwd)(T x, T p0, T p1, T p2, T p3)
@@ -317,10 +312,7 @@ FA_INLINE T FA_F(fa_shrink_bwd_nx)(T g, T x, T l, T b, T p2, T p3)
     (void)b; (void)p2; (void)p3;
     return FA_F(fa_abs)(x) <= l ? (T)0 : g;   /* -l <= x <= l in one compare */
 }
-FA_INLINE T FA_F(fa_shrink_bwd)(T g, T x, T l, T b, T p2, T p3)
-{
-    return x != x ? x : FA_F(fa_shrink_bwd_nx)(g, x, l, b, p2, p3);
-}
+FA__NANX_FULL(shrink, bwd)
 /* From y (valid when bias <= lambd): outside the zone y = x -+ bias is
  * non-zero (x > lambd >= bias, x < -lambd <= -bias), inside y = +-0. */
 FA_INLINE T FA_F(fa_shrink_bwdy_nx)(T g, T y, T l, T b, T p2, T p3)
@@ -328,10 +320,7 @@ FA_INLINE T FA_F(fa_shrink_bwdy_nx)(T g, T y, T l, T b, T p2, T p3)
     (void)l; (void)b; (void)p2; (void)p3;
     return y == (T)0 ? (T)0 : g;
 }
-FA_INLINE T FA_F(fa_shrink_bwdy)(T g, T y, T l, T b, T p2, T p3)
-{
-    return y != y ? y : FA_F(fa_shrink_bwdy_nx)(g, y, l, b, p2, p3);
-}
+FA__NANX_FULL(shrink, bwdy)
 /* hardshrink(lambd=p0): 0 on [-lambd, lambd], x elsewhere. */
 FA_INLINE T FA_F(fa_hardshrink_fwd)(T x, T l, T p1, T p2, T p3)
 {
@@ -545,10 +534,7 @@ FA_INLINE T FA_F(fa_threshold_bwd_nx)(T g, T x, T t, T v, T p2, T p3)
     (void)v; (void)p2; (void)p3;
     return x > t ? g : (T)0;
 }
-FA_INLINE T FA_F(fa_threshold_bwd)(T g, T x, T t, T v, T p2, T p3)
-{
-    return x != x ? x : FA_F(fa_threshold_bwd_nx)(g, x, t, v, p2, p3);
-}
+FA__NANX_FULL(threshold, bwd)
 /* From y (valid when value <= t): y > t exactly when x > t. */
 FA_INLINE T FA_F(fa_threshold_bwdy)(T g, T y, T t, T v, T p2, T p3)
 {

@@ -231,7 +231,7 @@ static void FA_F(fa__nan_fix2x)(T *d, const T *g, const T *s, fa_idx m)
 {
     for (fa_idx j = 0; j < m; j++)
         if (d[j] != d[j] || s[j] != s[j])
-            d[j] = g[j] != g[j] ? g[j] : s[j] != s[j] ? s[j] : FA_F(fa_qnan)();
+            d[j] = FA_F(fa_nan_of2)(FA_F(fa_qnan)(), g[j], s[j]);
 }
 #endif
 
