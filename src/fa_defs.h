@@ -227,8 +227,8 @@ FA_INLINE double fa_sqrt_d(double x) { return sqrt(x); }
 
 /* How the loops use this CPU, set once when the loop module loads
  * (fa_tune_init in src/isa/fa_loops_module.c, from the CPU's vendor; the
- * module's fast_divider() and sw_prefetch() read and set them).  Neither
- * changes a result bit.
+ * module's fast_divider(), sw_prefetch() and walk() read and set them).
+ * None changes a result bit.
  *  - fast_divider: hard_swish's float AVX-512 loops divide with the 512-bit
  *    divider (AMD's cores: one vector per ~5 cycles) instead of
  *    fa__div6_f/fa__div3_f (Intel's: ~10-16 cycles).  A formula selects on
@@ -241,8 +241,44 @@ FA_INLINE double fa_sqrt_d(double x) { return sqrt(x); }
  *    its prefetch, which also helps there, except for an out-of-place
  *    output beyond the last-level cache: with sw_prefetch off, the front
  *    (src/front/softmax.pxi, _sm_far) takes smaller row blocks without it
- *    (the loop table's sw_prefetch points here). */
-typedef struct fa_tuning { int fast_divider, sw_prefetch; } fa_tuning;
-static fa_tuning fa_tune = {0, 1};
+ *    (the loop table's sw_prefetch points here).
+ *  - walk: below. */
+/* The direction of an element-wise loop (fa_tune.walk; the loop module's
+ * walk() reads and sets it, so that the tests run both loops everywhere).
+ * A load whose address matches a still-pending store's in the low 12 bits
+ * waits for that store ("4K aliasing": Intel documents it for its cores,
+ * and AMD's Zen 4 shows it): when an output starts a little after an input
+ * modulo 4 KB, the loads of a loop walking up meet the stores they run
+ * ahead of, and the loop slows by up to a half (docs/performance.md).
+ * Walking the vectors from the last to the first (the lanes of each still
+ * ascending) puts every pending store above the loads, so the loops take
+ * that walk when an output lies FA_ALIAS_LO to FA_ALIAS_HI bytes after an
+ * input modulo 4096, and no input the same distance after the output (the
+ * down walk's own window).  Above 192 bytes the down walk gained the
+ * exp-based kernels little and cost relu more.  Each element is computed
+ * alone, so the bits are the same.  The element-wise forward loops of the
+ * plain kernels on AVX-512 targets (FA_HAVE_DOWN; loops/common.h, FA__MAP)
+ * walk down; all other loops walk up. */
+enum { FA_WALK_AUTO = 0, FA_WALK_UP = 1, FA_WALK_DOWN = 2 };
+#define FA_HAVE_DOWN (FA_VEC_BYTES == 64)
+typedef struct fa_tuning { int fast_divider, sw_prefetch, walk; } fa_tuning;
+static fa_tuning fa_tune = {0, 1, FA_WALK_AUTO};
+#define FA_ALIAS_LO 40
+#define FA_ALIAS_HI 192
+FA_INLINE int fa__near_after(const void *a, const void *b)
+{
+    const unsigned d = (unsigned)(((uintptr_t)a - (uintptr_t)b) & 4095u);
+    return d >= FA_ALIAS_LO && d < FA_ALIAS_HI;
+}
+/* whether a loop storing to `out` and loading `in1` and `in2` (in2 may be
+ * NULL) walks down */
+FA_INLINE int fa__walk_down(const void *out, const void *in1, const void *in2)
+{
+    if (fa_tune.walk != FA_WALK_AUTO)
+        return fa_tune.walk == FA_WALK_DOWN;
+    const int up = fa__near_after(out, in1) || (in2 && fa__near_after(out, in2));
+    const int down = fa__near_after(in1, out) || (in2 && fa__near_after(in2, out));
+    return up && !down;
+}
 
 #endif /* FA_DEFS_H */

@@ -67,6 +67,30 @@ static PyObject *fa_sw_prefetch_py(PyObject *self, PyObject *args)
     return fa__tune_field(args, "|p:sw_prefetch", &fa_tune.sw_prefetch, 1);
 }
 
+/* walk([mode]) -> 'auto' | 'up' | 'down' | None: fa_tune.walk (None where
+ * the target has no down walk, FA_HAVE_DOWN) */
+static PyObject *fa_walk_py(PyObject *self, PyObject *args)
+{
+    static const char *const names[] = {"auto", "up", "down"};
+    const char *mode = NULL;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "|s:walk", &mode))
+        return NULL;
+    if (!FA_HAVE_DOWN)
+        Py_RETURN_NONE;
+    if (mode != NULL) {
+        int k = 0;
+        while (k < 3 && strcmp(mode, names[k]) != 0)
+            k++;
+        if (k == 3) {
+            PyErr_Format(PyExc_ValueError, "walk: mode must be 'auto', 'up' or 'down', not '%s'", mode);
+            return NULL;
+        }
+        fa_tune.walk = k;
+    }
+    return PyUnicode_FromString(names[fa_tune.walk]);
+}
+
 static PyMethodDef fa_loops_methods[] = {
     {"fast_divider", fa_fast_divider_py, METH_VARARGS,
      "fast_divider([flag]) -> bool | None: read (or set) whether hard_swish divides with the "
@@ -74,6 +98,10 @@ static PyMethodDef fa_loops_methods[] = {
     {"sw_prefetch", fa_sw_prefetch_py, METH_VARARGS,
      "sw_prefetch([flag]) -> bool: read (or set) whether the element-wise loops prefetch "
      "arrays beyond L2 (chosen by the CPU's vendor when the module loads)."},
+    {"walk", fa_walk_py, METH_VARARGS,
+     "walk([mode]) -> str | None: read (or set) the direction of the element-wise forward loops: "
+     "'auto' (down where an output lies just after an input modulo 4 KB), 'up' or 'down' "
+     "(None: this target has one direction)."},
     {NULL, NULL, 0, NULL}
 };
 

@@ -14,7 +14,7 @@ static int FA_F(fa_fwd_block)(int k, const T *x, T *y, fa_idx n, const double *p
     if (k == FA_K_linear && x == y)     /* identity in place: nothing to do (and GCC would */
         return 0;                       /* turn the copy loop into memcpy(x, x, n)) */
     const T p0 = (T)p[0], p1 = (T)p[1], p2 = (T)p[2], p3 = (T)p[3];
-    const int pf = FA__PF_ON(k, n);
+    const int pf = FA__PF_ON(k, n), down = fa__walk_down(y, x, NULL);
     const fa_idx blk = pf ? FA_PF_BLOCK : n, head = FA_F(fa__align_head)(y, n);
     fa_idx done = FA_PF_AHEAD * blk;                /* blocks 0 .. AHEAD-1: not prefetched */
     FA_ALIGN64 T rtmp[FA_RANGE_SUB];                /* a ranged kernel's inputs, per sub-block */
@@ -22,11 +22,12 @@ static int FA_F(fa_fwd_block)(int k, const T *x, T *y, fa_idx n, const double *p
 #define FA_CASE(name) case FA_K_##name: \
         FA__BLOCKS(b, e, head, blk, n) { \
             if (pf) FA_F(fa__prefetch_upto)(x, NULL, &done, b + (FA_PF_AHEAD + 1) * blk, n, 0); \
-            FA_IVDEP FA_UNROLL_MAP for (fa_idx i = b; i < e; i++) \
-                y[i] = FA__FWD_NAN(name, x[i], FA_F(fa_##name##_fwd)(x[i], p0, p1, p2, p3)); \
+            FA__MAP(down, i, b, e, FA__FWD_MAP(name, i)) \
         } \
         return 0;
+#define FA__FWD_MAP(name, i) y[i] = FA__FWD_NAN(name, x[i], FA_F(fa_##name##_fwd)(x[i], p0, p1, p2, p3))
     FA_PLAIN_FWD_KERNELS(FA_CASE)
+#undef FA__FWD_MAP
 #undef FA_CASE
 /* per sub-block of FA_RANGE_SUB: the common form when all its inputs are in
  * the common range, else the full form (which is the common form in range,
