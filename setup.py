@@ -130,6 +130,10 @@ class BuildExt(build_ext):
                 ext.extra_compile_args = base + (TGT.TARGETS[target]["msvc"] if msvc
                                                   else TGT.gnu_flags(target, platform.machine()))
                 ext.extra_link_args = san_link
+        # the loop modules are independent and each a long compile: one per
+        # core (pip install runs build_ext without -j)
+        if not self.parallel:
+            self.parallel = os.cpu_count() or 1
         super().build_extensions()
 
 

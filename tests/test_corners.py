@@ -16,7 +16,7 @@ import pytest
 import fastact
 from fastact import _dispatch, reference as ref
 from fastact._table import BY_NAME, REQUIRED, TABLE
-from fa_testutil import BWD_LIMIT, CASES, ELEMENTWISE, assert_ulp, in_dtype, kinks, params_id
+from fa_testutil import BWD_LIMIT, CASES, ELEMENTWISE, assert_ulp, in_dtype, kinks, params_id, y_ok
 
 INF = math.inf
 
@@ -737,11 +737,14 @@ def _placed(n, dtype, at):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_the_walk_direction_changes_no_bits(variant, dtype):
     """The AVX-512 element-wise forward loops walk their vectors down where an
-    output lies just after the input modulo 4 KB (src/fa_defs.h, 4K aliasing):
-    walked up, down, or as chosen by the offsets (in the window and outside
-    it), every element-wise function and parameter set gives the same bits,
-    at lengths with a head, a tail and both, with NaN, infinite and
-    subnormal inputs, out of place and in place, on 1 and 2 threads."""
+    output lies just after the input modulo 4 KB (src/fa_defs.h, 4K
+    aliasing): walked up, down, or as chosen by the offsets (in the window
+    and outside it), every element-wise function and parameter set gives the
+    same bits, at lengths with a head, a tail and both, with NaN, infinite
+    and subnormal inputs, out of place and in place, on 1 and 2 threads; the
+    backwards (from x, and from y where the table allows it; out of place and
+    in place on a grad placed after x), which walk up, are unchanged by the
+    mode."""
     loops = _dispatch.loops(variant)
     was = loops.walk()
     if was is None:                    # one direction only: the narrower targets
@@ -756,22 +759,35 @@ def test_the_walk_direction_changes_no_bits(variant, dtype):
         x[:] = rng.standard_normal(n) * 4
         x[rng.integers(0, n, 12)] = specials[rng.integers(0, specials.size, 12)]
         x[-3:] = specials[:3]                       # in the tail of a down walk
-        runs.append((x, [_placed(n, dtype, 16 + d) for d in (0, 64, 200, 4032)]))
+        g = rng.standard_normal(n).astype(dtype)
+        g[rng.integers(0, n, 12)] = specials[rng.integers(0, specials.size, 12)]
+        g[-6:-3] = specials[:3]
+        runs.append((x, g, [_placed(n, dtype, 16 + d) for d in (0, 64, 200, 4032)]))
 
     def run():
         out = []
         for name in ELEMENTWISE:
+            f, f_, b = (getattr(fastact, name + s) for s in ("", "_", "_backward"))
+            b_ = getattr(fastact, name + "_backward_")
             for p in CASES[name]:
                 p = in_dtype(p, dtype)
-                for x, ys in runs:
+                for x, g, ys in runs:
+                    y = f(x, **p)
                     for t in (1, 2):
-                        for y in ys:
-                            getattr(fastact, name)(x, out=y, n_threads=t, **p)
-                            out.append(y.tobytes())
+                        for o in ys:
+                            f(x, out=o, n_threads=t, **p)
+                            out.append(o.tobytes())
                         w = ys[0]
                         w[:] = x
-                        getattr(fastact, name + "_")(w, n_threads=t, **p)
+                        f_(w, n_threads=t, **p)
                         out.append(w.tobytes())
+                        for kw in ([{"x": x}, {"y": y}] if y_ok(name, p) else [{"x": x}]):
+                            for o in ys:
+                                b(g, out=o, n_threads=t, **kw, **p)
+                                out.append(o.tobytes())
+                                o[:] = g             # in place on a grad placed after x (or y)
+                                b_(o, n_threads=t, **kw, **p)
+                                out.append(o.tobytes())
         return out
     try:
         got = {}
