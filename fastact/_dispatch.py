@@ -2,7 +2,7 @@
 
 The loops are compiled once per CPU target (fastact/_targets.py) into tiny
 modules fastact._loops_<target> that export `table`, a capsule of function
-pointers, and the CPU tuning their loops read (fast_divider(), sw_prefetch();
+pointers, and the CPU tuning their loops read (fast_divider(), sw_prefetch(), walk();
 src/fa_defs.h); everything else runs in fastact._front, compiled once, which
 calls the loops through the table set with _front.set_table.  A module
 built with AVX2 kills the process with SIGILL on an older CPU, already while

@@ -252,13 +252,13 @@ FA_INLINE double fa_sqrt_d(double x) { return sqrt(x); }
  * ahead of, and the loop slows by up to a half (docs/performance.md).
  * Walking the vectors from the last to the first (the lanes of each still
  * ascending) puts every pending store above the loads, so the loops take
- * that walk when an output lies FA_ALIAS_LO to FA_ALIAS_HI bytes after an
- * input modulo 4096, and no input the same distance after the output (the
- * down walk's own window).  Above 192 bytes the down walk gained the
- * exp-based kernels little and cost relu more.  Each element is computed
- * alone, so the bits are the same.  The element-wise forward loops of the
- * plain kernels on AVX-512 targets (FA_HAVE_DOWN; loops/common.h, FA__MAP)
- * walk down; all other loops walk up. */
+ * that walk when the output lies FA_ALIAS_LO to FA_ALIAS_HI bytes after the
+ * input modulo 4096 (the down walk has its own window: the input just after
+ * the output).  Above 192 bytes the down walk gained the exp-based kernels
+ * little and cost relu more.  Each element is computed alone, so the bits
+ * are the same.  The element-wise forward loops of the plain kernels on
+ * AVX-512 targets (FA_HAVE_DOWN; loops/common.h, FA__MAP) walk down; all
+ * other loops walk up. */
 enum { FA_WALK_AUTO = 0, FA_WALK_UP = 1, FA_WALK_DOWN = 2 };
 #define FA_HAVE_DOWN (FA_VEC_BYTES == 64)
 typedef struct fa_tuning { int fast_divider, sw_prefetch, walk; } fa_tuning;
@@ -270,15 +270,12 @@ FA_INLINE int fa__near_after(const void *a, const void *b)
     const unsigned d = (unsigned)(((uintptr_t)a - (uintptr_t)b) & 4095u);
     return d >= FA_ALIAS_LO && d < FA_ALIAS_HI;
 }
-/* whether a loop storing to `out` and loading `in1` and `in2` (in2 may be
- * NULL) walks down */
-FA_INLINE int fa__walk_down(const void *out, const void *in1, const void *in2)
+/* whether a loop loading `in` and storing to `out` walks down */
+FA_INLINE int fa__walk_down(const void *out, const void *in)
 {
     if (fa_tune.walk != FA_WALK_AUTO)
         return fa_tune.walk == FA_WALK_DOWN;
-    const int up = fa__near_after(out, in1) || (in2 && fa__near_after(out, in2));
-    const int down = fa__near_after(in1, out) || (in2 && fa__near_after(in2, out));
-    return up && !down;
+    return fa__near_after(out, in);
 }
 
 #endif /* FA_DEFS_H */

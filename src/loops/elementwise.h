@@ -14,7 +14,7 @@ static int FA_F(fa_fwd_block)(int k, const T *x, T *y, fa_idx n, const double *p
     if (k == FA_K_linear && x == y)     /* identity in place: nothing to do (and GCC would */
         return 0;                       /* turn the copy loop into memcpy(x, x, n)) */
     const T p0 = (T)p[0], p1 = (T)p[1], p2 = (T)p[2], p3 = (T)p[3];
-    const int pf = FA__PF_ON(k, n), down = fa__walk_down(y, x, NULL);
+    const int pf = FA__PF_ON(k, n), down = fa__walk_down(y, x);
     const fa_idx blk = pf ? FA_PF_BLOCK : n, head = FA_F(fa__align_head)(y, n);
     fa_idx done = FA_PF_AHEAD * blk;                /* blocks 0 .. AHEAD-1: not prefetched */
     FA_ALIGN64 T rtmp[FA_RANGE_SUB];                /* a ranged kernel's inputs, per sub-block */
