@@ -715,16 +715,51 @@ def derivative(name, x, **params):
         return globals()[name + "_d"](x, **params)
 
 
+def _relu_flat(x, max=None, negative_slope=0.0, threshold=0.0):
+    above = (x >= max) if max is not None and max != np.inf else np.zeros(x.shape, bool)
+    return above | ((x <= threshold) & (negative_slope == 0))
+
+
+# Where a piecewise activation is flat (constant on the piece that holds x,
+# with the derivatives at the kinks as relu'(0) = 0): the gradient there is
+# +0 whatever the grad is, NaN and +-inf included, as PyTorch's backward ops
+# and JAX's JVPs select it (grad * 0 would be NaN).  Masks are False at NaN x.
+_FLAT = {
+    "relu": _relu_flat,
+    "relu6": lambda x: _relu_flat(x, max=6.0),
+    "leaky_relu": lambda x, alpha=0.01, max=None: _relu_flat(x, max, alpha),
+    "thresholded_relu": lambda x, theta=1.0: x <= theta,
+    "hardtanh": lambda x, min=-1.0, max=1.0: (x <= min) | (x >= max),
+    "hard_sigmoid": lambda x, slope=0.2, offset=0.5: ((slope * x + offset <= 0) | (slope * x + offset >= 1)
+                                                      | ((slope == 0) & ~np.isnan(x))),
+    "hard_swish": lambda x: x <= -3,
+    "softshrink": lambda x, lambd=0.5: np.abs(x) <= lambd,
+    "hardshrink": lambda x, lambd=0.5: np.abs(x) <= lambd,
+    "shrink": lambda x, lambd=0.5, bias=0.0: np.abs(x) <= lambd,
+    "sparse_plus": lambda x: x <= -1,
+    "threshold": lambda x, threshold, value: x <= threshold,
+    "prelu": lambda x, alpha, axis=1: (x <= 0) & (_alpha_b(x, alpha, axis) == 0),
+}
+
+
+def flat(name, x, **params):
+    """Where the element-wise activation `name` is flat (see _FLAT): its
+    backward gives +0 there for any grad.  All False for the smooth ones."""
+    x = _f(x)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.broadcast_to(_FLAT[name](x, **params), x.shape) if name in _FLAT else np.zeros(x.shape, bool)
+
+
 def backward(name, grad, x, **params):
-    """grad * f'(x) in float64 (softmax rows: the row-wise backward; prelu:
-    (grad_x, grad_alpha))."""
+    """grad * f'(x) in float64, +0 where f is flat (`flat`) whatever the grad
+    is (softmax rows: the row-wise backward; prelu: (grad_x, grad_alpha))."""
     if name in ("softmax", "log_softmax", "softmin", "sparsemax"):
         with np.errstate(all="ignore"):
             return globals()[name + "_backward"](grad, x, **params)
     g = _f(grad)
     d = derivative(name, x, **params)
     with np.errstate(invalid="ignore"):
-        gx = g * d
+        gx = np.where(flat(name, x, **params), 0.0, g * d)
     if name == "prelu":
         return gx, prelu_grad_alpha(grad, x, **params)
     return gx

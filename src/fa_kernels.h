@@ -68,8 +68,8 @@
  * and apply the NaN rule where either is NaN; double, which notes NaNs by
  * looking at the results again, and in place on s, where the fix-up no
  * longer has s, run F.  relu's
- * full backward (relu0, relu_nomax) spends a max and two multiplies on a NaN
- * x alone, which kept its in-place pass from the memory rate. */
+ * full backward (relu0, relu_nomax) spends a max, a multiply and an add on a
+ * NaN x alone, which kept its in-place pass from the memory rate. */
 #define FA_NANX_KERNELS(X) FA_NANX_BWDY_KERNELS(X) X(hardshrink)
 #define FA_NANX_BWDY_KERNELS(X) X(relu0) X(relu_nomax) X(relu) X(leaky) X(hardtanh) X(hard_sigmoid) X(shrink) \
     X(threshold)

@@ -10,7 +10,7 @@ import fastact
 from fastact import reference as ref
 from fastact._table import BY_NAME
 from fa_testutil import (in_dtype, ABS_TOL, BWD_ULP, CASES, DEFAULT_ULP, ELEMENTWISE, FWD_ULP, assert_bwd, assert_ulp,
-                         derivative_roots, kinks, params_id, row_fact)
+                         derivative_roots, kinks, params_id, row_fact, y_ok)
 
 DTYPES = [np.float32, np.float64]
 
@@ -90,6 +90,61 @@ def test_nan_propagates_forward_and_backward(name):
             assert np.isnan(fns.forward(x, **params)).all(), name
             if name != "linear":   # identity: its derivative 1 never reads x
                 assert np.isnan(fns.backward(np.ones_like(x), x, **params)).all(), name + " backward"
+
+
+def _special_grad_expected(name, params, gv, x, rp, dtype, from_y):
+    """What g * f'(x) must be for a grad gv of NaN or +-inf: +0 where f is
+    flat (reference.flat), as PyTorch's backward ops; elsewhere the IEEE
+    product: NaN for a NaN x or grad, inf * f'(x) otherwise (NaN where f'(x)
+    is 0).  None where either is allowed: f'(x) below the normal range, which
+    the dtype may round to 0, and (from y) every infinite grad outside the
+    flat pieces, since y loses f' where it rounds to its limit."""
+    flat = ref.flat(name, x, **rp)
+    d = ref.derivative(name, x, **rp)
+    want = np.where(np.isnan(d) | np.isnan(gv), np.nan, np.asarray(gv) * np.where(d == 0, np.nan, np.sign(d)))
+    # a root of f' is an exact 0 (inf * 0: NaN); elsewhere a tiny f' may round to 0
+    tiny = (np.abs(d) < np.finfo(dtype).tiny) & ~np.isin(x, derivative_roots(name, params))
+    unsure = ~flat & ~np.isnan(d) & ~np.isnan(gv) & (tiny | from_y)
+    # within a few ulps of a kink the dtype's arithmetic may put x on either side
+    for k, _ in kinks(name, params):
+        near = (x != k) & (np.abs(x - k) <= 4 * np.spacing(np.abs(dtype(k))))
+        unsure |= near
+    return np.where(flat, 0.0, want), unsure
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_backward_of_special_grads(name, dtype):
+    """NaN and infinite grads: +0 in the flat pieces of the piecewise
+    activations (relu below 0 and above its max, the clips outside, the
+    shrinks' dead zone, ...) whatever the grad is, as PyTorch's backward ops
+    select it; NaN or inf * f'(x) elsewhere.  Out of place and in place on g,
+    from x and (where y determines f') from y, at the special values and the
+    kinks, vector body and tail."""
+    fns = fastact.get(name)
+    for params in CASES[name]:
+        rp = in_dtype(params, dtype)
+        x = np.concatenate([specials(dtype), np.array([k for k, _ in kinks(name, params)], dtype)])
+        with np.errstate(over="ignore"):
+            x = np.concatenate([x, -x, x * dtype(1.0000001), x * dtype(0.9999999)]).astype(dtype)
+        forms = [("x", x)]
+        if y_ok(name, params):
+            forms.append(("y", fns.forward(x, **params)))
+        for gv in (np.nan, np.inf, -np.inf):
+            g = np.full(x.shape, gv, dtype)
+            want, unsure = _special_grad_expected(name, params, gv, x, rp, dtype, False)
+            want_y, unsure_y = _special_grad_expected(name, params, gv, x, rp, dtype, True)
+            for form, s in forms:
+                w, u = (want, unsure) if form == "x" else (want_y, unsure_y)
+                call = (lambda gg: fns.backward(gg, s, **params)) if form == "x" else \
+                    (lambda gg: fns.backward(gg, y=s, **params))
+                call_ = (lambda gg: fns.backward_(gg, s, **params)) if form == "x" else \
+                    (lambda gg: fns.backward_(gg, y=s, **params))
+                for how, got in (("out of place", call(g)), ("in place", call_(g.copy()))):
+                    ok = u | (np.isnan(got) & np.isnan(w)) | ((got == w) & (np.signbit(got) == np.signbit(w)))
+                    bad = np.flatnonzero(~ok)
+                    assert bad.size == 0, (f"{name}({params}) backward from {form}, {how}, grad {gv}: "
+                                           f"x={x[bad[:6]]} gave {got[bad[:6]]}, want {w[bad[:6]]}")
 
 
 ZERO_CASES = [(n, p) for n in ELEMENTWISE for p in CASES[n]]

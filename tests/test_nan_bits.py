@@ -209,7 +209,7 @@ def piecewise_backward_oracle(rule, g, x):
     """the bits of g * f'(x) by the NaN rule (the first NaN of g, x; else the
     value below, the default NaN where it is NaN): relu with max, slope s and
     threshold t: g for t < x < max (no max, inf: also at +inf), 0 at and above
-    max, g * s + 0 at and below t (NaN for an infinite g when s = 0); the clips
+    max, g * s + 0 at and below t (0 when s = 0, whatever g is); the clips
     (hardtanh, hard_sigmoid, shrink, threshold): g (hard_sigmoid: g * slope)
     inside, 0 outside, whatever g is"""
     dt = g.dtype
@@ -219,7 +219,7 @@ def piecewise_backward_oracle(rule, g, x):
         if kind == "relu":
             mx, s, t = (dt.type(v) for v in p)
             up = np.where((x < mx) | (mx == np.inf), g, z)
-            v = np.where(x > t, up, g * s + z)
+            v = np.where(x > t, up, g * s + z if s != 0 else np.full_like(g, z))
         elif kind == "inside":
             v = np.where((x > dt.type(p[0])) & (x < dt.type(p[1])), g, z)
         elif kind == "hard_sigmoid":

@@ -39,7 +39,10 @@ FA_INLINE T FA_F(fa_relu_fwd)(T x, T mx, T s, T t, T p3)
 }
 /* d/dx: 1 on (t, max), 0 at and above max (unless there is no max: +inf),
  * slope at and below t (left derivative at the kink, as PyTorch relu'(0)=0
- * and leaky'(0)=slope).  _nx is the loops' form for an x that is not NaN
+ * and leaky'(0)=slope).  Where f is flat (at and above max; at and below t
+ * when s = 0) the result is +0 whatever g is, NaN and +-inf too: a select,
+ * as PyTorch's threshold_backward and JAX's relu JVP (g * 0 would be NaN
+ * there).  _nx is the loops' form for an x that is not NaN
  * (FA_NANX_KERNELS), the full form adds the NaN select.  m is NaN when there
  * is no max (x >= NaN is false: the grad passes, also at +inf) and is
  * hoisted out of the loop: one compare where `x < mx || mx == inf` is two. */
@@ -48,7 +51,8 @@ FA_INLINE T FA_F(fa_relu_bwd_nx)(T g, T x, T mx, T s, T t, T p3)
     (void)p3;
     const T m = mx == (T)INFINITY ? (T)NAN : mx;
     T up = x >= m ? (T)0 : g;
-    return x > t ? up : g * s + (T)0;
+    T dn = s != (T)0 ? g * s + (T)0 : (T)0;
+    return x > t ? up : dn;
 }
 FA__NANX_FULL(relu, bwd)
 /* From y (valid when s >= 0, t >= 0 and max > t): y > t exactly when x > t. */
@@ -72,18 +76,18 @@ FA_INLINE T FA_F(fa_relu0_fwd)(T x, T mx, T p1, T p2, T p3)
     T v = x < (T)0 ? (T)0 : x;
     return v > mx ? mx : v;
 }
-/* relu0's backward: fa_relu_bwd's values with s = t = 0 (0 * g + 0 at and
- * below 0, so an infinite or NaN grad still gives NaN there), with `m` as
- * there, and without a NaN select: g * ((x < 0 ? 0 : x) * 0) is one max
- * instruction and two multiplies, +-0 * g for x <= 0 and NaN for NaN x (the
- * loop's NaN rule then picks the NaN).  The float loops run _nx (below);
- * this form runs in double, in place on x and in bias_act. */
+/* relu0's backward: fa_relu_bwd's values with s = t = 0 (+0 at and below
+ * 0 whatever g is), with `m` as there, and without a NaN select:
+ * (x < 0 ? 0 : x) * 0 + 0 is one max instruction, a multiply and an add,
+ * +0 for x <= 0 and NaN for NaN x (the loop's NaN rule then picks the NaN).
+ * The float loops run _nx (below); this form runs in double, in place on x
+ * and in bias_act. */
 FA_INLINE T FA_F(fa_relu0_bwd)(T g, T x, T mx, T p1, T p2, T p3)
 {
     (void)p1; (void)p2; (void)p3;
     const T m = mx == (T)INFINITY ? (T)NAN : mx;
     T up = x >= m ? (T)0 : g;
-    T dn = g * ((x < (T)0 ? (T)0 : x) * (T)0) + (T)0;  /* see fa_relu_nomax_bwd */
+    T dn = (x < (T)0 ? (T)0 : x) * (T)0 + (T)0;
     return x > (T)0 ? up : dn;
 }
 /* From y = min(max(x, 0), max): y > 0 exactly when x > 0, y = max exactly
@@ -93,17 +97,15 @@ FA_INLINE T FA_F(fa_relu0_bwdy)(T g, T y, T mx, T p1, T p2, T p3)
     return FA_F(fa_relu0_bwd)(g, y, mx, p1, p2, p3);
 }
 /* The contiguous loops' form for an x that is not NaN (FA_NANX_KERNELS):
- * g - g is g * 0 + 0 (+0 for a finite g, NaN for an infinite or NaN one) in
- * one subtraction, which with the select is one masked subtraction, where
- * the full form spends a max and two multiplies to make a NaN x give NaN.
- * Here a NaN x gives a number; the loop notes it and applies the NaN rule
- * there. */
+ * the +0 at and below 0 is the select's zero-masking, where the full form
+ * spends a max, a multiply and an add to make a NaN x give NaN.  Here a NaN
+ * x gives a number; the loop notes it and applies the NaN rule there. */
 FA_INLINE T FA_F(fa_relu0_bwd_nx)(T g, T x, T mx, T p1, T p2, T p3)
 {
     (void)p1; (void)p2; (void)p3;
     const T m = mx == (T)INFINITY ? (T)NAN : mx;
     T up = x >= m ? (T)0 : g;
-    return x > (T)0 ? up : g - g;
+    return x > (T)0 ? up : (T)0;
 }
 FA_INLINE T FA_F(fa_relu0_bwdy_nx)(T g, T y, T mx, T p1, T p2, T p3)
 {
@@ -125,12 +127,8 @@ FA_INLINE T FA_F(fa_relu_nomax_fwd)(T x, T p0, T p1, T p2, T p3)
 FA_INLINE T FA_F(fa_relu_nomax_bwd)(T g, T x, T p0, T p1, T p2, T p3)
 {
     (void)p0; (void)p1; (void)p2; (void)p3;
-    /* g * 0 for x <= 0 (NaN for an infinite or NaN g), x's NaN for a NaN x;
-     * the max's x is zeroed before it meets g: the lanes with x > 0 discard
-     * dn, but g * x there would be subnormal for a tiny g and small x, and
-     * x86 runs every subnormal product through a microcode assist (4x the
-     * loop's time) */
-    T dn = g * ((x < (T)0 ? (T)0 : x) * (T)0) + (T)0;
+    /* +0 for x <= 0 whatever g is, x's NaN for a NaN x */
+    T dn = (x < (T)0 ? (T)0 : x) * (T)0 + (T)0;
     return x > (T)0 ? g : dn;
 }
 FA_INLINE T FA_F(fa_relu_nomax_bwdy)(T g, T y, T p0, T p1, T p2, T p3)
@@ -141,7 +139,7 @@ FA_INLINE T FA_F(fa_relu_nomax_bwdy)(T g, T y, T p0, T p1, T p2, T p3)
 FA_INLINE T FA_F(fa_relu_nomax_bwd_nx)(T g, T x, T p0, T p1, T p2, T p3)
 {
     (void)p0; (void)p1; (void)p2; (void)p3;
-    return x > (T)0 ? g : g - g;
+    return x > (T)0 ? g : (T)0;
 }
 FA_INLINE T FA_F(fa_relu_nomax_bwdy_nx)(T g, T y, T p0, T p1, T p2, T p3)
 {
@@ -170,10 +168,13 @@ FA_INLINE T FA_F(fa_leaky_bwdy)(T g, T y, T mx, T s, T p2, T p3)
     (void)p2;
     return FA_F(fa_relu_bwdy)(g, y, mx, s, (T)0, p3);
 }
+/* s != 0 here: fa_relu_bwd_nx without the select of its flat lower piece */
 FA_INLINE T FA_F(fa_leaky_bwd_nx)(T g, T x, T mx, T s, T p2, T p3)
 {
-    (void)p2;
-    return FA_F(fa_relu_bwd_nx)(g, x, mx, s, (T)0, p3);
+    (void)p2; (void)p3;
+    const T m = mx == (T)INFINITY ? (T)NAN : mx;
+    T up = x >= m ? (T)0 : g;
+    return x > (T)0 ? up : g * s + (T)0;
 }
 FA_INLINE T FA_F(fa_leaky_bwdy_nx)(T g, T y, T mx, T s, T p2, T p3)
 {
@@ -513,13 +514,15 @@ FA_INLINE T FA_F(fa_sparse_plus_bwd)(T g, T x, T p0, T p1, T p2, T p3)
     T v = x <= (T)-1 ? (T)0 : g * ((x + (T)1) * (T)0.5);
     return x >= (T)1 ? g : v;
 }
-/* y = 0 exactly for x <= -1 ((x + 1)^2/4 >= 2^-50 (float) above -1), and
- * (x + 1)/2 = sqrt(y) in between; 1 from y >= 1 */
+/* y = 0 exactly for x <= -1 ((x + 1)^2/4 >= 2^-50 (float) above -1): the
+ * flat piece, +0 whatever g is, as from x; (x + 1)/2 = sqrt(y) in between;
+ * 1 from y >= 1 */
 FA_INLINE T FA_F(fa_sparse_plus_bwdy)(T g, T y, T p0, T p1, T p2, T p3)
 {
     (void)p0; (void)p1; (void)p2; (void)p3;
     T r = FA_F(fa_sqrt)(y);
-    return g * (y >= (T)1 ? (T)1 : r);
+    T v = g * (y >= (T)1 ? (T)1 : r);
+    return y == (T)0 ? (T)0 : v;
 }
 
 /* threshold(threshold=p0, value=p1) (PyTorch F.threshold): x > t ? x : v;
