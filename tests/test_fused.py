@@ -37,6 +37,25 @@ def test_gated_forward_backward(name, params, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+def test_glu_backward_of_huge_factors(dtype):
+    """glu's b-gradient g a sigmoid'(b) where g*a alone would overflow but the
+    result does not (sigmoid' <= 1/4), and where one factor is tiny or
+    infinite: the reference's values (a vector body and a tail)."""
+    big = np.finfo(dtype).max
+    sub = np.finfo(dtype).smallest_subnormal
+    cases = [(big, 0.0, -2.5), (big / 2, 1.0, 4.0), (-big, -2.0, 3.0), (1e30, 0.5, 1e20), (3.0, 0.0, big),
+             (4 * sub, 0.0, np.inf), (np.inf, 0.0, sub), (big, -30.0, 1e-20), (1e-20, -30.0, big), (2.0, 0.0, 0.5)]
+    a, b, g = (np.array([c[k] for c in cases] * 7, dtype) for k in range(3))
+    x = np.concatenate([a, b])
+    with np.errstate(over="ignore", invalid="ignore"):
+        want = ref.gated_backward("glu", g, x)
+    got = fastact.glu_backward(g, x)
+    n = a.size
+    assert_bwd(got[n:], want[n:], np.ones(n), dtype, 4, "glu_backward, b half")
+    assert np.isfinite(got[n:][:3]).all(), got[n:][:3]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
 @pytest.mark.parametrize("name,params", GATED + [("swiglu", {"alpha": 1.702, "limit": 7.0, "bias": 1.0})])
 def test_gated_rows_are_the_flat_formula(name, params, dtype):
     """Short rows (each one's halves in one page, prefetched a row ahead in

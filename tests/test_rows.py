@@ -149,6 +149,42 @@ def test_softmax_far_entries_and_huge_max(L):
     assert np.array_equal(fastact.softmax(np.ascontiguousarray(x2.T), axis=0).T, fastact.softmax(x2))
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("L", [3, 40, 700])
+def test_softmax_row_max_at_the_most_negative_float(L, dtype):
+    """A row whose max is the most negative finite float and whose other
+    entries are -inf or masked out (padding filled with finfo.min beside a
+    -inf mask): the max entry takes the whole row, as in every other row;
+    rows, columns, `where=`, softmin of the negated row, log_softmax, and the
+    backwards from x and y."""
+    lo = np.finfo(dtype).min
+    x = np.full((3, L), -np.inf, dtype)
+    x[:, 0] = lo
+    x[1, 1] = lo / 2                                # the max; lo lies far below it
+    x[2, 1] = lo                                    # two equal maxima: 1/2 each
+    m = np.ones(x.shape, bool)
+    m[:, 2:] = False
+    want = ref.forward("softmax", x, axis=-1)
+    assert want[0, 0] == 1 and want[1, 1] == 1 and want[2, 0] == 0.5
+    g = np.linspace(-1, 1, x.size).reshape(x.shape).astype(dtype)
+    for name, xs in (("softmax", x), ("softmin", -x), ("log_softmax", x)):
+        f = fastact.get(name)
+        exp = ref.forward(name, xs, axis=-1)
+        y = f.forward(xs)
+        assert_ulp(y, exp, dtype, 4, name)
+        np.testing.assert_array_equal(f.forward(np.ascontiguousarray(xs.T), axis=0).T, y)
+        xm = xs.copy()
+        xm[:, 2:] = 7.0                             # masked out: never read
+        assert_ulp(f.forward(xm, where=m), exp, dtype, 4, f"{name}(where=)")
+        eb = ref.backward(name, g, xs, axis=-1)
+        # the row's sum of g (in log_softmax's backward) rounds by up to ~L eps max|g|
+        tol = {"atol": 4 * L * np.finfo(dtype).eps * np.abs(g).max(), "rtol": 16 * np.finfo(dtype).eps}
+        np.testing.assert_allclose(f.backward(g, xs), eb, **tol, err_msg=f"{name}_backward")
+        np.testing.assert_allclose(f.backward(g, y=y), eb, **tol, err_msg=f"{name}_backward(y=)")
+        np.testing.assert_allclose(f.backward(g, xm, where=m), ref.backward(name, g, xm, axis=-1, where=m), **tol,
+                                   err_msg=f"{name}_backward(where=)")
+
+
 def test_softmax_special_rows():
     x = np.array([[-np.inf, -np.inf, -np.inf], [-np.inf, 0, 0], [1000, 0, -1000],
                   [np.nan, 0, 1], [np.inf, 0, 1]], np.float32)

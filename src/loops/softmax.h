@@ -171,12 +171,13 @@ FA_INLINE float fa_exp_shift64_f(float x, float xlo, float kb, float cb, float d
 /* exp(x - m) * 2^64 for rows with |m| >= FA__SM_CW_MAX, as exp(hi)(1 + d)
  * with TwoSum's hi + d = x - m (exp turns the rounding error d of x - m
  * into a relative one: |x - m| = 20 would cost ~10 ULP).  x is first raised
- * to mlo (NaN passes), so that hi is finite and d is never NaN (x = -inf).
- * Where |m| < 2^28, mlo = fl(m - 115) lies within 8 of m - 115, so
- * hi >= -123; elsewhere (m - 115 may round to m) mlo = -FLT_MAX.  hi is
- * then bounded at -124 (d dropped there; hi may even be -inf), where
- * 2^(n+64) stays normal and the result rounds to 0 in y. */
-#define FA__SM_MLO(m) (fa_abs_f(m) < 0x1p28f ? (m) - 115.0f : -0x1.fffffep+127f)
+ * to mlo (NaN passes).  Where |m| < 2^28, mlo = fl(m - 115) lies within 8
+ * of m - 115, so hi >= -123; elsewhere (m - 115 may round to m) mlo = -inf
+ * raises nothing: a raised -inf would equal m = -FLT_MAX and take the max
+ * entry's term.  hi is then bounded at -124 (d dropped there, NaN for
+ * x = -inf; hi may even be -inf), where 2^(n+64) stays normal and the
+ * result rounds to 0 in y. */
+#define FA__SM_MLO(m) (fa_abs_f(m) < 0x1p28f ? (m) - 115.0f : -INFINITY)
 FA_INLINE float fa_exp_diff64_f(float x, float m, float mlo)
 {
     float xc = x < mlo ? mlo : x;
