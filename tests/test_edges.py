@@ -147,6 +147,46 @@ def test_backward_of_special_grads(name, dtype):
                                            f"x={x[bad[:6]]} gave {got[bad[:6]]}, want {w[bad[:6]]}")
 
 
+try:
+    import torch
+    import torch.nn.functional as TF
+except ImportError:
+    torch = None
+
+# fastact's call and PyTorch's module function, for the piecewise activations
+# whose backward PyTorch selects (threshold_backward, hardtanh_backward, ...)
+TORCH_FLAT = [
+    ("relu", {}, lambda t: TF.relu(t)),
+    ("relu6", {}, lambda t: TF.relu6(t)),
+    ("relu", {"max": 6.0}, lambda t: TF.hardtanh(t, 0.0, 6.0)),
+    ("hardtanh", {"min": -2.0, "max": 0.5}, lambda t: TF.hardtanh(t, -2.0, 0.5)),
+    ("threshold", {"threshold": 0.5, "value": -2.0}, lambda t: TF.threshold(t, 0.5, -2.0)),
+    ("softshrink", {"lambd": 1.5}, lambda t: TF.softshrink(t, 1.5)),
+    ("hardshrink", {"lambd": 1.5}, lambda t: TF.hardshrink(t, 1.5)),
+    ("hard_sigmoid", {"slope": 1 / 6, "offset": 0.5}, lambda t: TF.hardsigmoid(t)),
+    ("hard_swish", {}, lambda t: TF.hardswish(t)),
+]
+
+
+@pytest.mark.skipif(torch is None, reason="PyTorch is an optional peer, not installed")
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("name,params,tf", TORCH_FLAT, ids=[f"{n}-{params_id(p)}" for n, p, _ in TORCH_FLAT])
+def test_flat_piece_gradients_are_pytorchs(name, params, tf, dtype):
+    """The README's flat-piece rule is PyTorch's: NaN, +-inf and finite grads
+    over every piece and at the kinks, against PyTorch's autograd."""
+    x = np.array([-np.inf, -1e30, -7.0, -3.0, -2.5, -2.0, -1.5, -1.0, -0.5, -0.0, 0.0, 0.25, 0.5, 1.0,
+                  1.5, 2.0, 3.0, 6.0, 7.0, 1e30, np.inf] * 4, dtype)
+    for gv in (np.nan, np.inf, -np.inf, 1.5, -0.0):
+        g = np.full(x.shape, gv, dtype)
+        t = torch.from_numpy(x.copy()).requires_grad_()
+        tf(t).backward(torch.from_numpy(g.copy()))
+        want = t.grad.numpy()
+        got = fastact.get(name).backward(g, x, **params)
+        # rtol: PyTorch's float64 hardsigmoid backward multiplies by a float32 1/6
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=0, err_msg=f"{name}({params}) backward, grad {gv}")
+        assert np.array_equal(np.signbit(got[got == 0]), np.signbit(want[got == 0])), (name, gv)
+
+
 ZERO_CASES = [(n, p) for n in ELEMENTWISE for p in CASES[n]]
 
 
