@@ -716,8 +716,10 @@ def derivative(name, x, **params):
 
 
 def _relu_flat(x, max=None, negative_slope=0.0, threshold=0.0):
+    """relu's flat pieces: at and above max (above the threshold), at and
+    below the threshold when the slope there is 0 (relu_d's pieces)."""
     above = (x >= max) if max is not None and max != np.inf else np.zeros(x.shape, bool)
-    return above | ((x <= threshold) & (negative_slope == 0))
+    return (above & (x > threshold)) | ((x <= threshold) & (negative_slope == 0))
 
 
 # Where a piecewise activation is flat (constant on the piece that holds x,

@@ -112,6 +112,16 @@ def _special_grad_expected(name, params, gv, x, rp, dtype, from_y):
     return np.where(flat, 0.0, want), unsure
 
 
+# parameters whose pieces meet unusually: a max at or below the threshold
+# (the slope piece reaches up to the threshold), a max of 0, a zero slope
+SPECIAL_GRAD_CASES = {
+    "relu": [{"max": 0.5, "threshold": 0.5, "negative_slope": 0.1},
+             {"max": 0.3, "threshold": 0.5, "negative_slope": 0.5}, {"max": 2.0, "threshold": 0.5}],
+    "leaky_relu": [{"alpha": 0.2, "max": 0.0}, {"alpha": 0.0}],
+    "hard_sigmoid": [{"slope": 0.0, "offset": 0.3}],
+}
+
+
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
 @pytest.mark.parametrize("name", ELEMENTWISE)
 def test_backward_of_special_grads(name, dtype):
@@ -122,7 +132,7 @@ def test_backward_of_special_grads(name, dtype):
     from x and (where y determines f') from y, at the special values and the
     kinks, vector body and tail."""
     fns = fastact.get(name)
-    for params in CASES[name]:
+    for params in CASES[name] + SPECIAL_GRAD_CASES.get(name, []):
         rp = in_dtype(params, dtype)
         x = np.concatenate([specials(dtype), np.array([k for k, _ in kinks(name, params)], dtype)])
         with np.errstate(over="ignore"):
@@ -145,6 +155,24 @@ def test_backward_of_special_grads(name, dtype):
                     bad = np.flatnonzero(~ok)
                     assert bad.size == 0, (f"{name}({params}) backward from {form}, {how}, grad {gv}: "
                                            f"x={x[bad[:6]]} gave {got[bad[:6]]}, want {w[bad[:6]]}")
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+def test_prelu_backward_of_special_grads(dtype):
+    """prelu with a zero slope in some channels: +0 there below 0 for a NaN or
+    infinite grad (its flat piece), grad * slope in the others; scalar and
+    per-channel slopes, against the reference."""
+    x = np.tile(np.concatenate([specials(dtype), -specials(dtype)]), (2, 1)).T.copy()   # (n, 2): channels on axis 1
+    for alpha in (np.array([0.0, 0.5], dtype), np.array(0.0, dtype), np.array([-0.25, 0.0], dtype)):
+        for gv in (np.nan, np.inf, -np.inf):
+            g = np.full(x.shape, gv, dtype)
+            got, _ = fastact.prelu_backward(g, x, alpha=alpha)
+            with np.errstate(invalid="ignore", over="ignore"):
+                want = ref.backward("prelu", g, x, alpha=alpha)[0]
+            flat = ref.flat("prelu", x, alpha=alpha)
+            assert flat.any()
+            ok = (np.isnan(got) & np.isnan(want)) | ((got == want) & (np.signbit(got) == np.signbit(want)))
+            assert ok.all(), (alpha, gv, x[~ok][:6], got[~ok][:6], want[~ok][:6])
 
 
 try:

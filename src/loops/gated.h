@@ -159,10 +159,12 @@ static int FA_F(fa_gated_bwd)(int k, const T *g, const T *a, const T *b, T *da, 
             T gi = g[i], ai = a[i], bi = b[i];
             T nan = FA_F(fa_nan_first3)(gi, ai, bi);
             { T v = gi * FA_F(fa_sigmoid_fwd)(bi, z, z, z, z); da[i] = v != v ? nan : v; }
-            /* (a s'(b)) g: g*a first may overflow where the result does not
-             * (s'(b) <= 1/4); a s'(b) rounds below the normal range only for
-             * a tiny a and a far b together */
-            { T v = FA_F(fa_sigmoid_bwd)(ai, bi, z, z, z, z) * gi; db[i] = v != v ? nan : v; }
+            /* g a s'(b), s'(b) <= 1/4 taken into the larger of g and a first:
+             * g*a first overflows for a huge pair whose result is finite, a
+             * fixed (a s'(b)) g underflows for a tiny a, a far b and a huge g */
+            const int ga = FA_F(fa_abs)(gi) >= FA_F(fa_abs)(ai);
+            const T big = ga ? gi : ai, small = ga ? ai : gi;
+            { T v = FA_F(fa_sigmoid_bwd)(big, bi, z, z, z, z) * small; db[i] = v != v ? nan : v; }
         });
         return 0;
     case FA_G_swiglu:
