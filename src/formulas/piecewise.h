@@ -43,14 +43,20 @@ FA_INLINE T FA_F(fa_relu_fwd)(T x, T mx, T s, T t, T p3)
  * when s = 0) the result is +0 whatever g is, NaN and +-inf too: a select,
  * as PyTorch's threshold_backward and JAX's relu JVP (g * 0 would be NaN
  * there).  _nx is the loops' form for an x that is not NaN
- * (FA_NANX_KERNELS), the full form adds the NaN select.  m is NaN when there
- * is no max (x >= NaN is false: the grad passes, also at +inf) and is
- * hoisted out of the loop: one compare where `x < mx || mx == inf` is two. */
+ * (FA_NANX_KERNELS), the full form adds the NaN select.  In fa__relu_up, m
+ * is NaN when there is no max (x >= NaN is false: the grad passes, also at
+ * +inf) and is hoisted out of the loop: one compare where
+ * `x < mx || mx == inf` is two. */
+/* the backward above the threshold: g below max, 0 at and above it */
+FA_INLINE T FA_F(fa__relu_up)(T g, T x, T mx)
+{
+    const T m = mx == (T)INFINITY ? (T)NAN : mx;
+    return x >= m ? (T)0 : g;
+}
 FA_INLINE T FA_F(fa_relu_bwd_nx)(T g, T x, T mx, T s, T t, T p3)
 {
     (void)p3;
-    const T m = mx == (T)INFINITY ? (T)NAN : mx;
-    T up = x >= m ? (T)0 : g;
+    T up = FA_F(fa__relu_up)(g, x, mx);
     T dn = s != (T)0 ? g * s + (T)0 : (T)0;
     return x > t ? up : dn;
 }
@@ -77,7 +83,7 @@ FA_INLINE T FA_F(fa_relu0_fwd)(T x, T mx, T p1, T p2, T p3)
     return v > mx ? mx : v;
 }
 /* relu0's backward: fa_relu_bwd's values with s = t = 0 (+0 at and below
- * 0 whatever g is), with `m` as there, and without a NaN select:
+ * 0 whatever g is), with fa__relu_up, and without a NaN select:
  * (x < 0 ? 0 : x) * 0 + 0 is one max instruction, a multiply and an add,
  * +0 for x <= 0 and NaN for NaN x (the loop's NaN rule then picks the NaN).
  * The float loops run _nx (below); this form runs in double, in place on x
@@ -85,8 +91,7 @@ FA_INLINE T FA_F(fa_relu0_fwd)(T x, T mx, T p1, T p2, T p3)
 FA_INLINE T FA_F(fa_relu0_bwd)(T g, T x, T mx, T p1, T p2, T p3)
 {
     (void)p1; (void)p2; (void)p3;
-    const T m = mx == (T)INFINITY ? (T)NAN : mx;
-    T up = x >= m ? (T)0 : g;
+    T up = FA_F(fa__relu_up)(g, x, mx);
     T dn = (x < (T)0 ? (T)0 : x) * (T)0 + (T)0;
     return x > (T)0 ? up : dn;
 }
@@ -103,8 +108,7 @@ FA_INLINE T FA_F(fa_relu0_bwdy)(T g, T y, T mx, T p1, T p2, T p3)
 FA_INLINE T FA_F(fa_relu0_bwd_nx)(T g, T x, T mx, T p1, T p2, T p3)
 {
     (void)p1; (void)p2; (void)p3;
-    const T m = mx == (T)INFINITY ? (T)NAN : mx;
-    T up = x >= m ? (T)0 : g;
+    T up = FA_F(fa__relu_up)(g, x, mx);
     return x > (T)0 ? up : (T)0;
 }
 FA_INLINE T FA_F(fa_relu0_bwdy_nx)(T g, T y, T mx, T p1, T p2, T p3)
@@ -172,8 +176,7 @@ FA_INLINE T FA_F(fa_leaky_bwdy)(T g, T y, T mx, T s, T p2, T p3)
 FA_INLINE T FA_F(fa_leaky_bwd_nx)(T g, T x, T mx, T s, T p2, T p3)
 {
     (void)p2; (void)p3;
-    const T m = mx == (T)INFINITY ? (T)NAN : mx;
-    T up = x >= m ? (T)0 : g;
+    T up = FA_F(fa__relu_up)(g, x, mx);
     return x > (T)0 ? up : g * s + (T)0;
 }
 FA_INLINE T FA_F(fa_leaky_bwdy_nx)(T g, T y, T mx, T s, T p2, T p3)
