@@ -91,7 +91,19 @@ def _dtypes():
     return dtypes
 
 
-def contenders(name, n, backward):
+def _torch_inplace(name):
+    """PyTorch's in-place forward of `name` on a tensor (gelu: out of place, it has no
+    in-place form), or None"""
+    try:
+        import torch
+    except ImportError:
+        return None
+    F = torch.nn.functional
+    return {"relu": torch.relu_, "sigmoid": torch.sigmoid_, "tanh": torch.tanh_,
+            "silu": lambda t: F.silu(t, inplace=True), "gelu": F.gelu}.get(name)
+
+
+def contenders(name, n, backward, peers=False):
     if name + ("_backward" if backward else "") in ROWWISE:
         return rowwise_contenders(name + ("_backward" if backward else ""), n)
     f = fastact.get(name)
@@ -118,6 +130,14 @@ def contenders(name, n, backward):
             f.forward_(t, n_threads=1)
             _store_np(a, t)
         out.append(Contender("float16 staged", staged, lambda a=a16, s=s16: np.copyto(a, s)))
+        tf = _torch_inplace(name) if peers else None
+        if tf is not None:
+            import torch
+            torch.set_num_threads(1)
+            for label, tdt in (("float16", torch.float16), ("bfloat16", torch.bfloat16)):
+                ts = torch.from_numpy(src32).to(tdt)
+                t = ts.clone()
+                out.append(Contender(f"torch {label}", lambda t=t: tf(t), lambda t=t, ts=ts: t.copy_(ts)))
     return out
 
 
@@ -126,6 +146,8 @@ def main():
     ap.add_argument("--funcs", default="gelu,relu,sigmoid,gelu_backward," + ",".join(ROWWISE))
     ap.add_argument("--n", default="1048576")
     ap.add_argument("--trials", type=int, default=5)
+    ap.add_argument("--torch", action="store_true",
+                    help="PyTorch's float16 and bfloat16 forwards in the same races (gelu: out of place)")
     args = ap.parse_args()
     n = int(float(args.n))
     print(f"fastact {fastact.__version__}, loops {fastact._front.table_target()}, n={n}, 1 thread, "
@@ -136,7 +158,7 @@ def main():
         name = spec[:-len("_backward")] if backward else spec
         times = {}
         for _ in range(args.trials):
-            cs = contenders(name, n, backward)
+            cs = contenders(name, n, backward, args.torch)
             for k, v in race(cs, budget=0.15, min_reps=9).items():
                 times.setdefault(k, []).append(v)
         base = np.array(times["float32"])

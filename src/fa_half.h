@@ -129,6 +129,122 @@ static int fa_f16c_narrow(const float *f, uint16_t *h, fa_idx n)
     }
     return (_mm256_movemask_ps(nan) | nan16) != 0;
 }
+
+/* The fused groups of loops/half.h (nh elements, a multiple of the
+ * vector).  _widen_g: f = h widened; _narrow_g: h = f rounded, unless one of
+ * f is a NaN: then it stores nothing and returns nonzero (the caller takes
+ * the exact path).  GCC keeps f in registers once it inlines them. */
+#if defined(__AVX512F__)
+FA_INLINE void fa_f16c_widen_g(const uint16_t *h, float *f, int nh)
+{
+    for (int q = 0; q < nh; q += 16)
+        _mm512_store_ps(f + q, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(h + q))));
+}
+/* bfloat16 groups of 32: the words interleaved with zeros, each 128-bit
+ * lane's low and high four into the two vectors (f holds the group in that
+ * order, which the element-wise kernels do not see and the narrowing
+ * undoes) */
+FA_INLINE void fa_bf16_widen_g(const uint16_t *h, float *f, int nh)
+{
+    for (int q = 0; q < nh; q += 32) {
+        const __m512i w = _mm512_loadu_si512((const void *)(h + q)), z = _mm512_setzero_si512();
+        _mm512_store_si512((void *)(f + q), _mm512_unpacklo_epi16(z, w));
+        _mm512_store_si512((void *)(f + q + 16), _mm512_unpackhi_epi16(z, w));
+    }
+}
+FA_INLINE int fa__nan_any_g(const float *f, int nh)
+{
+    __mmask16 m = 0;
+    for (int q = 0; q < nh; q += 16) {
+        const __m512 v = _mm512_load_ps(f + q);
+        m |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+    }
+    return m != 0;
+}
+FA_INLINE int fa_f16c_narrow_g(const float *f, uint16_t *h, int nh)
+{
+    if (fa__nan_any_g(f, nh))
+        return 1;
+    for (int q = 0; q < nh; q += 16)
+        _mm256_storeu_si256((__m256i *)(h + q),
+                            _mm512_cvtps_ph(_mm512_load_ps(f + q), _MM_FROUND_TO_NEAREST_INT));
+    return 0;
+}
+/* to nearest even by bits (fa_f_to_bf16 for numbers): u + 0x7fff, plus one where
+ * bit 16 is set; the high words of both vectors back in the order
+ * fa_bf16_widen_g took them */
+FA_INLINE int fa_bf16_narrow_g(const float *f, uint16_t *h, int nh)
+{
+    if (fa__nan_any_g(f, nh))
+        return 1;
+    const __m512i bias = _mm512_set1_epi32(0x7fff), one = _mm512_set1_epi32(1),
+                  bit16 = _mm512_set1_epi32(0x10000);
+    /* word j of lane l: lo's dword j (j < 4) or hi's dword j - 4, high word */
+    const __m512i idx = _mm512_set_epi16(63, 61, 59, 57, 31, 29, 27, 25, 55, 53, 51, 49, 23, 21, 19, 17,
+                                         47, 45, 43, 41, 15, 13, 11, 9, 39, 37, 35, 33, 7, 5, 3, 1);
+    for (int q = 0; q < nh; q += 32) {
+        __m512i lo = _mm512_load_si512((const void *)(f + q));
+        __m512i hi = _mm512_load_si512((const void *)(f + q + 16));
+        lo = _mm512_mask_add_epi32(_mm512_add_epi32(lo, bias), _mm512_test_epi32_mask(lo, bit16),
+                                   _mm512_add_epi32(lo, bias), one);
+        hi = _mm512_mask_add_epi32(_mm512_add_epi32(hi, bias), _mm512_test_epi32_mask(hi, bit16),
+                                   _mm512_add_epi32(hi, bias), one);
+        _mm512_storeu_si512((void *)(h + q), _mm512_permutex2var_epi16(lo, idx, hi));
+    }
+    return 0;
+}
+#else
+FA_INLINE void fa_f16c_widen_g(const uint16_t *h, float *f, int nh)
+{
+    for (int q = 0; q < nh; q += 8)
+        _mm256_store_ps(f + q, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + q))));
+}
+/* as with AVX-512: each 128-bit lane's low and high four words into the two
+ * vectors, which packus_epi32 puts back in order */
+FA_INLINE void fa_bf16_widen_g(const uint16_t *h, float *f, int nh)
+{
+    for (int q = 0; q < nh; q += 16) {
+        const __m256i w = _mm256_loadu_si256((const __m256i *)(h + q)), z = _mm256_setzero_si256();
+        _mm256_store_si256((__m256i *)(f + q), _mm256_unpacklo_epi16(z, w));
+        _mm256_store_si256((__m256i *)(f + q + 8), _mm256_unpackhi_epi16(z, w));
+    }
+}
+FA_INLINE int fa__nan_any_g(const float *f, int nh)
+{
+    __m256 nan = _mm256_setzero_ps();
+    for (int q = 0; q < nh; q += 8) {
+        const __m256 v = _mm256_load_ps(f + q);
+        nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+    }
+    return _mm256_movemask_ps(nan) != 0;
+}
+FA_INLINE int fa_f16c_narrow_g(const float *f, uint16_t *h, int nh)
+{
+    if (fa__nan_any_g(f, nh))
+        return 1;
+    for (int q = 0; q < nh; q += 8)
+        _mm_storeu_si128((__m128i *)(h + q),
+                         _mm256_cvtps_ph(_mm256_load_ps(f + q), _MM_FROUND_TO_NEAREST_INT));
+    return 0;
+}
+FA_INLINE int fa_bf16_narrow_g(const float *f, uint16_t *h, int nh)
+{
+    if (fa__nan_any_g(f, nh))
+        return 1;
+    const __m256i bias = _mm256_set1_epi32(0x7fff), one = _mm256_set1_epi32(1);
+    for (int q = 0; q < nh; q += 16) {      /* two vectors into one of 16 halves */
+        __m256i r[2];
+        for (int w = 0; w < 2; w++) {
+            const __m256i u = _mm256_load_si256((const __m256i *)(f + q + 8 * w));
+            const __m256i odd = _mm256_and_si256(_mm256_srli_epi32(u, 16), one);
+            r[w] = _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(u, bias), odd), 16);
+        }
+        /* the results are below 2^16: packus keeps them */
+        _mm256_storeu_si256((__m256i *)(h + q), _mm256_packus_epi32(r[0], r[1]));
+    }
+    return 0;
+}
+#endif
 #else
 #define FA_HAVE_F16C 0
 #endif

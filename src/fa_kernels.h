@@ -151,20 +151,28 @@ static const char *const fa_gate_names[] = { FA_GATES(FA_NAME_ENTRY) "" };
 #define FA_H_TO_F fa_f16_to_f
 #define FA_H_FROM_F fa_f_to_f16
 #define FA_H_F16C FA_HAVE_F16C
+#define FA_H_WIDEN_G fa_f16c_widen_g
+#define FA_H_NARROW_G fa_f16c_narrow_g
 #include "loops/half.h"
 #undef FA_H
 #undef FA_H_TO_F
 #undef FA_H_FROM_F
 #undef FA_H_F16C
+#undef FA_H_WIDEN_G
+#undef FA_H_NARROW_G
 
 #define FA_H(name) name##_b
 #define FA_H_TO_F fa_bf16_to_f
 #define FA_H_FROM_F fa_f_to_bf16
 #define FA_H_F16C 0
+#define FA_H_WIDEN_G fa_bf16_widen_g
+#define FA_H_NARROW_G fa_bf16_narrow_g
 #include "loops/half.h"
 #undef FA_H
 #undef FA_H_TO_F
 #undef FA_H_FROM_F
 #undef FA_H_F16C
+#undef FA_H_WIDEN_G
+#undef FA_H_NARROW_G
 
 #endif /* FA_KERNELS_H */

@@ -98,6 +98,69 @@ def test_every_pattern_equals_the_staged_computation(name, fmt):
                                        f"want {[hex(want[i]) for i in bad[:4]]}")
 
 
+@pytest.mark.parametrize("fmt", sorted(DTYPES))
+def test_fused_groups_round_ties_as_the_store(fmt):
+    """The contiguous loops round each group of results in registers: at
+    ties, just below and just above them, into the subnormals and past the
+    largest finite value, the bits of _store.  leaky_relu(x, slope) = x*slope
+    for x < 0: a slope of 1 + half an ulp of the format makes every product
+    with a half-precision x an exact tie of the rounding."""
+    dtype, _ = DTYPES[fmt]
+    mant = 7 if fmt == "bfloat16" else 10
+    x, _g = every(dtype)
+    f = fastact.get("leaky_relu")
+    with np.errstate(all="ignore"):
+        for s in (1 + 2.0 ** -(mant + 1), 1 + 2.0 ** -(mant + 1) + 2.0 ** -22, 1 + 2.0 ** -(mant + 1) - 2.0 ** -22,
+                  1 + 3 * 2.0 ** -(mant + 1), -(1 + 2.0 ** -(mant + 1)), 0.7, 1.5):
+            want = bits(staged(lambda a: f.forward(a, alpha=s, n_threads=1), dtype, x))
+            for sl in (slice(None), slice(1, None), slice(3, -5)):   # group starts and tails move
+                got = bits(f.forward(x[sl], alpha=s, n_threads=1))
+                bad = np.flatnonzero(got != want[sl])
+                assert bad.size == 0, (s, [(hex(bits(x[sl])[i]), hex(got[i]), hex(want[sl][i]))
+                                           for i in bad[:4]])
+
+
+@pytest.mark.parametrize("fmt", sorted(DTYPES))
+@pytest.mark.parametrize("name", ["relu", "gelu", "sigmoid", "softplus", "hardtanh", "elu"])
+def test_one_nan_sends_its_group_alone_to_the_exact_path(name, fmt):
+    """A NaN result anywhere in a group (a NaN input, a NaN grad, an inf grad
+    times a zero derivative) makes that group store the buffered path's bits;
+    the groups around it, and a NaN grad in a flat piece (a number), keep the
+    fused path's.  At the first and last lane of a group, mid-group, in the
+    tail, out of place, in place and into out=."""
+    dtype, _ = DTYPES[fmt]
+    f = fastact.get(name)
+    rng = np.random.default_rng(23)
+    n = 301
+    base = (rng.standard_normal(n) * 3).astype(np.float32)
+    gbase = rng.standard_normal(n).astype(np.float32)
+    snan = 0x7d01 if fmt == "float16" else 0x7f81
+    specials = [snan, snan | 0x8000, 0x7e00, 0xfe00, 0x7c00 if fmt == "float16" else 0x7f80]
+    with np.errstate(all="ignore"):
+        for pos in (0, 15, 16, 31, 32, 63, 64, 127, 150, 300):
+            for sv in specials:
+                x = np.empty(n, dtype)
+                _store(x, base)
+                g = np.empty(n, dtype)
+                _store(g, gbase)
+                xs, gs = x.copy(), g.copy()
+                xs.view(np.uint16)[pos] = sv
+                gs.view(np.uint16)[pos] = sv
+                for xx, gg in ((xs, g), (x, gs), (xs, gs)):
+                    want_f = bits(staged(lambda a: f.forward(a, n_threads=1), dtype, xx))
+                    want_b = bits(staged(lambda a, b: f.backward(a, b, n_threads=1), dtype, gg, xx))
+                    assert (bits(f.forward(xx, n_threads=1)) == want_f).all(), (pos, hex(sv))
+                    a = xx.copy()
+                    f.forward_(a, n_threads=1)
+                    assert (bits(a) == want_f).all(), (pos, hex(sv))
+                    out = np.zeros_like(xx)
+                    f.backward(gg, xx, out=out, n_threads=1)
+                    assert (bits(out) == want_b).all(), (pos, hex(sv))
+                    b = gg.copy()
+                    f.backward_(b, xx, n_threads=1)
+                    assert (bits(b) == want_b).all(), (pos, hex(sv))
+
+
 def _place(a, how):
     """a's values in the layout `how` (a 1-D array of 65536 elements)."""
     if how == "F":

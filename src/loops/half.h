@@ -1,14 +1,21 @@
 /* loops/half.h: the element-wise kernels on float16 and bfloat16 storage
- * (uint16_t bits), computed in float32 block by block: a block of at most
- * FA_HALF_BLK elements is widened into a stack buffer, run through the
- * float32 block loop (loops/elementwise.h) and rounded back into the output.
- * No block is written before it has been read whole, so the output may be
- * an input itself (in place).  The buffers stay in L1: three of 4 KB for a
- * backward.
+ * (uint16_t bits), computed in float32 two ways:
+ *   - fused (fa_fwd_block, fa_bwd_block on contiguous data, F16C targets):
+ *     groups of 32 elements widened in registers, run through the kernel's
+ *     float32 formula and rounded back in the same loop; a group with a NaN
+ *     result, and the last elements, go the buffered way (see FA_HG below);
+ *   - buffered (fa_fwd_buffered, fa_bwd_buffered): a block of at most
+ *     FA_HALF_BLK elements widened into a stack buffer, run through the
+ *     float32 block loop (loops/elementwise.h) and rounded back.  The buffers
+ *     stay in L1: three of 4 KB for a backward.
+ * No group or block is written before it has been read whole, so the output
+ * may be an input itself (in place).
  * TEMPLATE BODY, no include guard: src/fa_kernels.h includes it once per
  * storage format after the float32 instantiation (FA_H(name) = name##_h for
  * float16, name##_b for bfloat16; FA_H_TO_F / FA_H_FROM_F the scalar
- * conversions of src/fa_half.h; FA_H_F16C: use the F16C block conversions).
+ * conversions of src/fa_half.h;
+ * FA_H_F16C: use the F16C block conversions; FA_H_WIDEN_G / FA_H_NARROW_G
+ * the group conversions where the target has F16C).
  * The results equal the float32 computation on the widened values rounded by
  * fastact/_arrays.py's _store, bit for bit (tests/test_half.py checks every
  * float16 and bfloat16 value). */
@@ -39,12 +46,11 @@ static void FA_H(fa_narrow)(const float *f, uint16_t *h, fa_idx n)
     FA_IVDEP for (fa_idx i = 0; i < n; i++) h[i] = FA_H_FROM_F(f[i]);
 }
 
-/* y[i] = f(x[i]); -1 for an unknown kernel id (nothing written) */
-static int FA_H(fa_fwd_block)(int k, const uint16_t *x, uint16_t *y, fa_idx n, const double *p)
+/* y[i] = f(x[i]) through a float32 buffer; -1 for an unknown kernel id
+ * (nothing written) */
+static int FA_H(fa_fwd_buffered)(int k, const uint16_t *x, uint16_t *y, fa_idx n, const double *p)
 {
     FA_ALIGN64 float buf[FA_HALF_BLK];
-    if (k == FA_K_linear && x == y)     /* widening is exact: identity in place */
-        return 0;
     for (fa_idx b = 0; b < n; b += FA_HALF_BLK) {
         const fa_idx m = n - b < FA_HALF_BLK ? n - b : FA_HALF_BLK;
         FA_H(fa_widen)(x + b, buf, m);
@@ -55,9 +61,10 @@ static int FA_H(fa_fwd_block)(int k, const uint16_t *x, uint16_t *y, fa_idx n, c
     return 0;
 }
 
-/* out[i] = g[i] * f'(x[i]) (from_y = 0) or from the saved output s = y */
-static int FA_H(fa_bwd_block)(int k, int from_y, const uint16_t *g, const uint16_t *s, uint16_t *out,
-                              fa_idx n, const double *p)
+/* out[i] = g[i] * f'(x[i]) (from_y = 0) or from the saved output s = y,
+ * through float32 buffers */
+static int FA_H(fa_bwd_buffered)(int k, int from_y, const uint16_t *g, const uint16_t *s, uint16_t *out,
+                                 fa_idx n, const double *p)
 {
     FA_ALIGN64 float bg[FA_HALF_BLK];
     FA_ALIGN64 float bs[FA_HALF_BLK];
@@ -72,6 +79,112 @@ static int FA_H(fa_bwd_block)(int k, int from_y, const uint16_t *g, const uint16
     }
     return 0;
 }
+
+#if FA_HAVE_F16C
+/* The contiguous loops fuse the conversions into the kernel's loop, in
+ * groups of FA_HG elements held in registers (two AVX-512 vectors; fewer
+ * lanes would let GCC unroll the scalar loop whole before it vectorizes it,
+ * and for most kernels it then does not): widened, run
+ * through the kernel's full float32 formula and rounded back, with no pass
+ * over a buffer (the buffered form spends two extra loads and stores per
+ * vector, which a cheap kernel does not hide).  On numbers the formula gives
+ * the buffered loop's float32 bits, and the group conversions (F16C's
+ * instructions, bfloat16's bit operations) the exact ones; a NaN input gives
+ * a NaN result (the forward NaN select), or a number that does not depend
+ * on its bits (a backward's flat piece).  So a group with a NaN among its
+ * results stores nothing and goes through the buffered form, which applies
+ * the NaN rules, as does the tail of fewer than FA_HG elements.  A group is
+ * read whole before it is written (in place is safe).  Targets without
+ * F16C (SSE2) run the buffered form: with the scalar conversions inside the
+ * kernel's loop it measured slower for most kernels there. */
+#ifndef FA_HG
+#define FA_HG 32
+#endif
+
+FA_INLINE void FA_H(fa__gwiden)(const uint16_t *h, float *f) { FA_H_WIDEN_G(h, f, FA_HG); }
+
+/* h = f rounded, unless one of f is a NaN: then nothing is stored and the
+ * result is nonzero */
+FA_INLINE int FA_H(fa__gnarrow)(const float *f, uint16_t *h) { return FA_H_NARROW_G(f, h, FA_HG); }
+
+/* y[i] = f(x[i]); -1 for an unknown kernel id (nothing written) */
+static int FA_H(fa_fwd_block)(int k, const uint16_t *x, uint16_t *y, fa_idx n, const double *p)
+{
+    const float p0 = (float)p[0], p1 = (float)p[1], p2 = (float)p[2], p3 = (float)p[3];
+    fa_idx i = 0;
+    if (k == FA_K_linear && x == y)     /* widening is exact: identity in place */
+        return 0;
+    switch (k) {
+#define FA_CASE(name) case FA_K_##name: \
+        for (; i + FA_HG <= n; i += FA_HG) { \
+            FA_ALIGN64 float v[FA_HG]; \
+            FA_H(fa__gwiden)(x + i, v); \
+            FA_IVDEP for (int l = 0; l < FA_HG; l++) { \
+                const float r = fa_##name##_fwd_f(v[l], p0, p1, p2, p3); \
+                v[l] = fa__nan_exact[FA_K_##name] ? r : fa_nan_in_f(v[l], r); \
+            } \
+            if (FA_H(fa__gnarrow)(v, y + i) && FA_H(fa_fwd_buffered)(k, x + i, y + i, FA_HG, p)) \
+                return -1; \
+        } \
+        break;
+    FA_KERNELS(FA_CASE)
+#undef FA_CASE
+    default: return -1;
+    }
+    return i < n ? FA_H(fa_fwd_buffered)(k, x + i, y + i, n - i, p) : 0;
+}
+
+/* out[i] = g[i] * f'(x[i]) (from_y = 0) or from the saved output s = y */
+static int FA_H(fa_bwd_block)(int k, int from_y, const uint16_t *g, const uint16_t *s, uint16_t *out,
+                              fa_idx n, const double *p)
+{
+    const float p0 = (float)p[0], p1 = (float)p[1], p2 = (float)p[2], p3 = (float)p[3];
+    fa_idx i = 0;
+#define FA__HBWD(name, FORM) case FA_K_##name: \
+        for (; i + FA_HG <= n; i += FA_HG) { \
+            FA_ALIGN64 float vg[FA_HG]; \
+            FA_ALIGN64 float vs[FA_HG]; \
+            FA_H(fa__gwiden)(g + i, vg); \
+            FA_H(fa__gwiden)(s + i, vs); \
+            FA_IVDEP for (int l = 0; l < FA_HG; l++) \
+                vg[l] = fa_##name##_##FORM##_f(vg[l], vs[l], p0, p1, p2, p3); \
+            if (FA_H(fa__gnarrow)(vg, out + i) \
+                && FA_H(fa_bwd_buffered)(k, from_y, g + i, s + i, out + i, FA_HG, p)) \
+                return -1; \
+        } \
+        break;
+    if (!from_y) {
+        switch (k) {
+#define FA_CASE(name) FA__HBWD(name, bwd)
+        FA_KERNELS(FA_CASE)
+#undef FA_CASE
+        default: return -1;
+        }
+    } else {
+        switch (k) {
+#define FA_CASE(name) FA__HBWD(name, bwdy)
+        FA_BWDY_KERNELS(FA_CASE)
+#undef FA_CASE
+        default: return -1;
+        }
+    }
+#undef FA__HBWD
+    return i < n ? FA_H(fa_bwd_buffered)(k, from_y, g + i, s + i, out + i, n - i, p) : 0;
+}
+
+#else
+static int FA_H(fa_fwd_block)(int k, const uint16_t *x, uint16_t *y, fa_idx n, const double *p)
+{
+    if (k == FA_K_linear && x == y)     /* widening is exact: identity in place */
+        return 0;
+    return FA_H(fa_fwd_buffered)(k, x, y, n, p);
+}
+static int FA_H(fa_bwd_block)(int k, int from_y, const uint16_t *g, const uint16_t *s, uint16_t *out,
+                              fa_idx n, const double *p)
+{
+    return FA_H(fa_bwd_buffered)(k, from_y, g, s, out, n, p);
+}
+#endif
 
 /* Strided 1-D versions (byte strides, any sign): gather a block, run the
  * contiguous loop on it in place, scatter it (as loops/elementwise.h). */
