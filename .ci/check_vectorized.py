@@ -95,7 +95,7 @@ def expected_per_line(width):
             if len(lists) > 1:
                 raise SystemExit(f"src/loops/{name}:{i}: one catalogue list per line, please")
             if lists and name == "half.h" and width < 32:
-                continue        # the fused half loops: F16C targets only (SSE2 runs the buffered form)
+                continue        # the fused half loops: AVX2 and AVX-512 only (SSE2 runs the buffered form)
             if lists:
                 if lists[0] not in per_case:
                     raise SystemExit(f"src/loops/{name}:{i}: unknown catalogue list {lists[0]}")

@@ -130,11 +130,15 @@ static int fa_f16c_narrow(const float *f, uint16_t *h, fa_idx n)
     return (_mm256_movemask_ps(nan) | nan16) != 0;
 }
 
-/* The fused groups of loops/half.h (nh elements, a multiple of the
- * vector).  _widen_g: f = h widened; _narrow_g: h = f rounded, unless one of
- * f is a NaN: then it stores nothing and returns nonzero (the caller takes
- * the exact path).  GCC keeps f in registers once it inlines them. */
-#if defined(__AVX512F__)
+/* The fused groups of loops/half.h (nh elements, a multiple of 32).
+ * _widen_g: f = h widened; _narrow_g: h = f rounded, unless one of f is a
+ * NaN: then it stores nothing and returns nonzero (the caller takes the
+ * exact path).  GCC keeps f in registers once it inlines them.  They need
+ * AVX2's integer forms (AVX-512: BW's word forms); F16C alone (or AVX512F
+ * without BW, -march=native builds) keeps the buffered path. */
+#if defined(__AVX2__)
+#define FA_HAVE_HALF_GROUPS 1
+#if defined(__AVX512F__) && defined(__AVX512BW__)
 FA_INLINE void fa_f16c_widen_g(const uint16_t *h, float *f, int nh)
 {
     for (int q = 0; q < nh; q += 16)
@@ -179,9 +183,11 @@ FA_INLINE int fa_bf16_narrow_g(const float *f, uint16_t *h, int nh)
         return 1;
     const __m512i bias = _mm512_set1_epi32(0x7fff), one = _mm512_set1_epi32(1),
                   bit16 = _mm512_set1_epi32(0x10000);
-    /* word j of lane l: lo's dword j (j < 4) or hi's dword j - 4, high word */
-    const __m512i idx = _mm512_set_epi16(63, 61, 59, 57, 31, 29, 27, 25, 55, 53, 51, 49, 23, 21, 19, 17,
-                                         47, 45, 43, 41, 15, 13, 11, 9, 39, 37, 35, 33, 7, 5, 3, 1);
+    /* word j of lane l: lo's dword j (j < 4) or hi's dword j - 4, high word
+     * (a table rather than _mm512_set_epi16, which not every compiler has) */
+    static const uint16_t perm[32] = { 1, 3, 5, 7, 33, 35, 37, 39, 9, 11, 13, 15, 41, 43, 45, 47,
+                                       17, 19, 21, 23, 49, 51, 53, 55, 25, 27, 29, 31, 57, 59, 61, 63 };
+    const __m512i idx = _mm512_loadu_si512((const void *)perm);
     for (int q = 0; q < nh; q += 32) {
         __m512i lo = _mm512_load_si512((const void *)(f + q));
         __m512i hi = _mm512_load_si512((const void *)(f + q + 16));
@@ -246,7 +252,11 @@ FA_INLINE int fa_bf16_narrow_g(const float *f, uint16_t *h, int nh)
 }
 #endif
 #else
+#define FA_HAVE_HALF_GROUPS 0
+#endif /* __AVX2__ */
+#else
 #define FA_HAVE_F16C 0
+#define FA_HAVE_HALF_GROUPS 0
 #endif
 
 #endif /* FA_HALF_H */

@@ -103,8 +103,9 @@ def test_fused_groups_round_ties_as_the_store(fmt):
     """The contiguous loops round each group of results in registers: at
     ties, just below and just above them, into the subnormals and past the
     largest finite value, the bits of _store.  leaky_relu(x, slope) = x*slope
-    for x < 0: a slope of 1 + half an ulp of the format makes every product
-    with a half-precision x an exact tie of the rounding."""
+    for x < 0: a slope of 1 + half an ulp of the format makes the product
+    with every power of two an exact tie (round to even tells them from
+    round half up), the others just above or below one."""
     dtype, _ = DTYPES[fmt]
     mant = 7 if fmt == "bfloat16" else 10
     x, _g = every(dtype)
@@ -120,24 +121,33 @@ def test_fused_groups_round_ties_as_the_store(fmt):
                                            for i in bad[:4]])
 
 
+NAN_GROUP_CASES = [("relu", {}), ("relu", {"max": 6.0}), ("gelu", {}), ("sigmoid", {}), ("softplus", {}),
+                   ("hardtanh", {}), ("elu", {}), ("leaky_relu", {"alpha": 0.1}), ("threshold", {"threshold": 0.5,
+                   "value": -1.0}), ("hard_sigmoid", {}), ("softshrink", {}), ("squareplus", {}), ("tanh", {})]
+
+
 @pytest.mark.parametrize("fmt", sorted(DTYPES))
-@pytest.mark.parametrize("name", ["relu", "gelu", "sigmoid", "softplus", "hardtanh", "elu"])
-def test_one_nan_sends_its_group_alone_to_the_exact_path(name, fmt):
-    """A NaN result anywhere in a group (a NaN input, a NaN grad, an inf grad
-    times a zero derivative) makes that group store the buffered path's bits;
-    the groups around it, and a NaN grad in a flat piece (a number), keep the
-    fused path's.  At the first and last lane of a group, mid-group, in the
-    tail, out of place, in place and into out=."""
+@pytest.mark.parametrize("name,p", NAN_GROUP_CASES, ids=[f"{n}{p or ''}" for n, p in NAN_GROUP_CASES])
+def test_a_nan_result_sends_its_block_to_the_exact_path(name, p, fmt):
+    """A NaN result in a group of the contiguous loops (a NaN input, a NaN grad, an inf grad
+    times a zero derivative) sends that group and the block it starts through the buffered
+    path; the groups before it and after that block, and a NaN grad in a flat piece (a
+    number), stay on the fused path: everywhere the staged computation's bits.  NaNs at the
+    first and last lane of a group, mid-group, in the tail; group starts shifted by one
+    element; forward, backward from x and from y, out of place, in place, into out=, and in
+    place on the saved input."""
     dtype, _ = DTYPES[fmt]
     f = fastact.get(name)
     rng = np.random.default_rng(23)
-    n = 301
+    n = 2301                                  # groups after a block of 1024 that starts at a NaN
     base = (rng.standard_normal(n) * 3).astype(np.float32)
     gbase = rng.standard_normal(n).astype(np.float32)
     snan = 0x7d01 if fmt == "float16" else 0x7f81
-    specials = [snan, snan | 0x8000, 0x7e00, 0xfe00, 0x7c00 if fmt == "float16" else 0x7f80]
+    specials = [snan, snan | 0x8000, 0x7e00 if fmt == "float16" else 0x7fc0,
+                0x7c00 if fmt == "float16" else 0x7f80]
+    yok = y_ok(name, p)
     with np.errstate(all="ignore"):
-        for pos in (0, 15, 16, 31, 32, 63, 64, 127, 150, 300):
+        for pos in (0, 15, 16, 31, 32, 63, 150, 1300, 2299):
             for sv in specials:
                 x = np.empty(n, dtype)
                 _store(x, base)
@@ -146,19 +156,29 @@ def test_one_nan_sends_its_group_alone_to_the_exact_path(name, fmt):
                 xs, gs = x.copy(), g.copy()
                 xs.view(np.uint16)[pos] = sv
                 gs.view(np.uint16)[pos] = sv
-                for xx, gg in ((xs, g), (x, gs), (xs, gs)):
-                    want_f = bits(staged(lambda a: f.forward(a, n_threads=1), dtype, xx))
-                    want_b = bits(staged(lambda a, b: f.backward(a, b, n_threads=1), dtype, gg, xx))
-                    assert (bits(f.forward(xx, n_threads=1)) == want_f).all(), (pos, hex(sv))
-                    a = xx.copy()
-                    f.forward_(a, n_threads=1)
-                    assert (bits(a) == want_f).all(), (pos, hex(sv))
-                    out = np.zeros_like(xx)
-                    f.backward(gg, xx, out=out, n_threads=1)
-                    assert (bits(out) == want_b).all(), (pos, hex(sv))
-                    b = gg.copy()
-                    f.backward_(b, xx, n_threads=1)
-                    assert (bits(b) == want_b).all(), (pos, hex(sv))
+                for xx, gg in ((xs, g), (x, gs)):
+                    for sl in (slice(None), slice(1, None)):
+                        xv, gv = xx[sl], gg[sl]
+                        where = (name, p, pos, hex(sv), sl.start)
+                        want_f = bits(staged(lambda a: f.forward(a, n_threads=1, **p), dtype, xv))
+                        want_b = bits(staged(lambda a, b: f.backward(a, b, n_threads=1, **p), dtype, gv, xv))
+                        assert (bits(f.forward(xv, n_threads=1, **p)) == want_f).all(), where
+                        a = xv.copy()
+                        f.forward_(a, n_threads=1, **p)
+                        assert (bits(a) == want_f).all(), where
+                        out = np.zeros_like(xv)
+                        f.backward(gv, xv, out=out, n_threads=1, **p)
+                        assert (bits(out) == want_b).all(), where
+                        b = gv.copy()
+                        f.backward_(b, xv, n_threads=1, **p)
+                        assert (bits(b) == want_b).all(), where
+                        c = xv.copy()
+                        f.backward(gv, c, out=c, n_threads=1, **p)     # in place on the saved input
+                        assert (bits(c) == want_b).all(), where
+                        if yok:
+                            y = f.forward(xv, n_threads=1, **p)
+                            want_y = bits(staged(lambda a, b: f.backward(a, y=b, n_threads=1, **p), dtype, gv, y))
+                            assert (bits(f.backward(gv, y=y, n_threads=1, **p)) == want_y).all(), where
 
 
 def _place(a, how):

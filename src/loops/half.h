@@ -1,6 +1,6 @@
 /* loops/half.h: the element-wise kernels on float16 and bfloat16 storage
  * (uint16_t bits), computed in float32 two ways:
- *   - fused (fa_fwd_block, fa_bwd_block on contiguous data, F16C targets):
+ *   - fused (fa_fwd_block, fa_bwd_block on contiguous data, AVX2 targets):
  *     groups of 32 elements widened in registers, run through the kernel's
  *     float32 formula and rounded back in the same loop; a group with a NaN
  *     result, and the last elements, go the buffered way (see FA_HG below);
@@ -80,7 +80,7 @@ static int FA_H(fa_bwd_buffered)(int k, int from_y, const uint16_t *g, const uin
     return 0;
 }
 
-#if FA_HAVE_F16C
+#if FA_HAVE_HALF_GROUPS
 /* The contiguous loops fuse the conversions into the kernel's loop, in
  * groups of FA_HG elements held in registers (two AVX-512 vectors; fewer
  * lanes would let GCC unroll the scalar loop whole before it vectorizes it,
@@ -93,12 +93,17 @@ static int FA_H(fa_bwd_buffered)(int k, int from_y, const uint16_t *g, const uin
  * a NaN result (the forward NaN select), or a number that does not depend
  * on its bits (a backward's flat piece).  So a group with a NaN among its
  * results stores nothing and goes through the buffered form, which applies
- * the NaN rules, as does the tail of fewer than FA_HG elements.  A group is
- * read whole before it is written (in place is safe).  Targets without
+ * the NaN rules, together with the block of FA_HALF_BLK elements it starts
+ * (so that NaN-dense data do not pay for both paths group after group), as
+ * does the tail of fewer than FA_HG elements.  A group is read whole before
+ * it is written (in place is safe).  Targets without
  * F16C (SSE2) run the buffered form: with the scalar conversions inside the
  * kernel's loop it measured slower for most kernels there. */
 #ifndef FA_HG
 #define FA_HG 32
+#endif
+#if FA_HG % 32 != 0 || FA_HG > FA_HALF_BLK
+#error "FA_HG: a multiple of 32 (the bfloat16 group forms), at most FA_HALF_BLK"
 #endif
 
 FA_INLINE void FA_H(fa__gwiden)(const uint16_t *h, float *f) { FA_H_WIDEN_G(h, f, FA_HG); }
@@ -123,8 +128,12 @@ static int FA_H(fa_fwd_block)(int k, const uint16_t *x, uint16_t *y, fa_idx n, c
                 const float r = fa_##name##_fwd_f(v[l], p0, p1, p2, p3); \
                 v[l] = fa__nan_exact[FA_K_##name] ? r : fa_nan_in_f(v[l], r); \
             } \
-            if (FA_H(fa__gnarrow)(v, y + i) && FA_H(fa_fwd_buffered)(k, x + i, y + i, FA_HG, p)) \
-                return -1; \
+            if (FA_H(fa__gnarrow)(v, y + i)) { \
+                const fa_idx m = n - i < FA_HALF_BLK ? n - i : FA_HALF_BLK; \
+                if (FA_H(fa_fwd_buffered)(k, x + i, y + i, m, p)) \
+                    return -1; \
+                i += m - FA_HG; \
+            } \
         } \
         break;
     FA_KERNELS(FA_CASE)
@@ -148,9 +157,12 @@ static int FA_H(fa_bwd_block)(int k, int from_y, const uint16_t *g, const uint16
             FA_H(fa__gwiden)(s + i, vs); \
             FA_IVDEP for (int l = 0; l < FA_HG; l++) \
                 vg[l] = fa_##name##_##FORM##_f(vg[l], vs[l], p0, p1, p2, p3); \
-            if (FA_H(fa__gnarrow)(vg, out + i) \
-                && FA_H(fa_bwd_buffered)(k, from_y, g + i, s + i, out + i, FA_HG, p)) \
-                return -1; \
+            if (FA_H(fa__gnarrow)(vg, out + i)) { \
+                const fa_idx m = n - i < FA_HALF_BLK ? n - i : FA_HALF_BLK; \
+                if (FA_H(fa_bwd_buffered)(k, from_y, g + i, s + i, out + i, m, p)) \
+                    return -1; \
+                i += m - FA_HG; \
+            } \
         } \
         break;
     if (!from_y) {
