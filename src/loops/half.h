@@ -93,9 +93,9 @@ static int FA_H(fa_bwd_buffered)(int k, int from_y, const uint16_t *g, const uin
  * a NaN result (the forward NaN select), or a number that does not depend
  * on its bits (a backward's flat piece).  So a group with a NaN among its
  * results stores nothing and goes through the buffered form, which applies
- * the NaN rules, together with the block of FA_HALF_BLK elements it starts
- * (so that NaN-dense data do not pay for both paths group after group), as
- * does the tail of fewer than FA_HG elements.  A group is read whole before
+ * the NaN rules, together with the rest of its block of FA_HALF_BLK
+ * elements (so that NaN-dense data do not pay for both paths group after
+ * group), as does the tail of fewer than FA_HG elements.  A group is read whole before
  * it is written (in place is safe).  Targets without
  * F16C (SSE2) run the buffered form: with the scalar conversions inside the
  * kernel's loop it measured slower for most kernels there. */
@@ -116,31 +116,34 @@ FA_INLINE int FA_H(fa__gnarrow)(const float *f, uint16_t *h) { return FA_H_NARRO
 static int FA_H(fa_fwd_block)(int k, const uint16_t *x, uint16_t *y, fa_idx n, const double *p)
 {
     const float p0 = (float)p[0], p1 = (float)p[1], p2 = (float)p[2], p3 = (float)p[3];
+    const fa_idx ng = n - n % FA_HG;    /* whole groups; the rest through the buffered form */
     fa_idx i = 0;
     if (k == FA_K_linear && x == y)     /* widening is exact: identity in place */
         return 0;
     switch (k) {
 #define FA_CASE(name) case FA_K_##name: \
-        for (; i + FA_HG <= n; i += FA_HG) { \
-            FA_ALIGN64 float v[FA_HG]; \
-            FA_H(fa__gwiden)(x + i, v); \
-            FA_IVDEP for (int l = 0; l < FA_HG; l++) { \
-                const float r = fa_##name##_fwd_f(v[l], p0, p1, p2, p3); \
-                v[l] = fa__nan_exact[FA_K_##name] ? r : fa_nan_in_f(v[l], r); \
+        for (; i < ng; i += FA_HALF_BLK) { \
+            const fa_idx e = ng - i < FA_HALF_BLK ? ng : i + FA_HALF_BLK; \
+            fa_idx j = i; \
+            for (; j < e; j += FA_HG) { \
+                FA_ALIGN64 float v[FA_HG]; \
+                FA_H(fa__gwiden)(x + j, v); \
+                FA_IVDEP for (int l = 0; l < FA_HG; l++) { \
+                    const float r = fa_##name##_fwd_f(v[l], p0, p1, p2, p3); \
+                    v[l] = fa__nan_exact[FA_K_##name] ? r : fa_nan_in_f(v[l], r); \
+                } \
+                if (FA_H(fa__gnarrow)(v, y + j)) \
+                    break; \
             } \
-            if (FA_H(fa__gnarrow)(v, y + i)) { \
-                const fa_idx m = n - i < FA_HALF_BLK ? n - i : FA_HALF_BLK; \
-                if (FA_H(fa_fwd_buffered)(k, x + i, y + i, m, p)) \
-                    return -1; \
-                i += m - FA_HG; \
-            } \
+            if (j < e && FA_H(fa_fwd_buffered)(k, x + j, y + j, e - j, p)) \
+                return -1; \
         } \
         break;
     FA_KERNELS(FA_CASE)
 #undef FA_CASE
     default: return -1;
     }
-    return i < n ? FA_H(fa_fwd_buffered)(k, x + i, y + i, n - i, p) : 0;
+    return ng < n ? FA_H(fa_fwd_buffered)(k, x + ng, y + ng, n - ng, p) : 0;
 }
 
 /* out[i] = g[i] * f'(x[i]) (from_y = 0) or from the saved output s = y */
@@ -148,21 +151,24 @@ static int FA_H(fa_bwd_block)(int k, int from_y, const uint16_t *g, const uint16
                               fa_idx n, const double *p)
 {
     const float p0 = (float)p[0], p1 = (float)p[1], p2 = (float)p[2], p3 = (float)p[3];
+    const fa_idx ng = n - n % FA_HG;
     fa_idx i = 0;
 #define FA__HBWD(name, FORM) case FA_K_##name: \
-        for (; i + FA_HG <= n; i += FA_HG) { \
-            FA_ALIGN64 float vg[FA_HG]; \
-            FA_ALIGN64 float vs[FA_HG]; \
-            FA_H(fa__gwiden)(g + i, vg); \
-            FA_H(fa__gwiden)(s + i, vs); \
-            FA_IVDEP for (int l = 0; l < FA_HG; l++) \
-                vg[l] = fa_##name##_##FORM##_f(vg[l], vs[l], p0, p1, p2, p3); \
-            if (FA_H(fa__gnarrow)(vg, out + i)) { \
-                const fa_idx m = n - i < FA_HALF_BLK ? n - i : FA_HALF_BLK; \
-                if (FA_H(fa_bwd_buffered)(k, from_y, g + i, s + i, out + i, m, p)) \
-                    return -1; \
-                i += m - FA_HG; \
+        for (; i < ng; i += FA_HALF_BLK) { \
+            const fa_idx e = ng - i < FA_HALF_BLK ? ng : i + FA_HALF_BLK; \
+            fa_idx j = i; \
+            for (; j < e; j += FA_HG) { \
+                FA_ALIGN64 float vg[FA_HG]; \
+                FA_ALIGN64 float vs[FA_HG]; \
+                FA_H(fa__gwiden)(g + j, vg); \
+                FA_H(fa__gwiden)(s + j, vs); \
+                FA_IVDEP for (int l = 0; l < FA_HG; l++) \
+                    vg[l] = fa_##name##_##FORM##_f(vg[l], vs[l], p0, p1, p2, p3); \
+                if (FA_H(fa__gnarrow)(vg, out + j)) \
+                    break; \
             } \
+            if (j < e && FA_H(fa_bwd_buffered)(k, from_y, g + j, s + j, out + j, e - j, p)) \
+                return -1; \
         } \
         break;
     if (!from_y) {
@@ -181,7 +187,7 @@ static int FA_H(fa_bwd_block)(int k, int from_y, const uint16_t *g, const uint16
         }
     }
 #undef FA__HBWD
-    return i < n ? FA_H(fa_bwd_buffered)(k, from_y, g + i, s + i, out + i, n - i, p) : 0;
+    return ng < n ? FA_H(fa_bwd_buffered)(k, from_y, g + ng, s + ng, out + ng, n - ng, p) : 0;
 }
 
 #else
