@@ -13,9 +13,9 @@
  * TEMPLATE BODY, no include guard: src/fa_kernels.h includes it once per
  * storage format after the float32 instantiation (FA_H(name) = name##_h for
  * float16, name##_b for bfloat16; FA_H_TO_F / FA_H_FROM_F the scalar
- * conversions of src/fa_half.h;
- * FA_H_F16C: use the F16C block conversions; FA_H_WIDEN_G / FA_H_NARROW_G
- * the group conversions where the target has F16C).
+ * conversions of src/fa_half.h; FA_H_F16C: use the F16C block
+ * conversions; FA_H_WIDEN_G / FA_H_NARROW_G the group conversions, where
+ * the target has them: FA_HAVE_HALF_GROUPS).
  * The results equal the float32 computation on the widened values rounded by
  * fastact/_arrays.py's _store, bit for bit (tests/test_half.py checks every
  * float16 and bfloat16 value). */
@@ -84,21 +84,21 @@ static int FA_H(fa_bwd_buffered)(int k, int from_y, const uint16_t *g, const uin
 /* The contiguous loops fuse the conversions into the kernel's loop, in
  * groups of FA_HG elements held in registers (two AVX-512 vectors; fewer
  * lanes would let GCC unroll the scalar loop whole before it vectorizes it,
- * and for most kernels it then does not): widened, run
- * through the kernel's full float32 formula and rounded back, with no pass
- * over a buffer (the buffered form spends two extra loads and stores per
- * vector, which a cheap kernel does not hide).  On numbers the formula gives
- * the buffered loop's float32 bits, and the group conversions (F16C's
- * instructions, bfloat16's bit operations) the exact ones; a NaN input gives
- * a NaN result (the forward NaN select), or a number that does not depend
- * on its bits (a backward's flat piece).  So a group with a NaN among its
- * results stores nothing and goes through the buffered form, which applies
- * the NaN rules, together with the rest of its block of FA_HALF_BLK
- * elements (so that NaN-dense data do not pay for both paths group after
- * group), as does the tail of fewer than FA_HG elements.  A group is read whole before
- * it is written (in place is safe).  Targets without
- * F16C (SSE2) run the buffered form: with the scalar conversions inside the
- * kernel's loop it measured slower for most kernels there. */
+ * and for most kernels it then does not): widened, run through the kernel's
+ * full float32 formula and rounded back, with no pass over a buffer (the
+ * buffered form spends two extra loads and stores per vector, which a cheap
+ * kernel does not hide).  On numbers the formula gives the buffered loop's
+ * float32 bits, and the group conversions (F16C's instructions, bfloat16's
+ * bit operations) the exact ones; a NaN input gives a NaN result (the
+ * forward NaN select), or a number that does not depend on its bits (a
+ * backward's flat piece).  So a group with a NaN among its results stores
+ * nothing and goes through the buffered form, which applies the NaN rules,
+ * together with the rest of its block of FA_HALF_BLK elements (so that
+ * NaN-dense data do not pay for both paths group after group), as does the
+ * tail of fewer than FA_HG elements.  A group is read whole before it is
+ * written (in place is safe).  Targets without AVX2 (SSE2) run the buffered
+ * form: with the scalar conversions inside the kernel's loop it measured
+ * slower for most kernels there. */
 #ifndef FA_HG
 #define FA_HG 32
 #endif
