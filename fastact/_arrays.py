@@ -230,45 +230,11 @@ def _store_np(dst, src):
 
 def _half_ok(*arrays):
     """float16 or bfloat16 arrays of one format, C-contiguous, not empty,
-    at least 1-D: _half_rows can stage them by rows (None: no array)."""
+    at least 1-D: the front can stage them by rows (None: no array)."""
     code = _half_code(arrays[0])
     a0 = arrays[0]
     return bool(code) and a0.ndim > 0 and a0.size > 0 and a0.flags.c_contiguous and all(
         a is None or (_half_code(a) == code and a.flags.c_contiguous) for a in arrays[1:])
-
-
-# float32 elements staged at a time by _half_rows: 256 KB, which stays in L2
-# and is spread over few enough calls that their Python cost stays small.
-HALF_ROWS = 1 << 16
-
-
-def _half_rows(code, ins, outs, run, step_elems=None):
-    """Run a float32 computation on float16 (code 1) / bfloat16 (2) arrays in
-    blocks of leading rows, so no temporary is larger than a block.  ins and
-    outs are C-contiguous arrays of that format with one leading extent n
-    (an out may be an in: every block is read whole before it is written);
-    run(i, j, fins, fouts) computes rows [i, j) of every out, as float32
-    arrays of their row shapes, from rows [i, j) of every in.  A block holds
-    at most HALF_ROWS elements of the widest array, and one row at least."""
-    n = ins[0].shape[0]
-    per = [a.size // n if n else 0 for a in ins + outs]
-    step = max(1, (step_elems or HALF_ROWS) // max(1, max(per)))
-    m0 = min(step, n)
-    hin = [a.reshape(-1).view(np.uint16) for a in ins]
-    hout = [a.reshape(-1).view(np.uint16) for a in outs]
-    fin = [np.empty((m0,) + a.shape[1:], np.float32) for a in ins]
-    fout = [np.empty((m0,) + a.shape[1:], np.float32) for a in outs]
-    conv = _front.half_convert
-    for i in range(0, n, step):
-        j = min(n, i + step)
-        m = j - i
-        fi = fin if m == m0 else [f[:m] for f in fin]
-        fo = fout if m == m0 else [f[:m] for f in fout]
-        for h, f, q in zip(hin, fi, per):
-            conv(code, h[i * q:j * q], f.reshape(-1))
-        run(i, j, fi, fo)
-        for h, f, q in zip(hout, fo, per[len(ins):]):
-            conv(code, f.reshape(-1), h[i * q:j * q])
 
 
 def _contig(a):

@@ -199,7 +199,53 @@ FA_INLINE int fa_bf16_narrow_g(const float *f, uint16_t *h, int nh)
     }
     return 0;
 }
+/* h[0..n) = f[0..n) rounded to bfloat16 in element order (fa_f_to_bf16
+ * for numbers); nonzero when a NaN was among them (then the caller converts
+ * the block again with fa_f_to_bf16) */
+FA_INLINE int fa_bf16_narrow(const float *f, uint16_t *h, fa_idx n)
+{
+    const __m512i bias = _mm512_set1_epi32(0x7fff), one = _mm512_set1_epi32(1),
+                  bit16 = _mm512_set1_epi32(0x10000);
+    static const uint16_t perm[32] = { 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31,
+                                       33, 35, 37, 39, 41, 43, 45, 47, 49, 51, 53, 55, 57, 59, 61, 63 };
+    const __m512i idx = _mm512_loadu_si512((const void *)perm);
+    __mmask16 m = 0;
+    fa_idx i = 0;
+    for (; i + 32 <= n; i += 32) {
+        const __m512 a = _mm512_loadu_ps(f + i), b = _mm512_loadu_ps(f + i + 16);
+        m |= _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(b, b, _CMP_UNORD_Q);
+        __m512i lo = _mm512_castps_si512(a), hi = _mm512_castps_si512(b);
+        lo = _mm512_mask_add_epi32(_mm512_add_epi32(lo, bias), _mm512_test_epi32_mask(lo, bit16),
+                                   _mm512_add_epi32(lo, bias), one);
+        hi = _mm512_mask_add_epi32(_mm512_add_epi32(hi, bias), _mm512_test_epi32_mask(hi, bit16),
+                                   _mm512_add_epi32(hi, bias), one);
+        _mm512_storeu_si512((void *)(h + i), _mm512_permutex2var_epi16(lo, idx, hi));
+    }
+    for (; i < n; i++) h[i] = fa_f_to_bf16(f[i]);
+    return m != 0;
+}
 #else
+FA_INLINE int fa_bf16_narrow(const float *f, uint16_t *h, fa_idx n)
+{
+    const __m256i bias = _mm256_set1_epi32(0x7fff), one = _mm256_set1_epi32(1);
+    __m256 nan = _mm256_setzero_ps();
+    fa_idx i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256i r[2];
+        for (int w = 0; w < 2; w++) {
+            const __m256 v = _mm256_loadu_ps(f + i + 8 * w);
+            const __m256i u = _mm256_castps_si256(v);
+            nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+            const __m256i odd = _mm256_and_si256(_mm256_srli_epi32(u, 16), one);
+            r[w] = _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(u, bias), odd), 16);
+        }
+        /* packus interleaves the 128-bit lanes: the 64-bit permute restores the order */
+        _mm256_storeu_si256((__m256i *)(h + i),
+                            _mm256_permute4x64_epi64(_mm256_packus_epi32(r[0], r[1]), 0xd8));
+    }
+    for (; i < n; i++) h[i] = fa_f_to_bf16(f[i]);
+    return _mm256_movemask_ps(nan) != 0;
+}
 FA_INLINE void fa_f16c_widen_g(const uint16_t *h, float *f, int nh)
 {
     for (int q = 0; q < nh; q += 8)

@@ -4,7 +4,7 @@ import numpy as np
 
 from .. import _duck, _front, _threads
 from .._arrays import (_as_array, _backward_operands, _compute_dtype, _contig, _deliver, _direct, _half_code,
-                       _half_ok, _half_rows, _is_bf16, _staged, _store, _written)
+                       _half_ok, _is_bf16, _staged, _store, _written)
 from .._params import _did_you_mean, _keyword_hint, _spec, _y_refused
 from .._table import BY_NAME
 
@@ -129,10 +129,9 @@ def _bias_forward(fname, x, bias, act, params, out, n_threads, inplace, check=Fa
         return out
     if _half_ok(x, out):
         code = _half_code(x)
-        # float16 / bfloat16 staged by blocks of rows
-        _half_rows(code, [x.reshape(-1, C)], [out.reshape(-1, C)],
-                   lambda i, j, fi, fo: K.bias_rows(k, 0, fi[0], None, b, fo[0], j - i, C,
-                                                    p[0], p[1], p[2], p[3], nt, grain))
+        # float16 / bfloat16: the front stages blocks of rows (bias in float32)
+        K.bias_rows(k, 0, x.view(np.uint16), None, b, out.view(np.uint16), x.size // C, C,
+                    p[0], p[1], p[2], p[3], nt, grain, code)
         return out
     t = _staged(x, order="C")
     if t.size:

@@ -5,7 +5,7 @@ half-modified."""
 import numpy as np
 
 from .. import _duck, _front, _threads
-from .._arrays import (_as_array, _backward_operands, _compute_dtype, _direct, _half_code, _half_ok, _half_rows,
+from .._arrays import (_as_array, _backward_operands, _compute_dtype, _direct, _half_code, _half_ok,
                        _is_staged_dtype, _staged, _store, _written)
 from .._params import _y_refused
 from . import elementwise, prelu, softmax, sparsemax
@@ -50,8 +50,8 @@ def forward(act, fname, vals, x, out, n_threads, inplace, check=False):
             fam.fwd(spec, x, out, nt)
     elif fam is elementwise and _half_code(x) and _half_code(out):
         elementwise.fwd_half(spec, x, out, nt, _half_code(x))   # converted block by block
-    elif _half_ok(x, out) and (rows := fam.half_rows(spec, x.shape, True, out)) is not None:
-        _half_rows(_half_code(x), [x], [out], lambda i, j, fi, fo: fam.fwd(rows(i, j), fi[0], fo[0], nt))
+    elif _half_ok(x, out) and fam.half_direct(spec, True):
+        fam.fwd(spec, x, out, nt)           # staged by the front in blocks that stay in L1
     else:
         tmp = _staged(x)
         fam.fwd(spec, tmp, tmp, nt)
@@ -88,10 +88,8 @@ def backward(act, fname, vals, grad, x, y, out, n_threads, inplace, check=False)
         extra = fam.bwd(spec, grad, s, from_y, out, nt)
     elif fam is elementwise and _half_code(grad) and _half_code(s) and _half_code(out):
         extra = elementwise.bwd_half(spec, grad, s, from_y, out, nt, _half_code(grad))
-    elif _half_ok(grad, s, out) and (rows := fam.half_rows(spec, grad.shape, False, out)) is not None:
-        extra = None
-        _half_rows(_half_code(grad), [grad, s], [out],
-                   lambda i, j, fi, fo: fam.bwd(rows(i, j), fi[0], fi[1], from_y, fo[0], nt))
+    elif _half_ok(grad, s, out) and fam.half_direct(spec, False):
+        extra = fam.bwd(spec, grad, s, from_y, out, nt)
     else:
         tg = _staged(grad)
         extra = fam.bwd(spec, tg, _staged(s), from_y, tg, nt)

@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import _duck, _front, _threads
 from .._arrays import (_as_array, _check_out, _check_self_overlap, _contig, _deliver, _half_code, _half_ok,
-                       _half_rows, _target)
+                       _target)
 from .._params import _check_param
 from .._table import GRAIN
 from .elementwise import _remember
@@ -74,11 +74,10 @@ def gated_forward(act, fname, vals, x, out, n_threads, check=False):
         return None
     if _half_ok(x, out):
         code = _half_code(x)
-        # float16 / bfloat16 staged by blocks of rows of (outer, 2M) -> (outer, M)
+        # float16 / bfloat16: the front stages blocks of rows of (outer, 2M) -> (outer, M)
         res = out if out is not None else np.empty(half, x.dtype)
-        _half_rows(code, [x.reshape(outer, -1)], [res.reshape(outer, -1)],
-                   lambda i, j, fi, fo: _front.gated(gid, 0, None, fi[0], fo[0], j - i, M, s, *gp, nt,
-                                                     GRAIN["transc"]))
+        _front.gated(gid, 0, None, x.view(np.uint16), res.view(np.uint16), outer, M, s, *gp, nt,
+                     GRAIN["transc"], code)
         _remember(act, vals, _front.Spec(gid, gp + (1.0 if interleaved else 0.0,), False, GRAIN["transc"], vals))
         return res
     xc = _contig(x)
@@ -115,9 +114,8 @@ def gated_backward(act, fname, vals, grad, x, out, n_threads, check=False):
     if _half_ok(x, grad, out):
         code = _half_code(x)
         res = out if out is not None else np.empty(x.shape, x.dtype)
-        _half_rows(code, [grad.reshape(outer, -1), x.reshape(outer, -1)], [res.reshape(outer, -1)],
-                   lambda i, j, fi, fo: _front.gated(gid, 1, fi[0], fi[1], fo[0], j - i, M, s, *gp, nt,
-                                                     GRAIN["transc"]))
+        _front.gated(gid, 1, grad.view(np.uint16), x.view(np.uint16), res.view(np.uint16), outer, M, s, *gp,
+                     nt, GRAIN["transc"], code)
         return res
     xc, gc = _contig(x), _contig(grad)
     res = _target(out, x.shape, xc.dtype)

@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import _front
 from .._params import ElementwiseSpec, Mode, _check_param, _kernel_id
-from .._arrays import _is_bf16
+from .._arrays import _half_code, _is_bf16
 from .elementwise import _remember_fast
 from .._table import GRAIN, _relu_kernel
 
@@ -121,22 +121,25 @@ def _prelu_fwd(spec, x, out, nt):
     a, axis, _, grain = spec[:4]
     K = _front
     ct = x.dtype
+    h = _half_code(x)       # float16 / bfloat16: float32 slopes, the front stages blocks of rows
     if axis is None:
         k, p = _relu_kernel(None, float(a.reshape(-1)[0]), 0.0)
-        K.elementwise(_kernel_id(k), Mode.FWD, x, None, out, *p, nt, grain)
+        xk, ok = (x.view(np.uint16), out.view(np.uint16)) if h else (x, out)
+        K.elementwise(_kernel_id(k), Mode.FWD, xk, None, ok, *p, nt, grain, h)
         return
     xc = np.ascontiguousarray(x)
     oc = out if out.flags.c_contiguous else np.empty_like(xc)
-    al = np.ascontiguousarray(a, dtype=ct)
+    al = np.ascontiguousarray(a, dtype=np.float32 if h else ct)
     if np.may_share_memory(al, oc):     # alpha inside the output (in place): read a copy
         al = al.copy()
     outer, C, inner = _prelu_layout(xc, spec, a.size)
+    xk, ok = (xc.view(np.uint16), oc.view(np.uint16)) if h else (xc, oc)
     if xc.size:
         if inner == 1:
             rpc = max(1, _PRELU_ROW // C)
-            K.prelu_cols(0, xc, None, oc, al, None, outer, C, rpc, nt, grain)
+            K.prelu_cols(0, xk, None, ok, al, None, outer, C, rpc, nt, grain, h)
         else:
-            K.prelu_rows(0, xc, None, oc, al, None, outer * C, C, inner, nt, grain)
+            K.prelu_rows(0, xk, None, ok, al, None, outer * C, C, inner, nt, grain, h)
     if oc is not out:
         np.copyto(out, oc)
 
@@ -191,17 +194,12 @@ def _prelu_bwd(spec, g, x, from_y, out, nt):
     return galpha
 
 
-def half_rows(spec, shape, forward, out):
-    """The forward of rows [i, j) of axis 0 is the rows' own call when the
-    slopes lie along later axes (slopes inside `out` are copied first: the
-    blocks write out before later blocks read them).  The backward is not
-    split: grad_alpha's float64 sums run in a fixed order over the whole
-    array."""
-    if not forward or not shape or spec.axis == 0:
-        return None
-    if isinstance(spec.alpha, np.ndarray) and np.may_share_memory(spec.alpha, out):
-        spec = spec._replace(alpha=spec.alpha.copy())
-    return lambda i, j: spec
+def half_direct(spec, forward):
+    """The forward takes C-contiguous float16 / bfloat16 data itself (the
+    front stages them in blocks of rows; one slope: the element-wise half
+    loops).  The backward is staged whole: grad_alpha's float64 sums run in
+    a fixed order over the whole array."""
+    return forward
 
 
 spec = _prelu_spec

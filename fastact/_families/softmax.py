@@ -7,6 +7,7 @@ from typing import NamedTuple, Optional, Tuple
 import numpy as np
 
 from .. import _front
+from .._arrays import _half_code
 from .._params import _check_param
 from .._table import GRAIN
 
@@ -95,8 +96,12 @@ def _run(mode, a, b, out, k0, k1, mask, spec, nt):
     mask: None or a bool view of a's shape (zero strides allowed)."""
     shape = a.shape
     nouter, L, inner = math.prod(shape[:k0]), math.prod(shape[k0:k1]), math.prod(shape[k1:])
+    h = _half_code(a)
+    if h:           # float16 / bfloat16: staged by the front in blocks of outer rows
+        a, out = a.view(np.uint16), out.view(np.uint16)
+        b = b.view(np.uint16) if b is not None else None
     if mask is None and spec.scale is None:
-        _front.softmax_blocks(mode, a, b, out, nouter, L, inner, spec.log_form, nt, spec.grain)
+        _front.softmax_blocks(mode, a, b, out, nouter, L, inner, spec.log_form, nt, spec.grain, h)
         return
     mbase, oshape, ostride, ml, mi = 0, (), (), 0, 0
     if mask is not None:
@@ -113,7 +118,7 @@ def _run(mode, a, b, out, k0, k1, mask, spec, nt):
         mbase = mask.__array_interface__["data"][0]
     scale = 1.0 if spec.scale is None else spec.scale
     _front.softmax_masked(mode, a, b, out, mbase, oshape, ostride, ml, mi, nouter, L, inner, spec.log_form,
-                          scale, nt, spec.grain)
+                          scale, nt, spec.grain, h)
 
 
 def _softmax_call(mode, spec, a, b, out, nt):
@@ -161,6 +166,9 @@ def _softmax_fwd(spec, x, out, nt):
 
 
 def _softmax_bwd(spec, g, s, from_y, out, nt):
+    if not from_y and _half_code(s):
+        _softmax_call(1, spec, g, s, out, nt)   # y in float32 per block, never rounded to half
+        return
     if not from_y:
         y = np.empty_like(s)
         _softmax_call(0, spec, s, None, y, nt)
@@ -168,20 +176,11 @@ def _softmax_bwd(spec, g, s, from_y, out, nt):
     _softmax_call(2, spec, g, s, out, nt)
 
 
-def half_rows(spec, shape, forward, out):
-    """The spec for rows [i, j) of axis 0, when those rows are independent
-    calls (axis 0 is not reduced), else None (_arrays._half_rows).  A mask
-    inside `out` is copied first: the blocks write out before later blocks
-    read the mask."""
-    if len(shape) < 2 or 0 in spec.axis:
-        return None
-    w = spec.where
-    if w is None:
-        return lambda i, j: spec
-    if np.may_share_memory(w, out):
-        w = w.copy()
-    w = np.broadcast_to(w, shape)
-    return lambda i, j: spec._replace(where=w[i:j])
+def half_direct(spec, forward):
+    """C-contiguous float16 / bfloat16 data go to the kernels themselves: the
+    front stages them in blocks of outer rows (mode 1 there: the backward
+    from x, y in float32)."""
+    return True
 
 
 spec = _softmax_spec

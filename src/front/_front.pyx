@@ -19,6 +19,7 @@ from libc.math cimport isfinite, fabs, INFINITY
 from libc.float cimport FLT_MAX, DBL_MAX
 from libc.string cimport memcmp
 from libc.stdlib cimport malloc, free
+from cpython.mem cimport PyMem_RawMalloc, PyMem_RawFree
 from libc.stdint cimport uint16_t
 from cpython.unicode cimport PyUnicode_CheckExact
 from cython.parallel cimport prange
@@ -224,6 +225,7 @@ def omp_max_threads():
 include "ndarray.pxi"
 include "threads.pxi"
 include "elementwise.pxi"
+include "halfrows.pxi"
 include "softmax.pxi"
 include "sparsemax.pxi"
 include "prelu.pxi"

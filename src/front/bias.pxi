@@ -3,23 +3,38 @@
 
 
 def bias_rows(int k, int mode, a, b, bias, out, Py_ssize_t nrow, Py_ssize_t ncol,
-              double p0, double p1, double p2, double p3, int nthreads, Py_ssize_t grain):
+              double p0, double p1, double p2, double p3, int nthreads, Py_ssize_t grain, int half=0):
     """Fused bias + activation over C-contiguous (nrow, ncol) data, bias on
     the columns.  mode 0: out = f(a + bias); 1: out = a * f'(b + bias) with
-    b the pre-bias input; 2: out = a * f'(.) from the forward output b."""
+    b the pre-bias input; 2: out = a * f'(.) from the forward output b.
+    half 1 / 2 (mode 0): a and out uint16 views of float16 / bfloat16 data,
+    bias float32, run through the float32 loop in blocks of rows
+    (halfrows.pxi)."""
     cdef const fa_loop_table *tb = _table()
     cdef Py_buffer va, vb, vbias, vo
-    cdef double p[4]
-    p[0] = p0; p[1] = p1; p[2] = p2; p[3] = p3
+    cdef _BiasHalf c
+    cdef _HRows h
+    c.p[0] = p0; c.p[1] = p1; c.p[2] = p2; c.p[3] = p3
     cdef int rc = 0
+    if half and mode != 0:
+        raise ValueError("bias_rows: half data take mode 0 only")
     _get_buffer(a, &va, PyBUF_RECORDS_RO)
     _get_buffer(b if mode != 0 else a, &vb, PyBUF_RECORDS_RO)
     _get_buffer(bias, &vbias, PyBUF_RECORDS_RO)
     _get_buffer(out, &vo, PyBUF_RECORDS)
     try:
+        if half:
+            c.tb, c.k, c.ncol, c.bias = tb, k, ncol, <const float *>vbias.buf
+            _hrows_set(&h, half, nrow, _bias_half_rows, &c)
+            _hrows_in(&h, <char *>va.buf, ncol)
+            _hrows_out(&h, <char *>vo.buf, ncol)
+            with nogil:
+                rc = _hrows_run(tb, &h, nthreads, grain)
+            _hrows_check(rc, "bias_act")
+            return out
         with nogil:
             rc = _bias_run(tb, k, mode, vo.itemsize == 8, <char *>va.buf, <char *>vb.buf, <char *>vbias.buf,
-                           <char *>vo.buf, nrow, ncol, p, nthreads, grain)
+                           <char *>vo.buf, nrow, ncol, c.p, nthreads, grain)
     finally:
         PyBuffer_Release(&vo)
         PyBuffer_Release(&vbias)
@@ -122,3 +137,18 @@ cdef inline int _bias_chunk(const fa_loop_table *tb, int k, int mode, bint dbl, 
                                   <float *>(po + off), r1 - r0, ncol, p)
     return tb.bias_bwd_rows_f(k, mode == 2, <const float *>(pa + off), <const float *>(pb + off),
                               <const float *>pbias, <float *>(po + off), r1 - r0, ncol, p)
+
+
+cdef struct _BiasHalf:
+    const fa_loop_table *tb
+    int k
+    Py_ssize_t ncol
+    const float *bias
+    double p[4]
+
+
+cdef int _bias_half_rows(const void *ctx, Py_ssize_t r0, Py_ssize_t w, float **fin,
+                         float **fout) noexcept nogil:
+    """bias_rows' float32 forward on w staged rows (_hrows_fn)."""
+    cdef const _BiasHalf *c = <const _BiasHalf *>ctx
+    return c.tb.bias_fwd_rows_f(c.k, fin[0], c.bias, fout[0], w, c.ncol, c.p)

@@ -4,26 +4,39 @@
 
 
 def gated(int k, int mode, g, x, out, Py_ssize_t outer, Py_ssize_t M, int s, double p0, double p1,
-          double p2, int nthreads, Py_ssize_t grain):
+          double p2, int nthreads, Py_ssize_t grain, int half=0):
     """Gated activations on C-contiguous x viewed as (outer, 2, M): a = x[:, 0],
     b = x[:, 1] (s = 1), or as (outer, M, 2): a = x[:, :, 0], b = x[:, :, 1]
     (s = 2, interleaved pairs).  mode 0: out (outer, M) = gate(a, b); mode 1:
     out (x's layout) = (dL/da, dL/db) from g (outer, M).  p0..p2: the gate's
-    parameters."""
+    parameters.  half 1 / 2: uint16 views of float16 / bfloat16 data, run
+    through the float32 loops in blocks of rows (halfrows.pxi)."""
     cdef const fa_loop_table *tb = _table()
     cdef Py_buffer vg, vx, vo
     cdef int rc = 0
-    cdef double p[3]
-    p[0] = p0
-    p[1] = p1
-    p[2] = p2
+    cdef _GatedHalf c
+    cdef _HRows h
+    c.p[0] = p0
+    c.p[1] = p1
+    c.p[2] = p2
     _get_buffer(g if mode != 0 else x, &vg, PyBUF_RECORDS_RO)
     _get_buffer(x, &vx, PyBUF_RECORDS_RO)
     _get_buffer(out, &vo, PyBUF_RECORDS)
     try:
+        if half:
+            c.tb, c.k, c.mode, c.M, c.s = tb, k, mode, M, s
+            _hrows_set(&h, half, outer, _gated_half_rows, &c)
+            if mode != 0:
+                _hrows_in(&h, <char *>vg.buf, M)
+            _hrows_in(&h, <char *>vx.buf, 2 * M)
+            _hrows_out(&h, <char *>vo.buf, M if mode == 0 else 2 * M)
+            with nogil:
+                rc = _hrows_run(tb, &h, nthreads, grain)
+            _hrows_check(rc, "gated")
+            return out
         with nogil:
             rc = _gated_run(tb, k, mode, vo.itemsize == 8, <char *>vg.buf, <char *>vx.buf, <char *>vo.buf,
-                            outer, M, s, p, nthreads, grain)
+                            outer, M, s, c.p, nthreads, grain)
     finally:
         PyBuffer_Release(&vo)
         PyBuffer_Release(&vx)
@@ -31,6 +44,30 @@ def gated(int k, int mode, g, x, out, Py_ssize_t outer, Py_ssize_t M, int s, dou
     if rc != 0:
         raise RuntimeError(f"fastact internal error: gated kernel {k} (stride {s})")
     return out
+
+
+cdef struct _GatedHalf:
+    const fa_loop_table *tb
+    int k, mode, s
+    Py_ssize_t M
+    double p[3]
+
+
+cdef int _gated_half_rows(const void *ctx, Py_ssize_t r0, Py_ssize_t w, float **fin,
+                          float **fout) noexcept nogil:
+    """gated()'s float32 work on w staged rows (_hrows_fn): the backward's
+    inputs are grad, x."""
+    cdef const _GatedHalf *c = <const _GatedHalf *>ctx
+    cdef Py_ssize_t o
+    cdef int rc = 0
+    for o in range(w):
+        if c.mode == 0:
+            rc |= _gated_task(c.tb, c.k, 0, False, NULL, <char *>fin[0], <char *>fout[0], o, 1, c.M, c.M, c.s,
+                              c.p, 4)
+        else:
+            rc |= _gated_task(c.tb, c.k, 1, False, <char *>fin[0], <char *>fin[1], <char *>fout[0], o, 1, c.M,
+                              c.M, c.s, c.p, 4)
+    return rc
 
 
 def fast_gated(Spec spec not None, tuple vals not None, x, axis, n_threads, empty):

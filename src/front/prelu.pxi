@@ -4,11 +4,15 @@
 
 
 def prelu_cols(int mode, a, b, out, alpha, gsum, Py_ssize_t nrow, Py_ssize_t ncol,
-               Py_ssize_t rows_per_chunk, int nthreads, Py_ssize_t grain):
+               Py_ssize_t rows_per_chunk, int nthreads, Py_ssize_t grain, int half=0):
     """prelu with the channel axis last on C-contiguous (nrow, ncol) data.
     mode 0: out = prelu(a); mode 1: out = grad a * prelu'(x = b), and row chunk
     c of `rows_per_chunk` rows adds its dL/dalpha into gsum[c, :] (float64):
-    the split does not depend on the thread count, so neither does the sum."""
+    the split does not depend on the thread count, so neither does the sum.
+    half 1 / 2 (mode 0): a and out uint16 views of float16 / bfloat16 data,
+    alpha float32 (_prelu_half)."""
+    if half:
+        return _prelu_half(half, True, a, out, alpha, nrow, ncol, ncol, nthreads, grain)
     cdef const fa_loop_table *tb = _table()
     cdef Py_buffer va, vb, vo, val, vg
     cdef bint dbl
@@ -202,10 +206,13 @@ cdef inline void _prelu_cols_chunk(const fa_loop_table *tb, int mode, bint dbl, 
 
 
 def prelu_rows(int mode, a, b, out, alpha, gsum, Py_ssize_t nrow, Py_ssize_t nchan,
-               Py_ssize_t L, int nthreads, Py_ssize_t grain):
+               Py_ssize_t L, int nthreads, Py_ssize_t grain, int half=0):
     """prelu with the channel axis not last: C-contiguous (nrow, L) rows, row r
     belongs to channel r % nchan.  mode 1 writes each row's dL/dalpha into
-    gsum[r] (float64), summed per channel by the caller."""
+    gsum[r] (float64), summed per channel by the caller.  half 1 / 2 (mode
+    0): as prelu_cols."""
+    if half:
+        return _prelu_half(half, False, a, out, alpha, nrow, nchan, L, nthreads, grain)
     cdef const fa_loop_table *tb = _table()
     cdef Py_buffer va, vb, vo, val, vg
     cdef bint dbl
@@ -255,3 +262,58 @@ cdef inline void _prelu_row(const fa_loop_table *tb, int mode, bint dbl, char *p
     else:
         pg[r] = tb.prelu_row_bwd_f(<const float *>(pa + r * L * isz), <const float *>(pb + r * L * isz),
                                    <float *>(po + r * L * isz), L, (<const float *>pal)[r % nchan])
+
+
+cdef struct _PreluHalf:
+    const fa_loop_table *tb
+    bint cols
+    Py_ssize_t nchan, L
+    const float *alpha
+
+
+cdef object _prelu_half(int half, bint cols, a, out, alpha, Py_ssize_t nrow, Py_ssize_t nchan, Py_ssize_t L,
+                        int nthreads, Py_ssize_t grain):
+    """The prelu forward of float16 / bfloat16 rows (uint16 views a, out;
+    float32 alpha) through the float32 loops in blocks of rows
+    (halfrows.pxi): rows of nchan channels (cols), or rows of L elements of
+    channel r % nchan."""
+    cdef const fa_loop_table *tb = _table()
+    cdef Py_buffer va, vo, val
+    cdef _PreluHalf c
+    cdef _HRows h
+    cdef int rc = 0
+    _get_buffer(a, &va, PyBUF_RECORDS_RO)
+    try:
+        _get_buffer(out, &vo, PyBUF_RECORDS)
+        try:
+            _get_buffer(alpha, &val, PyBUF_RECORDS_RO)
+            try:
+                if val.itemsize != 4 or val.len // 4 < nchan:
+                    raise ValueError("prelu: half data take float32 slopes, one per channel")
+                c.tb, c.cols, c.nchan, c.L, c.alpha = tb, cols, nchan, L, <const float *>val.buf
+                _hrows_set(&h, half, nrow, _prelu_half_rows, &c)
+                _hrows_in(&h, <char *>va.buf, L)
+                _hrows_out(&h, <char *>vo.buf, L)
+                with nogil:
+                    rc = _hrows_run(tb, &h, nthreads, grain)
+            finally:
+                PyBuffer_Release(&val)
+        finally:
+            PyBuffer_Release(&vo)
+    finally:
+        PyBuffer_Release(&va)
+    _hrows_check(rc, "prelu")
+    return out
+
+
+cdef int _prelu_half_rows(const void *ctx, Py_ssize_t r0, Py_ssize_t w, float **fin,
+                          float **fout) noexcept nogil:
+    """_prelu_half's float32 work on w staged rows (_hrows_fn)."""
+    cdef const _PreluHalf *c = <const _PreluHalf *>ctx
+    cdef Py_ssize_t r
+    if c.cols:
+        c.tb.prelu_cols_f(fin[0], fout[0], w, c.nchan, c.alpha)
+        return 0
+    for r in range(w):
+        c.tb.prelu_row_f(fin[0] + r * c.L, fout[0] + r * c.L, c.L, c.alpha[(r0 + r) % c.nchan])
+    return 0

@@ -3,12 +3,16 @@
 
 
 def softmax_blocks(int mode, a, b, out, Py_ssize_t nouter, Py_ssize_t L, Py_ssize_t inner,
-                   bint log_form, int nthreads, Py_ssize_t grain):
+                   bint log_form, int nthreads, Py_ssize_t grain, int half=0):
     """Softmax over the middle axis of C-contiguous (nouter, L, inner) data
     (mode 0: out = softmax(a)) or its backward from y (mode 2: out from grad a
-    and y b)."""
+    and y b).  half 1 / 2: uint16 views of float16 / bfloat16 data, run
+    through the float32 loops in blocks of outer rows (halfrows.pxi); there
+    mode 1 is the backward from x b (y computed in float32 per block)."""
     cdef const fa_loop_table *tb = _table()
     cdef Py_buffer va, vb, vo
+    if half:
+        return _sm_half(half, mode, a, b, out, NULL, nouter, L, inner, log_form, 1.0, nthreads, grain)
     _get_buffer(a, &va, PyBUF_RECORDS_RO)
     try:
         _get_buffer(b if mode != 0 else a, &vb, PyBUF_RECORDS_RO)
@@ -220,12 +224,12 @@ cdef inline void _sm_prep(const fa_loop_table *tb, bint dbl, const char *x, char
 
 def softmax_masked(int mode, a, b, out, size_t mbase, tuple oshape, tuple ostride, Py_ssize_t ml,
                    Py_ssize_t mi, Py_ssize_t nouter, Py_ssize_t L, Py_ssize_t inner, bint log_form,
-                   double scale, int nthreads, Py_ssize_t grain):
+                   double scale, int nthreads, Py_ssize_t grain, int half=0):
     """softmax_blocks with a mask and a scale: mode 0 out = softmax(where(mask,
     scale*a, -inf)); mode 2 out = where(mask, J(y = b)^T (scale*a), 0), the
     backward from y.  mbase 0: no mask.  The caller keeps the mask alive
     and guarantees out does not overlap b or the mask (out is written
-    before b is read)."""
+    before b is read).  half: as softmax_blocks (mode 1 there too)."""
     cdef const fa_loop_table *tb = _table()
     cdef Py_buffer va, vb, vo
     cdef _SmMask mk
@@ -238,6 +242,8 @@ def softmax_masked(int mode, a, b, out, size_t mbase, tuple oshape, tuple ostrid
         mk.shp[k] = oshape[k]
         mk.st[k] = ostride[k]
     mk.ml, mk.mi = ml, mi
+    if half:
+        return _sm_half(half, mode, a, b, out, &mk, nouter, L, inner, log_form, scale, nthreads, grain)
     _get_buffer(a, &va, PyBUF_RECORDS_RO)
     try:
         _get_buffer(b if mode != 0 else a, &vb, PyBUF_RECORDS_RO)
@@ -285,26 +291,13 @@ cdef void _smm_item(const fa_loop_table *tb, const _SmMask *mk, Py_ssize_t it, i
                     char *pa, char *pb, char *po, Py_ssize_t nouter, Py_ssize_t L, Py_ssize_t inner,
                     Py_ssize_t rb, Py_ssize_t nstrip, bint log_form, double scale) noexcept nogil:
     cdef Py_ssize_t isz = 8 if dbl else 4
-    cdef Py_ssize_t r, w, l, c0, ob, off
-    cdef Py_ssize_t rs = L * isz, ls = inner * isz
-    cdef const unsigned char *m
-    cdef double fill = -INFINITY if mode == 0 else 0.0
+    cdef Py_ssize_t w, c0, ob, off
     if rows:
         w = nouter - it * rb
         if w > rb:
             w = rb
-        off = it * rb * rs
-        for r in range(w):
-            _sm_prep(tb, dbl, pa + off + r * rs, po + off + r * rs, _sm_mrow(mk, it * rb + r), mk.ml, L,
-                     scale, fill)
-        if mode == 0:
-            _softmax_item(tb, 0, dbl, True, po + off, NULL, po + off, L, 1, w, log_form, -1)
-        else:
-            _softmax_item(tb, 2, dbl, True, po + off, pb + off, po + off, L, 1, w, log_form, -1)
-            if mk.base != NULL:
-                for r in range(w):
-                    _sm_prep(tb, dbl, po + off + r * rs, po + off + r * rs, _sm_mrow(mk, it * rb + r), mk.ml,
-                             L, 1.0, 0.0)
+        off = it * rb * L * isz
+        _smm_rows(tb, mk, mode, dbl, pa + off, pb + off, po + off, it * rb, w, L, log_form, scale)
         return
     ob = it // nstrip
     c0 = (it % nstrip) * FA_TABLE_SMC
@@ -312,16 +305,142 @@ cdef void _smm_item(const fa_loop_table *tb, const _SmMask *mk, Py_ssize_t it, i
     if w > FA_TABLE_SMC:
         w = FA_TABLE_SMC
     off = (ob * L * inner + c0) * isz
-    m = _sm_mrow(mk, ob)
+    _smm_strip(tb, mk, mode, dbl, pa + off, pb + off, po + off, ob, c0, w, L, inner, log_form, scale)
+
+
+cdef void _smm_rows(const fa_loop_table *tb, const _SmMask *mk, int mode, bint dbl, char *pa, char *pb,
+                    char *po, Py_ssize_t row0, Py_ssize_t w, Py_ssize_t L, bint log_form,
+                    double scale) noexcept nogil:
+    """w <= FA_TABLE_SMC rows of softmax_masked, outer rows row0.. (their mask
+    rows); pa, pb, po point at row row0's data."""
+    cdef Py_ssize_t r, rs = L * (8 if dbl else 4)
+    cdef double fill = -INFINITY if mode == 0 else 0.0
+    for r in range(w):
+        _sm_prep(tb, dbl, pa + r * rs, po + r * rs, _sm_mrow(mk, row0 + r), mk.ml, L, scale, fill)
+    if mode == 0:
+        _softmax_item(tb, 0, dbl, True, po, NULL, po, L, 1, w, log_form, -1)
+        return
+    _softmax_item(tb, 2, dbl, True, po, pb, po, L, 1, w, log_form, -1)
+    if mk.base != NULL:
+        for r in range(w):
+            _sm_prep(tb, dbl, po + r * rs, po + r * rs, _sm_mrow(mk, row0 + r), mk.ml, L, 1.0, 0.0)
+
+
+cdef void _smm_strip(const fa_loop_table *tb, const _SmMask *mk, int mode, bint dbl, char *pa, char *pb,
+                     char *po, Py_ssize_t ob, Py_ssize_t c0, Py_ssize_t w, Py_ssize_t L, Py_ssize_t inner,
+                     bint log_form, double scale) noexcept nogil:
+    """Columns [c0, c0 + w) (w <= FA_TABLE_SMC) of outer block ob of
+    softmax_masked; pa, pb, po point at its element (0, c0)."""
+    cdef Py_ssize_t l, ls = inner * (8 if dbl else 4)
+    cdef double fill = -INFINITY if mode == 0 else 0.0
+    cdef const unsigned char *m = _sm_mrow(mk, ob)
     if m != NULL:
         m = m + c0 * mk.mi
     for l in range(L):
-        _sm_prep(tb, dbl, pa + off + l * ls, po + off + l * ls, m + l * mk.ml if m != NULL else NULL, mk.mi, w,
+        _sm_prep(tb, dbl, pa + l * ls, po + l * ls, m + l * mk.ml if m != NULL else NULL, mk.mi, w,
                  scale, fill)
     if mode == 0:
-        _softmax_item(tb, 0, dbl, False, po + off, NULL, po + off, L, inner, w, log_form, -1)
-    else:
-        _softmax_item(tb, 2, dbl, False, po + off, pb + off, po + off, L, inner, w, log_form, -1)
-        if m != NULL:
-            for l in range(L):
-                _sm_prep(tb, dbl, po + off + l * ls, po + off + l * ls, m + l * mk.ml, mk.mi, w, 1.0, 0.0)
+        _softmax_item(tb, 0, dbl, False, po, NULL, po, L, inner, w, log_form, -1)
+        return
+    _softmax_item(tb, 2, dbl, False, po, pb, po, L, inner, w, log_form, -1)
+    if m != NULL:
+        for l in range(L):
+            _sm_prep(tb, dbl, po + l * ls, po + l * ls, m + l * mk.ml, mk.mi, w, 1.0, 0.0)
+
+
+# ---- float16 / bfloat16 (halfrows.pxi) -------------------------------------
+
+cdef struct _SmHalf:
+    const fa_loop_table *tb
+    const _SmMask *mk               # NULL: the plain kernels (no mask, no scale)
+    int mode
+    Py_ssize_t L, inner
+    bint log_form
+    double scale
+
+
+cdef object _sm_half(int half, int mode, a, b, out, const _SmMask *mk, Py_ssize_t nouter, Py_ssize_t L,
+                     Py_ssize_t inner, bint log_form, double scale, int nthreads, Py_ssize_t grain):
+    """softmax_blocks / softmax_masked on uint16 views of float16 (half 1) /
+    bfloat16 (2) data: blocks of outer rows widened, the float32 items,
+    rounded back.  mode 1: the backward from x b (y computed in float32 per
+    block)."""
+    cdef const fa_loop_table *tb = _table()
+    cdef Py_buffer va, vb, vo
+    cdef _SmHalf c
+    cdef _HRows h
+    cdef int rc = 0
+    c.tb, c.mk, c.mode, c.L, c.inner, c.log_form, c.scale = tb, mk, mode, L, inner, log_form, scale
+    _hrows_set(&h, half, nouter, _sm_half_rows, &c)
+    _get_buffer(a, &va, PyBUF_RECORDS_RO)
+    try:
+        _get_buffer(b if mode != 0 else a, &vb, PyBUF_RECORDS_RO)
+        try:
+            _get_buffer(out, &vo, PyBUF_RECORDS)
+            try:
+                _hrows_in(&h, <char *>va.buf, L * inner)
+                if mode != 0:
+                    _hrows_in(&h, <char *>vb.buf, L * inner)
+                _hrows_out(&h, <char *>vo.buf, L * inner)
+                with nogil:
+                    rc = _hrows_run(tb, &h, nthreads, grain)
+            finally:
+                PyBuffer_Release(&vo)
+        finally:
+            PyBuffer_Release(&vb)
+    finally:
+        PyBuffer_Release(&va)
+    _hrows_check(rc, "softmax")
+    return out
+
+
+cdef int _sm_half_rows(const void *ctx, Py_ssize_t r0, Py_ssize_t w, float **fin,
+                       float **fout) noexcept nogil:
+    """_sm_half's float32 work on w staged outer blocks (_hrows_fn)."""
+    cdef const _SmHalf *c = <const _SmHalf *>ctx
+    if c.mode == 0:
+        _sm_half_items(c, 0, r0, fin[0], NULL, fout[0], w)
+        return 0
+    if c.mode == 1:         # from x: y = softmax(x) first, over the x block
+        _sm_half_items(c, 0, r0, fin[1], NULL, fin[1], w)
+    _sm_half_items(c, 2, r0, fin[0], fin[1], fout[0], w)
+    return 0
+
+
+cdef void _sm_half_items(const _SmHalf *c, int mode, Py_ssize_t r0, float *a, float *b, float *o,
+                         Py_ssize_t w) noexcept nogil:
+    """The items of _softmax_run / _smm_run on w float32 (L, inner) blocks,
+    outer rows r0.. (their mask rows), no prefetch (the block is in L1)."""
+    cdef Py_ssize_t r, n, ob, c0, off
+    cdef char *pb
+    if c.inner == 1:        # at most FA_TABLE_SMC rows per call
+        r = 0
+        while r < w:
+            n = w - r
+            if n > FA_TABLE_SMC:
+                n = FA_TABLE_SMC
+            off = r * c.L
+            pb = <char *>(b + off) if b != NULL else NULL
+            if c.mk == NULL:
+                _softmax_item(c.tb, mode, False, True, <char *>(a + off), pb, <char *>(o + off), c.L, 1, n,
+                              c.log_form, -1)
+            else:
+                _smm_rows(c.tb, c.mk, mode, False, <char *>(a + off), pb, <char *>(o + off), r0 + r, n, c.L,
+                          c.log_form, c.scale)
+            r += n
+        return
+    for ob in range(w):     # strips of FA_TABLE_SMC columns
+        c0 = 0
+        while c0 < c.inner:
+            n = c.inner - c0
+            if n > FA_TABLE_SMC:
+                n = FA_TABLE_SMC
+            off = ob * c.L * c.inner + c0
+            pb = <char *>(b + off) if b != NULL else NULL
+            if c.mk == NULL:
+                _softmax_item(c.tb, mode, False, False, <char *>(a + off), pb, <char *>(o + off), c.L, c.inner,
+                              n, c.log_form, -1)
+            else:
+                _smm_strip(c.tb, c.mk, mode, False, <char *>(a + off), pb, <char *>(o + off), r0 + ob, c0, n,
+                           c.L, c.inner, c.log_form, c.scale)
+            c0 += n

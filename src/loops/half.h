@@ -42,6 +42,9 @@ static void FA_H(fa_narrow)(const float *f, uint16_t *h, fa_idx n)
 #if FA_H_F16C
     if (!fa_f16c_narrow(f, h, n))
         return;
+#elif FA_H_NARROW_BLK
+    if (!fa_bf16_narrow(f, h, n))
+        return;             /* no NaN: the rounding by bits is the scalar form's */
 #endif
     FA_IVDEP for (fa_idx i = 0; i < n; i++) h[i] = FA_H_FROM_F(f[i]);
 }

@@ -7,8 +7,20 @@
  * prelu, softmax, bias, gated. */
 
 /* prelu with the channel axis last: rows of length ncol, slope alpha[j] per
- * column (the relu formula with a per-column negative slope; the short leaky
- * one when no slope is 0, the usual case, which keeps it at streaming speed). */
+ * column (the short form when no slope is 0, the usual case). */
+/* fa_leaky_fwd without its max: a compare, a product and a select per element
+ * (an underflowed product is +0, as there); a NaN x is not < 0 and passes as
+ * itself.  Not for s = 0, where 0*(-inf) would be NaN (fa_relu_fwd). */
+FA_INLINE T FA_F(fa__prelu_fwd)(T x, T s)
+{
+    return x < (T)0 ? s * x + (T)0 : x;
+}
+/* the same for any s: a zero slope gives +0 below 0, -inf included */
+FA_INLINE T FA_F(fa__prelu_fwd0)(T x, T s)
+{
+    return x < (T)0 ? (s != (T)0 ? s * x : (T)0) + (T)0 : x;
+}
+
 static void FA_F(fa_prelu_cols)(const T *x, T *y, fa_idx nrow, fa_idx ncol, const T *alpha)
 {
     int nonzero = 1;
@@ -19,10 +31,10 @@ static void FA_F(fa_prelu_cols)(const T *x, T *y, fa_idx nrow, fa_idx ncol, cons
         T *yr = y + r * ncol;
         if (nonzero) {
             FA_IVDEP for (fa_idx j = 0; j < ncol; j++)
-                yr[j] = FA__FWD_NAN(leaky, xr[j], FA_F(fa_leaky_fwd)(xr[j], (T)INFINITY, alpha[j], (T)0, (T)0));
+                yr[j] = FA_F(fa__prelu_fwd)(xr[j], alpha[j]);
         } else {
             FA_IVDEP for (fa_idx j = 0; j < ncol; j++)
-                yr[j] = FA_F(fa_nan_in)(xr[j], FA_F(fa_relu_fwd)(xr[j], (T)INFINITY, alpha[j], (T)0, (T)0));
+                yr[j] = FA_F(fa__prelu_fwd0)(xr[j], alpha[j]);
         }
     }
 }
@@ -54,8 +66,13 @@ static void FA_F(fa_prelu_cols_bwd)(const T *g, const T *x, T *out, fa_idx nrow,
 /* prelu with a scalar slope on a contiguous row (channel axis not last). */
 static void FA_F(fa_prelu_row)(const T *x, T *y, fa_idx n, T a)
 {
+    if (a != (T)0) {
+        FA_IVDEP for (fa_idx i = 0; i < n; i++)
+            y[i] = FA_F(fa__prelu_fwd)(x[i], a);
+        return;
+    }
     FA_IVDEP for (fa_idx i = 0; i < n; i++)
-        y[i] = FA_F(fa_nan_in)(x[i], FA_F(fa_relu_fwd)(x[i], (T)INFINITY, a, (T)0, (T)0));
+        y[i] = FA_F(fa__prelu_fwd0)(x[i], a);
 }
 
 /* Its backward: returns sum(x > 0 ? 0 : x*g) in double, 8 partial sums in a fixed order. */
