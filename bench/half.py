@@ -1,9 +1,9 @@
 #!/usr/bin/env python
 """float16 and bfloat16 against float32: the element-wise half loops
-(src/loops/half.h) convert block by block inside the kernels; softmax, the
-gated functions, bias_act and prelu stage blocks of rows of at most 64K
-elements (fastact/_arrays.py's _half_rows).  Target: gelu_ on 1M (2**20)
-float16 at most 1.5x the float32 time, one thread.
+(src/loops/half.h) convert in registers inside the kernels; softmax, the
+gated functions, bias_act and prelu are staged by the front in blocks of
+rows of at most 4096 float32 elements (src/front/halfrows.pxi).  Target:
+gelu_ on 1M (2**20) float16 at most 1.5x the float32 time, one thread.
 
     python bench/half.py                  # element-wise and row-staged functions, 1M, 1 thread
     python bench/half.py --funcs gelu --n 16e6 --trials 7
