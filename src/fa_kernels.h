@@ -151,6 +151,7 @@ static const char *const fa_gate_names[] = { FA_GATES(FA_NAME_ENTRY) "" };
 #define FA_H_TO_F fa_f16_to_f
 #define FA_H_FROM_F fa_f_to_f16
 #define FA_H_F16C FA_HAVE_F16C
+#define FA_H_INF 0x7c00u
 #define FA_H_NARROW_BLK 0
 #define FA_H_WIDEN_G fa_f16c_widen_g
 #define FA_H_NARROW_G fa_f16c_narrow_g
@@ -159,6 +160,7 @@ static const char *const fa_gate_names[] = { FA_GATES(FA_NAME_ENTRY) "" };
 #undef FA_H_TO_F
 #undef FA_H_FROM_F
 #undef FA_H_F16C
+#undef FA_H_INF
 #undef FA_H_NARROW_BLK
 #undef FA_H_WIDEN_G
 #undef FA_H_NARROW_G
@@ -167,6 +169,7 @@ static const char *const fa_gate_names[] = { FA_GATES(FA_NAME_ENTRY) "" };
 #define FA_H_TO_F fa_bf16_to_f
 #define FA_H_FROM_F fa_f_to_bf16
 #define FA_H_F16C 0
+#define FA_H_INF 0x7f80u
 #define FA_H_NARROW_BLK FA_HAVE_HALF_GROUPS     /* fa_bf16_narrow */
 #define FA_H_WIDEN_G fa_bf16_widen_g
 #define FA_H_NARROW_G fa_bf16_narrow_g
@@ -175,6 +178,7 @@ static const char *const fa_gate_names[] = { FA_GATES(FA_NAME_ENTRY) "" };
 #undef FA_H_TO_F
 #undef FA_H_FROM_F
 #undef FA_H_F16C
+#undef FA_H_INF
 #undef FA_H_NARROW_BLK
 #undef FA_H_WIDEN_G
 #undef FA_H_NARROW_G

@@ -88,6 +88,29 @@ def _forms(name, p, dtype):
                lambda a, b: f.backward(a, y=b, n_threads=1, **p), (g, y))
 
 
+# relu and relu(max=m) run on the bits (loops/half.h's fa__relu_bits): maxima
+# that are numbers of the format and maxima between two, rounding to 0 or to
+# inf, every pattern, in place, out of place and strided.
+RELU_MAXES = [6.0, 6.1, 0.1, 2.0 ** -24, 2.0 ** -26, 2.0 ** -133, 2.0 ** -140, 65504.0, 65519.0, 65520.0,
+              70000.0, 3.0e38, 3.4e38, float("inf"), 0.0]
+
+
+@pytest.mark.parametrize("fmt", sorted(DTYPES))
+def test_relu_on_the_bits_equals_the_staged_computation(fmt):
+    dtype, _ = DTYPES[fmt]
+    x = every(dtype)[0]
+    with np.errstate(all="ignore"):
+        for m in RELU_MAXES:
+            want = bits(staged(lambda a: fastact.relu(a, max=m), dtype, x))
+            assert (bits(fastact.relu(x, max=m)) == want).all(), m
+            a = x.copy()
+            fastact.relu_(a, max=m)
+            assert (bits(a) == want).all(), m
+            s = np.zeros(2 * x.size, dtype)
+            s[::2] = x
+            assert (bits(fastact.relu(s[::2], max=m)) == want).all(), m
+
+
 @pytest.mark.parametrize("fmt", sorted(DTYPES))
 @pytest.mark.parametrize("name", ELEMENTWISE)
 def test_every_pattern_equals_the_staged_computation(name, fmt):

@@ -83,6 +83,32 @@ static int FA_H(fa_bwd_buffered)(int k, int from_y, const uint16_t *g, const uin
     return 0;
 }
 
+/* relu and relu(max=m) on the bits.  The float32 loop's result is x's
+ * value, +0 or m, rounded back: x itself, +0, or M = m rounded to the format;
+ * for a positive x it is M where x > M and x elsewhere, as no number of the
+ * format lies strictly between m and M (max >= 0, so M is +0 to +inf).  As
+ * int16, numbers of one sign order like their values (sign and magnitude),
+ * -0 is the most negative and the NaNs lie beyond the infinities: x goes
+ * to +0 on (-0, -inf] (not -0, not a NaN: `x < 0 ? 0 : x`), to M on
+ * (M, +inf], and stays itself elsewhere (a NaN too: the widened NaN rounds
+ * back to its own bits in both formats).  Nothing converts, so the loop
+ * runs at the memory rate. */
+static int FA_H(fa__relu_bits)(int k, const uint16_t *x, uint16_t *y, fa_idx n, const double *p)
+{
+    const int16_t inf = (int16_t)FA_H_INF, neginf = (int16_t)(0x8000u | FA_H_INF);
+    int16_t m = inf;                    /* no max: the clamp never applies */
+    if (k == FA_K_relu0)
+        m = (int16_t)FA_H_FROM_F((float)p[0]);
+    else if (k != FA_K_relu_nomax)
+        return 0;
+    FA_IVDEP for (fa_idx i = 0; i < n; i++) {
+        const int16_t v = (int16_t)x[i];
+        const int16_t c = v > m && v <= inf ? m : v;
+        y[i] = (uint16_t)(v > INT16_MIN && v <= neginf ? 0 : c);
+    }
+    return 1;
+}
+
 #if FA_HAVE_HALF_GROUPS
 /* The contiguous loops fuse the conversions into the kernel's loop, in
  * groups of FA_HG elements held in registers (two AVX-512 vectors; fewer
@@ -122,6 +148,8 @@ static int FA_H(fa_fwd_block)(int k, const uint16_t *x, uint16_t *y, fa_idx n, c
     const fa_idx ng = n - n % FA_HG;    /* whole groups; the rest through the buffered form */
     fa_idx i = 0;
     if (k == FA_K_linear && x == y)     /* widening is exact: identity in place */
+        return 0;
+    if (FA_H(fa__relu_bits)(k, x, y, n, p))
         return 0;
     switch (k) {
 #define FA_CASE(name) case FA_K_##name: \
@@ -197,6 +225,8 @@ static int FA_H(fa_bwd_block)(int k, int from_y, const uint16_t *g, const uint16
 static int FA_H(fa_fwd_block)(int k, const uint16_t *x, uint16_t *y, fa_idx n, const double *p)
 {
     if (k == FA_K_linear && x == y)     /* widening is exact: identity in place */
+        return 0;
+    if (FA_H(fa__relu_bits)(k, x, y, n, p))
         return 0;
     return FA_H(fa_fwd_buffered)(k, x, y, n, p);
 }
