@@ -141,6 +141,22 @@ FA_INLINE void FA_H(fa__gwiden)(const uint16_t *h, float *f) { FA_H_WIDEN_G(h, f
  * result is nonzero */
 FA_INLINE int FA_H(fa__gnarrow)(const float *f, uint16_t *h) { return FA_H_NARROW_G(f, h, FA_HG); }
 
+#ifndef FA__HGROUP_WITHIN
+#define FA__HGROUP_WITHIN
+/* whether every v[l] of a group lies in [lo, hi] (loops/common.h's test on
+ * the bits: fa__range_ok_f) */
+FA_INLINE int fa__hgroup_within(const float *v, float lo, float hi)
+{
+    int32_t mn = INT32_MAX, mx = 0;
+    FA_IVDEP for (int l = 0; l < FA_HG; l++) {
+        const int32_t b = (int32_t)fa_f2u(v[l]), a = b & 0x7fffffff;
+        mn = b < mn ? b : mn;
+        mx = a > mx ? a : mx;
+    }
+    return fa__range_ok_f(mn, mx, lo, hi);
+}
+#endif
+
 /* y[i] = f(x[i]); -1 for an unknown kernel id (nothing written) */
 static int FA_H(fa_fwd_block)(int k, const uint16_t *x, uint16_t *y, fa_idx n, const double *p)
 {
@@ -151,18 +167,17 @@ static int FA_H(fa_fwd_block)(int k, const uint16_t *x, uint16_t *y, fa_idx n, c
         return 0;
     if (FA_H(fa__relu_bits)(k, x, y, n, p))
         return 0;
-    switch (k) {
-#define FA_CASE(name) case FA_K_##name: \
+    /* one case: kernel `name`, SETUP, then each group's results by GROUP
+     * (v widened) */
+#define FA__HFWD(name, SETUP, GROUP) case FA_K_##name: \
+        SETUP; \
         for (; i < ng; i += FA_HALF_BLK) { \
             const fa_idx e = ng - i < FA_HALF_BLK ? ng : i + FA_HALF_BLK; \
             fa_idx j = i; \
             for (; j < e; j += FA_HG) { \
                 FA_ALIGN64 float v[FA_HG]; \
                 FA_H(fa__gwiden)(x + j, v); \
-                FA_IVDEP for (int l = 0; l < FA_HG; l++) { \
-                    const float r = fa_##name##_fwd_f(v[l], p0, p1, p2, p3); \
-                    v[l] = fa__nan_exact[FA_K_##name] ? r : fa_nan_in_f(v[l], r); \
-                } \
+                GROUP(name) \
                 if (FA_H(fa__gnarrow)(v, y + j)) \
                     break; \
             } \
@@ -170,8 +185,30 @@ static int FA_H(fa_fwd_block)(int k, const uint16_t *x, uint16_t *y, fa_idx n, c
                 return -1; \
         } \
         break;
-    FA_KERNELS(FA_CASE)
+#define FA__HFULL(name) \
+        FA_IVDEP for (int l = 0; l < FA_HG; l++) { \
+            const float r = fa_##name##_fwd_f(v[l], p0, p1, p2, p3); \
+            v[l] = fa__nan_exact[FA_K_##name] ? r : fa_nan_in_f(v[l], r); \
+        }
+    /* a common-range kernel: its common form on a group whose inputs all lie
+     * in the range (as loops/elementwise.h's sub-blocks; a NaN fails the
+     * test), the full form on the others: the same bits either way */
+#define FA__HRANGED(name) \
+        if (rg && fa__hgroup_within(v, lo, hi)) { \
+            FA_IVDEP for (int l = 0; l < FA_HG; l++) v[l] = fa_##name##_fwd_c_f(v[l], p0, p1, p2, p3); \
+        } else FA__HFULL(name)
+    float lo = 0, hi = 0;
+    int rg = 0;
+    switch (k) {
+#define FA_CASE(name) FA__HFWD(name, (void)0, FA__HFULL)
+    FA_PLAIN_FWD_KERNELS(FA_CASE)
 #undef FA_CASE
+#define FA_CASE(name) FA__HFWD(name, rg = fa_##name##_fwd_range_f(p0, p1, p2, p3, &lo, &hi), FA__HRANGED)
+    FA_RANGED_FWD_CASES(FA_CASE)
+#undef FA_CASE
+#undef FA__HRANGED
+#undef FA__HFULL
+#undef FA__HFWD
     default: return -1;
     }
     return ng < n ? FA_H(fa_fwd_buffered)(k, x + ng, y + ng, n - ng, p) : 0;
@@ -184,6 +221,8 @@ static int FA_H(fa_bwd_block)(int k, int from_y, const uint16_t *g, const uint16
     const float p0 = (float)p[0], p1 = (float)p[1], p2 = (float)p[2], p3 = (float)p[3];
     const fa_idx ng = n - n % FA_HG;
     fa_idx i = 0;
+    if (k == FA_K_linear && g == out)   /* linear' = 1 and widening is exact: grad in place */
+        return 0;
 #define FA__HBWD(name, FORM) case FA_K_##name: \
         for (; i < ng; i += FA_HALF_BLK) { \
             const fa_idx e = ng - i < FA_HALF_BLK ? ng : i + FA_HALF_BLK; \
@@ -233,6 +272,8 @@ static int FA_H(fa_fwd_block)(int k, const uint16_t *x, uint16_t *y, fa_idx n, c
 static int FA_H(fa_bwd_block)(int k, int from_y, const uint16_t *g, const uint16_t *s, uint16_t *out,
                               fa_idx n, const double *p)
 {
+    if (k == FA_K_linear && g == out)   /* linear' = 1 and widening is exact: grad in place */
+        return 0;
     return FA_H(fa_bwd_buffered)(k, from_y, g, s, out, n, p);
 }
 #endif
