@@ -77,6 +77,11 @@ def expected_per_line(width):
                 "FA_RANGED_KERNELS": 0,     # in the backward only: ranged_bwd below
                 "FA_PLAIN_FWD_KERNELS": 4 if width == 64 else 2, "FA_RANGED_FWD_CASES": 8,
                 "FA_TRANSC_KERNELS": 0, "FA_CHEAP_BWDY_KERNELS": 0}
+    # half.h's fused loops (per format: 2 copies) have one loop per forward
+    # case, a common-range kernel two (its common and full forms), and exist
+    # under FA_HAVE_HALF_GROUPS only: AVX2 and AVX-512 (SSE2 runs the
+    # buffered form)
+    half_case = {"FA_PLAIN_FWD_KERNELS": 2, "FA_RANGED_FWD_CASES": 4}
     bwd_copies = 3
     ranged_bwd = 2 * (3 + 2 * 3)
     want = {}
@@ -84,7 +89,18 @@ def expected_per_line(width):
         if not name.endswith(".h"):
             continue
         in_macro = in_bwd = False
+        groups = 0          # preprocessor depth inside `#if FA_HAVE_HALF_GROUPS` (0: outside)
         for i, line in enumerate(open(os.path.join(LOOPS, name)), 1):
+            directive = line.strip().split()[0] if line.lstrip().startswith("#") else ""
+            if groups:
+                groups += directive in ("#if", "#ifdef", "#ifndef")
+                groups -= directive == "#endif"
+                if groups == 1 and directive == "#else":
+                    groups = 0
+            elif line.startswith("#if FA_HAVE_HALF_GROUPS"):
+                groups = 1
+            if groups and width < 32:
+                continue
             if line.startswith("static "):      # which function the lines belong to
                 in_bwd = "fa_bwd_block" in line
             macro_line = in_macro or line.lstrip().startswith("#define")
@@ -94,13 +110,12 @@ def expected_per_line(width):
             lists = re.findall(r"\b(FA_\w+)\(FA_CASE\)", line)
             if len(lists) > 1:
                 raise SystemExit(f"src/loops/{name}:{i}: one catalogue list per line, please")
-            if lists and name == "half.h" and width < 32:
-                continue        # the fused half loops: AVX2 and AVX-512 only (SSE2 runs the buffered form)
             if lists:
                 if lists[0] not in per_case:
                     raise SystemExit(f"src/loops/{name}:{i}: unknown catalogue list {lists[0]}")
                 bwd = name == "elementwise.h" and in_bwd
                 per = ranged_bwd if bwd and lists[0] == "FA_RANGED_KERNELS" else \
+                    half_case.get(lists[0], per_case[lists[0]]) if name == "half.h" else \
                     per_case[lists[0]] * (bwd_copies if bwd else 1)
                 want[name, i] = per * count_kernels(lists[0])
             elif "FA_IVDEP for" in line or "FA__GATED_FWD(" in line or "FA__GATED_BWD(" in line:
