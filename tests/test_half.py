@@ -92,7 +92,7 @@ def _forms(name, p, dtype):
 # that are numbers of the format and maxima between two, rounding to 0 or to
 # inf, every pattern, in place, out of place and strided.
 RELU_MAXES = [6.0, 6.1, 0.1, 2.0 ** -24, 2.0 ** -26, 2.0 ** -133, 2.0 ** -140, 65504.0, 65519.0, 65520.0,
-              70000.0, 3.0e38, 3.4e38, float("inf"), 0.0]
+              70000.0, 3.0e38, 3.4e38, float("inf"), 0.0, -0.0]
 
 
 @pytest.mark.parametrize("fmt", sorted(DTYPES))
@@ -462,6 +462,10 @@ def _front_cases(shape, rng, dtype):
                 np.ascontiguousarray(x3(g)), np.ascontiguousarray(x3(x)), axis=1, n_threads=n),
             "prelu channel axis 1 of 3": lambda x, g, n: fastact.prelu(np.ascontiguousarray(x3(x)),
                                                                        al[:4], axis=1, n_threads=n),
+            "softmax axis 0 (staged whole)": lambda x, g, n: fastact.softmax(x, axis=0, n_threads=n),
+            "softmax axis 1 of 3, where, scale": lambda x, g, n: fastact.softmax(
+                np.ascontiguousarray(x3(x)), axis=1, where=np.ascontiguousarray(x3(mask)), scale=0.75,
+                n_threads=n),
             "softmax_backward axis 1 of 3, where, x": lambda x, g, n: fastact.softmax_backward(
                 np.ascontiguousarray(x3(g)), np.ascontiguousarray(x3(x)), axis=1,
                 where=np.ascontiguousarray(x3(mask)), n_threads=n),

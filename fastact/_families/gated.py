@@ -72,7 +72,7 @@ def gated_forward(act, fname, vals, x, out, n_threads, check=False):
     nt = _threads.resolve(n_threads, fname)
     if check:
         return None
-    if _half_ok(x, out):
+    if _half_ok(x, out) and outer > 1:       # one row: staged whole, split over the threads
         code = _half_code(x)
         # float16 / bfloat16: the front stages blocks of rows of (outer, 2M) -> (outer, M)
         res = out if out is not None else np.empty(half, x.dtype)
@@ -111,7 +111,7 @@ def gated_backward(act, fname, vals, grad, x, out, n_threads, check=False):
     nt = _threads.resolve(n_threads, fname)
     if check:
         return None
-    if _half_ok(x, grad, out):
+    if _half_ok(x, grad, out) and outer > 1:
         code = _half_code(x)
         res = out if out is not None else np.empty(x.shape, x.dtype)
         _front.gated(gid, 1, grad.view(np.uint16), x.view(np.uint16), res.view(np.uint16), outer, M, s, *gp,

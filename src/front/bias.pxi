@@ -24,6 +24,8 @@ def bias_rows(int k, int mode, a, b, bias, out, Py_ssize_t nrow, Py_ssize_t ncol
     _get_buffer(out, &vo, PyBUF_RECORDS)
     try:
         if half:
+            if vbias.itemsize != 4 or vbias.len // 4 < ncol:
+                raise ValueError("bias_act: half data take a float32 bias, one per column")
             c.tb, c.k, c.ncol, c.bias = tb, k, ncol, <const float *>vbias.buf
             _hrows_set(&h, half, nrow, _bias_half_rows, &c)
             _hrows_in(&h, <char *>va.buf, ncol)

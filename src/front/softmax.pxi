@@ -13,6 +13,8 @@ def softmax_blocks(int mode, a, b, out, Py_ssize_t nouter, Py_ssize_t L, Py_ssiz
     cdef Py_buffer va, vb, vo
     if half:
         return _sm_half(half, mode, a, b, out, NULL, nouter, L, inner, log_form, 1.0, nthreads, grain)
+    if mode == 1:
+        raise ValueError("softmax_blocks: mode 1 (the backward from x) is for half data only")
     _get_buffer(a, &va, PyBUF_RECORDS_RO)
     try:
         _get_buffer(b if mode != 0 else a, &vb, PyBUF_RECORDS_RO)
@@ -244,6 +246,8 @@ def softmax_masked(int mode, a, b, out, size_t mbase, tuple oshape, tuple ostrid
     mk.ml, mk.mi = ml, mi
     if half:
         return _sm_half(half, mode, a, b, out, &mk, nouter, L, inner, log_form, scale, nthreads, grain)
+    if mode == 1:
+        raise ValueError("softmax_masked: mode 1 (the backward from x) is for half data only")
     _get_buffer(a, &va, PyBUF_RECORDS_RO)
     try:
         _get_buffer(b if mode != 0 else a, &vb, PyBUF_RECORDS_RO)

@@ -101,6 +101,8 @@ static int FA_H(fa__relu_bits)(int k, const uint16_t *x, uint16_t *y, fa_idx n, 
         m = (int16_t)FA_H_FROM_F((float)p[0]);
     else if (k != FA_K_relu_nomax)
         return 0;
+    if (m < 0)                          /* max = -0: its sign is not ordered here */
+        return 0;
     FA_IVDEP for (fa_idx i = 0; i < n; i++) {
         const int16_t v = (int16_t)x[i];
         const int16_t c = v > m && v <= inf ? m : v;
