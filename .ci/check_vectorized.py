@@ -73,15 +73,15 @@ def expected_per_line(width):
     # loops/common.h): its inner loop of one vector is a second report.
     per_case = {"FA_CHEAP_KERNELS": 2, "FA_KERNELS": 2, "FA_PLAIN_KERNELS": 2,
                 "FA_BWDY_KERNELS": 2, "FA_BWDY_PLAIN_KERNELS": 2, "FA_NANX_KERNELS": 2,
-                "FA_NANX_BWDY_KERNELS": 2,
+                "FA_NANX_BWDY_KERNELS": 2, "FA_TRANSC_PLAIN_KERNELS": 2,
                 "FA_RANGED_KERNELS": 0,     # in the backward only: ranged_bwd below
                 "FA_PLAIN_FWD_KERNELS": 4 if width == 64 else 2, "FA_RANGED_FWD_CASES": 8,
                 "FA_TRANSC_KERNELS": 0, "FA_CHEAP_BWDY_KERNELS": 0}
     # half.h's fused loops (per format: 2 copies) have one loop per forward
-    # case, a common-range kernel two (its common and full forms), and exist
-    # under FA_HAVE_HALF_GROUPS only: AVX2 and AVX-512 (SSE2 runs the
-    # buffered form)
-    half_case = {"FA_PLAIN_FWD_KERNELS": 2, "FA_RANGED_FWD_CASES": 4}
+    # or backward case, a common-range kernel two (its common and full
+    # forms), and exist under FA_HAVE_HALF_GROUPS only: AVX2 and AVX-512
+    # (SSE2 runs the buffered form)
+    half_case = {"FA_PLAIN_FWD_KERNELS": 2, "FA_RANGED_FWD_CASES": 4, "FA_RANGED_KERNELS": 4}
     bwd_copies = 3
     ranged_bwd = 2 * (3 + 2 * 3)
     want = {}

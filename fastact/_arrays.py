@@ -176,8 +176,17 @@ def _check_same(fname, a, aname, b, bname):
         raise ValueError(f"{fname}: {aname} has dtype {a.dtype} but {bname} has dtype {b.dtype}")
 
 
+_BF16 = set()       # the bfloat16 dtypes seen, each told to the front's fast paths once
+
+
 def _is_bf16(dt):
-    return dt.itemsize == 2 and dt.kind == "V" and dt.name == "bfloat16"
+    if dt in _BF16:
+        return True
+    if dt.itemsize == 2 and dt.kind == "V" and dt.name == "bfloat16":
+        _BF16.add(dt)
+        _front.set_bfloat16(dt)
+        return True
+    return False
 
 
 def _staged(a, order="K"):

@@ -12,12 +12,18 @@ cdef extern from *:
     #include <numpy/arrayobject.h>
     #include <numpy/ufuncobject.h>
 
+    /* ml_dtypes.bfloat16's type number.  A user dtype is numbered when its
+       package registers it, so the general path records it on its first
+       bfloat16 array (fa_nd_set_bf16); until then -1, no dtype's number. */
+    static int fa_nd_bf16 = -1;
+    static void fa_nd_set_bf16(int num) { fa_nd_bf16 = num; }
+
     /* An exact ndarray that a flat kernel may run over: native float32,
-       float64 or (half) float16, aligned, C- or F-contiguous (one block of
-       memory, whatever its order) and, when `write`, writeable.  Fills the
-       data pointer, element count and storage type (0 f32, 1 f64, 2 f16, the
-       DT_* codes of elementwise.pxi).  0: anything else, including
-       subclasses, which take the buffer protocol. */
+       float64 or (half) float16 or bfloat16, aligned, C- or F-contiguous (one
+       block of memory, whatever its order) and, when `write`, writeable.
+       Fills the data pointer, element count and storage type (0 f32, 1 f64,
+       2 f16, 3 bf16, the DT_* codes of elementwise.pxi).  0: anything else,
+       including subclasses, which take the buffer protocol. */
     static CYTHON_INLINE int fa_nd_flat(PyObject *o, int write, int half,
                                  char **data, Py_ssize_t *n, Py_ssize_t *isz, int *dt)
     {
@@ -37,7 +43,10 @@ cdef extern from *:
         case NPY_FLOAT:  *dt = 0; *isz = 4; break;
         case NPY_DOUBLE: *dt = 1; *isz = 8; break;
         case NPY_HALF:   if (!half) return 0; *dt = 2; *isz = 2; break;
-        default: return 0;
+        default:
+            if (!half || d->type_num != fa_nd_bf16)
+                return 0;
+            *dt = 3; *isz = 2; break;
         }
         *data = (char *)PyArray_DATA(a);
         if ((size_t)*data % (size_t)*isz)
@@ -227,6 +236,7 @@ cdef extern from *:
     """
     int fa_nd_flat(object o, int write, int half, char **data, Py_ssize_t *n, Py_ssize_t *isz,
                    int *dt) noexcept
+    void fa_nd_set_bf16(int num) noexcept
     int fa_nd_same_layout(object a, object b) noexcept
     int fa_nd_buffer(object o, Py_buffer *v, int flags) noexcept
     char *fa_nd_data(object o) noexcept
@@ -242,6 +252,12 @@ _import_array()
 fa_pl_init()
 
 import numpy as _np
+
+
+def set_bfloat16(dt):
+    """Take dtype dt (ml_dtypes.bfloat16, which fastact/_arrays.py recognizes)
+    as bfloat16 on the fast paths from now on."""
+    fa_nd_set_bf16(_np.dtype(dt).num)
 
 
 def empty_like(a, dtype=None):

@@ -225,7 +225,10 @@ static int FA_H(fa_bwd_block)(int k, int from_y, const uint16_t *g, const uint16
     fa_idx i = 0;
     if (k == FA_K_linear && g == out)   /* linear' = 1 and widening is exact: grad in place */
         return 0;
-#define FA__HBWD(name, FORM) case FA_K_##name: \
+    /* one case: kernel `name`'s backward FORM (bwd or bwdy), SETUP, then
+     * each group's results by GROUP (vg, vs widened) */
+#define FA__HBWD(name, FORM, SETUP, GROUP) case FA_K_##name: \
+        SETUP; \
         for (; i < ng; i += FA_HALF_BLK) { \
             const fa_idx e = ng - i < FA_HALF_BLK ? ng : i + FA_HALF_BLK; \
             fa_idx j = i; \
@@ -234,8 +237,7 @@ static int FA_H(fa_bwd_block)(int k, int from_y, const uint16_t *g, const uint16
                 FA_ALIGN64 float vs[FA_HG]; \
                 FA_H(fa__gwiden)(g + j, vg); \
                 FA_H(fa__gwiden)(s + j, vs); \
-                FA_IVDEP for (int l = 0; l < FA_HG; l++) \
-                    vg[l] = fa_##name##_##FORM##_f(vg[l], vs[l], p0, p1, p2, p3); \
+                GROUP(name, FORM) \
                 if (FA_H(fa__gnarrow)(vg, out + j)) \
                     break; \
             } \
@@ -243,21 +245,43 @@ static int FA_H(fa_bwd_block)(int k, int from_y, const uint16_t *g, const uint16
                 return -1; \
         } \
         break;
+#define FA__HBFULL(name, FORM) \
+        FA_IVDEP for (int l = 0; l < FA_HG; l++) \
+            vg[l] = fa_##name##_##FORM##_f(vg[l], vs[l], p0, p1, p2, p3);
+    /* a common-range kernel: the common form on a group whose saved inputs
+     * (x or y) all lie in the range, as the forward above */
+#define FA__HBRANGED(name, FORM) \
+        if (rg && fa__hgroup_within(vs, lo, hi)) { \
+            FA_IVDEP for (int l = 0; l < FA_HG; l++) \
+                vg[l] = fa_##name##_##FORM##_c_f(vg[l], vs[l], p0, p1, p2, p3); \
+        } else FA__HBFULL(name, FORM)
+    float lo = 0, hi = 0;
+    int rg = 0;
     if (!from_y) {
         switch (k) {
-#define FA_CASE(name) FA__HBWD(name, bwd)
-        FA_KERNELS(FA_CASE)
+#define FA_CASE(name) FA__HBWD(name, bwd, (void)0, FA__HBFULL)
+        FA_CHEAP_KERNELS(FA_CASE)
+        FA_TRANSC_PLAIN_KERNELS(FA_CASE)
+#undef FA_CASE
+#define FA_CASE(name) FA__HBWD(name, bwd, rg = fa_##name##_bwd_range_f(p0, p1, p2, p3, &lo, &hi), FA__HBRANGED)
+        FA_RANGED_KERNELS(FA_CASE)
 #undef FA_CASE
         default: return -1;
         }
     } else {
         switch (k) {
-#define FA_CASE(name) FA__HBWD(name, bwdy)
-        FA_BWDY_KERNELS(FA_CASE)
+#define FA_CASE(name) FA__HBWD(name, bwdy, (void)0, FA__HBFULL)
+        FA_BWDY_PLAIN_KERNELS(FA_CASE)
+        FA_NANX_BWDY_KERNELS(FA_CASE)
+#undef FA_CASE
+#define FA_CASE(name) FA__HBWD(name, bwdy, rg = fa_##name##_bwdy_range_f(p0, p1, p2, p3, &lo, &hi), FA__HBRANGED)
+        FA_RANGED_KERNELS(FA_CASE)
 #undef FA_CASE
         default: return -1;
         }
     }
+#undef FA__HBRANGED
+#undef FA__HBFULL
 #undef FA__HBWD
     return ng < n ? FA_H(fa_bwd_buffered)(k, from_y, g + ng, s + ng, out + ng, n - ng, p) : 0;
 }
