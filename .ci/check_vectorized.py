@@ -74,6 +74,7 @@ def expected_per_line(width):
     per_case = {"FA_CHEAP_KERNELS": 2, "FA_KERNELS": 2, "FA_PLAIN_KERNELS": 2,
                 "FA_BWDY_KERNELS": 2, "FA_BWDY_PLAIN_KERNELS": 2, "FA_NANX_KERNELS": 2,
                 "FA_NANX_BWDY_KERNELS": 2, "FA_TRANSC_PLAIN_KERNELS": 2,
+                "FA_CHEAP_CALC_KERNELS": 2, "FA_BWDY_CALC_KERNELS": 2,
                 "FA_RANGED_KERNELS": 0,     # in the backward only: ranged_bwd below
                 "FA_PLAIN_FWD_KERNELS": 4 if width == 64 else 2, "FA_RANGED_FWD_CASES": 8,
                 "FA_TRANSC_KERNELS": 0, "FA_CHEAP_BWDY_KERNELS": 0}

@@ -16,7 +16,10 @@
  * exp/tanh/erf/log-based ones. */
 #define FA_KERNELS(X) FA_CHEAP_KERNELS(X) FA_TRANSC_KERNELS(X)
 #define FA_CHEAP_KERNELS(X) FA_NANX_KERNELS(X) FA_CHEAP_PLAIN_KERNELS(X)
-#define FA_CHEAP_PLAIN_KERNELS(X) X(linear) X(softsign) X(hard_swish) X(sparse_plus)
+#define FA_CHEAP_PLAIN_KERNELS(X) X(linear) FA_CHEAP_CALC_KERNELS(X)
+/* FA_CHEAP_PLAIN_KERNELS and FA_BWDY_PLAIN_KERNELS without linear, whose
+ * backward is the grad itself: the half loops copy it (loops/half.h) */
+#define FA_CHEAP_CALC_KERNELS(X) X(softsign) X(hard_swish) X(sparse_plus)
 /* Kernels whose derivative can be computed from the forward output. */
 #define FA_BWDY_KERNELS(X) FA_BWDY_PLAIN_KERNELS(X) FA_RANGED_KERNELS(X) FA_NANX_BWDY_KERNELS(X)
 
@@ -86,8 +89,9 @@
 #define FA_PLAIN_KERNELS(X) FA_CHEAP_PLAIN_KERNELS(X) FA_TRANSC_PLAIN_KERNELS(X)
 #define FA_PLAIN_FWD_KERNELS(X) FA_CHEAP_KERNELS(X) FA_TRANSC_FWD_PLAIN_KERNELS(X)
 #define FA_RANGED_FWD_CASES(X) FA_RANGED_KERNELS(X) FA_FWD_RANGED_KERNELS(X)
-#define FA_BWDY_PLAIN_KERNELS(X) \
-    X(linear) X(sparse_plus) \
+#define FA_BWDY_PLAIN_KERNELS(X) X(linear) FA_BWDY_CALC_KERNELS(X)
+#define FA_BWDY_CALC_KERNELS(X) \
+    X(sparse_plus) \
     X(sigmoid) X(tanh) X(softplus) X(log_sigmoid) X(elu) X(selu) X(celu) X(celu_neg)
 
 #define FA_ENUM_ENTRY(name) FA_K_##name,

@@ -223,8 +223,11 @@ static int FA_H(fa_bwd_block)(int k, int from_y, const uint16_t *g, const uint16
     const float p0 = (float)p[0], p1 = (float)p[1], p2 = (float)p[2], p3 = (float)p[3];
     const fa_idx ng = n - n % FA_HG;
     fa_idx i = 0;
-    if (k == FA_K_linear && g == out)   /* linear' = 1 and widening is exact: grad in place */
+    if (k == FA_K_linear) {             /* linear' = 1 and widening is exact: out = g */
+        if (out != g)
+            memmove(out, g, (size_t)n * sizeof *g);
         return 0;
+    }
     /* one case: kernel `name`'s backward FORM (bwd or bwdy), SETUP, then
      * each group's results by GROUP (vg, vs widened) */
 #define FA__HBWD(name, FORM, SETUP, GROUP) case FA_K_##name: \
@@ -260,7 +263,8 @@ static int FA_H(fa_bwd_block)(int k, int from_y, const uint16_t *g, const uint16
     if (!from_y) {
         switch (k) {
 #define FA_CASE(name) FA__HBWD(name, bwd, (void)0, FA__HBFULL)
-        FA_CHEAP_KERNELS(FA_CASE)
+        FA_NANX_KERNELS(FA_CASE)
+        FA_CHEAP_CALC_KERNELS(FA_CASE)
         FA_TRANSC_PLAIN_KERNELS(FA_CASE)
 #undef FA_CASE
 #define FA_CASE(name) FA__HBWD(name, bwd, rg = fa_##name##_bwd_range_f(p0, p1, p2, p3, &lo, &hi), FA__HBRANGED)
@@ -271,7 +275,7 @@ static int FA_H(fa_bwd_block)(int k, int from_y, const uint16_t *g, const uint16
     } else {
         switch (k) {
 #define FA_CASE(name) FA__HBWD(name, bwdy, (void)0, FA__HBFULL)
-        FA_BWDY_PLAIN_KERNELS(FA_CASE)
+        FA_BWDY_CALC_KERNELS(FA_CASE)
         FA_NANX_BWDY_KERNELS(FA_CASE)
 #undef FA_CASE
 #define FA_CASE(name) FA__HBWD(name, bwdy, rg = fa_##name##_bwdy_range_f(p0, p1, p2, p3, &lo, &hi), FA__HBRANGED)
@@ -298,8 +302,11 @@ static int FA_H(fa_fwd_block)(int k, const uint16_t *x, uint16_t *y, fa_idx n, c
 static int FA_H(fa_bwd_block)(int k, int from_y, const uint16_t *g, const uint16_t *s, uint16_t *out,
                               fa_idx n, const double *p)
 {
-    if (k == FA_K_linear && g == out)   /* linear' = 1 and widening is exact: grad in place */
+    if (k == FA_K_linear) {             /* linear' = 1 and widening is exact: out = g */
+        if (out != g)
+            memmove(out, g, (size_t)n * sizeof *g);
         return 0;
+    }
     return FA_H(fa_bwd_buffered)(k, from_y, g, s, out, n, p);
 }
 #endif
