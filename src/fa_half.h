@@ -156,6 +156,14 @@ FA_INLINE void fa_bf16_widen_g(const uint16_t *h, float *f, int nh)
         _mm512_store_si512((void *)(f + q + 16), _mm512_unpackhi_epi16(z, w));
     }
 }
+/* bfloat16 groups in element order, for loops whose lanes meet another
+ * array's (prelu's slopes): each word zero-extended and shifted up */
+FA_INLINE void fa_bf16_widen_go(const uint16_t *h, float *f, int nh)
+{
+    for (int q = 0; q < nh; q += 16)
+        _mm512_store_si512((void *)(f + q),
+                           _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(h + q))), 16));
+}
 FA_INLINE int fa__nan_any_g(const float *f, int nh)
 {
     __mmask16 m = 0;
@@ -174,29 +182,44 @@ FA_INLINE int fa_f16c_narrow_g(const float *f, uint16_t *h, int nh)
                             _mm512_cvtps_ph(_mm512_load_ps(f + q), _MM_FROUND_TO_NEAREST_INT));
     return 0;
 }
-/* to nearest even by bits (fa_f_to_bf16 for numbers): u + 0x7fff, plus one where
- * bit 16 is set; the high words of both vectors back in the order
- * fa_bf16_widen_g took them */
+/* the float32 bits u rounded to bfloat16 in the high word of each dword: to
+ * nearest even by bits (fa_f_to_bf16 for numbers), u + 0x7fff, plus one
+ * where bit 16 is set */
+FA_INLINE __m512i fa__bf16_round_hi(__m512i u)
+{
+    const __m512i r = _mm512_add_epi32(u, _mm512_set1_epi32(0x7fff));
+    return _mm512_mask_add_epi32(r, _mm512_test_epi32_mask(u, _mm512_set1_epi32(0x10000)), r,
+                                 _mm512_set1_epi32(1));
+}
+/* the high words of both vectors back in the order fa_bf16_widen_g took them */
 FA_INLINE int fa_bf16_narrow_g(const float *f, uint16_t *h, int nh)
 {
     if (fa__nan_any_g(f, nh))
         return 1;
-    const __m512i bias = _mm512_set1_epi32(0x7fff), one = _mm512_set1_epi32(1),
-                  bit16 = _mm512_set1_epi32(0x10000);
     /* word j of lane l: lo's dword j (j < 4) or hi's dword j - 4, high word
      * (a table rather than _mm512_set_epi16, which not every compiler has) */
     static const uint16_t perm[32] = { 1, 3, 5, 7, 33, 35, 37, 39, 9, 11, 13, 15, 41, 43, 45, 47,
                                        17, 19, 21, 23, 49, 51, 53, 55, 25, 27, 29, 31, 57, 59, 61, 63 };
     const __m512i idx = _mm512_loadu_si512((const void *)perm);
-    for (int q = 0; q < nh; q += 32) {
-        __m512i lo = _mm512_load_si512((const void *)(f + q));
-        __m512i hi = _mm512_load_si512((const void *)(f + q + 16));
-        lo = _mm512_mask_add_epi32(_mm512_add_epi32(lo, bias), _mm512_test_epi32_mask(lo, bit16),
-                                   _mm512_add_epi32(lo, bias), one);
-        hi = _mm512_mask_add_epi32(_mm512_add_epi32(hi, bias), _mm512_test_epi32_mask(hi, bit16),
-                                   _mm512_add_epi32(hi, bias), one);
-        _mm512_storeu_si512((void *)(h + q), _mm512_permutex2var_epi16(lo, idx, hi));
-    }
+    for (int q = 0; q < nh; q += 32)
+        _mm512_storeu_si512((void *)(h + q),
+                            _mm512_permutex2var_epi16(fa__bf16_round_hi(_mm512_load_si512((const void *)(f + q))), idx,
+                                                      fa__bf16_round_hi(_mm512_load_si512((const void *)(f + q + 16)))));
+    return 0;
+}
+/* the high words of two vectors in element order */
+static const uint16_t fa__bf16_seq[32] = { 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31,
+                                           33, 35, 37, 39, 41, 43, 45, 47, 49, 51, 53, 55, 57, 59, 61, 63 };
+/* fa_bf16_narrow_g for groups in element order (fa_bf16_widen_go) */
+FA_INLINE int fa_bf16_narrow_go(const float *f, uint16_t *h, int nh)
+{
+    if (fa__nan_any_g(f, nh))
+        return 1;
+    const __m512i idx = _mm512_loadu_si512((const void *)fa__bf16_seq);
+    for (int q = 0; q < nh; q += 32)
+        _mm512_storeu_si512((void *)(h + q),
+                            _mm512_permutex2var_epi16(fa__bf16_round_hi(_mm512_load_si512((const void *)(f + q))), idx,
+                                                      fa__bf16_round_hi(_mm512_load_si512((const void *)(f + q + 16)))));
     return 0;
 }
 /* h[0..n) = f[0..n) rounded to bfloat16 in element order (fa_f_to_bf16
@@ -204,40 +227,36 @@ FA_INLINE int fa_bf16_narrow_g(const float *f, uint16_t *h, int nh)
  * the block again with fa_f_to_bf16) */
 FA_INLINE int fa_bf16_narrow(const float *f, uint16_t *h, fa_idx n)
 {
-    const __m512i bias = _mm512_set1_epi32(0x7fff), one = _mm512_set1_epi32(1),
-                  bit16 = _mm512_set1_epi32(0x10000);
-    static const uint16_t perm[32] = { 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31,
-                                       33, 35, 37, 39, 41, 43, 45, 47, 49, 51, 53, 55, 57, 59, 61, 63 };
-    const __m512i idx = _mm512_loadu_si512((const void *)perm);
+    const __m512i idx = _mm512_loadu_si512((const void *)fa__bf16_seq);
     __mmask16 m = 0;
     fa_idx i = 0;
     for (; i + 32 <= n; i += 32) {
         const __m512 a = _mm512_loadu_ps(f + i), b = _mm512_loadu_ps(f + i + 16);
         m |= _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q) | _mm512_cmp_ps_mask(b, b, _CMP_UNORD_Q);
-        __m512i lo = _mm512_castps_si512(a), hi = _mm512_castps_si512(b);
-        lo = _mm512_mask_add_epi32(_mm512_add_epi32(lo, bias), _mm512_test_epi32_mask(lo, bit16),
-                                   _mm512_add_epi32(lo, bias), one);
-        hi = _mm512_mask_add_epi32(_mm512_add_epi32(hi, bias), _mm512_test_epi32_mask(hi, bit16),
-                                   _mm512_add_epi32(hi, bias), one);
-        _mm512_storeu_si512((void *)(h + i), _mm512_permutex2var_epi16(lo, idx, hi));
+        _mm512_storeu_si512((void *)(h + i), _mm512_permutex2var_epi16(fa__bf16_round_hi(_mm512_castps_si512(a)), idx,
+                                                                       fa__bf16_round_hi(_mm512_castps_si512(b))));
     }
     for (; i < n; i++) h[i] = fa_f_to_bf16(f[i]);
     return m != 0;
 }
 #else
+/* the float32 bits u rounded to bfloat16, in the low word of each dword (to
+ * nearest even by bits, as fa_f_to_bf16 for numbers: u + 0x7fff + bit 16) */
+FA_INLINE __m256i fa__bf16_round_lo(__m256i u)
+{
+    const __m256i odd = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+    return _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(u, _mm256_set1_epi32(0x7fff)), odd), 16);
+}
 FA_INLINE int fa_bf16_narrow(const float *f, uint16_t *h, fa_idx n)
 {
-    const __m256i bias = _mm256_set1_epi32(0x7fff), one = _mm256_set1_epi32(1);
     __m256 nan = _mm256_setzero_ps();
     fa_idx i = 0;
     for (; i + 16 <= n; i += 16) {
         __m256i r[2];
         for (int w = 0; w < 2; w++) {
             const __m256 v = _mm256_loadu_ps(f + i + 8 * w);
-            const __m256i u = _mm256_castps_si256(v);
             nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
-            const __m256i odd = _mm256_and_si256(_mm256_srli_epi32(u, 16), one);
-            r[w] = _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(u, bias), odd), 16);
+            r[w] = fa__bf16_round_lo(_mm256_castps_si256(v));
         }
         /* packus interleaves the 128-bit lanes: the 64-bit permute restores the order */
         _mm256_storeu_si256((__m256i *)(h + i),
@@ -261,6 +280,12 @@ FA_INLINE void fa_bf16_widen_g(const uint16_t *h, float *f, int nh)
         _mm256_store_si256((__m256i *)(f + q + 8), _mm256_unpackhi_epi16(z, w));
     }
 }
+FA_INLINE void fa_bf16_widen_go(const uint16_t *h, float *f, int nh)
+{
+    for (int q = 0; q < nh; q += 8)
+        _mm256_store_si256((__m256i *)(f + q),
+                           _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(h + q))), 16));
+}
 FA_INLINE int fa__nan_any_g(const float *f, int nh)
 {
     __m256 nan = _mm256_setzero_ps();
@@ -283,17 +308,24 @@ FA_INLINE int fa_bf16_narrow_g(const float *f, uint16_t *h, int nh)
 {
     if (fa__nan_any_g(f, nh))
         return 1;
-    const __m256i bias = _mm256_set1_epi32(0x7fff), one = _mm256_set1_epi32(1);
-    for (int q = 0; q < nh; q += 16) {      /* two vectors into one of 16 halves */
-        __m256i r[2];
-        for (int w = 0; w < 2; w++) {
-            const __m256i u = _mm256_load_si256((const __m256i *)(f + q + 8 * w));
-            const __m256i odd = _mm256_and_si256(_mm256_srli_epi32(u, 16), one);
-            r[w] = _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(u, bias), odd), 16);
-        }
-        /* the results are below 2^16: packus keeps them */
-        _mm256_storeu_si256((__m256i *)(h + q), _mm256_packus_epi32(r[0], r[1]));
-    }
+    /* two vectors into one of 16 halves; the results are below 2^16: packus keeps them */
+    for (int q = 0; q < nh; q += 16)
+        _mm256_storeu_si256((__m256i *)(h + q),
+                            _mm256_packus_epi32(fa__bf16_round_lo(_mm256_load_si256((const __m256i *)(f + q))),
+                                                fa__bf16_round_lo(_mm256_load_si256((const __m256i *)(f + q + 8)))));
+    return 0;
+}
+FA_INLINE int fa_bf16_narrow_go(const float *f, uint16_t *h, int nh)
+{
+    if (fa__nan_any_g(f, nh))
+        return 1;
+    /* packus interleaves the 128-bit lanes: the 64-bit permute restores the order */
+    for (int q = 0; q < nh; q += 16)
+        _mm256_storeu_si256((__m256i *)(h + q),
+                            _mm256_permute4x64_epi64(
+                                _mm256_packus_epi32(fa__bf16_round_lo(_mm256_load_si256((const __m256i *)(f + q))),
+                                                    fa__bf16_round_lo(_mm256_load_si256((const __m256i *)(f + q + 8)))),
+                                0xd8));
     return 0;
 }
 #endif

@@ -159,6 +159,8 @@ static const char *const fa_gate_names[] = { FA_GATES(FA_NAME_ENTRY) "" };
 #define FA_H_NARROW_BLK 0
 #define FA_H_WIDEN_G fa_f16c_widen_g
 #define FA_H_NARROW_G fa_f16c_narrow_g
+#define FA_H_WIDEN_GO fa_f16c_widen_g      /* in element order already */
+#define FA_H_NARROW_GO fa_f16c_narrow_g
 #include "loops/half.h"
 #undef FA_H
 #undef FA_H_TO_F
@@ -168,6 +170,8 @@ static const char *const fa_gate_names[] = { FA_GATES(FA_NAME_ENTRY) "" };
 #undef FA_H_NARROW_BLK
 #undef FA_H_WIDEN_G
 #undef FA_H_NARROW_G
+#undef FA_H_WIDEN_GO
+#undef FA_H_NARROW_GO
 
 #define FA_H(name) name##_b
 #define FA_H_TO_F fa_bf16_to_f
@@ -177,6 +181,8 @@ static const char *const fa_gate_names[] = { FA_GATES(FA_NAME_ENTRY) "" };
 #define FA_H_NARROW_BLK FA_HAVE_HALF_GROUPS     /* fa_bf16_narrow */
 #define FA_H_WIDEN_G fa_bf16_widen_g
 #define FA_H_NARROW_G fa_bf16_narrow_g
+#define FA_H_WIDEN_GO fa_bf16_widen_go
+#define FA_H_NARROW_GO fa_bf16_narrow_go
 #include "loops/half.h"
 #undef FA_H
 #undef FA_H_TO_F
@@ -186,5 +192,7 @@ static const char *const fa_gate_names[] = { FA_GATES(FA_NAME_ENTRY) "" };
 #undef FA_H_NARROW_BLK
 #undef FA_H_WIDEN_G
 #undef FA_H_NARROW_G
+#undef FA_H_WIDEN_GO
+#undef FA_H_NARROW_GO
 
 #endif /* FA_KERNELS_H */

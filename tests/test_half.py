@@ -4,6 +4,9 @@ gives (widened to float32 by fastact/_arrays.py's _staged, computed in
 float32, rounded back by _store), for every one of the 65536 bit patterns of
 each format, NaN payloads, signed zeros, subnormals and infinities included;
 and no full-size temporary."""
+import subprocess
+import sys
+import textwrap
 import tracemalloc
 
 import numpy as np
@@ -335,6 +338,35 @@ def test_half_formats_take_the_c_fast_paths_with_the_same_bits():
             assert (bits(fastact.gelu_backward(g, x)) == want_b).all()
 
 
+def test_bfloat16_takes_the_fast_path_after_the_first_general_call(tmp_path):
+    """In a fresh process no bfloat16 number is known: the first bfloat16
+    call takes the general path, which records ml_dtypes' number; the next
+    takes the fast path.  set_bfloat16 refuses a dtype that is not a 2-byte
+    user dtype (the fast paths would run bfloat16 loops on it)."""
+    code = textwrap.dedent("""
+        import numpy as np, ml_dtypes, fastact
+        from fastact import _front
+        from fastact._families.elementwise import _FAST
+        fastact.gelu(np.ones(4, np.float32))            # a validated spec; no bfloat16 seen
+        spec = _FAST["gelu"][("none",)]
+        x = np.linspace(-3, 3, 64).astype(ml_dtypes.bfloat16)
+        assert _front.fast_inplace(spec, ("none",), x.copy(), None) is None
+        fastact.gelu_(x.copy())
+        a = x.copy()
+        assert _front.fast_inplace(spec, ("none",), a, None) is a
+        for bad in (np.int16, np.float16, "V2", np.float32):
+            try:
+                _front.set_bfloat16(bad)
+            except ValueError:
+                pass
+            else:
+                raise AssertionError(bad)
+        print("ok")
+    """)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
+
+
 # softmax, the gated functions, bias_act and the prelu forward stage C-contiguous
 # float16/bfloat16 data by blocks of rows in the front (src/front/halfrows.pxi):
 # every form equal bit for bit to the staged computation, and nothing larger
@@ -421,7 +453,7 @@ def test_row_staged_families_equal_the_staged_computation(fmt, monkeypatch):
 # of rows of at most 4096 float32 elements over all of a call's arrays
 # (src/front/halfrows.pxi), one run of blocks per thread: many blocks with a
 # short last one (and enough for two threads), rows longer than a block, one row.
-FRONT_SHAPES = [(300, 37), (1100, 240), (3, 5000), (1, 700), (7,)]
+FRONT_SHAPES = [(300, 37), (1101, 240), (3, 5000), (1, 700), (7,)]
 
 
 def _front_cases(shape, rng, dtype):

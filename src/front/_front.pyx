@@ -128,6 +128,10 @@ cdef extern from "fa_table.h":
         void (*widen_b)(const uint16_t *h, float *f, fa_tidx n) noexcept nogil
         void (*narrow_h)(const float *f, uint16_t *h, fa_tidx n) noexcept nogil
         void (*narrow_b)(const float *f, uint16_t *h, fa_tidx n) noexcept nogil
+        void (*prelu_cols_h)(const uint16_t *x, uint16_t *y, fa_tidx nrow, fa_tidx ncol,
+                             const float *alpha) noexcept nogil
+        void (*prelu_cols_b)(const uint16_t *x, uint16_t *y, fa_tidx nrow, fa_tidx ncol,
+                             const float *alpha) noexcept nogil
         int (*fwd_block_nt_f)(int k, const float *x, float *y, fa_tidx n, const double *p) noexcept nogil
         int (*fwd_block_nt_d)(int k, const double *x, double *y, fa_tidx n, const double *p) noexcept nogil
         const int *sw_prefetch

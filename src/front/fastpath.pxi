@@ -1,7 +1,8 @@
 # fastpath.pxi: included by src/front/_front.pyx (one module, compiled once).
-# The common call (`relu_(x)` on an aligned native float32/float64 array
-# that is C- or F-contiguous, no out=, no n_threads=) decided and run
-# entirely here, so small arrays are not dominated by Python overhead.  Any
+# The common call (`relu_(x)` on an aligned native float32/float64 array,
+# element-wise also float16 or bfloat16, that is C- or F-contiguous, no out=,
+# no n_threads=) decided and run entirely here, so small arrays are not
+# dominated by Python overhead.  Any
 # other case returns None and the caller takes the general path, which does
 # all checking and produces the error messages.
 
@@ -31,7 +32,9 @@ cdef class Spec:
 
 cdef inline bint _fast_ok(Py_buffer *v, bint half=False) noexcept:
     """A native float32/float64 (half: also float16) buffer, aligned and
-    contiguous.  Only the element-wise paths take float16 (its half loops)."""
+    contiguous.  Only the element-wise paths take float16 (its half loops);
+    bfloat16 exports no buffer format, so only exact ndarrays (fa_nd_flat)
+    bring it to a fast path."""
     cdef const char *f = v.format
     if v.itemsize == 2:
         if not (half and f[0] == b'e' and f[1] == 0):
@@ -293,7 +296,8 @@ cdef inline void _fast_release(Py_buffer *va, Py_buffer *vb, Py_buffer *vo) noex
 
 cdef object _nd_operands(a, b, out, bint half, bint c_only, char **pa, char **pb, char **po,
                          Py_ssize_t *n, int *dt):
-    """_fast_operands for exact ndarrays, read from their structs: False when
+    """_fast_operands for exact ndarrays (half: float16 and bfloat16 too,
+    fa_nd_flat), read from their structs: False when
     an operand is not an exact ndarray (the caller tries the buffer protocol),
     None when they do not qualify (the general path decides), else out (a new
     array like a when None) with the data pointers, the element count and the

@@ -237,6 +237,7 @@ cdef extern from *:
     int fa_nd_flat(object o, int write, int half, char **data, Py_ssize_t *n, Py_ssize_t *isz,
                    int *dt) noexcept
     void fa_nd_set_bf16(int num) noexcept
+    enum: NPY_USERDEF
     int fa_nd_same_layout(object a, object b) noexcept
     int fa_nd_buffer(object o, Py_buffer *v, int flags) noexcept
     char *fa_nd_data(object o) noexcept
@@ -257,7 +258,10 @@ import numpy as _np
 def set_bfloat16(dt):
     """Take dtype dt (ml_dtypes.bfloat16, which fastact/_arrays.py recognizes)
     as bfloat16 on the fast paths from now on."""
-    fa_nd_set_bf16(_np.dtype(dt).num)
+    dt = _np.dtype(dt)
+    if dt.itemsize != 2 or dt.kind != "V" or dt.num < NPY_USERDEF:
+        raise ValueError(f"fastact._front.set_bfloat16: {dt} is not a 2-byte user dtype")
+    fa_nd_set_bf16(dt.num)
 
 
 def empty_like(a, dtype=None):

@@ -16,7 +16,7 @@
 
 /* Raised whenever the struct below changes: a table of another layout is
  * refused at load time instead of being called through wrong offsets. */
-#define FA_TABLE_ABI 7
+#define FA_TABLE_ABI 8
 #define FA_TABLE_CAPSULE "fastact.loop_table"
 
 /* Constants the front's chunking shares with the loops (fa_table_impl.c
@@ -125,6 +125,9 @@ typedef struct fa_loop_table {
     void (*widen_b)(const uint16_t *h, float *f, fa_tidx n);
     void (*narrow_h)(const float *f, uint16_t *h, fa_tidx n);
     void (*narrow_b)(const float *f, uint16_t *h, fa_tidx n);
+    /* prelu_cols on float16 / bfloat16 rows, float32 slopes */
+    void (*prelu_cols_h)(const uint16_t *x, uint16_t *y, fa_tidx nrow, fa_tidx ncol, const float *alpha);
+    void (*prelu_cols_b)(const uint16_t *x, uint16_t *y, fa_tidx nrow, fa_tidx ncol, const float *alpha);
     /* element-wise forward, out of place, with non-temporal stores: for
      * results larger than the last-level cache (the front decides) */
     int (*fwd_block_nt_f)(int k, const float *x, float *y, fa_tidx n, const double *p);

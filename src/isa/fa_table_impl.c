@@ -54,6 +54,7 @@ const fa_loop_table FA_TABLE_SYMBOL = {
     fa_bwd_strided_h, fa_bwd_strided_b,
     fa_widen_h, fa_widen_b,
     fa_narrow_h, fa_narrow_b,
+    fa_prelu_cols_h, fa_prelu_cols_b,
     fa_fwd_block_nt_f, fa_fwd_block_nt_d,
     &fa_tune.sw_prefetch,
 };

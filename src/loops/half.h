@@ -15,7 +15,7 @@
  * float16, name##_b for bfloat16; FA_H_TO_F / FA_H_FROM_F the scalar
  * conversions of src/fa_half.h; FA_H_F16C: use the F16C block
  * conversions; FA_H_WIDEN_G / FA_H_NARROW_G the group conversions, where
- * the target has them: FA_HAVE_HALF_GROUPS).
+ * the target has them: FA_HAVE_HALF_GROUPS; _GO the same in element order).
  * The results equal the float32 computation on the widened values rounded by
  * fastact/_arrays.py's _store, bit for bit (tests/test_half.py checks every
  * float16 and bfloat16 value). */
@@ -342,4 +342,54 @@ static int FA_H(fa_bwd_strided)(int k, int from_y, const char *g, fa_idx sg, con
         for (fa_idx i = 0; i < m; i++) memcpy(out + (s + i) * so, bg + i, sizeof(uint16_t));
     }
     return 0;
+}
+
+/* prelu with the channel axis last (loops/prelu.h's fa_prelu_cols) on rows
+ * of ncol half elements, float32 slopes alpha[j].  On x[0..n) of one row,
+ * block by block through an L1 buffer: the exact widening (NaN bits kept),
+ * the float32 loop, the rounding with the NaN rules. */
+static void FA_H(fa__prelu_buffered)(const uint16_t *x, uint16_t *y, fa_idx n, const float *alpha)
+{
+    FA_ALIGN64 float buf[FA_HALF_BLK];
+    for (fa_idx b = 0; b < n; b += FA_HALF_BLK) {
+        const fa_idx m = n - b < FA_HALF_BLK ? n - b : FA_HALF_BLK;
+        FA_H(fa_widen)(x + b, buf, m);
+        fa_prelu_cols_f(buf, buf, 1, m, alpha + b);
+        FA_H(fa_narrow)(buf, y + b, m);
+    }
+}
+
+/* Each group of FA_HG widened in registers in element order (FA_H_WIDEN_GO:
+ * its lanes meet the slopes'), through fa__prelu_fwd (fa__prelu_fwd0 when a
+ * slope is 0) and rounded back, as the element-wise groups: a group with a
+ * NaN result stores nothing and goes through the buffer (the group
+ * widening quiets a signalling NaN), as do the rest of a row and every row
+ * on targets without the group forms.  The float32 loop's formulas, so the
+ * staged computation's bits; a group is read whole before it is written (in
+ * place is safe). */
+static void FA_H(fa_prelu_cols)(const uint16_t *x, uint16_t *y, fa_idx nrow, fa_idx ncol, const float *alpha)
+{
+    int nonzero = 1;
+    for (fa_idx j = 0; j < ncol; j++)
+        nonzero &= alpha[j] != 0.0f;
+    for (fa_idx r = 0; r < nrow; r++) {
+        const uint16_t *xr = x + r * ncol;
+        uint16_t *yr = y + r * ncol;
+        fa_idx j = 0;
+#if FA_HAVE_HALF_GROUPS
+        for (; j + FA_HG <= ncol; j += FA_HG) {
+            FA_ALIGN64 float v[FA_HG];
+            FA_H_WIDEN_GO(xr + j, v, FA_HG);
+            if (nonzero) {
+                FA_IVDEP for (int l = 0; l < FA_HG; l++) v[l] = fa__prelu_fwd_f(v[l], alpha[j + l]);
+            } else {
+                FA_IVDEP for (int l = 0; l < FA_HG; l++) v[l] = fa__prelu_fwd0_f(v[l], alpha[j + l]);
+            }
+            if (FA_H_NARROW_GO(v, yr + j, FA_HG))
+                FA_H(fa__prelu_buffered)(xr + j, yr + j, FA_HG, alpha + j);
+        }
+#endif
+        if (j < ncol)
+            FA_H(fa__prelu_buffered)(xr + j, yr + j, ncol - j, alpha + j);
+    }
 }
