@@ -304,28 +304,28 @@ FA_INLINE int fa_f16c_narrow_g(const float *f, uint16_t *h, int nh)
                          _mm256_cvtps_ph(_mm256_load_ps(f + q), _MM_FROUND_TO_NEAREST_INT));
     return 0;
 }
+/* f[0..16) rounded into 16 halves in packus order: each 128-bit lane holds
+ * four of the first vector's, then four of the second's (the results are
+ * below 2^16: packus keeps them) */
+FA_INLINE __m256i fa__bf16_pack2(const float *f)
+{
+    return _mm256_packus_epi32(fa__bf16_round_lo(_mm256_load_si256((const __m256i *)f)),
+                               fa__bf16_round_lo(_mm256_load_si256((const __m256i *)(f + 8))));
+}
 FA_INLINE int fa_bf16_narrow_g(const float *f, uint16_t *h, int nh)
 {
     if (fa__nan_any_g(f, nh))
         return 1;
-    /* two vectors into one of 16 halves; the results are below 2^16: packus keeps them */
-    for (int q = 0; q < nh; q += 16)
-        _mm256_storeu_si256((__m256i *)(h + q),
-                            _mm256_packus_epi32(fa__bf16_round_lo(_mm256_load_si256((const __m256i *)(f + q))),
-                                                fa__bf16_round_lo(_mm256_load_si256((const __m256i *)(f + q + 8)))));
+    for (int q = 0; q < nh; q += 16)        /* the order fa_bf16_widen_g took them in */
+        _mm256_storeu_si256((__m256i *)(h + q), fa__bf16_pack2(f + q));
     return 0;
 }
 FA_INLINE int fa_bf16_narrow_go(const float *f, uint16_t *h, int nh)
 {
     if (fa__nan_any_g(f, nh))
         return 1;
-    /* packus interleaves the 128-bit lanes: the 64-bit permute restores the order */
-    for (int q = 0; q < nh; q += 16)
-        _mm256_storeu_si256((__m256i *)(h + q),
-                            _mm256_permute4x64_epi64(
-                                _mm256_packus_epi32(fa__bf16_round_lo(_mm256_load_si256((const __m256i *)(f + q))),
-                                                    fa__bf16_round_lo(_mm256_load_si256((const __m256i *)(f + q + 8)))),
-                                0xd8));
+    for (int q = 0; q < nh; q += 16)        /* the 64-bit permute restores element order */
+        _mm256_storeu_si256((__m256i *)(h + q), _mm256_permute4x64_epi64(fa__bf16_pack2(f + q), 0xd8));
     return 0;
 }
 #endif
