@@ -367,6 +367,65 @@ def test_bfloat16_takes_the_fast_path_after_the_first_general_call(tmp_path):
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
 
 
+class _Sub(np.ndarray):
+    """Not an exact ndarray: the C fast paths leave it to the general path."""
+
+
+@pytest.mark.parametrize("fmt", sorted(DTYPES))
+def test_half_row_fast_paths_equal_the_general_path(fmt, monkeypatch):
+    """Plain float16/bfloat16 ndarrays take fast_softmax and fast_gated, which
+    stage blocks of rows as the general path does (an ndarray subclass takes
+    that path): the same bits for the forms with and without mask and scale,
+    inner axes, interleaved pairs, in place, into out= and the backward from
+    y; one row (a softmax over axis 0, a gated function of one row) stays
+    with the general path."""
+    dtype, _ = DTYPES[fmt]
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal((40, 37)) * 3).astype(dtype)
+    x.reshape(-1)[::11] = every(dtype)[1][:x.size // 11 + 1]
+    g = rng.standard_normal((40, 37)).astype(dtype)
+    mask = rng.random(37) > 0.3
+    x3, g3 = x.reshape(8, 5, 37), g.reshape(8, 5, 37)
+    cases = {
+        "softmax": (lambda a, b: fastact.softmax(a), x, g),
+        "log_softmax axis 1 of 3": (lambda a, b: fastact.log_softmax(a, axis=1), x3, g3),
+        "softmin scale": (lambda a, b: fastact.softmin(a, scale=0.5), x, g),
+        "softmax where scale": (lambda a, b: fastact.softmax(a, where=mask, scale=2.0), x, g),
+        "softmax_ in place": (lambda a, b: fastact.softmax_(a.copy()), x, g),
+        "log_softmax into out": (lambda a, b: fastact.log_softmax(a, out=np.empty_like(a)), x, g),
+        "softmax_backward y": (lambda a, b: fastact.softmax_backward(b, y=a), x, g),
+        "log_softmax_backward_ y axis 1 of 3": (lambda a, b: fastact.log_softmax_backward_(b.copy(), y=a, axis=1),
+                                                 x3, g3),
+        "glu": (lambda a, b: fastact.glu(a[:, :36].copy()), x, g),
+        "swiglu interleaved, clamped": (lambda a, b: fastact.swiglu(a[:, :36].copy(), alpha=1.702, limit=7.0, bias=1.0,
+                                                                    interleaved=True), x, g),
+        "geglu tanh axis 1 of 3": (lambda a, b: fastact.geglu(a[:, :4].copy(), axis=1, approximate="tanh"), x3, g3),
+        "swiglu interleaved axis 1 of 3": (lambda a, b: fastact.swiglu(a[:, :4].copy(), axis=1, interleaved=True), x3, g3),
+    }
+    cases["softmax small (one thread, the GIL held)"] = (lambda a, b: fastact.softmax(a[:4].copy(), scale=3.0), x, g)
+    # every plain-ndarray call below must be answered by its fast path
+    import fastact._public as public
+    taken = []
+    for hook in ("_ksoft", "_kgated"):
+        real = getattr(public, hook)
+        monkeypatch.setattr(public, hook, lambda *a, _real=real, **k: taken.append(_real(*a, **k)) or taken[-1])
+    with np.errstate(all="ignore"):
+        for name, (fn, a, b) in cases.items():
+            want = bits(np.asarray(fn(a.view(_Sub), b.view(_Sub))))
+            del taken[:]
+            got = fn(a, b)
+            assert taken and all(r is not None for r in taken), f"{name}: not the fast path"
+            assert type(got) is np.ndarray and got.dtype == dtype and (bits(got) == want).all(), name
+        assert _front.fast_softmax(0, x, None, None, -1, False, None, 65536, np.empty_like) is not None
+        assert _front.fast_softmax(2, g, x, None, 1, False, None, 65536, np.empty_like) is not None
+        assert _front.fast_softmax(0, x, None, None, 0, False, None, 65536, np.empty_like) is None
+        from fastact._families.elementwise import _FAST
+        spec = _FAST["glu"][(-1,)]                    # validated by the glu call above
+        x36 = np.ascontiguousarray(x[:, :36])
+        assert _front.fast_gated(spec, (-1,), x36, -1, None, np.empty) is not None
+        assert _front.fast_gated(spec, (-1,), x36[:1], -1, None, np.empty) is None
+
+
 # softmax, the gated functions, bias_act and the prelu forward stage C-contiguous
 # float16/bfloat16 data by blocks of rows in the front (src/front/halfrows.pxi):
 # every form equal bit for bit to the staged computation, and nothing larger

@@ -1,8 +1,8 @@
 # fastpath.pxi: included by src/front/_front.pyx (one module, compiled once).
 # The common call (`relu_(x)` on an aligned native float32/float64 array,
-# element-wise also float16 or bfloat16, that is C- or F-contiguous, no out=,
-# no n_threads=) decided and run entirely here, so small arrays are not
-# dominated by Python overhead.  Any
+# a plain ndarray also float16 or bfloat16 (element-wise, softmax, gated),
+# that is C- or F-contiguous, no out=, no n_threads=) decided and run
+# entirely here, so small arrays are not dominated by Python overhead.  Any
 # other case returns None and the caller takes the general path, which does
 # all checking and produces the error messages.
 
@@ -371,14 +371,15 @@ cdef bint _fast_mask(Py_buffer *vm, object a, Py_ssize_t nd, char *po, Py_ssize_
 def fast_softmax(int mode, a, b, out, axis_obj, bint log_form, n_threads, Py_ssize_t grain,
                  empty_like, double scale=1.0, where=None):
     """softmax / log_softmax (mode 0) or their backward from y = b (mode 2)
-    on C-contiguous native arrays of one shape, or None for the general path
+    on C-contiguous native arrays of one shape (plain ndarrays also float16
+    or bfloat16, unless the axis is 0), or None for the general path
     (which checks everything and explains).  out None: a new array.  scale:
     the factor on x (softmin: -1; finite), forward only; where: a bool
     ndarray mask (_fast_mask), forward over the last axis of a plain ndarray
     only."""
     cdef const fa_loop_table *tb = _table()
     cdef Py_buffer va, vb, vo
-    cdef int nt, i
+    cdef int nt, i, rc
     cdef bint have_b = mode != 0
     cdef Py_ssize_t nouter = 1, L, inner = 1
     cdef int t = _fast_threads(n_threads)
@@ -397,13 +398,15 @@ def fast_softmax(int mode, a, b, out, axis_obj, bint log_form, n_threads, Py_ssi
     if (t < 0 or not _axis_of(axis_obj, &axis) or (scale != 1.0 and (mode != 0 or not isfinite(scale)))
             or (have_m and mode != 0)):
         return None
-    r = _nd_operands(a, b if have_b else None, out, False, True, &pa, &pb, &po, &n, &dt)
+    r = _nd_operands(a, b if have_b else None, out, True, True, &pa, &pb, &po, &n, &dt)
     if r is not False:          # plain ndarrays (the common call), read from their structs
         nd = fa_nd_ndim(a)
         if r is None or not (nd >= 1 and n > 0 and -nd <= axis < nd):
             return None
         if axis < 0:
             axis += nd
+        if dt >= DT_F16 and axis == 0:
+            return None         # one row: the general path stages it whole for the float32 loops' threads
         for i in range(axis):
             nouter *= fa_nd_dim(a, i)
         L = fa_nd_dim(a, axis)
@@ -417,9 +420,15 @@ def fast_softmax(int mode, a, b, out, axis_obj, bint log_form, n_threads, Py_ssi
             except Exception:
                 return None
         try:
-            if have_m and not _fast_mask(&vm, a, nd, po, n * (8 if dt == DT_F64 else 4), &mk):
+            if have_m and not _fast_mask(&vm, a, nd, po, n * _dt_size(dt), &mk):
                 return None
-            if n <= FAST_HOLD_N:    # small: one thread, the GIL held (see FAST_HOLD_N)
+            if dt >= DT_F16:        # float16 / bfloat16: blocks of rows staged in L1, as the general path
+                nt = 1 if n <= FAST_HOLD_N else _fast_nt(t)
+                with nogil:
+                    rc = _sm_half_run(tb, dt - 1, mode, pa, pb, po, &mk if have_m or scale != 1.0 else NULL,
+                                      nouter, L, inner, log_form, scale, nt, grain)
+                _hrows_check(rc, "softmax")
+            elif n <= FAST_HOLD_N:  # small: one thread, the GIL held (see FAST_HOLD_N)
                 _softmax_scaled(tb, &mk, mode, dt == DT_F64, pa, pb, po, nouter, L, inner, log_form, scale, 1,
                                 grain)
             else:

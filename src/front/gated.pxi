@@ -15,7 +15,6 @@ def gated(int k, int mode, g, x, out, Py_ssize_t outer, Py_ssize_t M, int s, dou
     cdef Py_buffer vg, vx, vo
     cdef int rc = 0
     cdef _GatedHalf c
-    cdef _HRows h
     c.p[0] = p0
     c.p[1] = p1
     c.p[2] = p2
@@ -24,14 +23,9 @@ def gated(int k, int mode, g, x, out, Py_ssize_t outer, Py_ssize_t M, int s, dou
     _get_buffer(out, &vo, PyBUF_RECORDS)
     try:
         if half:
-            c.tb, c.k, c.mode, c.M, c.s = tb, k, mode, M, s
-            _hrows_set(&h, half, outer, _gated_half_rows, &c)
-            if mode != 0:
-                _hrows_in(&h, <char *>vg.buf, M)
-            _hrows_in(&h, <char *>vx.buf, 2 * M)
-            _hrows_out(&h, <char *>vo.buf, M if mode == 0 else 2 * M)
             with nogil:
-                rc = _hrows_run(tb, &h, nthreads, grain)
+                rc = _gated_half_run(tb, half, k, mode, <char *>vg.buf, <char *>vx.buf, <char *>vo.buf, outer, M, s,
+                                     c.p, nthreads, grain)
             _hrows_check(rc, "gated")
             return out
         with nogil:
@@ -53,6 +47,23 @@ cdef struct _GatedHalf:
     double p[3]
 
 
+cdef int _gated_half_run(const fa_loop_table *tb, int half, int k, int mode, char *pg, char *px, char *po,
+                         Py_ssize_t outer, Py_ssize_t M, int s, const double *p, int nthreads,
+                         Py_ssize_t grain) noexcept nogil:
+    """gated() on float16 (half 1) / bfloat16 (2) data: blocks of rows
+    widened, the float32 loops, rounded back (_hrows_run's result)."""
+    cdef _GatedHalf c
+    cdef _HRows h
+    c.tb, c.k, c.mode, c.M, c.s = tb, k, mode, M, s
+    c.p[0], c.p[1], c.p[2] = p[0], p[1], p[2]
+    _hrows_set(&h, half, outer, _gated_half_rows, &c)
+    if mode != 0:
+        _hrows_in(&h, pg, M)
+    _hrows_in(&h, px, 2 * M)
+    _hrows_out(&h, po, M if mode == 0 else 2 * M)
+    return _hrows_run(tb, &h, nthreads, grain)
+
+
 cdef int _gated_half_rows(const void *ctx, Py_ssize_t r0, Py_ssize_t w, float **fin,
                           float **fout) noexcept nogil:
     """gated()'s float32 work on w staged rows (_hrows_fn): the backward's
@@ -72,53 +83,74 @@ cdef int _gated_half_rows(const void *ctx, Py_ssize_t r0, Py_ssize_t w, float **
 
 def fast_gated(Spec spec not None, tuple vals not None, x, axis, n_threads, empty):
     """The gated forward into a new array for a native, aligned, C-contiguous
-    x with a plain int axis within range and an even, non-empty split, when
+    x (a plain ndarray also float16 or bfloat16, with more than one row)
+    with a plain int axis within range and an even, non-empty split, when
     vals are the values spec was validated for (_same_values); None for the
     general path (which checks everything and explains).  spec.p: the gate's
     three parameters, then 1.0 for interleaved pairs."""
     cdef const fa_loop_table *tb = _table()
-    cdef Py_buffer vx, vo
-    cdef int t = _fast_threads(n_threads), rc = 0, i, s = 1
+    cdef Py_buffer vx
+    cdef int t = _fast_threads(n_threads), rc = 0, i, s = 1, dt, dto, nd
     cdef long ax
-    cdef Py_ssize_t outer = 1, M = 1, inner = 1
+    cdef Py_ssize_t outer = 1, M = 1, inner = 1, n, no, isz
+    cdef char *px
+    cdef char *po
+    cdef bint held = False
     if t < 0 or not _same_values(vals, spec.vals) or not _axis_of(axis, &ax):
         return None
+    if fa_nd_flat(x, 0, 1, &px, &n, &isz, &dt):     # a plain ndarray, read from its struct
+        if not fa_nd_c_contig(x):
+            return None
+        shape = x.shape
+    else:
+        try:
+            _get_buffer(x, &vx, PyBUF_RECORDS_RO)
+        except Exception:
+            return None
+        held = True
+        n = vx.len // vx.itemsize if vx.itemsize > 0 else 0
+        px = <char *>vx.buf
+        dt = DT_F64 if vx.itemsize == 8 else DT_F32
     try:
-        _get_buffer(x, &vx, PyBUF_RECORDS_RO)
-    except Exception:
-        return None
-    try:
-        if not (_fast_ok(&vx) and PyBuffer_IsContiguous(&vx, b'C') and vx.ndim >= 1
-                and -vx.ndim <= ax < vx.ndim and vx.len > 0):
+        if held:
+            if not (_fast_ok(&vx) and PyBuffer_IsContiguous(&vx, b'C')):
+                return None
+            shape = tuple([vx.shape[i] for i in range(vx.ndim)])
+        nd = len(shape)
+        if not (nd >= 1 and -nd <= ax < nd and n > 0):
             return None
         if ax < 0:
-            ax += vx.ndim
-        if vx.shape[ax] % 2:
+            ax += nd
+        if shape[ax] % 2:
             return None
         for i in range(ax):
-            outer *= vx.shape[i]
-        for i in range(ax + 1, vx.ndim):
-            inner *= vx.shape[i]
-        M = vx.shape[ax] // 2 * inner
+            outer *= shape[i]
+        for i in range(ax + 1, nd):
+            inner *= shape[i]
+        M = shape[ax] // 2 * inner
         if spec.p[3] != 0:      # interleaved: the same (outer, M, 2) / (outer*H, 2, inner) views as gated_layout
             if inner == 1:
                 s = 2
             else:
-                outer *= vx.shape[ax] // 2
+                outer *= shape[ax] // 2
                 M = inner
-        out = empty(tuple([vx.shape[i] // 2 if i == ax else vx.shape[i] for i in range(vx.ndim)]),
-                    dtype=x.dtype)
-        _get_buffer(out, &vo, PyBUF_RECORDS)
+        if dt >= DT_F16 and outer <= 1:
+            return None         # one row: the general path stages it whole for the float32 loops' threads
+        out = empty(tuple([shape[i] // 2 if i == ax else shape[i] for i in range(nd)]), dtype=x.dtype)
+        if not fa_nd_flat(out, 1, 1, &po, &no, &isz, &dto) or dto != dt:
+            return None
         t = _fast_nt(t)
-        try:
-            with nogil:
-                rc = _gated_run(tb, spec.k, 0, vx.itemsize == 8, NULL, <char *>vx.buf, <char *>vo.buf, outer, M,
-                                s, spec.p, t, spec.grain)
-        finally:
-            PyBuffer_Release(&vo)
+        with nogil:
+            if dt >= DT_F16:
+                rc = _gated_half_run(tb, dt - 1, spec.k, 0, NULL, px, po, outer, M, s, spec.p, t, spec.grain)
+            else:
+                rc = _gated_run(tb, spec.k, 0, dt == DT_F64, NULL, px, po, outer, M, s, spec.p, t, spec.grain)
     finally:
-        PyBuffer_Release(&vx)
-    if rc != 0:
+        if held:
+            PyBuffer_Release(&vx)
+    if dt >= DT_F16:
+        _hrows_check(rc, "gated")
+    elif rc != 0:
         return None
     return out
 

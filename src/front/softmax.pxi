@@ -366,28 +366,19 @@ cdef struct _SmHalf:
 cdef object _sm_half(int half, int mode, a, b, out, const _SmMask *mk, Py_ssize_t nouter, Py_ssize_t L,
                      Py_ssize_t inner, bint log_form, double scale, int nthreads, Py_ssize_t grain):
     """softmax_blocks / softmax_masked on uint16 views of float16 (half 1) /
-    bfloat16 (2) data: blocks of outer rows widened, the float32 items,
-    rounded back.  mode 1: the backward from x b (y computed in float32 per
-    block)."""
+    bfloat16 (2) data (_sm_half_run)."""
     cdef const fa_loop_table *tb = _table()
     cdef Py_buffer va, vb, vo
-    cdef _SmHalf c
-    cdef _HRows h
     cdef int rc = 0
-    c.tb, c.mk, c.mode, c.L, c.inner, c.log_form, c.scale = tb, mk, mode, L, inner, log_form, scale
-    _hrows_set(&h, half, nouter, _sm_half_rows, &c)
     _get_buffer(a, &va, PyBUF_RECORDS_RO)
     try:
         _get_buffer(b if mode != 0 else a, &vb, PyBUF_RECORDS_RO)
         try:
             _get_buffer(out, &vo, PyBUF_RECORDS)
             try:
-                _hrows_in(&h, <char *>va.buf, L * inner)
-                if mode != 0:
-                    _hrows_in(&h, <char *>vb.buf, L * inner)
-                _hrows_out(&h, <char *>vo.buf, L * inner)
                 with nogil:
-                    rc = _hrows_run(tb, &h, nthreads, grain)
+                    rc = _sm_half_run(tb, half, mode, <char *>va.buf, <char *>vb.buf, <char *>vo.buf, mk, nouter, L,
+                                      inner, log_form, scale, nthreads, grain)
             finally:
                 PyBuffer_Release(&vo)
         finally:
@@ -396,6 +387,24 @@ cdef object _sm_half(int half, int mode, a, b, out, const _SmMask *mk, Py_ssize_
         PyBuffer_Release(&va)
     _hrows_check(rc, "softmax")
     return out
+
+
+cdef int _sm_half_run(const fa_loop_table *tb, int half, int mode, char *pa, char *pb, char *po, const _SmMask *mk,
+                      Py_ssize_t nouter, Py_ssize_t L, Py_ssize_t inner, bint log_form, double scale, int nthreads,
+                      Py_ssize_t grain) noexcept nogil:
+    """The float16 (half 1) / bfloat16 (2) softmax: blocks of outer rows
+    widened, the float32 items, rounded back (_hrows_run's result).  mode 1:
+    the backward from x pb (y computed in float32 per block); 2: from y pb.
+    mk NULL: the plain kernels (no mask, scale 1)."""
+    cdef _SmHalf c
+    cdef _HRows h
+    c.tb, c.mk, c.mode, c.L, c.inner, c.log_form, c.scale = tb, mk, mode, L, inner, log_form, scale
+    _hrows_set(&h, half, nouter, _sm_half_rows, &c)
+    _hrows_in(&h, pa, L * inner)
+    if mode != 0:
+        _hrows_in(&h, pb, L * inner)
+    _hrows_out(&h, po, L * inner)
+    return _hrows_run(tb, &h, nthreads, grain)
 
 
 cdef int _sm_half_rows(const void *ctx, Py_ssize_t r0, Py_ssize_t w, float **fin,
