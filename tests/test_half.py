@@ -377,8 +377,8 @@ def test_half_row_fast_paths_equal_the_general_path(fmt, monkeypatch):
     stage blocks of rows as the general path does (an ndarray subclass takes
     that path): the same bits for the forms with and without mask and scale,
     inner axes, interleaved pairs, in place, into out= and the backward from
-    y; one row (a softmax over axis 0, a gated function of one row) stays
-    with the general path."""
+    y, and a gated function of one row; a softmax over axis 0 (one row of
+    columns) stays with the general path."""
     dtype, _ = DTYPES[fmt]
     rng = np.random.default_rng(5)
     x = (rng.standard_normal((40, 37)) * 3).astype(dtype)
@@ -401,6 +401,9 @@ def test_half_row_fast_paths_equal_the_general_path(fmt, monkeypatch):
                                                                     interleaved=True), x, g),
         "geglu tanh axis 1 of 3": (lambda a, b: fastact.geglu(a[:, :4].copy(), axis=1, approximate="tanh"), x3, g3),
         "swiglu interleaved axis 1 of 3": (lambda a, b: fastact.swiglu(a[:, :4].copy(), axis=1, interleaved=True), x3, g3),
+        "glu of one row": (lambda a, b: fastact.glu(a[0, :36].copy()), x, g),
+        "swiglu interleaved, one row of 2-D": (lambda a, b: fastact.swiglu(a[:1, :36].copy(), interleaved=True),
+                                               x, g),
     }
     cases["softmax small (one thread, the GIL held)"] = (lambda a, b: fastact.softmax(a[:4].copy(), scale=3.0), x, g)
     # every plain-ndarray call below must be answered by its fast path
@@ -423,7 +426,7 @@ def test_half_row_fast_paths_equal_the_general_path(fmt, monkeypatch):
         spec = _FAST["glu"][(-1,)]                    # validated by the glu call above
         x36 = np.ascontiguousarray(x[:, :36])
         assert _front.fast_gated(spec, (-1,), x36, -1, None, np.empty) is not None
-        assert _front.fast_gated(spec, (-1,), x36[:1], -1, None, np.empty) is None
+        assert _front.fast_gated(spec, (-1,), x36[:1], -1, None, np.empty) is not None
 
 
 # softmax, the gated functions, bias_act and the prelu forward stage C-contiguous
@@ -623,6 +626,45 @@ def test_row_staged_families_make_no_full_size_temporary(fmt):
             del y
     finally:
         tracemalloc.stop()
+
+
+@pytest.mark.parametrize("fmt", sorted(DTYPES))
+def test_gated_one_row_goes_in_pieces_over_the_threads(fmt):
+    """A gated function of one row (1-D, or one row of a 2-D array) is staged
+    in pieces of its columns that the threads split: the staged
+    computation's bits on one and two threads (pieces with a short rest,
+    every bit pattern among the values), and no temporary beyond the result
+    and the blocks."""
+    dtype, _ = DTYPES[fmt]
+    rng = np.random.default_rng(8)
+    M = 2 * 65536 + 4 * 64 + 37               # two threads' worth (GRAIN["transc"]), a short last piece
+    x = (rng.standard_normal(2 * M) * 3).astype(dtype)
+    x[:3 * 65536:3] = every(dtype)[1]
+    g = rng.standard_normal(M).astype(dtype)
+    cases = {
+        "glu": (lambda x, g, n: fastact.glu(x, n_threads=n), M),
+        "glu axis 0 of (2M, 1)": (lambda x, g, n: fastact.glu(x.reshape(-1, 1), axis=0, n_threads=n), M),
+        "swiglu interleaved": (lambda x, g, n: fastact.swiglu(x, alpha=1.702, limit=7.0, bias=1.0,
+                                                              interleaved=True, n_threads=n), M),
+        "geglu_backward tanh, one row of 2-D": (lambda x, g, n: fastact.geglu_backward(
+            g[None], x[None], approximate="tanh", n_threads=n), 2 * M),
+        "swiglu_backward interleaved": (lambda x, g, n: fastact.swiglu_backward(
+            g, x, interleaved=True, n_threads=n), 2 * M),
+    }
+    blocks = 64 << 10
+    with np.errstate(all="ignore"):
+        for name, (fn, size) in cases.items():
+            want = bits(staged(lambda a, b: fn(a, b, 1), dtype, x, g)).reshape(-1)
+            for n in (1, 2):
+                tracemalloc.start()
+                try:
+                    base, _ = tracemalloc.get_traced_memory()
+                    got = fn(x, g, n)
+                    _, peak = tracemalloc.get_traced_memory()
+                finally:
+                    tracemalloc.stop()
+                assert got.dtype == dtype and (bits(got).reshape(-1) == want).all(), (name, n)
+                assert 2 * size <= peak - base < 2 * size + blocks, (name, n, peak - base)
 
 
 @pytest.mark.parametrize("fmt", sorted(DTYPES))

@@ -72,9 +72,9 @@ def gated_forward(act, fname, vals, x, out, n_threads, check=False):
     nt = _threads.resolve(n_threads, fname)
     if check:
         return None
-    if _half_ok(x, out) and outer > 1:       # one row: staged whole, split over the threads
+    if _half_ok(x, out):
         code = _half_code(x)
-        # float16 / bfloat16: the front stages blocks of rows of (outer, 2M) -> (outer, M)
+        # float16 / bfloat16: the front stages blocks of rows of (outer, 2M) -> (outer, M), one row in pieces
         res = out if out is not None else np.empty(half, x.dtype)
         _front.gated(gid, 0, None, x.view(np.uint16), res.view(np.uint16), outer, M, s, *gp, nt,
                      GRAIN["transc"], code)
@@ -111,7 +111,7 @@ def gated_backward(act, fname, vals, grad, x, out, n_threads, check=False):
     nt = _threads.resolve(n_threads, fname)
     if check:
         return None
-    if _half_ok(x, grad, out) and outer > 1:
+    if _half_ok(x, grad, out):
         code = _half_code(x)
         res = out if out is not None else np.empty(x.shape, x.dtype)
         _front.gated(gid, 1, grad.view(np.uint16), x.view(np.uint16), res.view(np.uint16), outer, M, s, *gp,

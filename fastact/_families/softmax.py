@@ -179,10 +179,8 @@ def _softmax_bwd(spec, g, s, from_y, out, nt):
 def half_direct(spec, forward):
     """C-contiguous float16 / bfloat16 data go to the kernels themselves: the
     front stages them in blocks of outer rows (mode 1 there: the backward
-    from x, y in float32).  A softmax over axis 0 has one outer row, the
-    whole array, which one thread would stage: it is staged whole instead,
-    and the float32 loops split it over the threads."""
-    return 0 not in spec.axis
+    from x, y in float32), except over axis 0 (_front.softmax_half_in_blocks)."""
+    return _front.softmax_half_in_blocks(spec.axis)
 
 
 spec = _softmax_spec

@@ -405,8 +405,8 @@ def fast_softmax(int mode, a, b, out, axis_obj, bint log_form, n_threads, Py_ssi
             return None
         if axis < 0:
             axis += nd
-        if dt >= DT_F16 and axis == 0:
-            return None         # one row: the general path stages it whole for the float32 loops' threads
+        if dt >= DT_F16 and not _sm_half_in_blocks(axis):
+            return None         # the general path stages it whole
         for i in range(axis):
             nouter *= fa_nd_dim(a, i)
         L = fa_nd_dim(a, axis)

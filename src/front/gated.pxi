@@ -14,10 +14,8 @@ def gated(int k, int mode, g, x, out, Py_ssize_t outer, Py_ssize_t M, int s, dou
     cdef const fa_loop_table *tb = _table()
     cdef Py_buffer vg, vx, vo
     cdef int rc = 0
-    cdef _GatedHalf c
-    c.p[0] = p0
-    c.p[1] = p1
-    c.p[2] = p2
+    cdef double p[3]
+    p[0], p[1], p[2] = p0, p1, p2
     _get_buffer(g if mode != 0 else x, &vg, PyBUF_RECORDS_RO)
     _get_buffer(x, &vx, PyBUF_RECORDS_RO)
     _get_buffer(out, &vo, PyBUF_RECORDS)
@@ -25,12 +23,12 @@ def gated(int k, int mode, g, x, out, Py_ssize_t outer, Py_ssize_t M, int s, dou
         if half:
             with nogil:
                 rc = _gated_half_run(tb, half, k, mode, <char *>vg.buf, <char *>vx.buf, <char *>vo.buf, outer, M, s,
-                                     c.p, nthreads, grain)
+                                     p, nthreads, grain)
             _hrows_check(rc, "gated")
             return out
         with nogil:
             rc = _gated_run(tb, k, mode, vo.itemsize == 8, <char *>vg.buf, <char *>vx.buf, <char *>vo.buf,
-                            outer, M, s, c.p, nthreads, grain)
+                            outer, M, s, p, nthreads, grain)
     finally:
         PyBuffer_Release(&vo)
         PyBuffer_Release(&vx)
@@ -43,25 +41,83 @@ def gated(int k, int mode, g, x, out, Py_ssize_t outer, Py_ssize_t M, int s, dou
 cdef struct _GatedHalf:
     const fa_loop_table *tb
     int k, mode, s
-    Py_ssize_t M
+    Py_ssize_t M                    # elements of a per row (per piece: _gated_half_cols)
     double p[3]
+
+
+cdef enum:
+    # elements of a (and of b) per piece of a single row: 64 pieces of the
+    # forward's three arrays fill a 4096-float block (_HR_BLOCK)
+    _GH_PIECE = 64
 
 
 cdef int _gated_half_run(const fa_loop_table *tb, int half, int k, int mode, char *pg, char *px, char *po,
                          Py_ssize_t outer, Py_ssize_t M, int s, const double *p, int nthreads,
                          Py_ssize_t grain) noexcept nogil:
     """gated() on float16 (half 1) / bfloat16 (2) data: blocks of rows
-    widened, the float32 loops, rounded back (_hrows_run's result)."""
+    widened, the float32 loops, rounded back (_hrows_run's result).  A
+    single row goes in pieces of _GH_PIECE columns (_gated_half_pieces)."""
     cdef _GatedHalf c
     cdef _HRows h
+    cdef Py_ssize_t r = M % _GH_PIECE
+    cdef int rc
     c.tb, c.k, c.mode, c.M, c.s = tb, k, mode, M, s
     c.p[0], c.p[1], c.p[2] = p[0], p[1], p[2]
+    if outer == 1:
+        rc = _gated_half_pieces(tb, half, &c, pg, px, po, 0, M // _GH_PIECE, _GH_PIECE, nthreads, grain)
+        if r:
+            rc |= _gated_half_pieces(tb, half, &c, pg, px, po, M - r, 1, r, nthreads, grain)
+        return rc
     _hrows_set(&h, half, outer, _gated_half_rows, &c)
     if mode != 0:
         _hrows_in(&h, pg, M)
     _hrows_in(&h, px, 2 * M)
     _hrows_out(&h, po, M if mode == 0 else 2 * M)
     return _hrows_run(tb, &h, nthreads, grain)
+
+
+cdef int _gated_half_pieces(const fa_loop_table *tb, int half, const _GatedHalf *c, char *pg, char *px,
+                            char *po, Py_ssize_t j0, Py_ssize_t npiece, Py_ssize_t w, int nthreads,
+                            Py_ssize_t grain) noexcept nogil:
+    """npiece pieces of w columns of the one row of c, from column j0, as
+    rows of _hrows_run: a, b, grad and the outputs each an array of pieces
+    (interleaved pairs: 2w elements of x per piece), so that the threads
+    split the row and no block holds more than a few pieces.  The float32
+    loops are element-wise along the row: pieces never change a bit."""
+    cdef _GatedHalf cp = c[0]
+    cdef _HRows h
+    cp.M = w
+    _hrows_set(&h, half, npiece, _gated_half_cols, &cp)
+    if c.mode != 0:
+        _hrows_in(&h, pg + 2 * j0, w)
+    if c.s == 1:
+        _hrows_in(&h, px + 2 * j0, w)
+        _hrows_in(&h, px + 2 * (c.M + j0), w)
+    else:
+        _hrows_in(&h, px + 4 * j0, 2 * w)
+    if c.mode == 0:
+        _hrows_out(&h, po + 2 * j0, w)
+    elif c.s == 1:
+        _hrows_out(&h, po + 2 * j0, w)
+        _hrows_out(&h, po + 2 * (c.M + j0), w)
+    else:
+        _hrows_out(&h, po + 4 * j0, 2 * w)
+    return _hrows_run(tb, &h, nthreads, grain)
+
+
+cdef int _gated_half_cols(const void *ctx, Py_ssize_t r0, Py_ssize_t w, float **fin,
+                          float **fout) noexcept nogil:
+    """_gated_half_pieces' float32 work on w staged pieces of c.M columns,
+    contiguous in every buffer: one loop call (_hrows_fn)."""
+    cdef const _GatedHalf *c = <const _GatedHalf *>ctx
+    cdef Py_ssize_t n = w * c.M
+    if c.mode == 0:
+        if c.s == 1:
+            return c.tb.gated_fwd_f(c.k, fin[0], fin[1], fout[0], n, 1, c.p)
+        return c.tb.gated_fwd_f(c.k, fin[0], fin[0] + 1, fout[0], n, 2, c.p)
+    if c.s == 1:
+        return c.tb.gated_bwd_f(c.k, fin[0], fin[1], fin[2], fout[0], fout[1], n, 1, c.p)
+    return c.tb.gated_bwd_f(c.k, fin[0], fin[1], fin[1] + 1, fout[0], fout[0] + 1, n, 2, c.p)
 
 
 cdef int _gated_half_rows(const void *ctx, Py_ssize_t r0, Py_ssize_t w, float **fin,
@@ -83,7 +139,7 @@ cdef int _gated_half_rows(const void *ctx, Py_ssize_t r0, Py_ssize_t w, float **
 
 def fast_gated(Spec spec not None, tuple vals not None, x, axis, n_threads, empty):
     """The gated forward into a new array for a native, aligned, C-contiguous
-    x (a plain ndarray also float16 or bfloat16, with more than one row)
+    x (a plain ndarray also float16 or bfloat16)
     with a plain int axis within range and an even, non-empty split, when
     vals are the values spec was validated for (_same_values); None for the
     general path (which checks everything and explains).  spec.p: the gate's
@@ -134,8 +190,6 @@ def fast_gated(Spec spec not None, tuple vals not None, x, axis, n_threads, empt
             else:
                 outer *= shape[ax] // 2
                 M = inner
-        if dt >= DT_F16 and outer <= 1:
-            return None         # one row: the general path stages it whole for the float32 loops' threads
         out = empty(tuple([shape[i] // 2 if i == ax else shape[i] for i in range(nd)]), dtype=x.dtype)
         if not fa_nd_flat(out, 1, 1, &po, &no, &isz, &dto) or dto != dt:
             return None

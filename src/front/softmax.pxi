@@ -354,6 +354,20 @@ cdef void _smm_strip(const fa_loop_table *tb, const _SmMask *mk, int mode, bint 
 
 # ---- float16 / bfloat16 (halfrows.pxi) -------------------------------------
 
+
+cdef inline bint _sm_half_in_blocks(Py_ssize_t first_axis) noexcept nogil:
+    """Whether float16 / bfloat16 data of a softmax whose reduced axes
+    start at first_axis go in blocks of outer rows (the fast path and the
+    family's half_direct both ask).  Over axis 0 the whole array is one
+    outer row, which one thread would stage: it is staged whole instead, and
+    the float32 loops split its column strips over the threads."""
+    return first_axis > 0
+
+
+def softmax_half_in_blocks(tuple axes not None):
+    """_sm_half_in_blocks for the reduced axes (normalized, ascending)."""
+    return _sm_half_in_blocks(axes[0])
+
 cdef struct _SmHalf:
     const fa_loop_table *tb
     const _SmMask *mk               # NULL: the plain kernels (no mask, no scale)

@@ -369,9 +369,9 @@ static void FA_H(fa__prelu_buffered)(const uint16_t *x, uint16_t *y, fa_idx n, c
  * place is safe). */
 static void FA_H(fa_prelu_cols)(const uint16_t *x, uint16_t *y, fa_idx nrow, fa_idx ncol, const float *alpha)
 {
-    int nonzero = 1;
-    for (fa_idx j = 0; j < ncol; j++)
-        nonzero &= alpha[j] != 0.0f;
+#if FA_HAVE_HALF_GROUPS
+    const int nonzero = fa__prelu_nonzero_f(alpha, ncol);
+#endif
     for (fa_idx r = 0; r < nrow; r++) {
         const uint16_t *xr = x + r * ncol;
         uint16_t *yr = y + r * ncol;

@@ -21,11 +21,19 @@ FA_INLINE T FA_F(fa__prelu_fwd0)(T x, T s)
     return x < (T)0 ? (s != (T)0 ? s * x : (T)0) + (T)0 : x;
 }
 
-static void FA_F(fa_prelu_cols)(const T *x, T *y, fa_idx nrow, fa_idx ncol, const T *alpha)
+/* whether no slope is 0: the rows then take fa__prelu_fwd (also the half
+ * loops' choice, loops/half.h) */
+FA_INLINE int FA_F(fa__prelu_nonzero)(const T *alpha, fa_idx ncol)
 {
     int nonzero = 1;
     for (fa_idx j = 0; j < ncol; j++)
         nonzero &= alpha[j] != (T)0;
+    return nonzero;
+}
+
+static void FA_F(fa_prelu_cols)(const T *x, T *y, fa_idx nrow, fa_idx ncol, const T *alpha)
+{
+    const int nonzero = FA_F(fa__prelu_nonzero)(alpha, ncol);
     for (fa_idx r = 0; r < nrow; r++) {
         const T *xr = x + r * ncol;
         T *yr = y + r * ncol;
