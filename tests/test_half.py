@@ -667,6 +667,57 @@ def test_gated_one_row_goes_in_pieces_over_the_threads(fmt):
                 assert 2 * size <= peak - base < 2 * size + blocks, (name, n, peak - base)
 
 
+# prelu's backward stages blocks of rows too; its dL/dalpha sums keep the
+# float32 path's order: per chunk of 16384 // C rows (the channel axis last),
+# whose blocks one thread takes in order, per row (a channel axis before
+# others), per 16384 elements (one slope).  (1101, 240): 17 chunks of 68 rows
+# in blocks of 5, two threads' worth.
+PRELU_BWD = [((1101, 240), {"axis": 1}), ((300, 37), {"axis": -1}), ((3, 5000), {"axis": 1}),
+             ((40, 7, 33), {"axis": 1}), ((1101, 240), {"axis": 0}), ((70000,), {}), ((5, 3), {})]
+
+
+@pytest.mark.parametrize("case", range(len(PRELU_BWD)), ids=lambda i: f"{PRELU_BWD[i][0]}-{PRELU_BWD[i][1]}")
+@pytest.mark.parametrize("fmt", sorted(DTYPES))
+def test_prelu_backward_stages_blocks_with_the_same_sums(fmt, case, monkeypatch):
+    import fastact._arrays as arrays
+    import fastact._families.driver as driver
+    dtype, _ = DTYPES[fmt]
+    shape, kw = PRELU_BWD[case]
+    rng = np.random.default_rng(12)
+    x = (rng.standard_normal(shape) * 3).astype(dtype)
+    xs = x.reshape(-1)[:x.size // 2:7]
+    xs[:] = every(dtype)[1][:xs.size]           # NaNs, infinities, subnormals, zeros
+    g = rng.standard_normal(shape).astype(dtype)
+    C = shape[kw["axis"]] if kw else 1
+    if len(shape) == 2 and kw.get("axis") in (1, -1):
+        # column 0 sums the order itself: per chunk a product of 3.6e9 and its
+        # negation, then tiny ones (2^-48), which only count after the pair
+        # has cancelled; a chunk split between threads would lose some
+        r = np.arange(shape[0]) % (16384 // C)
+        x[:, 0] = np.where(r < 2, -60000.0, -2.0 ** -24)
+        g[:, 0] = np.where(r == 0, 60000.0, np.where(r == 1, -60000.0, 2.0 ** -24))
+    al = rng.uniform(-0.5, 0.5, C).astype(dtype) if kw else 0.25
+    with np.errstate(all="ignore"):
+        want_x, want_a = fastact.prelu_backward(_staged(g), _staged(x), alpha=_staged(np.asarray(al)) if kw
+                                                else al, n_threads=1, **kw)
+        want = np.empty(shape, dtype)
+        _store(want, want_x)
+        staged_sizes = []
+        real = arrays._staged
+        monkeypatch.setattr(driver, "_staged", lambda a, *r, **k: (staged_sizes.append(a.size), real(a, *r, **k))[1])
+        for n in (1, 2):
+            gx, ga = fastact.prelu_backward(g, x, alpha=al, n_threads=n, **kw)
+            gi = g.copy()
+            gi_, ga_ = fastact.prelu_backward_(gi, x, alpha=al, n_threads=n, **kw)
+            assert gi_ is gi
+            for got, gota in ((gx, ga), (gi, ga_)):
+                assert got.dtype == dtype and (bits(got) == bits(want)).all(), n
+                assert gota.dtype == want_a.dtype == np.float32
+                assert gota.shape == np.shape(want_a) and (np.asarray(gota).view(np.uint32)
+                                                           == np.asarray(want_a).view(np.uint32)).all(), n
+        assert not staged_sizes, "staged whole"
+
+
 @pytest.mark.parametrize("fmt", sorted(DTYPES))
 def test_slopes_and_bias_of_the_half_formats_are_taken(fmt):
     """A bias or alpha array of x's half format is widened exactly, as

@@ -147,7 +147,11 @@ def _prelu_fwd(spec, x, out, nt):
 def _prelu_bwd(spec, g, x, from_y, out, nt):
     a, axis, _, grain = spec[:4]
     K = _front
-    ct = g.dtype
+    # float16 / bfloat16 (C-contiguous: half_direct): the front stages blocks
+    # of rows through the float32 loops, with float32 slopes and the float32
+    # path's sums and grad_alpha dtype
+    h = _half_code(g)
+    ct = np.dtype(np.float32) if h else g.dtype
     gc = np.ascontiguousarray(g)
     xc = np.ascontiguousarray(x)
     oc = out if out.flags.c_contiguous else np.empty_like(gc)
@@ -157,17 +161,18 @@ def _prelu_bwd(spec, g, x, from_y, out, nt):
     n = gc.size
     if n == 0:                          # nothing to compute, nothing to sum
         return np.zeros(spec.ashape, dtype=ct)
+    gk, xk, ok = (gc.view(np.uint16), xc.view(np.uint16), oc.view(np.uint16)) if h else (gc, xc, oc)
     if axis is None:
         L = _PRELU_ROW
         nfull, tail = divmod(n, L)
         gsum = np.zeros(nfull + (1 if tail else 0), dtype=np.float64)
-        gf, xf, of = gc.reshape(-1), xc.reshape(-1), oc.reshape(-1)
+        gf, xf, of = gk.reshape(-1), xk.reshape(-1), ok.reshape(-1)
         if nfull:
             K.prelu_rows(1, gf[:nfull * L], xf[:nfull * L], of[:nfull * L], al, gsum[:nfull],
-                         nfull, 1, L, nt, grain)
+                         nfull, 1, L, nt, grain, h)
         if tail:
             K.prelu_rows(1, gf[nfull * L:], xf[nfull * L:], of[nfull * L:], al, gsum[nfull:],
-                         1, 1, tail, 1, grain)
+                         1, 1, tail, 1, grain, h)
         galpha = np.asarray(gsum.sum(), dtype=ct).reshape(spec.ashape)
     else:
         outer, C, inner = _prelu_layout(gc, spec, a.size)
@@ -176,12 +181,12 @@ def _prelu_bwd(spec, g, x, from_y, out, nt):
             nch = (outer + rpc - 1) // rpc
             gsum = np.zeros((max(nch, 1), C), dtype=np.float64)
             if n:
-                K.prelu_cols(1, gc, xc, oc, al, gsum, outer, C, rpc, nt, grain)
+                K.prelu_cols(1, gk, xk, ok, al, gsum, outer, C, rpc, nt, grain, h)
             galpha = gsum.sum(axis=0)
         else:
             gsum = np.zeros(max(outer * C, 1), dtype=np.float64)
             if n:
-                K.prelu_rows(1, gc, xc, oc, al, gsum, outer * C, C, inner, nt, grain)
+                K.prelu_rows(1, gk, xk, ok, al, gsum, outer * C, C, inner, nt, grain, h)
             galpha = gsum[:outer * C].reshape(outer, C).sum(axis=0)
         if spec.span is not None:       # a broadcast alpha: its own shape, the broadcast axes summed
             galpha = galpha.reshape(spec.span)
@@ -195,11 +200,11 @@ def _prelu_bwd(spec, g, x, from_y, out, nt):
 
 
 def half_direct(spec, forward):
-    """The forward takes C-contiguous float16 / bfloat16 data itself (the
-    front stages them in blocks of rows; one slope: the element-wise half
-    loops).  The backward is staged whole: grad_alpha's float64 sums run in
-    a fixed order over the whole array."""
-    return forward
+    """C-contiguous float16 / bfloat16 data go to the kernels themselves: the
+    front stages them in blocks of rows (the forward with one slope: the
+    element-wise half loops; the backward's dL/dalpha sums in the float32
+    path's order, _front.prelu_cols / prelu_rows)."""
+    return True
 
 
 spec = _prelu_spec

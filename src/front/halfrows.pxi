@@ -34,6 +34,8 @@ cdef struct _HRows:
     Py_ssize_t qin[_HR_MAXIN]       # elements per row of each array
     Py_ssize_t qout[_HR_MAXOUT]
     Py_ssize_t nrow, rb             # rows; rows per block
+    Py_ssize_t chunk                # 0, or rows per chunk: no block crosses a chunk's end, and one
+                                    # thread takes every block of a chunk (ordered sums per chunk)
     _hrows_fn fn
     const void *ctx
 
@@ -41,7 +43,7 @@ cdef struct _HRows:
 cdef int _hrows_run(const fa_loop_table *tb, _HRows *h, int nthreads, Py_ssize_t grain) noexcept nogil:
     """All rows of h, in blocks of h.rb rows, the blocks split into one
     contiguous run per thread (rows are independent: threads never change a
-    result).  Returns _HR_NOMEM when a buffer could not be allocated (none
+    result; with h.chunk, one thread takes a chunk's blocks in row order).  Returns _HR_NOMEM when a buffer could not be allocated (none
     of that thread's rows is written then), _HR_REFUSED when a loop refused,
     else 0."""
     cdef Py_ssize_t q = 1, tot = 0, nblk, per, t, nth
@@ -57,13 +59,17 @@ cdef int _hrows_run(const fa_loop_table *tb, _HRows *h, int nthreads, Py_ssize_t
     h.rb = _HR_BLOCK // tot if tot > 0 else 1
     if h.rb < 1:
         h.rb = 1
-    nblk = (h.nrow + h.rb - 1) // h.rb
+    if h.chunk and h.rb > h.chunk:
+        h.rb = h.chunk
+    nblk = _hrows_nblk(h)
     nth = _nchunks(h.nrow * q, 4, nthreads, grain)
     if nth > nblk:
         nth = nblk
     if nth <= 1:            # no OpenMP region (an if(0) one costs ~0.4 us)
         return _hrows_part(tb, h, 0, nblk)
     per = (nblk + nth - 1) // nth
+    if h.chunk:             # whole chunks per thread
+        per = (per + _hrows_bpc(h) - 1) // _hrows_bpc(h) * _hrows_bpc(h)
     for t in prange(nth, schedule='static', num_threads=nth):
         rc |= _hrows_part(tb, h, t * per, nblk if (t + 1) * per > nblk else (t + 1) * per)
     return rc
@@ -96,10 +102,9 @@ cdef int _hrows_part(const fa_loop_table *tb, const _HRows *h, Py_ssize_t b0, Py
         fout[k] = p
         p += (h.rb * h.qout[k] + _HR_ALIGN - 1) // _HR_ALIGN * _HR_ALIGN
     for b in range(b0, b1):
-        r0 = b * h.rb
-        w = h.nrow - r0
-        if w > h.rb:
-            w = h.rb
+        r0 = _hrows_block(h, b, &w)
+        if w <= 0:
+            continue
         for k in range(h.nin):
             (tb.widen_h if h.code == 1 else tb.widen_b)(
                 <const uint16_t *>(h.hin[k] + 2 * r0 * h.qin[k]), fin[k], w * h.qin[k])
@@ -113,8 +118,36 @@ cdef int _hrows_part(const fa_loop_table *tb, const _HRows *h, Py_ssize_t b0, Py
     return rc
 
 
+cdef inline Py_ssize_t _hrows_bpc(const _HRows *h) noexcept nogil:
+    """Blocks per chunk (h.chunk set)."""
+    return (h.chunk + h.rb - 1) // h.rb
+
+
+cdef inline Py_ssize_t _hrows_nblk(const _HRows *h) noexcept nogil:
+    """Blocks of h: with chunks, _hrows_bpc per chunk (the last chunk's
+    extra ones empty)."""
+    if h.chunk:
+        return (h.nrow + h.chunk - 1) // h.chunk * _hrows_bpc(h)
+    return (h.nrow + h.rb - 1) // h.rb
+
+
+cdef inline Py_ssize_t _hrows_block(const _HRows *h, Py_ssize_t b, Py_ssize_t *w) noexcept nogil:
+    """Block b's first row; *w its rows (<= 0: an empty block)."""
+    cdef Py_ssize_t r0, end = h.nrow
+    if h.chunk:
+        r0 = b // _hrows_bpc(h) * h.chunk
+        if r0 + h.chunk < end:
+            end = r0 + h.chunk
+        r0 += b % _hrows_bpc(h) * h.rb
+    else:
+        r0 = b * h.rb
+    w[0] = end - r0 if end - r0 < h.rb else h.rb
+    return r0
+
+
 cdef inline void _hrows_set(_HRows *h, int code, Py_ssize_t nrow, _hrows_fn fn, const void *ctx) noexcept nogil:
     h.code = code
+    h.chunk = 0
     h.nin = 0
     h.nout = 0
     h.nrow = nrow

@@ -9,10 +9,11 @@ def prelu_cols(int mode, a, b, out, alpha, gsum, Py_ssize_t nrow, Py_ssize_t nco
     mode 0: out = prelu(a); mode 1: out = grad a * prelu'(x = b), and row chunk
     c of `rows_per_chunk` rows adds its dL/dalpha into gsum[c, :] (float64):
     the split does not depend on the thread count, so neither does the sum.
-    half 1 / 2 (mode 0): a and out uint16 views of float16 / bfloat16 data,
-    alpha float32 (_prelu_half)."""
+    half 1 / 2: a, b and out uint16 views of float16 / bfloat16 data, alpha
+    float32 (_prelu_half)."""
     if half:
-        return _prelu_half(half, True, a, out, alpha, nrow, ncol, ncol, nthreads, grain)
+        return _prelu_half(half, True, mode, a, b, out, alpha, gsum, nrow, ncol, ncol, rows_per_chunk,
+                           nthreads, grain)
     cdef const fa_loop_table *tb = _table()
     cdef Py_buffer va, vb, vo, val, vg
     cdef bint dbl
@@ -209,10 +210,10 @@ def prelu_rows(int mode, a, b, out, alpha, gsum, Py_ssize_t nrow, Py_ssize_t nch
                Py_ssize_t L, int nthreads, Py_ssize_t grain, int half=0):
     """prelu with the channel axis not last: C-contiguous (nrow, L) rows, row r
     belongs to channel r % nchan.  mode 1 writes each row's dL/dalpha into
-    gsum[r] (float64), summed per channel by the caller.  half 1 / 2 (mode
-    0): as prelu_cols."""
+    gsum[r] (float64), summed per channel by the caller.  half 1 / 2: as
+    prelu_cols."""
     if half:
-        return _prelu_half(half, False, a, out, alpha, nrow, nchan, L, nthreads, grain)
+        return _prelu_half(half, False, mode, a, b, out, alpha, gsum, nrow, nchan, L, 1, nthreads, grain)
     cdef const fa_loop_table *tb = _table()
     cdef Py_buffer va, vb, vo, val, vg
     cdef bint dbl
@@ -266,23 +267,29 @@ cdef inline void _prelu_row(const fa_loop_table *tb, int mode, bint dbl, char *p
 
 cdef struct _PreluHalf:
     const fa_loop_table *tb
-    Py_ssize_t nchan, L
+    Py_ssize_t nchan, L, rpc
     const float *alpha
+    double *gsum
 
 
-cdef object _prelu_half(int half, bint cols, a, out, alpha, Py_ssize_t nrow, Py_ssize_t nchan, Py_ssize_t L,
-                        int nthreads, Py_ssize_t grain):
-    """The prelu forward of float16 / bfloat16 rows (uint16 views a, out;
-    float32 alpha): rows of nchan channels (cols) by the half loop
-    prelu_cols_h / _b, which converts in registers, or rows of L elements of
-    channel r % nchan through the float32 loop in blocks of rows
-    (halfrows.pxi)."""
+cdef object _prelu_half(int half, bint cols, int mode, a, b, out, alpha, gsum, Py_ssize_t nrow, Py_ssize_t nchan,
+                        Py_ssize_t L, Py_ssize_t rpc, int nthreads, Py_ssize_t grain):
+    """prelu_cols / prelu_rows on float16 / bfloat16 rows (uint16 views a,
+    b, out; float32 alpha).  The forward: rows of nchan channels (cols) by
+    the half loop prelu_cols_h / _b, which converts in registers, or rows of
+    L elements of channel r % nchan through the float32 loop in blocks of
+    rows (halfrows.pxi).  The backward (grad a, x b): the float32 loops in
+    blocks of rows, the dL/dalpha sums in the float32 path's order: per
+    chunk of rpc rows, whose blocks one thread takes in order (cols), or
+    per row (rows)."""
     cdef const fa_loop_table *tb = _table()
-    cdef Py_buffer va, vo, val
+    cdef Py_buffer va, vb, vo, val, vg
     cdef _PreluHalf c
     cdef _HRows h
     cdef int rc = 0
     _get_buffer(a, &va, PyBUF_RECORDS_RO)
+    _get_buffer(b if mode != 0 else a, &vb, PyBUF_RECORDS_RO)
+    _get_buffer(gsum if mode != 0 else alpha, &vg, PyBUF_RECORDS_RO)
     try:
         _get_buffer(out, &vo, PyBUF_RECORDS)
         try:
@@ -290,14 +297,22 @@ cdef object _prelu_half(int half, bint cols, a, out, alpha, Py_ssize_t nrow, Py_
             try:
                 if val.itemsize != 4 or val.len // 4 < nchan:
                     raise ValueError("prelu: half data take float32 slopes, one per channel")
-                if cols:
+                if mode != 0 and (vg.itemsize != 8 or vg.len // 8 < ((nrow + rpc - 1) // rpc * nchan if cols
+                                                                     else nrow)):
+                    raise ValueError("prelu: the dL/dalpha sums take a float64 buffer, one per chunk and channel")
+                if cols and mode == 0:
                     with nogil:
                         _prelu_cols_half(tb, half, <const uint16_t *>va.buf, <uint16_t *>vo.buf,
                                          <const float *>val.buf, nrow, nchan, nthreads, grain)
                     return out
-                c.tb, c.nchan, c.L, c.alpha = tb, nchan, L, <const float *>val.buf
-                _hrows_set(&h, half, nrow, _prelu_half_rows, &c)
+                c.tb, c.nchan, c.L, c.rpc, c.alpha = tb, nchan, L, rpc, <const float *>val.buf
+                c.gsum = <double *>vg.buf if mode != 0 else NULL
+                _hrows_set(&h, half, nrow, _prelu_half_rows if mode == 0 else
+                           _prelu_half_cols_bwd if cols else _prelu_half_rows_bwd, &c)
                 _hrows_in(&h, <char *>va.buf, L)
+                if mode != 0:
+                    _hrows_in(&h, <char *>vb.buf, L)
+                    h.chunk = rpc if cols else 0
                 _hrows_out(&h, <char *>vo.buf, L)
                 with nogil:
                     rc = _hrows_run(tb, &h, nthreads, grain)
@@ -306,6 +321,8 @@ cdef object _prelu_half(int half, bint cols, a, out, alpha, Py_ssize_t nrow, Py_
         finally:
             PyBuffer_Release(&vo)
     finally:
+        PyBuffer_Release(&vg)
+        PyBuffer_Release(&vb)
         PyBuffer_Release(&va)
     _hrows_check(rc, "prelu")
     return out
@@ -338,4 +355,26 @@ cdef int _prelu_half_rows(const void *ctx, Py_ssize_t r0, Py_ssize_t w, float **
     cdef Py_ssize_t r
     for r in range(w):
         c.tb.prelu_row_f(fin[0] + r * c.L, fout[0] + r * c.L, c.L, c.alpha[(r0 + r) % c.nchan])
+    return 0
+
+
+cdef int _prelu_half_rows_bwd(const void *ctx, Py_ssize_t r0, Py_ssize_t w, float **fin,
+                              float **fout) noexcept nogil:
+    """The backward of _prelu_half_rows (inputs grad, x): each row's
+    dL/dalpha into gsum[r] (_hrows_fn)."""
+    cdef const _PreluHalf *c = <const _PreluHalf *>ctx
+    cdef Py_ssize_t r
+    for r in range(w):
+        c.gsum[r0 + r] = c.tb.prelu_row_bwd_f(fin[0] + r * c.L, fin[1] + r * c.L, fout[0] + r * c.L, c.L,
+                                              c.alpha[(r0 + r) % c.nchan])
+    return 0
+
+
+cdef int _prelu_half_cols_bwd(const void *ctx, Py_ssize_t r0, Py_ssize_t w, float **fin,
+                              float **fout) noexcept nogil:
+    """The backward per column on w staged rows (inputs grad, x) of one
+    chunk of c.rpc rows (_HRows.chunk): its dL/dalpha into the chunk's row
+    of gsum, in row order, as prelu_cols_bwd on the whole chunk (_hrows_fn)."""
+    cdef const _PreluHalf *c = <const _PreluHalf *>ctx
+    c.tb.prelu_cols_bwd_f(fin[0], fin[1], fout[0], w, c.nchan, c.alpha, c.gsum + r0 // c.rpc * c.nchan)
     return 0
