@@ -718,6 +718,64 @@ def test_prelu_backward_stages_blocks_with_the_same_sums(fmt, case, monkeypatch)
         assert not staged_sizes, "staged whole"
 
 
+@pytest.mark.parametrize("shape", [(1101, 240), (300, 37), (3, 5000), (7,)], ids=str)
+@pytest.mark.parametrize("fmt", sorted(DTYPES))
+def test_bias_act_backward_stages_blocks_with_the_same_sums(fmt, shape, monkeypatch):
+    """bias_act's backward stages blocks of rows; grad_bias sums the float32
+    grad_x in float64 per chunk of 16384 // C rows in row order, then over the
+    chunks, whatever the thread count (the float32 path's definition)."""
+    import fastact._arrays as arrays
+    import fastact._families.bias as bias_mod
+    dtype, _ = DTYPES[fmt]
+    rng = np.random.default_rng(14)
+    x = (rng.standard_normal(shape) * 3).astype(dtype)
+    xs = x.reshape(-1)[:x.size // 2:7]
+    xs[:] = every(dtype)[1][:xs.size]
+    g = rng.standard_normal(shape).astype(dtype)
+    C = shape[-1]
+    rpc = max(1, 16384 // C)
+    b = rng.standard_normal(C).astype(dtype)
+    if len(shape) == 2:
+        # column 0 sums the order itself (as in the prelu test above): per
+        # chunk gelu's grad_x 60000 and its negation (x = 10), then tiny ones
+        # (x = -13: about 1e-36), which only count after the pair cancelled
+        r = np.arange(shape[0]) % rpc
+        g[:, 0] = np.where(r == 0, 60000.0, np.where(r == 1, -60000.0, 1.0))
+        x[:, 0] = np.where(r < 2, 10.0, -13.0)
+        b[0] = 0
+    staged_sizes = []
+    real = arrays._staged
+    monkeypatch.setattr(bias_mod, "_staged", lambda a, *r, **k: (staged_sizes.append(a.size), real(a, *r, **k))[1])
+    with np.errstate(all="ignore"):
+        for act, kw in (("linear", {}), ("gelu", {}), ("sigmoid", {"y": True})):
+            if kw:
+                y = fastact.bias_act(x, b, act=act)
+                args32, args = dict(y=_staged(y)), dict(y=y)
+            else:
+                args32, args = dict(x=_staged(x)), dict(x=x)
+            gx32, _ = fastact.bias_act_backward(_staged(g), bias=_staged(b), act=act, n_threads=1, **args32)
+            want = np.empty(shape, dtype)
+            _store(want, gx32)
+            rows = gx32.reshape(-1, C).astype(np.float64)
+            total = np.zeros(C)
+            for c0 in range(0, rows.shape[0], rpc):
+                acc = np.zeros(C)
+                for row in rows[c0:c0 + rpc]:
+                    acc += row
+                total += acc
+            total[np.isnan(total)] = np.nan         # the default quiet NaN
+            want_b = total.astype(dtype)
+            for n in (1, 2):
+                del staged_sizes[:]
+                gx, gb = fastact.bias_act_backward(g, bias=b, act=act, n_threads=n, **args)
+                gi = g.copy()
+                gi_, gbi = fastact.bias_act_backward_(gi, bias=b, act=act, n_threads=n, **args)
+                assert gi_ is gi and not staged_sizes, (act, n)
+                for got, gotb in ((gx, gb), (gi, gbi)):
+                    assert got.dtype == gotb.dtype == dtype and (bits(got) == bits(want)).all(), (act, n)
+                    assert (bits(gotb) == bits(want_b)).all(), (act, n)
+
+
 @pytest.mark.parametrize("fmt", sorted(DTYPES))
 def test_slopes_and_bias_of_the_half_formats_are_taken(fmt):
     """A bias or alpha array of x's half format is widened exactly, as

@@ -8,6 +8,8 @@ from .._arrays import (_as_array, _backward_operands, _compute_dtype, _contig, _
 from .._params import _did_you_mean, _keyword_hint, _spec, _y_refused
 from .._table import BY_NAME
 
+_BIAS_ROW = 1 << 14     # elements per chunk of the grad_bias sums
+
 # bias_act's activation by name, without parameters: (table row, spec, kernel
 # Spec for fast_bias); the resolution below costs ~3 us, a third of a small
 # call.  Emptied with _FAST when the kernel module changes (specs hold kernel
@@ -176,13 +178,27 @@ def _bias_backward(fname, grad, x, y, bias, act, params, out, n_threads, inplace
     k, p, _, grain = spec
     C = s.shape[-1]
     K = _front
-    gc, sc = _contig(grad), _contig(s)
-    res = out if (out is not None and _direct(out) and out.flags.c_contiguous and
-                  (out is grad or not np.may_share_memory(out, gc))) else np.empty(s.shape, gc.dtype)
+    h = _half_code(grad) if _half_ok(grad, s, out) else 0
+    if h:       # float16 / bfloat16: the front stages blocks of rows (bias in float32)
+        gc, sc = grad, s
+        res = out if out is not None else np.empty(s.shape, grad.dtype)
+    else:
+        gc, sc = _contig(grad), _contig(s)
+        res = out if (out is not None and _direct(out) and out.flags.c_contiguous and
+                      (out is grad or not np.may_share_memory(out, gc))) else np.empty(s.shape, gc.dtype)
     if np.may_share_memory(b, res):
         b = b.copy()                    # written while read otherwise
+    # grad_bias: float64 column sums of grad_x (before a half result is
+    # rounded) per chunk of _BIAS_ROW // C rows in row order, then over the
+    # chunks: a fixed order whatever the thread count
+    nrow = s.size // C if C else 0
+    rpc = max(1, _BIAS_ROW // C) if C else 1
+    gsum = np.zeros(((nrow + rpc - 1) // rpc, C), dtype=np.float64)
     if s.size:
-        K.bias_rows(k, 2 if from_y else 1, gc.reshape(-1, C), sc.reshape(-1, C), b, res.reshape(-1, C),
-                    s.size // C, C, p[0], p[1], p[2], p[3], nt, grain)
-    gbias = (res.reshape(-1, C).sum(axis=0, dtype=np.float64) if C else np.zeros(0)).astype(grad.dtype)
+        v = (lambda a: a.view(np.uint16).reshape(-1, C)) if h else (lambda a: a.reshape(-1, C))
+        K.bias_rows(k, 2 if from_y else 1, v(gc), v(sc), b, v(res), nrow, C, p[0], p[1], p[2], p[3], nt, grain,
+                    h, gsum, rpc)
+    total = gsum.sum(axis=0)
+    total[np.isnan(total)] = np.nan     # a NaN sum: the default quiet NaN (as prelu's grad_alpha)
+    gbias = total.astype(grad.dtype)
     return _deliver(res, out, grad.dtype), gbias

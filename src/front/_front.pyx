@@ -96,6 +96,8 @@ cdef extern from "fa_table.h":
                                float *out, fa_tidx nrow, fa_tidx ncol, const double *p) noexcept nogil
         int (*bias_bwd_rows_d)(int k, int from_y, const double *g, const double *s, const double *bias,
                                double *out, fa_tidx nrow, fa_tidx ncol, const double *p) noexcept nogil
+        void (*colsum_f)(const float *x, double *acc, fa_tidx nrow, fa_tidx ncol) noexcept nogil
+        void (*colsum_d)(const double *x, double *acc, fa_tidx nrow, fa_tidx ncol) noexcept nogil
         int (*gated_fwd_f)(int k, const float *a, const float *b, float *out, fa_tidx n, fa_tidx s,
                            const double *p) noexcept nogil
         int (*gated_fwd_d)(int k, const double *a, const double *b, double *out, fa_tidx n, fa_tidx s,

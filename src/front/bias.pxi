@@ -3,41 +3,61 @@
 
 
 def bias_rows(int k, int mode, a, b, bias, out, Py_ssize_t nrow, Py_ssize_t ncol,
-              double p0, double p1, double p2, double p3, int nthreads, Py_ssize_t grain, int half=0):
+              double p0, double p1, double p2, double p3, int nthreads, Py_ssize_t grain, int half=0,
+              gsum=None, Py_ssize_t rpc=1):
     """Fused bias + activation over C-contiguous (nrow, ncol) data, bias on
     the columns.  mode 0: out = f(a + bias); 1: out = a * f'(b + bias) with
     b the pre-bias input; 2: out = a * f'(.) from the forward output b.
-    half 1 / 2 (mode 0): a and out uint16 views of float16 / bfloat16 data,
-    bias float32, run through the float32 loop in blocks of rows
-    (halfrows.pxi)."""
+    Modes 1 and 2 also sum out's columns in float64 into gsum, one row per
+    chunk of rpc rows, in row order: the chunks, not the threads, fix the
+    order, so the sums do not depend on the thread count.  half 1 / 2: a, b
+    and out uint16 views of float16 / bfloat16 data, bias float32, run
+    through the float32 loops in blocks of rows (halfrows.pxi; the backward's
+    blocks within its chunks, _HRows.chunk), the sums over the float32
+    results before they are rounded."""
     cdef const fa_loop_table *tb = _table()
-    cdef Py_buffer va, vb, vbias, vo
+    cdef Py_buffer va, vb, vbias, vo, vg
     cdef _BiasHalf c
     cdef _HRows h
     c.p[0] = p0; c.p[1] = p1; c.p[2] = p2; c.p[3] = p3
     cdef int rc = 0
-    if half and mode != 0:
-        raise ValueError("bias_rows: half data take mode 0 only")
+    cdef Py_ssize_t nch = (nrow + rpc - 1) // rpc if rpc > 0 else 0
+    if mode != 0 and (gsum is None or rpc < 1):
+        raise ValueError("bias_rows: the backward sums into gsum, rows of rpc >= 1 rows")
     _get_buffer(a, &va, PyBUF_RECORDS_RO)
     _get_buffer(b if mode != 0 else a, &vb, PyBUF_RECORDS_RO)
     _get_buffer(bias, &vbias, PyBUF_RECORDS_RO)
     _get_buffer(out, &vo, PyBUF_RECORDS)
+    _get_buffer(gsum if mode != 0 else out, &vg, PyBUF_RECORDS)
     try:
+        if mode != 0 and (vg.itemsize != 8 or vg.len // 8 < nch * ncol):
+            raise ValueError("bias_rows: gsum takes float64 sums, one row of ncol per chunk")
+        c.tb, c.k, c.ncol, c.bias = tb, k, ncol, <const float *>vbias.buf
+        c.from_y, c.rpc = mode == 2, rpc
+        c.gsum = <double *>vg.buf if mode != 0 else NULL
         if half:
             if vbias.itemsize != 4 or vbias.len // 4 < ncol:
                 raise ValueError("bias_act: half data take a float32 bias, one per column")
-            c.tb, c.k, c.ncol, c.bias = tb, k, ncol, <const float *>vbias.buf
-            _hrows_set(&h, half, nrow, _bias_half_rows, &c)
+            _hrows_set(&h, half, nrow, _bias_half_rows if mode == 0 else _bias_half_bwd_rows, &c)
             _hrows_in(&h, <char *>va.buf, ncol)
+            if mode != 0:
+                _hrows_in(&h, <char *>vb.buf, ncol)
+                h.chunk = rpc
             _hrows_out(&h, <char *>vo.buf, ncol)
             with nogil:
                 rc = _hrows_run(tb, &h, nthreads, grain)
             _hrows_check(rc, "bias_act")
             return out
         with nogil:
-            rc = _bias_run(tb, k, mode, vo.itemsize == 8, <char *>va.buf, <char *>vb.buf, <char *>vbias.buf,
-                           <char *>vo.buf, nrow, ncol, c.p, nthreads, grain)
+            if mode == 0:
+                rc = _bias_run(tb, k, mode, vo.itemsize == 8, <char *>va.buf, <char *>vb.buf, <char *>vbias.buf,
+                               <char *>vo.buf, nrow, ncol, c.p, nthreads, grain)
+            else:
+                rc = _bias_bwd_run(tb, k, mode, vo.itemsize == 8, <char *>va.buf, <char *>vb.buf,
+                                   <char *>vbias.buf, <char *>vo.buf, c.gsum, nrow, ncol, rpc, c.p, nthreads,
+                                   grain)
     finally:
+        PyBuffer_Release(&vg)
         PyBuffer_Release(&vo)
         PyBuffer_Release(&vbias)
         PyBuffer_Release(&vb)
@@ -123,6 +143,44 @@ cdef int _bias_run(const fa_loop_table *tb, int k, int mode, bint dbl, char *pa,
     return rc
 
 
+cdef int _bias_bwd_run(const fa_loop_table *tb, int k, int mode, bint dbl, char *pa, char *pb, char *pbias,
+                       char *po, double *pg, Py_ssize_t nrow, Py_ssize_t ncol, Py_ssize_t rpc, const double *p,
+                       int nthreads, Py_ssize_t grain) noexcept nogil:
+    """bias_rows' backward: chunks of rpc rows, each written and summed into
+    its row of pg by one thread (_bias_bwd_chunk)."""
+    cdef Py_ssize_t isz = 8 if dbl else 4
+    cdef Py_ssize_t nch = (nrow + rpc - 1) // rpc
+    cdef Py_ssize_t nth = _nchunks(nrow * ncol, isz, nthreads, grain), c
+    cdef int rc = 0
+    if nth > nch:
+        nth = nch
+    if nth <= 1:            # no OpenMP region (an if(0) one costs ~0.4 us)
+        for c in range(nch):
+            rc |= _bias_bwd_chunk(tb, k, mode, dbl, pa, pb, pbias, po, pg, c, rpc, nrow, ncol, isz, p)
+        return rc
+    for c in prange(nch, schedule='static', num_threads=nth):
+        rc |= _bias_bwd_chunk(tb, k, mode, dbl, pa, pb, pbias, po, pg, c, rpc, nrow, ncol, isz, p)
+    return rc
+
+
+cdef inline int _bias_bwd_chunk(const fa_loop_table *tb, int k, int mode, bint dbl, char *pa, char *pb,
+                                char *pbias, char *po, double *pg, Py_ssize_t c, Py_ssize_t rpc, Py_ssize_t nrow,
+                                Py_ssize_t ncol, Py_ssize_t isz, const double *p) noexcept nogil:
+    """Chunk c of _bias_bwd_run: its rows written, then their columns summed
+    into pg[c] in row order (the chunk, 16384 elements, still in L2)."""
+    cdef Py_ssize_t r0 = c * rpc
+    cdef Py_ssize_t r1 = r0 + rpc
+    cdef int rc
+    if r1 > nrow:
+        r1 = nrow
+    rc = _bias_chunk(tb, k, mode, dbl, pa, pb, pbias, po, r0, r1, ncol, isz, p)
+    if dbl:
+        tb.colsum_d(<const double *>(po + r0 * ncol * isz), pg + c * ncol, r1 - r0, ncol)
+    else:
+        tb.colsum_f(<const float *>(po + r0 * ncol * isz), pg + c * ncol, r1 - r0, ncol)
+    return rc
+
+
 cdef inline int _bias_chunk(const fa_loop_table *tb, int k, int mode, bint dbl, char *pa, char *pb, char *pbias, char *po,
                             Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t ncol, Py_ssize_t isz,
                             const double *p) noexcept nogil:
@@ -144,8 +202,10 @@ cdef inline int _bias_chunk(const fa_loop_table *tb, int k, int mode, bint dbl, 
 cdef struct _BiasHalf:
     const fa_loop_table *tb
     int k
-    Py_ssize_t ncol
+    bint from_y
+    Py_ssize_t ncol, rpc
     const float *bias
+    double *gsum
     double p[4]
 
 
@@ -154,3 +214,14 @@ cdef int _bias_half_rows(const void *ctx, Py_ssize_t r0, Py_ssize_t w, float **f
     """bias_rows' float32 forward on w staged rows (_hrows_fn)."""
     cdef const _BiasHalf *c = <const _BiasHalf *>ctx
     return c.tb.bias_fwd_rows_f(c.k, fin[0], c.bias, fout[0], w, c.ncol, c.p)
+
+
+cdef int _bias_half_bwd_rows(const void *ctx, Py_ssize_t r0, Py_ssize_t w, float **fin,
+                             float **fout) noexcept nogil:
+    """bias_rows' float32 backward on w staged rows of one chunk (inputs
+    grad, x or y; _HRows.chunk), their columns summed into the chunk's row of
+    gsum (_hrows_fn)."""
+    cdef const _BiasHalf *c = <const _BiasHalf *>ctx
+    cdef int rc = c.tb.bias_bwd_rows_f(c.k, c.from_y, fin[0], fin[1], c.bias, fout[0], w, c.ncol, c.p)
+    c.tb.colsum_f(fout[0], c.gsum + r0 // c.rpc * c.ncol, w, c.ncol)
+    return rc

@@ -16,7 +16,7 @@
 
 /* Raised whenever the struct below changes: a table of another layout is
  * refused at load time instead of being called through wrong offsets. */
-#define FA_TABLE_ABI 8
+#define FA_TABLE_ABI 9
 #define FA_TABLE_CAPSULE "fastact.loop_table"
 
 /* Constants the front's chunking shares with the loops (fa_table_impl.c
@@ -86,6 +86,9 @@ typedef struct fa_loop_table {
                            float *out, fa_tidx nrow, fa_tidx ncol, const double *p);
     int (*bias_bwd_rows_d)(int k, int from_y, const double *g, const double *s, const double *bias,
                            double *out, fa_tidx nrow, fa_tidx ncol, const double *p);
+    /* acc[j] += x[r, j] over rows (the bias gradient's float64 sums) */
+    void (*colsum_f)(const float *x, double *acc, fa_tidx nrow, fa_tidx ncol);
+    void (*colsum_d)(const double *x, double *acc, fa_tidx nrow, fa_tidx ncol);
     /* gated activations: out = gate(a, b) and its backward into (da, db); a, b,
      * da, db with element stride s (1, or 2 for interleaved pairs), p the
      * gate's parameters (clamped swiglu: alpha, limit, bias) */

@@ -44,6 +44,7 @@ const fa_loop_table FA_TABLE_SYMBOL = {
     fa_prelu_row_bwd_f, fa_prelu_row_bwd_d,
     fa_bias_fwd_rows_f, fa_bias_fwd_rows_d,
     fa_bias_bwd_rows_f, fa_bias_bwd_rows_d,
+    fa_colsum_f, fa_colsum_d,
     fa_gated_fwd_f, fa_gated_fwd_d,
     fa_gated_bwd_f, fa_gated_bwd_d,
     fa_sparsemax_rows_f, fa_sparsemax_rows_d,

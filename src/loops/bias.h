@@ -122,3 +122,15 @@ static int FA_F(fa_bias_bwd_rows)(int k, int from_y, const T *g, const T *s, con
     }
 }
 #undef FA__BIAS_SUB
+
+/* acc[j] += x[r * ncol + j] over nrow rows, in row order: the bias gradient
+ * (float64 sums) of a block of fa_bias_bwd_rows' output, summed while it is
+ * in L1 */
+static void FA_F(fa_colsum)(const T *x, double *acc, fa_idx nrow, fa_idx ncol)
+{
+    for (fa_idx r = 0; r < nrow; r++) {
+        const T *xr = x + r * ncol;
+        FA_IVDEP for (fa_idx j = 0; j < ncol; j++)
+            acc[j] += (double)xr[j];
+    }
+}
