@@ -455,6 +455,7 @@ def _row_cases(dtype, rng):
         "bias_act gelu": (lambda x: fastact.bias_act(x, b, act="gelu"),
                           lambda x: fastact.bias_act_(x, b, act="gelu")),
         "prelu per column": (lambda x: fastact.prelu(x, al, axis=1), lambda x: fastact.prelu_(x, al, axis=1)),
+        "sparsemax": (lambda x: fastact.sparsemax(x), lambda x: fastact.sparsemax_(x)),
     }
 
 
@@ -469,6 +470,8 @@ def _row_backward_cases(dtype, rng):
         "glu_backward": lambda g, x: fastact.glu_backward(_c(g[:, :18]), _c(x[:, :36])),
         "swiglu_backward": lambda g, x: fastact.swiglu_backward(_c(g[:, :18]), _c(x[:, :36]), alpha=1.702,
                                                                 limit=7.0, bias=1.0, interleaved=True),
+        "sparsemax_backward x": lambda g, x: fastact.sparsemax_backward(g, x),
+        "sparsemax_backward_ y": lambda g, x: fastact.sparsemax_backward_(g.copy(), y=x),
     }
 
 
@@ -541,6 +544,9 @@ def _front_cases(shape, rng, dtype):
         "geglu_backward tanh": lambda x, g, n: fastact.geglu_backward(g, x2(x), approximate="tanh",
                                                                       n_threads=n),
         "bias_act_ silu": lambda x, g, n: fastact.bias_act_(x.copy(), b, act="silu", n_threads=n),
+        "sparsemax": lambda x, g, n: fastact.sparsemax(x, n_threads=n),
+        "sparsemax_backward x": lambda x, g, n: fastact.sparsemax_backward(g, x, n_threads=n),
+        "sparsemax_backward_ y in place": lambda x, g, n: fastact.sparsemax_backward_(g.copy(), y=x, n_threads=n),
         "softmax where (per row), scale": lambda x, g, n: fastact.softmax(x, where=mask, scale=0.5,
                                                                           n_threads=n),
         "softmin_ where (broadcast)": lambda x, g, n: fastact.softmin_(x.copy(), where=mask[..., :1, :]

@@ -6,6 +6,7 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from .. import _front
+from .._arrays import _half_code
 from .._params import _check_param
 from .._table import GRAIN
 
@@ -14,6 +15,7 @@ class SparsemaxSpec(NamedTuple):
     axis: int                    # normalized, 0 <= axis < max(ndim, 1)
     y_reason: Optional[str]      # always None: y's support determines the backward
     grain: int
+    last: bool                   # axis is x's last (rows C-contiguous in a C-contiguous x)
 
 
 def spec(act, fname, vals, x):
@@ -21,11 +23,11 @@ def spec(act, fname, vals, x):
     nd = max(x.ndim, 1)
     if not -nd <= axis < nd:
         raise ValueError(f"{fname}: axis {axis} is out of range for an array with {x.ndim} dimensions")
-    return SparsemaxSpec(axis % nd, None, GRAIN[act.cost])
+    return SparsemaxSpec(axis % nd, None, GRAIN[act.cost], axis % nd == nd - 1)
 
 
 def _call(mode, spec, a, b, out, nt):
-    axis, _, grain = spec
+    axis, _, grain, _ = spec
     if a.size == 0:
         return
     if a.ndim == 0:
@@ -34,7 +36,9 @@ def _call(mode, spec, a, b, out, nt):
     L = a.shape[axis]
     arrs = (a, out) if b is None else (a, out, b)
     if axis == a.ndim - 1 and all(t.flags.c_contiguous for t in arrs):
-        _front.sparsemax_rows(mode, a, b, out, a.size // L, L, nt, grain)
+        h = _half_code(a)           # float16 / bfloat16 (half_direct): blocks of rows staged in the front
+        v = (lambda t: t.view(np.uint16) if t is not None else None) if h else (lambda t: t)
+        _front.sparsemax_rows(mode, v(a), v(b), v(out), a.size // L, L, nt, grain, h)
         return
     # np.array always copies: the caller's a is never written
     ta = np.array(np.moveaxis(a, axis, -1), order="C")
@@ -48,6 +52,9 @@ def fwd(spec, x, out, nt):
 
 
 def bwd(spec, g, s, from_y, out, nt):
+    if not from_y and _half_code(s):
+        _call(1, spec, g, s, out, nt)   # y in float32 per block, never rounded to half
+        return
     if not from_y:
         y = np.empty_like(s)
         _call(0, spec, s, None, y, nt)
@@ -56,8 +63,11 @@ def bwd(spec, g, s, from_y, out, nt):
 
 
 def half_direct(spec, forward):
-    """Staged whole."""
-    return False
+    """C-contiguous float16 / bfloat16 data over the last axis go to the
+    kernels themselves: the front stages blocks of rows (the backward from
+    x computes y in float32 per block, mode 1); other axes are staged whole
+    (the float32 path copies them with the axis moved last too)."""
+    return spec.last
 
 
 def remember(act, vals, spec, forward):
