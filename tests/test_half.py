@@ -406,12 +406,16 @@ def test_half_row_fast_paths_equal_the_general_path(fmt, monkeypatch):
                                                x, g),
     }
     cases["softmax small (one thread, the GIL held)"] = (lambda a, b: fastact.softmax(a[:4].copy(), scale=3.0), x, g)
+    bh, b32 = x[3].copy(), x[5].astype(np.float32)       # NaNs among them
+    cases["bias_act, bias of the format"] = (lambda a, b: fastact.bias_act(a, bh, act="gelu"), x, g)
+    cases["bias_act_ in place, float32 bias"] = (lambda a, b: fastact.bias_act_(a.copy(), b32, act="silu"), x, g)
+    cases["bias_act 3-D, relu"] = (lambda a, b: fastact.bias_act(a, bh, act="relu"), x3, g3)
     # every plain-ndarray call below must be answered by its fast path
     import fastact._public as public
     taken = []
-    for hook in ("_ksoft", "_kgated"):
-        real = getattr(public, hook)
-        monkeypatch.setattr(public, hook, lambda *a, _real=real, **k: taken.append(_real(*a, **k)) or taken[-1])
+    for mod, hook in ((public, "_ksoft"), (public, "_kgated"), (_front, "fast_bias")):
+        real = getattr(mod, hook)
+        monkeypatch.setattr(mod, hook, lambda *a, _real=real, **k: taken.append(_real(*a, **k)) or taken[-1])
     with np.errstate(all="ignore"):
         for name, (fn, a, b) in cases.items():
             want = bits(np.asarray(fn(a.view(_Sub), b.view(_Sub))))

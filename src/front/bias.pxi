@@ -17,9 +17,8 @@ def bias_rows(int k, int mode, a, b, bias, out, Py_ssize_t nrow, Py_ssize_t ncol
     results before they are rounded."""
     cdef const fa_loop_table *tb = _table()
     cdef Py_buffer va, vb, vbias, vo, vg
-    cdef _BiasHalf c
-    cdef _HRows h
-    c.p[0] = p0; c.p[1] = p1; c.p[2] = p2; c.p[3] = p3
+    cdef double p[4]
+    p[0], p[1], p[2], p[3] = p0, p1, p2, p3
     cdef int rc = 0
     cdef Py_ssize_t nch = (nrow + rpc - 1) // rpc if rpc > 0 else 0
     if mode != 0 and (gsum is None or rpc < 1):
@@ -32,30 +31,23 @@ def bias_rows(int k, int mode, a, b, bias, out, Py_ssize_t nrow, Py_ssize_t ncol
     try:
         if mode != 0 and (vg.itemsize != 8 or vg.len // 8 < nch * ncol):
             raise ValueError("bias_rows: gsum takes float64 sums, one row of ncol per chunk")
-        c.tb, c.k, c.ncol, c.bias = tb, k, ncol, <const float *>vbias.buf
-        c.from_y, c.rpc = mode == 2, rpc
-        c.gsum = <double *>vg.buf if mode != 0 else NULL
         if half:
             if vbias.itemsize != 4 or vbias.len // 4 < ncol:
                 raise ValueError("bias_act: half data take a float32 bias, one per column")
-            _hrows_set(&h, half, nrow, _bias_half_rows if mode == 0 else _bias_half_bwd_rows, &c)
-            _hrows_in(&h, <char *>va.buf, ncol)
-            if mode != 0:
-                _hrows_in(&h, <char *>vb.buf, ncol)
-                h.chunk = rpc
-            _hrows_out(&h, <char *>vo.buf, ncol)
             with nogil:
-                rc = _hrows_run(tb, &h, nthreads, grain)
+                rc = _bias_half_run(tb, half, k, mode, <char *>va.buf, <char *>vb.buf, <const float *>vbias.buf,
+                                    <char *>vo.buf, <double *>vg.buf if mode != 0 else NULL, nrow, ncol, rpc,
+                                    p, nthreads, grain)
             _hrows_check(rc, "bias_act")
             return out
         with nogil:
             if mode == 0:
                 rc = _bias_run(tb, k, mode, vo.itemsize == 8, <char *>va.buf, <char *>vb.buf, <char *>vbias.buf,
-                               <char *>vo.buf, nrow, ncol, c.p, nthreads, grain)
+                               <char *>vo.buf, nrow, ncol, p, nthreads, grain)
             else:
                 rc = _bias_bwd_run(tb, k, mode, vo.itemsize == 8, <char *>va.buf, <char *>vb.buf,
-                                   <char *>vbias.buf, <char *>vo.buf, c.gsum, nrow, ncol, rpc, c.p, nthreads,
-                                   grain)
+                                   <char *>vbias.buf, <char *>vo.buf, <double *>vg.buf, nrow, ncol, rpc, p,
+                                   nthreads, grain)
     finally:
         PyBuffer_Release(&vg)
         PyBuffer_Release(&vo)
@@ -70,14 +62,18 @@ def bias_rows(int k, int mode, a, b, bias, out, Py_ssize_t nrow, Py_ssize_t ncol
 def fast_bias(Spec spec not None, x, bias, out, n_threads, empty_like):
     """bias_act forward (out None: a new array; out x: in place) when x is a
     native, aligned, C-contiguous non-empty array and bias a 1-D array of its
-    dtype and last-axis length; None for the general path (which checks
-    everything and explains)."""
+    dtype and last-axis length (float16 / bfloat16 plain ndarrays too, with a
+    float32 bias or one of x's format: _fast_bias_half); None for the general
+    path (which checks everything and explains)."""
     cdef const fa_loop_table *tb = _table()
     cdef Py_buffer vx, vb, vo
-    cdef int t = _fast_threads(n_threads), rc = 0
-    cdef Py_ssize_t C
+    cdef int t = _fast_threads(n_threads), rc = 0, dt
+    cdef Py_ssize_t C, n, isz
+    cdef char *px
     if t < 0:
         return None
+    if fa_nd_flat(x, out is not None, 1, &px, &n, &isz, &dt) and dt >= DT_F16:
+        return _fast_bias_half(tb, spec, x, bias, out, px, n, dt, t, empty_like)
     try:
         _get_buffer(x, &vx, PyBUF_RECORDS_RO)
     except Exception:
@@ -207,6 +203,70 @@ cdef struct _BiasHalf:
     const float *bias
     double *gsum
     double p[4]
+
+
+cdef int _bias_half_run(const fa_loop_table *tb, int half, int k, int mode, char *pa, char *pb, const float *bias,
+                        char *po, double *gsum, Py_ssize_t nrow, Py_ssize_t ncol, Py_ssize_t rpc, const double *p,
+                        int nthreads, Py_ssize_t grain) noexcept nogil:
+    """bias_rows on float16 (half 1) / bfloat16 (2) data, a float32 bias:
+    blocks of rows widened, the float32 loops, rounded back (the backward's
+    blocks within its chunks of rpc rows, their sums into gsum); _hrows_run's
+    result."""
+    cdef _BiasHalf c
+    cdef _HRows h
+    c.tb, c.k, c.ncol, c.bias = tb, k, ncol, bias
+    c.from_y, c.rpc, c.gsum = mode == 2, rpc, gsum
+    c.p[0], c.p[1], c.p[2], c.p[3] = p[0], p[1], p[2], p[3]
+    _hrows_set(&h, half, nrow, _bias_half_rows if mode == 0 else _bias_half_bwd_rows, &c)
+    _hrows_in(&h, pa, ncol)
+    if mode != 0:
+        _hrows_in(&h, pb, ncol)
+        h.chunk = rpc
+    _hrows_out(&h, po, ncol)
+    return _hrows_run(tb, &h, nthreads, grain)
+
+
+cdef object _fast_bias_half(const fa_loop_table *tb, Spec spec, x, bias, out, char *px, Py_ssize_t n, int dt,
+                            int t, empty_like):
+    """fast_bias for a C-contiguous float16 / bfloat16 plain ndarray x (px,
+    n elements, dt) and a 1-D plain ndarray bias of x's format (widened
+    exactly, as the general path does) or float32, apart from the output:
+    the general path's blocks of rows (_bias_half_run); None for the general
+    path."""
+    cdef char *pb
+    cdef char *po
+    cdef Py_ssize_t nb, bisz, no, isz, C
+    cdef int bdt, dto, nd = fa_nd_ndim(x), rc = 0, nt
+    cdef float *wide = NULL
+    if not (nd >= 1 and n > 0 and fa_nd_c_contig(x)):
+        return None
+    C = fa_nd_dim(x, nd - 1)
+    if not (fa_nd_flat(bias, 0, 1, &pb, &nb, &bisz, &bdt) and fa_nd_ndim(bias) == 1 and nb == C
+            and (bdt == dt or bdt == DT_F32)):
+        return None
+    if out is None:
+        out = empty_like(x)
+        if not fa_nd_flat(out, 1, 1, &po, &no, &isz, &dto) or dto != dt or no != n:
+            return None
+    else:
+        po = px             # in place; a bias inside x goes general (copied there)
+        if not _bytes_apart(pb, nb * bisz, px, n * 2):
+            return None
+    if bdt != DT_F32:
+        wide = <float *>PyMem_RawMalloc(C * sizeof(float))
+        if wide == NULL:
+            return None
+        (tb.widen_h if dt == DT_F16 else tb.widen_b)(<const uint16_t *>pb, wide, C)
+        pb = <char *>wide
+    try:
+        nt = 1 if n <= FAST_HOLD_N else _fast_nt(t)
+        with nogil:
+            rc = _bias_half_run(tb, dt - 1, spec.k, 0, px, NULL, <const float *>pb, po, NULL, n // C, C, 1, spec.p,
+                                nt, spec.grain)
+    finally:
+        PyMem_RawFree(wide)
+    _hrows_check(rc, "bias_act")
+    return out
 
 
 cdef int _bias_half_rows(const void *ctx, Py_ssize_t r0, Py_ssize_t w, float **fin,
