@@ -410,10 +410,16 @@ def test_half_row_fast_paths_equal_the_general_path(fmt, monkeypatch):
     cases["bias_act, bias of the format"] = (lambda a, b: fastact.bias_act(a, bh, act="gelu"), x, g)
     cases["bias_act_ in place, float32 bias"] = (lambda a, b: fastact.bias_act_(a.copy(), b32, act="silu"), x, g)
     cases["bias_act 3-D, relu"] = (lambda a, b: fastact.bias_act(a, bh, act="relu"), x3, g3)
+    ah, a32 = np.linspace(-0.5, 0.5, 37).astype(dtype), np.linspace(0, 0.5, 37).astype(np.float32)
+    ah[::6] = 0                                   # zero slopes: the other form
+    cases["prelu, slopes of the format"] = (lambda a, b: fastact.prelu(a, ah, axis=-1), x, g)
+    cases["prelu_ in place, float32 slopes"] = (lambda a, b: fastact.prelu_(a.copy(), a32, axis=1), x, g)
+    cases["prelu into out="] = (lambda a, b: fastact.prelu(a, a32, axis=1, out=np.empty_like(a)), x, g)
+    cases["prelu channel axis 1 of 3"] = (lambda a, b: fastact.prelu(a, ah[:5].copy(), axis=1), x3, g3)
     # every plain-ndarray call below must be answered by its fast path
     import fastact._public as public
     taken = []
-    for mod, hook in ((public, "_ksoft"), (public, "_kgated"), (_front, "fast_bias")):
+    for mod, hook in ((public, "_ksoft"), (public, "_kgated"), (public, "_kprelu"), (_front, "fast_bias")):
         real = getattr(mod, hook)
         monkeypatch.setattr(mod, hook, lambda *a, _real=real, **k: taken.append(_real(*a, **k)) or taken[-1])
     with np.errstate(all="ignore"):

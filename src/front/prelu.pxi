@@ -80,7 +80,8 @@ def fast_prelu(x, alpha, axis, out, n_threads, Py_ssize_t grain, Py_ssize_t prel
     """prelu forward with a per-channel alpha (out None: a new array; out x: in
     place) when x is native, aligned, C-contiguous and non-empty, alpha a
     finite 1-D float32 or float64 array with one value per channel on `axis` (a
-    plain int), apart from the output; None for the general path (which
+    plain int), apart from the output (float16 / bfloat16 plain ndarrays too:
+    _fast_prelu_half); None for the general path (which
     checks everything and explains).  prelu_row: _families.prelu._PRELU_ROW (the
     channels-last loop takes prelu_row // C rows per chunk, as there)."""
     cdef const fa_loop_table *tb = _table()
@@ -92,8 +93,13 @@ def fast_prelu(x, alpha, axis, out, n_threads, Py_ssize_t grain, Py_ssize_t prel
     cdef void *conv = NULL
     cdef double v, lim
     cdef char *pal
+    cdef char *px
+    cdef Py_ssize_t n, isz
+    cdef int dt
     if t < 0 or not _axis_of(axis, &ax):
         return None
+    if fa_nd_flat(x, out is x, 1, &px, &n, &isz, &dt) and dt >= DT_F16:
+        return _fast_prelu_half(tb, x, alpha, ax, out, px, n, dt, t, grain, empty_like)
     try:
         _get_buffer(x, &vx, PyBUF_RECORDS_RO)
     except Exception:
@@ -284,8 +290,6 @@ cdef object _prelu_half(int half, bint cols, int mode, a, b, out, alpha, gsum, P
     per row (rows)."""
     cdef const fa_loop_table *tb = _table()
     cdef Py_buffer va, vb, vo, val, vg
-    cdef _PreluHalf c
-    cdef _HRows h
     cdef int rc = 0
     _get_buffer(a, &va, PyBUF_RECORDS_RO)
     _get_buffer(b if mode != 0 else a, &vb, PyBUF_RECORDS_RO)
@@ -300,22 +304,10 @@ cdef object _prelu_half(int half, bint cols, int mode, a, b, out, alpha, gsum, P
                 if mode != 0 and (vg.itemsize != 8 or vg.len // 8 < ((nrow + rpc - 1) // rpc * nchan if cols
                                                                      else nrow)):
                     raise ValueError("prelu: the dL/dalpha sums take a float64 buffer, one per chunk and channel")
-                if cols and mode == 0:
-                    with nogil:
-                        _prelu_cols_half(tb, half, <const uint16_t *>va.buf, <uint16_t *>vo.buf,
-                                         <const float *>val.buf, nrow, nchan, nthreads, grain)
-                    return out
-                c.tb, c.nchan, c.L, c.rpc, c.alpha = tb, nchan, L, rpc, <const float *>val.buf
-                c.gsum = <double *>vg.buf if mode != 0 else NULL
-                _hrows_set(&h, half, nrow, _prelu_half_rows if mode == 0 else
-                           _prelu_half_cols_bwd if cols else _prelu_half_rows_bwd, &c)
-                _hrows_in(&h, <char *>va.buf, L)
-                if mode != 0:
-                    _hrows_in(&h, <char *>vb.buf, L)
-                    h.chunk = rpc if cols else 0
-                _hrows_out(&h, <char *>vo.buf, L)
                 with nogil:
-                    rc = _hrows_run(tb, &h, nthreads, grain)
+                    rc = _prelu_half_run(tb, half, cols, mode, <char *>va.buf, <char *>vb.buf, <char *>vo.buf,
+                                         <const float *>val.buf, <double *>vg.buf if mode != 0 else NULL, nrow,
+                                         nchan, L, rpc, nthreads, grain)
             finally:
                 PyBuffer_Release(&val)
         finally:
@@ -324,6 +316,83 @@ cdef object _prelu_half(int half, bint cols, int mode, a, b, out, alpha, gsum, P
         PyBuffer_Release(&vg)
         PyBuffer_Release(&vb)
         PyBuffer_Release(&va)
+    _hrows_check(rc, "prelu")
+    return out
+
+
+cdef int _prelu_half_run(const fa_loop_table *tb, int half, bint cols, int mode, char *pa, char *pb, char *po,
+                         const float *alpha, double *gsum, Py_ssize_t nrow, Py_ssize_t nchan, Py_ssize_t L,
+                         Py_ssize_t rpc, int nthreads, Py_ssize_t grain) noexcept nogil:
+    """_prelu_half's work on the data (pb, gsum: the backward's x and sums);
+    _hrows_run's result."""
+    cdef _PreluHalf c
+    cdef _HRows h
+    if cols and mode == 0:
+        _prelu_cols_half(tb, half, <const uint16_t *>pa, <uint16_t *>po, alpha, nrow, nchan, nthreads, grain)
+        return 0
+    c.tb, c.nchan, c.L, c.rpc, c.alpha, c.gsum = tb, nchan, L, rpc, alpha, gsum
+    _hrows_set(&h, half, nrow, _prelu_half_rows if mode == 0 else
+               _prelu_half_cols_bwd if cols else _prelu_half_rows_bwd, &c)
+    _hrows_in(&h, pa, L)
+    if mode != 0:
+        _hrows_in(&h, pb, L)
+        h.chunk = rpc if cols else 0
+    _hrows_out(&h, po, L)
+    return _hrows_run(tb, &h, nthreads, grain)
+
+
+cdef object _fast_prelu_half(const fa_loop_table *tb, x, alpha, long ax, out, char *px, Py_ssize_t n, int dt,
+                             int t, Py_ssize_t grain, empty_like):
+    """fast_prelu for a C-contiguous float16 / bfloat16 plain ndarray x (px,
+    n elements, dt): alpha a 1-D plain ndarray of float32 or of x's format
+    (widened exactly, as the general path's float32 slopes), finite, one
+    per channel (C > 1), apart from the output; the general path's half
+    work (_prelu_half_run).  None for the general path."""
+    cdef char *pa
+    cdef char *po
+    cdef Py_ssize_t na, aisz, no, isz, C, outer = 1, inner = 1, j
+    cdef int adt, dto, nd = fa_nd_ndim(x), rc = 0, i, nt
+    cdef float *wide = NULL
+    cdef const float *al
+    if not (nd >= 1 and n > 0 and fa_nd_c_contig(x) and -nd <= ax < nd):
+        return None
+    if ax < 0:
+        ax += nd
+    C = fa_nd_dim(x, ax)
+    if not (fa_nd_flat(alpha, 0, 1, &pa, &na, &aisz, &adt) and fa_nd_ndim(alpha) == 1 and na == C and C > 1
+            and (adt == dt or adt == DT_F32)):
+        return None
+    if out is None:
+        out = empty_like(x)
+    # out: x itself or apart from it, x's layout; slopes inside out go
+    # general (copied there)
+    if not (fa_nd_flat(out, 1, 1, &po, &no, &isz, &dto) and dto == dt and fa_nd_same_layout(x, out)
+            and (po == px or _bytes_apart(po, n * 2, px, n * 2)) and _bytes_apart(pa, na * aisz, po, n * 2)):
+        return None
+    al = <const float *>pa
+    if adt != DT_F32:
+        wide = <float *>PyMem_RawMalloc(C * sizeof(float))
+        if wide == NULL:
+            return None
+        (tb.widen_h if dt == DT_F16 else tb.widen_b)(<const uint16_t *>pa, wide, C)
+        al = wide
+    try:
+        for j in range(C):      # NaN / inf slopes: the general path names them
+            if not fabs(al[j]) <= FLT_MAX:
+                return None
+        for i in range(ax):
+            outer *= fa_nd_dim(x, i)
+        for i in range(ax + 1, nd):
+            inner *= fa_nd_dim(x, i)
+        nt = 1 if n <= FAST_HOLD_N else _fast_nt(t)
+        with nogil:
+            if inner == 1:
+                rc = _prelu_half_run(tb, dt - 1, True, 0, px, NULL, po, al, NULL, outer, C, C, 1, nt, grain)
+            else:
+                rc = _prelu_half_run(tb, dt - 1, False, 0, px, NULL, po, al, NULL, outer * C, C, inner, 1, nt,
+                                     grain)
+    finally:
+        PyMem_RawFree(wide)
     _hrows_check(rc, "prelu")
     return out
 
