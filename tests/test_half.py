@@ -734,7 +734,7 @@ def test_prelu_backward_stages_blocks_with_the_same_sums(fmt, case, monkeypatch)
         assert not staged_sizes, "staged whole"
 
 
-@pytest.mark.parametrize("shape", [(1101, 240), (300, 37), (3, 5000), (7,)], ids=str)
+@pytest.mark.parametrize("shape", [(1101, 240), (300, 37), (3, 5000), (7,), (40, 20000)], ids=str)
 @pytest.mark.parametrize("fmt", sorted(DTYPES))
 def test_bias_act_backward_stages_blocks_with_the_same_sums(fmt, shape, monkeypatch):
     """bias_act's backward stages blocks of rows; grad_bias sums the float32
@@ -749,7 +749,7 @@ def test_bias_act_backward_stages_blocks_with_the_same_sums(fmt, shape, monkeypa
     xs[:] = every(dtype)[1][:xs.size]
     g = rng.standard_normal(shape).astype(dtype)
     C = shape[-1]
-    rpc = max(1, 16384 // C)
+    rpc = bias_mod._bias_rpc(x.size // C, C)
     b = rng.standard_normal(C).astype(dtype)
     if len(shape) == 2:
         # column 0 sums the order itself (as in the prelu test above): per

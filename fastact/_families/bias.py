@@ -10,6 +10,18 @@ from .._table import BY_NAME
 
 _BIAS_ROW = 1 << 14     # elements per chunk of the grad_bias sums
 
+
+def _bias_rpc(nrow, C):
+    """Rows per chunk of the grad_bias sums: 16384 // C, but no more than
+    max(8, 65536 // C) chunks, so that the float64 partial sums of wide rows
+    stay small (at most 8 rows of them).  The shape alone fixes it, never
+    the thread count."""
+    if C == 0 or nrow == 0:
+        return 1
+    rpc = max(1, _BIAS_ROW // C)
+    most = max(8, 4 * _BIAS_ROW // C)
+    return rpc if -(-nrow // rpc) <= most else -(-nrow // most)
+
 # bias_act's activation by name, without parameters: (table row, spec, kernel
 # Spec for fast_bias); the resolution below costs ~3 us, a third of a small
 # call.  Emptied with _FAST when the kernel module changes (specs hold kernel
@@ -192,7 +204,7 @@ def _bias_backward(fname, grad, x, y, bias, act, params, out, n_threads, inplace
     # rounded) per chunk of _BIAS_ROW // C rows in row order, then over the
     # chunks: a fixed order whatever the thread count
     nrow = s.size // C if C else 0
-    rpc = max(1, _BIAS_ROW // C) if C else 1
+    rpc = _bias_rpc(nrow, C)
     gsum = np.zeros(((nrow + rpc - 1) // rpc, C), dtype=np.float64)
     if s.size:
         v = (lambda a: a.view(np.uint16).reshape(-1, C)) if h else (lambda a: a.reshape(-1, C))

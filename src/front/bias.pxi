@@ -23,12 +23,18 @@ def bias_rows(int k, int mode, a, b, bias, out, Py_ssize_t nrow, Py_ssize_t ncol
     cdef Py_ssize_t nch = (nrow + rpc - 1) // rpc if rpc > 0 else 0
     if mode != 0 and (gsum is None or rpc < 1):
         raise ValueError("bias_rows: the backward sums into gsum, rows of rpc >= 1 rows")
-    _get_buffer(a, &va, PyBUF_RECORDS_RO)
-    _get_buffer(b if mode != 0 else a, &vb, PyBUF_RECORDS_RO)
-    _get_buffer(bias, &vbias, PyBUF_RECORDS_RO)
-    _get_buffer(out, &vo, PyBUF_RECORDS)
-    _get_buffer(gsum if mode != 0 else out, &vg, PyBUF_RECORDS)
+    cdef int held = 0       # buffers taken so far, released in reverse
     try:
+        _get_buffer(a, &va, PyBUF_RECORDS_RO)
+        held = 1
+        _get_buffer(b if mode != 0 else a, &vb, PyBUF_RECORDS_RO)
+        held = 2
+        _get_buffer(bias, &vbias, PyBUF_RECORDS_RO)
+        held = 3
+        _get_buffer(out, &vo, PyBUF_RECORDS)
+        held = 4
+        _get_buffer(gsum if mode != 0 else out, &vg, PyBUF_RECORDS)
+        held = 5
         if mode != 0 and (vg.itemsize != 8 or vg.len // 8 < nch * ncol):
             raise ValueError("bias_rows: gsum takes float64 sums, one row of ncol per chunk")
         if half:
@@ -49,11 +55,16 @@ def bias_rows(int k, int mode, a, b, bias, out, Py_ssize_t nrow, Py_ssize_t ncol
                                    <char *>vbias.buf, <char *>vo.buf, <double *>vg.buf, nrow, ncol, rpc, p,
                                    nthreads, grain)
     finally:
-        PyBuffer_Release(&vg)
-        PyBuffer_Release(&vo)
-        PyBuffer_Release(&vbias)
-        PyBuffer_Release(&vb)
-        PyBuffer_Release(&va)
+        if held >= 5:
+            PyBuffer_Release(&vg)
+        if held >= 4:
+            PyBuffer_Release(&vo)
+        if held >= 3:
+            PyBuffer_Release(&vbias)
+        if held >= 2:
+            PyBuffer_Release(&vb)
+        if held >= 1:
+            PyBuffer_Release(&va)
     if rc != 0:
         raise RuntimeError(f"fastact internal error: kernel {k} not compiled")
     return out
@@ -248,10 +259,12 @@ cdef object _fast_bias_half(const fa_loop_table *tb, Spec spec, x, bias, out, ch
         out = empty_like(x)
         if not fa_nd_flat(out, 1, 1, &po, &no, &isz, &dto) or dto != dt or no != n:
             return None
-    else:
+    elif out is x:
         po = px             # in place; a bias inside x goes general (copied there)
         if not _bytes_apart(pb, nb * bisz, px, n * 2):
             return None
+    else:
+        return None
     if bdt != DT_F32:
         wide = <float *>PyMem_RawMalloc(C * sizeof(float))
         if wide == NULL:

@@ -46,8 +46,9 @@ cdef struct _GatedHalf:
 
 
 cdef enum:
-    # elements of a (and of b) per piece of a single row: 64 pieces of the
-    # forward's three arrays fill a 4096-float block (_HR_BLOCK)
+    # elements of a (and of b) per piece of a single row: a block (_HR_BLOCK,
+    # 4096 floats) holds 21 pieces of the forward's three arrays, 12 of the
+    # backward's five
     _GH_PIECE = 64
 
 

@@ -292,29 +292,35 @@ cdef object _prelu_half(int half, bint cols, int mode, a, b, out, alpha, gsum, P
     cdef Py_buffer va, vb, vo, val, vg
     cdef int rc = 0
     _get_buffer(a, &va, PyBUF_RECORDS_RO)
-    _get_buffer(b if mode != 0 else a, &vb, PyBUF_RECORDS_RO)
-    _get_buffer(gsum if mode != 0 else alpha, &vg, PyBUF_RECORDS_RO)
     try:
-        _get_buffer(out, &vo, PyBUF_RECORDS)
+        _get_buffer(b if mode != 0 else a, &vb, PyBUF_RECORDS_RO)
         try:
-            _get_buffer(alpha, &val, PyBUF_RECORDS_RO)
+            _get_buffer(gsum if mode != 0 else alpha, &vg, PyBUF_RECORDS if mode != 0 else PyBUF_RECORDS_RO)
             try:
-                if val.itemsize != 4 or val.len // 4 < nchan:
-                    raise ValueError("prelu: half data take float32 slopes, one per channel")
-                if mode != 0 and (vg.itemsize != 8 or vg.len // 8 < ((nrow + rpc - 1) // rpc * nchan if cols
-                                                                     else nrow)):
-                    raise ValueError("prelu: the dL/dalpha sums take a float64 buffer, one per chunk and channel")
-                with nogil:
-                    rc = _prelu_half_run(tb, half, cols, mode, <char *>va.buf, <char *>vb.buf, <char *>vo.buf,
-                                         <const float *>val.buf, <double *>vg.buf if mode != 0 else NULL, nrow,
-                                         nchan, L, rpc, nthreads, grain)
+                _get_buffer(out, &vo, PyBUF_RECORDS)
+                try:
+                    _get_buffer(alpha, &val, PyBUF_RECORDS_RO)
+                    try:
+                        if val.itemsize != 4 or val.len // 4 < nchan:
+                            raise ValueError("prelu: half data take float32 slopes, one per channel")
+                        if mode != 0 and (vg.itemsize != 8 or vg.len // 8 < (
+                                (nrow + rpc - 1) // rpc * nchan if cols else nrow)):
+                            raise ValueError("prelu: the dL/dalpha sums take a float64 buffer, one per chunk "
+                                             "and channel")
+                        with nogil:
+                            rc = _prelu_half_run(tb, half, cols, mode, <char *>va.buf, <char *>vb.buf,
+                                                 <char *>vo.buf, <const float *>val.buf,
+                                                 <double *>vg.buf if mode != 0 else NULL, nrow, nchan, L, rpc,
+                                                 nthreads, grain)
+                    finally:
+                        PyBuffer_Release(&val)
+                finally:
+                    PyBuffer_Release(&vo)
             finally:
-                PyBuffer_Release(&val)
+                PyBuffer_Release(&vg)
         finally:
-            PyBuffer_Release(&vo)
+            PyBuffer_Release(&vb)
     finally:
-        PyBuffer_Release(&vg)
-        PyBuffer_Release(&vb)
         PyBuffer_Release(&va)
     _hrows_check(rc, "prelu")
     return out
