@@ -50,11 +50,65 @@ ROWWISE = {
     "glu_backward": lambda a, x, o: fastact.glu_backward(o, x, n_threads=1),
     "bias_act": lambda a, x, o: fastact.bias_act_(a, BIAS[a.dtype], act="gelu", n_threads=1),
     "prelu": lambda a, x, o: fastact.prelu_(a, ALPHA[a.dtype], axis=1, n_threads=1),
+    # one row of n: float16 / bfloat16 rows this long go in pieces (src/front/smlong.pxi)
+    "softmax1d": lambda a, x, o: fastact.softmax_(a.reshape(-1), n_threads=1),
+    "log_softmax1d": lambda a, x, o: fastact.log_softmax_(a.reshape(-1), n_threads=1),
+    "softmax1d_backward": lambda a, x, o: fastact.softmax_backward_(a.reshape(-1), y=x.reshape(-1),
+                                                                    n_threads=1),
+    "log_softmax1d_backward": lambda a, x, o: fastact.log_softmax_backward_(a.reshape(-1), x.reshape(-1),
+                                                                            n_threads=1),
 }
 BIAS, ALPHA = {}, {}
 # the arguments each call reads (a, x, o)
 STAGED_INPUTS = {"softmax": "a", "softmax_backward": "ax", "glu": "x", "glu_backward": "xo",
-                 "bias_act": "a", "prelu": "a"}
+                 "bias_act": "a", "prelu": "a", "softmax1d": "a", "log_softmax1d": "a",
+                 "softmax1d_backward": "ax", "log_softmax1d_backward": "ax"}
+
+# --long: float16 softmax rows of these lengths (n elements in all), staged
+# whole against in pieces, over float32 (the thresholds _sml_min of
+# src/front/smlong.pxi), by the pieces' extra exp passes
+LONG_ROWS = (32768, 65536, 131072, 262144, 524288, 1048576)
+LONG_FORMS = {
+    "log_softmax_ (0)": lambda a, x: fastact.log_softmax_(a, n_threads=1),
+    "softmax_backward_ y (0)": lambda a, x: fastact.softmax_backward_(a, y=x, n_threads=1),
+    "log_softmax_backward_ x (0)": lambda a, x: fastact.log_softmax_backward_(a, x, n_threads=1),
+    "softmax_ (1)": lambda a, x: fastact.softmax_(a, n_threads=1),
+    "softmax_backward_ x (2)": lambda a, x: fastact.softmax_backward_(a, x, n_threads=1),
+}
+
+
+def long_rows(n, trials):
+    """Per row length and form: median over trials of the float16 time over
+    float32, staged whole and in pieces (one race per trial)."""
+    mins, piece = fastact._front.sml_tune()
+    print("float16 over float32, rows staged whole -> in pieces (median of trials):")
+    try:
+        for L in LONG_ROWS:
+            src32 = make_input(n, np.float32).reshape(-1, L) / 3
+            cells = []
+            for form, f in LONG_FORMS.items():
+                x32, x16 = src32.copy(), src32.astype(np.float16)
+                if "y" in form.split():
+                    x32 = fastact.softmax(x32)
+                    x16 = x32.astype(np.float16)
+                r = {"whole": [], "pieces": []}
+                for _ in range(trials):
+                    a32 = src32.copy()
+                    cs = [Contender("float32", lambda a=a32, x=x32: f(a, x), lambda a=a32: np.copyto(a, src32))]
+                    for label, m in (("whole", (1 << 62,) * 3), ("pieces", (0, 0, 0))):
+                        a = x16.copy()
+
+                        def call(a=a, m=m):
+                            fastact._front.sml_tune(m)
+                            f(a, x16)
+                        cs.append(Contender(label, call, lambda a=a: np.copyto(a, x16)))
+                    t = race(cs, budget=0.1, min_reps=5)
+                    for k in r:
+                        r[k].append(t[k] / t["float32"])
+                cells.append(f"{form} {np.median(r['whole']):.2f} -> {np.median(r['pieces']):.2f}")
+            print(f"  {L:>8}: " + " | ".join(cells), flush=True)
+    finally:
+        fastact._front.sml_tune(mins)
 
 
 def rowwise_contenders(name, n):
@@ -79,7 +133,7 @@ def rowwise_contenders(name, n):
         r = ROWWISE[name](*(_staged_np(v) if k in use else np.empty(v.shape, np.float32)
                             for k, v in zip("axo", (a, x, o))))
         with np.errstate(over="ignore"):        # a is not refilled: repeated calls may overflow it
-            _store_np(a if r.shape == a.shape else o, r)
+            _store_np(a if r.size == a.size else o, r.reshape(a.shape if r.size == a.size else o.shape))
     out.append(Contender("float16 staged", lambda: staged(*s16[:3]), lambda: np.copyto(s16[0], s16[3])))
     return out
 
@@ -146,12 +200,17 @@ def main():
     ap.add_argument("--funcs", default="gelu,relu,sigmoid,gelu_backward," + ",".join(ROWWISE))
     ap.add_argument("--n", default="1048576")
     ap.add_argument("--trials", type=int, default=5)
+    ap.add_argument("--long", action="store_true",
+                    help="softmax rows of 32K to 1M elements, float16 staged whole against in pieces")
     ap.add_argument("--torch", action="store_true",
                     help="PyTorch's float16 and bfloat16 forwards in the same races (gelu: out of place)")
     args = ap.parse_args()
     n = int(float(args.n))
     print(f"fastact {fastact.__version__}, loops {fastact._front.table_target()}, n={n}, 1 thread, "
           f"{args.trials} trials (median [min-max] over trials)")
+    if args.long:
+        long_rows(n, args.trials)
+        return 0
     worst = 0.0
     for spec in args.funcs.split(","):
         backward = spec.endswith("_backward")

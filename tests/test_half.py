@@ -683,6 +683,110 @@ def test_gated_one_row_goes_in_pieces_over_the_threads(fmt):
                 assert 2 * size <= peak - base < 2 * size + blocks, (name, n, peak - base)
 
 
+# softmax rows too long to stage whole go through the float32 row kernel's
+# steps in pieces (src/front/smlong.pxi): the reductions resumed from piece
+# to piece, the outputs per piece (softmax's exps computed again).  With
+# every row of at least 512 (the row kernel's 64 partials) in pieces of 512
+# floats (256 per array in the backwards), rows of 512 to 1300 cover one
+# piece, several, a last piece that would be under 128 (the one before
+# gives it a step), and every kind of tail of the 64 partials.
+LONG_L = [512, 513, 575, 576, 639, 640, 700, 767, 768, 769, 1000, 1023, 1024, 1025, 1100, 1151, 1153, 1300]
+
+
+def _long_cases(mask):
+    return {
+        "softmax": lambda x, g, n: fastact.softmax(x, n_threads=n),
+        "log_softmax_ in place": lambda x, g, n: fastact.log_softmax_(x.copy(), n_threads=n),
+        "softmin where, scale": lambda x, g, n: fastact.softmin(x, where=mask, scale=0.5, n_threads=n),
+        "log_softmax where": lambda x, g, n: fastact.log_softmax(x, where=mask, n_threads=n),
+        "softmax_backward y": lambda x, g, n: fastact.softmax_backward(g, y=x, n_threads=n),
+        "log_softmax_backward_ y in place": lambda x, g, n: fastact.log_softmax_backward_(g.copy(), y=x,
+                                                                                          n_threads=n),
+        "softmax_backward_ x in place": lambda x, g, n: fastact.softmax_backward_(g.copy(), x, n_threads=n),
+        "log_softmax_backward x": lambda x, g, n: fastact.log_softmax_backward(g, x, n_threads=n),
+        "softmax_backward x, where, scale": lambda x, g, n: fastact.softmax_backward(
+            g, x, where=mask, scale=2.0, n_threads=n),
+        "log_softmax_backward y, where": lambda x, g, n: fastact.log_softmax_backward(g, y=x, where=mask,
+                                                                                      n_threads=n),
+    }
+
+
+def _long_rows(dtype, L, rng):
+    """9 rows of L: normal values; every kind of bit pattern; all -inf; -inf
+    and a NaN; a +inf; signed zeros; a large max; a NaN at the end; one large
+    entry among small ones (the sums' order shows)."""
+    x = (rng.standard_normal((9, L)) * 3).astype(dtype)
+    x[1] = every(dtype)[1][rng.integers(0, 1 << 16, L)]
+    x[2] = -np.inf
+    x[3] = -np.inf
+    x[3, L // 2] = np.nan
+    x[4, 7] = np.inf
+    x[5] = 0
+    x[5, ::2] = -0.0
+    x[6] *= 30
+    x[6, 100] = 60000 if dtype == np.float16 else 1e30
+    x[7, -1] = np.nan
+    x[8] = -12
+    x[8, L - 3] = 0
+    return x
+
+
+@pytest.mark.parametrize("fmt", sorted(DTYPES))
+def test_long_softmax_rows_go_in_pieces_with_the_same_bits(fmt):
+    dtype, _ = DTYPES[fmt]
+    rng = np.random.default_rng(77)
+    old = _front.sml_tune((0, 0, 0), 512)
+    try:
+        with np.errstate(all="ignore"):
+            for L in LONG_L:
+                x = _long_rows(dtype, L, rng)
+                g = rng.standard_normal(x.shape).astype(dtype)
+                g[0, :5] = np.inf                    # (row 4: x has +inf, g finite)
+                mask = rng.random(x.shape) < 0.7
+                mask[0] = False                     # a row all masked
+                for name, fn in _long_cases(mask).items():
+                    want = bits(staged(lambda a, b: fn(a, b, 1), dtype, x, g))
+                    for n in (1, 2):
+                        got = fn(x, g, n)
+                        assert got.dtype == dtype and (bits(got) == want).all(), (name, L, n)
+    finally:
+        _front.sml_tune(*old)
+
+
+@pytest.mark.parametrize("fmt", sorted(DTYPES))
+def test_long_softmax_rows_make_no_full_size_temporary(fmt):
+    """1-D and two rows of 2^19 at the default thresholds: no float32 copy,
+    at most a piece per array per thread besides the result; the staged
+    computation's bits."""
+    dtype, _ = DTYPES[fmt]
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal(1 << 20) * 3).astype(dtype)     # 2 MiB
+    x[::4099] = every(dtype)[1][:len(x[::4099])]
+    g = rng.standard_normal(x.shape).astype(dtype)
+    calls = {
+        "softmax_": lambda a, b: fastact.softmax_(a),
+        "log_softmax_ (2, 2^19)": lambda a, b: fastact.log_softmax_(a.reshape(2, -1)),
+        "softmax_backward_ y": lambda a, b: fastact.softmax_backward_(a, y=b),
+        "softmax_backward_ x": lambda a, b: fastact.softmax_backward_(a, b),
+        "log_softmax_backward_ x": lambda a, b: fastact.log_softmax_backward_(a, b),
+    }
+    blocks = 64 << 10
+    assert blocks < x.nbytes
+    with np.errstate(all="ignore"):
+        for name, f in calls.items():
+            want = bits(staged(lambda a, b: (f(a, b), a)[1], dtype, g if "backward" in name else x, x))
+            a = (g if "backward" in name else x).copy()
+            tracemalloc.start()
+            try:
+                base, _ = tracemalloc.get_traced_memory()
+                f(a, x)
+                _, peak = tracemalloc.get_traced_memory()
+            finally:
+                tracemalloc.stop()
+            assert peak - base < blocks, (name, peak - base)
+            assert (bits(a) == want).all(), name
+
+
 # prelu's backward stages blocks of rows too; its dL/dalpha sums keep the
 # float32 path's order: per chunk of 16384 // C rows (the channel axis last),
 # whose blocks one thread takes in order, per row (a channel axis before

@@ -19,6 +19,7 @@ class SoftmaxSpec(NamedTuple):
     grain: int
     where: Optional[np.ndarray]  # a bool array that broadcasts to x, or None
     scale: Optional[float]       # the factor on x (softmin: negated); None: 1, the plain kernels
+    inner: int                   # elements after the reduced axes (their C-order extent)
 
 
 def _axes(fname, v, ndim):
@@ -75,7 +76,7 @@ def _softmax_spec(act, fname, vals, x):
         s = -s
     # scale 1 is the plain kernels: the same bits as a call without it
     return SoftmaxSpec(axes, act.name == "log_softmax", None, GRAIN["transc"], w,
-                       None if s == 1.0 else s)
+                       None if s == 1.0 else s, math.prod(x.shape[axes[-1] + 1:]))
 
 
 def _merged_stride(shape, strides):
@@ -178,9 +179,10 @@ def _softmax_bwd(spec, g, s, from_y, out, nt):
 
 def half_direct(spec, forward):
     """C-contiguous float16 / bfloat16 data go to the kernels themselves: the
-    front stages them in blocks of outer rows (mode 1 there: the backward
-    from x, y in float32), except over axis 0 (_front.softmax_half_in_blocks)."""
-    return _front.softmax_half_in_blocks(spec.axis)
+    front stages them in blocks of outer rows, or long rows in pieces (mode 1
+    there: the backward from x, y in float32), except over axis 0 with inner
+    elements after it (_front.softmax_half_in_blocks)."""
+    return _front.softmax_half_in_blocks(spec.axis, spec.inner)
 
 
 spec = _softmax_spec

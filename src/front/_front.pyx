@@ -15,7 +15,7 @@ from cpython.bool cimport PyBool_Check
 from cpython.float cimport PyFloat_Check
 from cpython.long cimport PyLong_Check, PyLong_CheckExact, PyLong_AsLongAndOverflow
 from libc.limits cimport INT_MAX
-from libc.math cimport isfinite, fabs, INFINITY
+from libc.math cimport isfinite, fabs, INFINITY, NAN
 from libc.float cimport FLT_MAX, DBL_MAX
 from libc.string cimport memcmp
 from libc.stdlib cimport malloc, free
@@ -33,6 +33,8 @@ cdef extern from "fa_table.h":
     int FA_TABLE_ABI
     const char *FA_TABLE_CAPSULE
     int FA_TABLE_SMC
+    int FA_TABLE_SMP_MAX, FA_TABLE_SMP_EXPSUM, FA_TABLE_SMP_LOGSUM, FA_TABLE_SMP_DOT, FA_TABLE_SMP_SUM
+    int FA_TABLE_SMP_STEP, FA_TABLE_SMP_STATE, FA_TABLE_SMP_MIN
     ctypedef struct fa_loop_table:
         int abi
         const char *target
@@ -70,6 +72,11 @@ cdef extern from "fa_table.h":
                                    fa_tidx w, int log_form) noexcept nogil
         void (*softmax_bwd_cols_d)(const double *g, const double *y, double *out, fa_tidx L,
                                    fa_tidx inner, fa_tidx w, int log_form) noexcept nogil
+        double (*sm_piece_reduce_f)(int op, const float *a, const float *b, float *tmp, fa_tidx n, float m,
+                                    double *st, int first, int last) noexcept nogil
+        int (*sm_piece_out_f)(const float *x, float *y, fa_tidx n, float m, float v, int log_form) noexcept nogil
+        void (*sm_piece_bwd_out_f)(const float *g, const float *y, float *out, fa_tidx n, float d,
+                                   int log_form) noexcept nogil
         void (*softmax_prep_f)(const float *x, float *y, const unsigned char *m, fa_tidx ms, fa_tidx n,
                                float s, float fill) noexcept nogil
         void (*softmax_prep_d)(const double *x, double *y, const unsigned char *m, fa_tidx ms, fa_tidx n,
@@ -233,6 +240,7 @@ include "threads.pxi"
 include "elementwise.pxi"
 include "halfrows.pxi"
 include "softmax.pxi"
+include "smlong.pxi"
 include "sparsemax.pxi"
 include "prelu.pxi"
 include "bias.pxi"

@@ -16,12 +16,21 @@
 
 /* Raised whenever the struct below changes: a table of another layout is
  * refused at load time instead of being called through wrong offsets. */
-#define FA_TABLE_ABI 9
+#define FA_TABLE_ABI 10
 #define FA_TABLE_CAPSULE "fastact.loop_table"
 
 /* Constants the front's chunking shares with the loops (fa_table_impl.c
  * static-asserts that the values of src/loops/ equal these). */
 #define FA_TABLE_SMC 64                     /* softmax rows per block, columns per strip */
+/* sm_piece_reduce_f's ops and piece rule (src/loops/softmax.h FA_SMP_*) */
+#define FA_TABLE_SMP_MAX 0
+#define FA_TABLE_SMP_EXPSUM 1
+#define FA_TABLE_SMP_LOGSUM 2
+#define FA_TABLE_SMP_DOT 3
+#define FA_TABLE_SMP_SUM 4
+#define FA_TABLE_SMP_STEP 128
+#define FA_TABLE_SMP_MIN 512                /* rows at least this long: the kernels' 64 partials */
+#define FA_TABLE_SMP_STATE 64               /* doubles of a row's state between pieces */
 
 typedef ptrdiff_t fa_tidx;   /* = fa_idx of fa_defs.h */
 
@@ -61,6 +70,13 @@ typedef struct fa_loop_table {
                                fa_tidx w, int log_form);
     void (*softmax_bwd_cols_d)(const double *g, const double *y, double *out, fa_tidx L, fa_tidx inner,
                                fa_tidx w, int log_form);
+    /* a float row softmax in pieces (float16 / bfloat16 rows longer than a
+     * staging block): op's reduction over one piece, resumed through st
+     * (FA_TABLE_SMP_STATE doubles); every piece's outputs; the backward's */
+    double (*sm_piece_reduce_f)(int op, const float *a, const float *b, float *tmp, fa_tidx n, float m,
+                                double *st, int first, int last);
+    int (*sm_piece_out_f)(const float *x, float *y, fa_tidx n, float m, float v, int log_form);
+    void (*sm_piece_bwd_out_f)(const float *g, const float *y, float *out, fa_tidx n, float d, int log_form);
     /* the masked / scaled softmax's prologue: y[i] = keep ? s*x[i] : fill */
     void (*softmax_prep_f)(const float *x, float *y, const unsigned char *m, fa_tidx ms, fa_tidx n, float s,
                            float fill);

@@ -88,13 +88,26 @@ static T FA_F(fa__softmax_ninf)(const T *x, fa_idx L, int log_form)
     return nan ? FA_F(fa_qnan)() : log_form ? (T)-INFINITY : (T)0;
 }
 
-FA_INLINE T FA_F(fa_row_max)(const T *x, fa_idx L, int nacc)
+/* The row reductions below take st_in and st_out, both NULL in the row
+ * kernels (constants there: the compiler drops them), for a row too long
+ * for one buffer, reduced in consecutive pieces (fa_sm_piece_reduce_f):
+ * st_in, when given, holds the partials the pieces before left (else they
+ * start empty); st_out, when given, takes the partials after the main loop,
+ * and nothing else is done (no tail, no fold) -- for a piece that is not
+ * the row's last, whose length must be a multiple of 2 nacc.  The last
+ * piece then starts at a multiple of 2 nacc, and its tail blocks, placed
+ * from its end, are the whole row's: the pieces give the row's bits. */
+FA_INLINE T FA_F(fa__row_max_st)(const T *x, fa_idx L, int nacc, const T *st_in, T *st_out)
 {
     T acc[FA_ACC];
-    for (int j = 0; j < nacc; j++) acc[j] = (T)-INFINITY;
+    for (int j = 0; j < nacc; j++) acc[j] = st_in ? st_in[j] : (T)-INFINITY;
     fa_idx i = 0;
     for (; i + nacc <= L; i += nacc)
         FA__JLOOP(nacc, acc[j] = x[i + j] > acc[j] ? x[i + j] : acc[j]);
+    if (st_out) {
+        for (int j = 0; j < nacc; j++) st_out[j] = acc[j];
+        return 0;
+    }
     T m = (T)-INFINITY;
     if (nacc >= FA_TV && i < L && L >= FA_TV) {
         /* the tail: FA_TV-blocks, then the block x[L-FA_TV, L), which
@@ -107,6 +120,10 @@ FA_INLINE T FA_F(fa_row_max)(const T *x, fa_idx L, int nacc)
     for (; i < L; i++) m = x[i] > m ? x[i] : m;
     FA__FOLD(nacc, acc[j] = acc[j + w] > acc[j] ? acc[j + w] : acc[j]);
     return acc[0] > m ? acc[0] : m;
+}
+FA_INLINE T FA_F(fa_row_max)(const T *x, fa_idx L, int nacc)
+{
+    return FA_F(fa__row_max_st)(x, L, nacc, NULL, NULL);
 }
 
 /* exp(x - m) for x <= m.  x - m is rounded (it is exact only when x and m
@@ -240,7 +257,8 @@ FA_INLINE T FA_F(fa_logsm)(T x, T m, T ls)
  * at most 2^-24 of the row sum, which the outputs take on through 1/sum. */
 /* form (a constant at every call): 0 fa_exp_diff (double), 1 float's
  * fa_exp_shift64, 2 float's fa_exp_diff64 (the sum then carries 2^64) */
-FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m, int nacc, const T *pfp, fa_idx ypf, int form)
+FA_INLINE double FA_F(fa__row_expsum_st)(const T *x, T *y, fa_idx L, T m, int nacc, const T *pfp, fa_idx ypf,
+                                         int form, const double *st_in, double *st_out)
 {
 #if FA_IS_DOUBLE
 #define FA__EXPD(v) FA_F(fa_exp_diff)((v), m)
@@ -279,6 +297,12 @@ FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m, int nacc, 
      * just before, in L1) into the same partials in the same order as the
      * array loop, so the bits do not change. */
     __m512d a0 = _mm512_setzero_pd(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+    if (st_in && nacc == FA_ACC) {
+        a0 = _mm512_loadu_pd(st_in);      a1 = _mm512_loadu_pd(st_in + 8);
+        a2 = _mm512_loadu_pd(st_in + 16); a3 = _mm512_loadu_pd(st_in + 24);
+        a4 = _mm512_loadu_pd(st_in + 32); a5 = _mm512_loadu_pd(st_in + 40);
+        a6 = _mm512_loadu_pd(st_in + 48); a7 = _mm512_loadu_pd(st_in + 56);
+    }
     if (nacc == FA_ACC) {
 #define FA__ACC8P(a, k) \
         a = _mm512_add_pd(a, _mm512_cvtps_pd(_mm256_add_ps(_mm256_loadu_ps(y + i + 8 * (k)), \
@@ -299,7 +323,7 @@ FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m, int nacc, 
     } else
 #endif
     {
-        for (int j = 0; j < nacc; j++) acc[j] = 0;
+        for (int j = 0; j < nacc; j++) acc[j] = st_in ? st_in[j] : 0;
 #if !FA_IS_DOUBLE
 #if FA_VEC_BYTES == 32
         /* AVX2: as the AVX-512 loop above, the exps of a chunk first, then
@@ -322,6 +346,19 @@ FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m, int nacc, 
             FA__PFW_STEP(y, i, nacc, ypf);
             FA__JLOOP(nacc, T e = FA__EXPD(x[i + j]); y[i + j] = e; acc[j] += (double)e);
         }
+    }
+    if (st_out) {
+#if !FA_IS_DOUBLE && defined(__AVX512F__)
+        if (nacc == FA_ACC) {
+            _mm512_storeu_pd(st_out, a0);      _mm512_storeu_pd(st_out + 8, a1);
+            _mm512_storeu_pd(st_out + 16, a2); _mm512_storeu_pd(st_out + 24, a3);
+            _mm512_storeu_pd(st_out + 32, a4); _mm512_storeu_pd(st_out + 40, a5);
+            _mm512_storeu_pd(st_out + 48, a6); _mm512_storeu_pd(st_out + 56, a7);
+            return 0;
+        }
+#endif
+        for (int j = 0; j < nacc; j++) st_out[j] = acc[j];
+        return 0;
     }
     /* the tail's exps as vectors where possible: a scalar exp per element
      * costs several times a vector lane */
@@ -382,6 +419,10 @@ FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m, int nacc, 
 #undef FA__EXPD
 #undef FA__CHUNKED_EXPSUM
 }
+FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m, int nacc, const T *pfp, fa_idx ypf, int form)
+{
+    return FA_F(fa__row_expsum_st)(x, y, L, m, nacc, pfp, ypf, form, NULL, NULL);
+}
 
 /* The rest [i, L) of the rows prefetched in a sum loop's steps. */
 #ifndef FA__PF_ROW_REST
@@ -391,15 +432,20 @@ FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m, int nacc, 
 
 /* sum(a*b) over a row; pa and pb (both NULL: none) are prefetched as the
  * row is summed: see fa__softmax_bwd_row_n. */
-FA_INLINE T FA_F(fa_row_dot)(const T *a, const T *b, fa_idx L, int nacc, const T *pa, const T *pb)
+FA_INLINE T FA_F(fa__row_dot_st)(const T *a, const T *b, fa_idx L, int nacc, const T *pa, const T *pb,
+                                  const T *st_in, T *st_out)
 {
     T acc[FA_ACC];
-    for (int j = 0; j < nacc; j++) acc[j] = 0;
+    for (int j = 0; j < nacc; j++) acc[j] = st_in ? st_in[j] : 0;
     fa_idx i = 0;
     for (; i + nacc <= L; i += nacc) {
         FA__PF_STEP(pa, i, nacc);
         FA__PF_STEP(pb, i, nacc);
         FA__JLOOP(nacc, acc[j] += a[i + j] * b[i + j]);
+    }
+    if (st_out) {
+        for (int j = 0; j < nacc; j++) st_out[j] = acc[j];
+        return 0;
     }
     FA__PF_ROW_REST(pa, pb, i, L);
     T s = 0;
@@ -410,6 +456,10 @@ FA_INLINE T FA_F(fa_row_dot)(const T *a, const T *b, fa_idx L, int nacc, const T
     }
     FA__FOLD(nacc, acc[j] += acc[j + w]);
     return s + acc[0];
+}
+FA_INLINE T FA_F(fa_row_dot)(const T *a, const T *b, fa_idx L, int nacc, const T *pa, const T *pb)
+{
+    return FA_F(fa__row_dot_st)(a, b, L, nacc, pa, pb, NULL, NULL);
 }
 
 /* The terms of log_softmax's sum, exp(z) for z = x - m <= 0 (x - m rounded:
@@ -460,16 +510,21 @@ FA_INLINE T FA_F(fa__lsm_unscale)(T s)
  * (the row's output) is only prefetched for the final pass (ypf).  float:
  * a NaN term may be dropped (fa__lsm_term_nn), so a NaN sum means a NaN
  * row, but a finite one does not mean a row without NaN. */
-FA_INLINE T FA_F(fa_row_logsum)(const T *x, T *y, fa_idx L, T m, int nacc, const T *pfp, fa_idx ypf)
+FA_INLINE T FA_F(fa__row_logsum_st)(const T *x, T *y, fa_idx L, T m, int nacc, const T *pfp, fa_idx ypf,
+                                     const T *st_in, T *st_out)
 {
     T s = 0;
     T acc[FA_ACC];
-    for (int j = 0; j < nacc; j++) acc[j] = 0;
+    for (int j = 0; j < nacc; j++) acc[j] = st_in ? st_in[j] : 0;
     fa_idx i = 0;
     for (; i + nacc <= L; i += nacc) {
         FA__PF_STEP(pfp, i, nacc);
         FA__PFW_STEP(y, i, nacc, ypf);
         FA__JLOOP(nacc, acc[j] += FA_F(fa__lsm_term_nn)(x[i + j] - m));
+    }
+    if (st_out) {
+        for (int j = 0; j < nacc; j++) st_out[j] = acc[j];
+        return 0;
     }
     /* the tail as in fa_row_expsum (FA_TAIL_SERIAL) */
     if (FA_TAIL_SERIAL(nacc, L - i)) {
@@ -493,6 +548,10 @@ FA_INLINE T FA_F(fa_row_logsum)(const T *x, T *y, fa_idx L, T m, int nacc, const
     }
     FA__FOLD(nacc, acc[j] += acc[j + w]);
     return FA_F(fa__lsm_unscale)(s + acc[0]);
+}
+FA_INLINE T FA_F(fa_row_logsum)(const T *x, T *y, fa_idx L, T m, int nacc, const T *pfp, fa_idx ypf)
+{
+    return FA_F(fa__row_logsum_st)(x, y, L, m, nacc, pfp, ypf, NULL, NULL);
 }
 
 /* The output pass of a row first writes the elements before y's next
@@ -636,6 +695,33 @@ FA_INLINE void FA_F(fa__softmax_rows_n)(const T *x, T *y, fa_idx nr, fa_idx L, i
 #undef FA__SM_PF
 #undef FA__SM_PFP
 
+/* sum(g) over a row, prefetching pg and py as fa_row_dot does */
+FA_INLINE T FA_F(fa__row_sum_st)(const T *g, fa_idx L, int nacc, const T *pg, const T *py, const T *st_in,
+                                 T *st_out)
+{
+    T acc[FA_ACC];
+    for (int j = 0; j < nacc; j++) acc[j] = st_in ? st_in[j] : 0;
+    fa_idx i = 0;
+    for (; i + nacc <= L; i += nacc) {
+        FA__PF_STEP(pg, i, nacc);
+        FA__PF_STEP(py, i, nacc);
+        FA__JLOOP(nacc, acc[j] += g[i + j]);
+    }
+    if (st_out) {
+        for (int j = 0; j < nacc; j++) st_out[j] = acc[j];
+        return 0;
+    }
+    FA__PF_ROW_REST(pg, py, i, L);
+    T s = 0;
+    if (FA_TAIL_SERIAL(nacc, L - i)) {
+        for (; i < L; i++) s += g[i];
+    } else {
+        FA__TAIL_ADD(T, nacc, 0, L - i, g[L - nacc + j]);
+    }
+    FA__FOLD(nacc, acc[j] += acc[j + w]);
+    return s + acc[0];
+}
+
 /* softmax: out = y*(g - sum(g*y)); log_softmax: out = g - exp(y)*sum(g).
  * pf: elements after the row that may be prefetched.  When the next row is
  * among them and a sum step covers a cache line, the sum pass prefetches
@@ -650,23 +736,7 @@ FA_INLINE void FA_F(fa__softmax_bwd_row_n)(const T *g, const T *y, T *out, fa_id
     const int on = fa_tune.sw_prefetch && nacc >= FA_PF_LINE && pf >= L;
     const T *pg = on ? g + L : NULL, *py = on ? y + L : NULL;
     if (log_form) {
-        T acc[FA_ACC];
-        for (int j = 0; j < nacc; j++) acc[j] = 0;
-        fa_idx i = 0;
-        for (; i + nacc <= L; i += nacc) {
-            FA__PF_STEP(pg, i, nacc);
-            FA__PF_STEP(py, i, nacc);
-            FA__JLOOP(nacc, acc[j] += g[i + j]);
-        }
-        FA__PF_ROW_REST(pg, py, i, L);
-        T s = 0;
-        if (FA_TAIL_SERIAL(nacc, L - i)) {
-            for (; i < L; i++) s += g[i];
-        } else {
-            FA__TAIL_ADD(T, nacc, 0, L - i, g[L - nacc + j]);
-        }
-        FA__FOLD(nacc, acc[j] += acc[j + w]);
-        s += acc[0];
+        const T s = FA_F(fa__row_sum_st)(g, L, nacc, pg, py, NULL, NULL);
         FA_IVDEP for (fa_idx i2 = 0; i2 < L; i2++)
             out[i2] = FA_F(fa_nan_canon)(g[i2] - FA_F(fa_exp_neg)(y[i2]) * s);
         return;
@@ -694,6 +764,89 @@ static void FA_F(fa_softmax_bwd_row)(const T *g, const T *y, T *out, fa_idx L, i
     else if (L >= 16) FA_F(fa__softmax_bwd_row_n)(g, y, out, L, log_form, 16, pf);
     else FA_F(fa__softmax_bwd_row_n)(g, y, out, L, log_form, 4, pf);
 }
+
+#if !FA_IS_DOUBLE
+/* A float row too long for the front's staging blocks (float16 / bfloat16
+ * rows, src/front/smlong.pxi) goes through the row kernels' steps piece by
+ * piece: the reductions resumed over consecutive pieces (their st_in /
+ * st_out), 64 partials (FA_NACC of every such row), then the outputs of
+ * each piece.  The same formulas in the same order: the row kernels' bits. */
+#ifndef FA_SMP_MAX
+#define FA_SMP_MAX 0        /* the row max */
+#define FA_SMP_EXPSUM 1     /* 1/sum(exp(x - m)), softmax */
+#define FA_SMP_LOGSUM 2     /* log(sum(exp(x - m))), log_softmax */
+#define FA_SMP_DOT 3        /* sum(a*b), softmax's backward */
+#define FA_SMP_SUM 4        /* sum(a), log_softmax's backward */
+#define FA_SMP_STEP 128     /* 2 nacc: every piece but the last a multiple of it, the last at least it */
+#endif
+
+/* Rows of at least 512 (FA_NACC 64) only.  op's reduction over the piece a[0..n) (b[0..n): the dot's other operand);
+ * st: the partials between pieces (FA_ACC doubles; float partials in its
+ * first half); first / last: the row's first / last piece.  The last
+ * returns op's value (above; m: the row max, tmp: n floats for the exps,
+ * may be a), the others 0. */
+static double fa_sm_piece_reduce_f(int op, const float *a, const float *b, float *tmp, fa_idx n, float m,
+                                   double *st, int first, int last)
+{
+    const float *fin = first ? NULL : (const float *)st;
+    float *fout = last ? NULL : (float *)st;
+    const double *din = first ? NULL : st;
+    double *dout = last ? NULL : st;
+    double s;
+    switch (op) {
+    case FA_SMP_MAX:
+        return fa__row_max_st_f(a, n, 64, fin, fout);
+    case FA_SMP_EXPSUM:
+        s = FA__SM_CW(m) ? fa__row_expsum_st_f(a, tmp, n, m, 64, NULL, 0, 1, din, dout)
+                         : fa__row_expsum_st_f(a, tmp, n, m, 64, NULL, 0, 2, din, dout);
+        return last ? (float)(1.0 / s) : 0;
+    case FA_SMP_LOGSUM:
+        s = fa__row_logsum_st_f(a, tmp, n, m, 64, NULL, 0, fin, fout);
+        return last ? (float)fa_log_ge1_d((double)(float)s) : 0;
+    case FA_SMP_DOT:
+        return fa__row_dot_st_f(a, b, n, 64, NULL, NULL, fin, fout);
+    default:
+        return fa__row_sum_st_f(a, n, 64, NULL, NULL, fin, fout);
+    }
+}
+
+/* The outputs of a piece, as fa__softmax_rows_n's output pass for a row of
+ * max m > -inf (-inf rows are the caller's): softmax y = exp(x - m)*v, v =
+ * 1/sum, the exps computed again by the sum's formula; log_softmax y = x -
+ * m - v, v = log(sum).  Returns whether a log_softmax output is NaN, which
+ * makes the whole row NaN: the caller then writes it so. */
+static int fa_sm_piece_out_f(const float *x, float *y, fa_idx n, float m, float v, int log_form)
+{
+    if (log_form) {
+        if (v == v)
+            return fa__lsm_out_f(x, y, n, m, v);
+        FA_IVDEP for (fa_idx i = 0; i < n; i++) y[i] = fa_nan_canon_f(fa_logsm_f(x[i], m, v));
+        return 0;
+    }
+    if (FA__SM_CW(m)) {
+        const float xlo = FA__SM_XLO(m), cb = FA__SM_CB(m), dm = FA__SM_DM(m), kb = FA__SM_KB(m);
+        if (v == v)
+            FA__SM_OUT(y, n, fa_exp_shift64_f(x[i], xlo, kb, cb, dm) * v);
+        else
+            FA_IVDEP for (fa_idx i = 0; i < n; i++)
+                y[i] = fa_nan_canon_f(fa_exp_shift64_f(x[i], xlo, kb, cb, dm) * v);
+    } else {
+        const float mlo = FA__SM_MLO(m);
+        FA_IVDEP for (fa_idx i = 0; i < n; i++) y[i] = fa_nan_canon_f(fa_exp_diff64_f(x[i], m, mlo) * v);
+    }
+    return 0;
+}
+
+/* fa__softmax_bwd_row_n's output pass on a piece: d = the row's dot
+ * (softmax) or sum of g (log_softmax) */
+static void fa_sm_piece_bwd_out_f(const float *g, const float *y, float *out, fa_idx n, float d, int log_form)
+{
+    if (log_form)
+        FA_IVDEP for (fa_idx i = 0; i < n; i++) out[i] = fa_nan_canon_f(g[i] - fa_exp_neg_f(y[i]) * d);
+    else
+        FA_IVDEP for (fa_idx i = 0; i < n; i++) out[i] = fa_nan_canon_f(y[i] * (g[i] - d));
+}
+#endif
 #undef FA_ACC
 #undef FA_SM_CHUNK
 

@@ -1,0 +1,256 @@
+# smlong.pxi: included by src/front/_front.pyx (one module, compiled once).
+# float16 / bfloat16 softmax rows too long for a staging block (halfrows.pxi
+# stages whole rows): each row goes through the float32 row kernel's steps
+# in pieces (_sml_piece floats over a pass's arrays), widened into L1 again
+# for every pass -- the max, the sum (resumed from piece to piece by the
+# loop table's sm_piece_reduce_f), then the outputs, whose exps are computed
+# again.  The same formulas in the same order: the bits of the float32
+# kernel on the widened row, without a float32 copy of the row.
+
+
+# Rows longer than these go in pieces, by how many more exp passes the
+# pieces take than a staged row: none (log_softmax forward, the backwards
+# from y, log_softmax's from x), one (softmax forward), two (softmax
+# backward from x).  Below them a staged row (one float32 copy of the row
+# per array, at most 1 MB) stays in L2, where a pass per step costs less
+# than the pieces' repeated widening and exps (bench/half.py --long).
+cdef Py_ssize_t _sml_min[3]
+_sml_min[:] = [65536, 262144, 262144]
+# floats per piece, all of a pass's arrays together (as _HR_BLOCK)
+cdef Py_ssize_t _sml_piece = 4096
+
+
+def sml_tune(tuple mins=None, Py_ssize_t piece=0):
+    """The row lengths above which half rows go in pieces (by extra exp
+    passes: 0, 1, 2) and the piece size; set when given (tests: many pieces
+    on short rows).  Returns the previous (mins, piece)."""
+    global _sml_piece
+    old = ((_sml_min[0], _sml_min[1], _sml_min[2]), _sml_piece)
+    if mins is not None:
+        _sml_min[0], _sml_min[1], _sml_min[2] = mins
+    if piece > 0:
+        _sml_piece = piece
+    return old
+
+
+cdef struct _Sml:
+    const fa_loop_table *tb
+    const _SmMask *mk       # NULL: no mask, scale 1
+    int half, mode
+    bint log_form
+    double scale
+    Py_ssize_t L, P         # row length; piece length (a multiple of FA_TABLE_SMP_STEP)
+    const char *pa          # x (mode 0), grad (modes 1, 2)
+    const char *pb          # x (mode 1), y (mode 2)
+    char *po
+
+
+cdef inline bint _sml_rows(Py_ssize_t L, Py_ssize_t inner, int mode, bint log_form) noexcept nogil:
+    """Whether a half softmax of rows of L (inner 1) goes in pieces."""
+    cdef int extra = 0 if log_form or mode == 2 else 1 if mode == 0 else 2
+    return inner == 1 and L > _sml_min[extra] and L >= FA_TABLE_SMP_MIN
+
+
+cdef int _sml_run(const fa_loop_table *tb, int half, int mode, const char *pa, const char *pb, char *po,
+                  const _SmMask *mk, Py_ssize_t nrow, Py_ssize_t L, bint log_form, double scale, int nthreads,
+                  Py_ssize_t grain) noexcept nogil:
+    """_sm_half_run for rows that go in pieces (_sml_rows): one contiguous
+    run of rows per thread (rows are independent: threads never change a
+    result).  _HR_NOMEM when a thread's buffer could not be allocated (its
+    rows are not written then), else 0."""
+    cdef _Sml c
+    cdef Py_ssize_t nth, per, t
+    cdef int rc = 0
+    c.tb, c.mk, c.half, c.mode, c.log_form, c.scale = tb, mk, half, mode, log_form, scale
+    c.L, c.pa, c.pb, c.po = L, pa, pb, po
+    c.P = (_sml_piece // (1 if mode == 0 else 2)) // FA_TABLE_SMP_STEP * FA_TABLE_SMP_STEP
+    if c.P < FA_TABLE_SMP_STEP:
+        c.P = FA_TABLE_SMP_STEP
+    nth = _nchunks(nrow * L, 4, nthreads, grain)
+    if nth > nrow:
+        nth = nrow
+    if nth <= 1:
+        return _sml_part(&c, 0, nrow)
+    per = (nrow + nth - 1) // nth
+    for t in prange(nth, schedule='static', num_threads=nth):
+        rc |= _sml_part(&c, t * per, nrow if (t + 1) * per > nrow else (t + 1) * per)
+    return rc
+
+
+cdef int _sml_part(const _Sml *c, Py_ssize_t r0, Py_ssize_t r1) noexcept nogil:
+    """Rows [r0, r1) with this thread's own buffers: two pieces and the
+    reductions' state (PyMem_RawMalloc: seen by tracemalloc)."""
+    cdef Py_ssize_t r
+    cdef float *A
+    cdef double *st
+    cdef void *buf
+    if r0 >= r1:
+        return 0
+    cdef Py_ssize_t na = 1 if c.mode == 0 else 2
+    buf = PyMem_RawMalloc((na * c.P + 2 * FA_TABLE_SMP_STATE) * sizeof(float) + 64)
+    if buf == NULL:
+        return _HR_NOMEM
+    A = <float *>((<size_t>buf + 63) & ~(<size_t>63))
+    st = <double *>(A + na * c.P)
+    for r in range(r0, r1):
+        if c.mode == 0:
+            _sml_forward(c, r, A, st)
+        else:
+            _sml_backward(c, r, A, A + c.P, st)
+    PyMem_RawFree(buf)
+    return 0
+
+
+cdef inline Py_ssize_t _sml_len(const _Sml *c, Py_ssize_t off) noexcept nogil:
+    """The length of the piece at off: c.P, but every piece before the last
+    a multiple of FA_TABLE_SMP_STEP and the last at least that long (the
+    one before a short rest gives it a step: the last then has fewer than
+    two steps, within c.P)."""
+    cdef Py_ssize_t rest = c.L - off
+    if rest <= c.P:
+        return rest
+    if rest - c.P < FA_TABLE_SMP_STEP:
+        return c.P - FA_TABLE_SMP_STEP
+    return c.P
+
+
+cdef inline void _sml_load(const _Sml *c, const char *h, Py_ssize_t r, Py_ssize_t off, Py_ssize_t n, float *f,
+                           int prep, double fill) noexcept nogil:
+    """Widen elements [off, off + n) of row r of h into f; prep: then as
+    the masked / scaled rows' prologue (_smm_rows), masked entries fill."""
+    (c.tb.widen_h if c.half == 1 else c.tb.widen_b)(<const uint16_t *>h + r * c.L + off, f, n)
+    if prep and c.mk != NULL:
+        _sm_prep(c.tb, False, <char *>f, <char *>f, _sml_mask(c, r, off), c.mk.ml, n, c.scale, fill)
+
+
+cdef inline const unsigned char *_sml_mask(const _Sml *c, Py_ssize_t r, Py_ssize_t off) noexcept nogil:
+    cdef const unsigned char *m = _sm_mrow(c.mk, r)
+    return m + off * c.mk.ml if m != NULL else NULL
+
+
+cdef inline void _sml_store(const _Sml *c, const float *f, Py_ssize_t r, Py_ssize_t off, Py_ssize_t n) noexcept nogil:
+    (c.tb.narrow_h if c.half == 1 else c.tb.narrow_b)(f, <uint16_t *>c.po + r * c.L + off, n)
+
+
+cdef inline void _sml_fill(const _Sml *c, Py_ssize_t r, float v) noexcept nogil:
+    """Row r of the output all v (rounded to the format)."""
+    cdef uint16_t hv
+    cdef Py_ssize_t i
+    cdef uint16_t *o = <uint16_t *>c.po + r * c.L
+    (c.tb.narrow_h if c.half == 1 else c.tb.narrow_b)(&v, &hv, 1)
+    for i in range(c.L):
+        o[i] = hv
+
+
+# The statistics of a row's forward: its max m, and v = 1/sum (softmax) or
+# log(sum) (log_softmax); for a row of max -inf, ninf is what every output is.
+cdef struct _SmlStats:
+    float m, v, ninf
+    bint neg_inf
+
+
+cdef void _sml_stats(const _Sml *c, const char *x, Py_ssize_t r, float *A, double *st,
+                     _SmlStats *s) noexcept nogil:
+    """The forward's reductions over row r of x (prepped as the forward's
+    input: masked entries -inf)."""
+    cdef Py_ssize_t off, n, i
+    cdef bint nan = False
+    s.m = _sml_reduce(c, FA_TABLE_SMP_MAX, x, r, A, st, 0.0)
+    s.neg_inf = s.m == -INFINITY
+    if s.neg_inf:           # fa__softmax_ninf: NaN anywhere makes a NaN row
+        off = 0
+        while off < c.L and not nan:
+            n = _sml_len(c, off)
+            _sml_load(c, x, r, off, n, A, 1, -INFINITY)
+            for i in range(n):
+                if A[i] != A[i]:
+                    nan = True
+            off += n
+        s.ninf = NAN if nan else (-INFINITY if c.log_form else 0.0)
+        return
+    s.v = _sml_reduce(c, FA_TABLE_SMP_LOGSUM if c.log_form else FA_TABLE_SMP_EXPSUM, x, r, A, st, s.m)
+
+
+cdef float _sml_reduce(const _Sml *c, int op, const char *h, Py_ssize_t r, float *A, double *st,
+                       float m) noexcept nogil:
+    """op (FA_TABLE_SMP_MAX / EXPSUM / LOGSUM) over row r of h, the forward's
+    input, piece by piece."""
+    cdef Py_ssize_t off = 0, n
+    cdef double v = 0.0
+    while off < c.L:
+        n = _sml_len(c, off)
+        _sml_load(c, h, r, off, n, A, 1, -INFINITY)
+        v = c.tb.sm_piece_reduce_f(op, A, NULL, A, n, m, st, off == 0, off + n == c.L)
+        off += n
+    return <float>v
+
+
+cdef void _sml_forward(const _Sml *c, Py_ssize_t r, float *A, double *st) noexcept nogil:
+    cdef _SmlStats s
+    cdef Py_ssize_t off = 0, n
+    cdef int nan = 0
+    _sml_stats(c, c.pa, r, A, st, &s)
+    if s.neg_inf:
+        _sml_fill(c, r, s.ninf)
+        return
+    while off < c.L:        # piece k is read before it is written: in place is safe
+        n = _sml_len(c, off)
+        _sml_load(c, c.pa, r, off, n, A, 1, -INFINITY)
+        nan |= c.tb.sm_piece_out_f(A, A, n, s.m, s.v, c.log_form)
+        _sml_store(c, A, r, off, n)
+        off += n
+    if nan:                 # a NaN log_softmax output makes the whole row NaN
+        _sml_fill(c, r, NAN)
+
+
+cdef inline int _sml_y(const _Sml *c, const _SmlStats *s, Py_ssize_t r, Py_ssize_t off, Py_ssize_t n,
+                       float *Y, bint row_nan) noexcept nogil:
+    """Y = the forward's float32 outputs of the piece at off of row r of x
+    (mode 1), as _sml_forward computes them; returns whether one is NaN
+    (log_softmax: then the whole row is, row_nan)."""
+    cdef Py_ssize_t i
+    cdef float f
+    if s.neg_inf or row_nan:
+        f = NAN if row_nan else s.ninf
+        for i in range(n):
+            Y[i] = f
+        return 0
+    _sml_load(c, c.pb, r, off, n, Y, 1, -INFINITY)
+    return c.tb.sm_piece_out_f(Y, Y, n, s.m, s.v, c.log_form)
+
+
+cdef void _sml_backward(const _Sml *c, Py_ssize_t r, float *G, float *Y, double *st) noexcept nogil:
+    """Mode 2: from y (c.pb); mode 1: from x (c.pb), y computed in float32
+    piece by piece, twice (for the dot, then for the outputs).  The grad is
+    prepped as _smm_rows does (scaled, masked entries 0), and masked outputs
+    are 0."""
+    cdef _SmlStats s
+    cdef Py_ssize_t off = 0, n
+    cdef bint row_nan = False
+    cdef double d = 0.0
+    cdef int op = FA_TABLE_SMP_SUM if c.log_form else FA_TABLE_SMP_DOT
+    if c.mode == 1:
+        _sml_stats(c, c.pb, r, G, st, &s)
+    while off < c.L:        # d: sum(g*y) or sum(g)
+        n = _sml_len(c, off)
+        _sml_load(c, c.pa, r, off, n, G, 1, 0.0)
+        if c.mode == 2:
+            if not c.log_form:
+                _sml_load(c, c.pb, r, off, n, Y, 0, 0.0)
+        elif _sml_y(c, &s, r, off, n, Y, False):
+            row_nan = True
+        d = c.tb.sm_piece_reduce_f(op, G, Y, G, n, 0.0, st, off == 0, off + n == c.L)
+        off += n
+    off = 0
+    while off < c.L:        # piece k of grad and y is read before out's piece k is written
+        n = _sml_len(c, off)
+        _sml_load(c, c.pa, r, off, n, G, 1, 0.0)
+        if c.mode == 2:
+            _sml_load(c, c.pb, r, off, n, Y, 0, 0.0)
+        else:
+            _sml_y(c, &s, r, off, n, Y, row_nan)
+        c.tb.sm_piece_bwd_out_f(G, Y, G, n, <float>d, c.log_form)
+        if c.mk != NULL and c.mk.base != NULL:
+            _sm_prep(c.tb, False, <char *>G, <char *>G, _sml_mask(c, r, off), c.mk.ml, n, 1.0, 0.0)
+        _sml_store(c, G, r, off, n)
+        off += n
