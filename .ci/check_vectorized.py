@@ -89,8 +89,9 @@ def expected_per_line(width):
     for name in sorted(os.listdir(LOOPS)):
         if not name.endswith(".h"):
             continue
-        in_macro = in_bwd = False
+        in_macro = in_bwd = one_copy = False
         groups = 0          # preprocessor depth inside `#if FA_HAVE_HALF_GROUPS` (0: outside)
+        dtype_only = []     # per open #if: whether it picks one dtype (FA_IS_DOUBLE)
         for i, line in enumerate(open(os.path.join(LOOPS, name)), 1):
             directive = line.strip().split()[0] if line.lstrip().startswith("#") else ""
             if groups:
@@ -100,10 +101,18 @@ def expected_per_line(width):
                     groups = 0
             elif line.startswith("#if FA_HAVE_HALF_GROUPS"):
                 groups = 1
+            if directive in ("#if", "#ifdef", "#ifndef"):
+                dtype_only.append("FA_IS_DOUBLE" in line)
+            elif directive == "#endif" and dtype_only:
+                dtype_only.pop()
             if groups and width < 32:
                 continue
             if line.startswith("static "):      # which function the lines belong to
                 in_bwd = "fa_bwd_block" in line
+            if line.startswith(("static ", "FA_INLINE ")):
+                # a static function of one dtype is compiled once: one report
+                # per loop (an inline one has a copy per call site)
+                one_copy = line.startswith("static ") and any(dtype_only)
             macro_line = in_macro or line.lstrip().startswith("#define")
             in_macro = macro_line and line.rstrip().endswith("\\")
             if macro_line:      # loops in FA_CASE bodies are reported at the expansion
@@ -120,7 +129,8 @@ def expected_per_line(width):
                     per_case[lists[0]] * (bwd_copies if bwd else 1)
                 want[name, i] = per * count_kernels(lists[0])
             elif "FA_IVDEP for" in line or "FA__GATED_FWD(" in line or "FA__GATED_BWD(" in line:
-                want[name, i] = 2       # (the gated loops are reported where their macro is used)
+                # (the gated loops are reported where their macro is used)
+                want[name, i] = 1 if one_copy else 2
     return want
 
 

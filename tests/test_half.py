@@ -377,8 +377,9 @@ def test_half_row_fast_paths_equal_the_general_path(fmt, monkeypatch):
     stage blocks of rows as the general path does (an ndarray subclass takes
     that path): the same bits for the forms with and without mask and scale,
     inner axes, interleaved pairs, in place, into out= and the backward from
-    y, and a gated function of one row; a softmax over axis 0 (one row of
-    columns) stays with the general path."""
+    y, a gated function of one row, 1-D softmax rows (staged whole, and
+    long enough to go in pieces); a softmax over axis 0 with columns after
+    it stays with the general path."""
     dtype, _ = DTYPES[fmt]
     rng = np.random.default_rng(5)
     x = (rng.standard_normal((40, 37)) * 3).astype(dtype)
@@ -405,6 +406,12 @@ def test_half_row_fast_paths_equal_the_general_path(fmt, monkeypatch):
         "swiglu interleaved, one row of 2-D": (lambda a, b: fastact.swiglu(a[:1, :36].copy(), interleaved=True),
                                                x, g),
     }
+    x1 = (rng.standard_normal(70001) * 3).astype(dtype)        # log_softmax, backwards from y: pieces
+    x1[::13] = every(dtype)[1][:len(x1[::13])]
+    g1 = rng.standard_normal(70001).astype(dtype)
+    cases["softmax 1-D"] = (lambda a, b: fastact.softmax(a[0]), x, g)
+    cases["log_softmax 1-D, in pieces"] = (lambda a, b: fastact.log_softmax(a), x1, g1)
+    cases["softmax_backward_ 1-D y, in pieces"] = (lambda a, b: fastact.softmax_backward_(b.copy(), y=a), x1, g1)
     cases["softmax small (one thread, the GIL held)"] = (lambda a, b: fastact.softmax(a[:4].copy(), scale=3.0), x, g)
     bh, b32 = x[3].copy(), x[5].astype(np.float32)       # NaNs among them
     cases["bias_act, bias of the format"] = (lambda a, b: fastact.bias_act(a, bh, act="gelu"), x, g)
@@ -432,6 +439,7 @@ def test_half_row_fast_paths_equal_the_general_path(fmt, monkeypatch):
         assert _front.fast_softmax(0, x, None, None, -1, False, None, 65536, np.empty_like) is not None
         assert _front.fast_softmax(2, g, x, None, 1, False, None, 65536, np.empty_like) is not None
         assert _front.fast_softmax(0, x, None, None, 0, False, None, 65536, np.empty_like) is None
+        assert _front.fast_softmax(0, x[0], None, None, 0, False, None, 65536, np.empty_like) is not None
         from fastact._families.elementwise import _FAST
         spec = _FAST["glu"][(-1,)]                    # validated by the glu call above
         x36 = np.ascontiguousarray(x[:, :36])

@@ -240,42 +240,27 @@ cdef int _bias_half_run(const fa_loop_table *tb, int half, int k, int mode, char
 cdef object _fast_bias_half(const fa_loop_table *tb, Spec spec, x, bias, out, char *px, Py_ssize_t n, int dt,
                             int t, empty_like):
     """fast_bias for a C-contiguous float16 / bfloat16 plain ndarray x (px,
-    n elements, dt) and a 1-D plain ndarray bias of x's format (widened
-    exactly, as the general path does) or float32, apart from the output:
+    n elements, dt) and a bias of float32 or x's format (_fast_half_param):
     the general path's blocks of rows (_bias_half_run); None for the general
     path."""
-    cdef char *pb
     cdef char *po
-    cdef Py_ssize_t nb, bisz, no, isz, C
-    cdef int bdt, dto, nd = fa_nd_ndim(x), rc = 0, nt
-    cdef float *wide = NULL
+    cdef Py_ssize_t C
+    cdef int nd = fa_nd_ndim(x), rc = 0, nt
+    cdef float *wide
+    cdef const float *b
     if not (nd >= 1 and n > 0 and fa_nd_c_contig(x)):
         return None
     C = fa_nd_dim(x, nd - 1)
-    if not (fa_nd_flat(bias, 0, 1, &pb, &nb, &bisz, &bdt) and fa_nd_ndim(bias) == 1 and nb == C
-            and (bdt == dt or bdt == DT_F32)):
-        return None
+    out = _fast_half_out(x, out, px, n, dt, empty_like, &po)
     if out is None:
-        out = empty_like(x)
-        if not fa_nd_flat(out, 1, 1, &po, &no, &isz, &dto) or dto != dt or no != n:
-            return None
-    elif out is x:
-        po = px             # in place; a bias inside x goes general (copied there)
-        if not _bytes_apart(pb, nb * bisz, px, n * 2):
-            return None
-    else:
         return None
-    if bdt != DT_F32:
-        wide = <float *>PyMem_RawMalloc(C * sizeof(float))
-        if wide == NULL:
-            return None
-        (tb.widen_h if dt == DT_F16 else tb.widen_b)(<const uint16_t *>pb, wide, C)
-        pb = <char *>wide
+    b = _fast_half_param(tb, bias, C, dt, po, n, False, &wide)
+    if b == NULL:
+        return None
     try:
         nt = 1 if n <= FAST_HOLD_N else _fast_nt(t)
         with nogil:
-            rc = _bias_half_run(tb, dt - 1, spec.k, 0, px, NULL, <const float *>pb, po, NULL, n // C, C, 1, spec.p,
-                                nt, spec.grain)
+            rc = _bias_half_run(tb, dt - 1, spec.k, 0, px, NULL, b, po, NULL, n // C, C, 1, spec.p, nt, spec.grain)
     finally:
         PyMem_RawFree(wide)
     _hrows_check(rc, "bias_act")

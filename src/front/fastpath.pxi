@@ -122,6 +122,52 @@ cdef inline bint _bytes_apart(char *a, Py_ssize_t na, char *b, Py_ssize_t nb) no
     return a + na <= b or b + nb <= a
 
 
+cdef object _fast_half_out(x, out, char *px, Py_ssize_t n, int dt, empty_like, char **po):
+    """The output of a half fast path on the C-contiguous float16 / bfloat16
+    plain ndarray x (px, n elements, dt): out None (a new array), x itself,
+    or an array of x's layout apart from it; None for the general path."""
+    cdef Py_ssize_t no, isz
+    cdef int dto
+    if out is None:
+        out = empty_like(x)
+    if not (fa_nd_flat(out, 1, 1, po, &no, &isz, &dto) and dto == dt and fa_nd_same_layout(x, out)
+            and (po[0] == px or _bytes_apart(po[0], n * 2, px, n * 2))):
+        return None
+    return out
+
+
+cdef const float *_fast_half_param(const fa_loop_table *tb, p, Py_ssize_t C, int dt, char *po, Py_ssize_t n,
+                                   bint finite, float **wide):
+    """A per-channel parameter of a half fast path (the bias, the slopes): a
+    1-D plain ndarray of C float32 or of the data's format dt (widened
+    exactly into *wide, the caller's to PyMem_RawFree), apart from the output
+    (po, n elements: a parameter inside it goes general, copied there), and,
+    if finite, no NaN or inf (the general path names them).  Its float32
+    values, or NULL for the general path."""
+    cdef char *pp
+    cdef Py_ssize_t npar, isz, j
+    cdef int pdt
+    cdef const float *f
+    wide[0] = NULL
+    if not (fa_nd_flat(p, 0, 1, &pp, &npar, &isz, &pdt) and fa_nd_ndim(p) == 1 and npar == C
+            and (pdt == dt or pdt == DT_F32) and _bytes_apart(pp, npar * isz, po, n * 2)):
+        return NULL
+    f = <const float *>pp
+    if pdt != DT_F32:
+        wide[0] = <float *>PyMem_RawMalloc(C * sizeof(float))
+        if wide[0] == NULL:
+            return NULL
+        (tb.widen_h if dt == DT_F16 else tb.widen_b)(<const uint16_t *>pp, wide[0], C)
+        f = wide[0]
+    if finite:
+        for j in range(C):
+            if not fabs(f[j]) <= FLT_MAX:
+                PyMem_RawFree(wide[0])
+                wide[0] = NULL
+                return NULL
+    return f
+
+
 cdef inline bint _apart(Py_buffer *a, Py_buffer *b) noexcept:
     """No common byte (an operand that is read whole while b is written)."""
     return _bytes_apart(<char *>a.buf, a.len, <char *>b.buf, b.len)

@@ -350,42 +350,28 @@ cdef int _prelu_half_run(const fa_loop_table *tb, int half, bint cols, int mode,
 cdef object _fast_prelu_half(const fa_loop_table *tb, x, alpha, long ax, out, char *px, Py_ssize_t n, int dt,
                              int t, Py_ssize_t grain, empty_like):
     """fast_prelu for a C-contiguous float16 / bfloat16 plain ndarray x (px,
-    n elements, dt): alpha a 1-D plain ndarray of float32 or of x's format
-    (widened exactly, as the general path's float32 slopes), finite, one
-    per channel (C > 1), apart from the output; the general path's half
-    work (_prelu_half_run).  None for the general path."""
-    cdef char *pa
+    n elements, dt): finite slopes of float32 or x's format, one per channel
+    (C > 1; _fast_half_param); the general path's half work
+    (_prelu_half_run).  None for the general path."""
     cdef char *po
-    cdef Py_ssize_t na, aisz, no, isz, C, outer = 1, inner = 1, j
-    cdef int adt, dto, nd = fa_nd_ndim(x), rc = 0, i, nt
-    cdef float *wide = NULL
+    cdef Py_ssize_t C, outer = 1, inner = 1
+    cdef int nd = fa_nd_ndim(x), rc = 0, i, nt
+    cdef float *wide
     cdef const float *al
     if not (nd >= 1 and n > 0 and fa_nd_c_contig(x) and -nd <= ax < nd):
         return None
     if ax < 0:
         ax += nd
     C = fa_nd_dim(x, ax)
-    if not (fa_nd_flat(alpha, 0, 1, &pa, &na, &aisz, &adt) and fa_nd_ndim(alpha) == 1 and na == C and C > 1
-            and (adt == dt or adt == DT_F32)):
+    if C <= 1:
         return None
+    out = _fast_half_out(x, out, px, n, dt, empty_like, &po)
     if out is None:
-        out = empty_like(x)
-    # out: x itself or apart from it, x's layout; slopes inside out go
-    # general (copied there)
-    if not (fa_nd_flat(out, 1, 1, &po, &no, &isz, &dto) and dto == dt and fa_nd_same_layout(x, out)
-            and (po == px or _bytes_apart(po, n * 2, px, n * 2)) and _bytes_apart(pa, na * aisz, po, n * 2)):
         return None
-    al = <const float *>pa
-    if adt != DT_F32:
-        wide = <float *>PyMem_RawMalloc(C * sizeof(float))
-        if wide == NULL:
-            return None
-        (tb.widen_h if dt == DT_F16 else tb.widen_b)(<const uint16_t *>pa, wide, C)
-        al = wide
+    al = _fast_half_param(tb, alpha, C, dt, po, n, True, &wide)
+    if al == NULL:
+        return None
     try:
-        for j in range(C):      # NaN / inf slopes: the general path names them
-            if not fabs(al[j]) <= FLT_MAX:
-                return None
         for i in range(ax):
             outer *= fa_nd_dim(x, i)
         for i in range(ax + 1, nd):
