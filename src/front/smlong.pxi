@@ -15,7 +15,7 @@
 # per array, at most 1 MB) stays in L2, where a pass per step costs less
 # than the pieces' repeated widening and exps (bench/half.py --long).
 cdef Py_ssize_t _sml_min[3]
-_sml_min[:] = [65536, 262144, 262144]
+_sml_min[:] = [131072, 262144, 262144]
 # floats per piece, all of a pass's arrays together (as _HR_BLOCK)
 cdef Py_ssize_t _sml_piece = 4096
 
