@@ -378,8 +378,8 @@ def test_half_row_fast_paths_equal_the_general_path(fmt, monkeypatch):
     that path): the same bits for the forms with and without mask and scale,
     inner axes, interleaved pairs, in place, into out= and the backward from
     y, a gated function of one row, 1-D softmax rows (staged whole, and
-    long enough to go in pieces); a softmax over axis 0 with columns after
-    it stays with the general path."""
+    long enough to go in pieces); a softmax over axis 0 with strips of
+    more than 2048 rows stays with the general path."""
     dtype, _ = DTYPES[fmt]
     rng = np.random.default_rng(5)
     x = (rng.standard_normal((40, 37)) * 3).astype(dtype)
@@ -438,7 +438,9 @@ def test_half_row_fast_paths_equal_the_general_path(fmt, monkeypatch):
             assert type(got) is np.ndarray and got.dtype == dtype and (bits(got) == want).all(), name
         assert _front.fast_softmax(0, x, None, None, -1, False, None, 65536, np.empty_like) is not None
         assert _front.fast_softmax(2, g, x, None, 1, False, None, 65536, np.empty_like) is not None
-        assert _front.fast_softmax(0, x, None, None, 0, False, None, 65536, np.empty_like) is None
+        assert _front.fast_softmax(0, x, None, None, 0, False, None, 65536, np.empty_like) is not None
+        assert _front.fast_softmax(0, np.zeros((2100, 2), dtype), None, None, 0, False, None, 65536,
+                                   np.empty_like) is None
         assert _front.fast_softmax(0, x[0], None, None, 0, False, None, 65536, np.empty_like) is not None
         from fastact._families.elementwise import _FAST
         spec = _FAST["glu"][(-1,)]                    # validated by the glu call above
@@ -583,7 +585,7 @@ def _front_cases(shape, rng, dtype):
                 np.ascontiguousarray(x3(g)), np.ascontiguousarray(x3(x)), axis=1, n_threads=n),
             "prelu channel axis 1 of 3": lambda x, g, n: fastact.prelu(np.ascontiguousarray(x3(x)),
                                                                        al[:4], axis=1, n_threads=n),
-            "softmax axis 0 (staged whole)": lambda x, g, n: fastact.softmax(x, axis=0, n_threads=n),
+            "softmax axis 0": lambda x, g, n: fastact.softmax(x, axis=0, n_threads=n),
             "softmax axis 1 of 3, where, scale": lambda x, g, n: fastact.softmax(
                 np.ascontiguousarray(x3(x)), axis=1, where=np.ascontiguousarray(x3(mask)), scale=0.75,
                 n_threads=n),
@@ -793,6 +795,66 @@ def test_long_softmax_rows_make_no_full_size_temporary(fmt):
                 tracemalloc.stop()
             assert peak - base < blocks, (name, peak - base)
             assert (bits(a) == want).all(), name
+
+
+# A softmax over a middle axis whose outer blocks hold more than 65536
+# elements goes in column strips of 64 (src/front/smlong.pxi), each gathered
+# packed, through the float32 column kernel and back: strips of 64 and a
+# narrower last one, over axis 0 and a middle axis, split unevenly over two
+# threads; strips of more than 2048 rows are not (outer blocks staged whole,
+# or over axis 0 the whole array).
+STRIP_SHAPES = [((340, 400), 0), ((2000, 33), 0), ((5, 210, 130), 1), ((2, 2100, 40), 1), ((2100, 40), 0)]
+
+
+@pytest.mark.parametrize("shape,ax", STRIP_SHAPES, ids=str)
+@pytest.mark.parametrize("fmt", sorted(DTYPES))
+def test_softmax_column_strips_with_the_same_bits(fmt, shape, ax):
+    dtype, _ = DTYPES[fmt]
+    rng = np.random.default_rng(91)
+    x = (rng.standard_normal(shape) * 3).astype(dtype)
+    xs = x.reshape(-1)[::7]
+    xs[:] = every(dtype)[1][:xs.size]
+    x[(slice(None),) * ax + (slice(None), 3)] = -np.inf        # a column all -inf
+    g = rng.standard_normal(shape).astype(dtype)
+    mask = rng.random(shape) < 0.7
+    cases = {
+        "softmax": lambda x, g, n: fastact.softmax(x, axis=ax, n_threads=n),
+        "log_softmax_ in place": lambda x, g, n: fastact.log_softmax_(x.copy(), axis=ax, n_threads=n),
+        "softmin where, scale": lambda x, g, n: fastact.softmin(x, axis=ax, where=mask, scale=0.5, n_threads=n),
+        "softmax_backward y": lambda x, g, n: fastact.softmax_backward(g, y=x, axis=ax, n_threads=n),
+        "log_softmax_backward x": lambda x, g, n: fastact.log_softmax_backward(g, x, axis=ax, n_threads=n),
+        "softmax_backward_ x in place": lambda x, g, n: fastact.softmax_backward_(g.copy(), x, axis=ax,
+                                                                                  n_threads=n),
+        "softmax_backward x, where, scale": lambda x, g, n: fastact.softmax_backward(
+            g, x, axis=ax, where=mask, scale=2.0, n_threads=n),
+    }
+    with np.errstate(all="ignore"):
+        for name, fn in cases.items():
+            want = bits(staged(lambda a, b: fn(a, b, 1), dtype, x, g))
+            for n in (1, 2):
+                got = fn(x, g, n)
+                assert got.dtype == dtype and (bits(got) == want).all(), (name, n)
+
+
+@pytest.mark.parametrize("fmt", sorted(DTYPES))
+def test_softmax_column_strips_make_no_full_size_temporary(fmt):
+    """Over axis 0 of 1024 x 1024: at most a strip of 1024 x 64 floats per
+    array per thread (a float32 copy of x would be 4 MiB)."""
+    dtype, _ = DTYPES[fmt]
+    x = np.random.default_rng(6).standard_normal((1024, 1024)).astype(dtype)
+    strip = 1024 * 64 * 4
+    for f, narr in ((lambda a: fastact.softmax_(a, axis=0), 1),
+                    (lambda a: fastact.log_softmax_backward_(a, x, axis=0), 2)):
+        f(x.copy())
+        a = x.copy()
+        tracemalloc.start()
+        try:
+            base, _ = tracemalloc.get_traced_memory()
+            f(a)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert peak - base <= 2 * narr * strip + (16 << 10), (narr, peak - base)
 
 
 # prelu's backward stages blocks of rows too; its dL/dalpha sums keep the

@@ -19,7 +19,8 @@ class SoftmaxSpec(NamedTuple):
     grain: int
     where: Optional[np.ndarray]  # a bool array that broadcasts to x, or None
     scale: Optional[float]       # the factor on x (softmin: negated); None: 1, the plain kernels
-    inner: int                   # elements after the reduced axes (their C-order extent)
+    length: int                  # elements along the reduced axes (their C-order extent)
+    inner: int                   # elements after them
 
 
 def _axes(fname, v, ndim):
@@ -76,7 +77,8 @@ def _softmax_spec(act, fname, vals, x):
         s = -s
     # scale 1 is the plain kernels: the same bits as a call without it
     return SoftmaxSpec(axes, act.name == "log_softmax", None, GRAIN["transc"], w,
-                       None if s == 1.0 else s, math.prod(x.shape[axes[-1] + 1:]))
+                       None if s == 1.0 else s, math.prod(x.shape[a] for a in axes if a < x.ndim),
+                       math.prod(x.shape[axes[-1] + 1:]))
 
 
 def _merged_stride(shape, strides):
@@ -180,9 +182,9 @@ def _softmax_bwd(spec, g, s, from_y, out, nt):
 def half_direct(spec, forward):
     """C-contiguous float16 / bfloat16 data go to the kernels themselves: the
     front stages them in blocks of outer rows, or long rows in pieces (mode 1
-    there: the backward from x, y in float32), except over axis 0 with inner
-    elements after it (_front.softmax_half_in_blocks)."""
-    return _front.softmax_half_in_blocks(spec.axis, spec.inner)
+    there: the backward from x, y in float32), or column strips, except over
+    axis 0 with long strips (_front.softmax_half_in_blocks)."""
+    return _front.softmax_half_in_blocks(spec.axis, spec.length, spec.inner)
 
 
 spec = _softmax_spec

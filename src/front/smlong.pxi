@@ -1,6 +1,7 @@
 # smlong.pxi: included by src/front/_front.pyx (one module, compiled once).
-# float16 / bfloat16 softmax rows too long for a staging block (halfrows.pxi
-# stages whole rows): each row goes through the float32 row kernel's steps
+# float16 / bfloat16 softmax work too large for the staging blocks of
+# halfrows.pxi, which stage whole rows and whole outer blocks: column strips
+# (below) and long rows.  Each long row goes through the float32 row kernel's steps
 # in pieces (_sml_piece floats over a pass's arrays), widened into L1 again
 # for every pass -- the max, the sum (resumed from piece to piece by the
 # loop table's sm_piece_reduce_f), then the outputs, whose exps are computed
@@ -254,3 +255,95 @@ cdef void _sml_backward(const _Sml *c, Py_ssize_t r, float *G, float *Y, double 
             _sm_prep(c.tb, False, <char *>G, <char *>G, _sml_mask(c, r, off), c.mk.ml, n, 1.0, 0.0)
         _sml_store(c, G, r, off, n)
         off += n
+
+
+# ---- column strips ---------------------------------------------------------
+# A softmax over a middle axis (inner > 1) whose outer blocks (L x inner)
+# are too large to stage whole goes in the float32 loops' own items: strips
+# of FA_TABLE_SMC columns of one outer block, every row of it.  Each thread
+# gathers a strip's rows into its buffer, packed (row stride: the strip's
+# width), runs the float32 column kernel on it and rounds the strip back.
+# The column kernels' results do not depend on the row stride: the float32
+# bits.  Strips of more than _SMS_MAXL rows are not staged this way (a
+# softmax over axis 0 of such an array is staged whole).
+
+cdef enum:
+    _SMS_MAXL = 2048        # rows of a strip: 512 KB per array at most
+    _SMS_MIN = 65536        # floats of an outer block beyond which it goes in strips
+
+
+cdef inline bint _sms_strips(Py_ssize_t L, Py_ssize_t inner) noexcept nogil:
+    """Whether a half softmax over a middle axis goes in column strips."""
+    return inner > 1 and L * inner > _SMS_MIN and L <= _SMS_MAXL
+
+
+cdef int _sms_run(const _SmHalf *c, int half, const char *pa, const char *pb, char *po, Py_ssize_t nouter,
+                  int nthreads, Py_ssize_t grain) noexcept nogil:
+    """_sm_half_run in column strips (_sms_strips): one contiguous run of
+    strips per thread (strips are independent: threads never change a
+    result).  _HR_NOMEM when a thread's buffer could not be allocated (its
+    strips are not written then), else 0."""
+    cdef Py_ssize_t nstrip = (c.inner + FA_TABLE_SMC - 1) // FA_TABLE_SMC
+    cdef Py_ssize_t nitem = nouter * nstrip, nth, per, t
+    cdef int rc = 0
+    nth = _nchunks(nouter * c.L * c.inner, 4, nthreads, grain)
+    if nth > nitem:
+        nth = nitem
+    if nth <= 1:
+        return _sms_part(c, half, pa, pb, po, nstrip, 0, nitem)
+    per = (nitem + nth - 1) // nth
+    for t in prange(nth, schedule='static', num_threads=nth):
+        rc |= _sms_part(c, half, pa, pb, po, nstrip, t * per, nitem if (t + 1) * per > nitem else (t + 1) * per)
+    return rc
+
+
+cdef int _sms_part(const _SmHalf *c, int half, const char *pa, const char *pb, char *po, Py_ssize_t nstrip,
+                   Py_ssize_t i0, Py_ssize_t i1) noexcept nogil:
+    """Strips [i0, i1) with this thread's own buffer: the strip of the first
+    input, which takes the output in place, and of the second (y, or x of
+    the backward from x, whose y is computed over it in float32)."""
+    cdef Py_ssize_t q = c.L * FA_TABLE_SMC, it, ob, c0, w, base, ln
+    cdef void *buf
+    cdef float *A
+    cdef float *B
+    if i0 >= i1:
+        return 0
+    buf = PyMem_RawMalloc((1 if c.mode == 0 else 2) * q * sizeof(float) + 64)
+    if buf == NULL:
+        return _HR_NOMEM
+    A = <float *>((<size_t>buf + 63) & ~(<size_t>63))
+    B = A + q
+    for it in range(i0, i1):
+        ob = it // nstrip
+        c0 = it % nstrip * FA_TABLE_SMC
+        w = c.inner - c0 if c.inner - c0 < FA_TABLE_SMC else FA_TABLE_SMC
+        base = ob * c.L * c.inner + c0
+        _sms_gather(c, half, pa, base, w, A)
+        if c.mode != 0:
+            _sms_gather(c, half, pb, base, w, B)
+        if c.mode == 1:
+            _sms_item(c, 0, ob, c0, w, B, NULL, B)
+        _sms_item(c, 0 if c.mode == 0 else 2, ob, c0, w, A, B, A)
+        for ln in range(c.L):
+            (c.tb.narrow_h if half == 1 else c.tb.narrow_b)(A + ln * w, <uint16_t *>po + base + ln * c.inner, w)
+    PyMem_RawFree(buf)
+    return 0
+
+
+cdef inline void _sms_gather(const _SmHalf *c, int half, const char *h, Py_ssize_t base, Py_ssize_t w,
+                             float *f) noexcept nogil:
+    cdef Py_ssize_t ln
+    for ln in range(c.L):
+        (c.tb.widen_h if half == 1 else c.tb.widen_b)(<const uint16_t *>h + base + ln * c.inner, f + ln * w, w)
+
+
+cdef inline void _sms_item(const _SmHalf *c, int mode, Py_ssize_t ob, Py_ssize_t c0, Py_ssize_t w, float *a,
+                           float *b, float *o) noexcept nogil:
+    """The float32 strip item on a packed strip (row stride w); c0 places
+    it in the mask."""
+    if c.mk == NULL:
+        _softmax_item(c.tb, mode, False, False, <char *>a, <char *>b if mode != 0 else NULL, <char *>o, c.L, w,
+                      w, c.log_form, -1)
+    else:
+        _smm_strip(c.tb, c.mk, mode, False, <char *>a, <char *>b if mode != 0 else NULL, <char *>o, ob, c0, w,
+                   c.L, w, c.log_form, c.scale)

@@ -355,19 +355,20 @@ cdef void _smm_strip(const fa_loop_table *tb, const _SmMask *mk, int mode, bint 
 # ---- float16 / bfloat16 (halfrows.pxi) -------------------------------------
 
 
-cdef inline bint _sm_half_in_blocks(Py_ssize_t first_axis, Py_ssize_t inner) noexcept nogil:
+cdef inline bint _sm_half_in_blocks(Py_ssize_t first_axis, Py_ssize_t L, Py_ssize_t inner) noexcept nogil:
     """Whether float16 / bfloat16 data of a softmax whose reduced axes
-    start at first_axis, with inner elements after them, go in blocks of
-    outer rows, or rows in pieces (the fast path and the family's
-    half_direct both ask).  Over axis 0 with inner > 1 the whole array is
-    one block of column strips, which one thread would stage: it is staged
-    whole instead, and the float32 loops split its strips over the threads."""
-    return first_axis > 0 or inner == 1
+    start at first_axis, L elements along them and inner after them, go in
+    blocks of outer rows, rows in pieces or column strips (the fast path
+    and the family's half_direct both ask).  Over axis 0 with inner > 1 and
+    strips of more than _SMS_MAXL rows the whole array is one outer block,
+    which one thread would stage: it is staged whole instead, and the
+    float32 loops split its strips over the threads."""
+    return first_axis > 0 or inner == 1 or L <= _SMS_MAXL
 
 
-def softmax_half_in_blocks(tuple axes not None, Py_ssize_t inner):
+def softmax_half_in_blocks(tuple axes not None, Py_ssize_t L, Py_ssize_t inner):
     """_sm_half_in_blocks for the reduced axes (normalized, ascending)."""
-    return _sm_half_in_blocks(axes[0], inner)
+    return _sm_half_in_blocks(axes[0], L, inner)
 
 cdef struct _SmHalf:
     const fa_loop_table *tb
@@ -416,6 +417,8 @@ cdef int _sm_half_run(const fa_loop_table *tb, int half, int mode, char *pa, cha
     if _sml_rows(L, inner, mode, log_form):
         return _sml_run(tb, half, mode, pa, pb, po, mk, nouter, L, log_form, scale, nthreads, grain)
     c.tb, c.mk, c.mode, c.L, c.inner, c.log_form, c.scale = tb, mk, mode, L, inner, log_form, scale
+    if _sms_strips(L, inner):
+        return _sms_run(&c, half, pa, pb, po, nouter, nthreads, grain)
     _hrows_set(&h, half, nouter, _sm_half_rows, &c)
     _hrows_in(&h, pa, L * inner)
     if mode != 0:
