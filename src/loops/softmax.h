@@ -432,16 +432,18 @@ FA_INLINE double FA_F(fa_row_expsum)(const T *x, T *y, fa_idx L, T m, int nacc, 
 
 /* sum(a*b) over a row; pa and pb (both NULL: none) are prefetched as the
  * row is summed: see fa__softmax_bwd_row_n. */
-FA_INLINE T FA_F(fa__row_dot_st)(const T *a, const T *b, fa_idx L, int nacc, const T *pa, const T *pb,
-                                  const T *st_in, T *st_out)
+/* sum(a*b), or with prod 0 (a constant at every call) sum(a) */
+FA_INLINE T FA_F(fa__row_sum_st)(const T *a, const T *b, int prod, fa_idx L, int nacc, const T *pa,
+                                  const T *pb, const T *st_in, T *st_out)
 {
+#define FA__DOT_TERM(k) (prod ? a[k] * b[k] : a[k])
     T acc[FA_ACC];
     for (int j = 0; j < nacc; j++) acc[j] = st_in ? st_in[j] : 0;
     fa_idx i = 0;
     for (; i + nacc <= L; i += nacc) {
         FA__PF_STEP(pa, i, nacc);
         FA__PF_STEP(pb, i, nacc);
-        FA__JLOOP(nacc, acc[j] += a[i + j] * b[i + j]);
+        FA__JLOOP(nacc, acc[j] += FA__DOT_TERM(i + j));
     }
     if (st_out) {
         for (int j = 0; j < nacc; j++) st_out[j] = acc[j];
@@ -450,16 +452,17 @@ FA_INLINE T FA_F(fa__row_dot_st)(const T *a, const T *b, fa_idx L, int nacc, con
     FA__PF_ROW_REST(pa, pb, i, L);
     T s = 0;
     if (FA_TAIL_SERIAL(nacc, L - i)) {
-        for (; i < L; i++) s += a[i] * b[i];
+        for (; i < L; i++) s += FA__DOT_TERM(i);
     } else {
-        FA__TAIL_ADD(T, nacc, 0, L - i, a[L - nacc + j] * b[L - nacc + j]);
+        FA__TAIL_ADD(T, nacc, 0, L - i, FA__DOT_TERM(L - nacc + j));
     }
     FA__FOLD(nacc, acc[j] += acc[j + w]);
     return s + acc[0];
+#undef FA__DOT_TERM
 }
 FA_INLINE T FA_F(fa_row_dot)(const T *a, const T *b, fa_idx L, int nacc, const T *pa, const T *pb)
 {
-    return FA_F(fa__row_dot_st)(a, b, L, nacc, pa, pb, NULL, NULL);
+    return FA_F(fa__row_sum_st)(a, b, 1, L, nacc, pa, pb, NULL, NULL);
 }
 
 /* The terms of log_softmax's sum, exp(z) for z = x - m <= 0 (x - m rounded:
@@ -695,33 +698,6 @@ FA_INLINE void FA_F(fa__softmax_rows_n)(const T *x, T *y, fa_idx nr, fa_idx L, i
 #undef FA__SM_PF
 #undef FA__SM_PFP
 
-/* sum(g) over a row, prefetching pg and py as fa_row_dot does */
-FA_INLINE T FA_F(fa__row_sum_st)(const T *g, fa_idx L, int nacc, const T *pg, const T *py, const T *st_in,
-                                 T *st_out)
-{
-    T acc[FA_ACC];
-    for (int j = 0; j < nacc; j++) acc[j] = st_in ? st_in[j] : 0;
-    fa_idx i = 0;
-    for (; i + nacc <= L; i += nacc) {
-        FA__PF_STEP(pg, i, nacc);
-        FA__PF_STEP(py, i, nacc);
-        FA__JLOOP(nacc, acc[j] += g[i + j]);
-    }
-    if (st_out) {
-        for (int j = 0; j < nacc; j++) st_out[j] = acc[j];
-        return 0;
-    }
-    FA__PF_ROW_REST(pg, py, i, L);
-    T s = 0;
-    if (FA_TAIL_SERIAL(nacc, L - i)) {
-        for (; i < L; i++) s += g[i];
-    } else {
-        FA__TAIL_ADD(T, nacc, 0, L - i, g[L - nacc + j]);
-    }
-    FA__FOLD(nacc, acc[j] += acc[j + w]);
-    return s + acc[0];
-}
-
 /* softmax: out = y*(g - sum(g*y)); log_softmax: out = g - exp(y)*sum(g).
  * pf: elements after the row that may be prefetched.  When the next row is
  * among them and a sum step covers a cache line, the sum pass prefetches
@@ -736,7 +712,7 @@ FA_INLINE void FA_F(fa__softmax_bwd_row_n)(const T *g, const T *y, T *out, fa_id
     const int on = fa_tune.sw_prefetch && nacc >= FA_PF_LINE && pf >= L;
     const T *pg = on ? g + L : NULL, *py = on ? y + L : NULL;
     if (log_form) {
-        const T s = FA_F(fa__row_sum_st)(g, L, nacc, pg, py, NULL, NULL);
+        const T s = FA_F(fa__row_sum_st)(g, NULL, 0, L, nacc, pg, py, NULL, NULL);
         FA_IVDEP for (fa_idx i2 = 0; i2 < L; i2++)
             out[i2] = FA_F(fa_nan_canon)(g[i2] - FA_F(fa_exp_neg)(y[i2]) * s);
         return;
@@ -804,9 +780,9 @@ static double fa_sm_piece_reduce_f(int op, const float *a, const float *b, float
         s = fa__row_logsum_st_f(a, tmp, n, m, 64, NULL, 0, fin, fout);
         return last ? (float)fa_log_ge1_d((double)(float)s) : 0;
     case FA_SMP_DOT:
-        return fa__row_dot_st_f(a, b, n, 64, NULL, NULL, fin, fout);
+        return fa__row_sum_st_f(a, b, 1, n, 64, NULL, NULL, fin, fout);
     default:
-        return fa__row_sum_st_f(a, n, 64, NULL, NULL, fin, fout);
+        return fa__row_sum_st_f(a, NULL, 0, n, 64, NULL, NULL, fin, fout);
     }
 }
 
