@@ -476,6 +476,7 @@ def _row_cases(dtype, rng):
                           lambda x: fastact.bias_act_(x, b, act="gelu")),
         "prelu per column": (lambda x: fastact.prelu(x, al, axis=1), lambda x: fastact.prelu_(x, al, axis=1)),
         "sparsemax": (lambda x: fastact.sparsemax(x), lambda x: fastact.sparsemax_(x)),
+        "sparsemax axis 0": (lambda x: fastact.sparsemax(x, axis=0), lambda x: fastact.sparsemax_(x, axis=0)),
     }
 
 
@@ -492,6 +493,8 @@ def _row_backward_cases(dtype, rng):
                                                                 limit=7.0, bias=1.0, interleaved=True),
         "sparsemax_backward x": lambda g, x: fastact.sparsemax_backward(g, x),
         "sparsemax_backward_ y": lambda g, x: fastact.sparsemax_backward_(g.copy(), y=x),
+        "sparsemax_backward axis 0, x": lambda g, x: fastact.sparsemax_backward(g, x, axis=0),
+        "sparsemax_backward_ axis 0, y": lambda g, x: fastact.sparsemax_backward_(g.copy(), y=x, axis=0),
     }
 
 
