@@ -8,7 +8,9 @@ and requires, for every loop of the loop headers src/loops/*.h marked
 FA_IVDEP (the element-wise maps), one "loop vectorized using <width> byte vectors" report
 (full width of the target; half for prelu's float/float64 mixed loops)
 per instantiation: per kernel and dtype for the switch-generated loops, per
-dtype for the others.  Exits non-zero and names the loops that are not.
+dtype for the others (one for a static function inside a one-dtype `#if
+FA_IS_DOUBLE` block, compiled once).  Exits non-zero and names the loops that
+are not.
 """
 import importlib.util
 import os

@@ -744,11 +744,14 @@ def _long_rows(dtype, L, rng):
     return x
 
 
+@pytest.mark.parametrize("piece", [512, 256], ids=lambda p: f"piece{p}")
 @pytest.mark.parametrize("fmt", sorted(DTYPES))
-def test_long_softmax_rows_go_in_pieces_with_the_same_bits(fmt):
+def test_long_softmax_rows_go_in_pieces_with_the_same_bits(fmt, piece):
+    """(piece 256: pieces of 256 floats, the least the front takes, also in
+    the backwards, whose arrays would share it)"""
     dtype, _ = DTYPES[fmt]
     rng = np.random.default_rng(77)
-    old = _front.sml_tune((0, 0, 0), 512)
+    old = _front.sml_tune((0, 0, 0), piece)
     try:
         with np.errstate(all="ignore"):
             for L in LONG_L:

@@ -15,12 +15,12 @@ from cpython.bool cimport PyBool_Check
 from cpython.float cimport PyFloat_Check
 from cpython.long cimport PyLong_Check, PyLong_CheckExact, PyLong_AsLongAndOverflow
 from libc.limits cimport INT_MAX
-from libc.math cimport isfinite, fabs, INFINITY, NAN
+from libc.math cimport isfinite, fabs, INFINITY
 from libc.float cimport FLT_MAX, DBL_MAX
-from libc.string cimport memcmp
+from libc.string cimport memcmp, memcpy
 from libc.stdlib cimport malloc, free
 from cpython.mem cimport PyMem_RawMalloc, PyMem_RawFree
-from libc.stdint cimport uint16_t
+from libc.stdint cimport uint16_t, uint32_t
 from cpython.unicode cimport PyUnicode_CheckExact
 from cython.parallel cimport prange
 from cpython.pycapsule cimport PyCapsule_GetPointer

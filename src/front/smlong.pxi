@@ -65,8 +65,8 @@ cdef int _sml_run(const fa_loop_table *tb, int half, int mode, const char *pa, c
     c.tb, c.mk, c.half, c.mode, c.log_form, c.scale = tb, mk, half, mode, log_form, scale
     c.L, c.pa, c.pb, c.po = L, pa, pb, po
     c.P = (_sml_piece // (1 if mode == 0 else 2)) // FA_TABLE_SMP_STEP * FA_TABLE_SMP_STEP
-    if c.P < FA_TABLE_SMP_STEP:
-        c.P = FA_TABLE_SMP_STEP
+    if c.P < 2 * FA_TABLE_SMP_STEP:     # _sml_len's piece before a short rest must keep a step
+        c.P = 2 * FA_TABLE_SMP_STEP
     nth = _nchunks(nrow * L, 4, nthreads, grain)
     if nth > nrow:
         nth = nrow
@@ -79,8 +79,9 @@ cdef int _sml_run(const fa_loop_table *tb, int half, int mode, const char *pa, c
 
 
 cdef int _sml_part(const _Sml *c, Py_ssize_t r0, Py_ssize_t r1) noexcept nogil:
-    """Rows [r0, r1) with this thread's own buffers: two pieces and the
-    reductions' state (PyMem_RawMalloc: seen by tracemalloc)."""
+    """Rows [r0, r1) with this thread's own buffers: a piece per array (one
+    forward, two backward) and the reductions' state (PyMem_RawMalloc: seen
+    by tracemalloc)."""
     cdef Py_ssize_t r
     cdef float *A
     cdef double *st
@@ -106,7 +107,7 @@ cdef inline Py_ssize_t _sml_len(const _Sml *c, Py_ssize_t off) noexcept nogil:
     """The length of the piece at off: c.P, but every piece before the last
     a multiple of FA_TABLE_SMP_STEP and the last at least that long (the
     one before a short rest gives it a step: the last then has fewer than
-    two steps, within c.P)."""
+    two steps, within c.P >= 2 steps)."""
     cdef Py_ssize_t rest = c.L - off
     if rest <= c.P:
         return rest
@@ -143,6 +144,15 @@ cdef inline void _sml_fill(const _Sml *c, Py_ssize_t r, float v) noexcept nogil:
         o[i] = hv
 
 
+cdef inline float _qnan() noexcept nogil:
+    """The loops' quiet NaN (fa_qnan: positive, zero payload) bit for bit,
+    which libc's NAN need not be."""
+    cdef uint32_t u = 0x7fc00000
+    cdef float f
+    memcpy(&f, &u, sizeof(f))
+    return f
+
+
 # The statistics of a row's forward: its max m, and v = 1/sum (softmax) or
 # log(sum) (log_softmax); for a row of max -inf, ninf is what every output is.
 cdef struct _SmlStats:
@@ -167,7 +177,7 @@ cdef void _sml_stats(const _Sml *c, const char *x, Py_ssize_t r, float *A, doubl
                 if A[i] != A[i]:
                     nan = True
             off += n
-        s.ninf = NAN if nan else (-INFINITY if c.log_form else 0.0)
+        s.ninf = _qnan() if nan else (-INFINITY if c.log_form else 0.0)
         return
     s.v = _sml_reduce(c, FA_TABLE_SMP_LOGSUM if c.log_form else FA_TABLE_SMP_EXPSUM, x, r, A, st, s.m)
 
@@ -201,7 +211,7 @@ cdef void _sml_forward(const _Sml *c, Py_ssize_t r, float *A, double *st) noexce
         _sml_store(c, A, r, off, n)
         off += n
     if nan:                 # a NaN log_softmax output makes the whole row NaN
-        _sml_fill(c, r, NAN)
+        _sml_fill(c, r, _qnan())
 
 
 cdef inline int _sml_y(const _Sml *c, const _SmlStats *s, Py_ssize_t r, Py_ssize_t off, Py_ssize_t n,
@@ -212,7 +222,7 @@ cdef inline int _sml_y(const _Sml *c, const _SmlStats *s, Py_ssize_t r, Py_ssize
     cdef Py_ssize_t i
     cdef float f
     if s.neg_inf or row_nan:
-        f = NAN if row_nan else s.ninf
+        f = _qnan() if row_nan else s.ninf
         for i in range(n):
             Y[i] = f
         return 0
