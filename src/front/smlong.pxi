@@ -82,13 +82,12 @@ cdef int _sml_part(const _Sml *c, Py_ssize_t r0, Py_ssize_t r1) noexcept nogil:
     """Rows [r0, r1) with this thread's own buffers: a piece per array (one
     forward, two backward) and the reductions' state (PyMem_RawMalloc: seen
     by tracemalloc)."""
-    cdef Py_ssize_t r
+    cdef Py_ssize_t r, na = 1 if c.mode == 0 else 2
     cdef float *A
     cdef double *st
     cdef void *buf
     if r0 >= r1:
         return 0
-    cdef Py_ssize_t na = 1 if c.mode == 0 else 2
     buf = PyMem_RawMalloc((na * c.P + 2 * FA_TABLE_SMP_STATE) * sizeof(float) + 64)
     if buf == NULL:
         return _HR_NOMEM
