@@ -214,6 +214,9 @@ def _staged_np(a, order="K"):
 
 def _store(dst, src):
     """Write the computed values back into `dst`, rounding to its dtype."""
+    if type(src) is np.ndarray and src.dtype == dst.dtype:
+        np.copyto(dst, src)         # bit for bit (a bfloat16 signaling NaN too)
+        return
     code = _half_code(dst)
     if (code and dst.flags.c_contiguous and type(src) is np.ndarray and src.dtype == np.float32
             and src.flags.c_contiguous and src.shape == dst.shape):
@@ -238,12 +241,19 @@ def _store_np(dst, src):
 
 
 def _half_ok(*arrays):
-    """float16 or bfloat16 arrays of one format, C-contiguous, not empty,
-    at least 1-D: the front can stage them by rows (None: no array)."""
+    """float16 or bfloat16 arrays of one format, not empty, at least 1-D
+    (None: no array): the row families run them in their own format, the
+    front staging blocks of rows of C-ordered data (_half_c)."""
     code = _half_code(arrays[0])
     a0 = arrays[0]
-    return bool(code) and a0.ndim > 0 and a0.size > 0 and a0.flags.c_contiguous and all(
-        a is None or (_half_code(a) == code and a.flags.c_contiguous) for a in arrays[1:])
+    return bool(code) and a0.ndim > 0 and a0.size > 0 and all(
+        a is None or _half_code(a) == code for a in arrays[1:])
+
+
+def _half_c(a):
+    """`a` itself when C-contiguous, else a C-ordered copy in its own format
+    (bit for bit: a half copy, never a float32 one)."""
+    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
 
 
 def _contig(a):

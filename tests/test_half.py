@@ -804,12 +804,14 @@ def test_long_softmax_rows_make_no_full_size_temporary(fmt):
 
 
 # A softmax over a middle axis whose outer blocks hold more than 65536
-# elements goes in column strips of 64 (src/front/smlong.pxi), each gathered
-# packed, through the float32 column kernel and back: strips of 64 and a
+# elements goes in column strips of 64 (src/front/smlong.pxi), fewer for
+# strips of more than 2048 rows (3000 rows: 32; 8192 rows: 16), each gathered
+# packed, through the float32 column kernel and back: full strips and a
 # narrower last one, over axis 0 and a middle axis, split unevenly over two
-# threads; strips of more than 2048 rows are not (outer blocks staged whole,
+# threads; strips of more than 8192 rows are not (outer blocks staged whole,
 # or over axis 0 the whole array).
-STRIP_SHAPES = [((340, 400), 0), ((2000, 33), 0), ((5, 210, 130), 1), ((2, 2100, 40), 1), ((2100, 40), 0)]
+STRIP_SHAPES = [((340, 400), 0), ((2000, 33), 0), ((5, 210, 130), 1), ((2, 2100, 40), 1), ((2100, 40), 0),
+                ((3000, 70), 0), ((1, 8192, 20), 1), ((2, 8200, 9), 1)]
 
 
 @pytest.mark.parametrize("shape,ax", STRIP_SHAPES, ids=str)
@@ -843,12 +845,13 @@ def test_softmax_column_strips_with_the_same_bits(fmt, shape, ax):
 
 
 @pytest.mark.parametrize("fmt", sorted(DTYPES))
-def test_softmax_column_strips_make_no_full_size_temporary(fmt):
-    """Over axis 0 of 1024 x 1024: at most a strip of 1024 x 64 floats per
-    array per thread (a float32 copy of x would be 4 MiB)."""
+@pytest.mark.parametrize("shape", [(1024, 1024), (4096, 256)], ids=str)
+def test_softmax_column_strips_make_no_full_size_temporary(fmt, shape):
+    """Over axis 0: at most a strip of 512 KB per array per thread (1024 x
+    64 floats; 4096 x 32), where a float32 copy of x would be 4 MiB."""
     dtype, _ = DTYPES[fmt]
-    x = np.random.default_rng(6).standard_normal((1024, 1024)).astype(dtype)
-    strip = 1024 * 64 * 4
+    x = np.random.default_rng(6).standard_normal(shape).astype(dtype)
+    strip = 512 << 10
     for f, narr in ((lambda a: fastact.softmax_(a, axis=0), 1),
                     (lambda a: fastact.log_softmax_backward_(a, x, axis=0), 2)):
         f(x.copy())
@@ -1050,3 +1053,135 @@ def test_row_staged_out_and_layouts(fmt):
         want = bits(staged(f, dtype, g, x))
         o = np.empty(x.shape, dtype)
         assert f(g, x, out=o) is o and (bits(o) == want).all()
+
+
+# Other layouts than C order (F order, strided views, a permuted axis order):
+# the row families copy them in their own format, as float32 data are copied,
+# never widen them whole (softmax over one axis of F-ordered data runs on the
+# transpose, no copy).
+SHAPE3 = (12, 10, 8)
+
+
+def _lay(a, how):
+    """a's values (C-contiguous, 3-D) in the layout `how`."""
+    if how == "F":
+        return np.asfortranarray(a)
+    if how == "strided":
+        buf = np.zeros(a.shape[:-1] + (2 * a.shape[-1],), a.dtype)
+        buf[..., ::2] = a
+        return buf[..., ::2]
+    return np.ascontiguousarray(a.transpose(1, 0, 2)).transpose(1, 0, 2)     # "permuted"
+
+
+def _layout_cases(dtype, rng):
+    C = SHAPE3[-1]
+    b = rng.standard_normal(C).astype(dtype)
+    al = rng.uniform(-0.5, 0.5, SHAPE3[1]).reshape(-1, 1).astype(np.float32)
+    mask = rng.random(SHAPE3) < 0.8
+    f = fastact
+    # (name, forward or backward on (x, g) with **out, the in-place form writing its first argument, out shape)
+    half = SHAPE3[:2] + (C // 2,)
+    return [
+        ("softmax", lambda x, g, **k: f.softmax(x, **k), lambda x, g: f.softmax_(x), SHAPE3),
+        ("log_softmax axis 0", lambda x, g, **k: f.log_softmax(x, axis=0, **k),
+         lambda x, g: f.log_softmax_(x, axis=0), SHAPE3),
+        ("softmax axes (0, 2)", lambda x, g, **k: f.softmax(x, axis=(0, 2), **k),
+         lambda x, g: f.softmax_(x, axis=(0, 2)), SHAPE3),
+        ("softmax where, scale", lambda x, g, **k: f.softmax(x, axis=1, where=mask, scale=0.5, **k),
+         lambda x, g: f.softmax_(x, axis=1, where=mask, scale=0.5), SHAPE3),
+        ("softmax_backward y", lambda x, g, **k: f.softmax_backward(g, y=x, **k),
+         lambda g, x: f.softmax_backward_(g, y=x), SHAPE3),
+        ("log_softmax_backward x axis 1", lambda x, g, **k: f.log_softmax_backward(g, x, axis=1, **k),
+         lambda g, x: f.log_softmax_backward_(g, x, axis=1), SHAPE3),
+        ("glu", lambda x, g, **k: f.glu(x, **k), None, half),
+        ("swiglu interleaved axis 1", lambda x, g, **k: f.swiglu(x, axis=1, interleaved=True, limit=2.0, **k),
+         None, (12, 5, 8)),
+        ("glu_backward", lambda x, g, **k: f.glu_backward(np.ascontiguousarray(g[..., ::2]), x, **k), None,
+         SHAPE3),
+        ("geglu_backward (grad in the layout)", lambda x, g, **k: f.geglu_backward(g[..., :C // 2], x, **k),
+         None, SHAPE3),
+        ("bias_act gelu", lambda x, g, **k: f.bias_act(x, b, act="gelu", **k),
+         lambda x, g: f.bias_act_(x, b, act="gelu"), SHAPE3),
+        ("bias_act_backward elu", lambda x, g, **k: f.bias_act_backward(g, x, bias=b, act="elu", **k)[0],
+         lambda g, x: f.bias_act_backward_(g, x, bias=b, act="elu"), SHAPE3),
+        ("bias_act_backward grad_bias", lambda x, g, **k: f.bias_act_backward(g, x, bias=b, act="elu",
+                                                                              **k)[1][None, None], None, None),
+        ("prelu axis 1", lambda x, g, **k: f.prelu(x, al, axis=1, **k), lambda x, g: f.prelu_(x, al, axis=1),
+         SHAPE3),
+        ("prelu_backward axis 1", lambda x, g, **k: f.prelu_backward(g, x, alpha=al, axis=1, **k)[0],
+         lambda g, x: f.prelu_backward_(g, x, alpha=al, axis=1), SHAPE3),
+        ("prelu_backward grad_alpha", lambda x, g, **k: f.prelu_backward(g, x, alpha=al, axis=1,
+                                                                        **k)[1].astype(dtype)[None], None, None),
+        ("sparsemax axis 1", lambda x, g, **k: f.sparsemax(x, axis=1, **k), lambda x, g: f.sparsemax_(x, axis=1),
+         SHAPE3),
+        ("sparsemax_backward x", lambda x, g, **k: f.sparsemax_backward(g, x, **k),
+         lambda g, x: f.sparsemax_backward_(g, x), SHAPE3),
+    ]
+
+
+@pytest.mark.parametrize("how", ["F", "strided", "permuted"])
+@pytest.mark.parametrize("fmt", sorted(DTYPES))
+def test_row_families_in_other_layouts_stay_in_their_format(fmt, how, monkeypatch):
+    """Out of place, out= in the layout, in place: the staged computation's
+    bits, and nothing staged whole in float32."""
+    import fastact._arrays as arrays
+    import fastact._families.bias as bias
+    import fastact._families.driver as driver
+    dtype, _ = DTYPES[fmt]
+    rng = np.random.default_rng(41)
+    x = (rng.standard_normal(SHAPE3) * 3).astype(dtype)
+    x.reshape(-1)[::13] = every(dtype)[1][:x.size // 13 + 1]
+    g = rng.standard_normal(SHAPE3).astype(dtype)
+    staged_sizes = []
+    real = arrays._staged
+    spy = lambda a, *r, **k: (staged_sizes.append(a.size), real(a, *r, **k))[1]     # noqa: E731
+    with np.errstate(all="ignore"):
+        cases = _layout_cases(dtype, rng)
+        wants = {name: bits(staged(fn, dtype, x, g)) for name, fn, _, _ in cases}
+        for mod in (arrays, driver, bias):
+            monkeypatch.setattr(mod, "_staged", spy)
+        xl, gl = _lay(x, how), _lay(g, how)
+        assert not xl.flags.c_contiguous and not gl.flags.c_contiguous
+        for name, fn, fn_, oshape in cases:
+            want = wants[name]
+            got = fn(xl, gl)
+            assert got.dtype == dtype and (bits(got) == want).all(), name
+            if oshape is not None:
+                o = _lay(np.zeros(oshape, dtype), how)
+                assert fn(xl, gl, out=o) is o and (bits(o) == want).all(), name + " out="
+            if fn_ is not None:
+                a, other = (_lay(x, how), gl) if fn_.__code__.co_varnames[0] == "x" else (_lay(g, how), xl)
+                fn_(a, other)
+                assert (bits(a) == want).all(), name + " in place"
+        assert max(staged_sizes, default=0) <= SHAPE3[-1], "staged whole"
+
+
+@pytest.mark.parametrize("fmt", sorted(DTYPES))
+def test_row_families_in_other_layouts_make_no_float32_copy(fmt):
+    """A strided view of 1024x1024 half data: a copy in its format and the
+    result at most; F order over one axis of softmax: the result alone."""
+    dtype, _ = DTYPES[fmt]
+    rng = np.random.default_rng(5)
+    buf = rng.standard_normal((1024, 2048)).astype(dtype)
+    S, F = buf[:, ::2], np.asfortranarray(buf[:, :1024])
+    n = S.size * 2                                              # bytes of one copy
+    bsum = np.zeros(1024, np.float32)
+    cases = [(lambda: fastact.softmax(F, axis=1), n), (lambda: fastact.log_softmax(F, axis=0), n),
+             (lambda: fastact.softmax(S), 2 * n), (lambda: fastact.bias_act(S, bsum, act="gelu"), 2 * n),
+             (lambda: fastact.glu(S), n + n // 2), (lambda: fastact.sparsemax(S, axis=0), 2 * n),
+             (lambda: fastact.prelu(S, bsum, axis=1), 2 * n),
+             (lambda: fastact.softmax_backward(S, y=S), 3 * n)]
+    for f, _ in cases:
+        f()
+    slack = 600 << 10       # blocks and strip buffers of two threads, float32 slopes, sums
+    tracemalloc.start()
+    try:
+        for i, (f, size) in enumerate(cases):
+            tracemalloc.reset_peak()
+            base, _ = tracemalloc.get_traced_memory()
+            y = f()
+            _, peak = tracemalloc.get_traced_memory()
+            assert peak - base < size + slack, (i, peak - base, size)
+            del y
+    finally:
+        tracemalloc.stop()

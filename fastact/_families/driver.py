@@ -50,7 +50,7 @@ def forward(act, fname, vals, x, out, n_threads, inplace, check=False):
             fam.fwd(spec, x, out, nt)
     elif fam is elementwise and _half_code(x) and _half_code(out):
         elementwise.fwd_half(spec, x, out, nt, _half_code(x))   # converted block by block
-    elif _half_ok(x, out) and fam.half_direct(spec, True):
+    elif _half_ok(x, out) and fam.half_direct(spec, (x, out)):
         fam.fwd(spec, x, out, nt)           # staged by the front in blocks that stay in L1
     else:
         tmp = _staged(x)
@@ -88,7 +88,7 @@ def backward(act, fname, vals, grad, x, y, out, n_threads, inplace, check=False)
         extra = fam.bwd(spec, grad, s, from_y, out, nt)
     elif fam is elementwise and _half_code(grad) and _half_code(s) and _half_code(out):
         extra = elementwise.bwd_half(spec, grad, s, from_y, out, nt, _half_code(grad))
-    elif _half_ok(grad, s, out) and fam.half_direct(spec, False):
+    elif _half_ok(grad, s, out) and fam.half_direct(spec, (grad, s, out)):
         extra = fam.bwd(spec, grad, s, from_y, out, nt)
     else:
         tg = _staged(grad)

@@ -62,7 +62,7 @@ def bwd_half(spec, g, s, from_y, out, nt, half):
                        out.view(np.uint16), p[0], p[1], p[2], p[3], nt, grain, half)
 
 
-def half_direct(spec, forward):
+def half_direct(spec, arrays):
     """Never asked: fwd_half and bwd_half convert block by block in C."""
     return False
 

@@ -5,8 +5,8 @@ import math
 import numpy as np
 
 from .. import _duck, _front, _threads
-from .._arrays import (_as_array, _check_out, _check_self_overlap, _contig, _deliver, _half_code, _half_ok,
-                       _target)
+from .._arrays import (_as_array, _check_out, _check_self_overlap, _contig, _deliver, _half_c, _half_code,
+                       _half_ok, _target)
 from .._params import _check_param
 from .._table import GRAIN
 from .elementwise import _remember
@@ -74,12 +74,13 @@ def gated_forward(act, fname, vals, x, out, n_threads, check=False):
         return None
     if _half_ok(x, out):
         code = _half_code(x)
-        # float16 / bfloat16: the front stages blocks of rows of (outer, 2M) -> (outer, M), one row in pieces
-        res = out if out is not None else np.empty(half, x.dtype)
-        _front.gated(gid, 0, None, x.view(np.uint16), res.view(np.uint16), outer, M, s, *gp, nt,
+        # float16 / bfloat16: the front stages blocks of rows of (outer, 2M) -> (outer, M), one row in
+        # pieces; other layouts than C order as C-ordered copies in their format
+        res = out if out is not None and out.flags.c_contiguous else np.empty(half, x.dtype)
+        _front.gated(gid, 0, None, _half_c(x).view(np.uint16), res.view(np.uint16), outer, M, s, *gp, nt,
                      GRAIN["transc"], code)
         _remember(act, vals, _front.Spec(gid, gp + (1.0 if interleaved else 0.0,), False, GRAIN["transc"], vals))
-        return res
+        return _deliver(res, out, x.dtype)
     xc = _contig(x)
     res = _target(out, half, xc.dtype)
     if x.size:
@@ -113,10 +114,11 @@ def gated_backward(act, fname, vals, grad, x, out, n_threads, check=False):
         return None
     if _half_ok(x, grad, out):
         code = _half_code(x)
-        res = out if out is not None else np.empty(x.shape, x.dtype)
-        _front.gated(gid, 1, grad.view(np.uint16), x.view(np.uint16), res.view(np.uint16), outer, M, s, *gp,
-                     nt, GRAIN["transc"], code)
-        return res
+        gc = _half_c(grad)
+        res = out if out is not None and out.flags.c_contiguous else np.empty(x.shape, x.dtype)
+        _front.gated(gid, 1, gc.view(np.uint16), _half_c(x).view(np.uint16), res.view(np.uint16), outer, M, s,
+                     *gp, nt, GRAIN["transc"], code)
+        return _deliver(res, out, x.dtype)
     xc, gc = _contig(x), _contig(grad)
     res = _target(out, x.shape, xc.dtype)
     if x.size:

@@ -127,8 +127,9 @@ def _prelu_fwd(spec, x, out, nt):
         xk, ok = (x.view(np.uint16), out.view(np.uint16)) if h else (x, out)
         K.elementwise(_kernel_id(k), Mode.FWD, xk, None, ok, *p, nt, grain, h)
         return
-    xc = np.ascontiguousarray(x)
-    oc = out if out.flags.c_contiguous else np.empty_like(xc)
+    xc = np.ascontiguousarray(x)        # half data: a copy in their own format
+    # a copy of x is private: written in place, then stored into out
+    oc = out if out.flags.c_contiguous else (xc if xc is not x else np.empty_like(xc))
     al = np.ascontiguousarray(a, dtype=np.float32 if h else ct)
     if np.may_share_memory(al, oc):     # alpha inside the output (in place): read a copy
         al = al.copy()
@@ -147,14 +148,14 @@ def _prelu_fwd(spec, x, out, nt):
 def _prelu_bwd(spec, g, x, from_y, out, nt):
     a, axis, _, grain = spec[:4]
     K = _front
-    # float16 / bfloat16 (C-contiguous: half_direct): the front stages blocks
-    # of rows through the float32 loops, with float32 slopes and the float32
-    # path's sums and grad_alpha dtype
+    # float16 / bfloat16 (half_direct): the front stages blocks of rows
+    # through the float32 loops, with float32 slopes and the float32 path's
+    # sums and grad_alpha dtype
     h = _half_code(g)
     ct = np.dtype(np.float32) if h else g.dtype
     gc = np.ascontiguousarray(g)
     xc = np.ascontiguousarray(x)
-    oc = out if out.flags.c_contiguous else np.empty_like(gc)
+    oc = out if out.flags.c_contiguous else (gc if gc is not g else np.empty_like(gc))
     al = np.ascontiguousarray(a, dtype=ct).reshape(-1)
     if np.may_share_memory(al, oc):     # alpha inside the output (in place): read a copy
         al = al.copy()
@@ -199,8 +200,9 @@ def _prelu_bwd(spec, g, x, from_y, out, nt):
     return galpha
 
 
-def half_direct(spec, forward):
-    """C-contiguous float16 / bfloat16 data go to the kernels themselves: the
+def half_direct(spec, arrays):
+    """float16 / bfloat16 data go to the kernels themselves (other layouts
+    than C order as C-ordered copies in their format, as float32 data): the
     front stages them in blocks of rows (the forward with one slope: the
     element-wise half loops; the backward's dL/dalpha sums in the float32
     path's order, _front.prelu_cols / prelu_rows)."""

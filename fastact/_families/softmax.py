@@ -19,8 +19,6 @@ class SoftmaxSpec(NamedTuple):
     grain: int
     where: Optional[np.ndarray]  # a bool array that broadcasts to x, or None
     scale: Optional[float]       # the factor on x (softmin: negated); None: 1, the plain kernels
-    length: int                  # elements along the reduced axes (their C-order extent)
-    inner: int                   # elements after them
 
 
 def _axes(fname, v, ndim):
@@ -76,9 +74,7 @@ def _softmax_spec(act, fname, vals, x):
     if act.name == "softmin":
         s = -s
     # scale 1 is the plain kernels: the same bits as a call without it
-    return SoftmaxSpec(axes, act.name == "log_softmax", None, GRAIN["transc"], w,
-                       None if s == 1.0 else s, math.prod(x.shape[a] for a in axes if a < x.ndim),
-                       math.prod(x.shape[axes[-1] + 1:]))
+    return SoftmaxSpec(axes, act.name == "log_softmax", None, GRAIN["transc"], w, None if s == 1.0 else s)
 
 
 def _merged_stride(shape, strides):
@@ -124,6 +120,26 @@ def _run(mode, a, b, out, k0, k1, mask, spec, nt):
                           scale, nt, spec.grain, h)
 
 
+def _layout(axes, arrs):
+    """How _softmax_call runs arrays reduced over `axes` (ascending): "c" on
+    them over dims [k0, k1); "f" on their transposes; "copy" on C-ordered
+    copies transposed by perm.  The kernels walk C order with any axis (a
+    non-last axis is vectorized along the contiguous inner axes, no
+    transpose); an F-ordered set is the C-ordered transpose with the axis
+    mirrored.  Several axes reduce over their joint extent in C order of the
+    ascending axes: direct when they are adjacent in a C-ordered set, else
+    copied with them last."""
+    n = arrs[0].ndim
+    k0, k1 = axes[0], axes[-1] + 1
+    if k1 - k0 == len(axes) and all(t.flags.c_contiguous for t in arrs):
+        return "c", None, k0, k1
+    if len(axes) == 1 and all(t.flags.f_contiguous for t in arrs):
+        return "f", None, n - 1 - k0, n - k0
+    perm = tuple(range(n)) if len(axes) == 1 else tuple(i for i in range(n) if i not in axes) + axes
+    j0 = perm.index(axes[0])
+    return "copy", perm, j0, j0 + len(axes)
+
+
 def _softmax_call(mode, spec, a, b, out, nt):
     axes = spec.axis
     if a.size == 0:
@@ -137,30 +153,21 @@ def _softmax_call(mode, spec, a, b, out, nt):
         mask = mask.reshape(1) if mask is not None else None
     if (mask is not None or spec.scale is not None) and b is not None and np.may_share_memory(out, b):
         b = b.copy()            # grad is y: the prologue writes out before y is read
-    arrs = (a, out) if b is None else (a, out, b)
-    k0, k1 = axes[0], axes[-1] + 1
-    # the kernels walk C order with any axis (a non-last axis is vectorized
-    # along the contiguous inner axes, no transpose); an F-ordered set is
-    # the C-ordered transpose with the axis mirrored.  Several axes reduce
-    # over their joint extent in C order of the ascending axes: direct when
-    # they are adjacent in a C-ordered set, else staged with them last.
-    if k1 - k0 == len(axes) and all(t.flags.c_contiguous for t in arrs):
+    how, perm, k0, k1 = _layout(axes, (a, out) if b is None else (a, out, b))
+    if how == "c":
         _run(mode, a, b, out, k0, k1, mask, spec, nt)
         return
-    if len(axes) == 1 and all(t.flags.f_contiguous for t in arrs):
-        n = a.ndim
-        _run(mode, a.T, b.T if b is not None else None, out.T, n - 1 - k0, n - k0,
+    if how == "f":
+        _run(mode, a.T, b.T if b is not None else None, out.T, k0, k1,
              mask.T if mask is not None else None, spec, nt)
         return
     # staged path: compute on a private C-ordered copy (np.array always copies,
-    # so the caller's `a` is never written), then store into out
-    n = a.ndim
-    perm = tuple(range(n)) if len(axes) == 1 else tuple(i for i in range(n) if i not in axes) + axes
+    # so the caller's `a` is never written; half data stay half), then store
+    # into out
     ta = np.array(a.transpose(perm), order="C")
     tb = np.ascontiguousarray(b.transpose(perm)) if b is not None else None
     tm = mask.transpose(perm) if mask is not None else None
-    j0 = perm.index(axes[0])
-    _run(mode, ta, tb, ta, j0, j0 + len(axes), tm, spec, nt)
+    _run(mode, ta, tb, ta, k0, k1, tm, spec, nt)
     np.copyto(out.transpose(perm), ta)
 
 
@@ -179,12 +186,18 @@ def _softmax_bwd(spec, g, s, from_y, out, nt):
     _softmax_call(2, spec, g, s, out, nt)
 
 
-def half_direct(spec, forward):
-    """C-contiguous float16 / bfloat16 data go to the kernels themselves: the
-    front stages them in blocks of outer rows, or long rows in pieces (mode 1
-    there: the backward from x, y in float32), or column strips, except over
-    axis 0 with long strips (_front.softmax_half_in_blocks)."""
-    return _front.softmax_half_in_blocks(spec.axis, spec.length, spec.inner)
+def half_direct(spec, arrays):
+    """float16 / bfloat16 data go to the kernels themselves, in the layout
+    _softmax_call gives them: the front stages them in blocks of outer rows,
+    or long rows in pieces (mode 1 there: the backward from x, y in float32),
+    or column strips, except over axis 0 with long strips
+    (_front.softmax_half_in_blocks)."""
+    a = arrays[0]
+    if a.ndim == 0:
+        return True
+    how, perm, k0, k1 = _layout(spec.axis, [t for t in arrays if t is not None])
+    shape = a.shape if how == "c" else a.shape[::-1] if how == "f" else tuple(a.shape[i] for i in perm)
+    return _front.softmax_half_in_blocks((k0,), math.prod(shape[k0:k1]), math.prod(shape[k1:]))
 
 
 spec = _softmax_spec

@@ -63,11 +63,12 @@ def bwd(spec, g, s, from_y, out, nt):
     _call(2, spec, g, s, out, nt)
 
 
-def half_direct(spec, forward):
-    """C-contiguous float16 / bfloat16 data go to the kernels themselves:
-    the front stages blocks of rows (the backward from x computes y in
-    float32 per block, mode 1); over another axis than the last, of a copy
-    with the axis moved last, in the data's format (float32 copies too)."""
+def half_direct(spec, arrays):
+    """float16 / bfloat16 data go to the kernels themselves: the front
+    stages blocks of rows (the backward from x computes y in float32 per
+    block, mode 1); over another axis than the last or in another layout
+    than C order, of a copy with the axis moved last, in the data's format
+    (float32 copies too)."""
     return True
 
 
