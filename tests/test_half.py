@@ -372,6 +372,27 @@ class _Sub(np.ndarray):
 
 
 @pytest.mark.parametrize("fmt", sorted(DTYPES))
+def test_half_fast_paths_refuse_a_parameter_before_they_allocate(fmt):
+    """prelu's and bias_act's half fast paths check the slopes / the bias
+    (float64 here: the general path converts it) before making the output."""
+    from fastact._families.bias import _BIAS_DEFAULT
+    from fastact._families.prelu import _PRELU_ROW
+    dtype, _ = DTYPES[fmt]
+    x = np.ones((8, 16), dtype)
+    made = []
+    empty_like = lambda a: made.append(a) or np.empty_like(a)   # noqa: E731
+    fastact.bias_act(x, np.zeros(16, np.float32), act="gelu")   # validated: its fast spec
+    spec = _BIAS_DEFAULT["gelu"][2]
+    for p in (np.zeros(16), np.zeros(15, np.float32)):
+        assert _front.fast_prelu(x, p, 1, None, None, 1024, _PRELU_ROW, empty_like) is None
+        assert _front.fast_bias(spec, x, p, None, None, empty_like) is None
+    assert not made
+    assert _front.fast_prelu(x, np.zeros(16, np.float32), 1, None, None, 1024, _PRELU_ROW, empty_like) is not None
+    assert _front.fast_bias(spec, x, np.zeros(16, dtype), None, None, empty_like) is not None
+    assert len(made) == 2
+
+
+@pytest.mark.parametrize("fmt", sorted(DTYPES))
 def test_half_row_fast_paths_equal_the_general_path(fmt, monkeypatch):
     """Plain float16/bfloat16 ndarrays take fast_softmax and fast_gated, which
     stage blocks of rows as the general path does (an ndarray subclass takes
@@ -379,7 +400,7 @@ def test_half_row_fast_paths_equal_the_general_path(fmt, monkeypatch):
     inner axes, interleaved pairs, in place, into out= and the backward from
     y, a gated function of one row, 1-D softmax rows (staged whole, and
     long enough to go in pieces); a softmax over axis 0 with strips of
-    more than 2048 rows stays with the general path."""
+    more than 4096 rows stays with the general path."""
     dtype, _ = DTYPES[fmt]
     rng = np.random.default_rng(5)
     x = (rng.standard_normal((40, 37)) * 3).astype(dtype)
@@ -439,7 +460,7 @@ def test_half_row_fast_paths_equal_the_general_path(fmt, monkeypatch):
         assert _front.fast_softmax(0, x, None, None, -1, False, None, 65536, np.empty_like) is not None
         assert _front.fast_softmax(2, g, x, None, 1, False, None, 65536, np.empty_like) is not None
         assert _front.fast_softmax(0, x, None, None, 0, False, None, 65536, np.empty_like) is not None
-        assert _front.fast_softmax(0, np.zeros((2100, 2), dtype), None, None, 0, False, None, 65536,
+        assert _front.fast_softmax(0, np.zeros((4100, 2), dtype), None, None, 0, False, None, 65536,
                                    np.empty_like) is None
         assert _front.fast_softmax(0, x[0], None, None, 0, False, None, 65536, np.empty_like) is not None
         from fastact._families.elementwise import _FAST
@@ -805,13 +826,14 @@ def test_long_softmax_rows_make_no_full_size_temporary(fmt):
 
 # A softmax over a middle axis whose outer blocks hold more than 65536
 # elements goes in column strips of 64 (src/front/smlong.pxi), fewer for
-# strips of more than 2048 rows (3000 rows: 32; 8192 rows: 16), each gathered
-# packed, through the float32 column kernel and back: full strips and a
-# narrower last one, over axis 0 and a middle axis, split unevenly over two
-# threads; strips of more than 8192 rows are not (outer blocks staged whole,
-# or over axis 0 the whole array).
+# strips of more than 2048 rows (2500 rows: 48; 3000 and 4000 rows: 32), each
+# gathered packed, through the float32 column kernel and back: full strips
+# and a narrower last one (or one joined to the strip before it: 32 + 6,
+# 48 + 4; 32 + 1 would not fit), over axis 0 and a middle axis, split
+# unevenly over two threads; strips of more than 4096 rows are not (outer
+# blocks staged whole, or over axis 0 the whole array).
 STRIP_SHAPES = [((340, 400), 0), ((2000, 33), 0), ((5, 210, 130), 1), ((2, 2100, 40), 1), ((2100, 40), 0),
-                ((3000, 70), 0), ((1, 8192, 20), 1), ((2, 8200, 9), 1)]
+                ((3000, 70), 0), ((2500, 100), 0), ((2, 4000, 33), 1), ((1, 4096, 20), 1), ((2, 4100, 17), 1)]
 
 
 @pytest.mark.parametrize("shape,ax", STRIP_SHAPES, ids=str)
@@ -1164,13 +1186,19 @@ def test_row_families_in_other_layouts_make_no_float32_copy(fmt):
     rng = np.random.default_rng(5)
     buf = rng.standard_normal((1024, 2048)).astype(dtype)
     S, F = buf[:, ::2], np.asfortranarray(buf[:, :1024])
+    T = np.asfortranarray(buf.reshape(8192, 256)[:, :128])
     n = S.size * 2                                              # bytes of one copy
     bsum = np.zeros(1024, np.float32)
     cases = [(lambda: fastact.softmax(F, axis=1), n), (lambda: fastact.log_softmax(F, axis=0), n),
              (lambda: fastact.softmax(S), 2 * n), (lambda: fastact.bias_act(S, bsum, act="gelu"), 2 * n),
              (lambda: fastact.glu(S), n + n // 2), (lambda: fastact.sparsemax(S, axis=0), 2 * n),
              (lambda: fastact.prelu(S, bsum, axis=1), 2 * n),
-             (lambda: fastact.softmax_backward(S, y=S), 3 * n)]
+             (lambda: fastact.softmax_backward(S, y=S), 3 * n),
+             # grad is y with a scale: y copied in the F layout it runs in (8192 rows over axis 0
+             # of a C copy would go whole through float32)
+             (lambda: fastact.softmax_backward_(T.copy(order="F"), y=T, axis=0, scale=0.5), 2 * n),
+             (lambda: (lambda c: fastact.softmax_backward_(c, y=c, axis=0, scale=0.5))(T.copy(order="F")),
+              2 * n)]
     for f, _ in cases:
         f()
     slack = 600 << 10       # blocks and strip buffers of two threads, float32 slopes, sums

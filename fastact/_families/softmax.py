@@ -151,9 +151,11 @@ def _softmax_call(mode, spec, a, b, out, nt):
         a, out = a.reshape(1), out.reshape(1)
         b = b.reshape(1) if b is not None else None
         mask = mask.reshape(1) if mask is not None else None
-    if (mask is not None or spec.scale is not None) and b is not None and np.may_share_memory(out, b):
-        b = b.copy()            # grad is y: the prologue writes out before y is read
     how, perm, k0, k1 = _layout(axes, (a, out) if b is None else (a, out, b))
+    if (mask is not None or spec.scale is not None) and b is not None and np.may_share_memory(out, b):
+        # grad is y: the prologue writes out before y is read; the copy in
+        # the layout taken (half_direct asked it of the arrays as given)
+        b = b.copy(order="F" if how == "f" else "C")
     if how == "c":
         _run(mode, a, b, out, k0, k1, mask, spec, nt)
         return

@@ -240,7 +240,7 @@ cdef int _bias_half_run(const fa_loop_table *tb, int half, int k, int mode, char
 cdef object _fast_bias_half(const fa_loop_table *tb, Spec spec, x, bias, out, char *px, Py_ssize_t n, int dt,
                             int t, empty_like):
     """fast_bias for a C-contiguous float16 / bfloat16 plain ndarray x (px,
-    n elements, dt) and a bias of float32 or x's format (_fast_half_param):
+    n elements, dt) and a bias of float32 or x's format (_fast_half_operands):
     the general path's blocks of rows (_bias_half_run); None for the general
     path."""
     cdef char *po
@@ -251,11 +251,8 @@ cdef object _fast_bias_half(const fa_loop_table *tb, Spec spec, x, bias, out, ch
     if not (nd >= 1 and n > 0 and fa_nd_c_contig(x)):
         return None
     C = fa_nd_dim(x, nd - 1)
-    out = _fast_half_out(x, out, px, n, dt, empty_like, &po)
+    out = _fast_half_operands(tb, x, out, px, n, dt, empty_like, bias, C, False, &po, &b, &wide)
     if out is None:
-        return None
-    b = _fast_half_param(tb, bias, C, dt, po, n, False, &wide)
-    if b == NULL:
         return None
     try:
         nt = 1 if n <= FAST_HOLD_N else _fast_nt(t)

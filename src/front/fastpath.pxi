@@ -122,27 +122,14 @@ cdef inline bint _bytes_apart(char *a, Py_ssize_t na, char *b, Py_ssize_t nb) no
     return a + na <= b or b + nb <= a
 
 
-cdef object _fast_half_out(x, out, char *px, Py_ssize_t n, int dt, empty_like, char **po):
-    """The output of a half fast path on the C-contiguous float16 / bfloat16
-    plain ndarray x (px, n elements, dt): out None (a new array), x itself,
-    or an array of x's layout apart from it; None for the general path."""
-    cdef Py_ssize_t no, isz
-    cdef int dto
-    if out is None:
-        out = empty_like(x)
-    if not (fa_nd_flat(out, 1, 1, po, &no, &isz, &dto) and dto == dt and fa_nd_same_layout(x, out)
-            and (po[0] == px or _bytes_apart(po[0], n * 2, px, n * 2))):
-        return None
-    return out
-
-
 cdef const float *_fast_half_param(const fa_loop_table *tb, p, Py_ssize_t C, int dt, char *po, Py_ssize_t n,
                                    bint finite, float **wide):
     """A per-channel parameter of a half fast path (the bias, the slopes): a
     1-D plain ndarray of C float32 or of the data's format dt (widened
     exactly into *wide, the caller's to PyMem_RawFree), apart from the output
-    (po, n elements: a parameter inside it goes general, copied there), and,
-    if finite, no NaN or inf (the general path names them).  Its float32
+    (po, n elements, none for a new output: a parameter inside it goes
+    general, copied there), and, if finite, no NaN or inf (the general path
+    names them).  Its float32
     values, or NULL for the general path."""
     cdef char *pp
     cdef Py_ssize_t npar, isz, j
@@ -150,7 +137,7 @@ cdef const float *_fast_half_param(const fa_loop_table *tb, p, Py_ssize_t C, int
     cdef const float *f
     wide[0] = NULL
     if not (fa_nd_flat(p, 0, 1, &pp, &npar, &isz, &pdt) and fa_nd_ndim(p) == 1 and npar == C
-            and (pdt == dt or pdt == DT_F32) and _bytes_apart(pp, npar * isz, po, n * 2)):
+            and (pdt == dt or pdt == DT_F32) and (n == 0 or _bytes_apart(pp, npar * isz, po, n * 2))):
         return NULL
     f = <const float *>pp
     if pdt != DT_F32:
@@ -166,6 +153,37 @@ cdef const float *_fast_half_param(const fa_loop_table *tb, p, Py_ssize_t C, int
                 wide[0] = NULL
                 return NULL
     return f
+
+
+cdef object _fast_half_operands(const fa_loop_table *tb, x, out, char *px, Py_ssize_t n, int dt, empty_like, p,
+                                Py_ssize_t C, bint finite, char **po, const float **par, float **wide):
+    """The output and the per-channel parameter (the bias, the slopes) of a
+    half fast path on the C-contiguous float16 / bfloat16 plain ndarray x
+    (px, n elements, dt).  out: None (a new array, made only once the
+    parameter passes), x itself, or an array of x's layout apart from it
+    (its data at *po).  The parameter: _fast_half_param (its float32 values
+    at *par; *wide the caller's to PyMem_RawFree).  The output, or None for
+    the general path (nothing allocated)."""
+    cdef Py_ssize_t no, isz
+    cdef int dto
+    po[0] = NULL
+    wide[0] = NULL
+    if out is not None and not (fa_nd_flat(out, 1, 1, po, &no, &isz, &dto) and dto == dt
+                                and fa_nd_same_layout(x, out)
+                                and (po[0] == px or _bytes_apart(po[0], n * 2, px, n * 2))):
+        return None
+    par[0] = _fast_half_param(tb, p, C, dt, po[0], n if out is not None else 0, finite, wide)
+    if par[0] == NULL:
+        return None
+    if out is None:
+        try:
+            out = empty_like(x)
+        except BaseException:
+            PyMem_RawFree(wide[0])
+            wide[0] = NULL
+            raise
+        po[0] = <char *>fa_nd_data(out)
+    return out
 
 
 cdef inline bint _apart(Py_buffer *a, Py_buffer *b) noexcept:

@@ -75,6 +75,16 @@ cdef int _hrows_run(const fa_loop_table *tb, _HRows *h, int nthreads, Py_ssize_t
     return rc
 
 
+cdef inline float *_hbuf(size_t nfloat, void **raw) noexcept nogil:
+    """A thread's staging buffer of nfloat floats on a 64-byte line; *raw
+    is what PyMem_RawFree takes (NULL: out of memory, and so is the result).
+    PyMem_RawMalloc: thread-safe without the GIL, and seen by tracemalloc."""
+    raw[0] = PyMem_RawMalloc(nfloat * sizeof(float) + 64)
+    if raw[0] == NULL:
+        return NULL
+    return <float *>((<size_t>raw[0] + 63) & ~(<size_t>63))
+
+
 cdef int _hrows_part(const fa_loop_table *tb, const _HRows *h, Py_ssize_t b0, Py_ssize_t b1) noexcept nogil:
     """Blocks [b0, b1) of _hrows_run with this thread's own buffer.  Every
     input block is widened before the block's outputs are written, so an
@@ -83,7 +93,7 @@ cdef int _hrows_part(const fa_loop_table *tb, const _HRows *h, Py_ssize_t b0, Py
     cdef float *fout[_HR_MAXOUT]
     cdef Py_ssize_t total = 0, r0, w, b
     cdef int k, rc = 0
-    cdef float *buf         # PyMem_RawMalloc: thread-safe without the GIL, and seen by tracemalloc
+    cdef void *buf
     cdef float *p
     if b0 >= b1:
         return 0
@@ -91,10 +101,9 @@ cdef int _hrows_part(const fa_loop_table *tb, const _HRows *h, Py_ssize_t b0, Py
         total += (h.rb * h.qin[k] + _HR_ALIGN - 1) // _HR_ALIGN * _HR_ALIGN
     for k in range(h.nout):
         total += (h.rb * h.qout[k] + _HR_ALIGN - 1) // _HR_ALIGN * _HR_ALIGN
-    buf = <float *>PyMem_RawMalloc((total + _HR_ALIGN) * sizeof(float))
-    if buf == NULL:
+    p = _hbuf(total, &buf)
+    if p == NULL:
         return _HR_NOMEM
-    p = <float *>((<size_t>buf + 63) & ~(<size_t>63))
     for k in range(h.nin):
         fin[k] = p
         p += (h.rb * h.qin[k] + _HR_ALIGN - 1) // _HR_ALIGN * _HR_ALIGN

@@ -351,7 +351,7 @@ cdef object _fast_prelu_half(const fa_loop_table *tb, x, alpha, long ax, out, ch
                              int t, Py_ssize_t grain, empty_like):
     """fast_prelu for a C-contiguous float16 / bfloat16 plain ndarray x (px,
     n elements, dt): finite slopes of float32 or x's format, one per channel
-    (C > 1; _fast_half_param); the general path's half work
+    (C > 1; _fast_half_operands); the general path's half work
     (_prelu_half_run).  None for the general path."""
     cdef char *po
     cdef Py_ssize_t C, outer = 1, inner = 1
@@ -365,11 +365,8 @@ cdef object _fast_prelu_half(const fa_loop_table *tb, x, alpha, long ax, out, ch
     C = fa_nd_dim(x, ax)
     if C <= 1:
         return None
-    out = _fast_half_out(x, out, px, n, dt, empty_like, &po)
+    out = _fast_half_operands(tb, x, out, px, n, dt, empty_like, alpha, C, True, &po, &al, &wide)
     if out is None:
-        return None
-    al = _fast_half_param(tb, alpha, C, dt, po, n, True, &wide)
-    if al == NULL:
         return None
     try:
         for i in range(ax):

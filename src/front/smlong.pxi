@@ -80,18 +80,16 @@ cdef int _sml_run(const fa_loop_table *tb, int half, int mode, const char *pa, c
 
 cdef int _sml_part(const _Sml *c, Py_ssize_t r0, Py_ssize_t r1) noexcept nogil:
     """Rows [r0, r1) with this thread's own buffers: a piece per array (one
-    forward, two backward) and the reductions' state (PyMem_RawMalloc: seen
-    by tracemalloc)."""
+    forward, two backward) and the reductions' state (_hbuf)."""
     cdef Py_ssize_t r, na = 1 if c.mode == 0 else 2
     cdef float *A
     cdef double *st
     cdef void *buf
     if r0 >= r1:
         return 0
-    buf = PyMem_RawMalloc((na * c.P + 2 * FA_TABLE_SMP_STATE) * sizeof(float) + 64)
-    if buf == NULL:
+    A = _hbuf(na * c.P + 2 * FA_TABLE_SMP_STATE, &buf)
+    if A == NULL:
         return _HR_NOMEM
-    A = <float *>((<size_t>buf + 63) & ~(<size_t>63))
     st = <double *>(A + na * c.P)
     for r in range(r0, r1):
         if c.mode == 0:
@@ -268,17 +266,41 @@ cdef void _sml_backward(const _Sml *c, Py_ssize_t r, float *G, float *Y, double 
 
 # ---- column strips ---------------------------------------------------------
 # A softmax over a middle axis (inner > 1) whose outer blocks (L x inner)
-# are too large to stage whole goes in the float32 loops' own items: strips
-# of FA_TABLE_SMC columns of one outer block, every row of it.  Each thread
-# gathers a strip's rows into its buffer, packed (row stride: the strip's
-# width), runs the float32 column kernel on it and rounds the strip back.
-# The column kernels' results do not depend on the row stride: the float32
-# bits.  Strips of more than _SMS_MAXL rows are not staged this way (a
-# softmax over axis 0 of such an array is staged whole).
+# are too large to stage whole goes in column strips of one outer block,
+# every row of it: FA_TABLE_SMC columns (the float32 loops' own items), or
+# fewer for strips of more than 2048 rows, down to _SMS_MINW columns at
+# _SMS_MAXL rows (_sms_width, _sms_count), so that a strip holds at most
+# _SMS_FLOATS floats per array.  Each thread gathers a strip's rows into its buffer,
+# packed (row stride: the strip's width), runs the float32 column kernel on
+# it and rounds the strip back.  The column kernels' results do not depend
+# on the row stride or on the strip's width: the float32 bits.  Strips of
+# more than _SMS_MAXL rows are not staged this way (a softmax over axis 0
+# of such an array is staged whole).
 
 cdef enum:
-    _SMS_MAXL = 2048        # rows of a strip: 512 KB per array at most
+    _SMS_FLOATS = 131072    # floats of a strip per array: 512 KB
+    _SMS_VEC = 16           # floats of an AVX-512 vector
+    _SMS_MINW = 2 * _SMS_VEC    # columns of a strip at least
+    _SMS_MAXL = _SMS_FLOATS // _SMS_MINW    # rows of a strip at most (4096)
     _SMS_MIN = 65536        # floats of an outer block beyond which it goes in strips
+
+
+cdef inline Py_ssize_t _sms_width(Py_ssize_t L) noexcept nogil:
+    """Columns of a strip of L rows (L <= _SMS_MAXL): FA_TABLE_SMC, or the
+    multiple of _SMS_VEC that keeps it within _SMS_FLOATS (whole vectors)."""
+    cdef Py_ssize_t w = _SMS_FLOATS // L
+    return FA_TABLE_SMC if w >= FA_TABLE_SMC else w // _SMS_VEC * _SMS_VEC
+
+
+cdef inline Py_ssize_t _sms_count(Py_ssize_t L, Py_ssize_t inner, Py_ssize_t W) noexcept nogil:
+    """Strips of W columns over inner columns; a last one narrower than
+    _SMS_VEC joins the one before it where the two fit FA_TABLE_SMC and
+    _SMS_FLOATS (a strip of a few columns would run the column kernel's
+    remainder loop alone)."""
+    cdef Py_ssize_t n = (inner + W - 1) // W, last = inner - (n - 1) * W
+    if n > 1 and last < _SMS_VEC and W + last <= FA_TABLE_SMC and (W + last) * L <= _SMS_FLOATS:
+        return n - 1
+    return n
 
 
 cdef inline bint _sms_strips(Py_ssize_t L, Py_ssize_t inner) noexcept nogil:
@@ -292,7 +314,7 @@ cdef int _sms_run(const _SmHalf *c, int half, const char *pa, const char *pb, ch
     strips per thread (strips are independent: threads never change a
     result).  _HR_NOMEM when a thread's buffer could not be allocated (its
     strips are not written then), else 0."""
-    cdef Py_ssize_t nstrip = (c.inner + FA_TABLE_SMC - 1) // FA_TABLE_SMC
+    cdef Py_ssize_t nstrip = _sms_count(c.L, c.inner, _sms_width(c.L))
     cdef Py_ssize_t nitem = nouter * nstrip, nth, per, t
     cdef int rc = 0
     nth = _nchunks(nouter * c.L * c.inner, 4, nthreads, grain)
@@ -311,21 +333,22 @@ cdef int _sms_part(const _SmHalf *c, int half, const char *pa, const char *pb, c
     """Strips [i0, i1) with this thread's own buffer: the strip of the first
     input, which takes the output in place, and of the second (y, or x of
     the backward from x, whose y is computed over it in float32)."""
-    cdef Py_ssize_t q = c.L * FA_TABLE_SMC, it, ob, c0, w, base, ln
+    cdef Py_ssize_t W = _sms_width(c.L)
+    cdef Py_ssize_t q = _SMS_FLOATS if c.L * FA_TABLE_SMC > _SMS_FLOATS else c.L * FA_TABLE_SMC
+    cdef Py_ssize_t it, ob, c0, w, base, ln
     cdef void *buf
     cdef float *A
     cdef float *B
     if i0 >= i1:
         return 0
-    buf = PyMem_RawMalloc((1 if c.mode == 0 else 2) * q * sizeof(float) + 64)
-    if buf == NULL:
+    A = _hbuf((1 if c.mode == 0 else 2) * q, &buf)
+    if A == NULL:
         return _HR_NOMEM
-    A = <float *>((<size_t>buf + 63) & ~(<size_t>63))
     B = A + q
     for it in range(i0, i1):
         ob = it // nstrip
-        c0 = it % nstrip * FA_TABLE_SMC
-        w = c.inner - c0 if c.inner - c0 < FA_TABLE_SMC else FA_TABLE_SMC
+        c0 = it % nstrip * W
+        w = c.inner - c0 if it % nstrip == nstrip - 1 else W    # the last takes the rest
         base = ob * c.L * c.inner + c0
         _sms_gather(c, half, pa, base, w, A)
         if c.mode != 0:
