@@ -189,14 +189,15 @@ def _is_bf16(dt):
     return False
 
 
-def _staged(a, order="K"):
-    """A native, aligned copy in the compute dtype (memory order `order`)."""
+def _staged(a, order="K", nt=1):
+    """A native, aligned copy in the compute dtype (memory order `order`;
+    nt: threads for a conversion in the front)."""
     code = _half_code(a)
     if code and a.flags.c_contiguous:
         # the loop table's block conversions (F16C where the CPU has it):
         # _staged_np's bits, several times faster
         f = np.empty(a.shape, np.float32)
-        _front.half_convert(code, a.reshape(-1).view(np.uint16), f.reshape(-1))
+        _front.half_convert(code, a.reshape(-1).view(np.uint16), f.reshape(-1), nt)
         return f
     return _staged_np(a, order)
 
@@ -212,15 +213,16 @@ def _staged_np(a, order="K"):
     return a.astype(_compute_dtype(a.dtype), order=order)
 
 
-def _store(dst, src):
-    """Write the computed values back into `dst`, rounding to its dtype."""
+def _store(dst, src, nt=1):
+    """Write the computed values back into `dst`, rounding to its dtype
+    (nt: threads for a conversion in the front)."""
     if type(src) is np.ndarray and src.dtype == dst.dtype:
         np.copyto(dst, src)         # bit for bit (a bfloat16 signaling NaN too)
         return
     code = _half_code(dst)
     if (code and dst.flags.c_contiguous and type(src) is np.ndarray and src.dtype == np.float32
             and src.flags.c_contiguous and src.shape == dst.shape):
-        _front.half_convert(code, src.reshape(-1), dst.reshape(-1).view(np.uint16))
+        _front.half_convert(code, src.reshape(-1), dst.reshape(-1).view(np.uint16), nt)
         return
     _store_np(dst, src)
 

@@ -46,6 +46,10 @@ def test_widening_is_exact_for_every_pattern(fmt):
     dtype, code = DTYPES[fmt]
     got = _front.half_convert(code, ALL, np.empty(ALL.size, np.float32))
     np.testing.assert_array_equal(got.view(np.uint32), _staged(ALL.view(dtype)).view(np.uint32))
+    many = np.tile(ALL, 5)[3:]                  # two threads' worth, split off a line boundary
+    assert _front.planned_chunks(many.size, 2, 1 << 17) == 2
+    got = _front.half_convert(code, many, np.empty(many.size, np.float32), 2)
+    np.testing.assert_array_equal(got.view(np.uint32), _staged(many.view(dtype)).view(np.uint32))
 
 
 @pytest.mark.parametrize("fmt", sorted(DTYPES))
@@ -63,8 +67,8 @@ def test_rounding_equals_store_for_every_kind_of_float32(fmt):
         want = np.empty(f.size, dtype)
         with np.errstate(over="ignore"):
             _store(want, f)
-        for n in (f.size, f.size - 5):         # a multiple of every vector width, and a tail
-            got = _front.half_convert(code, f[:n], np.empty(n, np.uint16))
+        for n, nth in ((f.size, 1), (f.size - 5, 1), (f.size - 5, 2)):   # a multiple of every vector
+            got = _front.half_convert(code, f[:n], np.empty(n, np.uint16), nth)   # width, a tail; 2 threads
             bad = np.flatnonzero(got != want.view(np.uint16)[:n])
             assert bad.size == 0, [(hex(f.view(np.uint32)[i]), hex(got[i]), hex(want.view(np.uint16)[i]))
                                    for i in bad[:5]]

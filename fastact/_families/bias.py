@@ -153,11 +153,11 @@ def _bias_forward(fname, x, bias, act, params, out, n_threads, inplace, check=Fa
         if oc is not out:
             np.copyto(out, oc)
         return out
-    t = _staged(x, order="C")
+    t = _staged(x, order="C", nt=nt)
     if t.size:
         K.bias_rows(k, 0, t.reshape(-1, C), None, b, t.reshape(-1, C), t.size // C, C,
                     p[0], p[1], p[2], p[3], nt, grain)
-    _store(out, t)
+    _store(out, t, nt)
     return out
 
 

@@ -53,9 +53,9 @@ def forward(act, fname, vals, x, out, n_threads, inplace, check=False):
     elif _half_ok(x, out) and fam.half_direct(spec, (x, out)):
         fam.fwd(spec, x, out, nt)           # staged by the front in blocks that stay in L1
     else:
-        tmp = _staged(x)
+        tmp = _staged(x, nt=nt)
         fam.fwd(spec, tmp, tmp, nt)
-        _store(out, tmp)
+        _store(out, tmp, nt)
     return given if inplace else out   # in place on a tensor returns the tensor
 
 
@@ -91,9 +91,9 @@ def backward(act, fname, vals, grad, x, y, out, n_threads, inplace, check=False)
     elif _half_ok(grad, s, out) and fam.half_direct(spec, (grad, s, out)):
         extra = fam.bwd(spec, grad, s, from_y, out, nt)
     else:
-        tg = _staged(grad)
-        extra = fam.bwd(spec, tg, _staged(s), from_y, tg, nt)
-        _store(out, tg)
+        tg = _staged(grad, nt=nt)
+        extra = fam.bwd(spec, tg, _staged(s, nt=nt), from_y, tg, nt)
+        _store(out, tg, nt)
     if inplace:
         out = given
     return out if extra is None else (out, extra)

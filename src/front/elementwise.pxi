@@ -223,12 +223,30 @@ def elementwise(int k, int mode, a, b, out, double p0, double p1, double p2, dou
     return out
 
 
-def half_convert(int half, src, dst):
-    """dst = src through the active table's conversions (for the tests):
-    half=1 float16, 2 bfloat16; a uint16 src widens into a float32 dst, a
-    float32 src rounds into a uint16 dst.  C-contiguous, equal sizes."""
+cdef enum:
+    _HC_GRAIN = 1 << 17     # float32 elements per thread at least (a copy-like pass: GRAIN["cheap"])
+
+
+cdef void _half_convert_part(const fa_loop_table *tb, int half, bint widen, char *s, char *d, Py_ssize_t i0,
+                             Py_ssize_t i1) noexcept nogil:
+    """half_convert's elements [i0, i1)."""
+    if i0 >= i1:
+        return
+    if widen:
+        (tb.widen_h if half == 1 else tb.widen_b)(<const uint16_t *>s + i0, <float *>d + i0, i1 - i0)
+    else:
+        (tb.narrow_h if half == 1 else tb.narrow_b)(<const float *>s + i0, <uint16_t *>d + i0, i1 - i0)
+
+
+def half_convert(int half, src, dst, int nthreads=1):
+    """dst = src through the active table's conversions: half=1 float16, 2
+    bfloat16; a uint16 src widens into a float32 dst, a float32 src rounds
+    into a uint16 dst.  C-contiguous, equal sizes.  Split over up to
+    nthreads threads in chunks of whole cache lines of both (elements
+    convert alone: the same bits whatever the split)."""
     cdef const fa_loop_table *tb = _table()
     cdef Py_buffer vs, vd
+    cdef Py_ssize_t n, per, t, nth
     _get_buffer(src, &vs, PyBUF_RECORDS_RO)
     try:
         _get_buffer(dst, &vd, PyBUF_RECORDS)
@@ -237,13 +255,16 @@ def half_convert(int half, src, dst):
                     and vs.len // vs.itemsize == vd.len // vd.itemsize
                     and {vs.itemsize, vd.itemsize} == {2, 4} and half in (1, 2)):
                 raise ValueError("half_convert: C-contiguous uint16 and float32 arrays of one size")
+            n = vs.len // vs.itemsize
             with nogil:
-                if vs.itemsize == 2:
-                    (tb.widen_h if half == 1 else tb.widen_b)(<const uint16_t *>vs.buf, <float *>vd.buf,
-                                                              vd.len // 4)
+                nth = _nchunks(n, 4, nthreads, _HC_GRAIN)
+                if nth <= 1:
+                    _half_convert_part(tb, half, vs.itemsize == 2, <char *>vs.buf, <char *>vd.buf, 0, n)
                 else:
-                    (tb.narrow_h if half == 1 else tb.narrow_b)(<const float *>vs.buf, <uint16_t *>vd.buf,
-                                                                vs.len // 4)
+                    per = ((n + nth - 1) // nth + 31) // 32 * 32
+                    for t in prange(nth, schedule='static', num_threads=nth):
+                        _half_convert_part(tb, half, vs.itemsize == 2, <char *>vs.buf, <char *>vd.buf, t * per,
+                                           n if (t + 1) * per > n else (t + 1) * per)
         finally:
             PyBuffer_Release(&vd)
     finally:
