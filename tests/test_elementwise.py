@@ -241,3 +241,78 @@ def test_bits_do_not_depend_on_the_neighbours(name, dtype):
             assert same(d_y2, fns.backward(g, y=y, **params, n_threads=1)), what + " backward from y"
             assert same_at(d_y2, fns.backward(g[at], y=y2[at], **params, n_threads=1)), \
                 what + " backward from y at the far values"
+
+
+# The N-d walk (src/front/elementwise.pxi, _run_nd): runs along the axis where
+# out moves fastest, axes merged into the run where they continue it,
+# contiguous runs through the block loops, the others through the strided
+# loops (which read a contiguous input and write a contiguous output in
+# place), the runs split over the threads.  Every layout gives the bits of
+# the same call on C-contiguous copies.
+_BIG = (600, 700)           # 420000 elements: two threads' worth of every cost class
+
+
+def _walks(rng, dtype):
+    """(label, x, g, out or None): views whose walk is not one flat run."""
+    a = (rng.standard_normal((2 * _BIG[0] + 1, 2 * _BIG[1] + 3)) * 4).astype(dtype)
+    a.reshape(-1)[::97] = np.nan                    # NaN inputs: the blocks' exact paths
+    b = rng.standard_normal(a.shape).astype(dtype)
+    cube = (rng.standard_normal((10, 70, 601)) * 4).astype(dtype)
+    cube.reshape(-1)[::89] = np.inf
+    gcube = rng.standard_normal(cube.shape).astype(dtype)
+    sl = (slice(0, _BIG[0]), slice(0, _BIG[1]))
+    return [
+        ("transposed slice (contiguous runs)", a[sl].T, b[sl].T, None),
+        ("rows of a wider array", a[sl], b[sl], None),
+        ("strided into contiguous out", a[:_BIG[0], ::2], b[:_BIG[0], ::2], np.zeros((_BIG[0], a.shape[1] // 2 + 1),
+                                                                                       dtype)),
+        ("contiguous into strided out", np.ascontiguousarray(a[sl]), np.ascontiguousarray(b[sl]),
+         np.zeros((_BIG[0], 2 * _BIG[1] + 2), dtype)[:, ::2]),      # out's rows do not continue each other
+        ("every other block: axes merged", cube[::2], gcube[::2], None),
+        ("reversed both axes", a[::-1, ::-1], b[::-1, ::-1], None),
+        ("3-d moved axes, strided", np.moveaxis(cube, 0, 2)[:, ::3], np.moveaxis(gcube, 0, 2)[:, ::3], None),
+        ("grad strided, x contiguous", np.ascontiguousarray(a[:_BIG[0], ::2]), b[:_BIG[0], ::2], None),
+    ]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16], ids=["f32", "f64", "f16"])
+@pytest.mark.parametrize("name", ["gelu", "relu", "sigmoid", "elu"])
+def test_strided_walks_give_the_contiguous_bits(name, dtype):
+    f = fastact.get(name)
+    rng = np.random.default_rng(8)
+    bits = (lambda v: np.ascontiguousarray(v).view(np.uint16 if dtype == np.float16 else
+                                                   np.uint32 if dtype == np.float32 else np.uint64))
+    assert fastact._front.planned_chunks(_BIG[0] * _BIG[1], 2, fastact._table.GRAIN["cheap"]) == 2
+    with np.errstate(all="ignore"):
+        for label, x, g, out in _walks(rng, dtype):
+            xc, gc = np.ascontiguousarray(x), np.ascontiguousarray(g)
+            want_f = bits(f.forward(xc, n_threads=1))
+            want_b = bits(f.backward(gc, xc, n_threads=1))
+            for nt in (1, 2):
+                what = f"{label}, {nt} threads"
+                assert (bits(f.forward(x, n_threads=nt)) == want_f).all(), what
+                assert (bits(f.backward(g, x, n_threads=nt)) == want_b).all(), what + " backward"
+                if out is not None:
+                    o = out[:, :x.shape[1]]
+                    assert f.forward(x, out=o, n_threads=nt) is o and (bits(o) == want_f).all(), what + " out="
+                    o[...] = 0
+                    f.backward(g, x, out=o, n_threads=nt)
+                    assert (bits(o) == want_b).all(), what + " backward out="
+                keep = x.copy()
+                v = _view_like(x)
+                f.forward_(v, n_threads=nt)
+                assert (bits(v) == want_f).all(), what + " in place"
+                gv = _view_like(g)
+                f.backward_(gv, x, n_threads=nt)
+                assert (bits(gv) == want_b).all(), what + " backward in place"
+                assert np.array_equal(x, keep, equal_nan=True)
+
+
+def _view_like(v):
+    """A fresh copy of v's memory owner, viewed with v's shape and strides."""
+    base = v
+    while base.base is not None:
+        base = base.base
+    own = base.copy()
+    off = v.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+    return np.ndarray(v.shape, v.dtype, buffer=own, offset=off, strides=v.strides)

@@ -121,52 +121,135 @@ cdef int _run_flat(const fa_loop_table *tb, int k, int mode, int dt, char *a, ch
     return rc
 
 
-cdef int _run_nd(const fa_loop_table *tb, int k, int mode, int dt, Py_buffer *va, Py_buffer *vb, Py_buffer *vo,
-                 const double *p) noexcept nogil:
-    # Any shape and strides: walk the outer axes with an odometer and run the
-    # gather/compute/scatter kernel along the axis where `out` has the smallest
-    # stride (its fastest-moving memory), so the walk follows memory order.
-    cdef int nd = vo.ndim, i, inner = nd - 1
-    cdef Py_ssize_t best = -1, s
-    for i in range(nd):
-        s = vo.strides[i] if vo.strides[i] >= 0 else -vo.strides[i]
-        if vo.shape[i] > 1 and (best < 0 or s < best):
+cdef struct _Nd:
+    # an N-d element-wise call with its axes merged where they walk memory
+    # as one (_nd_plan): nd axes of shape[i], byte strides sa/sb/so[i]; the
+    # run axis `inner`, L elements; runs: the product of the other axes
+    int nd, inner
+    bint contig             # every array's run is contiguous: the block loop
+    Py_ssize_t L, runs
+    Py_ssize_t shape[MAXDIM]
+    Py_ssize_t sa[MAXDIM]
+    Py_ssize_t sb[MAXDIM]
+    Py_ssize_t so[MAXDIM]
+    char *a
+    char *b
+    char *o
+
+
+cdef void _nd_plan(_Nd *w, Py_buffer *va, Py_buffer *vb, Py_buffer *vo) noexcept nogil:
+    """The walk of _run_nd: axes of length 1 dropped; the run axis the one
+    where `out` has the smallest stride (its fastest-moving memory), so the
+    walk follows memory order; an axis merged into the run axis while, for
+    every array, stepping it once equals stepping the run L times (so runs
+    grow past a row: a C-ordered block of rows is one run)."""
+    cdef int i, j, m = 0
+    cdef Py_ssize_t best = -1, s, isz = vo.itemsize
+    w.a, w.b, w.o = <char *>va.buf, <char *>vb.buf if vb != NULL else NULL, <char *>vo.buf
+    for i in range(vo.ndim):
+        if vo.shape[i] != 1:
+            w.shape[m] = vo.shape[i]
+            w.sa[m] = va.strides[i]
+            w.sb[m] = vb.strides[i] if vb != NULL else 0
+            w.so[m] = vo.strides[i]
+            m += 1
+    w.nd = m
+    if m == 0:                  # one element
+        w.nd, w.inner, w.L, w.runs, w.contig = 1, 0, 1, 1, True
+        w.shape[0], w.sa[0], w.sb[0], w.so[0] = 1, isz, isz, isz
+        return
+    w.inner = m - 1
+    for i in range(m):
+        s = w.so[i] if w.so[i] >= 0 else -w.so[i]
+        if best < 0 or s < best:
             best = s
-            inner = i
+            w.inner = i
+    # merge: axis j joins the run when its strides are the run's times L
+    j = 0
+    while j < w.nd:
+        if (j != w.inner and w.sa[j] == w.sa[w.inner] * w.shape[w.inner]
+                and w.sb[j] == w.sb[w.inner] * w.shape[w.inner]
+                and w.so[j] == w.so[w.inner] * w.shape[w.inner]):
+            w.shape[w.inner] *= w.shape[j]
+            for i in range(j, w.nd - 1):
+                w.shape[i], w.sa[i], w.sb[i], w.so[i] = w.shape[i + 1], w.sa[i + 1], w.sb[i + 1], w.so[i + 1]
+            w.nd -= 1
+            if j < w.inner:
+                w.inner -= 1
+            j = 0               # the run grew: every axis may join it now
+        else:
+            j += 1
+    w.L = w.shape[w.inner]
+    w.runs = 1
+    for i in range(w.nd):
+        if i != w.inner:
+            w.runs *= w.shape[i]
+    w.contig = w.sa[w.inner] == isz and w.so[w.inner] == isz and (vb == NULL or w.sb[w.inner] == isz)
+
+
+cdef int _nd_part(const fa_loop_table *tb, int k, int mode, int dt, const _Nd *w, const double *p,
+                  Py_ssize_t r0, Py_ssize_t r1) noexcept nogil:
+    """Runs [r0, r1) of the walk, numbered with the last outer axis fastest."""
     cdef Py_ssize_t idx[MAXDIM]
-    cdef Py_ssize_t L = vo.shape[inner]
+    cdef Py_ssize_t r, q
     cdef char *pa
     cdef char *pb
     cdef char *po
-    cdef int rc = 0
-    for i in range(nd):
+    cdef int i, rc = 0
+    q = r0
+    i = w.nd - 1
+    while i >= 0:               # run r0's position on the outer axes
         idx[i] = 0
-        if vo.shape[i] == 0:
-            return 0
-    while True:
-        pa = <char *>va.buf
-        pb = <char *>vb.buf if vb != NULL else NULL
-        po = <char *>vo.buf
-        for i in range(nd):
-            if i != inner:
-                pa += idx[i] * va.strides[i]
-                if vb != NULL:
-                    pb += idx[i] * vb.strides[i]
-                po += idx[i] * vo.strides[i]
-        rc |= _strided(tb, k, mode, dt, pa, va.strides[inner],
-                       pb, vb.strides[inner] if vb != NULL else 0,
-                       po, vo.strides[inner], L, p)
-        # advance the odometer over the outer axes (last axis fastest)
-        i = nd - 1
+        if i != w.inner:
+            idx[i] = q % w.shape[i]
+            q //= w.shape[i]
+        i -= 1
+    for r in range(r0, r1):
+        pa, pb, po = w.a, w.b, w.o
+        for i in range(w.nd):
+            if i != w.inner:
+                pa += idx[i] * w.sa[i]
+                if pb != NULL:
+                    pb += idx[i] * w.sb[i]
+                po += idx[i] * w.so[i]
+        if w.contig:
+            rc |= _block(tb, k, mode, dt, pa, pb, po, w.L, p)
+        else:
+            rc |= _strided(tb, k, mode, dt, pa, w.sa[w.inner], pb, w.sb[w.inner], po, w.so[w.inner], w.L, p)
+        i = w.nd - 1            # advance the odometer over the outer axes (last axis fastest)
         while i >= 0:
-            if i != inner:
+            if i != w.inner:
                 idx[i] += 1
-                if idx[i] < vo.shape[i]:
+                if idx[i] < w.shape[i]:
                     break
                 idx[i] = 0
             i -= 1
-        if i < 0:
-            return rc
+    return rc
+
+
+cdef int _run_nd(const fa_loop_table *tb, int k, int mode, int dt, Py_buffer *va, Py_buffer *vb, Py_buffer *vo,
+                 const double *p, int nthreads, Py_ssize_t grain) noexcept nogil:
+    # Any shape and strides: runs along one axis (_nd_plan), contiguous ones
+    # through the block loops, others through the strided loops (gathered
+    # into a buffer, computed, scattered back); runs split over the threads
+    # as _run_flat splits elements (each run is computed alone: the same
+    # bits whatever the split).
+    cdef _Nd w
+    cdef Py_ssize_t nch, per, t
+    cdef int i, rc = 0
+    for i in range(vo.ndim):
+        if vo.shape[i] == 0:
+            return 0
+    _nd_plan(&w, va, vb, vo)
+    nch = _nchunks(w.runs * w.L, 8 if dt == DT_F64 else 4, nthreads, grain)
+    if nch > w.runs:
+        nch = w.runs
+    if nch <= 1:
+        return _nd_part(tb, k, mode, dt, &w, p, 0, w.runs)
+    per = (w.runs + nch - 1) // nch
+    for t in prange(nch, schedule='static', num_threads=nch):
+        rc |= _nd_part(tb, k, mode, dt, &w, p, t * per, w.runs if (t + 1) * per > w.runs else (t + 1) * per)
+    return rc
 
 
 def elementwise(int k, int mode, a, b, out, double p0, double p1, double p2, double p3,
@@ -210,7 +293,7 @@ def elementwise(int k, int mode, a, b, out, double p0, double p1, double p2, dou
                                        <char *>vb.buf if pvb != NULL else NULL,
                                        <char *>vo.buf, n, p, nthreads, grain, stream)
                     else:
-                        rc = _run_nd(tb, k, mode, dt, &va, pvb, &vo, p)
+                        rc = _run_nd(tb, k, mode, dt, &va, pvb, &vo, p, nthreads, grain)
             finally:
                 PyBuffer_Release(&vo)
         finally:

@@ -299,9 +299,10 @@ static int FA_F(fa_bwd_block)(int k, int from_y, const T *g, const T *s, T *out,
 }
 
 /* Strided 1-D versions (strides in bytes, any sign): gather a block into a
- * stack buffer, run the vectorized contiguous kernel, scatter it back.  Every
- * block is read completely before any of it is written, so out may be the
- * same view as an input. */
+ * stack buffer, run the vectorized contiguous kernel, scatter it back; a
+ * contiguous input is read in place and a contiguous output written in
+ * place (no copy through the buffer).  Every block is read completely
+ * before any of it is written, so out may be the same view as an input. */
 static int FA_F(fa_fwd_strided)(int k, const char *x, fa_idx sx, char *y, fa_idx sy,
                                 fa_idx n, const double *p)
 {
@@ -309,9 +310,15 @@ static int FA_F(fa_fwd_strided)(int k, const char *x, fa_idx sx, char *y, fa_idx
     int rc = 0;
     for (fa_idx s = 0; s < n; s += FA_STRIDED_BUF) {
         fa_idx m = n - s < FA_STRIDED_BUF ? n - s : FA_STRIDED_BUF;
-        for (fa_idx i = 0; i < m; i++) buf[i] = *(const T *)(x + (s + i) * sx);
-        rc |= FA_F(fa_fwd_block)(k, buf, buf, m, p);
-        for (fa_idx i = 0; i < m; i++) *(T *)(y + (s + i) * sy) = buf[i];
+        const T *src = buf;
+        T *dst = sy == (fa_idx)sizeof(T) ? (T *)(y + s * sy) : buf;
+        if (sx == (fa_idx)sizeof(T))
+            src = (const T *)(x + s * sx);
+        else
+            for (fa_idx i = 0; i < m; i++) buf[i] = *(const T *)(x + (s + i) * sx);
+        rc |= FA_F(fa_fwd_block)(k, src, dst, m, p);
+        if (dst == buf)
+            for (fa_idx i = 0; i < m; i++) *(T *)(y + (s + i) * sy) = buf[i];
     }
     return rc;
 }
@@ -324,12 +331,19 @@ static int FA_F(fa_bwd_strided)(int k, int from_y, const char *g, fa_idx sg,
     int rc = 0;
     for (fa_idx s = 0; s < n; s += FA_STRIDED_BUF) {
         fa_idx m = n - s < FA_STRIDED_BUF ? n - s : FA_STRIDED_BUF;
-        for (fa_idx i = 0; i < m; i++) {
-            bg[i] = *(const T *)(g + (s + i) * sg);
-            bx[i] = *(const T *)(x + (s + i) * sx);
-        }
-        rc |= FA_F(fa_bwd_block)(k, from_y, bg, bx, bg, m, p);
-        for (fa_idx i = 0; i < m; i++) *(T *)(out + (s + i) * so) = bg[i];
+        const T *pg = bg, *px = bx;
+        T *dst = so == (fa_idx)sizeof(T) ? (T *)(out + s * so) : bg;
+        if (sg == (fa_idx)sizeof(T))
+            pg = (const T *)(g + s * sg);
+        else
+            for (fa_idx i = 0; i < m; i++) bg[i] = *(const T *)(g + (s + i) * sg);
+        if (sx == (fa_idx)sizeof(T))
+            px = (const T *)(x + s * sx);
+        else
+            for (fa_idx i = 0; i < m; i++) bx[i] = *(const T *)(x + (s + i) * sx);
+        rc |= FA_F(fa_bwd_block)(k, from_y, pg, px, dst, m, p);
+        if (dst == bg)
+            for (fa_idx i = 0; i < m; i++) *(T *)(out + (s + i) * so) = bg[i];
     }
     return rc;
 }
