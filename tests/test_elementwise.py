@@ -247,7 +247,8 @@ def test_bits_do_not_depend_on_the_neighbours(name, dtype):
 # out moves fastest, axes merged into the run where they continue it,
 # contiguous runs through the block loops, the others through the strided
 # loops (which read a contiguous input and write a contiguous output in
-# place), the runs split over the threads.  Every layout gives the bits of
+# place), in tiles of 16 runs where an array is contiguous across them, the
+# runs split over the threads (unevenly: a last tile of fewer runs).  Every layout gives the bits of
 # the same call on C-contiguous copies.
 _BIG = (600, 700)           # 420000 elements: two threads' worth of every cost class
 
@@ -272,6 +273,11 @@ def _walks(rng, dtype):
         ("reversed both axes", a[::-1, ::-1], b[::-1, ::-1], None),
         ("3-d moved axes, strided", np.moveaxis(cube, 0, 2)[:, ::3], np.moveaxis(gcube, 0, 2)[:, ::3], None),
         ("grad strided, x contiguous", np.ascontiguousarray(a[:_BIG[0], ::2]), b[:_BIG[0], ::2], None),
+        # x contiguous across the runs of a C-ordered out: runs in tiles
+        ("transposed into C-ordered out", a[sl].T, b[sl].T, np.zeros((_BIG[1], _BIG[0] + 1), dtype)),
+        ("grad C-ordered, x transposed", a[sl].T, np.ascontiguousarray(b[sl].T), None),
+        ("grad transposed 3-d, x C-ordered", np.ascontiguousarray(cube[:, :, :600].transpose(2, 1, 0)),
+         gcube[:, :, :600].transpose(2, 1, 0), None),
     ]
 
 

@@ -124,9 +124,11 @@ cdef int _run_flat(const fa_loop_table *tb, int k, int mode, int dt, char *a, ch
 cdef struct _Nd:
     # an N-d element-wise call with its axes merged where they walk memory
     # as one (_nd_plan): nd axes of shape[i], byte strides sa/sb/so[i]; the
-    # run axis `inner`, L elements; runs: the product of the other axes
+    # run axis `inner`, L elements; runs: the product of the other axes,
+    # numbered with the last of them fastest
     int nd, inner
     bint contig             # every array's run is contiguous: the block loop
+    bint tile               # runs in tiles (_nd_part)
     Py_ssize_t L, runs
     Py_ssize_t shape[MAXDIM]
     Py_ssize_t sa[MAXDIM]
@@ -137,14 +139,37 @@ cdef struct _Nd:
     char *o
 
 
+cdef enum:
+    _ND_TILE = 16           # runs of a tile: a cache line of float32 across them
+    _ND_PIECE = 256         # elements of each run per piece of a tile
+
+
+cdef inline void _nd_drop(_Nd *w, int j) noexcept nogil:
+    """Axis j out of w's axes (the run axis keeps its place)."""
+    cdef int i
+    for i in range(j, w.nd - 1):
+        w.shape[i], w.sa[i], w.sb[i], w.so[i] = w.shape[i + 1], w.sa[i + 1], w.sb[i + 1], w.so[i + 1]
+    w.nd -= 1
+    if j < w.inner:
+        w.inner -= 1
+
+
+cdef inline Py_ssize_t _nd_abs(Py_ssize_t s) noexcept nogil:
+    return s if s >= 0 else -s
+
+
 cdef void _nd_plan(_Nd *w, Py_buffer *va, Py_buffer *vb, Py_buffer *vo) noexcept nogil:
     """The walk of _run_nd: axes of length 1 dropped; the run axis the one
     where `out` has the smallest stride (its fastest-moving memory), so the
     walk follows memory order; an axis merged into the run axis while, for
     every array, stepping it once equals stepping the run L times (so runs
-    grow past a row: a C-ordered block of rows is one run)."""
+    grow past a row: a C-ordered block of rows is one run).  When an array
+    is contiguous along another axis than the run's (a transposed input into
+    a C-ordered output), that axis becomes the fastest of the runs and the
+    runs go in tiles (w.tile)."""
     cdef int i, j, m = 0
     cdef Py_ssize_t best = -1, s, isz = vo.itemsize
+    cdef Py_ssize_t sh, a_, b_, o_
     w.a, w.b, w.o = <char *>va.buf, <char *>vb.buf if vb != NULL else NULL, <char *>vo.buf
     for i in range(vo.ndim):
         if vo.shape[i] != 1:
@@ -154,13 +179,14 @@ cdef void _nd_plan(_Nd *w, Py_buffer *va, Py_buffer *vb, Py_buffer *vo) noexcept
             w.so[m] = vo.strides[i]
             m += 1
     w.nd = m
+    w.tile = False
     if m == 0:                  # one element
         w.nd, w.inner, w.L, w.runs, w.contig = 1, 0, 1, 1, True
         w.shape[0], w.sa[0], w.sb[0], w.so[0] = 1, isz, isz, isz
         return
     w.inner = m - 1
     for i in range(m):
-        s = w.so[i] if w.so[i] >= 0 else -w.so[i]
+        s = _nd_abs(w.so[i])
         if best < 0 or s < best:
             best = s
             w.inner = i
@@ -171,11 +197,7 @@ cdef void _nd_plan(_Nd *w, Py_buffer *va, Py_buffer *vb, Py_buffer *vo) noexcept
                 and w.sb[j] == w.sb[w.inner] * w.shape[w.inner]
                 and w.so[j] == w.so[w.inner] * w.shape[w.inner]):
             w.shape[w.inner] *= w.shape[j]
-            for i in range(j, w.nd - 1):
-                w.shape[i], w.sa[i], w.sb[i], w.so[i] = w.shape[i + 1], w.sa[i + 1], w.sb[i + 1], w.so[i + 1]
-            w.nd -= 1
-            if j < w.inner:
-                w.inner -= 1
+            _nd_drop(w, j)
             j = 0               # the run grew: every axis may join it now
         else:
             j += 1
@@ -184,18 +206,58 @@ cdef void _nd_plan(_Nd *w, Py_buffer *va, Py_buffer *vb, Py_buffer *vo) noexcept
     for i in range(w.nd):
         if i != w.inner:
             w.runs *= w.shape[i]
-    w.contig = w.sa[w.inner] == isz and w.so[w.inner] == isz and (vb == NULL or w.sb[w.inner] == isz)
+    w.contig = (w.sa[w.inner] == isz and w.so[w.inner] == isz
+                and (vb == NULL or w.sb[w.inner] == isz))
+    if w.contig:
+        return
+    for j in range(w.nd):
+        if j != w.inner and (_nd_abs(w.sa[j]) == isz or _nd_abs(w.so[j]) == isz
+                             or (vb != NULL and _nd_abs(w.sb[j]) == isz)):
+            sh, a_, b_, o_ = w.shape[j], w.sa[j], w.sb[j], w.so[j]
+            _nd_drop(w, j)      # moved last: the fastest of the runs
+            w.shape[w.nd], w.sa[w.nd], w.sb[w.nd], w.so[w.nd] = sh, a_, b_, o_
+            w.nd += 1
+            w.tile = True
+            return
+
+
+cdef inline void _nd_ptrs(const _Nd *w, const Py_ssize_t *idx, char **pa, char **pb, char **po) noexcept nogil:
+    """The start of the run at the odometer position idx."""
+    cdef int i
+    pa[0], pb[0], po[0] = w.a, w.b, w.o
+    for i in range(w.nd):
+        if i != w.inner:
+            pa[0] += idx[i] * w.sa[i]
+            if pb[0] != NULL:
+                pb[0] += idx[i] * w.sb[i]
+            po[0] += idx[i] * w.so[i]
+
+
+cdef inline void _nd_next(const _Nd *w, Py_ssize_t *idx) noexcept nogil:
+    """The odometer one run on (the last outer axis fastest)."""
+    cdef int i = w.nd - 1
+    while i >= 0:
+        if i != w.inner:
+            idx[i] += 1
+            if idx[i] < w.shape[i]:
+                return
+            idx[i] = 0
+        i -= 1
 
 
 cdef int _nd_part(const fa_loop_table *tb, int k, int mode, int dt, const _Nd *w, const double *p,
                   Py_ssize_t r0, Py_ssize_t r1) noexcept nogil:
-    """Runs [r0, r1) of the walk, numbered with the last outer axis fastest."""
+    """Runs [r0, r1) of the walk.  In tiles (w.tile): _ND_TILE runs at a
+    time, _ND_PIECE elements of each in turn, so the cache lines that an
+    array contiguous across the runs brings in are used by all the runs of
+    the tile while they are in L1 (run by run, each would be read again
+    from farther away once per run)."""
     cdef Py_ssize_t idx[MAXDIM]
-    cdef Py_ssize_t r, q
-    cdef char *pa
-    cdef char *pb
-    cdef char *po
-    cdef int i, rc = 0
+    cdef char *pa[_ND_TILE]
+    cdef char *pb[_ND_TILE]
+    cdef char *po[_ND_TILE]
+    cdef Py_ssize_t r, q, c, m, ia = w.sa[w.inner], ib = w.sb[w.inner], io = w.so[w.inner]
+    cdef int i, j, nb, rc = 0
     q = r0
     i = w.nd - 1
     while i >= 0:               # run r0's position on the outer axes
@@ -204,26 +266,25 @@ cdef int _nd_part(const fa_loop_table *tb, int k, int mode, int dt, const _Nd *w
             idx[i] = q % w.shape[i]
             q //= w.shape[i]
         i -= 1
-    for r in range(r0, r1):
-        pa, pb, po = w.a, w.b, w.o
-        for i in range(w.nd):
-            if i != w.inner:
-                pa += idx[i] * w.sa[i]
-                if pb != NULL:
-                    pb += idx[i] * w.sb[i]
-                po += idx[i] * w.so[i]
+    r = r0
+    while r < r1:
+        nb = _ND_TILE if w.tile and r1 - r >= _ND_TILE else (<int>(r1 - r) if w.tile else 1)
+        for j in range(nb):
+            _nd_ptrs(w, idx, &pa[j], &pb[j], &po[j])
+            _nd_next(w, idx)
         if w.contig:
-            rc |= _block(tb, k, mode, dt, pa, pb, po, w.L, p)
+            rc |= _block(tb, k, mode, dt, pa[0], pb[0], po[0], w.L, p)
+        elif nb == 1:
+            rc |= _strided(tb, k, mode, dt, pa[0], ia, pb[0], ib, po[0], io, w.L, p)
         else:
-            rc |= _strided(tb, k, mode, dt, pa, w.sa[w.inner], pb, w.sb[w.inner], po, w.so[w.inner], w.L, p)
-        i = w.nd - 1            # advance the odometer over the outer axes (last axis fastest)
-        while i >= 0:
-            if i != w.inner:
-                idx[i] += 1
-                if idx[i] < w.shape[i]:
-                    break
-                idx[i] = 0
-            i -= 1
+            c = 0
+            while c < w.L:
+                m = w.L - c if w.L - c < _ND_PIECE else _ND_PIECE
+                for j in range(nb):
+                    rc |= _strided(tb, k, mode, dt, pa[j] + c * ia, ia, pb[j] + c * ib if pb[j] != NULL else NULL,
+                                   ib, po[j] + c * io, io, m, p)
+                c += m
+        r += nb
     return rc
 
 
