@@ -248,7 +248,8 @@ def test_bits_do_not_depend_on_the_neighbours(name, dtype):
 # contiguous runs through the block loops, the others through the strided
 # loops (which read a contiguous input and write a contiguous output in
 # place), in tiles of 16 runs where an array is contiguous across them, the
-# runs split over the threads (unevenly: a last tile of fewer runs).  Every layout gives the bits of
+# runs split over the threads (unevenly: a last tile of fewer runs), a single
+# run in pieces.  Every layout gives the bits of
 # the same call on C-contiguous copies.
 _BIG = (600, 700)           # 420000 elements: two threads' worth of every cost class
 
@@ -262,6 +263,7 @@ def _walks(rng, dtype):
     cube.reshape(-1)[::89] = np.inf
     gcube = rng.standard_normal(cube.shape).astype(dtype)
     sl = (slice(0, _BIG[0]), slice(0, _BIG[1]))
+    n = _BIG[0] * _BIG[1]
     return [
         ("transposed slice (contiguous runs)", a[sl].T, b[sl].T, None),
         ("rows of a wider array", a[sl], b[sl], None),
@@ -271,6 +273,9 @@ def _walks(rng, dtype):
          np.zeros((_BIG[0], 2 * _BIG[1] + 2), dtype)[:, ::2]),      # out's rows do not continue each other
         ("every other block: axes merged", cube[::2], gcube[::2], None),
         ("reversed both axes", a[::-1, ::-1], b[::-1, ::-1], None),
+        # one run: split in pieces over the threads
+        ("every other element, 1-d", a.reshape(-1)[:2 * n:2], b.reshape(-1)[:2 * n:2], None),
+        ("reversed 1-d", a.reshape(-1)[n:0:-1], b.reshape(-1)[n:0:-1], None),
         ("3-d moved axes, strided", np.moveaxis(cube, 0, 2)[:, ::3], np.moveaxis(gcube, 0, 2)[:, ::3], None),
         ("grad strided, x contiguous", np.ascontiguousarray(a[:_BIG[0], ::2]), b[:_BIG[0], ::2], None),
         # x contiguous across the runs of a C-ordered out: runs in tiles

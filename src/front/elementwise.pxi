@@ -206,6 +206,15 @@ cdef void _nd_plan(_Nd *w, Py_buffer *va, Py_buffer *vb, Py_buffer *vo) noexcept
     for i in range(w.nd):
         if i != w.inner:
             w.runs *= w.shape[i]
+    if w.sa[w.inner] < 0 and w.so[w.inner] < 0 and (vb == NULL or w.sb[w.inner] < 0):
+        # every array reversed along the run: walk it forward (an element's
+        # result depends on its own inputs only), a reversed view's runs
+        # then contiguous
+        w.a += (w.L - 1) * w.sa[w.inner]
+        w.o += (w.L - 1) * w.so[w.inner]
+        if vb != NULL:
+            w.b += (w.L - 1) * w.sb[w.inner]
+        w.sa[w.inner], w.sb[w.inner], w.so[w.inner] = -w.sa[w.inner], -w.sb[w.inner], -w.so[w.inner]
     w.contig = (w.sa[w.inner] == isz and w.so[w.inner] == isz
                 and (vb == NULL or w.sb[w.inner] == isz))
     if w.contig:
@@ -288,25 +297,58 @@ cdef int _nd_part(const fa_loop_table *tb, int k, int mode, int dt, const _Nd *w
     return rc
 
 
+cdef int _nd_piece(const fa_loop_table *tb, int k, int mode, int dt, const _Nd *w, const double *p, Py_ssize_t r,
+                   Py_ssize_t e0, Py_ssize_t e1) noexcept nogil:
+    """Elements [e0, e1) of run r of the walk."""
+    cdef Py_ssize_t q = r
+    cdef char *pa = w.a
+    cdef char *pb = w.b
+    cdef char *po = w.o
+    cdef int i = w.nd - 1
+    if e0 >= e1:
+        return 0
+    while i >= 0:
+        if i != w.inner:
+            pa += q % w.shape[i] * w.sa[i]
+            if pb != NULL:
+                pb += q % w.shape[i] * w.sb[i]
+            po += q % w.shape[i] * w.so[i]
+            q //= w.shape[i]
+        i -= 1
+    pa += e0 * w.sa[w.inner]
+    if pb != NULL:
+        pb += e0 * w.sb[w.inner]
+    po += e0 * w.so[w.inner]
+    if w.contig:
+        return _block(tb, k, mode, dt, pa, pb, po, e1 - e0, p)
+    return _strided(tb, k, mode, dt, pa, w.sa[w.inner], pb, w.sb[w.inner], po, w.so[w.inner], e1 - e0, p)
+
+
 cdef int _run_nd(const fa_loop_table *tb, int k, int mode, int dt, Py_buffer *va, Py_buffer *vb, Py_buffer *vo,
                  const double *p, int nthreads, Py_ssize_t grain) noexcept nogil:
     # Any shape and strides: runs along one axis (_nd_plan), contiguous ones
     # through the block loops, others through the strided loops (gathered
     # into a buffer, computed, scattered back); runs split over the threads
-    # as _run_flat splits elements (each run is computed alone: the same
-    # bits whatever the split).
+    # as _run_flat splits elements, or, fewer runs than threads (a 1-D
+    # strided view), each run in pieces (an element is computed alone: the
+    # same bits whatever the split).
     cdef _Nd w
-    cdef Py_ssize_t nch, per, t
+    cdef Py_ssize_t nch, per, t, P, m
     cdef int i, rc = 0
     for i in range(vo.ndim):
         if vo.shape[i] == 0:
             return 0
     _nd_plan(&w, va, vb, vo)
     nch = _nchunks(w.runs * w.L, 8 if dt == DT_F64 else 4, nthreads, grain)
-    if nch > w.runs:
-        nch = w.runs
     if nch <= 1:
         return _nd_part(tb, k, mode, dt, &w, p, 0, w.runs)
+    if w.runs < nch:
+        P = (nch + w.runs - 1) // w.runs            # pieces per run
+        m = ((w.L + P - 1) // P + CHUNK_ALIGN - 1) // CHUNK_ALIGN * CHUNK_ALIGN
+        for t in prange(w.runs * P, schedule='static', num_threads=nch):
+            rc |= _nd_piece(tb, k, mode, dt, &w, p, t // P, t % P * m,
+                            w.L if (t % P + 1) * m > w.L else (t % P + 1) * m)
+        return rc
     per = (w.runs + nch - 1) // nch
     for t in prange(nch, schedule='static', num_threads=nch):
         rc |= _nd_part(tb, k, mode, dt, &w, p, t * per, w.runs if (t + 1) * per > w.runs else (t + 1) * per)
