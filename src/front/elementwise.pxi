@@ -242,6 +242,17 @@ cdef inline void _nd_ptrs(const _Nd *w, const Py_ssize_t *idx, char **pa, char *
             po[0] += idx[i] * w.so[i]
 
 
+cdef inline void _nd_index(const _Nd *w, Py_ssize_t r, Py_ssize_t *idx) noexcept nogil:
+    """The odometer position of run r."""
+    cdef int i = w.nd - 1
+    while i >= 0:
+        idx[i] = 0
+        if i != w.inner:
+            idx[i] = r % w.shape[i]
+            r //= w.shape[i]
+        i -= 1
+
+
 cdef inline void _nd_next(const _Nd *w, Py_ssize_t *idx) noexcept nogil:
     """The odometer one run on (the last outer axis fastest)."""
     cdef int i = w.nd - 1
@@ -265,16 +276,9 @@ cdef int _nd_part(const fa_loop_table *tb, int k, int mode, int dt, const _Nd *w
     cdef char *pa[_ND_TILE]
     cdef char *pb[_ND_TILE]
     cdef char *po[_ND_TILE]
-    cdef Py_ssize_t r, q, c, m, ia = w.sa[w.inner], ib = w.sb[w.inner], io = w.so[w.inner]
-    cdef int i, j, nb, rc = 0
-    q = r0
-    i = w.nd - 1
-    while i >= 0:               # run r0's position on the outer axes
-        idx[i] = 0
-        if i != w.inner:
-            idx[i] = q % w.shape[i]
-            q //= w.shape[i]
-        i -= 1
+    cdef Py_ssize_t r, c, m, ia = w.sa[w.inner], ib = w.sb[w.inner], io = w.so[w.inner]
+    cdef int j, nb, rc = 0
+    _nd_index(w, r0, idx)
     r = r0
     while r < r1:
         nb = _ND_TILE if w.tile and r1 - r >= _ND_TILE else (<int>(r1 - r) if w.tile else 1)
@@ -300,21 +304,14 @@ cdef int _nd_part(const fa_loop_table *tb, int k, int mode, int dt, const _Nd *w
 cdef int _nd_piece(const fa_loop_table *tb, int k, int mode, int dt, const _Nd *w, const double *p, Py_ssize_t r,
                    Py_ssize_t e0, Py_ssize_t e1) noexcept nogil:
     """Elements [e0, e1) of run r of the walk."""
-    cdef Py_ssize_t q = r
-    cdef char *pa = w.a
-    cdef char *pb = w.b
-    cdef char *po = w.o
-    cdef int i = w.nd - 1
+    cdef Py_ssize_t idx[MAXDIM]
+    cdef char *pa
+    cdef char *pb
+    cdef char *po
     if e0 >= e1:
         return 0
-    while i >= 0:
-        if i != w.inner:
-            pa += q % w.shape[i] * w.sa[i]
-            if pb != NULL:
-                pb += q % w.shape[i] * w.sb[i]
-            po += q % w.shape[i] * w.so[i]
-            q //= w.shape[i]
-        i -= 1
+    _nd_index(w, r, idx)
+    _nd_ptrs(w, idx, &pa, &pb, &po)
     pa += e0 * w.sa[w.inner]
     if pb != NULL:
         pb += e0 * w.sb[w.inner]
