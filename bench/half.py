@@ -7,6 +7,8 @@ gelu_ on 1M (2**20) float16 at most 1.5x the float32 time, one thread.
 
     python bench/half.py                  # element-wise and row-staged functions, 1M, 1 thread
     python bench/half.py --funcs gelu --n 16e6 --trials 7
+    python bench/half.py --long           # long float16 rows: staged whole against in pieces
+    python bench/half.py --tall           # softmax over axis 0 of 8K+ rows: pieces of rows
 
 The row-staged functions run on (n/1024, 1024): softmax_ and its backward
 from y, glu out of place (into out=) and its backward, bias_act_ (gelu) and
@@ -111,6 +113,55 @@ def long_rows(n, trials):
         fastact._front.sml_tune(mins)
 
 
+# --tall: float16 softmax over axis 0 of these shapes (strips of more than
+# 4096 rows, src/front/smlong.pxi), in pieces of TALL_PIECES rows, and staged
+# whole (a float32 copy), over float32
+TALL_SHAPES = ((8192, 64), (8192, 1024), (16384, 1024))
+TALL_PIECES = (256, 512, 2048)
+TALL_FORMS = {
+    "softmax_": lambda a, x: fastact.softmax_(a, axis=0, n_threads=1),
+    "log_softmax_backward_ x": lambda a, x: fastact.log_softmax_backward_(a, x, axis=0, n_threads=1),
+}
+
+
+def tall_strips(trials):
+    """Per shape and form: median over trials of the float16 time over
+    float32 in pieces of each size and staged whole (one race per trial)."""
+    old = fastact._front.smt_tune()
+    print("float16 over float32, softmax over axis 0 (median [min-max] of trials):")
+    try:
+        for shape in TALL_SHAPES:
+            src32 = make_input(int(np.prod(shape)), np.float32).reshape(shape) / 3
+            x16 = src32.astype(np.float16)
+            for form, f in TALL_FORMS.items():
+                r = {}
+                for _ in range(trials):
+                    a32 = src32.copy()
+                    cs = [Contender("float32", lambda a=a32: f(a, src32), lambda a=a32: np.copyto(a, src32))]
+                    for rows in TALL_PIECES:
+                        a = x16.copy()
+
+                        def call(a=a, rows=rows):
+                            fastact._front.smt_tune(rows)
+                            f(a, x16)
+                        cs.append(Contender(f"pieces {rows}", call, lambda a=a: np.copyto(a, x16)))
+                    a = x16.copy()
+
+                    def staged(a=a, bwd="backward" in form):
+                        t = _staged_np(a)
+                        f(t, _staged_np(x16) if bwd else None)
+                        _store_np(a, t)
+                    cs.append(Contender("staged", staged, lambda a=a: np.copyto(a, x16)))
+                    t = race(cs, budget=0.2, min_reps=5)
+                    for k in t:
+                        if k != "float32":
+                            r.setdefault(k, []).append(t[k] / t["float32"])
+                cells = [f"{k} x{np.median(v):.2f} [{min(v):.2f}-{max(v):.2f}]" for k, v in r.items()]
+                print(f"  {str(shape):>13} {form}: " + " | ".join(cells), flush=True)
+    finally:
+        fastact._front.smt_tune(old)
+
+
 def rowwise_contenders(name, n):
     src32 = make_input(n, np.float32).reshape(-1, ROW) / 3
     out = []
@@ -202,6 +253,8 @@ def main():
     ap.add_argument("--trials", type=int, default=5)
     ap.add_argument("--long", action="store_true",
                     help="softmax rows of 32K to 1M elements, float16 staged whole against in pieces")
+    ap.add_argument("--tall", action="store_true",
+                    help="softmax over axis 0 of 8K-16K rows, float16 in pieces of rows against staged whole")
     ap.add_argument("--torch", action="store_true",
                     help="PyTorch's float16 and bfloat16 forwards in the same races (gelu: out of place)")
     args = ap.parse_args()
@@ -210,6 +263,9 @@ def main():
           f"{args.trials} trials (median [min-max] over trials)")
     if args.long:
         long_rows(n, args.trials)
+        return 0
+    if args.tall:
+        tall_strips(args.trials)
         return 0
     worst = 0.0
     for spec in args.funcs.split(","):

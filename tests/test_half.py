@@ -403,8 +403,8 @@ def test_half_row_fast_paths_equal_the_general_path(fmt, monkeypatch):
     that path): the same bits for the forms with and without mask and scale,
     inner axes, interleaved pairs, in place, into out= and the backward from
     y, a gated function of one row, 1-D softmax rows (staged whole, and
-    long enough to go in pieces); a softmax over axis 0 with strips of
-    more than 4096 rows stays with the general path."""
+    long enough to go in pieces), a softmax over axis 0 with strips of
+    more than 4096 rows (tall strips in pieces of rows)."""
     dtype, _ = DTYPES[fmt]
     rng = np.random.default_rng(5)
     x = (rng.standard_normal((40, 37)) * 3).astype(dtype)
@@ -438,6 +438,12 @@ def test_half_row_fast_paths_equal_the_general_path(fmt, monkeypatch):
     cases["log_softmax 1-D, in pieces"] = (lambda a, b: fastact.log_softmax(a), x1, g1)
     cases["softmax_backward_ 1-D y, in pieces"] = (lambda a, b: fastact.softmax_backward_(b.copy(), y=a), x1, g1)
     cases["softmax small (one thread, the GIL held)"] = (lambda a, b: fastact.softmax(a[:4].copy(), scale=3.0), x, g)
+    xt = (rng.standard_normal((4200, 20)) * 3).astype(dtype)   # tall strips
+    xt.reshape(-1)[::5] = every(dtype)[1][:xt.size // 5]
+    gt = rng.standard_normal(xt.shape).astype(dtype)
+    cases["softmax axis 0, tall strips"] = (lambda a, b: fastact.softmax(a, axis=0), xt, gt)
+    cases["log_softmax_backward_ y axis 0, tall strips"] = (
+        lambda a, b: fastact.log_softmax_backward_(b.copy(), y=a, axis=0), xt, gt)
     bh, b32 = x[3].copy(), x[5].astype(np.float32)       # NaNs among them
     cases["bias_act, bias of the format"] = (lambda a, b: fastact.bias_act(a, bh, act="gelu"), x, g)
     cases["bias_act_ in place, float32 bias"] = (lambda a, b: fastact.bias_act_(a.copy(), b32, act="silu"), x, g)
@@ -464,8 +470,8 @@ def test_half_row_fast_paths_equal_the_general_path(fmt, monkeypatch):
         assert _front.fast_softmax(0, x, None, None, -1, False, None, 65536, np.empty_like) is not None
         assert _front.fast_softmax(2, g, x, None, 1, False, None, 65536, np.empty_like) is not None
         assert _front.fast_softmax(0, x, None, None, 0, False, None, 65536, np.empty_like) is not None
-        assert _front.fast_softmax(0, np.zeros((4100, 2), dtype), None, None, 0, False, None, 65536,
-                                   np.empty_like) is None
+        assert _front.fast_softmax(0, np.zeros((4100, 20), dtype), None, None, 0, False, None, 65536,
+                                   np.empty_like) is not None
         assert _front.fast_softmax(0, x[0], None, None, 0, False, None, 65536, np.empty_like) is not None
         from fastact._families.elementwise import _FAST
         spec = _FAST["glu"][(-1,)]                    # validated by the glu call above
@@ -834,20 +840,42 @@ def test_long_softmax_rows_make_no_full_size_temporary(fmt):
 # gathered packed, through the float32 column kernel and back: full strips
 # and a narrower last one (or one joined to the strip before it: 32 + 6,
 # 48 + 4; 32 + 1 would not fit), over axis 0 and a middle axis, split
-# unevenly over two threads; strips of more than 4096 rows are not (outer
-# blocks staged whole, or over axis 0 the whole array).
+# unevenly over two threads.  Strips of more than 4096 rows (tall) go
+# through the column kernel's steps in pieces of 256 rows: 4097 rows (a last
+# piece of one row, the 64 partials' pairs ending at 4096), 4200 (serial rows
+# after the pairs, then an end-aligned tail), 64 + 64 + 2 columns.
 STRIP_SHAPES = [((340, 400), 0), ((2000, 33), 0), ((5, 210, 130), 1), ((2, 2100, 40), 1), ((2100, 40), 0),
-                ((3000, 70), 0), ((2500, 100), 0), ((2, 4000, 33), 1), ((1, 4096, 20), 1), ((2, 4100, 17), 1)]
+                ((3000, 70), 0), ((2500, 100), 0), ((2, 4000, 33), 1), ((1, 4096, 20), 1), ((2, 4100, 17), 1),
+                ((4097, 130), 0), ((4200, 70), 0), ((2, 5000, 20), 1)]
 
 
 @pytest.mark.parametrize("shape,ax", STRIP_SHAPES, ids=str)
 @pytest.mark.parametrize("fmt", sorted(DTYPES))
 def test_softmax_column_strips_with_the_same_bits(fmt, shape, ax):
+    _column_strips_same_bits(fmt, shape, ax)
+
+
+@pytest.mark.parametrize("rows", [128, 384], ids=lambda r: f"rows{r}")
+@pytest.mark.parametrize("fmt", sorted(DTYPES))
+def test_tall_strips_in_other_pieces_with_the_same_bits(fmt, rows):
+    """Pieces of 128 rows (one block pair of the 64 partials) and of 384
+    (a pair of blocks is never split between two pieces)."""
+    old = _front.smt_tune(rows)
+    try:
+        for shape, ax in (((4200, 70), 0), ((2, 4100, 17), 1)):
+            _column_strips_same_bits(fmt, shape, ax)
+    finally:
+        _front.smt_tune(old)
+    with pytest.raises(ValueError, match="multiple of 128"):
+        _front.smt_tune(200)
+
+
+def _column_strips_same_bits(fmt, shape, ax):
     dtype, _ = DTYPES[fmt]
     rng = np.random.default_rng(91)
     x = (rng.standard_normal(shape) * 3).astype(dtype)
     xs = x.reshape(-1)[::7]
-    xs[:] = every(dtype)[1][:xs.size]
+    xs[:] = np.resize(every(dtype)[1], xs.size)
     x[(slice(None),) * ax + (slice(None), 3)] = -np.inf        # a column all -inf
     g = rng.standard_normal(shape).astype(dtype)
     mask = rng.random(shape) < 0.7
@@ -871,10 +899,11 @@ def test_softmax_column_strips_with_the_same_bits(fmt, shape, ax):
 
 
 @pytest.mark.parametrize("fmt", sorted(DTYPES))
-@pytest.mark.parametrize("shape", [(1024, 1024), (4096, 256)], ids=str)
+@pytest.mark.parametrize("shape", [(1024, 1024), (4096, 256), (8192, 256)], ids=str)
 def test_softmax_column_strips_make_no_full_size_temporary(fmt, shape):
     """Over axis 0: at most a strip of 512 KB per array per thread (1024 x
-    64 floats; 4096 x 32), where a float32 copy of x would be 4 MiB."""
+    64 floats; 4096 x 32; tall strips: pieces of 256 x 64 and 33 KB of
+    partials), where a float32 copy of x would be 4 or 8 MiB."""
     dtype, _ = DTYPES[fmt]
     x = np.random.default_rng(6).standard_normal(shape).astype(dtype)
     strip = 512 << 10

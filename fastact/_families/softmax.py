@@ -192,14 +192,8 @@ def half_direct(spec, arrays):
     """float16 / bfloat16 data go to the kernels themselves, in the layout
     _softmax_call gives them: the front stages them in blocks of outer rows,
     or long rows in pieces (mode 1 there: the backward from x, y in float32),
-    or column strips, except over axis 0 with long strips
-    (_front.softmax_half_in_blocks)."""
-    a = arrays[0]
-    if a.ndim == 0:
-        return True
-    how, perm, k0, k1 = _layout(spec.axis, [t for t in arrays if t is not None])
-    shape = a.shape if how == "c" else a.shape[::-1] if how == "f" else tuple(a.shape[i] for i in perm)
-    return _front.softmax_half_in_blocks((k0,), math.prod(shape[k0:k1]), math.prod(shape[k1:]))
+    or column strips (tall strips in pieces of rows)."""
+    return True
 
 
 spec = _softmax_spec

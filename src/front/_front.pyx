@@ -34,7 +34,7 @@ cdef extern from "fa_table.h":
     const char *FA_TABLE_CAPSULE
     int FA_TABLE_SMC
     int FA_TABLE_SMP_MAX, FA_TABLE_SMP_EXPSUM, FA_TABLE_SMP_LOGSUM, FA_TABLE_SMP_DOT, FA_TABLE_SMP_SUM
-    int FA_TABLE_SMP_STEP, FA_TABLE_SMP_STATE, FA_TABLE_SMP_MIN
+    int FA_TABLE_SMP_STEP, FA_TABLE_SMP_STATE, FA_TABLE_SMP_MIN, FA_TABLE_SMCP_STATE
     ctypedef struct fa_loop_table:
         int abi
         const char *target
@@ -77,6 +77,12 @@ cdef extern from "fa_table.h":
         int (*sm_piece_out_f)(const float *x, float *y, fa_tidx n, float m, float v, int log_form) noexcept nogil
         void (*sm_piece_bwd_out_f)(const float *g, const float *y, float *out, fa_tidx n, float d,
                                    int log_form) noexcept nogil
+        void (*sm_cols_piece_reduce_f)(int op, float *a, const float *b, fa_tidx r, fa_tidx w, fa_tidx l0,
+                                       fa_tidx L, float *m, float *v, double *st) noexcept nogil
+        void (*sm_cols_piece_out_f)(const float *x, float *y, fa_tidx r, fa_tidx w, const float *m,
+                                    const float *v, int log_form) noexcept nogil
+        void (*sm_cols_piece_bwd_out_f)(const float *g, const float *y, float *out, fa_tidx r, fa_tidx w,
+                                        const float *d, int log_form) noexcept nogil
         void (*softmax_prep_f)(const float *x, float *y, const unsigned char *m, fa_tidx ms, fa_tidx n,
                                float s, float fill) noexcept nogil
         void (*softmax_prep_d)(const double *x, double *y, const unsigned char *m, fa_tidx ms, fa_tidx n,

@@ -474,8 +474,6 @@ def fast_softmax(int mode, a, b, out, axis_obj, bint log_form, n_threads, Py_ssi
         L = fa_nd_dim(a, axis)
         for i in range(axis + 1, nd):
             inner *= fa_nd_dim(a, i)
-        if dt >= DT_F16 and not _sm_half_in_blocks(axis, L, inner):
-            return None         # the general path stages it whole
         if have_m:
             if axis != nd - 1:       # _fast_mask reduces over the last axis only
                 return None

@@ -274,8 +274,8 @@ cdef void _sml_backward(const _Sml *c, Py_ssize_t r, float *G, float *Y, double 
 # packed (row stride: the strip's width), runs the float32 column kernel on
 # it and rounds the strip back.  The column kernels' results do not depend
 # on the row stride or on the strip's width: the float32 bits.  Strips of
-# more than _SMS_MAXL rows are not staged this way (a softmax over axis 0
-# of such an array is staged whole).
+# more than _SMS_MAXL rows are tall strips (below): FA_TABLE_SMC columns
+# gathered in pieces of rows, once per pass of the column kernel's steps.
 
 cdef enum:
     _SMS_FLOATS = 131072    # floats of a strip per array: 512 KB
@@ -286,9 +286,12 @@ cdef enum:
 
 
 cdef inline Py_ssize_t _sms_width(Py_ssize_t L) noexcept nogil:
-    """Columns of a strip of L rows (L <= _SMS_MAXL): FA_TABLE_SMC, or the
-    multiple of _SMS_VEC that keeps it within _SMS_FLOATS (whole vectors)."""
+    """Columns of a strip of L rows: FA_TABLE_SMC, or up to _SMS_MAXL rows
+    the multiple of _SMS_VEC that keeps it within _SMS_FLOATS (whole
+    vectors); a tall strip (more rows) goes in pieces of rows."""
     cdef Py_ssize_t w = _SMS_FLOATS // L
+    if L > _SMS_MAXL:
+        return FA_TABLE_SMC
     return FA_TABLE_SMC if w >= FA_TABLE_SMC else w // _SMS_VEC * _SMS_VEC
 
 
@@ -305,7 +308,7 @@ cdef inline Py_ssize_t _sms_count(Py_ssize_t L, Py_ssize_t inner, Py_ssize_t W) 
 
 cdef inline bint _sms_strips(Py_ssize_t L, Py_ssize_t inner) noexcept nogil:
     """Whether a half softmax over a middle axis goes in column strips."""
-    return inner > 1 and L * inner > _SMS_MIN and L <= _SMS_MAXL
+    return inner > 1 and L * inner > _SMS_MIN
 
 
 cdef int _sms_run(const _SmHalf *c, int half, const char *pa, const char *pb, char *po, Py_ssize_t nouter,
@@ -314,26 +317,41 @@ cdef int _sms_run(const _SmHalf *c, int half, const char *pa, const char *pb, ch
     strips per thread (strips are independent: threads never change a
     result).  _HR_NOMEM when a thread's buffer could not be allocated (its
     strips are not written then), else 0."""
-    cdef Py_ssize_t nstrip = _sms_count(c.L, c.inner, _sms_width(c.L))
-    cdef Py_ssize_t nitem = nouter * nstrip, nth, per, t
+    cdef Py_ssize_t W = _sms_width(c.L), nstrip, nitem, nth, per, t, k
     cdef int rc = 0
     nth = _nchunks(nouter * c.L * c.inner, 4, nthreads, grain)
+    if c.L > _SMS_MAXL and nouter * ((c.inner + W - 1) // W) < nth:
+        # fewer tall strips than threads: narrower ones (whole vectors), a
+        # strip per thread (a column's result does not depend on its strip)
+        k = (nth + nouter - 1) // nouter
+        W = ((c.inner + k - 1) // k + _SMS_VEC - 1) // _SMS_VEC * _SMS_VEC
+    nstrip = _sms_count(c.L, c.inner, W)
+    nitem = nouter * nstrip
     if nth > nitem:
         nth = nitem
     if nth <= 1:
-        return _sms_part(c, half, pa, pb, po, nstrip, 0, nitem)
+        return _sms_part(c, half, pa, pb, po, nstrip, W, 0, nitem)
     per = (nitem + nth - 1) // nth
     for t in prange(nth, schedule='static', num_threads=nth):
-        rc |= _sms_part(c, half, pa, pb, po, nstrip, t * per, nitem if (t + 1) * per > nitem else (t + 1) * per)
+        rc |= _sms_part(c, half, pa, pb, po, nstrip, W, t * per, nitem if (t + 1) * per > nitem else (t + 1) * per)
     return rc
 
 
+cdef inline void _sms_place(const _SmHalf *c, Py_ssize_t nstrip, Py_ssize_t W, Py_ssize_t it, Py_ssize_t *ob,
+                            Py_ssize_t *c0, Py_ssize_t *w, Py_ssize_t *base) noexcept nogil:
+    """Strip it: its outer block, first column, width (the last takes the
+    rest) and first element."""
+    ob[0] = it // nstrip
+    c0[0] = it % nstrip * W
+    w[0] = c.inner - c0[0] if it % nstrip == nstrip - 1 else W
+    base[0] = ob[0] * c.L * c.inner + c0[0]
+
+
 cdef int _sms_part(const _SmHalf *c, int half, const char *pa, const char *pb, char *po, Py_ssize_t nstrip,
-                   Py_ssize_t i0, Py_ssize_t i1) noexcept nogil:
+                   Py_ssize_t W, Py_ssize_t i0, Py_ssize_t i1) noexcept nogil:
     """Strips [i0, i1) with this thread's own buffer: the strip of the first
     input, which takes the output in place, and of the second (y, or x of
     the backward from x, whose y is computed over it in float32)."""
-    cdef Py_ssize_t W = _sms_width(c.L)
     cdef Py_ssize_t q = _SMS_FLOATS if c.L * FA_TABLE_SMC > _SMS_FLOATS else c.L * FA_TABLE_SMC
     cdef Py_ssize_t it, ob, c0, w, base, ln
     cdef void *buf
@@ -341,15 +359,14 @@ cdef int _sms_part(const _SmHalf *c, int half, const char *pa, const char *pb, c
     cdef float *B
     if i0 >= i1:
         return 0
+    if c.L > _SMS_MAXL:
+        return _smt_part(c, half, pa, pb, po, nstrip, W, i0, i1)
     A = _hbuf((1 if c.mode == 0 else 2) * q, &buf)
     if A == NULL:
         return _HR_NOMEM
     B = A + q
     for it in range(i0, i1):
-        ob = it // nstrip
-        c0 = it % nstrip * W
-        w = c.inner - c0 if it % nstrip == nstrip - 1 else W    # the last takes the rest
-        base = ob * c.L * c.inner + c0
+        _sms_place(c, nstrip, W, it, &ob, &c0, &w, &base)
         _sms_gather(c, half, pa, base, w, A)
         if c.mode != 0:
             _sms_gather(c, half, pb, base, w, B)
@@ -379,3 +396,183 @@ cdef inline void _sms_item(const _SmHalf *c, int mode, Py_ssize_t ob, Py_ssize_t
     else:
         _smm_strip(c.tb, c.mk, mode, False, <char *>a, <char *>b if mode != 0 else NULL, <char *>o, ob, c0, w,
                    c.L, w, c.log_form, c.scale)
+
+
+# ---- tall column strips ----------------------------------------------------
+# A strip of more than _SMS_MAXL rows goes through the float32 column
+# kernel's steps in pieces of _smt_rows rows (a multiple of
+# FA_TABLE_SMP_STEP), each piece gathered packed into the thread's buffer
+# again for every pass: the max, the sum (resumed from piece to piece by
+# sm_cols_piece_reduce_f), then the outputs, whose exps are computed again;
+# the backward's dot, then its outputs; from x, the forward's two passes
+# first and y computed again per piece.  The same formulas in the same
+# order: the bits of the column kernel on the widened strip, with buffers of
+# a piece.  Fewer tall strips than threads are made narrower (multiples of
+# 16 columns), a strip per thread.  A piece of 256 rows of 64 columns (64 KB per array) leaves the
+# strip's half data (128 bytes per row) in L2 between the passes; pieces of
+# 512-2048 rows measured 1.0-1.3x slower (bench/half.py --tall).
+
+cdef Py_ssize_t _smt_rows = 256
+
+
+def smt_tune(Py_ssize_t rows=0):
+    """The rows of a tall strip's piece (a multiple of FA_TABLE_SMP_STEP);
+    set when given.  Returns the previous value."""
+    global _smt_rows
+    old = _smt_rows
+    if rows > 0:
+        if rows % FA_TABLE_SMP_STEP:
+            raise ValueError(f"smt_tune: rows must be a multiple of {FA_TABLE_SMP_STEP}")
+        _smt_rows = rows
+    return old
+
+
+cdef struct _Smt:
+    const _SmHalf *c
+    int half
+    Py_ssize_t ob, c0, w, base  # the strip (_sms_place)
+    Py_ssize_t R                # rows of a piece
+
+
+cdef int _smt_part(const _SmHalf *c, int half, const char *pa, const char *pb, char *po, Py_ssize_t nstrip,
+                   Py_ssize_t W, Py_ssize_t i0, Py_ssize_t i1) noexcept nogil:
+    """Tall strips [i0, i1) with this thread's own buffer: a piece of the
+    first input (it takes the output in place) and of the second, the
+    partials (FA_TABLE_SMCP_STATE doubles) and four column vectors (the
+    max and value of the strip's forward, and of x's, mode 1)."""
+    cdef _Smt t
+    cdef Py_ssize_t it, q
+    cdef void *buf
+    cdef float *A
+    cdef float *B
+    cdef double *st
+    cdef float *cv
+    t.c, t.half, t.R = c, half, _smt_rows
+    q = t.R * FA_TABLE_SMC
+    A = _hbuf(2 * q + 2 * FA_TABLE_SMCP_STATE + 4 * FA_TABLE_SMC, &buf)
+    if A == NULL:
+        return _HR_NOMEM
+    B = A + q
+    st = <double *>(B + q)
+    cv = <float *>(st + FA_TABLE_SMCP_STATE)
+    for it in range(i0, i1):
+        _sms_place(c, nstrip, W, it, &t.ob, &t.c0, &t.w, &t.base)
+        if c.mode == 0:
+            _smt_forward(&t, pa, po, A, st, cv, cv + FA_TABLE_SMC)
+        else:
+            _smt_backward(&t, pa, pb, po, A, B, st, cv)
+    PyMem_RawFree(buf)
+    return 0
+
+
+cdef inline Py_ssize_t _smt_len(const _Smt *t, Py_ssize_t l0) noexcept nogil:
+    """Rows of the piece at row l0: t.R, the last the rest."""
+    return t.R if t.c.L - l0 > t.R else t.c.L - l0
+
+
+cdef inline const unsigned char *_smt_mask(const _Smt *t, Py_ssize_t l0) noexcept nogil:
+    """The mask byte of the strip's (l0, 0), or NULL (no mask)."""
+    cdef const unsigned char *m = _sm_mrow(t.c.mk, t.ob) if t.c.mk != NULL else NULL
+    return m + t.c0 * t.c.mk.mi + l0 * t.c.mk.ml if m != NULL else NULL
+
+
+cdef void _smt_load(const _Smt *t, const char *h, Py_ssize_t l0, Py_ssize_t r, float *f, int prep,
+                    double fill) noexcept nogil:
+    """Widen rows [l0, l0 + r) of the strip of h into f (row stride t.w);
+    prep: then each row as _smm_strip's prologue (scaled, masked entries
+    fill)."""
+    cdef const _SmHalf *c = t.c
+    cdef const unsigned char *m = _smt_mask(t, l0) if prep else NULL
+    cdef Py_ssize_t ln
+    cdef float *fr
+    for ln in range(r):
+        fr = f + ln * t.w
+        (c.tb.widen_h if t.half == 1 else c.tb.widen_b)(<const uint16_t *>h + t.base + (l0 + ln) * c.inner, fr,
+                                                         t.w)
+        if prep and c.mk != NULL:
+            _sm_prep(c.tb, False, <char *>fr, <char *>fr, m + ln * c.mk.ml if m != NULL else NULL, c.mk.mi,
+                     t.w, c.scale, fill)
+
+
+cdef void _smt_store(const _Smt *t, const float *f, char *po, Py_ssize_t l0, Py_ssize_t r) noexcept nogil:
+    cdef Py_ssize_t ln
+    for ln in range(r):
+        (t.c.tb.narrow_h if t.half == 1 else t.c.tb.narrow_b)(f + ln * t.w,
+                                                             <uint16_t *>po + t.base + (l0 + ln) * t.c.inner, t.w)
+
+
+cdef void _smt_stats(const _Smt *t, const char *x, float *A, double *st, float *m, float *v) noexcept nogil:
+    """The forward's column max m and value v (1/sum, or log(sum)) of the
+    strip of x, prepped as the forward's input."""
+    cdef Py_ssize_t l0, r
+    cdef int k, op
+    for k in range(2):
+        op = FA_TABLE_SMP_MAX if k == 0 else FA_TABLE_SMP_LOGSUM if t.c.log_form else FA_TABLE_SMP_EXPSUM
+        l0 = 0
+        while l0 < t.c.L:
+            r = _smt_len(t, l0)
+            _smt_load(t, x, l0, r, A, 1, -INFINITY)
+            t.c.tb.sm_cols_piece_reduce_f(op, A, NULL, r, t.w, l0, t.c.L, m, v, st)
+            l0 += r
+
+
+cdef inline void _smt_y(const _Smt *t, const char *x, Py_ssize_t l0, Py_ssize_t r, float *Y, const float *m,
+                        const float *v) noexcept nogil:
+    """Y = the forward's float32 outputs of rows [l0, l0 + r) of x's strip."""
+    _smt_load(t, x, l0, r, Y, 1, -INFINITY)
+    t.c.tb.sm_cols_piece_out_f(Y, Y, r, t.w, m, v, t.c.log_form)
+
+
+cdef void _smt_forward(const _Smt *t, const char *x, char *po, float *A, double *st, float *m,
+                       float *v) noexcept nogil:
+    cdef Py_ssize_t l0 = 0, r
+    _smt_stats(t, x, A, st, m, v)
+    while l0 < t.c.L:       # piece k is read before it is written: in place is safe
+        r = _smt_len(t, l0)
+        _smt_y(t, x, l0, r, A, m, v)
+        _smt_store(t, A, po, l0, r)
+        l0 += r
+
+
+cdef void _smt_backward(const _Smt *t, const char *g, const char *s, char *po, float *G, float *Y, double *st,
+                        float *cv) noexcept nogil:
+    """Mode 2: from y (s); mode 1: from x (s), y computed in float32 piece
+    by piece, twice (for the dot, then for the outputs).  The grad is
+    prepped as _smm_strip does (scaled, masked entries 0), and masked
+    outputs are 0."""
+    cdef const _SmHalf *c = t.c
+    cdef float *mx = cv
+    cdef float *vx = cv + FA_TABLE_SMC
+    cdef float *d = cv + 2 * FA_TABLE_SMC
+    cdef Py_ssize_t l0, r, ln
+    cdef const unsigned char *m
+    if c.mode == 1:
+        _smt_stats(t, s, G, st, mx, vx)
+    l0 = 0
+    while l0 < c.L:         # d: sum(g*y) or sum(g)
+        r = _smt_len(t, l0)
+        _smt_load(t, g, l0, r, G, 1, 0.0)
+        if not c.log_form:
+            if c.mode == 2:
+                _smt_load(t, s, l0, r, Y, 0, 0.0)
+            else:
+                _smt_y(t, s, l0, r, Y, mx, vx)
+        c.tb.sm_cols_piece_reduce_f(FA_TABLE_SMP_SUM if c.log_form else FA_TABLE_SMP_DOT, G, Y, r, t.w, l0, c.L,
+                                    NULL, d, st)
+        l0 += r
+    l0 = 0
+    while l0 < c.L:         # piece k of grad and y is read before out's piece k is written
+        r = _smt_len(t, l0)
+        _smt_load(t, g, l0, r, G, 1, 0.0)
+        if c.mode == 2:
+            _smt_load(t, s, l0, r, Y, 0, 0.0)
+        else:
+            _smt_y(t, s, l0, r, Y, mx, vx)
+        c.tb.sm_cols_piece_bwd_out_f(G, Y, G, r, t.w, d, c.log_form)
+        m = _smt_mask(t, l0)
+        if m != NULL:
+            for ln in range(r):
+                _sm_prep(c.tb, False, <char *>(G + ln * t.w), <char *>(G + ln * t.w), m + ln * c.mk.ml, c.mk.mi,
+                         t.w, 1.0, 0.0)
+        _smt_store(t, G, po, l0, r)
+        l0 += r

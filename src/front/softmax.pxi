@@ -355,21 +355,6 @@ cdef void _smm_strip(const fa_loop_table *tb, const _SmMask *mk, int mode, bint 
 # ---- float16 / bfloat16 (halfrows.pxi) -------------------------------------
 
 
-cdef inline bint _sm_half_in_blocks(Py_ssize_t first_axis, Py_ssize_t L, Py_ssize_t inner) noexcept nogil:
-    """Whether float16 / bfloat16 data of a softmax whose reduced axes
-    start at first_axis, L elements along them and inner after them, go in
-    blocks of outer rows, rows in pieces or column strips (the fast path
-    and the family's half_direct both ask).  Over axis 0 with inner > 1 and
-    strips of more than _SMS_MAXL rows the whole array is one outer block,
-    which one thread would stage: it is staged whole instead, and the
-    float32 loops split its strips over the threads."""
-    return first_axis > 0 or inner == 1 or L <= _SMS_MAXL
-
-
-def softmax_half_in_blocks(tuple axes not None, Py_ssize_t L, Py_ssize_t inner):
-    """_sm_half_in_blocks for the reduced axes (normalized, ascending)."""
-    return _sm_half_in_blocks(axes[0], L, inner)
-
 cdef struct _SmHalf:
     const fa_loop_table *tb
     const _SmMask *mk               # NULL: the plain kernels (no mask, no scale)

@@ -16,7 +16,7 @@
 
 /* Raised whenever the struct below changes: a table of another layout is
  * refused at load time instead of being called through wrong offsets. */
-#define FA_TABLE_ABI 10
+#define FA_TABLE_ABI 11
 #define FA_TABLE_CAPSULE "fastact.loop_table"
 
 /* Constants the front's chunking shares with the loops (fa_table_impl.c
@@ -31,6 +31,7 @@
 #define FA_TABLE_SMP_STEP 128
 #define FA_TABLE_SMP_MIN 512                /* rows at least this long: the kernels' 64 partials */
 #define FA_TABLE_SMP_STATE 64               /* doubles of a row's state between pieces */
+#define FA_TABLE_SMCP_STATE 4160            /* doubles of a column strip's state between pieces */
 
 typedef ptrdiff_t fa_tidx;   /* = fa_idx of fa_defs.h */
 
@@ -77,6 +78,17 @@ typedef struct fa_loop_table {
                                 double *st, int first, int last);
     int (*sm_piece_out_f)(const float *x, float *y, fa_tidx n, float m, float v, int log_form);
     void (*sm_piece_bwd_out_f)(const float *g, const float *y, float *out, fa_tidx n, float d, int log_form);
+    /* a float column strip in pieces of rows (float16 / bfloat16 strips
+     * taller than a staging block), the same steps: op's reduction over the
+     * rows [l0, l0 + r) of L, resumed through st (FA_TABLE_SMCP_STATE
+     * doubles), m the column maxes, v the columns' values at the last
+     * piece; every piece's outputs; the backward's */
+    void (*sm_cols_piece_reduce_f)(int op, float *a, const float *b, fa_tidx r, fa_tidx w, fa_tidx l0, fa_tidx L,
+                                   float *m, float *v, double *st);
+    void (*sm_cols_piece_out_f)(const float *x, float *y, fa_tidx r, fa_tidx w, const float *m, const float *v,
+                                int log_form);
+    void (*sm_cols_piece_bwd_out_f)(const float *g, const float *y, float *out, fa_tidx r, fa_tidx w,
+                                    const float *d, int log_form);
     /* the masked / scaled softmax's prologue: y[i] = keep ? s*x[i] : fill */
     void (*softmax_prep_f)(const float *x, float *y, const unsigned char *m, fa_tidx ms, fa_tidx n, float s,
                            float fill);

@@ -26,6 +26,7 @@ typedef char fa__smp_agrees[(FA_SMP_MAX == FA_TABLE_SMP_MAX && FA_SMP_EXPSUM == 
                              FA_SMP_SUM == FA_TABLE_SMP_SUM && FA_SMP_STEP == FA_TABLE_SMP_STEP &&
                              FA_TABLE_SMP_STATE == 64 && FA_NACC(FA_TABLE_SMP_MIN) == 64 &&
                              FA_NACC(FA_TABLE_SMP_MIN - 1) < 64) ? 1 : -1];
+typedef char fa__smcp_agrees[(FA_SMCP_STATE == FA_TABLE_SMCP_STATE) ? 1 : -1];
 
 const fa_loop_table FA_TABLE_SYMBOL = {
     FA_TABLE_ABI,
@@ -43,6 +44,7 @@ const fa_loop_table FA_TABLE_SYMBOL = {
     fa_softmax_cols_f, fa_softmax_cols_d,
     fa_softmax_bwd_cols_f, fa_softmax_bwd_cols_d,
     fa_sm_piece_reduce_f, fa_sm_piece_out_f, fa_sm_piece_bwd_out_f,
+    fa_sm_cols_piece_reduce_f, fa_sm_cols_piece_out_f, fa_sm_cols_piece_bwd_out_f,
     fa_softmax_prep_f, fa_softmax_prep_d,
     fa_prelu_cols_f, fa_prelu_cols_d,
     fa_prelu_cols_bwd_f, fa_prelu_cols_bwd_d,

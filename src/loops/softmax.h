@@ -839,17 +839,24 @@ static void fa_sm_piece_bwd_out_f(const float *g, const float *y, float *out, fa
  * the accumulator type (double for softmax, T elsewhere); TERM(l) the
  * term of row l (an expression also of the column c).  PAIR (float
  * softmax, as fa_row_expsum): the terms of rows l and l + nacc of blocks
- * 2p and 2p + 1 of nacc rows are added in T first. */
-#define FA__COLSUM(TS, nacc, L, w, out, TERM, PAIR)                                    \
+ * 2p and 2p + 1 of nacc rows are added in T first.  Rows [l0, l1) of the L
+ * rows, into the partials acc (FA_SMC_ACC rows of FA_SMC) and tail: zeroed
+ * first when init, folded into out[0..w) when fin.  The whole strip is
+ * l0 = 0, l1 = L, init and fin; a strip in pieces of rows (fa_sm_cols_piece_*)
+ * starts every piece but the first at a multiple of 2 nacc (a pair block
+ * never straddles two pieces), which gives the whole strip's bits. */
+#define FA__COLSUM(TS, nacc, L, l0, l1, init, fin, w, acc_, tail_, out, TERM, PAIR)      \
     do {                                                                              \
-        TS acc_[FA_SMC_ACC][FA_SMC], tail_[FA_SMC];                                   \
         fa_idx Lm_ = (L) - (L) % (nacc);                                              \
         fa_idx Lp_ = (PAIR) ? Lm_ - Lm_ % (2 * (nacc)) : 0;                           \
+        fa_idx lp_ = (l1) < Lp_ ? (l1) : Lp_;                                         \
         int na_ = Lm_ > 0 ? (nacc) : 0;        /* L < nacc: all zero partials */     \
-        for (int j_ = 0; j_ < na_; j_++)                                              \
-            for (fa_idx c = 0; c < (w); c++) acc_[j_][c] = 0;                         \
-        for (fa_idx c = 0; c < (w); c++) tail_[c] = 0;                                \
-        for (fa_idx l0_ = 0; l0_ < Lp_; l0_ += 2 * (nacc))                            \
+        if (init) {                                                                   \
+            for (int j_ = 0; j_ < na_; j_++)                                          \
+                for (fa_idx c = 0; c < (w); c++) acc_[j_][c] = 0;                     \
+            for (fa_idx c = 0; c < (w); c++) tail_[c] = 0;                            \
+        }                                                                             \
+        for (fa_idx l0_ = (l0); l0_ < lp_; l0_ += 2 * (nacc))                         \
             for (int k_ = 0; k_ < (nacc); k_++) {                                     \
                 TS *a_ = acc_[k_];                                                    \
                 FA_IVDEP for (fa_idx c = 0; c < (w); c++) {                           \
@@ -857,39 +864,87 @@ static void fa_sm_piece_bwd_out_f(const float *g, const float *y, float *out, fa
                     a_[c] += (TS)(t0_ + t1_);                                         \
                 }                                                                     \
             }                                                                         \
-        for (fa_idx l = Lp_; l < (L); l++) {                                          \
+        for (fa_idx l = (l0) > Lp_ ? (l0) : Lp_; l < (l1); l++) {                     \
             TS *a_ = l < Lm_ ? acc_[l % (nacc)]                                       \
                    : FA_TAIL_SERIAL(nacc, (L) - Lm_) ? tail_ : acc_[l - (L) + (nacc)]; \
             FA_IVDEP for (fa_idx c = 0; c < (w); c++) a_[c] += (TS)(TERM(l));         \
         }                                                                             \
-        for (int h_ = na_ / 2; h_ >= 1; h_ /= 2)                                      \
-            for (int j_ = 0; j_ < h_; j_++)                                           \
-                for (fa_idx c = 0; c < (w); c++) acc_[j_][c] += acc_[j_ + h_][c];     \
-        for (fa_idx c = 0; c < (w); c++) (out)[c] = tail_[c] + (na_ ? acc_[0][c] : (TS)0); \
+        if (fin) {                                                                    \
+            for (int h_ = na_ / 2; h_ >= 1; h_ /= 2)                                  \
+                for (int j_ = 0; j_ < h_; j_++)                                       \
+                    for (fa_idx c = 0; c < (w); c++) acc_[j_][c] += acc_[j_ + h_][c]; \
+            for (fa_idx c = 0; c < (w); c++) (out)[c] = tail_[c] + (na_ ? acc_[0][c] : (TS)0); \
+        }                                                                             \
     } while (0)
+/* FA__COLSUM over a whole strip, its partials on the stack */
+#define FA__COLSUM_ALL(TS, nacc, L, w, out, TERM, PAIR)                               \
+    do {                                                                              \
+        TS acc_a_[FA_SMC_ACC][FA_SMC], tail_a_[FA_SMC];                               \
+        FA__COLSUM(TS, nacc, L, 0, L, 1, 1, w, acc_a_, tail_a_, out, TERM, PAIR);     \
+    } while (0)
+
+/* m[c] = max(m[c], x[l*inner + c]) over the L rows.  NaN sticks in m (the
+ * rows' fa__softmax_ninf): a column of NaN and -inf only is then a NaN
+ * column, not an all -inf one. */
+FA_INLINE void FA_F(fa__sm_cols_max)(const T *x, T *m, fa_idx L, fa_idx inner, fa_idx w)
+{
+    for (fa_idx l = 0; l < L; l++) {
+        const T *xr = x + l * inner;
+        for (fa_idx c = 0; c < w; c++) m[c] = xr[c] > m[c] || xr[c] != xr[c] ? xr[c] : m[c];
+    }
+}
+
+/* log_softmax's outputs y = x - m - ls, and the columns of max -inf: all 0
+ * (softmax) / -inf (log_softmax) */
+FA_INLINE void FA_F(fa__lsm_cols_out)(const T *x, T *y, fa_idx L, fa_idx inner, fa_idx w, const T *m,
+                                      const T *ls)
+{
+    for (fa_idx l = 0; l < L; l++) {
+        const T *xr = x + l * inner;
+        T *yr = y + l * inner;
+        FA_IVDEP for (fa_idx c = 0; c < w; c++) yr[c] = FA_F(fa_nan_canon)(FA_F(fa_logsm)(xr[c], m[c], ls[c]));
+    }
+}
+
+FA_INLINE void FA_F(fa__sm_cols_ninf)(T *y, fa_idx L, fa_idx inner, fa_idx w, const T *m, int log_form)
+{
+    for (fa_idx c = 0; c < w; c++)
+        if (m[c] == (T)-INFINITY)
+            for (fa_idx l = 0; l < L; l++) y[l * inner + c] = log_form ? (T)-INFINITY : (T)0;
+}
+
+#if !FA_IS_DOUBLE
+/* The float exps' constants per column (FA__SM_*, each column in the form
+ * of its row); returns how many columns take the shifted form. */
+FA_INLINE int fa__sm_cols_consts_f(const float *m, fa_idx w, float *xlo, float *kb, float *cb, float *dm,
+                                   float *mlo)
+{
+    int ncw = 0;
+    for (fa_idx c = 0; c < w; c++) {
+        xlo[c] = FA__SM_XLO(m[c]);
+        kb[c] = FA__SM_KB(m[c]);
+        cb[c] = FA__SM_CB(m[c]);
+        dm[c] = FA__SM_DM(m[c]);
+        mlo[c] = FA__SM_MLO(m[c]);
+        ncw += FA__SM_CW(m[c]);
+    }
+    return ncw;
+}
+#endif
 
 static void FA_F(fa_softmax_cols)(const T *x, T *y, fa_idx L, fa_idx inner, fa_idx w, int log_form)
 {
     const int nacc = FA_NACC(L);
     T m[FA_SMC];
     for (fa_idx c = 0; c < w; c++) m[c] = (T)-INFINITY;
-    for (fa_idx l = 0; l < L; l++) {
-        const T *xr = x + l * inner;
-        /* NaN sticks in m (the rows' fa__softmax_ninf): a column of NaN and
-         * -inf only is then a NaN column, not an all -inf one */
-        for (fa_idx c = 0; c < w; c++) m[c] = xr[c] > m[c] || xr[c] != xr[c] ? xr[c] : m[c];
-    }
+    FA_F(fa__sm_cols_max)(x, m, L, inner, w);
     if (log_form) {
         T s[FA_SMC], ls[FA_SMC];
 #define FA__TERM(l) FA_F(fa__lsm_term)(x[(l) * inner + c] - m[c])
-        FA__COLSUM(T, nacc, L, w, s, FA__TERM, 0);
+        FA__COLSUM_ALL(T, nacc, L, w, s, FA__TERM, 0);
 #undef FA__TERM
         for (fa_idx c = 0; c < w; c++) ls[c] = (T)fa_log_ge1_d((double)FA_F(fa__lsm_unscale)(s[c]));
-        for (fa_idx l = 0; l < L; l++) {
-            const T *xr = x + l * inner;
-            T *yr = y + l * inner;
-            FA_IVDEP for (fa_idx c = 0; c < w; c++) yr[c] = FA_F(fa_nan_canon)(FA_F(fa_logsm)(xr[c], m[c], ls[c]));
-        }
+        FA_F(fa__lsm_cols_out)(x, y, L, inner, w, m, ls);
     } else {
         double s[FA_SMC];
         T r[FA_SMC];
@@ -898,28 +953,20 @@ static void FA_F(fa_softmax_cols)(const T *x, T *y, fa_idx L, fa_idx inner, fa_i
          * where all columns take it, else a per-column choice of both) */
 #if FA_IS_DOUBLE
 #define FA__TERM(l) (y[(l) * inner + c] = FA_F(fa_exp_diff)(x[(l) * inner + c], m[c]))
-        FA__COLSUM(double, nacc, L, w, s, FA__TERM, 0);
+        FA__COLSUM_ALL(double, nacc, L, w, s, FA__TERM, 0);
 #undef FA__TERM
 #else
         T xlo[FA_SMC], kb[FA_SMC], cb[FA_SMC], dm[FA_SMC], mlo[FA_SMC];
-        int ncw = 0;
-        for (fa_idx c = 0; c < w; c++) {
-            xlo[c] = FA__SM_XLO(m[c]);
-            kb[c] = FA__SM_KB(m[c]);
-            cb[c] = FA__SM_CB(m[c]);
-            dm[c] = FA__SM_DM(m[c]);
-            mlo[c] = FA__SM_MLO(m[c]);
-            ncw += FA__SM_CW(m[c]);
-        }
+        int ncw = fa__sm_cols_consts_f(m, w, xlo, kb, cb, dm, mlo);
 #define FA__TSH(l) (y[(l) * inner + c] = fa_exp_shift64_f(x[(l) * inner + c], xlo[c], kb[c], cb[c], dm[c]))
 #define FA__TDF(l) (y[(l) * inner + c] = fa_exp_diff64_f(x[(l) * inner + c], m[c], mlo[c]))
 #define FA__TMIX(l) (FA__SM_CW(m[c]) ? FA__TSH(l) : FA__TDF(l))
         if (ncw == w)
-            FA__COLSUM(double, nacc, L, w, s, FA__TSH, 1);
+            FA__COLSUM_ALL(double, nacc, L, w, s, FA__TSH, 1);
         else if (ncw == 0)
-            FA__COLSUM(double, nacc, L, w, s, FA__TDF, 1);
+            FA__COLSUM_ALL(double, nacc, L, w, s, FA__TDF, 1);
         else
-            FA__COLSUM(double, nacc, L, w, s, FA__TMIX, 1);
+            FA__COLSUM_ALL(double, nacc, L, w, s, FA__TMIX, 1);
 #undef FA__TSH
 #undef FA__TDF
 #undef FA__TMIX
@@ -930,9 +977,22 @@ static void FA_F(fa_softmax_cols)(const T *x, T *y, fa_idx L, fa_idx inner, fa_i
             FA_IVDEP for (fa_idx c = 0; c < w; c++) yr[c] = FA_F(fa_nan_canon)(yr[c] * r[c]);
         }
     }
-    for (fa_idx c = 0; c < w; c++)
-        if (m[c] == (T)-INFINITY)
-            for (fa_idx l = 0; l < L; l++) y[l * inner + c] = log_form ? (T)-INFINITY : (T)0;
+    FA_F(fa__sm_cols_ninf)(y, L, inner, w, m, log_form);
+}
+
+/* fa_softmax_bwd_cols's output pass, d the column dots (softmax) or sums
+ * of g (log_softmax) */
+FA_INLINE void FA_F(fa__sm_bwd_cols_out)(const T *g, const T *y, T *out, fa_idx L, fa_idx inner, fa_idx w,
+                                         const T *d, int log_form)
+{
+    for (fa_idx l = 0; l < L; l++) {
+        const T *gr = g + l * inner, *yr = y + l * inner;
+        T *orow = out + l * inner;
+        if (log_form)
+            FA_IVDEP for (fa_idx c = 0; c < w; c++) orow[c] = FA_F(fa_nan_canon)(gr[c] - FA_F(fa_exp_neg)(yr[c]) * d[c]);
+        else
+            FA_IVDEP for (fa_idx c = 0; c < w; c++) orow[c] = FA_F(fa_nan_canon)(yr[c] * (gr[c] - d[c]));
+    }
 }
 
 /* Backward of fa_softmax_cols from y, as fa_softmax_bwd_row: softmax
@@ -945,21 +1005,128 @@ static void FA_F(fa_softmax_bwd_cols)(const T *g, const T *y, T *out, fa_idx L, 
 #define FA__TG(l) g[(l) * inner + c]
 #define FA__TGY(l) (g[(l) * inner + c] * y[(l) * inner + c])
     if (log_form)
-        FA__COLSUM(T, nacc, L, w, d, FA__TG, 0);
+        FA__COLSUM_ALL(T, nacc, L, w, d, FA__TG, 0);
     else
-        FA__COLSUM(T, nacc, L, w, d, FA__TGY, 0);
+        FA__COLSUM_ALL(T, nacc, L, w, d, FA__TGY, 0);
 #undef FA__TG
 #undef FA__TGY
-    for (fa_idx l = 0; l < L; l++) {
-        const T *gr = g + l * inner, *yr = y + l * inner;
-        T *orow = out + l * inner;
-        if (log_form)
-            FA_IVDEP for (fa_idx c = 0; c < w; c++) orow[c] = FA_F(fa_nan_canon)(gr[c] - FA_F(fa_exp_neg)(yr[c]) * d[c]);
-        else
-            FA_IVDEP for (fa_idx c = 0; c < w; c++) orow[c] = FA_F(fa_nan_canon)(yr[c] * (gr[c] - d[c]));
-    }
+    FA_F(fa__sm_bwd_cols_out)(g, y, out, L, inner, w, d, log_form);
 }
+
+#if !FA_IS_DOUBLE
+/* A column strip too tall for the front's staging blocks (float16 /
+ * bfloat16 strips of more than 4096 rows, src/front/smlong.pxi) goes
+ * through the column kernels' steps in pieces of rows, each piece packed
+ * (row stride w): the column max and sums resumed from piece to piece
+ * (FA__COLSUM's partials kept in st), every piece but the last a multiple
+ * of FA_SMP_STEP rows, then the outputs of each piece, the exps computed
+ * again by the sum's formula.  The same formulas in the same order: the
+ * bits of fa_softmax_cols_f / fa_softmax_bwd_cols_f on the whole strip. */
+#define FA_SMCP_STATE ((FA_SMC_ACC + 1) * FA_SMC)   /* doubles of a strip's partials */
+
+/* op (FA_SMP_*) over rows [l0, l0 + r) of a strip of L rows: a, b (the
+ * dot's other operand) those rows, w columns; m the column maxes (MAX:
+ * their running max, started at l0 = 0; the other ops read them); st the
+ * partials between pieces (FA_SMCP_STATE doubles).  At the last piece
+ * (l0 + r == L) v[c] = 1/sum (EXPSUM), log(sum) (LOGSUM), the dot (DOT) or
+ * the sum of a (SUM).  EXPSUM stores its exps over a. */
+static void fa_sm_cols_piece_reduce_f(int op, float *a, const float *b, fa_idx r, fa_idx w, fa_idx l0,
+                                      fa_idx L, float *m, float *v, double *st)
+{
+    const int nacc = FA_NACC(L);
+    const fa_idx l1 = l0 + r;
+    const int first = l0 == 0, last = l1 == L;
+    double (*dacc)[FA_SMC] = (double (*)[FA_SMC])st;
+    double *dtail = st + FA_SMC_ACC * FA_SMC;
+    float (*facc)[FA_SMC] = (float (*)[FA_SMC])st;
+    float *ftail = (float *)dtail;
+    float s[FA_SMC];
+    if (op == FA_SMP_MAX) {
+        if (first)
+            for (fa_idx c = 0; c < w; c++) m[c] = -INFINITY;
+        fa__sm_cols_max_f(a, m, r, w, w);
+        return;
+    }
+#define FA__X(l) a[((l) - l0) * w + c]
+    if (op == FA_SMP_EXPSUM) {
+        float xlo[FA_SMC], kb[FA_SMC], cb[FA_SMC], dm[FA_SMC], mlo[FA_SMC];
+        double ds[FA_SMC];
+        int ncw = fa__sm_cols_consts_f(m, w, xlo, kb, cb, dm, mlo);
+#define FA__TSH(l) (FA__X(l) = fa_exp_shift64_f(FA__X(l), xlo[c], kb[c], cb[c], dm[c]))
+#define FA__TDF(l) (FA__X(l) = fa_exp_diff64_f(FA__X(l), m[c], mlo[c]))
+#define FA__TMIX(l) (FA__SM_CW(m[c]) ? FA__TSH(l) : FA__TDF(l))
+        if (ncw == w)
+            FA__COLSUM(double, nacc, L, l0, l1, first, last, w, dacc, dtail, ds, FA__TSH, 1);
+        else if (ncw == 0)
+            FA__COLSUM(double, nacc, L, l0, l1, first, last, w, dacc, dtail, ds, FA__TDF, 1);
+        else
+            FA__COLSUM(double, nacc, L, l0, l1, first, last, w, dacc, dtail, ds, FA__TMIX, 1);
+#undef FA__TSH
+#undef FA__TDF
+#undef FA__TMIX
+        if (last)
+            for (fa_idx c = 0; c < w; c++) v[c] = (float)(1.0 / ds[c]);
+        return;
+    }
+#define FA__TLS(l) fa__lsm_term_f(FA__X(l) - m[c])
+#define FA__TG(l) FA__X(l)
+#define FA__TGY(l) (FA__X(l) * b[((l) - l0) * w + c])
+    if (op == FA_SMP_LOGSUM)
+        FA__COLSUM(float, nacc, L, l0, l1, first, last, w, facc, ftail, s, FA__TLS, 0);
+    else if (op == FA_SMP_DOT)
+        FA__COLSUM(float, nacc, L, l0, l1, first, last, w, facc, ftail, s, FA__TGY, 0);
+    else
+        FA__COLSUM(float, nacc, L, l0, l1, first, last, w, facc, ftail, s, FA__TG, 0);
+#undef FA__TLS
+#undef FA__TG
+#undef FA__TGY
+#undef FA__X
+    if (last)
+        for (fa_idx c = 0; c < w; c++)
+            v[c] = op == FA_SMP_LOGSUM ? (float)fa_log_ge1_d((double)fa__lsm_unscale_f(s[c])) : s[c];
+}
+
+/* The forward's outputs of a piece of r rows (y may be x), as
+ * fa_softmax_cols_f's: softmax exp(x - m)*v, the exps by the sum's
+ * formula; log_softmax x - m - v; columns of max -inf all 0 / -inf. */
+static void fa_sm_cols_piece_out_f(const float *x, float *y, fa_idx r, fa_idx w, const float *m,
+                                   const float *v, int log_form)
+{
+    if (log_form) {
+        fa__lsm_cols_out_f(x, y, r, w, w, m, v);
+    } else {
+        float xlo[FA_SMC], kb[FA_SMC], cb[FA_SMC], dm[FA_SMC], mlo[FA_SMC];
+        int ncw = fa__sm_cols_consts_f(m, w, xlo, kb, cb, dm, mlo);
+#define FA__OUT(E)                                                                           \
+        for (fa_idx l = 0; l < r; l++) {                                                     \
+            const float *xr = x + l * w;                                                     \
+            float *yr = y + l * w;                                                           \
+            FA_IVDEP for (fa_idx c = 0; c < w; c++) yr[c] = fa_nan_canon_f((E) * v[c]);      \
+        }
+#define FA__ESH fa_exp_shift64_f(xr[c], xlo[c], kb[c], cb[c], dm[c])
+#define FA__EDF fa_exp_diff64_f(xr[c], m[c], mlo[c])
+        if (ncw == w)
+            FA__OUT(FA__ESH)
+        else if (ncw == 0)
+            FA__OUT(FA__EDF)
+        else
+            FA__OUT(FA__SM_CW(m[c]) ? FA__ESH : FA__EDF)
+#undef FA__OUT
+#undef FA__ESH
+#undef FA__EDF
+    }
+    fa__sm_cols_ninf_f(y, r, w, w, m, log_form);
+}
+
+/* fa_softmax_bwd_cols_f's outputs of a piece of r rows (out may be g) */
+static void fa_sm_cols_piece_bwd_out_f(const float *g, const float *y, float *out, fa_idx r, fa_idx w,
+                                       const float *d, int log_form)
+{
+    fa__sm_bwd_cols_out_f(g, y, out, r, w, w, d, log_form);
+}
+#endif
 #undef FA__COLSUM
+#undef FA__COLSUM_ALL
 
 /* The masked / scaled softmax's prologue (and the backward's epilogue) over
  * one row or one line of a column strip, n elements:
