@@ -258,6 +258,16 @@ def _half_c(a):
     return a if a.flags.c_contiguous else np.ascontiguousarray(a)
 
 
+def _c_dest(out, copy, src):
+    """Where a path that needs C order writes: `out` when C-contiguous, else
+    `copy` when it is a private C-ordered copy of `src` (written in place,
+    then stored into out), else a new C-ordered array of src's shape and
+    dtype."""
+    if out is not None and out.flags.c_contiguous:
+        return out
+    return copy if copy is not src else np.empty(src.shape, src.dtype)
+
+
 def _contig(a):
     """C-contiguous, aligned, native compute-dtype array with a's values
     (a itself when it already is one)."""

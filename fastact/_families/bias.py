@@ -3,8 +3,8 @@ pass over memory, for any element-wise activation, and its backward."""
 import numpy as np
 
 from .. import _duck, _front, _threads
-from .._arrays import (_as_array, _backward_operands, _compute_dtype, _contig, _deliver, _direct, _half_code,
-                       _half_c, _half_ok, _is_bf16, _staged, _store, _written)
+from .._arrays import (_as_array, _backward_operands, _c_dest, _compute_dtype, _contig, _deliver, _direct,
+                       _half_code, _half_c, _half_ok, _is_bf16, _staged, _store, _written)
 from .._params import _did_you_mean, _keyword_hint, _spec, _y_refused
 from .._table import BY_NAME
 
@@ -147,7 +147,7 @@ def _bias_forward(fname, x, bias, act, params, out, n_threads, inplace, check=Fa
         # float32); other layouts than C order as C-ordered copies in their
         # format (a copy of x is private: written in place, then stored)
         xc = _half_c(x)
-        oc = out if out.flags.c_contiguous else (xc if xc is not x else np.empty(x.shape, x.dtype))
+        oc = _c_dest(out, xc, x)
         K.bias_rows(k, 0, xc.view(np.uint16), None, b, oc.view(np.uint16), x.size // C, C,
                     p[0], p[1], p[2], p[3], nt, grain, code)
         if oc is not out:
@@ -199,9 +199,7 @@ def _bias_backward(fname, grad, x, y, bias, act, params, out, n_threads, inplace
     h = _half_code(grad) if _half_ok(grad, s, out) else 0
     if h:       # float16 / bfloat16: the front stages blocks of rows (bias in float32)
         gc, sc = _half_c(grad), _half_c(s)     # other layouts: C-ordered copies in their format
-        # a copy of grad is private: written in place, then delivered
-        res = (out if out is not None and out.flags.c_contiguous else gc if gc is not grad
-               else np.empty(s.shape, grad.dtype))
+        res = _c_dest(out, gc, grad)         # a copy of grad is private: written, then delivered
     else:
         gc, sc = _contig(grad), _contig(s)
         res = out if (out is not None and _direct(out) and out.flags.c_contiguous and

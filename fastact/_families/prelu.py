@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import _front
 from .._params import ElementwiseSpec, Mode, _check_param, _kernel_id
-from .._arrays import _half_code, _is_bf16
+from .._arrays import _c_dest, _half_code, _is_bf16
 from .elementwise import _remember_fast
 from .._table import GRAIN, _relu_kernel
 
@@ -128,8 +128,7 @@ def _prelu_fwd(spec, x, out, nt):
         K.elementwise(_kernel_id(k), Mode.FWD, xk, None, ok, *p, nt, grain, h)
         return
     xc = np.ascontiguousarray(x)        # half data: a copy in their own format
-    # a copy of x is private: written in place, then stored into out
-    oc = out if out.flags.c_contiguous else (xc if xc is not x else np.empty_like(xc))
+    oc = _c_dest(out, xc, x)         # a copy of x is private: written in place, then stored into out
     al = np.ascontiguousarray(a, dtype=np.float32 if h else ct)
     if np.may_share_memory(al, oc):     # alpha inside the output (in place): read a copy
         al = al.copy()
@@ -153,9 +152,8 @@ def _prelu_bwd(spec, g, x, from_y, out, nt):
     # sums and grad_alpha dtype
     h = _half_code(g)
     ct = np.dtype(np.float32) if h else g.dtype
-    gc = np.ascontiguousarray(g)
-    xc = np.ascontiguousarray(x)
-    oc = out if out.flags.c_contiguous else (gc if gc is not g else np.empty_like(gc))
+    gc, xc = np.ascontiguousarray(g), np.ascontiguousarray(x)
+    oc = _c_dest(out, gc, g)
     al = np.ascontiguousarray(a, dtype=ct).reshape(-1)
     if np.may_share_memory(al, oc):     # alpha inside the output (in place): read a copy
         al = al.copy()
