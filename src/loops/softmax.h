@@ -1036,10 +1036,10 @@ static void fa_sm_cols_piece_reduce_f(int op, float *a, const float *b, fa_idx r
     const int nacc = FA_NACC(L);
     const fa_idx l1 = l0 + r;
     const int first = l0 == 0, last = l1 == L;
-    double (*dacc)[FA_SMC] = (double (*)[FA_SMC])st;
-    double *dtail = st + FA_SMC_ACC * FA_SMC;
-    float (*facc)[FA_SMC] = (float (*)[FA_SMC])st;
-    float *ftail = (float *)dtail;
+    double (*double_acc)[FA_SMC] = (double (*)[FA_SMC])st;     /* the partials by type (FA__PCS) */
+    double *double_tail = st + FA_SMC_ACC * FA_SMC;
+    float (*float_acc)[FA_SMC] = (float (*)[FA_SMC])st;
+    float *float_tail = (float *)double_tail;
     float s[FA_SMC];
     if (op == FA_SMP_MAX) {
         if (first)
@@ -1048,6 +1048,9 @@ static void fa_sm_cols_piece_reduce_f(int op, float *a, const float *b, fa_idx r
         return;
     }
 #define FA__X(l) a[((l) - l0) * w + c]
+    /* this piece's rows of the sums, TS partials in st */
+#define FA__PCS(TS, out, TERM, PAIR) \
+    FA__COLSUM(TS, nacc, L, l0, l1, first, last, w, (TS##_acc), (TS##_tail), out, TERM, PAIR)
     if (op == FA_SMP_EXPSUM) {
         float xlo[FA_SMC], kb[FA_SMC], cb[FA_SMC], dm[FA_SMC], mlo[FA_SMC];
         double ds[FA_SMC];
@@ -1056,11 +1059,11 @@ static void fa_sm_cols_piece_reduce_f(int op, float *a, const float *b, fa_idx r
 #define FA__TDF(l) (FA__X(l) = fa_exp_diff64_f(FA__X(l), m[c], mlo[c]))
 #define FA__TMIX(l) (FA__SM_CW(m[c]) ? FA__TSH(l) : FA__TDF(l))
         if (ncw == w)
-            FA__COLSUM(double, nacc, L, l0, l1, first, last, w, dacc, dtail, ds, FA__TSH, 1);
+            FA__PCS(double, ds, FA__TSH, 1);
         else if (ncw == 0)
-            FA__COLSUM(double, nacc, L, l0, l1, first, last, w, dacc, dtail, ds, FA__TDF, 1);
+            FA__PCS(double, ds, FA__TDF, 1);
         else
-            FA__COLSUM(double, nacc, L, l0, l1, first, last, w, dacc, dtail, ds, FA__TMIX, 1);
+            FA__PCS(double, ds, FA__TMIX, 1);
 #undef FA__TSH
 #undef FA__TDF
 #undef FA__TMIX
@@ -1072,14 +1075,15 @@ static void fa_sm_cols_piece_reduce_f(int op, float *a, const float *b, fa_idx r
 #define FA__TG(l) FA__X(l)
 #define FA__TGY(l) (FA__X(l) * b[((l) - l0) * w + c])
     if (op == FA_SMP_LOGSUM)
-        FA__COLSUM(float, nacc, L, l0, l1, first, last, w, facc, ftail, s, FA__TLS, 0);
+        FA__PCS(float, s, FA__TLS, 0);
     else if (op == FA_SMP_DOT)
-        FA__COLSUM(float, nacc, L, l0, l1, first, last, w, facc, ftail, s, FA__TGY, 0);
+        FA__PCS(float, s, FA__TGY, 0);
     else
-        FA__COLSUM(float, nacc, L, l0, l1, first, last, w, facc, ftail, s, FA__TG, 0);
+        FA__PCS(float, s, FA__TG, 0);
 #undef FA__TLS
 #undef FA__TG
 #undef FA__TGY
+#undef FA__PCS
 #undef FA__X
     if (last)
         for (fa_idx c = 0; c < w; c++)
