@@ -849,7 +849,7 @@ static void fa_sm_piece_bwd_out_f(const float *g, const float *y, float *out, fa
     do {                                                                              \
         fa_idx Lm_ = (L) - (L) % (nacc);                                              \
         fa_idx Lp_ = (PAIR) ? Lm_ - Lm_ % (2 * (nacc)) : 0;                           \
-        fa_idx lp_ = (l1) < Lp_ ? (l1) : Lp_;                                         \
+        fa_idx lp_ = (fin) || (l1) > Lp_ ? Lp_ : (l1);  /* fin: l1 = L >= Lp_ */      \
         int na_ = Lm_ > 0 ? (nacc) : 0;        /* L < nacc: all zero partials */     \
         if (init) {                                                                   \
             for (int j_ = 0; j_ < na_; j_++)                                          \
@@ -864,7 +864,7 @@ static void fa_sm_piece_bwd_out_f(const float *g, const float *y, float *out, fa
                     a_[c] += (TS)(t0_ + t1_);                                         \
                 }                                                                     \
             }                                                                         \
-        for (fa_idx l = (l0) > Lp_ ? (l0) : Lp_; l < (l1); l++) {                     \
+        for (fa_idx l = (init) || (l0) < Lp_ ? Lp_ : (l0); l < (l1); l++) {           \
             TS *a_ = l < Lm_ ? acc_[l % (nacc)]                                       \
                    : FA_TAIL_SERIAL(nacc, (L) - Lm_) ? tail_ : acc_[l - (L) + (nacc)]; \
             FA_IVDEP for (fa_idx c = 0; c < (w); c++) a_[c] += (TS)(TERM(l));         \
@@ -883,68 +883,28 @@ static void fa_sm_piece_bwd_out_f(const float *g, const float *y, float *out, fa
         FA__COLSUM(TS, nacc, L, 0, L, 1, 1, w, acc_a_, tail_a_, out, TERM, PAIR);     \
     } while (0)
 
-/* m[c] = max(m[c], x[l*inner + c]) over the L rows.  NaN sticks in m (the
- * rows' fa__softmax_ninf): a column of NaN and -inf only is then a NaN
- * column, not an all -inf one. */
-FA_INLINE void FA_F(fa__sm_cols_max)(const T *x, T *m, fa_idx L, fa_idx inner, fa_idx w)
-{
-    for (fa_idx l = 0; l < L; l++) {
-        const T *xr = x + l * inner;
-        for (fa_idx c = 0; c < w; c++) m[c] = xr[c] > m[c] || xr[c] != xr[c] ? xr[c] : m[c];
-    }
-}
-
-/* log_softmax's outputs y = x - m - ls, and the columns of max -inf: all 0
- * (softmax) / -inf (log_softmax) */
-FA_INLINE void FA_F(fa__lsm_cols_out)(const T *x, T *y, fa_idx L, fa_idx inner, fa_idx w, const T *m,
-                                      const T *ls)
-{
-    for (fa_idx l = 0; l < L; l++) {
-        const T *xr = x + l * inner;
-        T *yr = y + l * inner;
-        FA_IVDEP for (fa_idx c = 0; c < w; c++) yr[c] = FA_F(fa_nan_canon)(FA_F(fa_logsm)(xr[c], m[c], ls[c]));
-    }
-}
-
-FA_INLINE void FA_F(fa__sm_cols_ninf)(T *y, fa_idx L, fa_idx inner, fa_idx w, const T *m, int log_form)
-{
-    for (fa_idx c = 0; c < w; c++)
-        if (m[c] == (T)-INFINITY)
-            for (fa_idx l = 0; l < L; l++) y[l * inner + c] = log_form ? (T)-INFINITY : (T)0;
-}
-
-#if !FA_IS_DOUBLE
-/* The float exps' constants per column (FA__SM_*, each column in the form
- * of its row); returns how many columns take the shifted form. */
-FA_INLINE int fa__sm_cols_consts_f(const float *m, fa_idx w, float *xlo, float *kb, float *cb, float *dm,
-                                   float *mlo)
-{
-    int ncw = 0;
-    for (fa_idx c = 0; c < w; c++) {
-        xlo[c] = FA__SM_XLO(m[c]);
-        kb[c] = FA__SM_KB(m[c]);
-        cb[c] = FA__SM_CB(m[c]);
-        dm[c] = FA__SM_DM(m[c]);
-        mlo[c] = FA__SM_MLO(m[c]);
-        ncw += FA__SM_CW(m[c]);
-    }
-    return ncw;
-}
-#endif
-
 static void FA_F(fa_softmax_cols)(const T *x, T *y, fa_idx L, fa_idx inner, fa_idx w, int log_form)
 {
     const int nacc = FA_NACC(L);
     T m[FA_SMC];
     for (fa_idx c = 0; c < w; c++) m[c] = (T)-INFINITY;
-    FA_F(fa__sm_cols_max)(x, m, L, inner, w);
+    for (fa_idx l = 0; l < L; l++) {
+        const T *xr = x + l * inner;
+        /* NaN sticks in m (the rows' fa__softmax_ninf): a column of NaN and
+         * -inf only is then a NaN column, not an all -inf one */
+        for (fa_idx c = 0; c < w; c++) m[c] = xr[c] > m[c] || xr[c] != xr[c] ? xr[c] : m[c];
+    }
     if (log_form) {
         T s[FA_SMC], ls[FA_SMC];
 #define FA__TERM(l) FA_F(fa__lsm_term)(x[(l) * inner + c] - m[c])
         FA__COLSUM_ALL(T, nacc, L, w, s, FA__TERM, 0);
 #undef FA__TERM
         for (fa_idx c = 0; c < w; c++) ls[c] = (T)fa_log_ge1_d((double)FA_F(fa__lsm_unscale)(s[c]));
-        FA_F(fa__lsm_cols_out)(x, y, L, inner, w, m, ls);
+        for (fa_idx l = 0; l < L; l++) {
+            const T *xr = x + l * inner;
+            T *yr = y + l * inner;
+            FA_IVDEP for (fa_idx c = 0; c < w; c++) yr[c] = FA_F(fa_nan_canon)(FA_F(fa_logsm)(xr[c], m[c], ls[c]));
+        }
     } else {
         double s[FA_SMC];
         T r[FA_SMC];
@@ -957,7 +917,15 @@ static void FA_F(fa_softmax_cols)(const T *x, T *y, fa_idx L, fa_idx inner, fa_i
 #undef FA__TERM
 #else
         T xlo[FA_SMC], kb[FA_SMC], cb[FA_SMC], dm[FA_SMC], mlo[FA_SMC];
-        int ncw = fa__sm_cols_consts_f(m, w, xlo, kb, cb, dm, mlo);
+        int ncw = 0;
+        for (fa_idx c = 0; c < w; c++) {
+            xlo[c] = FA__SM_XLO(m[c]);
+            kb[c] = FA__SM_KB(m[c]);
+            cb[c] = FA__SM_CB(m[c]);
+            dm[c] = FA__SM_DM(m[c]);
+            mlo[c] = FA__SM_MLO(m[c]);
+            ncw += FA__SM_CW(m[c]);
+        }
 #define FA__TSH(l) (y[(l) * inner + c] = fa_exp_shift64_f(x[(l) * inner + c], xlo[c], kb[c], cb[c], dm[c]))
 #define FA__TDF(l) (y[(l) * inner + c] = fa_exp_diff64_f(x[(l) * inner + c], m[c], mlo[c]))
 #define FA__TMIX(l) (FA__SM_CW(m[c]) ? FA__TSH(l) : FA__TDF(l))
@@ -977,22 +945,9 @@ static void FA_F(fa_softmax_cols)(const T *x, T *y, fa_idx L, fa_idx inner, fa_i
             FA_IVDEP for (fa_idx c = 0; c < w; c++) yr[c] = FA_F(fa_nan_canon)(yr[c] * r[c]);
         }
     }
-    FA_F(fa__sm_cols_ninf)(y, L, inner, w, m, log_form);
-}
-
-/* fa_softmax_bwd_cols's output pass, d the column dots (softmax) or sums
- * of g (log_softmax) */
-FA_INLINE void FA_F(fa__sm_bwd_cols_out)(const T *g, const T *y, T *out, fa_idx L, fa_idx inner, fa_idx w,
-                                         const T *d, int log_form)
-{
-    for (fa_idx l = 0; l < L; l++) {
-        const T *gr = g + l * inner, *yr = y + l * inner;
-        T *orow = out + l * inner;
-        if (log_form)
-            FA_IVDEP for (fa_idx c = 0; c < w; c++) orow[c] = FA_F(fa_nan_canon)(gr[c] - FA_F(fa_exp_neg)(yr[c]) * d[c]);
-        else
-            FA_IVDEP for (fa_idx c = 0; c < w; c++) orow[c] = FA_F(fa_nan_canon)(yr[c] * (gr[c] - d[c]));
-    }
+    for (fa_idx c = 0; c < w; c++)
+        if (m[c] == (T)-INFINITY)
+            for (fa_idx l = 0; l < L; l++) y[l * inner + c] = log_form ? (T)-INFINITY : (T)0;
 }
 
 /* Backward of fa_softmax_cols from y, as fa_softmax_bwd_row: softmax
@@ -1010,7 +965,14 @@ static void FA_F(fa_softmax_bwd_cols)(const T *g, const T *y, T *out, fa_idx L, 
         FA__COLSUM_ALL(T, nacc, L, w, d, FA__TGY, 0);
 #undef FA__TG
 #undef FA__TGY
-    FA_F(fa__sm_bwd_cols_out)(g, y, out, L, inner, w, d, log_form);
+    for (fa_idx l = 0; l < L; l++) {
+        const T *gr = g + l * inner, *yr = y + l * inner;
+        T *orow = out + l * inner;
+        if (log_form)
+            FA_IVDEP for (fa_idx c = 0; c < w; c++) orow[c] = FA_F(fa_nan_canon)(gr[c] - FA_F(fa_exp_neg)(yr[c]) * d[c]);
+        else
+            FA_IVDEP for (fa_idx c = 0; c < w; c++) orow[c] = FA_F(fa_nan_canon)(yr[c] * (gr[c] - d[c]));
+    }
 }
 
 #if !FA_IS_DOUBLE
@@ -1023,6 +985,23 @@ static void FA_F(fa_softmax_bwd_cols)(const T *g, const T *y, T *out, fa_idx L, 
  * again by the sum's formula.  The same formulas in the same order: the
  * bits of fa_softmax_cols_f / fa_softmax_bwd_cols_f on the whole strip. */
 #define FA_SMCP_STATE ((FA_SMC_ACC + 1) * FA_SMC)   /* doubles of a strip's partials */
+
+/* The float exps' constants per column (FA__SM_*, each column in the form
+ * of its row, as fa_softmax_cols_f); returns how many columns take the shifted form. */
+FA_INLINE int fa__sm_cols_consts_f(const float *m, fa_idx w, float *xlo, float *kb, float *cb, float *dm,
+                                   float *mlo)
+{
+    int ncw = 0;
+    for (fa_idx c = 0; c < w; c++) {
+        xlo[c] = FA__SM_XLO(m[c]);
+        kb[c] = FA__SM_KB(m[c]);
+        cb[c] = FA__SM_CB(m[c]);
+        dm[c] = FA__SM_DM(m[c]);
+        mlo[c] = FA__SM_MLO(m[c]);
+        ncw += FA__SM_CW(m[c]);
+    }
+    return ncw;
+}
 
 /* op (FA_SMP_*) over rows [l0, l0 + r) of a strip of L rows: a, b (the
  * dot's other operand) those rows, w columns; m the column maxes (MAX:
@@ -1041,10 +1020,11 @@ static void fa_sm_cols_piece_reduce_f(int op, float *a, const float *b, fa_idx r
     float (*float_acc)[FA_SMC] = (float (*)[FA_SMC])st;
     float *float_tail = (float *)double_tail;
     float s[FA_SMC];
-    if (op == FA_SMP_MAX) {
+    if (op == FA_SMP_MAX) {     /* NaN sticks in m, as in fa_softmax_cols_f */
         if (first)
             for (fa_idx c = 0; c < w; c++) m[c] = -INFINITY;
-        fa__sm_cols_max_f(a, m, r, w, w);
+        for (fa_idx l = 0; l < r; l++)
+            for (fa_idx c = 0; c < w; c++) m[c] = a[l * w + c] > m[c] || a[l * w + c] != a[l * w + c] ? a[l * w + c] : m[c];
         return;
     }
 #define FA__X(l) a[((l) - l0) * w + c]
@@ -1097,7 +1077,8 @@ static void fa_sm_cols_piece_out_f(const float *x, float *y, fa_idx r, fa_idx w,
                                    const float *v, int log_form)
 {
     if (log_form) {
-        fa__lsm_cols_out_f(x, y, r, w, w, m, v);
+        for (fa_idx l = 0; l < r; l++)
+            FA_IVDEP for (fa_idx c = 0; c < w; c++) y[l * w + c] = fa_nan_canon_f(fa_logsm_f(x[l * w + c], m[c], v[c]));
     } else {
         float xlo[FA_SMC], kb[FA_SMC], cb[FA_SMC], dm[FA_SMC], mlo[FA_SMC];
         int ncw = fa__sm_cols_consts_f(m, w, xlo, kb, cb, dm, mlo);
@@ -1119,14 +1100,23 @@ static void fa_sm_cols_piece_out_f(const float *x, float *y, fa_idx r, fa_idx w,
 #undef FA__ESH
 #undef FA__EDF
     }
-    fa__sm_cols_ninf_f(y, r, w, w, m, log_form);
+    for (fa_idx c = 0; c < w; c++)
+        if (m[c] == -INFINITY)
+            for (fa_idx l = 0; l < r; l++) y[l * w + c] = log_form ? -INFINITY : 0.0f;
 }
 
 /* fa_softmax_bwd_cols_f's outputs of a piece of r rows (out may be g) */
 static void fa_sm_cols_piece_bwd_out_f(const float *g, const float *y, float *out, fa_idx r, fa_idx w,
                                        const float *d, int log_form)
 {
-    fa__sm_bwd_cols_out_f(g, y, out, r, w, w, d, log_form);
+    for (fa_idx l = 0; l < r; l++) {
+        const float *gr = g + l * w, *yr = y + l * w;
+        float *orow = out + l * w;
+        if (log_form)
+            FA_IVDEP for (fa_idx c = 0; c < w; c++) orow[c] = fa_nan_canon_f(gr[c] - fa_exp_neg_f(yr[c]) * d[c]);
+        else
+            FA_IVDEP for (fa_idx c = 0; c < w; c++) orow[c] = fa_nan_canon_f(yr[c] * (gr[c] - d[c]));
+    }
 }
 #endif
 #undef FA__COLSUM
