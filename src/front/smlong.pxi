@@ -436,8 +436,9 @@ cdef struct _Smt:
 
 cdef int _smt_part(const _SmHalf *c, int half, const char *pa, const char *pb, char *po, Py_ssize_t nstrip,
                    Py_ssize_t W, Py_ssize_t i0, Py_ssize_t i1) noexcept nogil:
-    """Tall strips [i0, i1) with this thread's own buffer: a piece of the
-    first input (it takes the output in place) and of the second, the
+    """Tall strips [i0, i1) (W columns, the last the rest) with this
+    thread's own buffer: a piece of the first input (it takes the output in
+    place) and of the second (backwards), the
     partials (FA_TABLE_SMCP_STATE doubles) and four column vectors (the
     max and value of the strip's forward, and of x's, mode 1)."""
     cdef _Smt t
@@ -447,13 +448,15 @@ cdef int _smt_part(const _SmHalf *c, int half, const char *pa, const char *pb, c
     cdef float *B
     cdef double *st
     cdef float *cv
-    t.c, t.half, t.R = c, half, _smt_rows
-    q = t.R * FA_TABLE_SMC
-    A = _hbuf(2 * q + 2 * FA_TABLE_SMCP_STATE + 4 * FA_TABLE_SMC, &buf)
+    t.c, t.half = c, half
+    t.R = _smt_rows if c.L > _smt_rows else c.L     # one piece: the strip
+    q = t.R * W
+    q = (q + 15) // 16 * 16                         # the next arrays on a 64-byte line
+    A = _hbuf((1 if c.mode == 0 else 2) * q + 2 * FA_TABLE_SMCP_STATE + 4 * FA_TABLE_SMC, &buf)
     if A == NULL:
         return _HR_NOMEM
     B = A + q
-    st = <double *>(B + q)
+    st = <double *>(A + (1 if c.mode == 0 else 2) * q)
     cv = <float *>(st + FA_TABLE_SMCP_STATE)
     for it in range(i0, i1):
         _sms_place(c, nstrip, W, it, &t.ob, &t.c0, &t.w, &t.base)
