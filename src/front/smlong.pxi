@@ -410,7 +410,8 @@ cdef inline void _sms_item(const _SmHalf *c, int mode, Py_ssize_t ob, Py_ssize_t
 # a piece.  Fewer tall strips than threads are made narrower (multiples of
 # 16 columns), a strip per thread.  A piece of 256 rows of 64 columns (64 KB per array) leaves the
 # strip's half data (128 bytes per row) in L2 between the passes; pieces of
-# 512-2048 rows measured 1.0-1.3x slower (bench/half.py --tall).
+# 512 rows measured the same, of 2048 rows up to 1.15x slower
+# (bench/half.py --tall).
 
 cdef Py_ssize_t _smt_rows = 256
 
