@@ -843,10 +843,11 @@ def test_long_softmax_rows_make_no_full_size_temporary(fmt):
 # unevenly over two threads.  Strips of more than 4096 rows (tall) go
 # through the column kernel's steps in pieces of 256 rows: 4097 rows (a last
 # piece of one row, the 64 partials' pairs ending at 4096), 4200 (serial rows
-# after the pairs, then an end-aligned tail), 64 + 64 + 2 columns.
+# after the pairs, then an end-aligned tail), 64 + 64 + 2 columns; one strip
+# of 40 columns made two (32 + 8) for two threads.
 STRIP_SHAPES = [((340, 400), 0), ((2000, 33), 0), ((5, 210, 130), 1), ((2, 2100, 40), 1), ((2100, 40), 0),
                 ((3000, 70), 0), ((2500, 100), 0), ((2, 4000, 33), 1), ((1, 4096, 20), 1), ((2, 4100, 17), 1),
-                ((4097, 130), 0), ((4200, 70), 0), ((2, 5000, 20), 1)]
+                ((4097, 130), 0), ((4200, 70), 0), ((2, 5000, 20), 1), ((4200, 40), 0)]
 
 
 @pytest.mark.parametrize("shape,ax", STRIP_SHAPES, ids=str)

@@ -299,9 +299,11 @@ cdef inline Py_ssize_t _sms_count(Py_ssize_t L, Py_ssize_t inner, Py_ssize_t W) 
     """Strips of W columns over inner columns; a last one narrower than
     _SMS_VEC joins the one before it where the two fit FA_TABLE_SMC and
     _SMS_FLOATS (a strip of a few columns would run the column kernel's
-    remainder loop alone)."""
+    remainder loop alone); tall strips (in pieces) stay as split, a strip
+    per thread where they were narrowed for the threads."""
     cdef Py_ssize_t n = (inner + W - 1) // W, last = inner - (n - 1) * W
-    if n > 1 and last < _SMS_VEC and W + last <= FA_TABLE_SMC and (W + last) * L <= _SMS_FLOATS:
+    if (n > 1 and L <= _SMS_MAXL and last < _SMS_VEC and W + last <= FA_TABLE_SMC
+            and (W + last) * L <= _SMS_FLOATS):
         return n - 1
     return n
 
