@@ -289,9 +289,10 @@ cdef inline Py_ssize_t _sms_width(Py_ssize_t L) noexcept nogil:
     """Columns of a strip of L rows: FA_TABLE_SMC, or up to _SMS_MAXL rows
     the multiple of _SMS_VEC that keeps it within _SMS_FLOATS (whole
     vectors); a tall strip (more rows) goes in pieces of rows."""
-    cdef Py_ssize_t w = _SMS_FLOATS // L
+    cdef Py_ssize_t w
     if L > _SMS_MAXL:
         return FA_TABLE_SMC
+    w = _SMS_FLOATS // L
     return FA_TABLE_SMC if w >= FA_TABLE_SMC else w // _SMS_VEC * _SMS_VEC
 
 
@@ -410,10 +411,10 @@ cdef inline void _sms_item(const _SmHalf *c, int mode, Py_ssize_t ob, Py_ssize_t
 # first and y computed again per piece.  The same formulas in the same
 # order: the bits of the column kernel on the widened strip, with buffers of
 # a piece.  Fewer tall strips than threads are made narrower (multiples of
-# 16 columns), a strip per thread.  A piece of 256 rows of 64 columns (64 KB per array) leaves the
-# strip's half data (128 bytes per row) in L2 between the passes; pieces of
-# 512 rows measured the same, of 2048 rows up to 1.15x slower
-# (bench/half.py --tall).
+# 16 columns), a strip per thread.  A piece of 256 rows of 64 columns (64 KB
+# per array) leaves the strip's half data (128 bytes per row) in L2 between
+# the passes; pieces of 512 rows measured the same, of 2048 rows up to 1.15x
+# slower (bench/half.py --tall).
 
 cdef Py_ssize_t _smt_rows = 256
 
@@ -441,9 +442,9 @@ cdef int _smt_part(const _SmHalf *c, int half, const char *pa, const char *pb, c
                    Py_ssize_t W, Py_ssize_t i0, Py_ssize_t i1) noexcept nogil:
     """Tall strips [i0, i1) (W columns, the last the rest) with this
     thread's own buffer: a piece of the first input (it takes the output in
-    place) and of the second (backwards), the
-    partials (FA_TABLE_SMCP_STATE doubles) and four column vectors (the
-    max and value of the strip's forward, and of x's, mode 1)."""
+    place) and of the second (backwards), the partials
+    (FA_TABLE_SMCP_STATE doubles) and column vectors (the forward's max and
+    value; the backward's from x, those of x and the dot)."""
     cdef _Smt t
     cdef Py_ssize_t it, q
     cdef void *buf
