@@ -883,6 +883,23 @@ static void fa_sm_piece_bwd_out_f(const float *g, const float *y, float *out, fa
         FA__COLSUM(TS, nacc, L, 0, L, 1, 1, w, acc_a_, tail_a_, out, TERM, PAIR);     \
     } while (0)
 
+/* ncw = the number of columns of the strip's maxes m[0..w) in the shifted
+ * form; xlo, kb, cb, dm, mlo (arrays in scope) the float exps' constants
+ * per column (FA__SM_*, each column in the form of its row).  A macro, so
+ * that the column kernel compiles as its own loop. */
+#define FA__SM_COL_CONSTS(m, w, ncw)              \
+    do {                                          \
+        ncw = 0;                                  \
+        for (fa_idx c_ = 0; c_ < (w); c_++) {     \
+            xlo[c_] = FA__SM_XLO((m)[c_]);        \
+            kb[c_] = FA__SM_KB((m)[c_]);          \
+            cb[c_] = FA__SM_CB((m)[c_]);          \
+            dm[c_] = FA__SM_DM((m)[c_]);          \
+            mlo[c_] = FA__SM_MLO((m)[c_]);        \
+            ncw += FA__SM_CW((m)[c_]);            \
+        }                                         \
+    } while (0)
+
 static void FA_F(fa_softmax_cols)(const T *x, T *y, fa_idx L, fa_idx inner, fa_idx w, int log_form)
 {
     const int nacc = FA_NACC(L);
@@ -917,15 +934,8 @@ static void FA_F(fa_softmax_cols)(const T *x, T *y, fa_idx L, fa_idx inner, fa_i
 #undef FA__TERM
 #else
         T xlo[FA_SMC], kb[FA_SMC], cb[FA_SMC], dm[FA_SMC], mlo[FA_SMC];
-        int ncw = 0;
-        for (fa_idx c = 0; c < w; c++) {
-            xlo[c] = FA__SM_XLO(m[c]);
-            kb[c] = FA__SM_KB(m[c]);
-            cb[c] = FA__SM_CB(m[c]);
-            dm[c] = FA__SM_DM(m[c]);
-            mlo[c] = FA__SM_MLO(m[c]);
-            ncw += FA__SM_CW(m[c]);
-        }
+        int ncw;
+        FA__SM_COL_CONSTS(m, w, ncw);
 #define FA__TSH(l) (y[(l) * inner + c] = fa_exp_shift64_f(x[(l) * inner + c], xlo[c], kb[c], cb[c], dm[c]))
 #define FA__TDF(l) (y[(l) * inner + c] = fa_exp_diff64_f(x[(l) * inner + c], m[c], mlo[c]))
 #define FA__TMIX(l) (FA__SM_CW(m[c]) ? FA__TSH(l) : FA__TDF(l))
@@ -986,23 +996,6 @@ static void FA_F(fa_softmax_bwd_cols)(const T *g, const T *y, T *out, fa_idx L, 
  * bits of fa_softmax_cols_f / fa_softmax_bwd_cols_f on the whole strip. */
 #define FA_SMCP_STATE ((FA_SMC_ACC + 1) * FA_SMC)   /* doubles of a strip's partials */
 
-/* The float exps' constants per column (FA__SM_*, each column in the form
- * of its row, as fa_softmax_cols_f); returns how many columns take the shifted form. */
-FA_INLINE int fa__sm_cols_consts_f(const float *m, fa_idx w, float *xlo, float *kb, float *cb, float *dm,
-                                   float *mlo)
-{
-    int ncw = 0;
-    for (fa_idx c = 0; c < w; c++) {
-        xlo[c] = FA__SM_XLO(m[c]);
-        kb[c] = FA__SM_KB(m[c]);
-        cb[c] = FA__SM_CB(m[c]);
-        dm[c] = FA__SM_DM(m[c]);
-        mlo[c] = FA__SM_MLO(m[c]);
-        ncw += FA__SM_CW(m[c]);
-    }
-    return ncw;
-}
-
 /* op (FA_SMP_*) over rows [l0, l0 + r) of a strip of L rows: a, b (the
  * dot's other operand) those rows, w columns; m the column maxes (MAX:
  * their running max, started at l0 = 0; the other ops read them); st the
@@ -1034,7 +1027,8 @@ static void fa_sm_cols_piece_reduce_f(int op, float *a, const float *b, fa_idx r
     if (op == FA_SMP_EXPSUM) {
         float xlo[FA_SMC], kb[FA_SMC], cb[FA_SMC], dm[FA_SMC], mlo[FA_SMC];
         double ds[FA_SMC];
-        int ncw = fa__sm_cols_consts_f(m, w, xlo, kb, cb, dm, mlo);
+        int ncw;
+        FA__SM_COL_CONSTS(m, w, ncw);
 #define FA__TSH(l) (FA__X(l) = fa_exp_shift64_f(FA__X(l), xlo[c], kb[c], cb[c], dm[c]))
 #define FA__TDF(l) (FA__X(l) = fa_exp_diff64_f(FA__X(l), m[c], mlo[c]))
 #define FA__TMIX(l) (FA__SM_CW(m[c]) ? FA__TSH(l) : FA__TDF(l))
@@ -1081,7 +1075,8 @@ static void fa_sm_cols_piece_out_f(const float *x, float *y, fa_idx r, fa_idx w,
             FA_IVDEP for (fa_idx c = 0; c < w; c++) y[l * w + c] = fa_nan_canon_f(fa_logsm_f(x[l * w + c], m[c], v[c]));
     } else {
         float xlo[FA_SMC], kb[FA_SMC], cb[FA_SMC], dm[FA_SMC], mlo[FA_SMC];
-        int ncw = fa__sm_cols_consts_f(m, w, xlo, kb, cb, dm, mlo);
+        int ncw;
+        FA__SM_COL_CONSTS(m, w, ncw);
 #define FA__OUT(E)                                                                           \
         for (fa_idx l = 0; l < r; l++) {                                                     \
             const float *xr = x + l * w;                                                     \
@@ -1121,6 +1116,7 @@ static void fa_sm_cols_piece_bwd_out_f(const float *g, const float *y, float *ou
 #endif
 #undef FA__COLSUM
 #undef FA__COLSUM_ALL
+#undef FA__SM_COL_CONSTS
 
 /* The masked / scaled softmax's prologue (and the backward's epilogue) over
  * one row or one line of a column strip, n elements:
