@@ -1016,8 +1016,10 @@ static void fa_sm_cols_piece_reduce_f(int op, float *a, const float *b, fa_idx r
     if (op == FA_SMP_MAX) {     /* NaN sticks in m, as in fa_softmax_cols_f */
         if (first)
             for (fa_idx c = 0; c < w; c++) m[c] = -INFINITY;
-        for (fa_idx l = 0; l < r; l++)
-            for (fa_idx c = 0; c < w; c++) m[c] = a[l * w + c] > m[c] || a[l * w + c] != a[l * w + c] ? a[l * w + c] : m[c];
+        for (fa_idx l = 0; l < r; l++) {
+            const float *ar = a + l * w;
+            for (fa_idx c = 0; c < w; c++) m[c] = ar[c] > m[c] || ar[c] != ar[c] ? ar[c] : m[c];
+        }
         return;
     }
 #define FA__X(l) a[((l) - l0) * w + c]
