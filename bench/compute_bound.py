@@ -78,6 +78,7 @@ builds the loop modules from that checkout's src/.
 """
 import argparse
 import collections
+import functools
 import glob
 import itertools
 import json
@@ -1094,6 +1095,13 @@ def disassemble(so):
     return ins
 
 
+@functools.lru_cache(maxsize=None)
+def code_end(so):
+    """One past the loop module's last instruction, from its load address: other
+    libraries may be mapped right after it, and their one-time paths must not count"""
+    return max(disassemble(so)) + 16
+
+
 def step_counts(stepper, driver, so, sym, kernel, form, dtype, n, p, tmp):
     """{instruction address in the loop module: executions} for one call of the kernel"""
     trace = os.path.join(tmp, "trace.bin")
@@ -1104,7 +1112,7 @@ def step_counts(stepper, driver, so, sym, kernel, form, dtype, n, p, tmp):
     base = int(re.search(r"BASE ([0-9a-f]+)", r.stdout).group(1), 16)
     ips = np.fromfile(trace, dtype=np.uint64)
     os.remove(trace)
-    ips = ips[(ips >= base) & (ips < base + (1 << 32))] - np.uint64(base)   # this module only
+    ips = ips[(ips >= base) & (ips < base + code_end(so))] - np.uint64(base)   # this module only
     addr, cnt = np.unique(ips, return_counts=True)
     return dict(zip(addr.tolist(), cnt.tolist()))
 
